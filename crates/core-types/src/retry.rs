@@ -1,0 +1,149 @@
+use std::time::Duration;
+
+/// How often and how patiently to retry a transient failure: exponential backoff
+/// (`base * 2^attempt`, capped) with optional full jitter (a uniform draw in `[0, ceiling]`,
+/// as the AWS architecture blog recommends, so a crowd of clients spreads out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_retries: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+    jitter: bool,
+}
+
+impl RetryPolicy {
+    /// `max_retries` retries after the first attempt, starting from `base_delay`.
+    pub const fn new(max_retries: u32, base_delay: Duration) -> Self {
+        Self { max_retries, base_delay, max_delay: Duration::from_secs(20), jitter: true }
+    }
+
+    /// Never retry.
+    pub const fn none() -> Self {
+        Self::new(0, Duration::ZERO)
+    }
+
+    /// Caps any single delay.
+    #[must_use]
+    pub const fn with_max_delay(mut self, max_delay: Duration) -> Self {
+        self.max_delay = max_delay;
+        self
+    }
+
+    /// Turns jitter off (deterministic delays, for schedules a user reads).
+    #[must_use]
+    pub const fn with_jitter(mut self, jitter: bool) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// Retries allowed after the first attempt.
+    pub const fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// Delay before the first retry (before jitter).
+    pub const fn base_delay(&self) -> Duration {
+        self.base_delay
+    }
+
+    /// The largest delay allowed before retry number `retry` (0-based): `base * 2^retry`,
+    /// capped at the maximum delay.
+    pub fn ceiling(&self, retry: u32) -> Duration {
+        let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+
+    /// The delay before retry number `retry` (0-based), drawing jitter from `rng`.
+    pub fn delay(&self, retry: u32, rng: &mut fastrand::Rng) -> Duration {
+        let ceiling = self.ceiling(retry);
+        if !self.jitter || ceiling.is_zero() {
+            return ceiling;
+        }
+        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(rng.u64(0..=nanos))
+    }
+
+    /// The delays of a whole retry sequence, seeded so it can be reproduced.
+    pub fn backoff(&self, seed: u64) -> Backoff {
+        Backoff { policy: *self, retry: 0, rng: fastrand::Rng::with_seed(seed) }
+    }
+
+    /// The most time a whole sequence may spend sleeping.
+    pub fn max_total_delay(&self) -> Duration {
+        (0..self.max_retries).map(|r| self.ceiling(r)).sum()
+    }
+}
+
+impl Default for RetryPolicy {
+    /// Three retries from 500 ms, as the AWS SDKs' standard mode does.
+    fn default() -> Self {
+        Self::new(3, Duration::from_millis(500))
+    }
+}
+
+/// An iterator over the delays before each retry; it ends when retries are used up.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    policy: RetryPolicy,
+    retry: u32,
+    rng: fastrand::Rng,
+}
+
+impl Iterator for Backoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        if self.retry >= self.policy.max_retries {
+            return None;
+        }
+        let delay = self.policy.delay(self.retry, &mut self.rng);
+        self.retry += 1;
+        Some(delay)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ceilings_double_then_cap() {
+        let p = RetryPolicy::new(10, Duration::from_millis(100)).with_max_delay(Duration::from_secs(1));
+        let got: Vec<u128> = (0..6).map(|r| p.ceiling(r).as_millis()).collect();
+        assert_eq!(got, [100, 200, 400, 800, 1000, 1000]);
+        // huge retry numbers saturate instead of overflowing
+        assert_eq!(p.ceiling(u32::MAX), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn jittered_delays_stay_within_bounds_over_1000_draws() {
+        let p = RetryPolicy::new(8, Duration::from_millis(50)).with_max_delay(Duration::from_secs(2));
+        let mut rng = fastrand::Rng::with_seed(7);
+        for retry in 0..8 {
+            let ceiling = p.ceiling(retry);
+            let draws: Vec<Duration> = (0..1000).map(|_| p.delay(retry, &mut rng)).collect();
+            assert!(draws.iter().all(|d| *d <= ceiling), "retry {retry} exceeded {ceiling:?}");
+            // full jitter really spreads: both halves of the range are hit
+            assert!(draws.iter().any(|d| *d < ceiling / 2), "retry {retry} never low");
+            assert!(draws.iter().any(|d| *d > ceiling / 2), "retry {retry} never high");
+        }
+    }
+
+    #[test]
+    fn backoff_yields_exactly_max_retries_and_is_reproducible() {
+        let p = RetryPolicy::new(4, Duration::from_millis(10));
+        let a: Vec<_> = p.backoff(42).collect();
+        let b: Vec<_> = p.backoff(42).collect();
+        assert_eq!(a.len(), 4);
+        assert_eq!(a, b);
+        assert_eq!(RetryPolicy::none().backoff(1).count(), 0);
+    }
+
+    #[test]
+    fn without_jitter_delays_grow() {
+        let p = RetryPolicy::new(3, Duration::from_secs(5)).with_jitter(false);
+        let got: Vec<_> = p.backoff(0).collect();
+        assert_eq!(got, [Duration::from_secs(5), Duration::from_secs(10), Duration::from_secs(20)]);
+        assert_eq!(p.max_total_delay(), Duration::from_secs(35));
+    }
+}

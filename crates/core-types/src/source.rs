@@ -1,0 +1,27 @@
+use std::borrow::Cow;
+use std::future::Future;
+use std::time::SystemTime;
+
+use crate::error::Kinded;
+
+/// Something with an optional expiry instant (`None` = does not expire).
+pub trait Expiring {
+    /// When it stops being valid.
+    fn expiry(&self) -> Option<SystemTime>;
+}
+
+/// An upstream that can produce a fresh credential: an SSO role, a Cognito refresh token, an
+/// OAuth client, an STS call. `cred-store`'s refreshing cache wraps one and decides *when* to
+/// call it; the source only knows *how*.
+pub trait CredentialSource: Send + Sync + 'static {
+    /// What it produces ([`crate::AwsCredentials`], [`crate::TokenSet`], ...).
+    type Output: Expiring + Clone + Send + Sync + 'static;
+    /// Its error; the kind decides whether the cache may retry or serve a stale value.
+    type Error: Kinded;
+
+    /// A stable, non-secret name for logs and cache keys (e.g. `sso:my-profile`).
+    fn name(&self) -> Cow<'_, str>;
+
+    /// Obtains a fresh credential from upstream.
+    fn fetch(&self) -> impl Future<Output = Result<Self::Output, Self::Error>> + Send;
+}

@@ -1,0 +1,86 @@
+use std::path::PathBuf;
+
+use core_types::{ErrorKind, Kinded};
+
+/// Everything that can go wrong in cred-store. Messages name the file and what to do; they
+/// never contain a secret (values from files are never echoed back).
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file system operation failed.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What was being done (`read`, `write`, `lock`, ...).
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file could not be parsed; it was left untouched.
+    #[error("{}:{line}: {message}; fix or remove that line (the file was not changed)", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line (0 when unknown).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A path is a symlink to a file another user owns: writing through it could hand our
+    /// secrets to them or let them plant credentials.
+    #[error("refusing to write through {}: it is a symlink to a file owned by uid {owner}; replace the link with a file you own", path.display())]
+    ForeignSymlink {
+        /// The link.
+        path: PathBuf,
+        /// The owner of its target.
+        owner: u32,
+    },
+    /// A needed location could not be determined.
+    #[error("{0}")]
+    NotConfigured(String),
+    /// A value given to us is invalid (profile name, config key, ...).
+    #[error("{0}")]
+    InvalidInput(String),
+    /// The ledger database failed.
+    #[error("ledger database ({backend}): {source}; check the database is reachable and writable")]
+    Database {
+        /// `sqlite` or `postgres`.
+        backend: &'static str,
+        /// The driver's error (sqlx messages carry no connection password).
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The refreshing cache could not produce a usable credential.
+    #[error("{name}: {message}")]
+    Refresh {
+        /// The credential source's name.
+        name: String,
+        /// What happened and what to do.
+        message: String,
+        /// The category (ExpiredToken when the cached value is past its expiry).
+        kind: ErrorKind,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { action, path: path.into(), source }
+    }
+}
+
+impl Kinded for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Io { .. } | Error::Database { .. } => ErrorKind::Io,
+            Error::Parse { .. } | Error::InvalidInput(_) => ErrorKind::InvalidInput,
+            Error::ForeignSymlink { .. } => ErrorKind::AccessDenied,
+            Error::NotConfigured(_) => ErrorKind::NotConfigured,
+            Error::Refresh { kind, .. } => *kind,
+        }
+    }
+}
+
+/// cred-store's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

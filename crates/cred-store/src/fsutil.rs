@@ -1,0 +1,207 @@
+//! Atomic, locked file writes (docs/ARCHITECTURE.md, invariant 4).
+//!
+//! Every write goes to a temp file in the same directory, is fsynced, renamed over the
+//! target and the directory fsynced, so a crash leaves the old file or the new one, never a
+//! torn one. Read-modify-write cycles hold an exclusive advisory lock on a sibling
+//! `<name>.lock` file (std's `File::lock`, flock(2) on Linux) so concurrent writers in any
+//! number of processes serialise instead of losing each other's edits.
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{ErrorKind as IoKind, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{Error, Result};
+
+/// Mode of files we create: owner read/write only.
+pub const FILE_MODE: u32 = 0o600;
+/// Mode of directories we create: owner only.
+pub const DIR_MODE: u32 = 0o700;
+
+/// An exclusive advisory lock, released when dropped.
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl FileLock {
+    /// The lock file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The lock file guarding `path`.
+pub fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
+/// Creates `dir` (and parents) with mode 0700 where missing.
+pub fn ensure_dir(dir: &Path) -> Result<()> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir).map_err(|e| Error::io("create directory", dir, e))
+}
+
+/// Takes the exclusive lock for `path` (blocking until other holders release it).
+pub fn lock(path: &Path) -> Result<FileLock> {
+    let lock_path = lock_path(path);
+    if let Some(dir) = lock_path.parent() {
+        ensure_dir(dir)?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(FILE_MODE)
+        .open(&lock_path)
+        .map_err(|e| Error::io("open lock file", &lock_path, e))?;
+    file.lock().map_err(|e| Error::io("lock", &lock_path, e))?;
+    Ok(FileLock { _file: file, path: lock_path })
+}
+
+/// Reads a file, `None` if it does not exist.
+pub fn read_optional(path: &Path) -> Result<Option<String>> {
+    match fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| Error::Parse {
+            path: path.to_owned(),
+            line: 0,
+            message: "file is not valid UTF-8".into(),
+        }),
+        Err(e) if e.kind() == IoKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read", path, e)),
+    }
+}
+
+/// Where a write to `path` must land: the file itself, or the target of a symlink we own.
+fn resolve_target(path: &Path) -> Result<PathBuf> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            let target = fs::canonicalize(path).map_err(|e| Error::io("resolve symlink", path, e))?;
+            let owner = fs::metadata(&target).map_err(|e| Error::io("inspect", &target, e))?.uid();
+            if owner != rustix::process::getuid().as_raw() {
+                return Err(Error::ForeignSymlink { path: path.to_owned(), owner });
+            }
+            Ok(target)
+        }
+        _ => Ok(path.to_owned()),
+    }
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Replaces `path` with `contents` atomically. A new file gets mode 0600; an existing file
+/// keeps its mode (never widened). Takes no lock: see [`update`] for read-modify-write.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let target = resolve_target(path)?;
+    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+    ensure_dir(&dir)?;
+    let mode = match fs::metadata(&target) {
+        Ok(meta) => meta.permissions().mode() & 0o777,
+        Err(_) => FILE_MODE,
+    };
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{name}.tmp.{}.{}", std::process::id(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&temp)
+            .map_err(|e| Error::io("create temp file", &temp, e))?;
+        // the umask may have narrowed the mode; an existing file's exact mode is kept
+        file.set_permissions(fs::Permissions::from_mode(mode)).map_err(|e| Error::io("set mode of", &temp, e))?;
+        file.write_all(contents).map_err(|e| Error::io("write", &temp, e))?;
+        file.sync_all().map_err(|e| Error::io("fsync", &temp, e))?;
+        fs::rename(&temp, &target).map_err(|e| Error::io("replace", &target, e))?;
+        File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| Error::io("fsync directory", &dir, e))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Read-modify-write under the file's lock: `edit` gets the current text (`None` if the file
+/// does not exist) and returns the new text, or `None` to leave the file alone. An error
+/// from `edit` leaves the file untouched.
+pub fn update<T>(path: &Path, edit: impl FnOnce(Option<String>) -> Result<(Option<String>, T)>) -> Result<T> {
+    let _lock = lock(path)?;
+    let current = read_optional(path)?;
+    let (new, out) = edit(current)?;
+    if let Some(text) = new {
+        write_atomic(path, text.as_bytes())?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn new_files_are_0600_in_0700_dirs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("a/b/creds");
+        write_atomic(&p, b"x").unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "x");
+        assert_eq!(mode(&p), 0o600);
+        assert_eq!(mode(&tmp.path().join("a/b")), 0o700);
+        assert_eq!(mode(lock(&p).unwrap().path()), 0o600);
+    }
+
+    #[test]
+    fn existing_mode_is_kept_not_widened() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("f");
+        fs::write(&p, "old").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o400)).unwrap();
+        write_atomic(&p, b"new").unwrap();
+        assert_eq!(mode(&p), 0o400);
+        assert_eq!(fs::read_to_string(&p).unwrap(), "new");
+    }
+
+    #[test]
+    fn writes_through_own_symlink_keep_the_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        fs::write(&real, "old").unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+    }
+
+    #[test]
+    fn no_temp_files_are_left_behind() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("f");
+        for i in 0..5 {
+            write_atomic(&p, format!("{i}").as_bytes()).unwrap();
+        }
+        let names: Vec<_> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn update_error_leaves_file_untouched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("f");
+        fs::write(&p, "keep").unwrap();
+        let r: Result<()> = update(&p, |_| Err(Error::InvalidInput("no".into())));
+        assert!(r.is_err());
+        assert_eq!(fs::read_to_string(&p).unwrap(), "keep");
+        update(&p, |old| Ok((Some(format!("{}+", old.unwrap_or_default())), ()))).unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "keep+");
+    }
+}

@@ -1,0 +1,152 @@
+//! Repository rules as ordinary tests (after rust-analyzer's tidy tests).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ccc_tests::workspace_root;
+
+const CRATES: &[&str] =
+    &["core-types", "cred-store", "sso-refresh", "cognito-auth", "oauth-pkce", "aws-inspect", "cloud-sessions", "ccc"];
+
+/// Which workspace crates each crate may depend on (docs/ARCHITECTURE.md's crate map).
+const ALLOWED_DEPS: &[(&str, &[&str])] = &[
+    ("core-types", &[]),
+    ("cred-store", &["core-types"]),
+    ("sso-refresh", &["core-types", "cred-store"]),
+    ("cognito-auth", &["core-types", "cred-store"]),
+    ("oauth-pkce", &["core-types", "cred-store"]),
+    ("aws-inspect", &["core-types"]),
+    ("cloud-sessions", &["core-types", "cred-store", "sso-refresh", "cognito-auth", "oauth-pkce"]),
+    (
+        "ccc",
+        &["core-types", "cred-store", "sso-refresh", "cognito-auth", "oauth-pkce", "aws-inspect", "cloud-sessions"],
+    ),
+];
+
+fn manifest(krate: &str) -> String {
+    let path = workspace_root().join("crates").join(krate).join("Cargo.toml");
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The dependency names in `[dependencies]` (not dev-dependencies) of a manifest.
+fn normal_deps(manifest: &str) -> Vec<String> {
+    let mut in_deps = false;
+    let mut deps = Vec::new();
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_deps = line == "[dependencies]";
+            continue;
+        }
+        if in_deps && let Some((name, _)) = line.split_once(['=', '.']) {
+            let name = name.trim();
+            if !name.is_empty() && !name.starts_with('#') {
+                deps.push(name.to_owned());
+            }
+        }
+    }
+    deps
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Source above the first `#[cfg(test)]`, i.e. without the unit-test module.
+fn non_test_source(path: &Path) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    match text.find("#[cfg(test)]") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+#[test]
+fn every_crate_has_readme_description_and_include_list() {
+    for krate in CRATES {
+        let root = workspace_root().join("crates").join(krate);
+        assert!(root.join("README.md").is_file(), "{krate} has no README.md");
+        let m = manifest(krate);
+        for key in
+            ["description = ", "include = ", "keywords = ", "readme = ", "license.workspace", "repository.workspace"]
+        {
+            assert!(m.contains(key), "{krate}/Cargo.toml lacks `{key}`");
+        }
+    }
+}
+
+#[test]
+fn workspace_dependencies_follow_the_crate_map() {
+    for (krate, allowed) in ALLOWED_DEPS {
+        for dep in normal_deps(&manifest(krate)) {
+            if CRATES.contains(&dep.as_str()) {
+                assert!(allowed.contains(&dep.as_str()), "{krate} must not depend on {dep} (see docs/ARCHITECTURE.md)");
+            }
+        }
+    }
+}
+
+#[test]
+fn core_types_does_no_io() {
+    let deps = normal_deps(&manifest("core-types"));
+    for banned in ["tokio", "reqwest", "hyper", "sqlx", "aws-config", "fs4", "tempfile", "serde_json"] {
+        assert!(!deps.iter().any(|d| d == banned), "core-types depends on I/O crate {banned}");
+    }
+    let mut files = Vec::new();
+    rust_files(&workspace_root().join("crates/core-types/src"), &mut files);
+    assert!(!files.is_empty());
+    for f in files {
+        let src = non_test_source(&f);
+        for banned in ["std::fs", "std::net", "std::process", "std::env", "File::"] {
+            assert!(!src.contains(banned), "{} uses {banned}: core-types does no I/O", f.display());
+        }
+    }
+}
+
+#[test]
+fn no_debugging_leftovers_outside_tests() {
+    let mut files = Vec::new();
+    for krate in CRATES {
+        rust_files(&workspace_root().join("crates").join(krate).join("src"), &mut files);
+    }
+    rust_files(&workspace_root().join("xtask/src"), &mut files);
+    for f in files {
+        let src = non_test_source(&f);
+        for banned in ["dbg!(", "todo!(", "unimplemented!("] {
+            assert!(!src.contains(banned), "{} contains {banned}", f.display());
+        }
+    }
+}
+
+#[test]
+fn architecture_doc_mentions_every_crate() {
+    let doc = fs::read_to_string(workspace_root().join("docs/ARCHITECTURE.md")).expect("docs/ARCHITECTURE.md");
+    for krate in CRATES.iter().chain(&["xtask"]) {
+        assert!(doc.contains(&format!("`{krate}`")), "docs/ARCHITECTURE.md does not mention `{krate}`");
+    }
+}
+
+#[test]
+fn the_tidy_parser_sees_dependencies() {
+    // guards the tests above against a parser that silently finds nothing
+    let deps = normal_deps("[dependencies]\nfoo.workspace = true\nbar = \"1\"\n[dev-dependencies]\nbaz = \"1\"\n");
+    assert_eq!(deps, ["foo", "bar"]);
+    assert!(normal_deps(&manifest("cred-store")).contains(&"core-types".to_owned()));
+}
+
+#[test]
+fn readme_keeps_the_two_commands() {
+    let readme = fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
+    assert!(readme.contains("cargo xtask demo"));
+    assert!(readme.contains("cargo xtask test"));
+    let ci = fs::read_to_string(workspace_root().join(".ci/run")).expect(".ci/run");
+    assert!(ci.contains("cargo xtask test"), ".ci/run must call the README's test command");
+}

@@ -1,0 +1,108 @@
+// A strict OAuth 2 / OIDC provider for the ccc toolkit's tests. Started by `cargo xtask peers up`
+// on 127.0.0.1:$PORT. PKCE (S256) is required, codes are single use, refresh tokens rotate.
+import Provider, { errors } from 'oidc-provider';
+
+const port = Number(process.env.PORT || 0);
+const issuer = `http://127.0.0.1:${port}`;
+
+// The one test account the password grant accepts (dev interactions accept any login name).
+const accounts = { alice: { password: 'alice-password', email: 'alice@example.com' } };
+
+// Counts token-endpoint requests per grant type, so tests can prove single-flight refresh.
+const counters = {};
+
+const configuration = {
+  clients: [
+    {
+      client_id: 'ccc-public',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+      response_types: ['code'],
+      redirect_uris: ['http://127.0.0.1/callback'],
+    },
+    {
+      client_id: 'ccc-confidential',
+      client_secret: 'ccc-confidential-secret',
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials', 'authorization_code', 'refresh_token', 'password'],
+      response_types: ['code'],
+      redirect_uris: ['http://127.0.0.1/callback'],
+    },
+  ],
+  pkce: { required: () => true },
+  features: {
+    devInteractions: { enabled: true },
+    clientCredentials: { enabled: true },
+    revocation: { enabled: true },
+    introspection: { enabled: true },
+    deviceFlow: { enabled: true },
+  },
+  rotateRefreshToken: true,
+  scopes: ['openid', 'offline_access', 'email', 'api'],
+  claims: { openid: ['sub'], email: ['email'] },
+  findAccount: async (ctx, id) => ({
+    accountId: id,
+    claims: async () => ({ sub: id, email: accounts[id]?.email }),
+  }),
+  ttl: {
+    AccessToken: Number(process.env.ACCESS_TOKEN_TTL || 300),
+    ClientCredentials: Number(process.env.ACCESS_TOKEN_TTL || 300),
+    IdToken: 3600,
+    RefreshToken: 86400,
+    Grant: 86400,
+    Session: 86400,
+    Interaction: 3600,
+    DeviceCode: 600,
+    AuthorizationCode: 60,
+  },
+};
+
+const provider = new Provider(issuer, configuration);
+
+// The resource-owner password grant is not built in (it is discouraged); tests of the client's
+// password flow need it, so it is registered here, issuing tokens the way built-in grants do.
+provider.registerGrantType('password', async (ctx) => {
+  const { client, params } = ctx.oidc;
+  const account = accounts[params.username];
+  if (!account || account.password !== params.password) {
+    throw new errors.InvalidGrant('wrong username or password');
+  }
+  const requested = String(params.scope || 'openid').split(' ').filter(Boolean);
+  const { AccessToken, RefreshToken, Grant } = provider;
+  const grant = new Grant({ accountId: params.username, clientId: client.clientId });
+  grant.addOIDCScope(requested.filter((s) => ['openid', 'offline_access', 'email'].includes(s)).join(' '));
+  const grantId = await grant.save();
+  const scope = requested.join(' ');
+  const at = new AccessToken({ accountId: params.username, client, grantId, scope, gty: 'password' });
+  const body = { access_token: await at.save(), token_type: 'Bearer', expires_in: at.expiration, scope };
+  if (requested.includes('offline_access')) {
+    const rt = new RefreshToken({ accountId: params.username, client, grantId, scope, gty: 'password' });
+    body.refresh_token = await rt.save();
+  }
+  ctx.body = body;
+}, ['username', 'password', 'scope']);
+
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/test/counters') {
+    ctx.body = counters;
+    return;
+  }
+  if (ctx.path === '/test/counters/reset' && ctx.method === 'POST') {
+    for (const k of Object.keys(counters)) delete counters[k];
+    ctx.body = {};
+    return;
+  }
+  if (ctx.path === '/token' && ctx.method === 'POST') {
+    await next();
+    const grant = ctx.oidc?.params?.grant_type || 'unknown';
+    counters[grant] = (counters[grant] || 0) + 1;
+    return;
+  }
+  await next();
+});
+
+const server = provider.listen(port, '127.0.0.1', () => {
+  console.log(`oidc-provider listening on ${issuer}`);
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,0 +1,84 @@
+//! `cargo xtask`: the only entry point for CI and for anything a developer runs besides cargo.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a developer tool reports on the terminal
+
+mod cmd;
+mod lint;
+mod peers;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  peers up|down|status   install (pinned, under target/peers) and run the real test peers
+  test [ARGS..]          peers up, the whole test suite (nextest + doctests), peers down
+  lint                   fmt, clippy -D warnings, doc -D warnings, cargo deny, cargo package --list
+  ci                     lint, then test
+  demo                   the end-to-end story against the peers
+  bench [--quick]        performance ratios (not implemented yet)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("peers") => peers::command(args.get(1).map(String::as_str)),
+        Some("test") => test(&args[1..]),
+        Some("lint") => lint::run(),
+        Some("ci") => lint::run().and_then(|()| test(&[])),
+        Some("demo") => demo(),
+        Some("bench") => Err("benchmarks are not implemented yet (tracked in the benchmarks issue)".into()),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Peers up, the whole workspace's tests with the peers' environment, peers down (always).
+fn test(extra: &[String]) -> Result<(), String> {
+    let (env, started) = peers::up()?;
+    let result = run_tests(&env, extra);
+    // leave running what someone else started with `cargo xtask peers up`
+    let down = if started { peers::down() } else { Ok(()) };
+    result.and(down)
+}
+
+fn run_tests(env: &[(String, String)], extra: &[String]) -> Result<(), String> {
+    let nextest = cmd::succeeds("cargo", &["nextest", "--version"]);
+    // nextest does not run doctests: run them first, so the runner's summary closes the log.
+    let doc = if nextest && extra.is_empty() {
+        cmd::run_with_env("cargo", &["test", "--workspace", "--doc"].map(String::from), env)
+    } else {
+        Ok(())
+    };
+    let mut args: Vec<String> = if nextest {
+        ["nextest", "run", "--workspace", "--no-fail-fast"].map(String::from).to_vec()
+    } else {
+        ["test", "--workspace", "--no-fail-fast"].map(String::from).to_vec()
+    };
+    args.extend(extra.iter().cloned());
+    let unit = cmd::run_with_env("cargo", &args, env);
+    doc.and(unit)
+}
+
+/// Until the CLI lands, the demo is the smoke flow: each real client against each real peer.
+fn demo() -> Result<(), String> {
+    println!("== ccc demo: the CLI is not written yet, so this runs the smoke flow against the real peers");
+    let (env, started) = peers::up()?;
+    for (k, v) in &env {
+        println!("   {k}={v}");
+    }
+    let result = cmd::run_with_env(
+        "cargo",
+        &["test", "-p", "ccc-tests", "--test", "smoke", "--", "--nocapture", "--test-threads=1"].map(String::from),
+        &env,
+    );
+    let down = if started { peers::down() } else { Ok(()) };
+    result.and(down)
+}
