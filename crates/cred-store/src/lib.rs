@@ -1,14 +1,45 @@
 //! Credential storage for the ccc toolkit: the only crate that touches files or databases.
 //!
 //! - [`Paths`]: every location, resolved once;
-//! - [`IniDocument`]: lossless editing of `~/.aws/credentials` and `~/.aws/config`;
+//! - [`AwsFiles`]: `~/.aws/credentials` and `~/.aws/config`, edited losslessly ([`IniDocument`]);
+//! - [`to_credential_process_json`]: the `credential_process` output;
+//! - [`load_config`] and friends: `~/.ccc/config.json`;
+//! - [`SsoCache`]: the awscli SSO token cache; [`TokenStore`]: refresh tokens;
+//! - [`Ledger`]: the validity ledger (SQLite or PostgreSQL);
+//! - [`Refreshing`]: the refreshing cache;
 //! - [`fsutil`]: atomic, locked writes (0600 files, 0700 directories).
+//!
+//! ```no_run
+//! use cred_store::{AwsFiles, Paths};
+//! use core_types::AwsCredentials;
+//!
+//! let paths = Paths::from_env()?;
+//! let files = AwsFiles::new(&paths);
+//! files.save_credentials("work", &AwsCredentials::new("AKIA…", "secret", None, None))?;
+//! # Ok::<(), cred_store::Error>(())
+//! ```
 
+mod aws_files;
+mod config;
 mod error;
 pub mod fsutil;
 mod ini;
+mod ledger;
 mod paths;
+mod process;
+mod refreshing;
+mod sso_cache;
+mod timefmt;
+mod token_store;
 
+pub use aws_files::{AwsFiles, EXPIRATION_KEY, Profile, config_section, validate_profile_name};
+pub use config::{CONFIG_KEYS, CccConfig, get_config_value, load_config, save_config, set_config_value};
 pub use error::{Error, Result};
 pub use ini::{IniDocument, ParseError};
+pub use ledger::{Attempt, Backend, Ledger, LedgerEntry, Outcome, redact_url};
 pub use paths::Paths;
+pub use process::{from_credential_process_json, to_credential_process_json};
+pub use refreshing::{CacheCodec, Refreshing, RefreshingBuilder, StaticSource, entry_written_at, to_sdk_credentials};
+pub use sso_cache::{SsoCache, SsoToken, cache_file_name};
+pub use timefmt::{format_rfc3339, parse_rfc3339};
+pub use token_store::{TokenKey, TokenStore};

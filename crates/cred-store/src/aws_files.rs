@@ -1,0 +1,313 @@
+//! `~/.aws/credentials` and `~/.aws/config`, read as the AWS CLI reads them and edited
+//! losslessly (only the touched section changes; comments, order and unknown keys stay).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::SystemTime;
+
+use core_types::{AwsCredentials, ExposeSecret};
+
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::ini::IniDocument;
+use crate::paths::Paths;
+use crate::timefmt::{format_rfc3339, parse_rfc3339};
+
+/// The key some tools (saml2aws, gimme-aws-creds) use for the expiry of temporary keys in
+/// the credentials file; botocore ignores it, we read and write it.
+pub const EXPIRATION_KEY: &str = "x_security_token_expires";
+const EXPIRATION_KEYS: &[&str] = &[EXPIRATION_KEY, "aws_expiration", "expiration"];
+
+/// A profile of `~/.aws/config`, with the keys the AWS CLI acts on and every other key kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    /// The profile name (without the `profile ` prefix).
+    pub name: String,
+    /// `region`.
+    pub region: Option<String>,
+    /// `role_arn`.
+    pub role_arn: Option<String>,
+    /// `source_profile`.
+    pub source_profile: Option<String>,
+    /// `duration_seconds`.
+    pub duration_seconds: Option<u32>,
+    /// `credential_process`.
+    pub credential_process: Option<String>,
+    /// `sso_session`.
+    pub sso_session: Option<String>,
+    /// `sso_start_url` (legacy profiles; sessions keep it in `[sso-session x]`).
+    pub sso_start_url: Option<String>,
+    /// `sso_region`.
+    pub sso_region: Option<String>,
+    /// `sso_account_id`.
+    pub sso_account_id: Option<String>,
+    /// `sso_role_name`.
+    pub sso_role_name: Option<String>,
+    /// Every other key of the section.
+    pub other: BTreeMap<String, String>,
+}
+
+/// Checks a profile name can be written as an INI section without changing its meaning.
+pub fn validate_profile_name(name: &str) -> Result<()> {
+    let bad = name.is_empty()
+        || name.trim() != name
+        || name.chars().any(|c| matches!(c, '[' | ']' | '\n' | '\r' | '#' | ';') || c.is_control());
+    if bad {
+        return Err(Error::InvalidInput(format!(
+            "invalid profile name {name:?}: use letters, digits, '-', '_', '.', '@' (no brackets, newlines or comment characters)"
+        )));
+    }
+    Ok(())
+}
+
+/// The section name of a profile in `~/.aws/config`: `default` or `profile NAME`.
+pub fn config_section(profile: &str) -> String {
+    if profile == "default" { "default".to_owned() } else { format!("profile {profile}") }
+}
+
+fn parse_file(path: &Path, text: Option<String>) -> Result<IniDocument> {
+    match text {
+        None => Ok(IniDocument::empty()),
+        Some(t) => {
+            IniDocument::parse(&t).map_err(|e| Error::Parse { path: path.to_owned(), line: e.line, message: e.message })
+        }
+    }
+}
+
+fn read_doc(path: &Path) -> Result<IniDocument> {
+    parse_file(path, fsutil::read_optional(path)?)
+}
+
+/// Lossless edits under the file's lock: a file that does not parse is left untouched.
+fn edit_doc<T>(path: &Path, edit: impl FnOnce(&mut IniDocument) -> T) -> Result<T> {
+    fsutil::update(path, |text| {
+        let original = text.clone();
+        let mut doc = parse_file(path, text)?;
+        let out = edit(&mut doc);
+        let new = doc.to_string();
+        let changed = original.as_deref() != Some(new.as_str()) && !(original.is_none() && new.is_empty());
+        Ok((changed.then_some(new), out))
+    })
+}
+
+/// Access to the AWS shared files at the given [`Paths`].
+#[derive(Debug, Clone)]
+pub struct AwsFiles {
+    paths: Paths,
+}
+
+impl AwsFiles {
+    /// Uses the credentials and config files of `paths`.
+    pub fn new(paths: &Paths) -> Self {
+        Self { paths: paths.clone() }
+    }
+
+    /// Writes a profile's keys to the credentials file, touching only that section. Keys of
+    /// the section we do not manage are kept; a session token or expiry no longer present
+    /// is removed (stale temporary keys must not outlive their credentials).
+    pub fn save_credentials(&self, profile: &str, creds: &AwsCredentials) -> Result<()> {
+        validate_profile_name(profile)?;
+        edit_doc(&self.paths.credentials_file, |doc| {
+            doc.set(profile, "aws_access_key_id", creds.access_key_id().expose_secret());
+            doc.set(profile, "aws_secret_access_key", creds.secret_access_key().expose_secret());
+            match creds.session_token() {
+                Some(t) => doc.set(profile, "aws_session_token", t.expose_secret()),
+                None => {
+                    doc.remove_key(profile, "aws_session_token");
+                }
+            }
+            for k in EXPIRATION_KEYS {
+                doc.remove_key(profile, k);
+            }
+            if let Some(exp) = creds.expiration() {
+                doc.set(profile, EXPIRATION_KEY, &format_rfc3339(exp));
+            }
+        })
+    }
+
+    /// Removes a profile from the credentials file. Returns whether it was there.
+    pub fn remove_credentials(&self, profile: &str) -> Result<bool> {
+        validate_profile_name(profile)?;
+        edit_doc(&self.paths.credentials_file, |doc| doc.remove_section(profile))
+    }
+
+    /// Reads a profile's keys from the credentials file (`None` if absent or incomplete).
+    pub fn load_credentials(&self, profile: &str) -> Result<Option<AwsCredentials>> {
+        let doc = read_doc(&self.paths.credentials_file)?;
+        let Some(section) = doc.section(profile) else { return Ok(None) };
+        let get = |k: &str| section.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+        let (Some(id), Some(secret)) = (get("aws_access_key_id"), get("aws_secret_access_key")) else {
+            return Ok(None);
+        };
+        let expiry: Option<SystemTime> = EXPIRATION_KEYS.iter().find_map(|k| get(k)).and_then(|v| parse_rfc3339(&v));
+        Ok(Some(AwsCredentials::new(id, secret, get("aws_session_token"), expiry)))
+    }
+
+    /// Profile names in the credentials file.
+    pub fn credential_profiles(&self) -> Result<Vec<String>> {
+        Ok(read_doc(&self.paths.credentials_file)?.section_names())
+    }
+
+    /// Profile names in the config file (`[default]` and `[profile x]`).
+    pub fn config_profiles(&self) -> Result<Vec<String>> {
+        Ok(read_doc(&self.paths.config_file)?
+            .section_names()
+            .into_iter()
+            .filter_map(
+                |s| if s == "default" { Some(s) } else { s.strip_prefix("profile ").map(|n| n.trim().to_owned()) },
+            )
+            .collect())
+    }
+
+    /// Reads a profile from the config file as the AWS CLI does (`[profile x]`, or
+    /// `[default]`; `[profile default]` also counts for the default profile).
+    pub fn load_profile(&self, profile: &str) -> Result<Option<Profile>> {
+        let doc = read_doc(&self.paths.config_file)?;
+        let section = doc
+            .section(&config_section(profile))
+            .or_else(|| if profile == "default" { doc.section("profile default") } else { None });
+        let Some(section) = section else { return Ok(None) };
+        let mut p = Profile { name: profile.to_owned(), ..Profile::default() };
+        for (k, v) in section {
+            match k.as_str() {
+                "region" => p.region = Some(v),
+                "role_arn" => p.role_arn = Some(v),
+                "source_profile" => p.source_profile = Some(v),
+                "duration_seconds" => {
+                    p.duration_seconds = Some(v.parse().map_err(|_| Error::Parse {
+                        path: self.paths.config_file.clone(),
+                        line: 0,
+                        message: format!("profile {profile}: duration_seconds {v:?} is not a whole number of seconds"),
+                    })?);
+                }
+                "credential_process" => p.credential_process = Some(v),
+                "sso_session" => p.sso_session = Some(v),
+                "sso_start_url" => p.sso_start_url = Some(v),
+                "sso_region" => p.sso_region = Some(v),
+                "sso_account_id" => p.sso_account_id = Some(v),
+                "sso_role_name" => p.sso_role_name = Some(v),
+                _ => {
+                    p.other.insert(k, v);
+                }
+            }
+        }
+        Ok(Some(p))
+    }
+
+    /// The keys of `[sso-session NAME]` in the config file.
+    pub fn load_sso_session(&self, name: &str) -> Result<Option<BTreeMap<String, String>>> {
+        let doc = read_doc(&self.paths.config_file)?;
+        Ok(doc.section(&format!("sso-session {name}")).map(|s| s.into_iter().collect()))
+    }
+
+    /// Sets keys of a config profile, creating it if needed, touching nothing else.
+    pub fn set_profile_values(&self, profile: &str, values: &[(&str, &str)]) -> Result<()> {
+        validate_profile_name(profile)?;
+        for (k, v) in values {
+            if k.is_empty() || k.contains(['=', ':', '\n', '[']) || v.contains('\n') {
+                return Err(Error::InvalidInput(format!("invalid config entry for key {k:?}")));
+            }
+        }
+        let section = config_section(profile);
+        edit_doc(&self.paths.config_file, |doc| {
+            for (k, v) in values {
+                doc.set(&section, k, v);
+            }
+        })
+    }
+
+    /// Removes a profile from the config file. Returns whether it was there.
+    pub fn remove_profile(&self, profile: &str) -> Result<bool> {
+        validate_profile_name(profile)?;
+        edit_doc(&self.paths.config_file, |doc| doc.remove_section(&config_section(profile)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::time::Duration;
+
+    fn setup() -> (tempfile::TempDir, AwsFiles, Paths) {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = Paths::under_home(tmp.path());
+        (tmp, AwsFiles::new(&paths), paths)
+    }
+
+    fn temp_creds() -> AwsCredentials {
+        AwsCredentials::new(
+            "ASIATESTKEY",
+            "secret/key+value",
+            Some("token==".into()),
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600)),
+        )
+    }
+
+    #[test]
+    fn save_touches_only_its_section() {
+        let (_t, files, paths) = setup();
+        let before = "# team creds\n[default]\naws_access_key_id = AKIAOTHER\naws_secret_access_key = other\n\n[ci] ; trailing\nregion=x\n";
+        fs::create_dir_all(paths.credentials_file.parent().unwrap()).unwrap();
+        fs::write(&paths.credentials_file, before).unwrap();
+        files.save_credentials("work", &temp_creds()).unwrap();
+        let after = fs::read_to_string(&paths.credentials_file).unwrap();
+        assert!(after.starts_with(before), "{after}");
+        assert_eq!(
+            &after[before.len()..],
+            "\n[work]\naws_access_key_id = ASIATESTKEY\naws_secret_access_key = secret/key+value\naws_session_token = token==\nx_security_token_expires = 2026-01-01T00:00:00Z\n"
+        );
+        assert_eq!(files.load_credentials("work").unwrap(), Some(temp_creds()));
+        // long-term keys replace temporary ones: the stale token and expiry go
+        files.save_credentials("work", &AwsCredentials::new("AKIALONG", "s", None, None)).unwrap();
+        let text = fs::read_to_string(&paths.credentials_file).unwrap();
+        assert!(!text.contains("token==") && !text.contains(EXPIRATION_KEY), "{text}");
+        assert!(files.remove_credentials("work").unwrap());
+        assert_eq!(fs::read_to_string(&paths.credentials_file).unwrap(), before);
+    }
+
+    #[test]
+    fn malformed_file_is_an_error_and_untouched() {
+        let (_t, files, paths) = setup();
+        fs::create_dir_all(paths.credentials_file.parent().unwrap()).unwrap();
+        let bad = "[default]\naws_access_key_id = A\nthis line is garbage\n";
+        fs::write(&paths.credentials_file, bad).unwrap();
+        let e = files.save_credentials("x", &temp_creds()).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("credentials:3:"), "{msg}");
+        assert!(!msg.contains("secret/key"), "{msg}");
+        assert_eq!(fs::read_to_string(&paths.credentials_file).unwrap(), bad);
+    }
+
+    #[test]
+    fn config_profiles_use_the_profile_prefix() {
+        let (_t, files, paths) = setup();
+        files.set_profile_values("default", &[("region", "us-east-1")]).unwrap();
+        files
+            .set_profile_values(
+                "dev",
+                &[
+                    ("region", "eu-west-1"),
+                    ("credential_process", "ccc creds --profile dev"),
+                    ("duration_seconds", "3600"),
+                ],
+            )
+            .unwrap();
+        let text = fs::read_to_string(&paths.config_file).unwrap();
+        assert!(text.contains("[default]\nregion = us-east-1\n") && text.contains("[profile dev]\n"), "{text}");
+        let dev = files.load_profile("dev").unwrap().unwrap();
+        assert_eq!(dev.credential_process.as_deref(), Some("ccc creds --profile dev"));
+        assert_eq!(dev.duration_seconds, Some(3600));
+        assert_eq!(files.config_profiles().unwrap(), ["default", "dev"]);
+        assert!(files.remove_profile("dev").unwrap());
+        assert!(files.load_profile("dev").unwrap().is_none());
+    }
+
+    #[test]
+    fn bad_profile_names_are_refused() {
+        let (_t, files, _) = setup();
+        for name in ["", " x", "a]b", "a\nb", "#x"] {
+            assert!(matches!(files.save_credentials(name, &temp_creds()), Err(Error::InvalidInput(_))), "{name:?}");
+        }
+    }
+}

@@ -1,0 +1,538 @@
+//! The refreshing cache (docs/ARCHITECTURE.md): serves a cached credential while it is
+//! outside the refresh window, and otherwise refreshes it exactly once however many tasks
+//! and processes ask at the same moment.
+//!
+//! In-process, callers queue on one async mutex, so the first refreshes and the rest find the
+//! fresh value. Across processes, the refresher takes an advisory lock on the entry's lock
+//! file and re-reads the entry: another process may have refreshed it while we waited.
+//! Upstream failure inside the window serves the still-valid value (and logs a warning);
+//! after expiry it is an `ExpiredToken` error.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use aws_credential_types::provider::{self, ProvideCredentials, error::CredentialsError};
+use core_types::{
+    AwsCredentials, Clock, CredentialSource, ErrorKind, ExposeSecret, Freshness, Kinded, RefreshPolicy, SecretString,
+    SystemClock, TokenSet,
+};
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::timefmt::{format_rfc3339, from_unix_seconds, unix_seconds};
+
+/// How a cached value is written to its entry file (0600). This is one of the places a
+/// secret is written on purpose: the cache must survive the process.
+pub trait CacheCodec: Sized {
+    /// The persisted form.
+    fn encode(&self) -> Value;
+    /// Back from the persisted form; `None` if it is not a valid entry.
+    fn decode(v: &Value) -> Option<Self>;
+}
+
+fn s(v: &Value, k: &str) -> Option<String> {
+    v.get(k).and_then(Value::as_str).map(str::to_owned)
+}
+
+impl CacheCodec for AwsCredentials {
+    fn encode(&self) -> Value {
+        json!({
+            "access_key_id": self.access_key_id().expose_secret(),
+            "secret_access_key": self.secret_access_key().expose_secret(),
+            "session_token": self.session_token().map(|t| t.expose_secret().to_owned()),
+            "expiration": self.expiration().map(unix_seconds),
+            "account_id": self.account_id(),
+        })
+    }
+
+    fn decode(v: &Value) -> Option<Self> {
+        let creds = AwsCredentials::new(
+            s(v, "access_key_id")?,
+            s(v, "secret_access_key")?,
+            s(v, "session_token"),
+            v.get("expiration").and_then(Value::as_i64).map(from_unix_seconds),
+        );
+        Some(match s(v, "account_id") {
+            Some(a) => creds.with_account_id(a),
+            None => creds,
+        })
+    }
+}
+
+impl CacheCodec for TokenSet {
+    fn encode(&self) -> Value {
+        let e = |t: &Option<SecretString>| t.as_ref().map(|v| v.expose_secret().to_owned());
+        json!({
+            "access_token": e(&self.access_token),
+            "id_token": e(&self.id_token),
+            "refresh_token": e(&self.refresh_token),
+            "token_type": self.token_type,
+            "scopes": self.scopes,
+            "expires_at": self.expires_at.map(unix_seconds),
+        })
+    }
+
+    fn decode(v: &Value) -> Option<Self> {
+        let secret = |k: &str| s(v, k).map(SecretString::from);
+        Some(TokenSet {
+            access_token: secret("access_token"),
+            id_token: secret("id_token"),
+            refresh_token: secret("refresh_token"),
+            token_type: s(v, "token_type"),
+            scopes: v
+                .get("scopes")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
+            expires_at: v.get("expires_at").and_then(Value::as_i64).map(from_unix_seconds),
+        })
+    }
+}
+
+/// Builds a [`Refreshing`] cache.
+pub struct RefreshingBuilder<S> {
+    source: S,
+    policy: RefreshPolicy,
+    clock: Arc<dyn Clock>,
+    file: Option<PathBuf>,
+}
+
+impl<S: CredentialSource> fmt::Debug for RefreshingBuilder<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshingBuilder")
+            .field("source", &self.source.name())
+            .field("policy", &self.policy)
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: CredentialSource> RefreshingBuilder<S> {
+    /// The refresh window (default five minutes).
+    #[must_use]
+    pub fn policy(mut self, policy: RefreshPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The clock (default the system clock).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Persists the entry in this file (0600) and coordinates refreshes across processes
+    /// through its lock file. Without it the cache is in memory only.
+    #[must_use]
+    pub fn persist_to(mut self, file: impl Into<PathBuf>) -> Self {
+        self.file = Some(file.into());
+        self
+    }
+
+    /// The cache.
+    pub fn build(self) -> Refreshing<S> {
+        Refreshing {
+            inner: Arc::new(Inner {
+                source: self.source,
+                policy: self.policy,
+                clock: self.clock,
+                file: self.file,
+                state: tokio::sync::Mutex::new(None),
+            }),
+        }
+    }
+}
+
+struct Inner<S: CredentialSource> {
+    source: S,
+    policy: RefreshPolicy,
+    clock: Arc<dyn Clock>,
+    file: Option<PathBuf>,
+    state: tokio::sync::Mutex<Option<S::Output>>,
+}
+
+/// A credential that keeps itself valid. Cheap to clone: clones share the cache.
+pub struct Refreshing<S: CredentialSource> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S: CredentialSource> Clone for Refreshing<S> {
+    fn clone(&self) -> Self {
+        Self { inner: Arc::clone(&self.inner) }
+    }
+}
+
+impl<S: CredentialSource> fmt::Debug for Refreshing<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Refreshing")
+            .field("source", &self.inner.source.name())
+            .field("policy", &self.inner.policy)
+            .field("file", &self.inner.file)
+            .finish_non_exhaustive()
+    }
+}
+
+fn read_entry<T: CacheCodec>(file: &Path) -> Option<T> {
+    let text = match fsutil::read_optional(file) {
+        Ok(Some(t)) => t,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(file = %file.display(), error = %e, "cannot read cache entry; refreshing instead");
+            return None;
+        }
+    };
+    let value: Value = serde_json::from_str(&text).ok()?;
+    let decoded = value.get("value").and_then(T::decode);
+    if decoded.is_none() {
+        tracing::warn!(file = %file.display(), "cache entry is damaged; refreshing instead");
+    }
+    decoded
+}
+
+impl<S> Refreshing<S>
+where
+    S: CredentialSource,
+    S::Output: CacheCodec,
+{
+    /// A builder around `source`.
+    pub fn builder(source: S) -> RefreshingBuilder<S> {
+        RefreshingBuilder { source, policy: RefreshPolicy::default(), clock: Arc::new(SystemClock), file: None }
+    }
+
+    /// The wrapped source.
+    pub fn source(&self) -> &S {
+        &self.inner.source
+    }
+
+    fn freshness(&self, v: &S::Output) -> Freshness {
+        self.inner.policy.freshness(core_types::Expiring::expiry(v), self.inner.clock.as_ref())
+    }
+
+    /// A valid credential: the cached one while fresh, otherwise refreshed (once, however
+    /// many callers and processes ask together).
+    pub async fn get(&self) -> Result<S::Output> {
+        let mut state = self.inner.state.lock().await;
+        if let Some(v) = state.as_ref()
+            && self.freshness(v) == Freshness::Fresh
+        {
+            return Ok(v.clone());
+        }
+        let Some(file) = self.inner.file.clone() else {
+            let stale = state.take();
+            let result = self.refresh_from_upstream(stale).await;
+            if let Ok((v, _)) = &result {
+                *state = Some(v.clone());
+            }
+            return result.map(|(v, _)| v);
+        };
+        if let Some(v) = read_entry::<S::Output>(&file)
+            && self.freshness(&v) == Freshness::Fresh
+        {
+            *state = Some(v.clone());
+            return Ok(v);
+        }
+        // Cross-process single flight: wait for the entry's lock, then look again.
+        let lock_target = file.clone();
+        let _lock = tokio::task::spawn_blocking(move || fsutil::lock(&lock_target))
+            .await
+            .map_err(|e| self.error(ErrorKind::Other, format!("lock task failed: {e}")))??;
+        let on_disk = read_entry::<S::Output>(&file);
+        if let Some(v) = &on_disk
+            && self.freshness(v) == Freshness::Fresh
+        {
+            *state = Some(v.clone());
+            return Ok(v.clone());
+        }
+        let stale = on_disk.or_else(|| state.take());
+        let (value, from_upstream) = self.refresh_from_upstream(stale).await?;
+        if from_upstream {
+            let entry = json!({
+                "version": 1,
+                "source": self.inner.source.name(),
+                "written_at": format_rfc3339(self.inner.clock.now()),
+                "value": value.encode(),
+            });
+            fsutil::write_atomic(&file, entry.to_string().as_bytes())?;
+        }
+        *state = Some(value.clone());
+        Ok(value)
+    }
+
+    /// Drops the cached value so the next [`Refreshing::get`] asks upstream (unless another
+    /// process refreshed it meanwhile).
+    pub async fn invalidate(&self) -> Result<()> {
+        *self.inner.state.lock().await = None;
+        if let Some(file) = &self.inner.file {
+            let file = file.clone();
+            tokio::task::spawn_blocking(move || {
+                let _lock = fsutil::lock(&file)?;
+                match std::fs::remove_file(&file) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", &file, e)),
+                    _ => Ok(()),
+                }
+            })
+            .await
+            .map_err(|e| self.error(ErrorKind::Other, format!("task failed: {e}")))??;
+        }
+        Ok(())
+    }
+
+    fn error(&self, kind: ErrorKind, message: String) -> Error {
+        Error::Refresh { name: self.inner.source.name().into_owned(), message, kind }
+    }
+
+    /// Calls upstream; on failure falls back to a still-valid stale value. Returns the value
+    /// and whether it came from upstream.
+    async fn refresh_from_upstream(&self, stale: Option<S::Output>) -> Result<(S::Output, bool)> {
+        let name = self.inner.source.name();
+        tracing::debug!(source = %name, "refreshing credential from upstream");
+        match self.inner.source.fetch().await {
+            Ok(v) => Ok((v, true)),
+            Err(e) => match stale {
+                Some(v) if self.freshness(&v) != Freshness::Expired => {
+                    tracing::warn!(source = %name, error = %e, kind = %e.kind(), "refresh failed; serving the cached credential until it expires");
+                    Ok((v, false))
+                }
+                Some(v) => {
+                    let at = core_types::Expiring::expiry(&v).map(format_rfc3339).unwrap_or_default();
+                    Err(self.error(
+                        ErrorKind::ExpiredToken,
+                        format!("credential expired at {at} and refresh failed ({}: {e}); sign in again", e.kind()),
+                    ))
+                }
+                None => Err(self.error(e.kind(), format!("could not obtain a credential: {e}"))),
+            },
+        }
+    }
+}
+
+/// Converts our credentials into the AWS SDK's.
+pub fn to_sdk_credentials(c: &AwsCredentials) -> aws_credential_types::Credentials {
+    aws_credential_types::Credentials::new(
+        c.access_key_id().expose_secret(),
+        c.secret_access_key().expose_secret(),
+        c.session_token().map(|t| t.expose_secret().to_owned()),
+        c.expiration(),
+        "ccc-refreshing-cache",
+    )
+}
+
+impl<S> ProvideCredentials for Refreshing<S>
+where
+    S: CredentialSource<Output = AwsCredentials>,
+{
+    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        provider::future::ProvideCredentials::new(async move {
+            match self.get().await {
+                Ok(c) => Ok(to_sdk_credentials(&c)),
+                Err(e) => Err(CredentialsError::provider_error(e)),
+            }
+        })
+    }
+}
+
+/// A [`CredentialSource`] that always returns the same value (for static keys in a chain).
+#[derive(Clone)]
+pub struct StaticSource<T> {
+    name: String,
+    value: T,
+}
+
+impl<T> StaticSource<T> {
+    /// A source named `name` yielding `value`.
+    pub fn new(name: impl Into<String>, value: T) -> Self {
+        Self { name: name.into(), value }
+    }
+}
+
+impl<T> fmt::Debug for StaticSource<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticSource").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl<T> CredentialSource for StaticSource<T>
+where
+    T: core_types::Expiring + Clone + Send + Sync + 'static,
+{
+    type Output = T;
+    type Error = Error;
+
+    fn name(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
+    }
+
+    async fn fetch(&self) -> Result<T> {
+        Ok(self.value.clone())
+    }
+}
+
+/// When an entry was last written, for status displays.
+pub fn entry_written_at(file: &Path) -> Option<SystemTime> {
+    std::fs::metadata(file).ok()?.modified().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core_types::ManualClock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    /// Counts upstream calls; fails while `fail` is set.
+    struct Counting {
+        calls: Arc<AtomicUsize>,
+        fail: Arc<std::sync::atomic::AtomicBool>,
+        clock: ManualClock,
+        lifetime: Duration,
+    }
+
+    impl CredentialSource for Counting {
+        type Output = AwsCredentials;
+        type Error = Error;
+        fn name(&self) -> Cow<'_, str> {
+            "counting".into()
+        }
+        async fn fetch(&self) -> Result<AwsCredentials> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(Error::Refresh {
+                    name: "up".into(),
+                    message: "upstream down".into(),
+                    kind: ErrorKind::Unavailable,
+                });
+            }
+            Ok(AwsCredentials::new(format!("ASIA{n}"), "s", Some("t".into()), Some(self.clock.now() + self.lifetime)))
+        }
+    }
+
+    fn setup() -> (Refreshing<Counting>, Arc<AtomicUsize>, Arc<std::sync::atomic::AtomicBool>, ManualClock) {
+        let clock = ManualClock::fixed();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let source = Counting {
+            calls: calls.clone(),
+            fail: fail.clone(),
+            clock: clock.clone(),
+            lifetime: Duration::from_secs(3600),
+        };
+        let cache = Refreshing::builder(source)
+            .policy(RefreshPolicy::new(Duration::from_secs(300)))
+            .clock(Arc::new(clock.clone()))
+            .build();
+        (cache, calls, fail, clock)
+    }
+
+    #[tokio::test]
+    async fn fresh_values_are_served_without_upstream_calls() {
+        let (cache, calls, _, clock) = setup();
+        let first = cache.get().await.unwrap();
+        clock.advance(Duration::from_secs(3000));
+        assert_eq!(cache.get().await.unwrap(), first);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hundred_concurrent_callers_cause_one_refresh() {
+        let (cache, calls, _, clock) = setup();
+        cache.get().await.unwrap();
+        clock.advance(Duration::from_secs(3400)); // inside the window
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let c = cache.clone();
+                tokio::spawn(async move { c.get().await })
+            })
+            .collect();
+        for t in tasks {
+            let creds = t.await.unwrap().unwrap();
+            assert_eq!(creds.key_hint(), "ASIA…");
+            assert_eq!(creds.access_key_id().expose_secret(), "ASIA2");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn upstream_down_inside_window_serves_cached_then_expired_errors() {
+        let (cache, calls, fail, clock) = setup();
+        let first = cache.get().await.unwrap();
+        fail.store(true, Ordering::SeqCst);
+        clock.advance(Duration::from_secs(3500));
+        assert_eq!(cache.get().await.unwrap(), first, "still valid: served");
+        clock.advance(Duration::from_secs(200)); // past expiry
+        let e = cache.get().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ExpiredToken);
+        assert!(e.to_string().contains("sign in again"), "{e}");
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        fail.store(false, Ordering::SeqCst);
+        assert_eq!(cache.get().await.unwrap().access_key_id().expose_secret(), "ASIA4");
+    }
+
+    #[tokio::test]
+    async fn no_value_and_upstream_down_keeps_the_upstream_kind() {
+        let (cache, _, fail, _) = setup();
+        fail.store(true, Ordering::SeqCst);
+        assert_eq!(cache.get().await.unwrap_err().kind(), ErrorKind::Unavailable);
+    }
+
+    #[tokio::test]
+    async fn persisted_entries_survive_a_new_cache_and_are_0600() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("cache/entry.json");
+        let (_, calls, _, clock) = setup();
+        let make = || {
+            let source = Counting {
+                calls: calls.clone(),
+                fail: Default::default(),
+                clock: clock.clone(),
+                lifetime: Duration::from_secs(3600),
+            };
+            Refreshing::builder(source).clock(Arc::new(clock.clone())).persist_to(&file).build()
+        };
+        let a = make().get().await.unwrap();
+        let b = make().get().await.unwrap();
+        assert_eq!(a, b);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        // a damaged entry is replaced, not trusted
+        std::fs::write(&file, "{garbage").unwrap();
+        make().get().await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        make().invalidate().await.unwrap();
+        assert!(!file.exists());
+    }
+
+    #[tokio::test]
+    async fn plugs_into_the_aws_sdk_as_a_credentials_provider() {
+        let (cache, _, _, _) = setup();
+        let creds = cache.provide_credentials().await.unwrap();
+        assert_eq!(creds.access_key_id(), "ASIA1");
+        assert_eq!(creds.session_token(), Some("t"));
+    }
+
+    #[test]
+    fn codecs_round_trip() {
+        let c =
+            AwsCredentials::new("A", "B", Some("C".into()), Some(from_unix_seconds(5))).with_account_id("123456789012");
+        assert_eq!(AwsCredentials::decode(&c.encode()), Some(c));
+        let t = TokenSet {
+            access_token: Some(SecretString::from("x".to_owned())),
+            scopes: vec!["a".into()],
+            expires_at: Some(from_unix_seconds(9)),
+            ..TokenSet::default()
+        };
+        let back = TokenSet::decode(&t.encode()).unwrap();
+        assert_eq!(back.scopes, t.scopes);
+        assert_eq!(back.expires_at, t.expires_at);
+        assert!(AwsCredentials::decode(&json!({"access_key_id": "A"})).is_none());
+    }
+}

@@ -1,0 +1,197 @@
+//! A store for refresh tokens and cached tokens, keyed by (provider, account or profile, user):
+//! one JSON file, 0600, under the ccc config directory, written atomically under its lock.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use core_types::{ExposeSecret, SecretString, TokenSet};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::paths::Paths;
+use crate::timefmt::{from_unix_seconds, unix_seconds};
+
+/// What a stored token set belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TokenKey {
+    /// `cognito`, `oauth`, `sso`, ...
+    pub provider: String,
+    /// The account, pool, issuer or profile.
+    pub account: String,
+    /// The user.
+    pub user: String,
+}
+
+impl TokenKey {
+    /// A key from its three parts.
+    pub fn new(provider: impl Into<String>, account: impl Into<String>, user: impl Into<String>) -> Self {
+        Self { provider: provider.into(), account: account.into(), user: user.into() }
+    }
+
+    fn encode(&self) -> String {
+        // '\u{1f}' (unit separator) cannot appear in any sane provider, account or user name
+        format!("{}\u{1f}{}\u{1f}{}", self.provider, self.account, self.user)
+    }
+
+    fn decode(s: &str) -> Option<Self> {
+        let mut parts = s.split('\u{1f}');
+        let k = Self::new(parts.next()?, parts.next()?, parts.next()?);
+        parts.next().is_none().then_some(k)
+    }
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct Entry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    token_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    scopes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct StoreFile {
+    version: u32,
+    entries: BTreeMap<String, Entry>,
+}
+
+fn expose(s: &Option<SecretString>) -> Option<String> {
+    s.as_ref().map(|v| v.expose_secret().to_owned())
+}
+
+impl From<&TokenSet> for Entry {
+    fn from(t: &TokenSet) -> Self {
+        Entry {
+            access_token: expose(&t.access_token),
+            id_token: expose(&t.id_token),
+            refresh_token: expose(&t.refresh_token),
+            token_type: t.token_type.clone(),
+            scopes: t.scopes.clone(),
+            expires_at: t.expires_at.map(unix_seconds),
+        }
+    }
+}
+
+impl From<Entry> for TokenSet {
+    fn from(e: Entry) -> Self {
+        TokenSet {
+            access_token: e.access_token.map(SecretString::from),
+            id_token: e.id_token.map(SecretString::from),
+            refresh_token: e.refresh_token.map(SecretString::from),
+            token_type: e.token_type,
+            scopes: e.scopes,
+            expires_at: e.expires_at.map(from_unix_seconds),
+        }
+    }
+}
+
+/// The file-backed token store.
+#[derive(Clone)]
+pub struct TokenStore {
+    path: PathBuf,
+}
+
+impl fmt::Debug for TokenStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenStore").field("path", &self.path).finish()
+    }
+}
+
+impl TokenStore {
+    /// The store at `paths.token_store_file()`.
+    pub fn new(paths: &Paths) -> Self {
+        Self { path: paths.token_store_file() }
+    }
+
+    /// A store in an explicit file.
+    pub fn at(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    fn parse(&self, text: Option<String>) -> Result<StoreFile> {
+        match text {
+            None => Ok(StoreFile { version: 1, entries: BTreeMap::new() }),
+            Some(t) => serde_json::from_str(&t).map_err(|e| Error::Parse {
+                path: self.path.clone(),
+                line: e.line(),
+                message: format!("token store is damaged ({:?} error); remove it and sign in again", e.classify()),
+            }),
+        }
+    }
+
+    fn edit<T>(&self, f: impl FnOnce(&mut StoreFile) -> T) -> Result<T> {
+        fsutil::update(&self.path, |text| {
+            let mut store = self.parse(text)?;
+            let out = f(&mut store);
+            let text =
+                serde_json::to_string_pretty(&store).map_err(|e| Error::InvalidInput(format!("token store: {e}")))?;
+            Ok((Some(text), out))
+        })
+    }
+
+    /// Stores (replaces) a token set.
+    pub fn put(&self, key: &TokenKey, tokens: &TokenSet) -> Result<()> {
+        self.edit(|s| {
+            s.entries.insert(key.encode(), Entry::from(tokens));
+        })
+    }
+
+    /// Reads a token set.
+    pub fn get(&self, key: &TokenKey) -> Result<Option<TokenSet>> {
+        let mut store = self.parse(fsutil::read_optional(&self.path)?)?;
+        Ok(store.entries.remove(&key.encode()).map(TokenSet::from))
+    }
+
+    /// Removes a token set. Returns whether it was there.
+    pub fn remove(&self, key: &TokenKey) -> Result<bool> {
+        if !self.path.exists() {
+            return Ok(false);
+        }
+        self.edit(|s| s.entries.remove(&key.encode()).is_some())
+    }
+
+    /// Every key in the store.
+    pub fn keys(&self) -> Result<Vec<TokenKey>> {
+        let store = self.parse(fsutil::read_optional(&self.path)?)?;
+        Ok(store.entries.keys().filter_map(|k| TokenKey::decode(k)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn put_get_remove_with_0600_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = TokenStore::new(&Paths::under_home(tmp.path()));
+        let key = TokenKey::new("cognito", "us-east-1_pool", "alice");
+        let tokens = TokenSet {
+            refresh_token: Some(SecretString::from("RT-SECRET".to_owned())),
+            scopes: vec!["openid".into()],
+            expires_at: Some(from_unix_seconds(1_800_000_000)),
+            ..TokenSet::default()
+        };
+        store.put(&key, &tokens).unwrap();
+        store.put(&TokenKey::new("oauth", "https://idp", "bob"), &TokenSet::default()).unwrap();
+        let back = store.get(&key).unwrap().unwrap();
+        assert_eq!(back.refresh_token.unwrap().expose_secret(), "RT-SECRET");
+        assert_eq!(back.expires_at, tokens.expires_at);
+        assert_eq!(store.keys().unwrap().len(), 2);
+        let mode = std::fs::metadata(&store.path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(store.remove(&key).unwrap());
+        assert!(store.get(&key).unwrap().is_none());
+        assert!(!format!("{store:?}").contains("RT-SECRET"));
+    }
+}
