@@ -218,7 +218,9 @@ impl IniDocument {
             return;
         }
         self.ensure_trailing_newline();
-        if self.lines.last().is_some_and(|l| l.kind != Kind::Blank) {
+        // Always a separator before a new section, so removing it later (which takes the
+        // separator with it) gives back the file exactly as it was.
+        if !self.lines.is_empty() {
             self.lines.push(Line { raw: self.newline.to_owned(), kind: Kind::Blank });
         }
         self.lines.push(Line { raw: format!("[{section}]{}", self.newline), kind: Kind::Section(section.to_owned()) });
