@@ -235,16 +235,18 @@ impl Ledger {
         Ok(Self { pool, backend: Backend::Sqlite, location: path.display().to_string() })
     }
 
-    /// Opens a PostgreSQL ledger, creating the schema under an advisory lock.
+    /// Opens a PostgreSQL ledger, creating the schema under an advisory lock. Gives up after
+    /// 15 s when the server cannot be reached.
     pub async fn open_postgres(url: &str) -> Result<Self> {
+        Self::open_postgres_with_timeout(url, Duration::from_secs(15)).await
+    }
+
+    /// [`Ledger::open_postgres`] with an explicit connection timeout.
+    pub async fn open_postgres_with_timeout(url: &str, timeout: Duration) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let db_err = |source| Error::Database { backend: "postgres", source };
-        let pool = AnyPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect(url)
-            .await
-            .map_err(db_err)?;
+        let pool =
+            AnyPoolOptions::new().max_connections(8).acquire_timeout(timeout).connect(url).await.map_err(db_err)?;
         let mut tx = pool.begin().await.map_err(db_err)?;
         // serialise schema creation across every process and host using this database
         sqlx::query("SELECT pg_advisory_xact_lock(7312046691)").execute(&mut *tx).await.map_err(db_err)?;

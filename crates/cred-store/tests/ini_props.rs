@@ -15,7 +15,7 @@ enum Item {
 fn item() -> impl Strategy<Value = Item> {
     prop_oneof![
         4 => ("[a-z_]{1,12}", "[A-Za-z0-9/+=:. -]{0,24}").prop_map(|(k, v)| Item::Key(k, v.trim().to_owned())),
-        1 => "[ -~]{0,30}".prop_map(|c| Item::Comment(c)),
+        1 => "[ -~]{0,30}".prop_map(Item::Comment),
         1 => Just(Item::Blank),
     ]
 }
