@@ -1,3 +1,35 @@
-//! Amazon Cognito user-pool sign-in (SRP and password), challenges, identity-pool credentials and JWT verification.
+//! Amazon Cognito sign-in for the ccc toolkit.
 //!
-//! Not implemented yet: see README.md for what this crate will own.
+//! [`CognitoAuthenticator`] signs a user in to a user pool — `USER_SRP_AUTH` by default, so
+//! the password never leaves the machine, or `USER_PASSWORD_AUTH` — answers challenges (new
+//! password, SMS / TOTP MFA), exchanges the ID token for AWS credentials through an identity
+//! pool, refreshes, and signs out. [`JwtVerifier`] checks the pool's tokens against its JWKS.
+//! [`CognitoSource`] keeps a user signed in behind `cred_store::Refreshing`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cognito_auth::CognitoError> {
+//! use cognito_auth::{AuthOutcome, CognitoAuthenticator, CognitoConfig};
+//! let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+//! let mut config = CognitoConfig::new("us-east-1_AbC123", "client-id", "us-east-1");
+//! config.identity_pool_id = Some("us-east-1:01234567-89ab-cdef-0123-456789abcdef".into());
+//! let auth = CognitoAuthenticator::new(config, &sdk);
+//! let password = core_types::SecretString::from("correct horse".to_owned());
+//! if let AuthOutcome::Tokens(tokens) = auth.authenticate("alice", &password).await? {
+//!     let creds = auth.get_aws_credentials(tokens.id_token.as_ref().unwrap()).await?;
+//!     println!("signed in until {:?}", creds.expiration());
+//! }
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod config;
+mod error;
+mod jwt;
+mod source;
+pub mod srp;
+
+pub use auth::{AuthOutcome, Challenge, ChallengeAnswer, ChallengeName, CognitoAuthenticator};
+pub use config::{AuthFlow, CognitoConfig, validate_identity_pool_id, validate_region, validate_user_pool_id};
+pub use error::CognitoError;
+pub use jwt::{JwtVerifier, VerifiedToken};
+pub use source::CognitoSource;

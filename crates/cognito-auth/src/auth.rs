@@ -1,0 +1,475 @@
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
+use aws_sdk_cognitoidentityprovider as idp;
+use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, AuthenticationResultType, ChallengeNameType};
+use core_types::{AwsCredentials, Clock, ExposeSecret, SecretString, SystemClock, TokenSet};
+
+use crate::config::{AuthFlow, CognitoConfig};
+use crate::error::{CognitoError, from_service};
+use crate::srp::{SrpClient, cognito_timestamp, secret_hash};
+
+/// A challenge Cognito asks the user to answer before it issues tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChallengeName {
+    /// The user must choose a new password (admin-created users).
+    NewPasswordRequired,
+    /// A code sent by SMS.
+    SmsMfa,
+    /// A code from an authenticator app (TOTP).
+    SoftwareTokenMfa,
+    /// Pick `SMS_MFA` or `SOFTWARE_TOKEN_MFA`.
+    SelectMfaType,
+    /// MFA must be set up first.
+    MfaSetup,
+    /// Anything else, by name.
+    Other(String),
+}
+
+impl ChallengeName {
+    fn parse(s: &str) -> Self {
+        match s {
+            "NEW_PASSWORD_REQUIRED" => Self::NewPasswordRequired,
+            "SMS_MFA" => Self::SmsMfa,
+            "SOFTWARE_TOKEN_MFA" => Self::SoftwareTokenMfa,
+            "SELECT_MFA_TYPE" => Self::SelectMfaType,
+            "MFA_SETUP" => Self::MfaSetup,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            Self::NewPasswordRequired => "NEW_PASSWORD_REQUIRED",
+            Self::SmsMfa => "SMS_MFA",
+            Self::SoftwareTokenMfa => "SOFTWARE_TOKEN_MFA",
+            Self::SelectMfaType => "SELECT_MFA_TYPE",
+            Self::MfaSetup => "MFA_SETUP",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+/// A pending challenge. Hand it back with an answer to [`CognitoAuthenticator::respond_to_challenge`].
+#[derive(Clone)]
+pub struct Challenge {
+    /// Which challenge.
+    pub name: ChallengeName,
+    /// Cognito's challenge parameters (e.g. `requiredAttributes`, `CODE_DELIVERY_DESTINATION`).
+    pub parameters: HashMap<String, String>,
+    username: String,
+    session: Option<SecretString>,
+}
+
+impl Challenge {
+    /// The username the challenge is for (Cognito's internal name when it sent one).
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+}
+
+impl fmt::Debug for Challenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Challenge")
+            .field("name", &self.name)
+            .field("parameters", &self.parameters)
+            .field("username", &self.username)
+            .field("session", &self.session.as_ref().map(|_| "[REDACTED]"))
+            .finish()
+    }
+}
+
+/// An answer to a [`Challenge`].
+#[derive(Clone)]
+pub enum ChallengeAnswer {
+    /// The new password, with any required attributes (`name`, `email`, ...).
+    NewPassword {
+        /// The new password.
+        password: SecretString,
+        /// Required attributes, as `(name, value)`.
+        attributes: Vec<(String, String)>,
+    },
+    /// An SMS or TOTP code.
+    MfaCode(String),
+    /// `SMS_MFA` or `SOFTWARE_TOKEN_MFA`.
+    SelectMfaType(String),
+}
+
+impl fmt::Debug for ChallengeAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NewPassword { attributes, .. } => {
+                f.debug_struct("NewPassword").field("password", &"[REDACTED]").field("attributes", attributes).finish()
+            }
+            Self::MfaCode(_) => f.write_str("MfaCode([REDACTED])"),
+            Self::SelectMfaType(t) => f.debug_tuple("SelectMfaType").field(t).finish(),
+        }
+    }
+}
+
+/// The result of a sign-in step: tokens, or a challenge to answer.
+#[derive(Debug, Clone)]
+pub enum AuthOutcome {
+    /// Signed in.
+    Tokens(TokenSet),
+    /// Cognito asks for more.
+    Challenge(Challenge),
+}
+
+impl AuthOutcome {
+    /// The tokens, or an error naming the pending challenge.
+    pub fn into_tokens(self) -> Result<TokenSet, CognitoError> {
+        match self {
+            Self::Tokens(t) => Ok(t),
+            Self::Challenge(c) => {
+                Err(CognitoError::Invalid(format!("sign-in needs the {} challenge answered", c.name.as_str())))
+            }
+        }
+    }
+}
+
+fn map_err<E: ProvideErrorMetadata + fmt::Display>(what: &str) -> impl Fn(E) -> CognitoError + '_ {
+    move |e| from_service(e.code(), e.message(), &format!("{what} failed: {}", e))
+}
+
+/// Signs users in to a Cognito user pool and exchanges their tokens for AWS credentials.
+#[derive(Clone)]
+pub struct CognitoAuthenticator {
+    config: CognitoConfig,
+    idp: idp::Client,
+    identity: aws_sdk_cognitoidentity::Client,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for CognitoAuthenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CognitoAuthenticator").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl CognitoAuthenticator {
+    /// An authenticator using `sdk` for the endpoint, HTTP client and signing (Cognito's
+    /// sign-in calls are unsigned; the region comes from the config).
+    pub fn new(config: CognitoConfig, sdk: &SdkConfig) -> Self {
+        let retry = RetryConfig::standard()
+            .with_max_attempts(config.retry.max_retries() + 1)
+            .with_initial_backoff(config.retry.base_delay().max(Duration::from_millis(1)));
+        let region = aws_config::Region::new(config.region.clone());
+        let idp_conf = idp::config::Builder::from(sdk).region(region.clone()).retry_config(retry.clone()).build();
+        let id_conf = aws_sdk_cognitoidentity::config::Builder::from(sdk).region(region).retry_config(retry).build();
+        Self {
+            config,
+            idp: idp::Client::from_conf(idp_conf),
+            identity: aws_sdk_cognitoidentity::Client::from_conf(id_conf),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Uses `clock` for token expiry and the SRP timestamp.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CognitoConfig {
+        &self.config
+    }
+
+    fn secret_hash(&self, username: &str) -> Option<String> {
+        self.config
+            .app_client_secret
+            .as_ref()
+            .map(|s| secret_hash(username, &self.config.app_client_id, s.expose_secret()))
+    }
+
+    /// Signs a user in: SRP by default (the password never leaves the machine), or
+    /// USER_PASSWORD_AUTH when configured.
+    pub async fn authenticate(&self, username: &str, password: &SecretString) -> Result<AuthOutcome, CognitoError> {
+        if username.is_empty() {
+            return Err(CognitoError::Invalid("username is empty".into()));
+        }
+        match self.config.auth_flow {
+            AuthFlow::Password => {
+                let mut req = self
+                    .idp
+                    .initiate_auth()
+                    .auth_flow(AuthFlowType::UserPasswordAuth)
+                    .client_id(&self.config.app_client_id)
+                    .auth_parameters("USERNAME", username)
+                    .auth_parameters("PASSWORD", password.expose_secret());
+                if let Some(h) = self.secret_hash(username) {
+                    req = req.auth_parameters("SECRET_HASH", h);
+                }
+                let out = req.send().await.map_err(map_err("InitiateAuth"))?;
+                self.outcome(
+                    username,
+                    out.authentication_result(),
+                    out.challenge_name(),
+                    out.session(),
+                    out.challenge_parameters(),
+                    None,
+                )
+            }
+            AuthFlow::Srp => {
+                let srp = SrpClient::new(&self.config.user_pool_id)?;
+                let mut req = self
+                    .idp
+                    .initiate_auth()
+                    .auth_flow(AuthFlowType::UserSrpAuth)
+                    .client_id(&self.config.app_client_id)
+                    .auth_parameters("USERNAME", username)
+                    .auth_parameters("SRP_A", srp.srp_a());
+                if let Some(h) = self.secret_hash(username) {
+                    req = req.auth_parameters("SECRET_HASH", h);
+                }
+                let out = req.send().await.map_err(map_err("InitiateAuth"))?;
+                if out.challenge_name() != Some(&ChallengeNameType::PasswordVerifier) {
+                    return self.outcome(
+                        username,
+                        out.authentication_result(),
+                        out.challenge_name(),
+                        out.session(),
+                        out.challenge_parameters(),
+                        None,
+                    );
+                }
+                let params = out.challenge_parameters().cloned().unwrap_or_default();
+                let get = |k: &str| {
+                    params
+                        .get(k)
+                        .cloned()
+                        .ok_or_else(|| CognitoError::Srp(format!("PASSWORD_VERIFIER challenge lacks {k}")))
+                };
+                let user_id = get("USER_ID_FOR_SRP")?;
+                let internal_username = params.get("USERNAME").cloned().unwrap_or_else(|| username.to_owned());
+                let secret_block = get("SECRET_BLOCK")?;
+                let key = srp.authentication_key(&user_id, password.expose_secret(), &get("SRP_B")?, &get("SALT")?)?;
+                let timestamp = cognito_timestamp(self.clock.now());
+                let signature = srp.password_claim_signature(&key, &user_id, &secret_block, &timestamp)?;
+                let mut req = self
+                    .idp
+                    .respond_to_auth_challenge()
+                    .client_id(&self.config.app_client_id)
+                    .challenge_name(ChallengeNameType::PasswordVerifier)
+                    .challenge_responses("USERNAME", &internal_username)
+                    .challenge_responses("PASSWORD_CLAIM_SECRET_BLOCK", &secret_block)
+                    .challenge_responses("TIMESTAMP", &timestamp)
+                    .challenge_responses("PASSWORD_CLAIM_SIGNATURE", signature)
+                    .set_session(out.session().map(str::to_owned));
+                if let Some(h) = self.secret_hash(&internal_username) {
+                    req = req.challenge_responses("SECRET_HASH", h);
+                }
+                let out = req.send().await.map_err(map_err("RespondToAuthChallenge"))?;
+                self.outcome(
+                    &internal_username,
+                    out.authentication_result(),
+                    out.challenge_name(),
+                    out.session(),
+                    out.challenge_parameters(),
+                    None,
+                )
+            }
+        }
+    }
+
+    /// Answers a challenge; may yield tokens or the next challenge.
+    pub async fn respond_to_challenge(
+        &self,
+        challenge: Challenge,
+        answer: ChallengeAnswer,
+    ) -> Result<AuthOutcome, CognitoError> {
+        let username = challenge.username.clone();
+        let mut req = self
+            .idp
+            .respond_to_auth_challenge()
+            .client_id(&self.config.app_client_id)
+            .challenge_name(ChallengeNameType::from(challenge.name.as_str()))
+            .challenge_responses("USERNAME", &username)
+            .set_session(challenge.session.as_ref().map(|s| s.expose_secret().to_owned()));
+        match (&challenge.name, &answer) {
+            (ChallengeName::NewPasswordRequired, ChallengeAnswer::NewPassword { password, attributes }) => {
+                req = req.challenge_responses("NEW_PASSWORD", password.expose_secret());
+                for (k, v) in attributes {
+                    req = req.challenge_responses(format!("userAttributes.{k}"), v);
+                }
+            }
+            (ChallengeName::SmsMfa, ChallengeAnswer::MfaCode(code)) => {
+                req = req.challenge_responses("SMS_MFA_CODE", code)
+            }
+            (ChallengeName::SoftwareTokenMfa, ChallengeAnswer::MfaCode(code)) => {
+                req = req.challenge_responses("SOFTWARE_TOKEN_MFA_CODE", code);
+            }
+            (ChallengeName::SelectMfaType, ChallengeAnswer::SelectMfaType(kind)) => {
+                req = req.challenge_responses("ANSWER", kind);
+            }
+            (name, answer) => {
+                return Err(CognitoError::Invalid(format!(
+                    "{answer:?} does not answer the {} challenge",
+                    name.as_str()
+                )));
+            }
+        }
+        if let Some(h) = self.secret_hash(&username) {
+            req = req.challenge_responses("SECRET_HASH", h);
+        }
+        let out = req.send().await.map_err(map_err("RespondToAuthChallenge"))?;
+        self.outcome(
+            &username,
+            out.authentication_result(),
+            out.challenge_name(),
+            out.session(),
+            out.challenge_parameters(),
+            None,
+        )
+    }
+
+    fn outcome(
+        &self,
+        username: &str,
+        result: Option<&AuthenticationResultType>,
+        challenge: Option<&ChallengeNameType>,
+        session: Option<&str>,
+        parameters: Option<&HashMap<String, String>>,
+        keep_refresh: Option<&SecretString>,
+    ) -> Result<AuthOutcome, CognitoError> {
+        if let Some(r) = result {
+            return Ok(AuthOutcome::Tokens(self.tokens(r, keep_refresh)?));
+        }
+        let Some(name) = challenge else {
+            return Err(CognitoError::Invalid("Cognito answered with neither tokens nor a challenge".into()));
+        };
+        let parameters = parameters.cloned().unwrap_or_default();
+        let username = parameters
+            .get("USER_ID_FOR_SRP")
+            .or_else(|| parameters.get("USERNAME"))
+            .cloned()
+            .unwrap_or_else(|| username.to_owned());
+        Ok(AuthOutcome::Challenge(Challenge {
+            name: ChallengeName::parse(name.as_str()),
+            parameters,
+            username,
+            session: session.map(|s| SecretString::from(s.to_owned())),
+        }))
+    }
+
+    fn tokens(
+        &self,
+        r: &AuthenticationResultType,
+        keep_refresh: Option<&SecretString>,
+    ) -> Result<TokenSet, CognitoError> {
+        let secret = |s: Option<&str>| s.map(|v| SecretString::from(v.to_owned()));
+        if r.access_token().is_none() {
+            return Err(CognitoError::Invalid("authentication result without an access token".into()));
+        }
+        let expires_in = u64::try_from(r.expires_in()).unwrap_or(0);
+        Ok(TokenSet {
+            access_token: secret(r.access_token()),
+            id_token: secret(r.id_token()),
+            refresh_token: secret(r.refresh_token())
+                .or_else(|| keep_refresh.map(|k| SecretString::from(k.expose_secret().to_owned()))),
+            token_type: r.token_type().map(str::to_owned),
+            scopes: Vec::new(),
+            expires_at: (expires_in > 0).then(|| self.clock.now() + Duration::from_secs(expires_in)),
+        })
+    }
+
+    /// New tokens from a refresh token (`REFRESH_TOKEN_AUTH`). With a client secret the
+    /// SECRET_HASH needs the username: pass it (Cognito's `sub` or the sign-in name).
+    pub async fn refresh_credentials(
+        &self,
+        refresh_token: &SecretString,
+        username: Option<&str>,
+    ) -> Result<TokenSet, CognitoError> {
+        let mut req = self
+            .idp
+            .initiate_auth()
+            .auth_flow(AuthFlowType::RefreshTokenAuth)
+            .client_id(&self.config.app_client_id)
+            .auth_parameters("REFRESH_TOKEN", refresh_token.expose_secret());
+        if self.config.app_client_secret.is_some() {
+            let user = username.ok_or_else(|| {
+                CognitoError::Config(
+                    "this app client has a secret: refreshing needs the username for SECRET_HASH".into(),
+                )
+            })?;
+            if let Some(h) = self.secret_hash(user) {
+                req = req.auth_parameters("SECRET_HASH", h);
+            }
+        }
+        let out = req.send().await.map_err(map_err("InitiateAuth(REFRESH_TOKEN_AUTH)"))?;
+        self.outcome(
+            username.unwrap_or_default(),
+            out.authentication_result(),
+            out.challenge_name(),
+            out.session(),
+            out.challenge_parameters(),
+            Some(refresh_token),
+        )?
+        .into_tokens()
+    }
+
+    /// AWS credentials for a signed-in user through the identity pool (`GetId` +
+    /// `GetCredentialsForIdentity`).
+    pub async fn get_aws_credentials(&self, id_token: &SecretString) -> Result<AwsCredentials, CognitoError> {
+        let pool =
+            self.config.identity_pool_id.as_deref().ok_or_else(|| {
+                CognitoError::Config("no identity_pool_id configured; AWS credentials need one".into())
+            })?;
+        let provider = self.config.login_provider();
+        let id = self
+            .identity
+            .get_id()
+            .identity_pool_id(pool)
+            .logins(&provider, id_token.expose_secret())
+            .send()
+            .await
+            .map_err(map_err("GetId"))?;
+        let identity_id =
+            id.identity_id().ok_or_else(|| CognitoError::Invalid("GetId returned no identity id".into()))?;
+        let out = self
+            .identity
+            .get_credentials_for_identity()
+            .identity_id(identity_id)
+            .logins(&provider, id_token.expose_secret())
+            .send()
+            .await
+            .map_err(map_err("GetCredentialsForIdentity"))?;
+        let c = out
+            .credentials()
+            .ok_or_else(|| CognitoError::Invalid("GetCredentialsForIdentity returned no credentials".into()))?;
+        let (Some(key), Some(secret)) = (c.access_key_id(), c.secret_key()) else {
+            return Err(CognitoError::Invalid("identity credentials lack a key id or secret".into()));
+        };
+        let expiry = c.expiration().and_then(|t| std::time::SystemTime::try_from(*t).ok());
+        Ok(AwsCredentials::new(key, secret, c.session_token().map(str::to_owned), expiry))
+    }
+
+    /// Signs the user out everywhere (`GlobalSignOut`): every refresh token stops working.
+    pub async fn sign_out(&self, access_token: &SecretString) -> Result<(), CognitoError> {
+        self.idp
+            .global_sign_out()
+            .access_token(access_token.expose_secret())
+            .send()
+            .await
+            .map_err(map_err("GlobalSignOut"))?;
+        Ok(())
+    }
+
+    /// Revokes a refresh token (`RevokeToken`). Not every endpoint implements it.
+    pub async fn revoke_token(&self, refresh_token: &SecretString) -> Result<(), CognitoError> {
+        let mut req =
+            self.idp.revoke_token().token(refresh_token.expose_secret()).client_id(&self.config.app_client_id);
+        if let Some(s) = &self.config.app_client_secret {
+            req = req.client_secret(s.expose_secret());
+        }
+        req.send().await.map_err(map_err("RevokeToken"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,266 @@
+//! Cognito's SRP-6a variant (`USER_SRP_AUTH`), written once, small, and cross-checked against
+//! pycognito with fixed random values (tests/tests/cognito_srp.rs).
+//!
+//! Why not a crate: `aws-cognito-srp` draws `a` from the OS RNG and reads the system clock
+//! inside, so neither can be fixed for a cross-check, and it pulls chrono, regex and rand.
+//!
+//! The protocol, in pycognito's (and amazon-cognito-identity-js's) terms:
+//! - `N` is the 3072-bit MODP group prime (RFC 3526), `g = 2`, `k = H(00 ‖ N ‖ 02)`;
+//! - the client picks `a` (128 random bytes mod N) and sends `A = g^a mod N` as `SRP_A`;
+//! - the server answers `SALT`, `SRP_B`, `SECRET_BLOCK`, `USER_ID_FOR_SRP`;
+//! - `u = H(pad(A) ‖ pad(B))`, `x = H(pad(salt) ‖ H(poolname ‖ user ‖ ":" ‖ password))`,
+//!   `S = (B − k·g^x)^(a + u·x) mod N`, key = HKDF-SHA256(salt = pad(u), ikm = pad(S),
+//!   info = "Caldera Derived Key")[..16];
+//! - `PASSWORD_CLAIM_SIGNATURE = base64(HMAC-SHA256(key, poolname ‖ user ‖ secret_block ‖ timestamp))`.
+//!
+//! `pad` is the big-endian bytes, with a leading zero byte when the top bit is set (a
+//! positive two's-complement encoding), which is what pycognito's hex padding amounts to.
+
+use std::time::SystemTime;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use hmac::{Hmac, KeyInit, Mac};
+use num_bigint::{BigInt, BigUint, Sign};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::error::CognitoError;
+
+const N_HEX: &str = concat!(
+    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD",
+    "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED",
+    "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F",
+    "83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804F1746C08CA18217C32905E462E36CE3B",
+    "E39E772C180E86039B2783A2EC07A28FB5C55DF06F4C52C9DE2BCBF6955817183995497CEA956AE515D2261898FA0510",
+    "15728E5A8AAAC42DAD33170D04507A33A85521ABDF1CBA64ECFB850458DBEF0A8AEA71575D060C7DB3970F85A6E1E4C7",
+    "ABF5AE8CDB0933D71E8C94E04A25619DCEE3D2261AD2EE6BF12FFA06D98A0864D87602733EC86A64521F2B18177B200C",
+    "BBE117577A615D6C770988C0BAD946E208E24FA074E5AB3143DB5BFCE0FD108E4B82D120A93AD2CAFFFFFFFFFFFFFFFF"
+);
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn n() -> BigUint {
+    // A compile-time constant: parsing cannot fail.
+    BigUint::parse_bytes(N_HEX.as_bytes(), 16).unwrap_or_default()
+}
+
+/// Big-endian bytes with a leading zero when the top bit is set (pycognito's `pad_hex`).
+fn pad(v: &BigUint) -> Vec<u8> {
+    let mut bytes = v.to_bytes_be();
+    if bytes.first().is_some_and(|b| b & 0x80 != 0) {
+        bytes.insert(0, 0);
+    }
+    bytes
+}
+
+/// pycognito's `pad_hex` on a hex string as the server sent it (leading zeros kept).
+fn pad_hex_str(hex: &str) -> Result<Vec<u8>, CognitoError> {
+    let bad = || CognitoError::Srp("server sent a SALT that is not hex".into());
+    let mut s = hex.to_owned();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    if s.len() % 2 == 1 {
+        s.insert(0, '0');
+    } else if s.as_bytes()[0] >= b'8' {
+        s.insert_str(0, "00");
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| bad())).collect()
+}
+
+fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    // HMAC accepts keys of any length.
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable_hmac());
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+#[cold]
+fn unreachable_hmac() -> HmacSha256 {
+    // new_from_slice only fails for fixed-size keys; HMAC takes any size. Keep a defined value.
+    <HmacSha256 as KeyInit>::new(&Default::default())
+}
+
+/// The client side of one SRP sign-in: the secret `a` and public `A`.
+pub struct SrpClient {
+    a: BigUint,
+    big_a: BigUint,
+    pool_name: String,
+}
+
+impl std::fmt::Debug for SrpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SrpClient").field("pool_name", &self.pool_name).finish_non_exhaustive()
+    }
+}
+
+impl SrpClient {
+    /// A client for `user_pool_id` (`region_PoolName`) with a fresh random `a`.
+    pub fn new(user_pool_id: &str) -> Result<Self, CognitoError> {
+        let mut rng = fastrand::Rng::new();
+        let mut bytes = [0u8; 128];
+        rng.fill(&mut bytes);
+        Self::with_a(user_pool_id, &bytes)
+    }
+
+    /// A client with a given `a` (128 random bytes in pycognito): for cross-checks only.
+    pub fn with_a(user_pool_id: &str, a_bytes: &[u8]) -> Result<Self, CognitoError> {
+        let pool_name =
+            user_pool_id.split_once('_').map(|(_, name)| name.to_owned()).filter(|n| !n.is_empty()).ok_or_else(
+                || CognitoError::Config(format!("user pool id {user_pool_id:?} is not of the form REGION_NAME")),
+            )?;
+        let n = n();
+        let a = BigUint::from_bytes_be(a_bytes) % &n;
+        let big_a = BigUint::from(2u32).modpow(&a, &n);
+        if big_a == BigUint::ZERO {
+            return Err(CognitoError::Srp("A = 0; pick another random a".into()));
+        }
+        Ok(Self { a, big_a, pool_name })
+    }
+
+    /// `SRP_A` as Cognito wants it: lowercase hex without padding.
+    pub fn srp_a(&self) -> String {
+        self.big_a.to_str_radix(16)
+    }
+
+    /// The 16-byte password authentication key from the server's challenge.
+    pub fn authentication_key(
+        &self,
+        user_id_for_srp: &str,
+        password: &str,
+        srp_b_hex: &str,
+        salt_hex: &str,
+    ) -> Result<[u8; 16], CognitoError> {
+        let parse = |name: &str, v: &str| {
+            BigUint::parse_bytes(v.as_bytes(), 16)
+                .ok_or_else(|| CognitoError::Srp(format!("server sent a {name} that is not hex")))
+        };
+        let n = n();
+        let b = parse("SRP_B", srp_b_hex)?;
+        if &b % &n == BigUint::ZERO {
+            return Err(CognitoError::Srp("server sent SRP_B = 0 mod N; refusing (possible attack)".into()));
+        }
+        let salt = pad_hex_str(salt_hex)?;
+        let u = BigUint::from_bytes_be(&sha256(&[&pad(&self.big_a), &pad(&b)]));
+        if u == BigUint::ZERO {
+            return Err(CognitoError::Srp("u = 0; sign in again".into()));
+        }
+        let g = BigUint::from(2u32);
+        let k = BigUint::from_bytes_be(&sha256(&[&pad(&n), &[2u8]]));
+        let identity = sha256(&[self.pool_name.as_bytes(), user_id_for_srp.as_bytes(), b":", password.as_bytes()]);
+        let x = BigUint::from_bytes_be(&sha256(&[&salt, &identity]));
+        // S = (B - k * g^x)^(a + u*x) mod N; the base may go negative: reduce it into [0, N)
+        let n_int = BigInt::from_biguint(Sign::Plus, n.clone());
+        let base =
+            (BigInt::from_biguint(Sign::Plus, b) - BigInt::from_biguint(Sign::Plus, k * g.modpow(&x, &n))) % &n_int;
+        let base = if base.sign() == Sign::Minus { base + &n_int } else { base };
+        let base = base.to_biguint().unwrap_or_default();
+        let s = base.modpow(&(&self.a + u.clone() * x), &n);
+        let prk = hmac(&pad(&u), &[&pad(&s)]);
+        let okm = hmac(&prk, &[b"Caldera Derived Key", &[1u8]]);
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&okm[..16]);
+        Ok(key)
+    }
+
+    /// `PASSWORD_CLAIM_SIGNATURE` for the challenge at `timestamp` (see [`cognito_timestamp`]).
+    pub fn password_claim_signature(
+        &self,
+        key: &[u8; 16],
+        user_id_for_srp: &str,
+        secret_block_b64: &str,
+        timestamp: &str,
+    ) -> Result<String, CognitoError> {
+        // Like Python's b64decode (what pycognito and boto-based clients use), characters
+        // outside the base64 alphabet are skipped before decoding.
+        let filtered: String =
+            secret_block_b64.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')).collect();
+        let secret_block = B64
+            .decode(filtered)
+            .map_err(|_| CognitoError::Srp("server sent a SECRET_BLOCK that is not base64".into()))?;
+        let sig =
+            hmac(key, &[self.pool_name.as_bytes(), user_id_for_srp.as_bytes(), &secret_block, timestamp.as_bytes()]);
+        Ok(B64.encode(sig))
+    }
+}
+
+/// The timestamp Cognito signs, e.g. `Mon Jan 5 09:03:07 UTC 2026` (day not zero-padded).
+pub fn cognito_timestamp(t: SystemTime) -> String {
+    let dt = OffsetDateTime::from(t);
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!(
+        "{} {} {} {:02}:{:02}:{:02} UTC {}",
+        DAYS[dt.weekday().number_days_from_monday() as usize],
+        MONTHS[dt.month() as usize - 1],
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        dt.year()
+    )
+}
+
+/// `SECRET_HASH` = base64(HMAC-SHA256(client_secret, username ‖ client_id)).
+pub fn secret_hash(username: &str, client_id: &str, client_secret: &str) -> String {
+    B64.encode(hmac(client_secret.as_bytes(), &[username.as_bytes(), client_id.as_bytes()]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timestamp_format_matches_cognito() {
+        // 2026-01-05T09:03:07Z is a Monday
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_603_787);
+        assert_eq!(cognito_timestamp(t), "Mon Jan 5 09:03:07 UTC 2026");
+    }
+
+    #[test]
+    fn salt_padding_keeps_leading_zeros_like_pycognito() {
+        assert_eq!(pad_hex_str("00ab").unwrap(), vec![0x00, 0xab]);
+        assert_eq!(pad_hex_str("abc").unwrap(), vec![0x0a, 0xbc]);
+        assert_eq!(pad_hex_str("ab").unwrap(), vec![0x00, 0xab]);
+        assert!(pad_hex_str("").is_err() && pad_hex_str("xy").is_err());
+    }
+
+    #[test]
+    fn pad_adds_a_zero_only_for_high_bit() {
+        assert_eq!(pad(&BigUint::from(0x7fu32)), vec![0x7f]);
+        assert_eq!(pad(&BigUint::from(0x80u32)), vec![0x00, 0x80]);
+    }
+
+    #[test]
+    fn bad_inputs_are_errors_not_panics() {
+        assert!(SrpClient::with_a("nopool", &[1]).is_err());
+        let c = SrpClient::with_a("us-east-1_abc", &[7; 128]).unwrap();
+        assert!(c.authentication_key("u", "p", "zz", "00").is_err());
+        assert!(c.authentication_key("u", "p", "0", "00").is_err());
+        let key = c.authentication_key("u", "p", "abcdef", "1234").unwrap();
+        assert!(c.password_claim_signature(&key, "u", "abc", "t").is_err());
+        assert!(c.password_claim_signature(&key, "u", "1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed", "t").is_ok());
+        assert!(!format!("{c:?}").contains(&c.srp_a()));
+    }
+
+    #[test]
+    fn secret_hash_known_answer() {
+        // HMAC-SHA256 RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?"
+        assert_eq!(
+            secret_hash("what do ya want ", "for nothing?", "Jefe"),
+            "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM="
+        );
+    }
+}

@@ -1,0 +1,409 @@
+//! cognito-auth against moto's Cognito user pools and identity pools.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cognitoidentityprovider as idp;
+use ccc_tests::{moto_config, peer};
+use cognito_auth::{
+    AuthFlow, AuthOutcome, ChallengeAnswer, ChallengeName, CognitoAuthenticator, CognitoConfig, CognitoError,
+    CognitoSource, JwtVerifier,
+};
+use core_types::{ErrorKind, ExposeSecret, Kinded, ManualClock, SecretString};
+
+const PASSWORD: &str = "Corr3ct-Horse-Battery!";
+
+struct Pool {
+    pool_id: String,
+    client_id: String,
+    secret_client_id: String,
+    client_secret: String,
+    identity_pool_id: String,
+    admin: idp::Client,
+    sdk: aws_config::SdkConfig,
+}
+
+fn unique(prefix: &str) -> String {
+    #[allow(clippy::disallowed_methods)]
+    let n = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}{}{}", std::process::id(), n % 1_000_000_000)
+}
+
+async fn pool() -> Pool {
+    let sdk = moto_config().await;
+    let admin = idp::Client::new(&sdk);
+    let created = admin.create_user_pool().pool_name(unique("ccc-test-pool")).send().await.unwrap();
+    let pool_id = created.user_pool().unwrap().id().unwrap().to_owned();
+    use idp::types::ExplicitAuthFlowsType as F;
+    let flows = [F::AllowUserSrpAuth, F::AllowUserPasswordAuth, F::AllowRefreshTokenAuth];
+    let client = admin
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("public")
+        .set_explicit_auth_flows(Some(flows.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let client_id = client.user_pool_client().unwrap().client_id().unwrap().to_owned();
+    let secret_client = admin
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("confidential")
+        .generate_secret(true)
+        .set_explicit_auth_flows(Some(flows.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let sc = secret_client.user_pool_client().unwrap();
+    let identity = aws_sdk_cognitoidentity::Client::new(&sdk);
+    let provider = aws_sdk_cognitoidentity::types::CognitoIdentityProvider::builder()
+        .provider_name(format!("cognito-idp.us-east-1.amazonaws.com/{pool_id}"))
+        .client_id(&client_id)
+        .build();
+    let ip = identity
+        .create_identity_pool()
+        .identity_pool_name(unique("ccc_test_identity"))
+        .allow_unauthenticated_identities(false)
+        .cognito_identity_providers(provider)
+        .send()
+        .await
+        .unwrap();
+    Pool {
+        pool_id,
+        client_id,
+        secret_client_id: sc.client_id().unwrap().to_owned(),
+        client_secret: sc.client_secret().unwrap().to_owned(),
+        identity_pool_id: ip.identity_pool_id().to_owned(),
+        admin,
+        sdk,
+    }
+}
+
+impl Pool {
+    async fn user(&self, name: &str, confirmed: bool) {
+        self.admin
+            .admin_create_user()
+            .user_pool_id(&self.pool_id)
+            .username(name)
+            .temporary_password("Temp-Passw0rd!")
+            .message_action(idp::types::MessageActionType::Suppress)
+            .send()
+            .await
+            .unwrap();
+        if confirmed {
+            self.admin
+                .admin_set_user_password()
+                .user_pool_id(&self.pool_id)
+                .username(name)
+                .password(PASSWORD)
+                .permanent(true)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
+    fn config(&self, flow: AuthFlow, with_secret: bool) -> CognitoConfig {
+        let mut c = CognitoConfig::new(
+            &self.pool_id,
+            if with_secret { &self.secret_client_id } else { &self.client_id },
+            "us-east-1",
+        );
+        c.identity_pool_id = Some(self.identity_pool_id.clone());
+        c.auth_flow = flow;
+        if with_secret {
+            c.app_client_secret = Some(SecretString::from(self.client_secret.clone()));
+        }
+        c
+    }
+
+    fn auth(&self, flow: AuthFlow, with_secret: bool) -> CognitoAuthenticator {
+        CognitoAuthenticator::new(self.config(flow, with_secret), &self.sdk)
+    }
+
+    fn verifier(&self) -> JwtVerifier {
+        JwtVerifier::new(&self.config(AuthFlow::Srp, false)).with_jwks_url(format!(
+            "{}/{}/.well-known/jwks.json",
+            peer("CCC_TEST_AWS_ENDPOINT"),
+            self.pool_id
+        ))
+    }
+}
+
+fn password() -> SecretString {
+    SecretString::from(PASSWORD.to_owned())
+}
+
+async fn sign_in(auth: &CognitoAuthenticator, user: &str) -> core_types::TokenSet {
+    match auth.authenticate(user, &password()).await.expect("sign-in") {
+        AuthOutcome::Tokens(t) => t,
+        AuthOutcome::Challenge(c) => panic!("unexpected challenge {c:?}"),
+    }
+}
+
+#[tokio::test]
+async fn srp_and_password_sign_in_then_identity_credentials_call_sts() {
+    let pool = pool().await;
+    pool.user("alice", true).await;
+    for flow in [AuthFlow::Srp, AuthFlow::Password] {
+        let auth = pool.auth(flow, false);
+        let tokens = sign_in(&auth, "alice").await;
+        assert!(tokens.access_token.is_some() && tokens.refresh_token.is_some(), "{flow:?}");
+        let creds = auth.get_aws_credentials(tokens.id_token.as_ref().unwrap()).await.expect("identity credentials");
+        assert!(creds.session_token().is_some() && creds.expiration().is_some());
+        // the credentials work for an AWS call
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(peer("CCC_TEST_AWS_ENDPOINT"))
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(cred_store::to_sdk_credentials(&creds))
+            .load()
+            .await;
+        let who = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.expect("STS with identity creds");
+        assert!(who.account().is_some());
+    }
+}
+
+#[tokio::test]
+async fn auth_failures_map_to_their_kinds() {
+    let pool = pool().await;
+    pool.user("bob", true).await;
+    let pw = pool.auth(AuthFlow::Password, false);
+    let wrong = pw.authenticate("bob", &SecretString::from("Wrong-Passw0rd!".to_owned())).await.unwrap_err();
+    assert_eq!(wrong.kind(), ErrorKind::NotAuthorized, "{wrong}");
+    assert!(!wrong.to_string().contains("Wrong-Passw0rd"), "{wrong}");
+    for flow in [AuthFlow::Srp, AuthFlow::Password] {
+        let e = pool.auth(flow, false).authenticate("nobody", &password()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UserNotFound, "{flow:?}: {e}");
+    }
+    // a user who signed up but never confirmed
+    pool.admin.sign_up().client_id(&pool.client_id).username("carol").password(PASSWORD).send().await.unwrap();
+    for flow in [AuthFlow::Srp, AuthFlow::Password] {
+        let e = pool.auth(flow, false).authenticate("carol", &password()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UserNotConfirmed, "{flow:?}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn new_password_required_flow() {
+    let pool = pool().await;
+    pool.user("dave", false).await;
+    let auth = pool.auth(AuthFlow::Srp, false);
+    let outcome = auth.authenticate("dave", &SecretString::from("Temp-Passw0rd!".to_owned())).await.unwrap();
+    let AuthOutcome::Challenge(challenge) = outcome else { panic!("expected NEW_PASSWORD_REQUIRED") };
+    assert_eq!(challenge.name, ChallengeName::NewPasswordRequired);
+    assert!(!format!("{challenge:?}").contains("Temp-Passw0rd"));
+    let answer = ChallengeAnswer::NewPassword { password: password(), attributes: vec![] };
+    let tokens = auth.respond_to_challenge(challenge, answer).await.unwrap().into_tokens().unwrap();
+    assert!(tokens.id_token.is_some());
+    // the new password now works
+    sign_in(&pool.auth(AuthFlow::Password, false), "dave").await;
+}
+
+#[tokio::test]
+async fn refresh_then_global_sign_out_makes_refresh_fail() {
+    let pool = pool().await;
+    pool.user("erin", true).await;
+    let auth = pool.auth(AuthFlow::Srp, false);
+    let tokens = sign_in(&auth, "erin").await;
+    let refresh = tokens.refresh_token.clone().unwrap();
+    let renewed = auth.refresh_credentials(&refresh, None).await.expect("refresh");
+    assert!(renewed.id_token.is_some());
+    assert_eq!(renewed.refresh_token.unwrap().expose_secret(), refresh.expose_secret(), "refresh token kept");
+    auth.sign_out(tokens.access_token.as_ref().unwrap()).await.expect("global sign-out");
+    let e = auth.refresh_credentials(&refresh, None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotAuthorized, "{e}");
+}
+
+#[tokio::test]
+async fn client_with_secret_signs_in_and_refreshes_with_secret_hash() {
+    let pool = pool().await;
+    pool.user("frank", true).await;
+    for flow in [AuthFlow::Srp, AuthFlow::Password] {
+        let auth = pool.auth(flow, true);
+        let tokens = sign_in(&auth, "frank").await;
+        let refresh = tokens.refresh_token.unwrap();
+        let missing_user = auth.refresh_credentials(&refresh, None).await.unwrap_err();
+        assert_eq!(missing_user.kind(), ErrorKind::NotConfigured);
+        auth.refresh_credentials(&refresh, Some("frank")).await.expect("refresh with SECRET_HASH");
+    }
+    // a wrong secret is refused
+    let mut bad = pool.config(AuthFlow::Srp, true);
+    bad.app_client_secret = Some(SecretString::from("not-the-secret".to_owned()));
+    let e = CognitoAuthenticator::new(bad, &pool.sdk).authenticate("frank", &password()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotAuthorized);
+}
+
+fn tamper(token: &str) -> String {
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut claims: serde_json::Value = serde_json::from_slice(&b64.decode(&parts[1]).unwrap()).unwrap();
+    claims["cognito:username"] = "mallory".into();
+    parts[1] = b64.encode(claims.to_string());
+    parts.join(".")
+}
+
+#[tokio::test]
+async fn jwt_verification_accepts_moto_tokens_and_rejects_forgeries() {
+    let pool = pool().await;
+    pool.user("gina", true).await;
+    let tokens = sign_in(&pool.auth(AuthFlow::Srp, false), "gina").await;
+    let (id, access) = (tokens.id_token.unwrap(), tokens.access_token.unwrap());
+    let verifier = pool.verifier();
+    let v = verifier.verify_id_token(&id).await.expect("moto's id token verifies");
+    assert_eq!(v.token_use, "id");
+    assert_eq!(v.username.as_deref(), Some("gina"));
+    verifier.verify_access_token(&access).await.expect("moto's access token verifies");
+
+    let reject = |e: CognitoError| e.to_string();
+    // wrong token_use
+    assert!(reject(verifier.verify_access_token(&id).await.unwrap_err()).contains("token_use"));
+    // tampered payload
+    let forged = SecretString::from(tamper(id.expose_secret()));
+    assert!(reject(verifier.verify_id_token(&forged).await.unwrap_err()).contains("signature"));
+    // alg none with the real kid
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header: serde_json::Value =
+        serde_json::from_slice(&b64.decode(id.expose_secret().split('.').next().unwrap()).unwrap()).unwrap();
+    let none_header = serde_json::json!({"alg": "none", "kid": header["kid"]});
+    let payload = id.expose_secret().split('.').nth(1).unwrap();
+    let none = SecretString::from(format!("{}.{payload}.", b64.encode(none_header.to_string())));
+    assert!(verifier.verify_id_token(&none).await.is_err());
+    // HS256 signed with the public key material as a secret (the classic confusion attack)
+    let hs_header = serde_json::json!({"alg": "HS256", "kid": header["kid"], "typ": "JWT"});
+    let hs = SecretString::from(format!("{}.{payload}.c2ln", b64.encode(hs_header.to_string())));
+    assert!(reject(verifier.verify_id_token(&hs).await.unwrap_err()).contains("HS256"));
+    // expired: a clock an hour and a half ahead
+    let later = ManualClock::new(core_types::Clock::now(&core_types::SystemClock) + Duration::from_secs(5400));
+    let e = pool.verifier().with_clock(Arc::new(later)).verify_id_token(&id).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ExpiredToken, "{e}");
+    // wrong audience: a verifier for the other app client
+    let other = JwtVerifier::new(&pool.config(AuthFlow::Srp, true)).with_jwks_url(format!(
+        "{}/{}/.well-known/jwks.json",
+        peer("CCC_TEST_AWS_ENDPOINT"),
+        pool.pool_id
+    ));
+    assert!(reject(other.verify_id_token(&id).await.unwrap_err()).contains("audience"));
+    // wrong issuer: a verifier for another pool using the same keys
+    let mut elsewhere = pool.config(AuthFlow::Srp, false);
+    elsewhere.user_pool_id = "us-east-1_Elsewhere".into();
+    let wrong_iss = JwtVerifier::new(&elsewhere).with_jwks_url(format!(
+        "{}/{}/.well-known/jwks.json",
+        peer("CCC_TEST_AWS_ENDPOINT"),
+        pool.pool_id
+    ));
+    assert!(reject(wrong_iss.verify_id_token(&id).await.unwrap_err()).contains("issuer"));
+    // garbage
+    assert!(verifier.verify_id_token(&SecretString::from("not.a.jwt".to_owned())).await.is_err());
+}
+
+fn base32_decode(s: &str) -> Vec<u8> {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
+    for c in s.trim_end_matches('=').bytes() {
+        let v = alphabet.iter().position(|a| *a == c.to_ascii_uppercase()).expect("base32") as u32;
+        value = (value << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            out.push((value >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    out
+}
+
+/// RFC 6238 TOTP (SHA-1, 30 s, 6 digits).
+fn totp(secret: &str, at: SystemTime) -> String {
+    use hmac::{KeyInit, Mac};
+    let counter = at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() / 30;
+    let mut mac = <hmac::Hmac<sha1::Sha1> as KeyInit>::new_from_slice(&base32_decode(secret)).unwrap();
+    mac.update(&counter.to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let off = (h[19] & 0xf) as usize;
+    let code = (u32::from_be_bytes([h[off], h[off + 1], h[off + 2], h[off + 3]]) & 0x7fff_ffff) % 1_000_000;
+    format!("{code:06}")
+}
+
+#[tokio::test]
+async fn totp_mfa_challenge_refuses_a_wrong_code_and_accepts_the_right_one() {
+    let pool = pool().await;
+    pool.user("hank", true).await;
+    let auth = pool.auth(AuthFlow::Srp, false);
+    let tokens = sign_in(&auth, "hank").await;
+    let access = tokens.access_token.unwrap();
+    let assoc = pool.admin.associate_software_token().access_token(access.expose_secret()).send().await.unwrap();
+    let secret = assoc.secret_code().unwrap().to_owned();
+    #[allow(clippy::disallowed_methods)]
+    let now = SystemTime::now();
+    pool.admin
+        .verify_software_token()
+        .access_token(access.expose_secret())
+        .user_code(totp(&secret, now))
+        .send()
+        .await
+        .unwrap();
+    pool.admin
+        .set_user_pool_mfa_config()
+        .user_pool_id(&pool.pool_id)
+        .mfa_configuration(idp::types::UserPoolMfaType::Optional)
+        .software_token_mfa_configuration(idp::types::SoftwareTokenMfaConfigType::builder().enabled(true).build())
+        .send()
+        .await
+        .unwrap();
+    pool.admin
+        .set_user_mfa_preference()
+        .access_token(access.expose_secret())
+        .software_token_mfa_settings(
+            idp::types::SoftwareTokenMfaSettingsType::builder().enabled(true).preferred_mfa(true).build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let challenge = |o: AuthOutcome| match o {
+        AuthOutcome::Challenge(c) if c.name == ChallengeName::SoftwareTokenMfa => c,
+        other => panic!("expected SOFTWARE_TOKEN_MFA, got {other:?}"),
+    };
+    let c = challenge(auth.authenticate("hank", &password()).await.unwrap());
+    let wrong = if totp(&secret, now) == "000000" { "111111" } else { "000000" };
+    let e = auth.respond_to_challenge(c, ChallengeAnswer::MfaCode(wrong.into())).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotAuthorized, "{e}");
+    let c = challenge(auth.authenticate("hank", &password()).await.unwrap());
+    #[allow(clippy::disallowed_methods)]
+    let code = totp(&secret, SystemTime::now());
+    let tokens = auth.respond_to_challenge(c, ChallengeAnswer::MfaCode(code)).await.unwrap().into_tokens().unwrap();
+    assert!(tokens.id_token.is_some());
+}
+
+#[tokio::test]
+async fn stored_refresh_token_keeps_a_user_signed_in_through_the_refreshing_cache() {
+    let pool = pool().await;
+    pool.user("ivan", true).await;
+    let auth = pool.auth(AuthFlow::Srp, false);
+    let tokens = sign_in(&auth, "ivan").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = cred_store::TokenStore::at(dir.path().join("tokens.json"));
+    store.put(&CognitoSource::token_key(&pool.pool_id, "ivan"), &tokens).unwrap();
+    let cache = cred_store::Refreshing::builder(CognitoSource::new(auth, store, "ivan"))
+        .persist_to(dir.path().join("ivan.json"))
+        .build();
+    let creds = cache.get().await.expect("credentials from the stored refresh token");
+    assert!(creds.session_token().is_some());
+    // as an aws-sdk credentials provider
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(peer("CCC_TEST_AWS_ENDPOINT"))
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(cache.clone())
+        .load()
+        .await;
+    aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.expect("STS through the cache");
+    // no stored sign-in: a clear error
+    let empty = cred_store::TokenStore::at(dir.path().join("none.json"));
+    let e = cred_store::Refreshing::builder(CognitoSource::new(pool.auth(AuthFlow::Srp, false), empty, "nobody"))
+        .build()
+        .get()
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("ccc login"), "{e}");
+}
