@@ -6,6 +6,8 @@
 
 use std::path::PathBuf;
 
+pub mod cognito;
+
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -1,22 +1,69 @@
-//! `ccc`: the command-line tool of the ccc toolkit. Only `--version` and `--help` exist yet.
+//! `ccc`: the command-line tool of the ccc toolkit. It parses, prompts, wires the library
+//! crates together and prints; the logic lives in the libraries.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a CLI prints
+
+mod cli;
+mod commands;
+mod context;
+mod error;
+mod output;
+mod prompt;
 
 use std::process::ExitCode;
 
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command};
+use context::Ctx;
+use error::CliResult;
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn run(cli: Cli) -> CliResult {
+    if let Command::Completions { shell } = cli.command {
+        clap_complete::generate(shell, &mut Cli::command(), "ccc", &mut std::io::stdout());
+        return Ok(());
+    }
+    let ctx = Ctx::from_env(cli.output)?;
+    match cli.command {
+        Command::Configure(a) => commands::configure::configure(&ctx, a),
+        Command::Config(c) => commands::configure::config(&ctx, c),
+        Command::Login(a) => commands::login::login(&ctx, a).await,
+        Command::Logout(a) => commands::login::logout(&ctx, a).await,
+        Command::Creds(a) => commands::creds::creds(&ctx, a).await,
+        Command::SetupProfile(a) => commands::creds::setup_profile(&ctx, a),
+        Command::Whoami(a) => commands::creds::whoami(&ctx, a).await,
+        Command::Completions { .. } => Ok(()),
+    }
+}
+
 fn main() -> ExitCode {
-    let arg = std::env::args().nth(1);
-    match arg.as_deref() {
-        Some("--version" | "-V") => {
-            println!("ccc {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
+    let cli = Cli::parse(); // exits 2 on usage errors
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
         }
-        None | Some("--help" | "-h") => {
-            println!("ccc {}: no commands are implemented yet.", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
-        Some(other) => {
-            eprintln!("error: `{other}` is not implemented yet; see `ccc --help`");
-            ExitCode::from(2)
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            if let Some(h) = e.hint {
+                eprintln!("hint: {h}");
+            }
+            ExitCode::FAILURE
         }
     }
 }

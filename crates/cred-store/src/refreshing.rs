@@ -263,6 +263,29 @@ where
         Ok(value)
     }
 
+    /// Stores a credential obtained elsewhere (e.g. by an interactive sign-in) as the
+    /// current value, in memory and in the entry file.
+    pub async fn seed(&self, value: S::Output) -> Result<()> {
+        let mut state = self.inner.state.lock().await;
+        if let Some(file) = self.inner.file.clone() {
+            let entry = json!({
+                "version": 1,
+                "source": self.inner.source.name(),
+                "written_at": format_rfc3339(self.inner.clock.now()),
+                "value": value.encode(),
+            });
+            let target = file.clone();
+            tokio::task::spawn_blocking(move || {
+                let _lock = fsutil::lock(&target)?;
+                fsutil::write_atomic(&target, entry.to_string().as_bytes())
+            })
+            .await
+            .map_err(|e| self.error(ErrorKind::Other, format!("task failed: {e}")))??;
+        }
+        *state = Some(value);
+        Ok(())
+    }
+
     /// Drops the cached value so the next [`Refreshing::get`] asks upstream (unless another
     /// process refreshed it meanwhile).
     pub async fn invalidate(&self) -> Result<()> {

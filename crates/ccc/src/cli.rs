@@ -1,0 +1,122 @@
+//! The command line, as clap sees it.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Credentials that are valid when asked for: Cognito sign-in, AWS credential_process,
+/// and questions about the signed-in user.
+#[derive(Debug, Parser)]
+#[command(name = "ccc", version, propagate_version = true)]
+pub struct Cli {
+    /// Output format for commands that print data.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    /// More logging on stderr (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How data is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Aligned columns for people.
+    Table,
+    /// JSON for programs.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set up the Cognito pool, app client, identity pool, region and profile.
+    Configure(ConfigureArgs),
+    /// Read or change one configuration value.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Sign in and save AWS credentials to the configured profile.
+    Login(LoginArgs),
+    /// Sign out everywhere and remove the saved credentials and tokens.
+    Logout(ProfileArg),
+    /// Print credentials as credential_process JSON, refreshing them silently when needed.
+    Creds(ProfileArg),
+    /// Add a profile to ~/.aws/config whose credential_process is `ccc creds`.
+    SetupProfile(SetupProfileArgs),
+    /// Show who the current credentials belong to and until when they are valid.
+    Whoami(ProfileArg),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigureArgs {
+    /// Cognito user pool id (us-east-1_AbCdEf123).
+    #[arg(long)]
+    pub user_pool_id: Option<String>,
+    /// App client id.
+    #[arg(long)]
+    pub app_client_id: Option<String>,
+    /// Read the app client secret from standard input (for clients that have one).
+    #[arg(long)]
+    pub app_client_secret_stdin: bool,
+    /// Identity pool id (us-east-1:uuid).
+    #[arg(long)]
+    pub identity_pool_id: Option<String>,
+    /// AWS region of the pools.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// AWS profile to write credentials to.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Sign in with USER_PASSWORD_AUTH instead of SRP.
+    #[arg(long)]
+    pub password_auth: bool,
+    /// Never prompt: fail if a required value is missing.
+    #[arg(long)]
+    pub non_interactive: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a value.
+    Get {
+        /// user_pool_id, app_client_id, app_client_secret, identity_pool_id, region, profile, ...
+        key: String,
+    },
+    /// Set a value.
+    Set {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The username (prompted for when omitted).
+    #[arg(long, short = 'u')]
+    pub username: Option<String>,
+    /// Read the password from standard input instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Profile to save to (default: the configured profile).
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArg {
+    /// The profile (default: the configured profile).
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupProfileArgs {
+    /// The profile to create in ~/.aws/config (default: the configured profile).
+    #[arg(long)]
+    pub profile: Option<String>,
+}

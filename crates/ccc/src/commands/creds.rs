@@ -1,0 +1,77 @@
+//! `ccc creds`, `ccc setup-profile`, `ccc whoami`.
+
+use cred_store::{AwsFiles, to_credential_process_json};
+
+use crate::cli::{Output, ProfileArg, SetupProfileArgs};
+use crate::context::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::output::{expiry, print_json, print_rows};
+
+/// credential_process output: the one command that prints a secret, on purpose.
+pub async fn creds(ctx: &Ctx, args: ProfileArg) -> CliResult {
+    let config = ctx.config()?;
+    let profile = ctx.profile(&config, args.profile.as_deref());
+    let creds = ctx.refreshing(&config, &profile)?.get().await?;
+    println!("{}", to_credential_process_json(&creds));
+    Ok(())
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:@".contains(c)) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+pub fn setup_profile(ctx: &Ctx, args: SetupProfileArgs) -> CliResult {
+    let config = ctx.config()?;
+    let profile = ctx.profile(&config, args.profile.as_deref());
+    let exe = std::env::current_exe().map_err(|e| CliError::new(format!("cannot find the ccc executable: {e}")))?;
+    let command = format!("{} creds --profile {}", shell_quote(&exe.display().to_string()), shell_quote(&profile));
+    let mut values = vec![("credential_process", command.as_str())];
+    if let Some(r) = config.region.as_deref() {
+        values.push(("region", r));
+    }
+    AwsFiles::new(&ctx.paths).set_profile_values(&profile, &values)?;
+    match ctx.output {
+        Output::Json => print_json(&serde_json::json!({"profile": profile, "credential_process": command})),
+        Output::Table => {
+            println!("Profile {profile} in {} now runs:", ctx.paths.config_file.display());
+            println!("  credential_process = {command}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn whoami(ctx: &Ctx, args: ProfileArg) -> CliResult {
+    let config = ctx.config()?;
+    let profile = ctx.profile(&config, args.profile.as_deref());
+    let cache = ctx.refreshing(&config, &profile)?;
+    let creds = cache.get().await?;
+    let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
+    let mut builder = aws_config::SdkConfig::builder()
+        .region(aws_config::Region::new(region))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(cache.clone()));
+    builder.set_endpoint_url(ctx.endpoint_url.clone());
+    let sdk = builder.build();
+    let who = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.map_err(|e| {
+        CliError::new(format!("GetCallerIdentity failed: {}", aws_sdk_sts::error::DisplayErrorContext(&e)))
+    })?;
+    let user = config.extra.get(crate::context::USERNAME_KEY).and_then(|v| v.as_str()).unwrap_or("-").to_owned();
+    let rows = [
+        ("user", user),
+        ("profile", profile),
+        ("account", who.account().unwrap_or("-").to_owned()),
+        ("arn", who.arn().unwrap_or("-").to_owned()),
+        ("valid until", expiry(creds.expiration())),
+    ];
+    match ctx.output {
+        Output::Json => print_json(&serde_json::Value::Object(
+            rows.iter().map(|(k, v)| ((*k).to_owned(), v.clone().into())).collect(),
+        )),
+        Output::Table => print_rows(&rows),
+    }
+    Ok(())
+}

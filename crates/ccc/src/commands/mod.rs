@@ -1,0 +1,3 @@
+pub mod configure;
+pub mod creds;
+pub mod login;

@@ -1,0 +1,94 @@
+//! What every command needs, resolved once from the environment at start-up.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use cognito_auth::{CognitoAuthenticator, CognitoConfig, CognitoSource};
+use core_types::{Clock, SystemClock};
+use cred_store::{CccConfig, Ledger, Paths, Refreshing, TokenStore, load_config};
+
+use crate::cli::Output;
+use crate::error::{CliError, CliResult};
+
+/// The config key remembering who signed in last.
+pub const USERNAME_KEY: &str = "username";
+
+pub struct Ctx {
+    pub paths: Paths,
+    pub output: Output,
+    pub endpoint_url: Option<String>,
+    pub ledger_location: Option<String>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Ctx {
+    /// Reads the environment once: paths, `AWS_ENDPOINT_URL`, `AWS_CREDENTIALS_DB_PATH`.
+    #[allow(clippy::disallowed_methods)] // the one place the CLI reads its environment
+    pub fn from_env(output: Output) -> CliResult<Self> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Ok(Self {
+            paths: Paths::from_env()?,
+            output,
+            endpoint_url: var("AWS_ENDPOINT_URL"),
+            ledger_location: var("AWS_CREDENTIALS_DB_PATH"),
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    pub fn config(&self) -> CliResult<CccConfig> {
+        Ok(load_config(&self.paths)?)
+    }
+
+    pub fn cognito_config(&self, config: &CccConfig) -> CliResult<CognitoConfig> {
+        Ok(CognitoConfig::from_ccc_config(config)?)
+    }
+
+    /// An SDK configuration for `region` without reading any file (fast start-up for
+    /// `ccc creds`); Cognito's sign-in calls need no AWS credentials.
+    pub fn sdk_config(&self, region: &str) -> SdkConfig {
+        let mut b =
+            SdkConfig::builder().region(Region::new(region.to_owned())).behavior_version(BehaviorVersion::latest());
+        if let Some(e) = &self.endpoint_url {
+            b = b.endpoint_url(e.clone());
+        }
+        b.build()
+    }
+
+    pub fn authenticator(&self, config: &CognitoConfig) -> CognitoAuthenticator {
+        CognitoAuthenticator::new(config.clone(), &self.sdk_config(&config.region)).with_clock(self.clock.clone())
+    }
+
+    pub fn token_store(&self) -> TokenStore {
+        TokenStore::new(&self.paths)
+    }
+
+    pub fn cache_file(&self, profile: &str) -> PathBuf {
+        self.paths.cache_dir().join(format!("cognito-{profile}.json"))
+    }
+
+    /// The profile a command acts on.
+    pub fn profile(&self, config: &CccConfig, given: Option<&str>) -> String {
+        given.map(str::to_owned).unwrap_or_else(|| config.profile_or_default().to_owned())
+    }
+
+    /// The signed-in user's self-refreshing credentials for `profile`.
+    pub fn refreshing(&self, config: &CccConfig, profile: &str) -> CliResult<Refreshing<CognitoSource>> {
+        let cognito = self.cognito_config(config)?;
+        let username = config
+            .extra
+            .get(USERNAME_KEY)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| CliError::new("not signed in").hint("run `ccc login`"))?
+            .to_owned();
+        let source = CognitoSource::new(self.authenticator(&cognito), self.token_store(), &username);
+        Ok(Refreshing::builder(source).clock(self.clock.clone()).persist_to(self.cache_file(profile)).build())
+    }
+
+    pub async fn ledger(&self) -> CliResult<Ledger> {
+        Ok(match &self.ledger_location {
+            Some(loc) => Ledger::open(loc).await?,
+            None => Ledger::open_default(&self.paths).await?,
+        })
+    }
+}

@@ -1,0 +1,50 @@
+//! Prompts on a terminal; nothing is ever echoed for secrets.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use core_types::SecretString;
+
+use crate::error::{CliError, CliResult};
+
+/// Whether we may prompt (stdin and stderr are terminals).
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks for a value on stderr, reading a line from stdin. `default` is shown and used on an
+/// empty answer.
+pub fn ask(label: &str, default: Option<&str>) -> CliResult<String> {
+    let mut err = std::io::stderr();
+    match default {
+        Some(d) => write!(err, "{label} [{d}]: ")?,
+        None => write!(err, "{label}: ")?,
+    }
+    err.flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let answer = line.trim().to_owned();
+    if answer.is_empty() {
+        return default.map(str::to_owned).ok_or_else(|| CliError::new(format!("{label} is required")));
+    }
+    Ok(answer)
+}
+
+/// Asks for a secret without echo.
+pub fn ask_secret(label: &str) -> CliResult<SecretString> {
+    let value = rpassword::prompt_password(format!("{label}: "))?;
+    if value.is_empty() {
+        return Err(CliError::new(format!("{label} is required")));
+    }
+    Ok(SecretString::from(value))
+}
+
+/// Reads a secret from standard input (first line, trailing newline removed).
+pub fn secret_from_stdin(what: &str) -> CliResult<SecretString> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let value = line.trim_end_matches(['\n', '\r']).to_owned();
+    if value.is_empty() {
+        return Err(CliError::new(format!("no {what} on standard input")));
+    }
+    Ok(SecretString::from(value))
+}

@@ -1,0 +1,210 @@
+//! The built `ccc` binary against the peers (moto for Cognito, boto3 from the peers venv).
+
+use std::path::Path;
+use std::process::Command as StdCommand;
+
+use assert_cmd::Command;
+use ccc_tests::cognito::{PASSWORD, Pool, pool};
+use ccc_tests::peer;
+
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Self {
+        Self { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn ccc(&self) -> Command {
+        let mut c = Command::cargo_bin("ccc").unwrap();
+        c.env_clear()
+            .env("HOME", self.path())
+            .env("PATH", "/usr/bin:/bin")
+            .env("AWS_ENDPOINT_URL", peer("CCC_TEST_AWS_ENDPOINT"))
+            .env("RUST_LOG", "trace");
+        c
+    }
+
+    fn configure(&self, pool: &Pool) {
+        self.ccc()
+            .args(["configure", "--non-interactive", "--region", "us-east-1", "--profile", "e2e"])
+            .args(["--user-pool-id", &pool.pool_id, "--app-client-id", &pool.client_id])
+            .args(["--identity-pool-id", &pool.identity_pool_id])
+            .assert()
+            .success();
+    }
+
+    fn login(&self, user: &str) -> assert_cmd::assert::Assert {
+        self.ccc().args(["login", "--username", user, "--password-stdin"]).write_stdin(format!("{PASSWORD}\n")).assert()
+    }
+}
+
+fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
+fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configure_login_creds_whoami_boto3_logout() {
+    let pool = pool().await;
+    pool.user("alice", true).await;
+    let home = Home::new();
+    home.configure(&pool);
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.path().join(".ccc/config.json")).unwrap()).unwrap();
+    assert_eq!(config["user_pool_id"], pool.pool_id.as_str());
+
+    let login = home.login("alice").success();
+    let out = stdout(&login);
+    assert!(out.contains("Signed in as alice.") && out.contains("valid until"), "{out}");
+    assert!(!stderr(&login).contains(PASSWORD), "password leaked into logs");
+    let creds_file = std::fs::read_to_string(home.path().join(".aws/credentials")).unwrap();
+    assert!(creds_file.contains("[e2e]"), "{creds_file}");
+
+    // credential_process output, from the cache (no sign-in needed)
+    let creds = home.ccc().arg("creds").assert().success();
+    let json: serde_json::Value = serde_json::from_str(&stdout(&creds)).unwrap();
+    assert_eq!(json["Version"], 1);
+    assert!(json["SessionToken"].is_string() && json["Expiration"].is_string());
+    let secret = json["SecretAccessKey"].as_str().unwrap().to_owned();
+    assert!(!stderr(&creds).contains(&secret), "secret leaked into the trace log");
+
+    // whoami calls STS with those credentials
+    let who = home.ccc().args(["whoami", "-o", "json"]).assert().success();
+    let who: serde_json::Value = serde_json::from_str(&stdout(&who)).unwrap();
+    assert_eq!(who["user"], "alice");
+    assert_eq!(who["account"].as_str().unwrap().len(), 12);
+
+    // boto3 through a credential_process profile that runs this ccc
+    home.ccc().args(["setup-profile", "--profile", "e2e"]).assert().success();
+    let py = StdCommand::new(peer("CCC_TEST_PYTHON"))
+        .args(["-c", "import boto3, json; c = boto3.Session(profile_name='e2e').get_credentials().get_frozen_credentials(); print(json.dumps([c.access_key, c.secret_key]))"])
+        .env("HOME", home.path())
+        .env("AWS_ENDPOINT_URL", peer("CCC_TEST_AWS_ENDPOINT"))
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+        .env_remove("AWS_CONFIG_FILE")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+    let keys: Vec<String> = serde_json::from_slice(&py.stdout).unwrap();
+    assert_eq!(keys, [json["AccessKeyId"].as_str().unwrap().to_owned(), secret]);
+
+    // logout removes the profile and tokens; creds then says to log in
+    let logout = home.ccc().arg("logout").assert().success();
+    assert!(stdout(&logout).contains("profile e2e removed"), "{}", stdout(&logout));
+    assert!(!std::fs::read_to_string(home.path().join(".aws/credentials")).unwrap().contains("[e2e]"));
+    let after = home.ccc().arg("creds").assert().code(1);
+    assert!(stderr(&after).contains("ccc login"), "{}", stderr(&after));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_not_configured_and_malformed_config_fail_clearly() {
+    let pool = pool().await;
+    pool.user("bob", true).await;
+    // not configured
+    let home = Home::new();
+    let a = home.login("bob").code(1);
+    assert!(stderr(&a).contains("ccc configure"), "{}", stderr(&a));
+    // wrong password (moto does not check SRP proofs, so this uses USER_PASSWORD_AUTH)
+    home.configure(&pool);
+    home.ccc().args(["configure", "--non-interactive", "--password-auth"]).assert().success();
+    let a = home
+        .ccc()
+        .args(["login", "--username", "bob", "--password-stdin"])
+        .write_stdin("Wrong-Passw0rd!\n")
+        .assert()
+        .code(1);
+    let err = stderr(&a);
+    assert!(err.contains("not authorized"), "{err}");
+    assert!(!err.contains("Wrong-Passw0rd"), "{err}");
+    // malformed config: clear error, file untouched
+    let config = home.path().join(".ccc/config.json");
+    std::fs::write(&config, "{\"user_pool_id\": ").unwrap();
+    let a = home.login("bob").code(1);
+    assert!(stderr(&a).contains("config.json"), "{}", stderr(&a));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), "{\"user_pool_id\": ");
+    // invalid values are refused before anything is written
+    let a = home.ccc().args(["config", "set", "region", "Mars"]).assert().code(1);
+    assert!(stderr(&a).contains("us-east-1"), "{}", stderr(&a));
+}
+
+#[test]
+fn usage_errors_exit_2_and_config_get_set_work() {
+    let home = Home::new();
+    home.ccc().arg("no-such-command").assert().code(2);
+    home.ccc().args(["login", "--bogus"]).assert().code(2);
+    home.ccc().args(["config", "set", "profile", "work"]).assert().success();
+    let got = home.ccc().args(["config", "get", "profile"]).assert().success();
+    assert_eq!(stdout(&got), "work\n");
+    home.ccc().args(["config", "get", "region"]).assert().code(1);
+    let completions = home.ccc().args(["completions", "bash"]).assert().success();
+    assert!(stdout(&completions).contains("_ccc()"));
+}
+
+#[test]
+fn help_snapshot() {
+    let home = Home::new();
+    let help = home.ccc().arg("--help").env("COLUMNS", "100").assert().success();
+    insta::assert_snapshot!("ccc_help", stdout(&help));
+    let login_help = home.ccc().args(["login", "--help"]).assert().success();
+    insta::assert_snapshot!("ccc_login_help", stdout(&login_help));
+}
+
+const PTY_DRIVER: &str = r#"
+import os, pty, sys, select, time
+ccc, user, old, new = sys.argv[1:5]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(ccc, [ccc, "login", "--username", user])
+buf = b""
+def expect(text, timeout=30):
+    global buf
+    end = time.time() + timeout
+    while text.encode() not in buf:
+        if time.time() > end:
+            sys.exit("timed out waiting for %r; screen so far: %r" % (text, buf))
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                buf += os.read(fd, 4096)
+            except OSError:
+                break
+    if text.encode() not in buf:
+        sys.exit("never saw %r; screen: %r" % (text, buf))
+expect("Password:"); os.write(fd, (old + "\n").encode())
+expect("New password:"); os.write(fd, (new + "\n").encode())
+expect("Repeat new password:"); os.write(fd, (new + "\n").encode())
+expect("Signed in as " + user)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interactive_login_answers_new_password_required_on_a_terminal() {
+    let pool = pool().await;
+    pool.user("newbie", false).await;
+    let home = Home::new();
+    home.configure(&pool);
+    let ccc = assert_cmd::cargo::cargo_bin("ccc");
+    let out = StdCommand::new(peer("CCC_TEST_PYTHON"))
+        .args(["-c", PTY_DRIVER, ccc.to_str().unwrap(), "newbie", "Temp-Passw0rd!", PASSWORD])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .env("AWS_ENDPOINT_URL", peer("CCC_TEST_AWS_ENDPOINT"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    // the new password is now the password
+    home.login("newbie").success();
+}
