@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 pub mod cognito;
+pub mod front;
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {

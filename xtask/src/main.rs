@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a developer tool reports on the terminal
 
 mod cmd;
+mod demo;
 mod lint;
 mod peers;
 
@@ -67,18 +68,10 @@ fn run_tests(env: &[(String, String)], extra: &[String]) -> Result<(), String> {
     doc.and(unit)
 }
 
-/// Until the CLI lands, the demo is the smoke flow: each real client against each real peer.
+/// The story a new user lives through, against the real peers, every step real.
 fn demo() -> Result<(), String> {
-    println!("== ccc demo: the CLI is not written yet, so this runs the smoke flow against the real peers");
     let (env, started) = peers::up()?;
-    for (k, v) in &env {
-        println!("   {k}={v}");
-    }
-    let result = cmd::run_with_env(
-        "cargo",
-        &["test", "-p", "ccc-tests", "--test", "smoke", "--", "--nocapture", "--test-threads=1"].map(String::from),
-        &env,
-    );
+    let result = demo::run(&env);
     let down = if started { peers::down() } else { Ok(()) };
     result.and(down)
 }

@@ -1,3 +1,26 @@
-//! Answers three questions about a signed-in AWS user: what they did, what they own, what they may do.
+//! Three questions about a signed-in AWS user, each a library call that takes an
+//! `aws_config::SdkConfig` (this crate never holds credentials):
 //!
-//! Not implemented yet: see README.md for what this crate will own.
+//! - what did they do: [`get_user_history`] (CloudTrail, CloudWatch Logs fallback);
+//! - what do they own: [`list_user_resources`] (tagging API, every region at once);
+//! - what may they do: [`get_user_permissions`] and [`test_permissions`] (IAM + simulation).
+//!
+//! [`format_events`], [`format_resources`] and [`format_permissions`] render tables; every
+//! result is `Serialize` for JSON.
+
+mod error;
+mod format;
+mod history;
+mod permissions;
+mod resources;
+
+pub use error::{InspectError, kind_of_code};
+pub use format::{format_events, format_permissions, format_resources, table};
+pub use history::{DEFAULT_TRAIL_LOG_GROUP, Event, HistoryOptions, HistorySource, get_user_history};
+pub use permissions::{
+    DEFAULT_TEST_ACTIONS, PartError, PermissionTest, PermissionsResult, PolicySummary, StatementSummary,
+    get_user_permissions, simulation_arn, summarize_document, test_permissions,
+};
+pub use resources::{
+    DEFAULT_REGIONS, Progress, RegionFailure, ResourceOptions, ResourceResult, list_user_resources, resource_type,
+};

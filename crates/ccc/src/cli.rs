@@ -43,6 +43,12 @@ pub enum Command {
     SetupProfile(SetupProfileArgs),
     /// Show who the current credentials belong to and until when they are valid.
     Whoami(ProfileArg),
+    /// What the signed-in user did: CloudTrail events (CloudWatch Logs fallback).
+    History(HistoryArgs),
+    /// What the signed-in user owns: tagged resources in every region.
+    Resources(ResourcesArgs),
+    /// What the signed-in user may do: IAM policies, and simulated actions with --test.
+    Permissions(PermissionsArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -117,6 +123,60 @@ pub struct ProfileArg {
 #[derive(Debug, Args)]
 pub struct SetupProfileArgs {
     /// The profile to create in ~/.aws/config (default: the configured profile).
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Whose history (default: the signed-in user).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// How many days back.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// At most this many events.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// The trail's CloudWatch Logs group, for the fallback.
+    #[arg(long, default_value = aws_inspect::DEFAULT_TRAIL_LOG_GROUP)]
+    pub log_group: String,
+    /// The profile whose credentials to use.
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResourcesArgs {
+    /// Whose resources (default: the signed-in user).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Every tagged resource, whoever owns it.
+    #[arg(long)]
+    pub all: bool,
+    /// Regions to scan (default: every commercial region).
+    #[arg(long, value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// Owner tag keys (default: Owner, owner, CreatedBy).
+    #[arg(long, value_delimiter = ',')]
+    pub owner_tag: Vec<String>,
+    /// At most this many resources.
+    #[arg(long, default_value_t = 1000)]
+    pub limit: usize,
+    /// List every ARN, not just counts per type.
+    #[arg(long)]
+    pub verbose_list: bool,
+    /// The profile whose credentials to use.
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PermissionsArgs {
+    /// Simulate these actions (repeatable; `--test` alone uses a default set).
+    #[arg(long = "test", num_args = 0.., value_name = "ACTION")]
+    pub test: Option<Vec<String>>,
+    /// The profile whose credentials to use.
     #[arg(long)]
     pub profile: Option<String>,
 }

@@ -17,6 +17,7 @@ pub const USERNAME_KEY: &str = "username";
 pub struct Ctx {
     pub paths: Paths,
     pub output: Output,
+    pub verbose: bool,
     pub endpoint_url: Option<String>,
     pub ledger_location: Option<String>,
     pub clock: Arc<dyn Clock>,
@@ -25,11 +26,12 @@ pub struct Ctx {
 impl Ctx {
     /// Reads the environment once: paths, `AWS_ENDPOINT_URL`, `AWS_CREDENTIALS_DB_PATH`.
     #[allow(clippy::disallowed_methods)] // the one place the CLI reads its environment
-    pub fn from_env(output: Output) -> CliResult<Self> {
+    pub fn from_env(output: Output, verbose: bool) -> CliResult<Self> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         Ok(Self {
             paths: Paths::from_env()?,
             output,
+            verbose,
             endpoint_url: var("AWS_ENDPOINT_URL"),
             ledger_location: var("AWS_CREDENTIALS_DB_PATH"),
             clock: Arc::new(SystemClock),

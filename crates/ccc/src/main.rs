@@ -33,7 +33,7 @@ async fn run(cli: Cli) -> CliResult {
         clap_complete::generate(shell, &mut Cli::command(), "ccc", &mut std::io::stdout());
         return Ok(());
     }
-    let ctx = Ctx::from_env(cli.output)?;
+    let ctx = Ctx::from_env(cli.output, cli.verbose > 0)?;
     match cli.command {
         Command::Configure(a) => commands::configure::configure(&ctx, a),
         Command::Config(c) => commands::configure::config(&ctx, c),
@@ -42,6 +42,9 @@ async fn run(cli: Cli) -> CliResult {
         Command::Creds(a) => commands::creds::creds(&ctx, a).await,
         Command::SetupProfile(a) => commands::creds::setup_profile(&ctx, a),
         Command::Whoami(a) => commands::creds::whoami(&ctx, a).await,
+        Command::History(a) => commands::inspect::history(&ctx, a).await,
+        Command::Resources(a) => commands::inspect::resources(&ctx, a).await,
+        Command::Permissions(a) => commands::inspect::permissions(&ctx, a).await,
         Command::Completions { .. } => Ok(()),
     }
 }

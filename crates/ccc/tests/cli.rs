@@ -208,3 +208,62 @@ async fn interactive_login_answers_new_password_required_on_a_terminal() {
     // the new password is now the password
     home.login("newbie").success();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_resources_and_permissions_of_the_signed_in_user() {
+    use ccc_tests::front::Front;
+    let pool = pool().await;
+    let user = ccc_tests::cognito::unique("inspector");
+    pool.user(&user, true).await;
+    let front = Front::start().await;
+    #[allow(clippy::disallowed_methods)]
+    let now = std::time::SystemTime::now();
+    let when = time::OffsetDateTime::from(now - std::time::Duration::from_secs(3600))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    front.set_cloudtrail_events(vec![serde_json::json!({
+        "eventID": "e1", "eventTime": when, "eventName": "ListBuckets", "eventSource": "s3.amazonaws.com",
+        "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.4", "userIdentity": {"userName": user},
+    })]);
+    front.set_decision("s3:ListAllMyBuckets", "allowed");
+    let home = Home::new();
+    let ccc = |home: &Home| {
+        let mut c = home.ccc();
+        c.env("AWS_ENDPOINT_URL", &front.url);
+        c
+    };
+    ccc(&home)
+        .args(["configure", "--non-interactive", "--region", "us-east-1", "--profile", "inspect"])
+        .args([
+            "--user-pool-id",
+            &pool.pool_id,
+            "--app-client-id",
+            &pool.client_id,
+            "--identity-pool-id",
+            &pool.identity_pool_id,
+        ])
+        .assert()
+        .success();
+    ccc(&home)
+        .args(["login", "--username", &user, "--password-stdin"])
+        .write_stdin(format!("{PASSWORD}\n"))
+        .assert()
+        .success();
+
+    let h = ccc(&home).args(["history", "--days", "1", "-o", "json"]).assert().success();
+    let h: serde_json::Value = serde_json::from_str(&stdout(&h)).unwrap();
+    assert_eq!(h["source"], "CloudTrail");
+    assert_eq!(h["events"][0]["event_name"], "ListBuckets");
+    let table = ccc(&home).args(["history", "--days", "1"]).assert().success();
+    assert!(stdout(&table).contains("1 event(s) from CloudTrail"), "{}", stdout(&table));
+
+    let r = ccc(&home).args(["resources", "--regions", "us-east-1,eu-west-1", "-o", "json"]).assert().success();
+    let r: serde_json::Value = serde_json::from_str(&stdout(&r)).unwrap();
+    assert_eq!(r["owner"], user.as_str());
+    assert_eq!(r["regions_scanned"].as_array().unwrap().len(), 2);
+    assert!(front.calls("tagging:GetResources") >= 2);
+
+    let p = ccc(&home).args(["permissions", "--test", "s3:ListAllMyBuckets", "iam:CreateUser"]).assert().success();
+    let out = stdout(&p);
+    assert!(out.contains("s3:ListAllMyBuckets  allowed") && out.contains("iam:CreateUser       denied"), "{out}");
+}

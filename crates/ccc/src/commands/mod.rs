@@ -1,3 +1,4 @@
 pub mod configure;
 pub mod creds;
+pub mod inspect;
 pub mod login;

@@ -1,0 +1,228 @@
+//! What did a user do: CloudTrail `LookupEvents`, falling back to CloudWatch Logs
+//! `FilterLogEvents` on the trail's log group when CloudTrail is denied or unavailable.
+
+use std::time::{Duration, SystemTime};
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
+use core_types::{Clock, ErrorKind, Kinded};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::InspectError;
+
+/// The log group CloudTrail delivers to by default when a trail is sent to CloudWatch Logs.
+pub const DEFAULT_TRAIL_LOG_GROUP: &str = "aws-cloudtrail-logs";
+
+/// Which source answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum HistorySource {
+    /// CloudTrail's event history.
+    CloudTrail,
+    /// The trail's CloudWatch Logs log group.
+    CloudWatchLogs,
+}
+
+/// One API call by the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// When (RFC 3339).
+    pub time: String,
+    /// `RunInstances`, `GetObject`, ...
+    pub event_name: String,
+    /// `ec2.amazonaws.com`, ...
+    pub event_source: String,
+    /// The region of the call.
+    pub region: Option<String>,
+    /// Names of the resources involved.
+    pub resources: Vec<String>,
+    /// The caller's IP address.
+    pub source_ip: Option<String>,
+    /// The error code when the call failed.
+    pub error_code: Option<String>,
+    /// The user name CloudTrail recorded.
+    pub username: Option<String>,
+}
+
+/// Options for [`get_user_history`].
+#[derive(Debug, Clone)]
+pub struct HistoryOptions {
+    /// The CloudWatch Logs group the trail writes to (for the fallback).
+    pub log_group: String,
+}
+
+impl Default for HistoryOptions {
+    fn default() -> Self {
+        Self { log_group: DEFAULT_TRAIL_LOG_GROUP.to_owned() }
+    }
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Fills the fields only the raw CloudTrail record has.
+fn enrich(event: &mut Event, record: &Value) {
+    let s = |k: &str| record.get(k).and_then(Value::as_str).map(str::to_owned);
+    event.source_ip = event.source_ip.take().or_else(|| s("sourceIPAddress"));
+    event.error_code = event.error_code.take().or_else(|| s("errorCode"));
+    event.region = event.region.take().or_else(|| s("awsRegion"));
+    if event.username.is_none() {
+        event.username = record.pointer("/userIdentity/userName").and_then(Value::as_str).map(str::to_owned);
+    }
+    if event.resources.is_empty()
+        && let Some(rs) = record.get("resources").and_then(Value::as_array)
+    {
+        event.resources = rs.iter().filter_map(|r| r.get("ARN").and_then(Value::as_str).map(str::to_owned)).collect();
+    }
+}
+
+async fn from_cloudtrail(
+    sdk: &SdkConfig,
+    username: &str,
+    start: SystemTime,
+    end: SystemTime,
+    limit: usize,
+) -> Result<Vec<Event>, InspectError> {
+    let client = aws_sdk_cloudtrail::Client::new(sdk);
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .lookup_events()
+            .lookup_attributes(
+                LookupAttribute::builder()
+                    .attribute_key(LookupAttributeKey::Username)
+                    .attribute_value(username)
+                    .build()
+                    .map_err(|e| InspectError::Invalid(e.to_string()))?,
+            )
+            .start_time(start.into())
+            .end_time(end.into())
+            .max_results(i32::try_from((limit - events.len()).min(50)).unwrap_or(50))
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| InspectError::aws("cloudtrail:LookupEvents", &e))?;
+        for e in page.events() {
+            let mut event = Event {
+                time: e.event_time().and_then(|t| SystemTime::try_from(*t).ok()).map(rfc3339).unwrap_or_default(),
+                event_name: e.event_name().unwrap_or_default().to_owned(),
+                event_source: e.event_source().unwrap_or_default().to_owned(),
+                region: None,
+                resources: e.resources().iter().filter_map(|r| r.resource_name().map(str::to_owned)).collect(),
+                source_ip: None,
+                error_code: None,
+                username: e.username().map(str::to_owned),
+            };
+            if let Some(raw) = e.cloud_trail_event()
+                && let Ok(record) = serde_json::from_str::<Value>(raw)
+            {
+                enrich(&mut event, &record);
+            }
+            events.push(event);
+            if events.len() >= limit {
+                return Ok(events);
+            }
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(events),
+        }
+    }
+}
+
+fn millis(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+async fn from_logs(
+    sdk: &SdkConfig,
+    log_group: &str,
+    username: &str,
+    start: SystemTime,
+    end: SystemTime,
+    limit: usize,
+) -> Result<Vec<Event>, InspectError> {
+    let client = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    // a quoted term matches the user name as one word in the JSON record
+    let pattern = format!("\"{}\"", username.replace('"', ""));
+    loop {
+        let page = client
+            .filter_log_events()
+            .log_group_name(log_group)
+            .filter_pattern(&pattern)
+            .start_time(millis(start))
+            .end_time(millis(end))
+            .limit(i32::try_from((limit - events.len()).min(1000)).unwrap_or(1000))
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| InspectError::aws("logs:FilterLogEvents", &e))?;
+        for le in page.events() {
+            let Some(record) = le.message().and_then(|m| serde_json::from_str::<Value>(m).ok()) else { continue };
+            let s = |k: &str| record.get(k).and_then(Value::as_str).map(str::to_owned).unwrap_or_default();
+            let mut event = Event {
+                time: record.get("eventTime").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| {
+                    rfc3339(SystemTime::UNIX_EPOCH + Duration::from_millis(le.timestamp().unwrap_or(0).max(0) as u64))
+                }),
+                event_name: s("eventName"),
+                event_source: s("eventSource"),
+                region: None,
+                resources: Vec::new(),
+                source_ip: None,
+                error_code: None,
+                username: None,
+            };
+            enrich(&mut event, &record);
+            // the filter is a word match; keep only this user's records
+            if event.username.as_deref() == Some(username) {
+                events.push(event);
+            }
+            if events.len() >= limit {
+                return Ok(events);
+            }
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(events),
+        }
+    }
+}
+
+/// The user's API calls over the last `days`, newest first as the sources return them, at
+/// most `limit`; and which source answered.
+pub async fn get_user_history(
+    sdk: &SdkConfig,
+    username: &str,
+    days: u32,
+    limit: usize,
+    options: &HistoryOptions,
+    clock: &dyn Clock,
+) -> Result<(Vec<Event>, HistorySource), InspectError> {
+    if username.is_empty() {
+        return Err(InspectError::Invalid("username is empty".into()));
+    }
+    if limit == 0 {
+        return Ok((Vec::new(), HistorySource::CloudTrail));
+    }
+    let end = clock.now();
+    let start = end - Duration::from_secs(u64::from(days) * 86_400);
+    match from_cloudtrail(sdk, username, start, end, limit).await {
+        Ok(events) => Ok((events, HistorySource::CloudTrail)),
+        Err(e) if matches!(e.kind(), ErrorKind::AccessDenied | ErrorKind::Unavailable) => {
+            tracing::info!(error = %e, "CloudTrail did not answer; falling back to CloudWatch Logs");
+            match from_logs(sdk, &options.log_group, username, start, end, limit).await {
+                Ok(events) => Ok((events, HistorySource::CloudWatchLogs)),
+                Err(logs) => Err(InspectError::NoHistorySource { cloudtrail: e.to_string(), logs: logs.to_string() }),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,231 @@
+//! What does a user own: resources tagged with the user as owner, in every region at once
+//! (Resource Groups Tagging API `GetResources`). Regions are scanned concurrently with a
+//! bound and a per-region timeout; a failing region is reported and does not sink the rest.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_resourcegroupstagging::types::TagFilter;
+use serde::Serialize;
+
+use crate::error::InspectError;
+
+/// Commercial regions, used when the caller names none.
+pub const DEFAULT_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "sa-east-1",
+];
+
+/// Called after each region finishes: (regions done, regions in all, the region).
+pub type Progress = Arc<dyn Fn(usize, usize, &str) + Send + Sync>;
+
+/// Options for [`list_user_resources`].
+#[derive(Clone)]
+pub struct ResourceOptions {
+    /// Regions to scan (default: [`DEFAULT_REGIONS`]).
+    pub regions: Vec<String>,
+    /// Tag keys that name an owner.
+    pub owner_tag_keys: Vec<String>,
+    /// Regions scanned at once.
+    pub concurrency: usize,
+    /// Give up on a region after this long.
+    pub region_timeout: Duration,
+    /// Progress callback.
+    pub progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for ResourceOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResourceOptions")
+            .field("regions", &self.regions)
+            .field("owner_tag_keys", &self.owner_tag_keys)
+            .field("concurrency", &self.concurrency)
+            .field("region_timeout", &self.region_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ResourceOptions {
+    fn default() -> Self {
+        Self {
+            regions: DEFAULT_REGIONS.iter().map(|r| (*r).to_owned()).collect(),
+            owner_tag_keys: ["Owner", "owner", "CreatedBy"].iter().map(|s| (*s).to_owned()).collect(),
+            concurrency: 16,
+            region_timeout: Duration::from_secs(30),
+            progress: None,
+        }
+    }
+}
+
+/// A region that could not be scanned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegionFailure {
+    /// The region.
+    pub region: String,
+    /// Why.
+    pub error: String,
+}
+
+/// The resources found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ResourceResult {
+    /// The user the filter matched (or `None` with `show_all`).
+    pub owner: Option<String>,
+    /// How many resources.
+    pub total_resources: usize,
+    /// `service:type` → ARNs, sorted.
+    pub resources_by_type: BTreeMap<String, Vec<String>>,
+    /// Regions that answered.
+    pub regions_scanned: Vec<String>,
+    /// Regions that failed.
+    pub failed_regions: Vec<RegionFailure>,
+    /// Whether `limit` cut the list.
+    pub truncated: bool,
+}
+
+/// `service:type` of an ARN (`arn:aws:ec2:us-east-1:123:instance/i-1` → `ec2:instance`).
+pub fn resource_type(arn: &str) -> String {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        [_, _, service, _, _, rest] => {
+            let kind = rest.split(['/', ':']).next().filter(|k| *k != *rest).unwrap_or(match *service {
+                "s3" => "bucket",
+                "sqs" => "queue",
+                "sns" => "topic",
+                _ => "resource",
+            });
+            format!("{service}:{kind}")
+        }
+        _ => "unknown".to_owned(),
+    }
+}
+
+async fn scan_region(
+    sdk: &SdkConfig,
+    region: &str,
+    username: Option<&str>,
+    keys: &[String],
+) -> Result<BTreeSet<String>, InspectError> {
+    let conf = aws_sdk_resourcegroupstagging::config::Builder::from(sdk)
+        .region(aws_config::Region::new(region.to_owned()))
+        .build();
+    let client = aws_sdk_resourcegroupstagging::Client::from_conf(conf);
+    // one filter per owner key: GetResources ANDs the filters of one call
+    let filters: Vec<Option<TagFilter>> = match username {
+        None => vec![None],
+        Some(u) => keys.iter().map(|k| Some(TagFilter::builder().key(k).values(u).build())).collect(),
+    };
+    let mut arns = BTreeSet::new();
+    for filter in filters {
+        let mut token: Option<String> = None;
+        loop {
+            let page = client
+                .get_resources()
+                .set_tag_filters(filter.clone().map(|f| vec![f]))
+                .resources_per_page(100)
+                .set_pagination_token(token.take())
+                .send()
+                .await
+                .map_err(|e| InspectError::aws("tag:GetResources", &e))?;
+            arns.extend(page.resource_tag_mapping_list().iter().filter_map(|m| m.resource_arn().map(str::to_owned)));
+            match page.pagination_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+    }
+    Ok(arns)
+}
+
+/// Resources owned by `username` (tagged with one of the owner keys), or every tagged
+/// resource with `show_all`, across the regions of `options`, at most `limit`.
+pub async fn list_user_resources(
+    sdk: &SdkConfig,
+    username: &str,
+    limit: usize,
+    show_all: bool,
+    options: &ResourceOptions,
+) -> Result<ResourceResult, InspectError> {
+    if options.regions.is_empty() {
+        return Err(InspectError::Invalid("no regions to scan".into()));
+    }
+    if !show_all && username.is_empty() {
+        return Err(InspectError::Invalid("username is empty (or use show_all)".into()));
+    }
+    let owner = (!show_all).then(|| username.to_owned());
+    let permits = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for region in &options.regions {
+        let (sdk, region, owner, keys, permits) =
+            (sdk.clone(), region.clone(), owner.clone(), options.owner_tag_keys.clone(), permits.clone());
+        let timeout = options.region_timeout;
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let result = match tokio::time::timeout(timeout, scan_region(&sdk, &region, owner.as_deref(), &keys)).await
+            {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err(format!("timed out after {timeout:?}")),
+            };
+            (region, result)
+        });
+    }
+    let total = options.regions.len();
+    let mut result = ResourceResult { owner, ..ResourceResult::default() };
+    let mut all = BTreeSet::new();
+    let mut done = 0;
+    while let Some(joined) = tasks.join_next().await {
+        done += 1;
+        let (region, outcome) = match joined {
+            Ok(x) => x,
+            Err(e) => ("?".to_owned(), Err(format!("scan task failed: {e}"))),
+        };
+        if let Some(p) = &options.progress {
+            p(done, total, &region);
+        }
+        match outcome {
+            Ok(arns) => {
+                all.extend(arns);
+                result.regions_scanned.push(region);
+            }
+            Err(error) => result.failed_regions.push(RegionFailure { region, error }),
+        }
+    }
+    result.regions_scanned.sort();
+    result.failed_regions.sort_by(|a, b| a.region.cmp(&b.region));
+    result.truncated = all.len() > limit;
+    for arn in all.into_iter().take(limit) {
+        result.resources_by_type.entry(resource_type(&arn)).or_default().push(arn);
+    }
+    result.total_resources = result.resources_by_type.values().map(Vec::len).sum();
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_from_arns() {
+        assert_eq!(resource_type("arn:aws:ec2:us-east-1:123456789012:instance/i-0abc"), "ec2:instance");
+        assert_eq!(resource_type("arn:aws:s3:::my-bucket"), "s3:bucket");
+        assert_eq!(resource_type("arn:aws:sqs:us-east-1:123456789012:queue1"), "sqs:queue");
+        assert_eq!(resource_type("arn:aws:lambda:us-east-1:123456789012:function:f"), "lambda:function");
+        assert_eq!(resource_type("garbage"), "unknown");
+    }
+}

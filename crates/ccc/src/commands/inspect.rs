@@ -1,0 +1,108 @@
+//! `ccc history`, `ccc resources`, `ccc permissions`: aws-inspect over the signed-in user's
+//! self-refreshing credentials.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use aws_inspect::{HistoryOptions, ResourceOptions};
+
+use crate::cli::{HistoryArgs, Output, PermissionsArgs, ResourcesArgs};
+use crate::context::{Ctx, USERNAME_KEY};
+use crate::error::{CliError, CliResult};
+use crate::output::print_json;
+
+fn inspect_error(e: aws_inspect::InspectError) -> CliError {
+    let hint = match core_types::Kinded::kind(&e) {
+        core_types::ErrorKind::AccessDenied => {
+            Some("the signed-in user is not allowed this; ask an admin for the permission")
+        }
+        core_types::ErrorKind::ExpiredToken => Some("run `ccc login`"),
+        _ => None,
+    };
+    let err = CliError::new(e.to_string());
+    match hint {
+        Some(h) => err.hint(h),
+        None => err,
+    }
+}
+
+async fn user_sdk(ctx: &Ctx, profile: Option<&str>) -> CliResult<(aws_config::SdkConfig, String)> {
+    let config = ctx.config()?;
+    let profile = ctx.profile(&config, profile);
+    let cache = ctx.refreshing(&config, &profile)?;
+    let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
+    let mut builder = aws_config::SdkConfig::builder()
+        .region(aws_config::Region::new(region))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(cache));
+    builder.set_endpoint_url(ctx.endpoint_url.clone());
+    let user = config.extra.get(USERNAME_KEY).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    Ok((builder.build(), user))
+}
+
+pub async fn history(ctx: &Ctx, args: HistoryArgs) -> CliResult {
+    let (sdk, me) = user_sdk(ctx, args.profile.as_deref()).await?;
+    let user = args.user.unwrap_or(me);
+    let options = HistoryOptions { log_group: args.log_group };
+    let (events, source) =
+        aws_inspect::get_user_history(&sdk, &user, args.days, args.limit, &options, ctx.clock.as_ref())
+            .await
+            .map_err(inspect_error)?;
+    match ctx.output {
+        Output::Json => print_json(&serde_json::json!({"source": source, "events": events})),
+        Output::Table => print!("{}", aws_inspect::format_events(&events, source, args.limit, ctx.verbose)),
+    }
+    Ok(())
+}
+
+pub async fn resources(ctx: &Ctx, args: ResourcesArgs) -> CliResult {
+    let (sdk, me) = user_sdk(ctx, args.profile.as_deref()).await?;
+    let user = args.user.unwrap_or(me);
+    let mut options = ResourceOptions::default();
+    if !args.regions.is_empty() {
+        options.regions = args.regions;
+    }
+    if !args.owner_tag.is_empty() {
+        options.owner_tag_keys = args.owner_tag;
+    }
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(options.regions.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} scanning regions {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let b = bar.clone();
+        options.progress = Some(Arc::new(move |done, _, region| {
+            b.set_position(done as u64);
+            b.set_message(region.to_owned());
+        }));
+        let result = aws_inspect::list_user_resources(&sdk, &user, args.limit, args.all, &options).await;
+        bar.finish_and_clear();
+        return print_resources(ctx, result.map_err(inspect_error)?, args.verbose_list);
+    }
+    let result =
+        aws_inspect::list_user_resources(&sdk, &user, args.limit, args.all, &options).await.map_err(inspect_error)?;
+    print_resources(ctx, result, args.verbose_list)
+}
+
+fn print_resources(ctx: &Ctx, result: aws_inspect::ResourceResult, verbose: bool) -> CliResult {
+    match ctx.output {
+        Output::Json => print_json(&serde_json::to_value(&result).unwrap_or_default()),
+        Output::Table => print!("{}", aws_inspect::format_resources(&result, verbose || ctx.verbose)),
+    }
+    Ok(())
+}
+
+pub async fn permissions(ctx: &Ctx, args: PermissionsArgs) -> CliResult {
+    let (sdk, _) = user_sdk(ctx, args.profile.as_deref()).await?;
+    let result = aws_inspect::get_user_permissions(&sdk).await.map_err(inspect_error)?;
+    let tests = match args.test {
+        Some(actions) => Some(aws_inspect::test_permissions(&sdk, &actions).await.map_err(inspect_error)?),
+        None => None,
+    };
+    match ctx.output {
+        Output::Json => print_json(&serde_json::json!({"permissions": result, "tests": tests})),
+        Output::Table => print!("{}", aws_inspect::format_permissions(&result, tests.as_deref())),
+    }
+    Ok(())
+}

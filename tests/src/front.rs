@@ -1,0 +1,309 @@
+//! A loopback front for moto: it serves the operations moto lacks as honest protocol stubs
+//! (CloudTrail `LookupEvents` in awsJson1.1, IAM `SimulatePrincipalPolicy` in awsQuery XML),
+//! forwards everything else to moto unchanged, counts every call per operation, and injects
+//! faults and latency on request.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::peer;
+
+/// A fault to inject.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Answer with this HTTP status and AWS error code (in the operation's protocol).
+    Error(u16, &'static str),
+    /// Wait this long, then handle the call normally.
+    Delay(Duration),
+}
+
+#[derive(Default)]
+struct State {
+    moto: String,
+    calls: HashMap<String, usize>,
+    faults: Vec<(String, Option<String>, usize, Fault)>,
+    events: Vec<Value>,
+    decisions: HashMap<String, String>,
+    simulate_requests: Vec<(String, Vec<String>)>,
+}
+
+/// The running front; stops when dropped.
+pub struct Front {
+    /// Its base URL, to use as the AWS endpoint.
+    pub url: String,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Front {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Front").field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Front {
+    /// Starts a front for the moto peer on a free loopback port.
+    pub async fn start() -> Self {
+        let state = Arc::new(Mutex::new(State { moto: peer("CCC_TEST_AWS_ENDPOINT"), ..State::default() }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let http = reqwest::Client::new();
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (state, http) = (shared.clone(), http.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| handle(state.clone(), http.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { url, state, task }
+    }
+
+    /// Calls seen for an operation (`cloudtrail:LookupEvents`, `iam:ListUsers`, `tagging:GetResources`...).
+    pub fn calls(&self, op: &str) -> usize {
+        lock(&self.state).calls.get(op).copied().unwrap_or(0)
+    }
+
+    /// Injects `fault` into the next `times` calls of `op` (in `region`, if given).
+    pub fn inject(&self, op: &str, region: Option<&str>, times: usize, fault: Fault) {
+        lock(&self.state).faults.push((op.to_owned(), region.map(str::to_owned), times, fault));
+    }
+
+    /// The CloudTrail records (as CloudTrail writes them) `LookupEvents` serves.
+    pub fn set_cloudtrail_events(&self, events: Vec<Value>) {
+        lock(&self.state).events = events;
+    }
+
+    /// The simulated decision for an action (default `implicitDeny`).
+    pub fn set_decision(&self, action: &str, decision: &str) {
+        lock(&self.state).decisions.insert(action.to_owned(), decision.to_owned());
+    }
+
+    /// The (PolicySourceArn, ActionNames) of every SimulatePrincipalPolicy call.
+    pub fn simulate_requests(&self) -> Vec<(String, Vec<String>)> {
+        lock(&self.state).simulate_requests.clone()
+    }
+}
+
+fn respond(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", content_type)
+        .header("x-amzn-requestid", "ccc-front-0001")
+        .body(Full::new(body.into()))
+        .unwrap_or_default()
+}
+
+enum Protocol {
+    Json,
+    Query,
+}
+
+fn error(protocol: &Protocol, status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
+    match protocol {
+        Protocol::Json => {
+            respond(status, "application/x-amz-json-1.1", json!({"__type": code, "message": message}).to_string())
+        }
+        Protocol::Query => respond(
+            status,
+            "text/xml",
+            format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>ccc-front-0001</RequestId></ErrorResponse>"
+            ),
+        ),
+    }
+}
+
+/// `(service, operation, region, protocol)` of a request.
+fn classify(req_headers: &hyper::HeaderMap, body: &[u8]) -> (String, String, String, Protocol) {
+    let auth = req_headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    // Credential=AKID/DATE/REGION/SERVICE/aws4_request
+    let scope: Vec<&str> = auth.split("Credential=").nth(1).unwrap_or_default().split(['/', ',']).collect();
+    let region = scope.get(2).copied().unwrap_or("us-east-1").to_owned();
+    let service = scope.get(3).copied().unwrap_or("unknown").to_owned();
+    if let Some(target) = req_headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        let op = target.rsplit('.').next().unwrap_or(target).to_owned();
+        return (service, op, region, Protocol::Json);
+    }
+    let action = url::form_urlencoded::parse(body).find(|(k, _)| k == "Action").map(|(_, v)| v.into_owned());
+    (service, action.unwrap_or_else(|| "unknown".into()), region, Protocol::Query)
+}
+
+async fn handle(
+    state: Arc<Mutex<State>>,
+    http: reqwest::Client,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let (service, op, region, protocol) = classify(&parts.headers, &body);
+    let name = format!("{service}:{op}");
+    let fault = {
+        let mut s = lock(&state);
+        *s.calls.entry(name.clone()).or_default() += 1;
+        let slot = s
+            .faults
+            .iter_mut()
+            .find(|(o, r, left, _)| *o == name && *left > 0 && r.as_ref().is_none_or(|r| *r == region));
+        slot.map(|f| {
+            f.2 -= 1;
+            f.3.clone()
+        })
+    };
+    match fault {
+        Some(Fault::Error(status, code)) => return Ok(error(&protocol, status, code, &format!("injected {code}"))),
+        Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
+        None => {}
+    }
+    Ok(match name.as_str() {
+        "cloudtrail:LookupEvents" => lookup_events(&state, &body),
+        "iam:SimulatePrincipalPolicy" => simulate(&state, &body),
+        _ => forward(&state, &http, parts, body).await,
+    })
+}
+
+async fn forward(
+    state: &Mutex<State>,
+    http: &reqwest::Client,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+) -> Response<Full<Bytes>> {
+    let moto = lock(state).moto.clone();
+    let url = format!("{moto}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let mut req = http.request(parts.method.clone(), url).body(body);
+    for (k, v) in &parts.headers {
+        if k != "host" && k != "content-length" {
+            req = req.header(k, v);
+        }
+    }
+    match req.send().await {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("text/xml").to_owned();
+            let bytes = resp.bytes().await.unwrap_or_default();
+            respond(status, &ct, bytes)
+        }
+        Err(e) => respond(502, "text/plain", format!("front could not reach moto: {e}")),
+    }
+}
+
+/// CloudTrail LookupEvents over the configured records, as the service model describes it.
+fn lookup_events(state: &Mutex<State>, body: &[u8]) -> Response<Full<Bytes>> {
+    let bad = |m: &str| error(&Protocol::Json, 400, "InvalidLookupAttributesException", m);
+    let Ok(input) = serde_json::from_slice::<Value>(body) else { return bad("body is not JSON") };
+    let max = input.get("MaxResults").and_then(Value::as_i64).unwrap_or(50);
+    if !(1..=50).contains(&max) {
+        return error(&Protocol::Json, 400, "InvalidMaxResultsException", "MaxResults must be 1..50");
+    }
+    let mut user: Option<String> = None;
+    for attr in input.get("LookupAttributes").and_then(Value::as_array).cloned().unwrap_or_default() {
+        match attr.get("AttributeKey").and_then(Value::as_str) {
+            Some("Username") => user = attr.get("AttributeValue").and_then(Value::as_str).map(str::to_owned),
+            Some(
+                "EventName" | "EventSource" | "ResourceType" | "ResourceName" | "EventId" | "ReadOnly" | "AccessKeyId",
+            ) => {}
+            _ => return bad("unknown AttributeKey"),
+        }
+    }
+    let start = input.get("StartTime").and_then(Value::as_f64).unwrap_or(0.0);
+    let end = input.get("EndTime").and_then(Value::as_f64).unwrap_or(f64::MAX);
+    let offset: usize =
+        input.get("NextToken").and_then(Value::as_str).map(|t| t.parse().unwrap_or(usize::MAX)).unwrap_or(0);
+    if offset == usize::MAX {
+        return error(&Protocol::Json, 400, "InvalidNextTokenException", "bad NextToken");
+    }
+    let events = lock(state).events.clone();
+    let parse_time = |r: &Value| {
+        r.get("eventTime")
+            .and_then(Value::as_str)
+            .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+            .map(|t| t.unix_timestamp() as f64)
+            .unwrap_or(0.0)
+    };
+    let matching: Vec<&Value> = events
+        .iter()
+        .filter(|r| {
+            user.as_deref().is_none_or(|u| r.pointer("/userIdentity/userName").and_then(Value::as_str) == Some(u))
+        })
+        .filter(|r| (start..=end).contains(&parse_time(r)))
+        .collect();
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(offset)
+        .take(max as usize)
+        .map(|r| {
+            json!({
+                "EventId": r.get("eventID").cloned().unwrap_or(Value::Null),
+                "EventName": r.get("eventName").cloned().unwrap_or(Value::Null),
+                "EventTime": parse_time(r),
+                "EventSource": r.get("eventSource").cloned().unwrap_or(Value::Null),
+                "Username": r.pointer("/userIdentity/userName").cloned().unwrap_or(Value::Null),
+                "Resources": r.get("resources").and_then(Value::as_array).map(|rs| rs.iter().map(|x| json!({"ResourceType": x.get("type"), "ResourceName": x.get("ARN")})).collect::<Vec<_>>()).unwrap_or_default(),
+                "CloudTrailEvent": r.to_string(),
+            })
+        })
+        .collect();
+    let next = offset + page.len();
+    let mut out = json!({"Events": page});
+    if next < matching.len() {
+        out["NextToken"] = Value::String(next.to_string());
+    }
+    respond(200, "application/x-amz-json-1.1", out.to_string())
+}
+
+/// IAM SimulatePrincipalPolicy, answering each action with the configured decision.
+fn simulate(state: &Mutex<State>, body: &[u8]) -> Response<Full<Bytes>> {
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let Some(source) = get("PolicySourceArn") else {
+        return error(&Protocol::Query, 400, "ValidationError", "PolicySourceArn is required");
+    };
+    if !source.starts_with("arn:") {
+        return error(&Protocol::Query, 400, "InvalidInput", "PolicySourceArn is not an ARN");
+    }
+    let mut actions: Vec<(usize, String)> = form
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("ActionNames.member.").and_then(|n| n.parse().ok()).map(|n| (n, v.clone())))
+        .collect();
+    actions.sort();
+    if actions.is_empty() {
+        return error(&Protocol::Query, 400, "ValidationError", "ActionNames is required");
+    }
+    let mut s = lock(state);
+    s.simulate_requests.push((source, actions.iter().map(|(_, a)| a.clone()).collect()));
+    let members: String = actions
+        .iter()
+        .map(|(_, a)| {
+            let d = s.decisions.get(a).cloned().unwrap_or_else(|| "implicitDeny".into());
+            format!("<member><EvalActionName>{a}</EvalActionName><EvalResourceName>*</EvalResourceName><EvalDecision>{d}</EvalDecision><MatchedStatements/><MissingContextValues/></member>")
+        })
+        .collect();
+    respond(
+        200,
+        "text/xml",
+        format!(
+            "<SimulatePrincipalPolicyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>{members}</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>ccc-front-0001</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>"
+        ),
+    )
+}
