@@ -1,6 +1,7 @@
 //! `cargo xtask`: the only entry point for CI and for anything a developer runs besides cargo.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a developer tool reports on the terminal
 
+mod bench;
 mod cmd;
 mod demo;
 mod lint;
@@ -16,7 +17,7 @@ commands:
   lint                   fmt, clippy -D warnings, doc -D warnings, cargo deny, cargo package --list
   ci                     lint, then test
   demo                   the end-to-end story against the peers
-  bench [--quick]        performance ratios (not implemented yet)";
+  bench [--quick]        performance ratios -> target/bench/report.md + report.json";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,7 +27,7 @@ fn main() -> ExitCode {
         Some("lint") => lint::run(),
         Some("ci") => lint::run().and_then(|()| test(&[])),
         Some("demo") => demo(),
-        Some("bench") => Err("benchmarks are not implemented yet (tracked in the benchmarks issue)".into()),
+        Some("bench") => bench::run(args.iter().any(|a| a == "--quick")),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -13,6 +13,22 @@ use crate::error::{CliError, CliResult};
 
 /// The config key remembering who signed in last.
 pub const USERNAME_KEY: &str = "username";
+/// The config key for the refresh window in seconds (default 300).
+pub const REFRESH_WINDOW_KEY: &str = "refresh_window_seconds";
+
+/// Refresh when less than `refresh_window_seconds` (default five minutes) is left.
+fn refresh_policy(config: &CccConfig) -> CliResult<core_types::RefreshPolicy> {
+    match config.extra.get(REFRESH_WINDOW_KEY) {
+        None => Ok(core_types::RefreshPolicy::default()),
+        Some(v) => {
+            let secs = v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).ok_or_else(|| {
+                CliError::new(format!("{REFRESH_WINDOW_KEY} must be a whole number of seconds"))
+                    .hint(format!("run `ccc config set {REFRESH_WINDOW_KEY} 300`"))
+            })?;
+            Ok(core_types::RefreshPolicy::new(std::time::Duration::from_secs(secs)))
+        }
+    }
+}
 
 pub struct Ctx {
     pub paths: Paths,
@@ -83,8 +99,14 @@ impl Ctx {
             .and_then(|v| v.as_str())
             .ok_or_else(|| CliError::new("not signed in").hint("run `ccc login`"))?
             .to_owned();
-        let source = CognitoSource::new(self.authenticator(&cognito), self.token_store(), &username);
-        Ok(Refreshing::builder(source).clock(self.clock.clone()).persist_to(self.cache_file(profile)).build())
+        let (sdk, clock, pool) = (self.sdk_config(&cognito.region), self.clock.clone(), cognito.user_pool_id.clone());
+        let make = move || CognitoAuthenticator::new(cognito.clone(), &sdk).with_clock(clock.clone());
+        let source = CognitoSource::lazy(&pool, make, self.token_store(), &username);
+        Ok(Refreshing::builder(source)
+            .policy(refresh_policy(config)?)
+            .clock(self.clock.clone())
+            .persist_to(self.cache_file(profile))
+            .build())
     }
 
     pub async fn ledger(&self) -> CliResult<Ledger> {

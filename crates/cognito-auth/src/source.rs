@@ -1,5 +1,6 @@
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use core_types::{AwsCredentials, CredentialSource};
 use cred_store::{TokenKey, TokenStore};
@@ -12,7 +13,8 @@ use crate::error::CognitoError;
 /// `cred_store::Refreshing` to cache and single-flight it.
 #[derive(Clone)]
 pub struct CognitoSource {
-    auth: CognitoAuthenticator,
+    auth: Arc<OnceLock<CognitoAuthenticator>>,
+    make_auth: Arc<dyn Fn() -> CognitoAuthenticator + Send + Sync>,
     store: TokenStore,
     key: TokenKey,
     name: String,
@@ -32,9 +34,34 @@ impl CognitoSource {
 
     /// A source for `username`, whose refresh token is in `store`.
     pub fn new(auth: CognitoAuthenticator, store: TokenStore, username: &str) -> Self {
-        let key = Self::token_key(&auth.config().user_pool_id, username);
-        let name = format!("cognito:{}:{username}", auth.config().user_pool_id);
-        Self { auth, store, key, name }
+        let pool = auth.config().user_pool_id.clone();
+        let cell = OnceLock::new();
+        let _ = cell.set(auth.clone());
+        let mut s = Self::lazy(&pool, move || auth.clone(), store, username);
+        s.auth = Arc::new(cell);
+        s
+    }
+
+    /// Like [`CognitoSource::new`], building the authenticator only when a refresh is
+    /// needed: creating SDK clients loads the TLS trust store, which a cache hit (the
+    /// `credential_process` warm path) should not pay for.
+    pub fn lazy(
+        user_pool_id: &str,
+        make_auth: impl Fn() -> CognitoAuthenticator + Send + Sync + 'static,
+        store: TokenStore,
+        username: &str,
+    ) -> Self {
+        Self {
+            auth: Arc::new(OnceLock::new()),
+            make_auth: Arc::new(make_auth),
+            store,
+            key: Self::token_key(user_pool_id, username),
+            name: format!("cognito:{user_pool_id}:{username}"),
+        }
+    }
+
+    fn auth(&self) -> &CognitoAuthenticator {
+        self.auth.get_or_init(|| (self.make_auth)())
     }
 }
 
@@ -53,10 +80,10 @@ impl CredentialSource for CognitoSource {
         let refresh = stored.refresh_token.as_ref().ok_or_else(|| {
             CognitoError::NotAuthorized("the stored sign-in has no refresh token; run `ccc login`".into())
         })?;
-        let tokens = self.auth.refresh_credentials(refresh, Some(&self.key.user)).await?;
+        let tokens = self.auth().refresh_credentials(refresh, Some(&self.key.user)).await?;
         self.store.put(&self.key, &tokens)?;
         let id_token =
             tokens.id_token.as_ref().ok_or_else(|| CognitoError::Invalid("refresh returned no ID token".into()))?;
-        self.auth.get_aws_credentials(id_token).await
+        self.auth().get_aws_credentials(id_token).await
     }
 }

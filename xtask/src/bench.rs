@@ -1,0 +1,327 @@
+//! `cargo xtask bench [--quick]`: performance measured side by side in one run, reported as
+//! ratios (machines here are noisy) in target/bench/report.md and report.json. Benchmarks
+//! report; they do not fail on speed.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::cmd;
+
+const USER: &str = "benchuser";
+const PASSWORD: &str = "Bench-Passw0rd!";
+
+fn get<'a>(env: &'a [(String, String)], key: &str) -> Result<&'a str, String> {
+    env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).ok_or_else(|| format!("{key} missing"))
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Runs `program args` `n` times (stdout discarded) and returns the median wall time.
+fn time_runs(
+    n: usize,
+    program: &str,
+    args: &[&str],
+    envs: &[(&str, String)],
+    before_each: &dyn Fn(),
+) -> Result<Duration, String> {
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        before_each();
+        let start = Instant::now();
+        let out = Command::new(program)
+            .args(args)
+            .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| format!("cannot run {program}: {e}"))?;
+        times.push(start.elapsed());
+        if !out.status.success() {
+            return Err(format!("{program} {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+        }
+    }
+    Ok(median(times))
+}
+
+fn run_capture(program: &str, args: &[&str], envs: &[(String, String)], stdin: Option<&str>) -> Result<String, String> {
+    let mut child = Command::new(program)
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (k, v)))
+        .current_dir(cmd::root())
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        use std::io::Write;
+        pipe.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!("{program} {} failed:\n{text}{}", args.join(" "), String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// `key=value` pairs of the `bench: NAME ...` / `storm: ...` line named `name`.
+fn parse_line(output: &str, prefix: &str) -> Vec<(String, String)> {
+    output
+        .lines()
+        .find_map(|l| l.find(prefix).map(|i| &l[i..]))
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn val(pairs: &[(String, String)], key: &str) -> String {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_else(|| "?".into())
+}
+
+/// A signed-in home for the credential_process measurements.
+fn signed_in_home(env: &[(String, String)], ccc: &str) -> Result<PathBuf, String> {
+    let endpoint = get(env, "CCC_TEST_AWS_ENDPOINT")?;
+    let python = get(env, "CCC_TEST_PYTHON")?;
+    let home = cmd::root().join("target/bench/home");
+    let _ = fs::remove_dir_all(&home);
+    fs::create_dir_all(&home).map_err(|e| e.to_string())?;
+    let seed_env = vec![
+        ("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()),
+        ("AWS_ACCESS_KEY_ID".to_owned(), "AKIAIOSFODNN7EXAMPLE".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), "bench".to_owned()),
+    ];
+    let seeded = run_capture(
+        python,
+        &[&cmd::root().join("xtask/demo/seed.py").display().to_string(), USER, PASSWORD],
+        &seed_env,
+        None,
+    )?;
+    let field =
+        |k: &str| seeded.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).map(str::to_owned).unwrap_or_default();
+    let ccc_env =
+        vec![("HOME".to_owned(), home.display().to_string()), ("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned())];
+    run_capture(
+        ccc,
+        &[
+            "configure",
+            "--non-interactive",
+            "--user-pool-id",
+            &field("USER_POOL_ID"),
+            "--app-client-id",
+            &field("APP_CLIENT_ID"),
+            "--identity-pool-id",
+            &field("IDENTITY_POOL_ID"),
+            "--region",
+            "us-east-1",
+            "--profile",
+            "bench",
+        ],
+        &ccc_env,
+        None,
+    )?;
+    // moto's identity-pool credentials live 90 s: a 30 s window keeps them fresh for the warm runs
+    run_capture(ccc, &["config", "set", "refresh_window_seconds", "30"], &ccc_env, None)?;
+    run_capture(ccc, &["login", "--username", USER, "--password-stdin"], &ccc_env, Some(&format!("{PASSWORD}\n")))?;
+    Ok(home)
+}
+
+pub fn run(quick: bool) -> Result<(), String> {
+    let (env, started) = crate::peers::up()?;
+    let result = measure(&env, quick);
+    let down = if started { crate::peers::down() } else { Ok(()) };
+    result.and(down)
+}
+
+fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
+    let runs = if quick { 5 } else { 31 };
+    cmd::run("cargo", &["build", "--quiet", "-p", "ccc"])?;
+    let ccc = cmd::root().join("target/debug/ccc").display().to_string();
+    let python = get(env, "CCC_TEST_PYTHON")?.to_owned();
+    let mut envs: Vec<(String, String)> = env.to_vec();
+    if quick {
+        envs.push(("CCC_BENCH_QUICK".into(), "1".into()));
+    }
+
+    eprintln!("bench: credential_process warm path ({runs} runs each)");
+    let home = signed_in_home(env, &ccc)?;
+    let home_s = home.display().to_string();
+    let endpoint = get(env, "CCC_TEST_AWS_ENDPOINT")?.to_owned();
+    let ccc_env = [("HOME", home_s.clone()), ("AWS_ENDPOINT_URL", endpoint.clone())];
+    let noop = || {};
+    let warm = time_runs(runs, &ccc, &["creds", "--profile", "bench"], &ccc_env, &noop)?;
+    let boto3 = time_runs(
+        runs,
+        &python,
+        &["-c", "import boto3; boto3.Session(profile_name='bench').get_credentials().get_frozen_credentials()"],
+        &[("HOME", home_s.clone())],
+        &noop,
+    )?;
+    let bare = time_runs(runs, "/bin/true", &[], &[], &noop)?;
+    let version = time_runs(runs, &ccc, &["--version"], &[], &noop)?;
+    let cache = home.join(".ccc/cache/cognito-bench.json");
+    let clear = || {
+        let _ = fs::remove_file(&cache);
+    };
+    let cold_runs = if quick { 3 } else { 11 };
+    let cold = time_runs(cold_runs, &ccc, &["creds", "--profile", "bench"], &ccc_env, &clear)?;
+
+    eprintln!("bench: refresh storm (16 processes)");
+    let storm_out = run_capture(
+        "cargo",
+        &[
+            "test",
+            "--quiet",
+            "-p",
+            "cred-store",
+            "--test",
+            "multiprocess",
+            "refresh_storm_makes_exactly_one_upstream_call",
+            "--",
+            "--nocapture",
+        ],
+        &[("CCC_STORM_PROCESSES".to_owned(), "16".to_owned())],
+        None,
+    )?;
+    let storm = parse_line(&storm_out, "storm:");
+
+    eprintln!("bench: multi-region scan, SRP, moto login");
+    let bench_out = run_capture(
+        "cargo",
+        &[
+            "test",
+            "--quiet",
+            "-p",
+            "ccc-tests",
+            "--test",
+            "bench",
+            "--",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ],
+        &envs,
+        None,
+    )?;
+    let region = parse_line(&bench_out, "bench: multi_region");
+    let srp = parse_line(&bench_out, "bench: srp");
+    let login = parse_line(&bench_out, "bench: moto_login");
+
+    let machine = machine();
+    let rows: Vec<(&str, String, String, String)> = vec![
+        (
+            "`ccc creds` warm (credential_process)",
+            format!("{:.1} ms", ms(warm)),
+            format!("{:.0}× faster than boto3 (goal ≥ 50×)", ms(boto3) / ms(warm)),
+            format!("{:.2}× a bare spawn (goal ≤ 3×)", ms(warm) / ms(bare)),
+        ),
+        ("boto3 reading the same profile", format!("{:.1} ms", ms(boto3)), String::new(), String::new()),
+        ("bare process spawn (`/bin/true`)", format!("{:.2} ms", ms(bare)), String::new(), String::new()),
+        ("cold start: `ccc --version`", format!("{:.1} ms", ms(version)), String::new(), String::new()),
+        (
+            "cold start: `ccc creds`, empty cache (refresh via moto)",
+            format!("{:.1} ms", ms(cold)),
+            String::new(),
+            String::new(),
+        ),
+        (
+            "refresh storm: 16 processes × 25 tasks",
+            format!("{} ms", val(&storm, "wall_ms")),
+            format!("{} upstream call(s) (goal 1)", val(&storm, "upstream_calls")),
+            String::new(),
+        ),
+        (
+            "multi-region scan: 16 regions × 200 ms",
+            format!("{} ms", val(&region, "parallel_ms")),
+            format!("{}× one region (goal ≤ 1.3)", val(&region, "ratio_parallel_to_one")),
+            format!("serial {} ms ({}× slower)", val(&region, "serial_ms"), val(&region, "ratio_serial_to_parallel")),
+        ),
+        (
+            "Cognito SRP compute per login",
+            format!("{} µs", val(&srp, "rust_us")),
+            format!("{}× faster than pycognito ({} µs)", val(&srp, "speedup"), val(&srp, "pycognito_us")),
+            String::new(),
+        ),
+        (
+            "full SRP login + identity credentials against moto",
+            format!("{} ms", val(&login, "median_ms")),
+            String::new(),
+            String::new(),
+        ),
+    ];
+    let mut md = format!(
+        "# Benchmarks\n\nMachine: {machine}. Mode: {}. Medians of {runs} runs where timed per process.\n\n| what | time | ratio | note |\n|---|---|---|---|\n",
+        if quick { "quick" } else { "full" }
+    );
+    for (what, t, r, n) in &rows {
+        let _ = writeln!(md, "| {what} | {t} | {r} | {n} |");
+    }
+    let json_rows: Vec<String> = rows
+        .iter()
+        .map(|(w, t, r, n)| {
+            format!(
+                "{{\"what\":{},\"time\":{},\"ratio\":{},\"note\":{}}}",
+                json_str(w),
+                json_str(t),
+                json_str(r),
+                json_str(n)
+            )
+        })
+        .collect();
+    let json = format!("{{\"machine\":{},\"quick\":{quick},\"rows\":[{}]}}\n", json_str(&machine), json_rows.join(","));
+    let dir = cmd::root().join("target/bench");
+    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    fs::write(dir.join("report.md"), &md).map_err(|e| e.to_string())?;
+    fs::write(dir.join("report.json"), json).map_err(|e| e.to_string())?;
+    println!("{md}");
+    println!("written: {} and report.json", dir.join("report.md").display());
+    Ok(())
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn machine() -> String {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mem = fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| t.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<u64>().ok()))
+        .map(|kb| format!("{} GiB", kb / 1024 / 1024))
+        .unwrap_or_default();
+    format!("{cores} cores ({cpu}), {mem}")
+}
