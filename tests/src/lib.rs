@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 pub mod cognito;
 pub mod front;
+pub mod sso_stub;
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {

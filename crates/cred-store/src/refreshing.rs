@@ -263,6 +263,15 @@ where
         Ok(value)
     }
 
+    /// The cached credential, fresh or not, without refreshing (memory first, then the
+    /// entry file). For status displays and refresh decisions.
+    pub async fn peek(&self) -> Option<S::Output> {
+        if let Some(v) = self.inner.state.lock().await.as_ref() {
+            return Some(v.clone());
+        }
+        self.inner.file.as_deref().and_then(read_entry::<S::Output>)
+    }
+
     /// Stores a credential obtained elsewhere (e.g. by an interactive sign-in) as the
     /// current value, in memory and in the entry file.
     pub async fn seed(&self, value: S::Output) -> Result<()> {

@@ -1,0 +1,206 @@
+//! A loopback protocol stub of AWS IAM Identity Center (no peer implements it): SSO-OIDC
+//! `CreateToken`, `RegisterClient`, `StartDeviceAuthorization` and SSO `GetRoleCredentials`,
+//! `ListAccounts`, `ListAccountRoles`, in their restJson wire format. It validates inputs,
+//! counts calls and injects faults.
+
+use std::collections::{HashMap, HashSet};
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use serde_json::{Value, json};
+
+#[derive(Default)]
+struct State {
+    calls: HashMap<String, usize>,
+    faults: HashMap<String, (u16, String, usize)>,
+    refresh_tokens: HashSet<String>,
+    access_tokens: HashSet<String>,
+    issued: usize,
+    expires_in: i64,
+    role_lifetime_ms: i64,
+    now_ms: i64,
+}
+
+/// The running stub; stops when dropped.
+pub struct SsoStub {
+    /// The base URL to use as the SSO and SSO-OIDC endpoint.
+    pub url: String,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for SsoStub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoStub").field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+impl Drop for SsoStub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn lock(s: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    s.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl SsoStub {
+    /// Starts the stub. Role credentials expire `role_lifetime_ms` after `now_ms` (the test's clock).
+    pub async fn start(now_ms: i64, role_lifetime_ms: i64) -> Self {
+        let state = Arc::new(Mutex::new(State { expires_in: 28_800, role_lifetime_ms, now_ms, ..State::default() }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { url, state, task }
+    }
+
+    /// Accepts this refresh token (until it is used: refresh tokens rotate).
+    pub fn allow_refresh_token(&self, token: &str) {
+        lock(&self.state).refresh_tokens.insert(token.to_owned());
+    }
+
+    /// Accepts this access token for GetRoleCredentials / ListAccounts.
+    pub fn allow_access_token(&self, token: &str) {
+        lock(&self.state).access_tokens.insert(token.to_owned());
+    }
+
+    /// Calls of an operation (`CreateToken`, `GetRoleCredentials`, ...).
+    pub fn calls(&self, op: &str) -> usize {
+        lock(&self.state).calls.get(op).copied().unwrap_or(0)
+    }
+
+    /// The next `times` calls of `op` fail with `status` and AWS error type `code`.
+    pub fn inject(&self, op: &str, status: u16, code: &str, times: usize) {
+        lock(&self.state).faults.insert(op.to_owned(), (status, code.to_owned(), times));
+    }
+}
+
+fn respond(status: u16, body: Value, error_type: Option<&str>) -> Response<Full<Bytes>> {
+    let mut b = Response::builder().status(status).header("content-type", "application/json");
+    if let Some(t) = error_type {
+        b = b.header("x-amzn-errortype", t);
+    }
+    b.body(Full::new(Bytes::from(body.to_string()))).unwrap_or_default()
+}
+
+fn err(status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
+    let oauth = match code {
+        "InvalidGrantException" => "invalid_grant",
+        "InvalidClientException" => "invalid_client",
+        "InvalidRequestException" => "invalid_request",
+        _ => "",
+    };
+    respond(status, json!({"error": oauth, "error_description": message, "message": message}), Some(code))
+}
+
+async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let path = parts.uri.path().to_owned();
+    let query: HashMap<String, String> =
+        url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
+    let bearer = parts.headers.get("x-amz-sso_bearer_token").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let op = match (parts.method.as_str(), path.as_str()) {
+        ("POST", "/token") => "CreateToken",
+        ("POST", "/client/register") => "RegisterClient",
+        ("POST", "/device_authorization") => "StartDeviceAuthorization",
+        ("GET", "/federation/credentials") => "GetRoleCredentials",
+        ("GET", "/assignment/accounts") => "ListAccounts",
+        ("GET", "/assignment/roles") => "ListAccountRoles",
+        _ => return Ok(err(404, "UnknownOperationException", &format!("no operation at {} {path}", parts.method))),
+    };
+    let mut s = lock(&state);
+    *s.calls.entry(op.to_owned()).or_default() += 1;
+    if let Some((status, code, left)) = s.faults.get_mut(op)
+        && *left > 0
+    {
+        *left -= 1;
+        let (status, code) = (*status, code.clone());
+        return Ok(err(status, &code, "injected fault"));
+    }
+    let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let field = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_owned);
+    Ok(match op {
+        "CreateToken" => {
+            let (Some(_), Some(_), Some(grant)) = (field("clientId"), field("clientSecret"), field("grantType")) else {
+                return Ok(err(400, "InvalidRequestException", "clientId, clientSecret and grantType are required"));
+            };
+            if grant != "refresh_token" {
+                return Ok(err(400, "UnsupportedGrantTypeException", "this stub only refreshes"));
+            }
+            let Some(rt) = field("refreshToken") else {
+                return Ok(err(400, "InvalidRequestException", "refreshToken is required"));
+            };
+            if !s.refresh_tokens.remove(&rt) {
+                return Ok(err(400, "InvalidGrantException", "refresh token is invalid or was already used"));
+            }
+            s.issued += 1;
+            let (access, refresh) = (format!("stub-access-{}", s.issued), format!("stub-refresh-{}", s.issued));
+            s.access_tokens.insert(access.clone());
+            s.refresh_tokens.insert(refresh.clone());
+            respond(
+                200,
+                json!({"accessToken": access, "tokenType": "Bearer", "expiresIn": s.expires_in, "refreshToken": refresh}),
+                None,
+            )
+        }
+        "RegisterClient" => match (field("clientName"), field("clientType")) {
+            (Some(name), Some(t)) if t == "public" => respond(
+                200,
+                json!({"clientId": format!("client-{name}"), "clientSecret": "stub-client-secret", "clientIdIssuedAt": s.now_ms / 1000, "clientSecretExpiresAt": s.now_ms / 1000 + 7_776_000}),
+                None,
+            ),
+            _ => err(400, "InvalidRequestException", "clientName and clientType=public are required"),
+        },
+        "StartDeviceAuthorization" => match (field("clientId"), field("clientSecret"), field("startUrl")) {
+            (Some(_), Some(_), Some(url)) => respond(
+                200,
+                json!({"deviceCode": "stub-device", "userCode": "ABCD-EFGH", "verificationUri": format!("{url}/#/device"), "verificationUriComplete": format!("{url}/#/device?user_code=ABCD-EFGH"), "expiresIn": 600, "interval": 1}),
+                None,
+            ),
+            _ => err(400, "InvalidRequestException", "clientId, clientSecret and startUrl are required"),
+        },
+        _ => {
+            let Some(token) = bearer else {
+                return Ok(err(400, "InvalidRequestException", "x-amz-sso_bearer_token is required"));
+            };
+            if !s.access_tokens.contains(&token) {
+                return Ok(err(401, "UnauthorizedException", "Session token not found or invalid"));
+            }
+            match op {
+                "GetRoleCredentials" => match (query.get("role_name"), query.get("account_id")) {
+                    (Some(role), Some(account)) => respond(
+                        200,
+                        json!({"roleCredentials": {"accessKeyId": format!("ASIASTUB{}", s.calls["GetRoleCredentials"]), "secretAccessKey": format!("stub-secret-{role}-{account}"), "sessionToken": "stub-session-token", "expiration": s.now_ms + s.role_lifetime_ms}}),
+                        None,
+                    ),
+                    _ => err(400, "InvalidRequestException", "role_name and account_id are required"),
+                },
+                "ListAccounts" => respond(
+                    200,
+                    json!({"accountList": [{"accountId": "111122223333", "accountName": "dev", "emailAddress": "dev@example.com"}]}),
+                    None,
+                ),
+                _ => match query.get("account_id") {
+                    Some(a) => respond(200, json!({"roleList": [{"roleName": "Developer", "accountId": a}]}), None),
+                    None => err(400, "InvalidRequestException", "account_id is required"),
+                },
+            }
+        }
+    })
+}
