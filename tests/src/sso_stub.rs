@@ -204,3 +204,50 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
         }
     })
 }
+
+/// Writes an SSO profile (`sso_session = corp`, account 111122223333, role Developer) and a
+/// cached token (access `initial-access`, refresh `initial-refresh`) expiring at `expires_at`
+/// under `paths`; allows both tokens at `stub`.
+pub fn seed_home(paths: &cred_store::Paths, profile: &str, stub: &SsoStub, expires_at: std::time::SystemTime) {
+    use core_types::SecretString;
+    let files = cred_store::AwsFiles::new(paths);
+    files
+        .set_profile_values(
+            profile,
+            &[
+                ("sso_session", "corp"),
+                ("sso_account_id", "111122223333"),
+                ("sso_role_name", "Developer"),
+                ("region", "eu-west-1"),
+            ],
+        )
+        .expect("write profile");
+    cred_store::fsutil::update(&paths.config_file, |t| {
+        let t = t.unwrap_or_default();
+        let add = if t.contains("[sso-session corp]") {
+            String::new()
+        } else {
+            "\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n".to_owned()
+        };
+        Ok((Some(format!("{t}{add}")), ()))
+    })
+    .expect("write sso-session");
+    stub.allow_access_token("initial-access");
+    stub.allow_refresh_token("initial-refresh");
+    cred_store::SsoCache::new(paths)
+        .save(
+            "corp",
+            &cred_store::SsoToken {
+                access_token: SecretString::from("initial-access".to_owned()),
+                expires_at,
+                refresh_token: Some(SecretString::from("initial-refresh".to_owned())),
+                client_id: Some("client-ccc".into()),
+                client_secret: Some(SecretString::from("client-secret".to_owned())),
+                registration_expires_at: Some(expires_at + std::time::Duration::from_secs(90 * 86400)),
+                region: Some("us-east-1".into()),
+                start_url: Some("https://corp.awsapps.com/start".into()),
+                extra: Default::default(),
+            },
+        )
+        .expect("write token cache");
+}

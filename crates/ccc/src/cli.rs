@@ -49,6 +49,9 @@ pub enum Command {
     Resources(ResourcesArgs),
     /// What the signed-in user may do: IAM policies, and simulated actions with --test.
     Permissions(PermissionsArgs),
+    /// Keep IAM Identity Center (SSO) credentials valid.
+    #[command(subcommand)]
+    Sso(SsoCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -179,4 +182,21 @@ pub struct PermissionsArgs {
     /// The profile whose credentials to use.
     #[arg(long)]
     pub profile: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SsoCommand {
+    /// Whether the profile's SSO credentials need refreshing, and the ledger's view.
+    Status(SsoArgs),
+    /// Refresh if needed (silently when the token cache allows), then show the expiry.
+    Ensure(SsoArgs),
+    /// Refresh now.
+    Refresh(SsoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SsoArgs {
+    /// The SSO profile in ~/.aws/config.
+    #[arg(long, env = "AWS_PROFILE", default_value = "default")]
+    pub profile: String,
 }

@@ -17,14 +17,35 @@ use cli::{Cli, Command};
 use context::Ctx;
 use error::CliResult;
 
+/// Log targets whose trace output carries credentials, capped whatever RUST_LOG says.
+const SECRET_BEARING_TARGETS: &[&str] = &[
+    "aws_smithy_runtime=debug",
+    "aws_smithy_runtime_api=debug",
+    "aws_smithy_http_client=debug",
+    "aws_sigv4=debug",
+    "aws_runtime=debug",
+    "hyper=info",
+    "hyper_util=info",
+    "h2=info",
+    "rustls=info",
+    "sqlx=info",
+];
+
 fn init_tracing(verbose: u8) {
     let default = match verbose {
         0 => "warn",
         1 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // At trace level the SDK dumps whole requests (bearer-token headers included) and the
+    // signer its canonical requests: secrets must never reach a log, so those stay capped.
+    for cap in SECRET_BEARING_TARGETS {
+        if let Ok(d) = cap.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
@@ -45,6 +66,7 @@ async fn run(cli: Cli) -> CliResult {
         Command::History(a) => commands::inspect::history(&ctx, a).await,
         Command::Resources(a) => commands::inspect::resources(&ctx, a).await,
         Command::Permissions(a) => commands::inspect::permissions(&ctx, a).await,
+        Command::Sso(c) => commands::sso::sso(&ctx, c).await,
         Command::Completions { .. } => Ok(()),
     }
 }

@@ -267,3 +267,42 @@ async fn history_resources_and_permissions_of_the_signed_in_user() {
     let out = stdout(&p);
     assert!(out.contains("s3:ListAllMyBuckets  allowed") && out.contains("iam:CreateUser       denied"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sso_status_refresh_and_ensure() {
+    use ccc_tests::sso_stub::{SsoStub, seed_home};
+    #[allow(clippy::disallowed_methods)]
+    let now = std::time::SystemTime::now();
+    let ms = now.duration_since(std::time::SystemTime::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let stub = SsoStub::start(ms, 3_600_000).await;
+    let home = Home::new();
+    let paths = cred_store::Paths::under_home(home.path());
+    seed_home(&paths, "corp-dev", &stub, now + std::time::Duration::from_secs(120));
+    let ccc = |args: &[&str]| {
+        let mut c = home.ccc();
+        c.env("AWS_ENDPOINT_URL", &stub.url).args(args);
+        c
+    };
+    let status = ccc(&["sso", "status", "--profile", "corp-dev", "-o", "json"]).assert().success();
+    let status: serde_json::Value = serde_json::from_str(&stdout(&status)).unwrap();
+    assert_eq!(status["refresh_due"], "yes");
+    let refreshed = ccc(&["sso", "refresh", "--profile", "corp-dev"]).assert().success();
+    assert!(stdout(&refreshed).contains("SSO credentials for corp-dev valid until"), "{}", stdout(&refreshed));
+    let leaked: Vec<String> = stderr(&refreshed)
+        .lines()
+        .filter(|l| {
+            ["initial-refresh", "initial-access", "stub-access", "stub-refresh", "client-secret", "stub-secret"]
+                .iter()
+                .any(|t| l.contains(t))
+        })
+        .map(|l| l.chars().take(400).collect())
+        .collect();
+    assert!(leaked.is_empty(), "secrets in the trace log:\n{}", leaked.join("\n"));
+    assert_eq!((stub.calls("CreateToken"), stub.calls("GetRoleCredentials")), (1, 1));
+    ccc(&["sso", "ensure", "--profile", "corp-dev"]).assert().success();
+    assert_eq!((stub.calls("CreateToken"), stub.calls("GetRoleCredentials")), (1, 1), "ensure found them fresh");
+    let status = ccc(&["sso", "status", "--profile", "corp-dev"]).assert().success();
+    assert!(stdout(&status).lines().any(|l| l.starts_with("refresh due") && l.ends_with(" no")), "{}", stdout(&status));
+    let e = ccc(&["sso", "status", "--profile", "nope"]).assert().code(1);
+    assert!(stderr(&e).contains("aws configure sso --profile nope"), "{}", stderr(&e));
+}

@@ -2,3 +2,4 @@ pub mod configure;
 pub mod creds;
 pub mod inspect;
 pub mod login;
+pub mod sso;

@@ -1,0 +1,84 @@
+//! `ccc sso status|ensure|refresh`: sso-refresh over an AWS SSO profile.
+
+use sso_refresh::{AwsSso, SsoConfig, SsoError};
+
+use crate::cli::{Output, SsoArgs, SsoCommand};
+use crate::context::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::output::{expiry, print_json, print_rows};
+
+fn sso_error(e: SsoError) -> CliError {
+    let hint = match core_types::Kinded::kind(&e) {
+        core_types::ErrorKind::NotAuthorized => Some("run `aws sso login` yourself to finish the browser sign-in"),
+        core_types::ErrorKind::Unavailable => Some("retry in a moment"),
+        _ => None,
+    };
+    let err = CliError::new(e.to_string());
+    match hint {
+        Some(h) => err.hint(h),
+        None => err,
+    }
+}
+
+async fn open(ctx: &Ctx, args: &SsoArgs) -> CliResult<AwsSso> {
+    let mut config = SsoConfig::from_env().map_err(sso_error)?;
+    if config.db_path.is_none() {
+        config.db_path = ctx.ledger_location.clone();
+    }
+    let mut sdk = aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest());
+    sdk.set_endpoint_url(ctx.endpoint_url.clone());
+    AwsSso::builder(config, &ctx.paths, &args.profile)
+        .sdk_config(&sdk.build())
+        .clock(ctx.clock.clone())
+        .build()
+        .await
+        .map_err(sso_error)
+}
+
+pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
+    match cmd {
+        SsoCommand::Status(args) => {
+            let sso = open(ctx, &args).await?;
+            let due = sso.should_refresh_credentials().await.map_err(sso_error)?;
+            let creds = sso.credentials_provider().peek().await;
+            let ledger = ctx.ledger().await?;
+            let status = ledger.status(&sso.source_name(), &args.profile).await?;
+            let p = sso.profile();
+            let rows = [
+                ("profile", p.profile.clone()),
+                ("sso session", p.session.clone().unwrap_or_else(|| "-".into())),
+                ("start url", p.start_url.clone()),
+                ("account / role", format!("{} / {}", p.account_id, p.role_name)),
+                ("refresh due", if due { "yes" } else { "no" }.to_owned()),
+                ("credentials valid until", creds.map(|c| expiry(c.expiration())).unwrap_or_else(|| "-".into())),
+                (
+                    "last sign-in",
+                    status.as_ref().and_then(|s| s.obtained_at).map(|t| expiry(Some(t))).unwrap_or_else(|| "-".into()),
+                ),
+                ("last attempt", status.as_ref().and_then(|s| s.last_outcome.clone()).unwrap_or_else(|| "-".into())),
+            ];
+            match ctx.output {
+                Output::Json => print_json(&serde_json::Value::Object(
+                    rows.iter().map(|(k, v)| ((*k).replace(' ', "_"), v.clone().into())).collect(),
+                )),
+                Output::Table => print_rows(&rows),
+            }
+        }
+        SsoCommand::Ensure(args) => {
+            let creds = open(ctx, &args).await?.ensure_valid_credentials().await.map_err(sso_error)?;
+            report(ctx, &args.profile, creds.expiration());
+        }
+        SsoCommand::Refresh(args) => {
+            let creds = open(ctx, &args).await?.refresh_credentials().await.map_err(sso_error)?;
+            report(ctx, &args.profile, creds.expiration());
+        }
+    }
+    Ok(())
+}
+
+fn report(ctx: &Ctx, profile: &str, until: Option<std::time::SystemTime>) {
+    match ctx.output {
+        Output::Json => print_json(&serde_json::json!({"profile": profile, "valid_until": expiry(until)})),
+        Output::Table => println!("SSO credentials for {profile} valid until {}.", expiry(until)),
+    }
+}
