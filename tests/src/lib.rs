@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 pub mod cognito;
 pub mod front;
+pub mod oidc;
 pub mod sso_stub;
 
 /// The workspace root.

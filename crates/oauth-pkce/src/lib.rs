@@ -1,3 +1,26 @@
-//! An OAuth 2 / OIDC client: PKCE with state, loopback redirect, device flow, password, client credentials, refresh, revoke.
+//! An OAuth 2 / OIDC client on the `oauth2` crate, for command-line tools and services.
 //!
-//! Not implemented yet: see README.md for what this crate will own.
+//! - [`OAuthClient::discover`]: endpoints from `/.well-known/openid-configuration`;
+//! - authorization code + PKCE (S256 only) with state and nonce:
+//!   [`OAuthClient::authorization_url`] / [`OAuthClient::exchange_code`] (a state mismatch
+//!   is refused before any request; the [`PkceVerifier`] is consumed);
+//! - [`OAuthClient::login_with_loopback`]: the RFC 8252 loopback redirect for CLIs;
+//! - [`OAuthClient::device_authorization`] + [`OAuthClient::poll_device_token`] (RFC 8628);
+//! - [`OAuthClient::sign_in_with_password`], [`OAuthClient::sign_in_with_client`];
+//! - [`OAuthClient::refresh`] (refresh token with rotation, or client credentials),
+//!   [`OAuthClient::sign_out`] (RFC 7009 revocation), [`OAuthClient::introspect`];
+//! - [`OAuthClient::validate_id_token`]; [`OAuthSession`]: single-flight refreshing.
+//!
+//! It stores nothing itself: token sets go back to the caller (or cred-store).
+
+mod client;
+mod error;
+mod http;
+mod idtoken;
+mod loopback;
+mod session;
+
+pub use client::{CsrfState, DeviceAuthorization, Endpoints, IdTokenField, OAuthClient, OAuthConfig, PkceVerifier};
+pub use error::OAuthError;
+pub use http::HttpError;
+pub use session::{OAuthSession, OAuthSource};

@@ -1,0 +1,628 @@
+//! The OAuth 2 / OIDC client.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use core_types::{Clock, ExposeSecret, SecretString, SystemClock, TokenSet};
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
+};
+use oauth2::{
+    AccessToken, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DeviceAuthorizationUrl,
+    EndpointMaybeSet, IntrospectionUrl, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
+    RequestTokenError, ResourceOwnerPassword, ResourceOwnerUsername, RevocationUrl, Scope,
+    StandardDeviceAuthorizationResponse, StandardRevocableToken, StandardTokenResponse, TokenIntrospectionResponse,
+    TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::error::{OAuthError, from_code};
+use crate::http::{HttpError, client as http_client, without_url};
+
+/// The OIDC `id_token` beside the standard token response fields.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct IdTokenField {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+impl fmt::Debug for IdTokenField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdTokenField").field("id_token", &self.id_token.as_ref().map(|_| "[REDACTED]")).finish()
+    }
+}
+
+impl oauth2::ExtraTokenFields for IdTokenField {}
+
+type OidcTokenResponse = StandardTokenResponse<IdTokenField, BasicTokenType>;
+type Inner = oauth2::Client<
+    BasicErrorResponse,
+    OidcTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// The provider's endpoints (from discovery, or given).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Endpoints {
+    /// `issuer`.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// `authorization_endpoint`.
+    #[serde(default, rename = "authorization_endpoint")]
+    pub authorization: Option<String>,
+    /// `token_endpoint`.
+    #[serde(default, rename = "token_endpoint")]
+    pub token: Option<String>,
+    /// `revocation_endpoint`.
+    #[serde(default, rename = "revocation_endpoint")]
+    pub revocation: Option<String>,
+    /// `introspection_endpoint`.
+    #[serde(default, rename = "introspection_endpoint")]
+    pub introspection: Option<String>,
+    /// `device_authorization_endpoint`.
+    #[serde(default, rename = "device_authorization_endpoint")]
+    pub device_authorization: Option<String>,
+    /// `jwks_uri`.
+    #[serde(default, rename = "jwks_uri")]
+    pub jwks: Option<String>,
+    /// `code_challenge_methods_supported`.
+    #[serde(default)]
+    pub code_challenge_methods_supported: Vec<String>,
+}
+
+/// What the client is and where the provider is.
+#[derive(Clone)]
+pub struct OAuthConfig {
+    /// The issuer, for discovery (`{issuer}/.well-known/openid-configuration`).
+    pub issuer: Option<String>,
+    /// Explicit endpoints (override discovered ones).
+    pub endpoints: Endpoints,
+    /// The client id.
+    pub client_id: String,
+    /// The client secret of a confidential client.
+    pub client_secret: Option<SecretString>,
+    /// The redirect URI of the authorization-code flow.
+    pub redirect_uri: Option<String>,
+    /// Scopes to request.
+    pub scopes: Vec<String>,
+}
+
+impl fmt::Debug for OAuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthConfig")
+            .field("issuer", &self.issuer)
+            .field("endpoints", &self.endpoints)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "[REDACTED]"))
+            .field("redirect_uri", &self.redirect_uri)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+impl OAuthConfig {
+    /// A public client discovering its provider at `issuer`.
+    pub fn new(issuer: impl Into<String>, client_id: impl Into<String>) -> Self {
+        Self {
+            issuer: Some(issuer.into()),
+            endpoints: Endpoints::default(),
+            client_id: client_id.into(),
+            client_secret: None,
+            redirect_uri: None,
+            scopes: vec!["openid".into()],
+        }
+    }
+
+    /// Makes it a confidential client.
+    #[must_use]
+    pub fn with_secret(mut self, secret: SecretString) -> Self {
+        self.client_secret = Some(secret);
+        self
+    }
+
+    /// Sets the scopes.
+    #[must_use]
+    pub fn with_scopes(mut self, scopes: &[&str]) -> Self {
+        self.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+        self
+    }
+
+    /// Sets the redirect URI.
+    #[must_use]
+    pub fn with_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(uri.into());
+        self
+    }
+}
+
+/// The PKCE verifier of one authorization request. It is consumed by the exchange, so it
+/// cannot be used twice; it is never shown.
+pub struct PkceVerifier(PkceCodeVerifier);
+
+impl fmt::Debug for PkceVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PkceVerifier([REDACTED])")
+    }
+}
+
+impl PkceVerifier {
+    /// A verifier from a stored secret (e.g. kept across a web redirect).
+    pub fn from_secret(secret: &SecretString) -> Self {
+        Self(PkceCodeVerifier::new(secret.expose_secret().to_owned()))
+    }
+
+    /// The verifier, for storing between redirect and callback.
+    pub fn into_secret(self) -> SecretString {
+        SecretString::from(self.0.into_secret())
+    }
+}
+
+/// The `state` sent with an authorization request (checked against the one returned) and
+/// the OIDC `nonce` (checked in the ID token).
+#[derive(Clone, PartialEq, Eq)]
+pub struct CsrfState {
+    state: String,
+    nonce: Option<String>,
+}
+
+impl fmt::Debug for CsrfState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CsrfState([REDACTED])")
+    }
+}
+
+impl CsrfState {
+    /// The state value.
+    pub fn secret(&self) -> &str {
+        &self.state
+    }
+
+    /// The nonce the ID token must carry, when `openid` was requested.
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
+    }
+}
+
+/// A device authorization in progress (RFC 8628).
+#[derive(Clone)]
+pub struct DeviceAuthorization {
+    response: StandardDeviceAuthorizationResponse,
+}
+
+impl fmt::Debug for DeviceAuthorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceAuthorization")
+            .field("user_code", &self.user_code())
+            .field("verification_uri", &self.verification_uri())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeviceAuthorization {
+    /// The code the user types.
+    pub fn user_code(&self) -> &str {
+        self.response.user_code().secret()
+    }
+    /// Where the user goes.
+    pub fn verification_uri(&self) -> &str {
+        self.response.verification_uri().as_str()
+    }
+    /// The URI with the code filled in, if the provider offers one.
+    pub fn verification_uri_complete(&self) -> Option<&str> {
+        self.response.verification_uri_complete().map(|u| u.secret().as_str())
+    }
+    /// The polling interval the provider asked for.
+    pub fn interval(&self) -> Duration {
+        self.response.interval()
+    }
+}
+
+/// An OAuth 2 / OIDC client on the `oauth2` crate.
+#[derive(Clone)]
+pub struct OAuthClient {
+    pub(crate) config: OAuthConfig,
+    pub(crate) endpoints: Endpoints,
+    inner: Inner,
+    pub(crate) http: reqwest::Client,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthClient").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+fn parse_url<T>(
+    what: &str,
+    v: &Option<String>,
+    make: impl Fn(String) -> Result<T, url::ParseError>,
+) -> Result<Option<T>, OAuthError> {
+    v.clone().map(|u| make(u).map_err(|e| OAuthError::Config(format!("{what} is not a URL: {e}")))).transpose()
+}
+
+type TokenError = RequestTokenError<HttpError, BasicErrorResponse>;
+
+fn token_error(e: TokenError) -> OAuthError {
+    match e {
+        RequestTokenError::ServerResponse(r) => {
+            from_code(r.error().as_ref(), r.error_description().map(String::as_str))
+        }
+        RequestTokenError::Request(e) => OAuthError::Unavailable(e.to_string()),
+        RequestTokenError::Parse(e, _) => OAuthError::Invalid(format!("token response did not parse: {}", e.path())),
+        RequestTokenError::Other(m) => OAuthError::Invalid(m),
+    }
+}
+
+impl OAuthClient {
+    /// A client for `config`: discovers the provider's endpoints when an issuer is given
+    /// (explicit endpoints win), and refuses a provider that does not offer PKCE S256.
+    pub async fn discover(config: OAuthConfig) -> Result<Self, OAuthError> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| OAuthError::Config(format!("HTTP client: {e}")))?;
+        let mut endpoints = Endpoints::default();
+        if let Some(issuer) = &config.issuer {
+            let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+            let resp = http
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| OAuthError::Unavailable(format!("discovery: {}", without_url(&e))))?;
+            if !resp.status().is_success() {
+                return Err(OAuthError::Unavailable(format!("discovery at {url}: HTTP {}", resp.status())));
+            }
+            endpoints = resp
+                .json()
+                .await
+                .map_err(|e| OAuthError::Invalid(format!("discovery document: {}", without_url(&e))))?;
+            if endpoints.issuer.as_deref().map(|i| i.trim_end_matches('/')) != Some(issuer.trim_end_matches('/')) {
+                return Err(OAuthError::Invalid(format!(
+                    "discovery document names issuer {:?}, expected {issuer}",
+                    endpoints.issuer
+                )));
+            }
+        }
+        let e = &config.endpoints;
+        let pick = |given: &Option<String>, found: &Option<String>| given.clone().or_else(|| found.clone());
+        endpoints = Endpoints {
+            issuer: pick(&e.issuer, &endpoints.issuer),
+            authorization: pick(&e.authorization, &endpoints.authorization),
+            token: pick(&e.token, &endpoints.token),
+            revocation: pick(&e.revocation, &endpoints.revocation),
+            introspection: pick(&e.introspection, &endpoints.introspection),
+            device_authorization: pick(&e.device_authorization, &endpoints.device_authorization),
+            jwks: pick(&e.jwks, &endpoints.jwks),
+            code_challenge_methods_supported: endpoints.code_challenge_methods_supported,
+        };
+        if endpoints.authorization.is_some()
+            && !endpoints.code_challenge_methods_supported.is_empty()
+            && !endpoints.code_challenge_methods_supported.iter().any(|m| m == "S256")
+        {
+            return Err(OAuthError::Config("the provider does not support PKCE S256; refusing plain PKCE".into()));
+        }
+        let mut inner = oauth2::Client::new(ClientId::new(config.client_id.clone()))
+            .set_auth_uri_option(parse_url("authorization endpoint", &endpoints.authorization, AuthUrl::new)?)
+            .set_token_uri_option(parse_url("token endpoint", &endpoints.token, TokenUrl::new)?)
+            .set_revocation_url_option(parse_url("revocation endpoint", &endpoints.revocation, RevocationUrl::new)?)
+            .set_introspection_url_option(parse_url(
+                "introspection endpoint",
+                &endpoints.introspection,
+                IntrospectionUrl::new,
+            )?)
+            .set_device_authorization_url_option(parse_url(
+                "device authorization endpoint",
+                &endpoints.device_authorization,
+                DeviceAuthorizationUrl::new,
+            )?);
+        if let Some(s) = &config.client_secret {
+            inner = inner.set_client_secret(ClientSecret::new(s.expose_secret().to_owned()));
+        }
+        if let Some(r) = parse_url("redirect URI", &config.redirect_uri, RedirectUrl::new)? {
+            inner = inner.set_redirect_uri(r);
+        }
+        Ok(Self { config, endpoints, inner, http, clock: Arc::new(SystemClock) })
+    }
+
+    /// Uses `clock` for token expiry and ID-token checks.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The endpoints in use.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    fn tokens(&self, r: &OidcTokenResponse, keep_refresh: Option<&SecretString>) -> TokenSet {
+        let now = self.clock.now();
+        TokenSet {
+            access_token: Some(SecretString::from(r.access_token().secret().clone())),
+            id_token: r.extra_fields().id_token.clone().map(SecretString::from),
+            refresh_token: r
+                .refresh_token()
+                .map(|t| SecretString::from(t.secret().clone()))
+                .or_else(|| keep_refresh.map(|k| SecretString::from(k.expose_secret().to_owned()))),
+            token_type: Some("Bearer".into()),
+            scopes: r.scopes().map(|s| s.iter().map(|x| x.to_string()).collect()).unwrap_or_default(),
+            expires_at: r.expires_in().map(|d| now + d),
+        }
+    }
+
+    fn scopes(&self) -> Vec<Scope> {
+        self.config.scopes.iter().map(|s| Scope::new(s.clone())).collect()
+    }
+
+    /// The authorization URL of an authorization-code + PKCE (S256) sign-in, with its
+    /// verifier and state (and an OIDC nonce when `openid` is requested).
+    pub fn authorization_url(&self) -> Result<(Url, PkceVerifier, CsrfState), OAuthError> {
+        self.authorization_url_for(None)
+    }
+
+    /// Alias of [`OAuthClient::authorization_url`] (the original design's name).
+    pub fn get_authorization_url_and_code_verifier(&self) -> Result<(Url, PkceVerifier, CsrfState), OAuthError> {
+        self.authorization_url()
+    }
+
+    pub(crate) fn authorization_url_for(
+        &self,
+        redirect: Option<&str>,
+    ) -> Result<(Url, PkceVerifier, CsrfState), OAuthError> {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut req = self
+            .inner
+            .authorize_url(CsrfToken::new_random)
+            .map_err(|e| OAuthError::Config(format!("{e}: set the authorization endpoint")))?
+            .set_pkce_challenge(challenge)
+            .add_scopes(self.scopes());
+        let redirect_owned;
+        if let Some(r) = redirect {
+            redirect_owned = RedirectUrl::new(r.to_owned()).map_err(|e| OAuthError::Config(e.to_string()))?;
+            req = req.set_redirect_uri(std::borrow::Cow::Borrowed(&redirect_owned));
+        }
+        let nonce = self.config.scopes.iter().any(|s| s == "openid").then(|| CsrfToken::new_random().secret().clone());
+        if let Some(n) = &nonce {
+            req = req.add_extra_param("nonce", n.clone());
+        }
+        let wants_refresh = self.config.scopes.iter().any(|s| s == "offline_access");
+        if wants_refresh {
+            // providers issue refresh tokens for offline_access only after explicit consent
+            req = req.add_extra_param("prompt", "consent");
+        }
+        let (url, state) = req.url();
+        Ok((url, PkceVerifier(verifier), CsrfState { state: state.secret().clone(), nonce }))
+    }
+
+    /// Exchanges an authorization code. A `returned_state` that differs from `expected` is
+    /// refused before any network call.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        verifier: PkceVerifier,
+        returned_state: &str,
+        expected: &CsrfState,
+    ) -> Result<TokenSet, OAuthError> {
+        self.exchange_code_for(code, verifier, returned_state, expected, None).await
+    }
+
+    /// Alias of [`OAuthClient::exchange_code`] (the original design's name).
+    pub async fn authenticate_with_code_and_verifier(
+        &self,
+        code: &str,
+        verifier: PkceVerifier,
+        returned_state: &str,
+        expected: &CsrfState,
+    ) -> Result<TokenSet, OAuthError> {
+        self.exchange_code(code, verifier, returned_state, expected).await
+    }
+
+    pub(crate) async fn exchange_code_for(
+        &self,
+        code: &str,
+        verifier: PkceVerifier,
+        returned_state: &str,
+        expected: &CsrfState,
+        redirect: Option<&str>,
+    ) -> Result<TokenSet, OAuthError> {
+        if !constant_time_eq(returned_state.as_bytes(), expected.state.as_bytes()) {
+            return Err(OAuthError::StateMismatch);
+        }
+        let redirect_owned;
+        let mut req = self
+            .inner
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .map_err(|e| OAuthError::Config(format!("{e}: set the token endpoint")))?
+            .set_pkce_verifier(verifier.0);
+        if let Some(r) = redirect {
+            redirect_owned = RedirectUrl::new(r.to_owned()).map_err(|e| OAuthError::Config(e.to_string()))?;
+            req = req.set_redirect_uri(std::borrow::Cow::Borrowed(&redirect_owned));
+        }
+        let r = req.request_async(&http_client(&self.http)).await.map_err(token_error)?;
+        Ok(self.tokens(&r, None))
+    }
+
+    /// The resource-owner password grant (`sign_in_with_password`).
+    pub async fn sign_in_with_password(&self, username: &str, password: &SecretString) -> Result<TokenSet, OAuthError> {
+        let user = ResourceOwnerUsername::new(username.to_owned());
+        let pass = ResourceOwnerPassword::new(password.expose_secret().to_owned());
+        let r = self
+            .inner
+            .exchange_password(&user, &pass)
+            .map_err(|e| OAuthError::Config(format!("{e}: set the token endpoint")))?
+            .add_scopes(self.scopes())
+            .request_async(&http_client(&self.http))
+            .await
+            .map_err(token_error)?;
+        Ok(self.tokens(&r, None))
+    }
+
+    /// The client-credentials grant (`sign_in_with_client`).
+    pub async fn sign_in_with_client(&self) -> Result<TokenSet, OAuthError> {
+        if self.config.client_secret.is_none() {
+            return Err(OAuthError::Config("client credentials need a client secret".into()));
+        }
+        let scopes: Vec<Scope> =
+            self.scopes().into_iter().filter(|s| s.as_str() != "openid" && s.as_str() != "offline_access").collect();
+        let r = self
+            .inner
+            .exchange_client_credentials()
+            .map_err(|e| OAuthError::Config(format!("{e}: set the token endpoint")))?
+            .add_scopes(scopes)
+            .request_async(&http_client(&self.http))
+            .await
+            .map_err(token_error)?;
+        Ok(self.tokens(&r, None))
+    }
+
+    /// New tokens from a refresh token. Providers that rotate return a new refresh token,
+    /// which the result carries; otherwise the old one is kept.
+    pub async fn refresh_token(&self, refresh: &SecretString) -> Result<TokenSet, OAuthError> {
+        let rt = RefreshToken::new(refresh.expose_secret().to_owned());
+        let r = self
+            .inner
+            .exchange_refresh_token(&rt)
+            .map_err(|e| OAuthError::Config(format!("{e}: set the token endpoint")))?
+            .request_async(&http_client(&self.http))
+            .await
+            .map_err(token_error)?;
+        Ok(self.tokens(&r, Some(refresh)))
+    }
+
+    /// Alias of [`OAuthClient::refresh_token`] (the original design's name).
+    pub async fn refresh_oauth_token(&self, refresh: &SecretString) -> Result<TokenSet, OAuthError> {
+        self.refresh_token(refresh).await
+    }
+
+    /// Refreshes the right way: the refresh token when there is one, otherwise client
+    /// credentials again.
+    pub async fn refresh(&self, current: &TokenSet) -> Result<TokenSet, OAuthError> {
+        match &current.refresh_token {
+            Some(rt) => self.refresh_token(rt).await,
+            None if self.config.client_secret.is_some() => self.sign_in_with_client().await,
+            None => Err(OAuthError::InvalidGrant("no refresh token and no client secret to renew with".into())),
+        }
+    }
+
+    /// Revokes a token (RFC 7009). The endpoint must be HTTPS, or loopback (RFC 8252 treats
+    /// loopback as the local machine); the `oauth2` crate admits only HTTPS here, so this
+    /// small POST is made directly.
+    pub async fn revoke(&self, token: &SecretString, refresh: bool) -> Result<(), OAuthError> {
+        let endpoint = self
+            .endpoints
+            .revocation
+            .as_deref()
+            .ok_or_else(|| OAuthError::Config("the provider has no revocation endpoint".into()))?;
+        let url = Url::parse(endpoint).map_err(|e| OAuthError::Config(format!("revocation endpoint: {e}")))?;
+        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        if url.scheme() != "https" && !loopback {
+            return Err(OAuthError::Config("the revocation endpoint must be HTTPS (RFC 7009)".into()));
+        }
+        let hint = if refresh { "refresh_token" } else { "access_token" };
+        let mut form = vec![("token", token.expose_secret().to_owned()), ("token_type_hint", hint.to_owned())];
+        let mut req = self.http.post(url);
+        match &self.config.client_secret {
+            Some(secret) => {
+                req = req.basic_auth(form_encode(&self.config.client_id), Some(form_encode(secret.expose_secret())))
+            }
+            None => form.push(("client_id", self.config.client_id.clone())),
+        }
+        let resp = req
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| OAuthError::Unavailable(format!("revocation: {}", without_url(&e))))?;
+        if resp.status().is_success() {
+            return Ok(());
+        }
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        match body.get("error").and_then(serde_json::Value::as_str) {
+            Some(code) => Err(from_code(code, body.get("error_description").and_then(serde_json::Value::as_str))),
+            None => Err(OAuthError::Unavailable(format!("revocation: HTTP {status}"))),
+        }
+    }
+
+    /// Signs out: revokes the refresh token and the access token.
+    pub async fn sign_out(&self, tokens: &TokenSet) -> Result<(), OAuthError> {
+        if let Some(rt) = &tokens.refresh_token {
+            self.revoke(rt, true).await?;
+        }
+        if let Some(at) = &tokens.access_token {
+            self.revoke(at, false).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the provider still considers a token active (RFC 7662).
+    pub async fn introspect(&self, token: &SecretString) -> Result<bool, OAuthError> {
+        let at = AccessToken::new(token.expose_secret().to_owned());
+        let r = self
+            .inner
+            .introspect(&at)
+            .map_err(|e| OAuthError::Config(format!("{e}: the provider has no introspection endpoint")))?
+            .request_async(&http_client(&self.http))
+            .await
+            .map_err(token_error)?;
+        Ok(r.active())
+    }
+
+    /// Starts a device authorization (RFC 8628): show the user the code and URI.
+    pub async fn device_authorization(&self) -> Result<DeviceAuthorization, OAuthError> {
+        let response: StandardDeviceAuthorizationResponse = self
+            .inner
+            .exchange_device_code()
+            .map_err(|e| OAuthError::Config(format!("{e}: the provider has no device authorization endpoint")))?
+            .add_scopes(self.scopes())
+            .request_async(&http_client(&self.http))
+            .await
+            .map_err(token_error)?;
+        Ok(DeviceAuthorization { response })
+    }
+
+    /// Polls until the user approves (honouring `slow_down`), denies, or `timeout` passes.
+    pub async fn poll_device_token(
+        &self,
+        device: &DeviceAuthorization,
+        timeout: Duration,
+    ) -> Result<TokenSet, OAuthError> {
+        let r = self
+            .inner
+            .exchange_device_access_token(&device.response)
+            .map_err(|e| OAuthError::Config(format!("{e}: set the token endpoint")))?
+            .set_max_backoff_interval(Duration::from_secs(30))
+            .request_async(&http_client(&self.http), tokio::time::sleep, Some(timeout))
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(r) => {
+                    from_code(r.error().as_ref(), r.error_description().map(String::as_str))
+                }
+                RequestTokenError::Request(e) => OAuthError::Unavailable(e.to_string()),
+                RequestTokenError::Parse(e, _) => OAuthError::Invalid(e.to_string()),
+                RequestTokenError::Other(m) => OAuthError::Timeout(m),
+            })?;
+        let r: OidcTokenResponse = r;
+        Ok(self.tokens(&r, None))
+    }
+}
+
+/// RFC 6749 §2.3.1: client credentials in HTTP Basic are form-urlencoded first.
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,77 @@
+use core_types::{ErrorKind, Kinded};
+
+/// Everything that can go wrong talking to an OAuth 2 / OIDC provider. Messages carry the
+/// provider's `error` and `error_description`, never a token or secret.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// The configuration is incomplete (an endpoint, the redirect URI, a secret).
+    #[error("OAuth configuration: {0}")]
+    Config(String),
+    /// `invalid_grant`: the code, refresh token or password was refused (used, expired, revoked).
+    #[error("invalid_grant: {0}; sign in again")]
+    InvalidGrant(String),
+    /// `invalid_client`: the client id or secret was refused.
+    #[error("invalid_client: {0}; check the client id and secret")]
+    InvalidClient(String),
+    /// `access_denied` (the user or policy said no).
+    #[error("access_denied: {0}")]
+    AccessDenied(String),
+    /// Another error response from the provider.
+    #[error("{code}: {description}")]
+    Provider {
+        /// The OAuth error code.
+        code: String,
+        /// The provider's description.
+        description: String,
+    },
+    /// The returned `state` does not match the one sent: possible CSRF, nothing was exchanged.
+    #[error("state mismatch: the authorization response does not belong to this sign-in (possible CSRF); start again")]
+    StateMismatch,
+    /// An ID token failed validation.
+    #[error("ID token rejected: {0}")]
+    IdToken(String),
+    /// The provider could not be reached or answered garbage.
+    #[error("provider unavailable: {0}")]
+    Unavailable(String),
+    /// The user did not finish in time (loopback redirect, device flow).
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// The provider's reply was malformed.
+    #[error("invalid response: {0}")]
+    Invalid(String),
+    /// The refreshing cache or store failed.
+    #[error(transparent)]
+    Store(#[from] cred_store::Error),
+}
+
+impl Kinded for OAuthError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            OAuthError::Config(_) => ErrorKind::NotConfigured,
+            OAuthError::InvalidGrant(_)
+            | OAuthError::InvalidClient(_)
+            | OAuthError::StateMismatch
+            | OAuthError::IdToken(_) => ErrorKind::NotAuthorized,
+            OAuthError::AccessDenied(_) => ErrorKind::AccessDenied,
+            OAuthError::Provider { code, .. } if code == "slow_down" || code == "temporarily_unavailable" => {
+                ErrorKind::Throttled
+            }
+            OAuthError::Provider { code, .. } if code == "expired_token" => ErrorKind::ExpiredToken,
+            OAuthError::Provider { .. } | OAuthError::Invalid(_) => ErrorKind::InvalidInput,
+            OAuthError::Unavailable(_) | OAuthError::Timeout(_) => ErrorKind::Unavailable,
+            OAuthError::Store(e) => e.kind(),
+        }
+    }
+}
+
+/// Maps an OAuth error code and description.
+pub(crate) fn from_code(code: &str, description: Option<&str>) -> OAuthError {
+    let d = description.unwrap_or("no description").to_owned();
+    match code {
+        "invalid_grant" => OAuthError::InvalidGrant(d),
+        "invalid_client" | "unauthorized_client" => OAuthError::InvalidClient(d),
+        "access_denied" => OAuthError::AccessDenied(d),
+        other => OAuthError::Provider { code: other.to_owned(), description: d },
+    }
+}
