@@ -146,8 +146,15 @@ fn classify(req_headers: &hyper::HeaderMap, body: &[u8]) -> (String, String, Str
         let op = target.rsplit('.').next().unwrap_or(target).to_owned();
         return (service, op, region, Protocol::Json);
     }
-    let action = url::form_urlencoded::parse(body).find(|(k, _)| k == "Action").map(|(_, v)| v.into_owned());
-    (service, action.unwrap_or_else(|| "unknown".into()), region, Protocol::Query)
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    // unsigned awsQuery calls (AssumeRoleWithWebIdentity) name their service by API version
+    let service = match (service.as_str(), field("Version").as_deref()) {
+        ("unknown", Some("2011-06-15")) => "sts".to_owned(),
+        ("unknown", Some("2010-05-08")) => "iam".to_owned(),
+        _ => service,
+    };
+    (service, field("Action").unwrap_or_else(|| "unknown".into()), region, Protocol::Query)
 }
 
 async fn handle(

@@ -143,6 +143,7 @@ impl<S: CredentialSource> RefreshingBuilder<S> {
                 clock: self.clock,
                 file: self.file,
                 state: tokio::sync::Mutex::new(None),
+                obtained: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -154,6 +155,8 @@ struct Inner<S: CredentialSource> {
     clock: Arc<dyn Clock>,
     file: Option<PathBuf>,
     state: tokio::sync::Mutex<Option<S::Output>>,
+    /// When the current value was obtained, and its expiry (to recognise it).
+    obtained: std::sync::Mutex<Option<(SystemTime, Option<SystemTime>)>>,
 }
 
 /// A credential that keeps itself valid. Cheap to clone: clones share the cache.
@@ -178,6 +181,11 @@ impl<S: CredentialSource> fmt::Debug for Refreshing<S> {
 }
 
 fn read_entry<T: CacheCodec>(file: &Path) -> Option<T> {
+    read_entry_at(file).map(|(v, _)| v)
+}
+
+/// The entry and when it was written.
+fn read_entry_at<T: CacheCodec>(file: &Path) -> Option<(T, Option<SystemTime>)> {
     let text = match fsutil::read_optional(file) {
         Ok(Some(t)) => t,
         Ok(None) => return None,
@@ -191,7 +199,8 @@ fn read_entry<T: CacheCodec>(file: &Path) -> Option<T> {
     if decoded.is_none() {
         tracing::warn!(file = %file.display(), "cache entry is damaged; refreshing instead");
     }
-    decoded
+    let written = value.get("written_at").and_then(Value::as_str).and_then(crate::timefmt::parse_rfc3339);
+    decoded.map(|d| (d, written))
 }
 
 impl<S> Refreshing<S>
@@ -209,8 +218,36 @@ where
         &self.inner.source
     }
 
+    /// The policy's verdict, except that a value whose whole life is shorter than the window
+    /// stays fresh for the first half of its life: otherwise every call would refresh it.
     fn freshness(&self, v: &S::Output) -> Freshness {
-        self.inner.policy.freshness(core_types::Expiring::expiry(v), self.inner.clock.as_ref())
+        let expiry = core_types::Expiring::expiry(v);
+        let verdict = self.inner.policy.freshness(expiry, self.inner.clock.as_ref());
+        if verdict == Freshness::RefreshDue
+            && let Some((at, exp)) = *self.inner.obtained.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+            && exp == expiry
+            && let Some(e) = exp
+        {
+            let half_life = at + e.duration_since(at).unwrap_or_default() / 2;
+            if self.inner.clock.now() < half_life {
+                return Freshness::Fresh;
+            }
+        }
+        verdict
+    }
+
+    /// Reads the entry file, remembering when its value was obtained.
+    fn read_noting(&self, file: &Path) -> Option<S::Output> {
+        let (v, written) = read_entry_at::<S::Output>(file)?;
+        if let Some(at) = written {
+            self.note_obtained(&v, at);
+        }
+        Some(v)
+    }
+
+    fn note_obtained(&self, v: &S::Output, at: SystemTime) {
+        *self.inner.obtained.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((at, core_types::Expiring::expiry(v)));
     }
 
     /// A valid credential: the cached one while fresh, otherwise refreshed (once, however
@@ -225,12 +262,15 @@ where
         let Some(file) = self.inner.file.clone() else {
             let stale = state.take();
             let result = self.refresh_from_upstream(stale).await;
-            if let Ok((v, _)) = &result {
+            if let Ok((v, from_upstream)) = &result {
+                if *from_upstream {
+                    self.note_obtained(v, self.inner.clock.now());
+                }
                 *state = Some(v.clone());
             }
             return result.map(|(v, _)| v);
         };
-        if let Some(v) = read_entry::<S::Output>(&file)
+        if let Some(v) = self.read_noting(&file)
             && self.freshness(&v) == Freshness::Fresh
         {
             *state = Some(v.clone());
@@ -241,7 +281,7 @@ where
         let _lock = tokio::task::spawn_blocking(move || fsutil::lock(&lock_target))
             .await
             .map_err(|e| self.error(ErrorKind::Other, format!("lock task failed: {e}")))??;
-        let on_disk = read_entry::<S::Output>(&file);
+        let on_disk = self.read_noting(&file);
         if let Some(v) = &on_disk
             && self.freshness(v) == Freshness::Fresh
         {
@@ -251,6 +291,7 @@ where
         let stale = on_disk.or_else(|| state.take());
         let (value, from_upstream) = self.refresh_from_upstream(stale).await?;
         if from_upstream {
+            self.note_obtained(&value, self.inner.clock.now());
             let entry = json!({
                 "version": 1,
                 "source": self.inner.source.name(),
@@ -291,6 +332,7 @@ where
             .await
             .map_err(|e| self.error(ErrorKind::Other, format!("task failed: {e}")))??;
         }
+        self.note_obtained(&value, self.inner.clock.now());
         *state = Some(value);
         Ok(())
     }
@@ -506,6 +548,33 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 3);
         fail.store(false, Ordering::SeqCst);
         assert_eq!(cache.get().await.unwrap().access_key_id().expose_secret(), "ASIA4");
+    }
+
+    #[tokio::test]
+    async fn credentials_shorter_lived_than_the_window_refresh_at_half_life_not_on_every_call() {
+        let clock = ManualClock::fixed();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let source = Counting {
+            calls: calls.clone(),
+            fail: Default::default(),
+            clock: clock.clone(),
+            lifetime: Duration::from_secs(200),
+        };
+        let cache = Refreshing::builder(source)
+            .policy(RefreshPolicy::new(Duration::from_secs(300)))
+            .clock(Arc::new(clock.clone()))
+            .build();
+        for _ in 0..5 {
+            cache.get().await.unwrap();
+        }
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "a 200 s credential under a 300 s window is not refetched each call"
+        );
+        clock.advance(Duration::from_secs(101));
+        cache.get().await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "past half its life it is renewed");
     }
 
     #[tokio::test]

@@ -1,0 +1,324 @@
+//! The `cloud_sessions:` YAML, parsed strictly: unknown keys, missing fields, a kind with the
+//! other kind's fields and duplicate names are errors with the YAML path; a plaintext secret
+//! where a reference belongs is a warning.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+
+use crate::error::SessionError;
+use crate::refs::ValueRef;
+
+/// `aws` or `azure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionType {
+    /// Amazon Web Services.
+    Aws,
+    /// Microsoft Azure.
+    Azure,
+}
+
+/// One declared session, as written (values may be `ENV/` or `SEC/` references).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSpec {
+    /// Unique name.
+    pub name: String,
+    /// `aws` or `azure`.
+    pub session_type: Option<SessionType>,
+    // --- aws
+    /// Region.
+    pub region: Option<String>,
+    /// One session per region, named `NAME-REGION` (the first region also answers to `NAME`).
+    pub regions: Option<Vec<String>>,
+    /// An AWS CLI profile (SSO profiles included).
+    pub profile: Option<String>,
+    /// Static keys.
+    pub access_key_id: Option<String>,
+    /// Static keys.
+    pub secret_access_key: Option<String>,
+    /// Static keys' session token.
+    pub session_token: Option<String>,
+    /// Role to assume.
+    pub role_arn: Option<String>,
+    /// AssumeRole session name.
+    pub session_name: Option<String>,
+    /// Another session whose credentials assume the role.
+    pub source: Option<String>,
+    /// A profile whose credentials assume the role.
+    pub source_profile: Option<String>,
+    /// AssumeRole duration.
+    pub duration_seconds: Option<u32>,
+    /// AssumeRole external id.
+    pub external_id: Option<String>,
+    /// A web-identity (OIDC) token file for AssumeRoleWithWebIdentity.
+    pub web_identity_token_file: Option<String>,
+    // --- azure
+    /// Entra tenant.
+    pub tenant_id: Option<String>,
+    /// Subscription.
+    pub subscription_id: Option<String>,
+    /// Client (application) id.
+    pub client_id: Option<String>,
+    /// Client secret of a service principal.
+    pub client_secret: Option<String>,
+    /// Use the managed identity.
+    #[serde(default)]
+    pub use_managed_identity: bool,
+    /// Use the Azure CLI's sign-in.
+    #[serde(default)]
+    pub use_azure_cli: bool,
+    /// Workload identity federated token file.
+    pub federated_token_file: Option<String>,
+}
+
+/// A role for access control.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSpec {
+    /// Sessions the role may use (`*` for all).
+    #[serde(default)]
+    pub allowed_sessions: Vec<String>,
+}
+
+/// A secret store for `SEC/` references.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSpec {
+    /// `aws` (Secrets Manager through a session) or `local` (the ccc token store).
+    pub store_type: String,
+    /// Higher is tried first.
+    #[serde(default)]
+    pub priority: i32,
+    /// The session whose credentials read AWS Secrets Manager.
+    pub session_name: Option<String>,
+    /// Region override.
+    pub region: Option<String>,
+}
+
+/// `secrets_manager:`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsSpec {
+    /// The stores by name.
+    #[serde(default)]
+    pub cloud_stores: BTreeMap<String, StoreSpec>,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsFile {
+    /// The sessions.
+    #[serde(default)]
+    pub cloud_sessions: Vec<SessionSpec>,
+    /// Secret stores.
+    #[serde(default)]
+    pub secrets_manager: SecretsSpec,
+    /// Access control.
+    #[serde(default)]
+    pub roles: BTreeMap<String, RoleSpec>,
+}
+
+/// A parsed configuration and the warnings it deserves.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// The file's content.
+    pub file: SessionsFile,
+    /// Non-fatal findings (plaintext secrets).
+    pub warnings: Vec<String>,
+}
+
+fn err(path: String, message: impl Into<String>) -> SessionError {
+    SessionError::Config { path, message: message.into() }
+}
+
+/// Parses and validates YAML.
+pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
+    let de = serde_norway::Deserializer::from_str(yaml);
+    let file: SessionsFile = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let at = inner.location().map(|l| format!(" (line {}, column {})", l.line(), l.column())).unwrap_or_default();
+        err(if path == "." { "(document)".into() } else { path }, format!("{inner}{at}"))
+    })?;
+    let mut warnings = Vec::new();
+    let mut names = BTreeSet::new();
+    for (i, s) in file.cloud_sessions.iter().enumerate() {
+        let at = |field: &str| format!("cloud_sessions[{i}].{field}");
+        if s.name.trim().is_empty() {
+            return Err(err(at("name"), "must not be empty"));
+        }
+        let mut own = vec![s.name.clone()];
+        if let Some(rs) = &s.regions {
+            own.extend(rs.iter().map(|r| format!("{}-{r}", s.name)));
+        }
+        for n in own {
+            if !names.insert(n.clone()) {
+                return Err(err(at("name"), format!("duplicate session name {n:?}")));
+            }
+        }
+        let kind = s.session_type.ok_or_else(|| err(at("session_type"), "missing: use aws or azure"))?;
+        let aws_fields = [
+            ("region", s.region.is_some()),
+            ("regions", s.regions.is_some()),
+            ("profile", s.profile.is_some()),
+            ("access_key_id", s.access_key_id.is_some()),
+            ("secret_access_key", s.secret_access_key.is_some()),
+            ("session_token", s.session_token.is_some()),
+            ("role_arn", s.role_arn.is_some()),
+            ("session_name", s.session_name.is_some()),
+            ("source", s.source.is_some()),
+            ("source_profile", s.source_profile.is_some()),
+            ("duration_seconds", s.duration_seconds.is_some()),
+            ("external_id", s.external_id.is_some()),
+            ("web_identity_token_file", s.web_identity_token_file.is_some()),
+        ];
+        let azure_fields = [
+            ("tenant_id", s.tenant_id.is_some()),
+            ("subscription_id", s.subscription_id.is_some()),
+            ("client_id", s.client_id.is_some()),
+            ("client_secret", s.client_secret.is_some()),
+            ("use_managed_identity", s.use_managed_identity),
+            ("use_azure_cli", s.use_azure_cli),
+            ("federated_token_file", s.federated_token_file.is_some()),
+        ];
+        let foreign = match kind {
+            SessionType::Aws => azure_fields.iter().find(|(_, set)| *set),
+            SessionType::Azure => aws_fields.iter().find(|(_, set)| *set),
+        };
+        if let Some((f, _)) = foreign {
+            return Err(err(at(f), format!("not a field of a {kind:?} session").to_lowercase()));
+        }
+        if kind == SessionType::Aws {
+            if s.access_key_id.is_some() != s.secret_access_key.is_some() {
+                return Err(err(at("secret_access_key"), "access_key_id and secret_access_key go together"));
+            }
+            if s.session_token.is_some() && s.access_key_id.is_none() {
+                return Err(err(at("session_token"), "needs access_key_id and secret_access_key"));
+            }
+            let ways = [
+                s.profile.is_some(),
+                s.access_key_id.is_some(),
+                s.role_arn.is_some(),
+                s.web_identity_token_file.is_some() && s.role_arn.is_none(),
+            ];
+            if ways.iter().filter(|w| **w).count() > 1 && !(s.role_arn.is_some() && s.web_identity_token_file.is_some())
+            {
+                return Err(err(
+                    at("profile"),
+                    "choose one of profile, access keys, role_arn (with source/source_profile) or web_identity_token_file",
+                ));
+            }
+            if s.web_identity_token_file.is_some() && s.role_arn.is_none() {
+                return Err(err(at("role_arn"), "web_identity_token_file needs role_arn"));
+            }
+            if s.role_arn.is_some() && s.session_name.is_none() {
+                return Err(err(at("session_name"), "missing: role_arn needs a session_name"));
+            }
+            if s.region.is_none() && s.regions.as_ref().is_none_or(Vec::is_empty) {
+                return Err(err(at("region"), "missing: an aws session needs region (or regions)"));
+            }
+            if let Some(d) = s.duration_seconds
+                && !(900..=43_200).contains(&d)
+            {
+                return Err(err(at("duration_seconds"), "must be between 900 and 43200"));
+            }
+        }
+        for (field, value) in [
+            ("secret_access_key", &s.secret_access_key),
+            ("session_token", &s.session_token),
+            ("client_secret", &s.client_secret),
+        ] {
+            if let Some(v) = value
+                && matches!(ValueRef::parse(v), ValueRef::Literal(_))
+            {
+                warnings.push(format!(
+                    "{}: a plaintext secret in the configuration; use ENV/NAME or SEC/name instead",
+                    at(field)
+                ));
+            }
+        }
+    }
+    for (role, spec) in &file.roles {
+        for s in &spec.allowed_sessions {
+            if s != "*" && !names.contains(s) {
+                return Err(err(format!("roles.{role}.allowed_sessions"), format!("unknown session {s:?}")));
+            }
+        }
+    }
+    Ok(LoadedConfig { file, warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(yaml: &str) -> String {
+        parse_config(yaml).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_documented_shapes_parse() {
+        let c = parse_config(
+            "cloud_sessions:\n  - name: prod\n    session_type: aws\n    region: us-east-1\n    profile: production\n  - name: dev\n    session_type: aws\n    region: us-west-2\n    access_key_id: ENV/AWS_ACCESS_KEY_ID\n    secret_access_key: SEC/dev_secret\n  - name: role\n    session_type: aws\n    region: eu-west-1\n    role_arn: arn:aws:iam::123456789012:role/MyRole\n    session_name: app\n    source: prod\n  - name: az\n    session_type: azure\n    tenant_id: ENV/AZURE_TENANT_ID\n    use_managed_identity: true\nroles:\n  dev:\n    allowed_sessions: [dev]\n",
+        )
+        .unwrap();
+        assert_eq!(c.file.cloud_sessions.len(), 4);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn errors_name_the_yaml_path() {
+        let cases = [
+            (
+                "cloud_sessions:\n  - name: a\n    session_type: aws\n    region: r\n    colour: blue\n",
+                "cloud_sessions[0]",
+                "colour",
+            ),
+            ("cloud_sessions:\n  - name: a\n    region: r\n", "cloud_sessions[0].session_type", "missing"),
+            ("cloud_sessions:\n  - name: a\n    session_type: gcp\n", "cloud_sessions[0].session_type", "gcp"),
+            (
+                "cloud_sessions:\n  - name: a\n    session_type: aws\n    region: r\n  - name: a\n    session_type: aws\n    region: r\n",
+                "cloud_sessions[1].name",
+                "duplicate",
+            ),
+            (
+                "cloud_sessions:\n  - name: a\n    session_type: aws\n    region: r\n    tenant_id: t\n",
+                "cloud_sessions[0].tenant_id",
+                "not a field",
+            ),
+            (
+                "cloud_sessions:\n  - name: a\n    session_type: aws\n    region: r\n    role_arn: arn:x\n",
+                "cloud_sessions[0].session_name",
+                "session_name",
+            ),
+            (
+                "cloud_sessions:\n  - name: a\n    session_type: aws\n    region: r\n    access_key_id: ENV/K\n",
+                "cloud_sessions[0].secret_access_key",
+                "together",
+            ),
+            ("cloud_sessions:\n  - name: a\n    session_type: aws\n", "cloud_sessions[0].region", "region"),
+            (
+                "cloud_sessions:\n  - name: a\n    session_type: aws\n    region: r\nroles:\n  dev:\n    allowed_sessions: [b]\n",
+                "roles.dev.allowed_sessions",
+                "unknown session",
+            ),
+            ("cloud_sessions: [\n", "cloud_sessions", "line 2"),
+        ];
+        for (yaml, path, needle) in cases {
+            let e = error_of(yaml);
+            assert!(e.starts_with(path), "{yaml:?}: {e}");
+            assert!(e.contains(needle), "{yaml:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn plaintext_secrets_warn_without_echoing_them() {
+        let c = parse_config("cloud_sessions:\n  - name: a\n    session_type: aws\n    region: r\n    access_key_id: AKIAPLAIN\n    secret_access_key: PlainTextSecret\n").unwrap();
+        assert_eq!(c.warnings.len(), 1);
+        assert!(c.warnings[0].contains("cloud_sessions[0].secret_access_key"));
+        assert!(!c.warnings[0].contains("PlainTextSecret"));
+    }
+}

@@ -1,0 +1,96 @@
+use core_types::{ErrorKind, Kinded};
+
+/// Everything that can go wrong loading or using cloud sessions. Messages name the YAML path,
+/// session or reference involved, never a secret value.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The YAML is malformed or has an unknown / missing key.
+    #[error("{path}: {message}")]
+    Config {
+        /// Where in the YAML (`cloud_sessions[2].role_arn`).
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// An `ENV/` or `SEC/` reference could not be resolved.
+    #[error("{reference} (used by {used_by}) could not be resolved: {message}")]
+    Reference {
+        /// The reference as written (`ENV/NAME`, `SEC/name`).
+        reference: String,
+        /// The YAML path that uses it.
+        used_by: String,
+        /// Why.
+        message: String,
+    },
+    /// No session of that name.
+    #[error("no cloud session named {0:?}; check cloud_sessions in the configuration")]
+    UnknownSession(String),
+    /// The role may not use the session.
+    #[error("permission denied: role {role:?} may not use session {session:?}")]
+    PermissionDenied {
+        /// The role.
+        role: String,
+        /// The session.
+        session: String,
+    },
+    /// The session kind is declared but not supported by this build.
+    #[error("session {name:?}: {message}")]
+    Unsupported {
+        /// The session.
+        name: String,
+        /// What is missing.
+        message: String,
+    },
+    /// An AWS call failed.
+    #[error("session {session:?}: {operation} failed: {code}: {message}")]
+    Aws {
+        /// The session.
+        session: String,
+        /// The operation.
+        operation: &'static str,
+        /// The AWS error code.
+        code: String,
+        /// The service's message.
+        message: String,
+    },
+    /// The refreshing cache or store failed.
+    #[error(transparent)]
+    Store(#[from] cred_store::Error),
+}
+
+/// The kind of an AWS error code.
+pub(crate) fn kind_of_code(code: &str) -> ErrorKind {
+    match code {
+        "Throttling" | "ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded" | "SlowDown" => {
+            ErrorKind::Throttled
+        }
+        "InternalFailure"
+        | "InternalError"
+        | "ServiceUnavailable"
+        | "InternalServerError"
+        | "Unavailable"
+        | "RequestTimeout" => ErrorKind::Unavailable,
+        "ExpiredToken" | "ExpiredTokenException" => ErrorKind::ExpiredToken,
+        "AccessDenied" | "AccessDeniedException" => ErrorKind::AccessDenied,
+        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" | "InvalidIdentityToken" => {
+            ErrorKind::NotAuthorized
+        }
+        "ValidationError" | "InvalidParameterValue" | "MalformedPolicyDocument" => ErrorKind::InvalidInput,
+        _ => ErrorKind::Other,
+    }
+}
+
+impl Kinded for SessionError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            SessionError::Config { .. } => ErrorKind::InvalidInput,
+            SessionError::Reference { .. } | SessionError::UnknownSession(_) | SessionError::Unsupported { .. } => {
+                ErrorKind::NotConfigured
+            }
+            SessionError::PermissionDenied { .. } => ErrorKind::AccessDenied,
+            SessionError::Aws { code, .. } => kind_of_code(code),
+            SessionError::Store(e) => e.kind(),
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! STS-backed credential sources, wrapped in cred-store's refreshing cache by the manager.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::SystemTime;
+
+use aws_sdk_sts::error::ProvideErrorMetadata;
+use core_types::{AwsCredentials, CredentialSource};
+
+use crate::error::SessionError;
+
+pub(crate) fn aws_error<E: ProvideErrorMetadata>(session: &str, operation: &'static str, e: &E) -> SessionError {
+    SessionError::Aws {
+        session: session.to_owned(),
+        operation,
+        code: e.code().unwrap_or("Unavailable").to_owned(),
+        message: e.message().unwrap_or("no response from the service").to_owned(),
+    }
+}
+
+fn from_sts(c: &aws_sdk_sts::types::Credentials) -> AwsCredentials {
+    let expiry = SystemTime::try_from(*c.expiration()).ok();
+    AwsCredentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_owned()), expiry)
+}
+
+/// How a role is assumed.
+#[derive(Clone)]
+pub(crate) enum Assume {
+    /// `AssumeRole` with the source session's credentials.
+    Role { external_id: Option<String> },
+    /// `AssumeRoleWithWebIdentity` with a token read from a file at each refresh.
+    WebIdentity { token_file: String },
+}
+
+/// Assumes a role through STS.
+#[derive(Clone)]
+pub struct AssumeRoleSource {
+    pub(crate) session: String,
+    pub(crate) sts: aws_sdk_sts::Client,
+    pub(crate) role_arn: String,
+    pub(crate) session_name: String,
+    pub(crate) duration_seconds: Option<u32>,
+    pub(crate) how: Assume,
+}
+
+impl fmt::Debug for AssumeRoleSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssumeRoleSource")
+            .field("session", &self.session)
+            .field("role_arn", &self.role_arn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CredentialSource for AssumeRoleSource {
+    type Output = AwsCredentials;
+    type Error = SessionError;
+
+    fn name(&self) -> Cow<'_, str> {
+        Cow::Owned(format!("sts:{}", self.session))
+    }
+
+    async fn fetch(&self) -> Result<AwsCredentials, SessionError> {
+        let duration = self.duration_seconds.map(|d| i32::try_from(d).unwrap_or(3600));
+        let creds = match &self.how {
+            Assume::Role { external_id } => {
+                let out = self
+                    .sts
+                    .assume_role()
+                    .role_arn(&self.role_arn)
+                    .role_session_name(&self.session_name)
+                    .set_duration_seconds(duration)
+                    .set_external_id(external_id.clone())
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&self.session, "sts:AssumeRole", &e))?;
+                out.credentials().map(from_sts)
+            }
+            Assume::WebIdentity { token_file } => {
+                let token = std::fs::read_to_string(token_file).map_err(|e| SessionError::Reference {
+                    reference: token_file.clone(),
+                    used_by: format!("session {}", self.session),
+                    message: format!("cannot read the web identity token file: {e}"),
+                })?;
+                let out = self
+                    .sts
+                    .assume_role_with_web_identity()
+                    .role_arn(&self.role_arn)
+                    .role_session_name(&self.session_name)
+                    .web_identity_token(token.trim())
+                    .set_duration_seconds(duration)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&self.session, "sts:AssumeRoleWithWebIdentity", &e))?;
+                out.credentials().map(from_sts)
+            }
+        };
+        creds.ok_or_else(|| SessionError::Aws {
+            session: self.session.clone(),
+            operation: "sts:AssumeRole",
+            code: "InvalidResponse".into(),
+            message: "no credentials in the response".into(),
+        })
+    }
+}

@@ -1,0 +1,213 @@
+//! cloud-sessions against moto (STS, Secrets Manager) through the fault-injecting front.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ccc_tests::front::{Fault, Front};
+use cloud_sessions::{CloudSessionManager, ManagerOptions, SessionError};
+use core_types::{Clock, ErrorKind, Kinded, ManualClock, RefreshPolicy, RetryPolicy, SecretString};
+
+fn options(front: &Front, env: &'static [(&'static str, &'static str)]) -> ManagerOptions {
+    ManagerOptions {
+        endpoint_url: Some(front.url.clone()),
+        env: Arc::new(move |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())),
+        retry: RetryPolicy::new(3, Duration::from_millis(10)),
+        ..ManagerOptions::default()
+    }
+}
+
+const SESSIONS: &str = r#"
+cloud_sessions:
+  - name: keys
+    session_type: aws
+    region: us-east-1
+    access_key_id: ENV/TEST_KEY_ID
+    secret_access_key: ENV/TEST_SECRET
+  - name: role
+    session_type: aws
+    region: us-east-1
+    role_arn: arn:aws:iam::123456789012:role/Deployer
+    session_name: ci-run
+    source: keys
+    duration_seconds: 900
+    external_id: ext-123
+  - name: multi
+    session_type: aws
+    regions: [us-east-1, eu-west-1]
+    access_key_id: ENV/TEST_KEY_ID
+    secret_access_key: ENV/TEST_SECRET
+  - name: az
+    session_type: azure
+    tenant_id: ENV/AZURE_TENANT_ID
+    use_azure_cli: true
+"#;
+
+const ROLES: &str = "roles:\n  ci:\n    allowed_sessions: [role]\n";
+
+const KINDS: &str = concat!(
+    "cloud_sessions:\n",
+    "  - name: keys\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/TEST_KEY_ID\n    secret_access_key: ENV/TEST_SECRET\n",
+    "  - name: role\n    session_type: aws\n    region: us-east-1\n    role_arn: arn:aws:iam::123456789012:role/Deployer\n    session_name: ci-run\n    source: keys\n    duration_seconds: 900\n",
+);
+
+const ENV: &[(&str, &str)] =
+    &[("TEST_KEY_ID", "AKIAIOSFODNN7EXAMPLE"), ("TEST_SECRET", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_role_and_web_identity_sessions_answer_sts() {
+    let front = Front::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2ln").unwrap();
+    let yaml = format!(
+        "{SESSIONS}  - name: oidc\n    session_type: aws\n    region: us-east-1\n    role_arn: arn:aws:iam::123456789012:role/GitHub\n    session_name: gha\n    web_identity_token_file: {}\n{ROLES}",
+        token.display()
+    );
+    let m = CloudSessionManager::from_yaml(&yaml, options(&front, ENV)).await.unwrap();
+    assert!(m.warnings().is_empty());
+    for name in ["keys", "role", "oidc", "multi", "multi-eu-west-1"] {
+        let h = m.check_health(name).await.unwrap();
+        assert!(h.healthy, "{name}: {h:?}");
+        assert!(h.arn.is_some());
+    }
+    assert!(m.check_health("role").await.unwrap().arn.unwrap().contains("assumed-role/Deployer/ci-run"));
+    assert_eq!(front.calls("sts:AssumeRole"), 1);
+    assert_eq!(front.calls("sts:AssumeRoleWithWebIdentity"), 1);
+    assert_eq!(m.get_session("multi-eu-west-1").unwrap().region(), "eu-west-1");
+    // access control
+    assert!(m.get_authorized_session("ci", "role").is_ok());
+    let denied = m.get_authorized_session("ci", "keys").unwrap_err();
+    assert!(matches!(denied, SessionError::PermissionDenied { .. }));
+    assert_eq!(denied.kind(), ErrorKind::AccessDenied);
+    assert!(m.get_authorized_session("nobody", "role").is_err());
+    // Azure is declared but not built yet: said plainly
+    let az = m.get_session("az").unwrap_err();
+    assert!(az.to_string().contains("not supported"), "{az}");
+    assert!(matches!(m.get_session("nope").unwrap_err(), SessionError::UnknownSession(_)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiring_role_session_refreshes_once_for_an_sdk_client() {
+    let front = Front::start().await;
+    let clock = ManualClock::new(core_types::SystemClock.now());
+    let mut opts = options(&front, ENV);
+    opts.clock = Arc::new(clock.clone());
+    opts.refresh = RefreshPolicy::new(Duration::from_secs(300));
+    let m = CloudSessionManager::from_yaml(KINDS, opts).await.unwrap();
+    let sts = aws_sdk_sts::Client::new(m.get_session("role").unwrap().sdk_config());
+    sts.get_caller_identity().send().await.expect("first call");
+    assert_eq!(front.calls("sts:AssumeRole"), 1);
+    clock.advance(Duration::from_secs(700)); // 900 s credentials: now inside the 300 s window
+    for _ in 0..5 {
+        sts.get_caller_identity().send().await.expect("no ExpiredToken across expiry");
+    }
+    assert_eq!(front.calls("sts:AssumeRole"), 2, "exactly one refresh");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_retries_transient_faults_but_never_auth_failures() {
+    let front = Front::start().await;
+    let m = CloudSessionManager::from_yaml(KINDS, options(&front, ENV)).await.unwrap();
+    front.inject("sts:GetCallerIdentity", None, 1, Fault::Error(500, "InternalFailure"));
+    front.inject("sts:GetCallerIdentity", None, 1, Fault::Error(400, "Throttling"));
+    let h = m.check_health("keys").await.unwrap();
+    assert!(h.healthy, "{h:?}");
+    assert_eq!(h.attempts, 3);
+    let before = front.calls("sts:GetCallerIdentity");
+    front.inject("sts:GetCallerIdentity", None, 10, Fault::Error(403, "InvalidClientTokenId"));
+    let h = m.check_health("keys").await.unwrap();
+    assert!(!h.healthy);
+    assert_eq!(h.attempts, 1, "auth failures are not retried");
+    assert_eq!(h.error_kind, Some(ErrorKind::NotAuthorized));
+    assert_eq!(front.calls("sts:GetCallerIdentity") - before, 1);
+    // persistent 5xx: retried max times, then reported
+    let fresh = Front::start().await;
+    let m = CloudSessionManager::from_yaml(KINDS, options(&fresh, ENV)).await.unwrap();
+    fresh.inject("sts:GetCallerIdentity", None, 100, Fault::Error(503, "ServiceUnavailable"));
+    let h = m.check_health("keys").await.unwrap();
+    assert_eq!((h.healthy, h.attempts, h.error_kind), (false, 4, Some(ErrorKind::Unavailable)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_renews_and_a_failed_rotation_keeps_the_old_credentials() {
+    let front = Front::start().await;
+    let m = CloudSessionManager::from_yaml(KINDS, options(&front, ENV)).await.unwrap();
+    let sts = aws_sdk_sts::Client::new(m.get_session("role").unwrap().sdk_config());
+    sts.get_caller_identity().send().await.unwrap();
+    m.schedule_rotation("role", Duration::from_millis(100)).unwrap();
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(front.calls("sts:AssumeRole") >= 3, "{} AssumeRole calls", front.calls("sts:AssumeRole"));
+    front.inject("sts:AssumeRole", None, 1000, Fault::Error(403, "AccessDenied"));
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let reports = m.rotation_reports();
+    assert!(reports.iter().any(|r| r.error.as_deref().is_some_and(|e| e.contains("AccessDenied"))), "{reports:?}");
+    sts.get_caller_identity().send().await.expect("the old credentials are still served");
+    assert!(m.schedule_rotation("keys", Duration::from_secs(1)).is_err(), "static keys have nothing to rotate");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn references_resolve_from_env_local_store_and_secrets_manager() {
+    let front = Front::start().await;
+    let sm = aws_sdk_secretsmanager::Client::new(&ccc_tests::moto_config().await);
+    let name = ccc_tests::cognito::unique("app_secret");
+    sm.create_secret().name(&name).secret_string("from-secrets-manager").send().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = cred_store::TokenStore::at(dir.path().join("tokens.json"));
+    cloud_sessions::LocalSecretStore::new(store.clone())
+        .put("local_secret", SecretString::from("from-local".to_owned()))
+        .unwrap();
+    let yaml = format!(
+        "cloud_sessions:\n  - name: vault\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/TEST_KEY_ID\n    secret_access_key: ENV/TEST_SECRET\n  - name: app\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAAPPEXAMPLE\n    secret_access_key: SEC/{name}\n  - name: local\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIALOCALEXAMPLE\n    secret_access_key: SEC/local_secret\nsecrets_manager:\n  cloud_stores:\n    aws:\n      store_type: aws\n      priority: 100\n      session_name: vault\n    mine:\n      store_type: local\n      priority: 10\n"
+    );
+    let mut opts = options(&front, ENV);
+    opts.token_store = Some(store.clone());
+    let m = CloudSessionManager::from_yaml(&yaml, opts).await.unwrap();
+    let creds = aws_credential_types::provider::ProvideCredentials::provide_credentials(
+        &m.get_session("app").unwrap().credentials_provider(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(creds.secret_access_key(), "from-secrets-manager");
+    let creds = aws_credential_types::provider::ProvideCredentials::provide_credentials(
+        &m.get_session("local").unwrap().credentials_provider(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(creds.secret_access_key(), "from-local");
+    assert!(front.calls("secretsmanager:GetSecretValue") >= 2, "the higher-priority store was asked first");
+
+    // missing references name themselves and where they are used
+    let e = CloudSessionManager::from_yaml(KINDS, options(&front, &[])).await.unwrap_err();
+    assert!(
+        e.to_string().contains("ENV/TEST_KEY_ID") && e.to_string().contains("cloud_sessions[0].access_key_id"),
+        "{e}"
+    );
+    let mut opts = options(&front, ENV);
+    opts.token_store = Some(store);
+    let e =
+        CloudSessionManager::from_yaml(&yaml.replace("SEC/local_secret", "SEC/missing_one"), opts).await.unwrap_err();
+    assert!(e.to_string().contains("SEC/missing_one") && e.to_string().contains("not found"), "{e}");
+    assert!(!e.to_string().contains("from-"), "no secret values in errors: {e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extended_sessions_for_long_runs() {
+    let front = Front::start().await;
+    let m = CloudSessionManager::from_yaml(KINDS, options(&front, ENV)).await.unwrap();
+    let ext = m.extended_session("keys", Duration::from_secs(12 * 3600)).await.unwrap();
+    assert!(ext.credentials().session_token().is_some());
+    assert!(ext.time_until_expiry() > Duration::from_secs(11 * 3600), "{:?}", ext.time_until_expiry());
+    assert_eq!(front.calls("sts:GetSessionToken"), 1);
+    aws_sdk_sts::Client::new(ext.sdk_config()).get_caller_identity().send().await.unwrap();
+    let role = m.extended_session("role", Duration::from_secs(3600)).await.unwrap();
+    assert!(role.time_until_expiry() > Duration::from_secs(3500));
+    // keys that already carry a session token: the documented troubleshooting case
+    let yaml = "cloud_sessions:\n  - name: tmp\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/TEST_KEY_ID\n    secret_access_key: ENV/TEST_SECRET\n    session_token: ENV/TEST_SECRET\n";
+    let m = CloudSessionManager::from_yaml(yaml, options(&front, ENV)).await.unwrap();
+    let e = m.extended_session("tmp", Duration::from_secs(3600)).await.unwrap_err();
+    assert!(
+        e.to_string().contains("cannot call GetSessionToken with session credentials")
+            && e.to_string().contains("role_arn"),
+        "{e}"
+    );
+}
