@@ -202,6 +202,17 @@ impl Ledger {
         if let Some(dir) = path.parent() {
             fsutil::ensure_dir(dir)?;
         }
+        // Create the file 0600 before SQLite does: it gives its -wal and -shm files the
+        // database file's mode, so they are private too (SQLite would use the umask).
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(fsutil::FILE_MODE)
+                .open(path)
+                .map_err(|e| Error::io("create", path, e))?;
+        }
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let pool = AnyPoolOptions::new()
             .max_connections(4)

@@ -239,9 +239,9 @@ fn sigkill_mid_write_leaves_old_or_new_file() {
     let file = tmp.path().join("credentials");
     let (a, b) = (version_text(0), version_text(1));
     fs::write(&file, &a).unwrap();
-    for round in 0..20u64 {
+    for round in 0..200u64 {
         let mut child = spawn_helper("helper_killed_writer", &[("KILL_FILE", file.display().to_string())]);
-        std::thread::sleep(Duration::from_millis(40 + (round * 7) % 60));
+        std::thread::sleep(Duration::from_millis(5 + (round * 7) % 40));
         child.kill().expect("SIGKILL the writer");
         child.wait().unwrap();
         let now = fs::read_to_string(&file).unwrap();
