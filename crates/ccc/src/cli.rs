@@ -52,6 +52,12 @@ pub enum Command {
     /// Keep IAM Identity Center (SSO) credentials valid.
     #[command(subcommand)]
     Sso(SsoCommand),
+    /// Cloud sessions declared in YAML.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+    /// OAuth 2 / OIDC sign-in against any provider.
+    #[command(subcommand)]
+    Oauth(OauthCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -199,4 +205,68 @@ pub struct SsoArgs {
     /// The SSO profile in ~/.aws/config.
     #[arg(long, env = "AWS_PROFILE", default_value = "default")]
     pub profile: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// The declared sessions (and configuration warnings).
+    List(SessionsArgs),
+    /// GetCallerIdentity through every AWS session (or one), with latency.
+    Check {
+        #[command(flatten)]
+        args: SessionsArgs,
+        /// Only this session.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// The YAML file with `cloud_sessions:`.
+    #[arg(long, env = "CCC_SESSIONS_CONFIG")]
+    pub config: std::path::PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OauthCommand {
+    /// Sign in (browser with a loopback redirect, or --device) and store the tokens.
+    Login(OauthLogin),
+    /// Print a valid access token, refreshing it when needed.
+    Token(OauthArgs),
+    /// Refresh now.
+    Refresh(OauthArgs),
+    /// Revoke the stored tokens and forget them.
+    Revoke(OauthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OauthArgs {
+    /// The provider's issuer URL (discovery at /.well-known/openid-configuration).
+    #[arg(long)]
+    pub issuer: String,
+    /// The client id.
+    #[arg(long)]
+    pub client_id: String,
+    /// Read a client secret from standard input (confidential clients).
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OauthLogin {
+    #[command(flatten)]
+    pub args: OauthArgs,
+    /// Scopes (default: openid offline_access).
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// Use the device flow (for machines without a browser).
+    #[arg(long)]
+    pub device: bool,
+    /// Do not try to open a browser; print the URL.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
 }

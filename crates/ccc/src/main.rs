@@ -67,6 +67,8 @@ async fn run(cli: Cli) -> CliResult {
         Command::Resources(a) => commands::inspect::resources(&ctx, a).await,
         Command::Permissions(a) => commands::inspect::permissions(&ctx, a).await,
         Command::Sso(c) => commands::sso::sso(&ctx, c).await,
+        Command::Sessions(c) => commands::sessions::sessions(&ctx, c).await,
+        Command::Oauth(c) => commands::oauth::oauth(&ctx, c).await,
         Command::Completions { .. } => Ok(()),
     }
 }

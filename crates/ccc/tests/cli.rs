@@ -306,3 +306,68 @@ async fn sso_status_refresh_and_ensure() {
     let e = ccc(&["sso", "status", "--profile", "nope"]).assert().code(1);
     assert!(stderr(&e).contains("aws configure sso --profile nope"), "{}", stderr(&e));
 }
+
+#[test]
+fn sessions_list_and_check() {
+    let home = Home::new();
+    let config = home.path().join("sessions.yaml");
+    std::fs::write(
+        &config,
+        "cloud_sessions:\n  - name: ci\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/CI_KEY\n    secret_access_key: ENV/CI_SECRET\n  - name: deploy\n    session_type: aws\n    region: eu-west-1\n    role_arn: arn:aws:iam::123456789012:role/Deploy\n    session_name: ccc\n    source: ci\n",
+    )
+    .unwrap();
+    let ccc = |args: &[&str]| {
+        let mut c = home.ccc();
+        c.env("CI_KEY", "AKIAIOSFODNN7EXAMPLE").env("CI_SECRET", "ci-secret-value").args(args);
+        c
+    };
+    let list = ccc(&["sessions", "list", "--config", config.to_str().unwrap()]).assert().success();
+    assert_eq!(stdout(&list), "ci\ndeploy\n");
+    let check = ccc(&["sessions", "check", "--config", config.to_str().unwrap()]).assert().success();
+    let out = stdout(&check);
+    assert!(out.contains("ci ") && out.contains("deploy") && out.contains("assumed-role/Deploy/ccc"), "{out}");
+    assert!(!stderr(&check).contains("ci-secret-value"));
+    std::fs::write(&config, "cloud_sessions:\n  - name: x\n    session_type: aws\n    regon: typo\n").unwrap();
+    let bad = ccc(&["sessions", "list", "--config", config.to_str().unwrap()]).assert().code(1);
+    assert!(stderr(&bad).contains("cloud_sessions[0]") && stderr(&bad).contains("regon"), "{}", stderr(&bad));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_login_token_refresh_revoke() {
+    use std::io::BufRead;
+    let home = Home::new();
+    let issuer = peer("CCC_TEST_OIDC_ISSUER");
+    let ccc_path = assert_cmd::cargo::cargo_bin("ccc");
+    let mut login = StdCommand::new(&ccc_path)
+        .args(["oauth", "login", "--issuer", &issuer, "--client-id", "ccc-public", "--no-browser", "--timeout", "60"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(login.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("ccc printed the URL").unwrap();
+        if line.starts_with("http") {
+            break line;
+        }
+    };
+    let page = ccc_tests::oidc::drive(&url, "dana", "x", None).await.expect("browser sign-in");
+    assert!(page.contains("close this tab"), "{page}");
+    let out = login.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Tokens stored"));
+
+    let args = ["--issuer", issuer.as_str(), "--client-id", "ccc-public"];
+    let token = home.ccc().args(["oauth", "token"]).args(args).assert().success();
+    let access = stdout(&token).trim().to_owned();
+    assert!(access.len() > 20, "{access}");
+    home.ccc().args(["oauth", "refresh"]).args(args).assert().success();
+    let token2 = home.ccc().args(["oauth", "token"]).args(args).assert().success();
+    assert_ne!(stdout(&token2).trim(), access, "refresh gave a new access token");
+    home.ccc().args(["oauth", "revoke"]).args(args).assert().success();
+    let after = home.ccc().args(["oauth", "token"]).args(args).assert().code(1);
+    assert!(stderr(&after).contains("ccc oauth login"), "{}", stderr(&after));
+}

@@ -2,4 +2,6 @@ pub mod configure;
 pub mod creds;
 pub mod inspect;
 pub mod login;
+pub mod oauth;
+pub mod sessions;
 pub mod sso;
