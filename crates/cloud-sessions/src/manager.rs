@@ -33,6 +33,8 @@ pub struct ManagerOptions {
     pub clock: Arc<dyn Clock>,
     /// The local secret store for `SEC/` references.
     pub token_store: Option<TokenStore>,
+    /// How long one attempt of an AWS call may take before it counts as a (retryable) timeout.
+    pub attempt_timeout: Duration,
 }
 
 impl fmt::Debug for ManagerOptions {
@@ -54,6 +56,7 @@ impl Default for ManagerOptions {
             refresh: RefreshPolicy::default(),
             clock: Arc::new(SystemClock),
             token_store: None,
+            attempt_timeout: Duration::from_secs(10),
         }
     }
 }

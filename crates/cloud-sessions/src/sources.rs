@@ -9,13 +9,31 @@ use core_types::{AwsCredentials, CredentialSource};
 
 use crate::error::SessionError;
 
-pub(crate) fn aws_error<E: ProvideErrorMetadata>(session: &str, operation: &'static str, e: &E) -> SessionError {
+pub(crate) fn aws_error<E: ProvideErrorMetadata + std::error::Error>(
+    session: &str,
+    operation: &'static str,
+    e: &E,
+) -> SessionError {
+    // no error code: the call never got an AWS answer (refused, reset, timed out)
+    let detail = aws_sdk_sts::error::DisplayErrorContext(e).to_string();
+    let code = match e.code() {
+        Some(c) => c.to_owned(),
+        None if detail.contains("timeout") || detail.contains("timed out") => "Timeout".to_owned(),
+        None => "Unavailable".to_owned(),
+    };
     SessionError::Aws {
         session: session.to_owned(),
         operation,
-        code: e.code().unwrap_or("Unavailable").to_owned(),
-        message: e.message().unwrap_or("no response from the service").to_owned(),
+        code,
+        message: e
+            .message()
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("no response from the service ({})", first_line(&detail))),
     }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
 }
 
 fn from_sts(c: &aws_sdk_sts::types::Credentials) -> AwsCredentials {
