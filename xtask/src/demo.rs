@@ -20,8 +20,15 @@ fn step(title: &str) {
 
 /// Runs a command in the demo's home, shows it and its output, fails if it fails.
 fn show(home: &Path, endpoint: &str, program: &str, args: &[&str], stdin: Option<&str>) -> Result<(), String> {
-    let shown: Vec<String> =
-        args.iter().map(|a| if a.contains(' ') { format!("'{a}'") } else { (*a).to_owned() }).collect();
+    // quote for display the way a shell would accept it
+    let shown: Vec<String> = args
+        .iter()
+        .map(|a| match (a.contains(' '), a.contains('\'')) {
+            (false, _) => (*a).to_owned(),
+            (true, true) => format!("\"{a}\""),
+            (true, false) => format!("'{a}'"),
+        })
+        .collect();
     let name = Path::new(program).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     match stdin {
         Some(_) => println!("$ echo '****' | {name} {}", shown.join(" ")),
