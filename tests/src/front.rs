@@ -62,21 +62,9 @@ impl Front {
     /// Starts a front for the moto peer on a free loopback port.
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(State { moto: peer("CCC_TEST_AWS_ENDPOINT"), ..State::default() }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-        let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let http = reqwest::Client::new();
         let shared = state.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (state, http) = (shared.clone(), http.clone());
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| handle(state.clone(), http.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let (url, task) = crate::serve::serve(move |req| handle(shared.clone(), http.clone(), req)).await;
         Self { url, state, task }
     }
 

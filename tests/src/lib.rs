@@ -9,6 +9,7 @@ use std::path::PathBuf;
 pub mod cognito;
 pub mod front;
 pub mod oidc;
+pub mod serve;
 pub mod sso_stub;
 
 /// The workspace root.

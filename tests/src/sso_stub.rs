@@ -52,20 +52,8 @@ impl SsoStub {
     /// Starts the stub. Role credentials expire `role_lifetime_ms` after `now_ms` (the test's clock).
     pub async fn start(now_ms: i64, role_lifetime_ms: i64) -> Self {
         let state = Arc::new(Mutex::new(State { expires_in: 28_800, role_lifetime_ms, now_ms, ..State::default() }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
         let shared = state.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let state = shared.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let (url, task) = crate::serve::serve(move |req| handle(shared.clone(), req)).await;
         Self { url, state, task }
     }
 
