@@ -7,6 +7,7 @@ use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_sdk_cognitoidentityprovider as idp;
 use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
+use aws_sdk_cognitoidentityprovider::operation::initiate_auth::InitiateAuthOutput;
 use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, AuthenticationResultType, ChallengeNameType};
 use core_types::{AwsCredentials, Clock, ExposeSecret, SecretString, SystemClock, TokenSet};
 
@@ -197,17 +198,9 @@ impl CognitoAuthenticator {
         }
         match self.config.auth_flow {
             AuthFlow::Password => {
-                let mut req = self
-                    .idp
-                    .initiate_auth()
-                    .auth_flow(AuthFlowType::UserPasswordAuth)
-                    .client_id(&self.config.app_client_id)
-                    .auth_parameters("USERNAME", username)
-                    .auth_parameters("PASSWORD", password.expose_secret());
-                if let Some(h) = self.secret_hash(username) {
-                    req = req.auth_parameters("SECRET_HASH", h);
-                }
-                let out = req.send().await.map_err(map_err("InitiateAuth"))?;
+                let params = [("USERNAME", username), ("PASSWORD", password.expose_secret())];
+                let out =
+                    self.initiate(AuthFlowType::UserPasswordAuth, &params, Some(username), "InitiateAuth").await?;
                 self.outcome(
                     username,
                     out.authentication_result(),
@@ -219,17 +212,9 @@ impl CognitoAuthenticator {
             }
             AuthFlow::Srp => {
                 let srp = SrpClient::new(&self.config.user_pool_id)?;
-                let mut req = self
-                    .idp
-                    .initiate_auth()
-                    .auth_flow(AuthFlowType::UserSrpAuth)
-                    .client_id(&self.config.app_client_id)
-                    .auth_parameters("USERNAME", username)
-                    .auth_parameters("SRP_A", srp.srp_a());
-                if let Some(h) = self.secret_hash(username) {
-                    req = req.auth_parameters("SECRET_HASH", h);
-                }
-                let out = req.send().await.map_err(map_err("InitiateAuth"))?;
+                let srp_a = srp.srp_a();
+                let params = [("USERNAME", username), ("SRP_A", srp_a.as_str())];
+                let out = self.initiate(AuthFlowType::UserSrpAuth, &params, Some(username), "InitiateAuth").await?;
                 if out.challenge_name() != Some(&ChallengeNameType::PasswordVerifier) {
                     return self.outcome(
                         username,
@@ -330,6 +315,24 @@ impl CognitoAuthenticator {
         )
     }
 
+    /// `InitiateAuth` with `params`, adding SECRET_HASH for `hash_user` when the client has a secret.
+    async fn initiate(
+        &self,
+        flow: AuthFlowType,
+        params: &[(&str, &str)],
+        hash_user: Option<&str>,
+        what: &str,
+    ) -> Result<InitiateAuthOutput, CognitoError> {
+        let mut req = self.idp.initiate_auth().auth_flow(flow).client_id(&self.config.app_client_id);
+        for (k, v) in params {
+            req = req.auth_parameters(*k, *v);
+        }
+        if let Some(h) = hash_user.and_then(|u| self.secret_hash(u)) {
+            req = req.auth_parameters("SECRET_HASH", h);
+        }
+        req.send().await.map_err(map_err(what))
+    }
+
     fn outcome(
         &self,
         username: &str,
@@ -387,23 +390,20 @@ impl CognitoAuthenticator {
         refresh_token: &SecretString,
         username: Option<&str>,
     ) -> Result<TokenSet, CognitoError> {
-        let mut req = self
-            .idp
-            .initiate_auth()
-            .auth_flow(AuthFlowType::RefreshTokenAuth)
-            .client_id(&self.config.app_client_id)
-            .auth_parameters("REFRESH_TOKEN", refresh_token.expose_secret());
-        if self.config.app_client_secret.is_some() {
-            let user = username.ok_or_else(|| {
-                CognitoError::Config(
+        // with a client secret, SECRET_HASH needs the username
+        let hash_user = match (&self.config.app_client_secret, username) {
+            (None, _) => None,
+            (Some(_), Some(u)) => Some(u),
+            (Some(_), None) => {
+                return Err(CognitoError::Config(
                     "this app client has a secret: refreshing needs the username for SECRET_HASH".into(),
-                )
-            })?;
-            if let Some(h) = self.secret_hash(user) {
-                req = req.auth_parameters("SECRET_HASH", h);
+                ));
             }
-        }
-        let out = req.send().await.map_err(map_err("InitiateAuth(REFRESH_TOKEN_AUTH)"))?;
+        };
+        let params = [("REFRESH_TOKEN", refresh_token.expose_secret())];
+        let out = self
+            .initiate(AuthFlowType::RefreshTokenAuth, &params, hash_user, "InitiateAuth(REFRESH_TOKEN_AUTH)")
+            .await?;
         self.outcome(
             username.unwrap_or_default(),
             out.authentication_result(),
