@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+pub mod azure_stub;
 pub mod cognito;
 pub mod front;
 pub mod oidc;

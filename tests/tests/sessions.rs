@@ -38,7 +38,7 @@ cloud_sessions:
     secret_access_key: ENV/TEST_SECRET
   - name: az
     session_type: azure
-    tenant_id: ENV/AZURE_TENANT_ID
+    tenant_id: ENV/TEST_TENANT
     use_azure_cli: true
 "#;
 
@@ -50,8 +50,11 @@ const KINDS: &str = concat!(
     "  - name: role\n    session_type: aws\n    region: us-east-1\n    role_arn: arn:aws:iam::123456789012:role/Deployer\n    session_name: ci-run\n    source: keys\n    duration_seconds: 900\n",
 );
 
-const ENV: &[(&str, &str)] =
-    &[("TEST_KEY_ID", "AKIAIOSFODNN7EXAMPLE"), ("TEST_SECRET", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")];
+const ENV: &[(&str, &str)] = &[
+    ("TEST_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+    ("TEST_SECRET", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    ("TEST_TENANT", "contoso"),
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_role_and_web_identity_sessions_answer_sts() {
@@ -73,16 +76,18 @@ async fn keys_role_and_web_identity_sessions_answer_sts() {
     assert!(m.check_health("role").await.unwrap().arn.unwrap().contains("assumed-role/Deployer/ci-run"));
     assert_eq!(front.calls("sts:AssumeRole"), 1);
     assert_eq!(front.calls("sts:AssumeRoleWithWebIdentity"), 1);
-    assert_eq!(m.get_session("multi-eu-west-1").unwrap().region(), "eu-west-1");
+    assert_eq!(m.aws_session("multi-eu-west-1").unwrap().region(), "eu-west-1");
     // access control
     assert!(m.get_authorized_session("ci", "role").is_ok());
     let denied = m.get_authorized_session("ci", "keys").unwrap_err();
     assert!(matches!(denied, SessionError::PermissionDenied { .. }));
     assert_eq!(denied.kind(), ErrorKind::AccessDenied);
     assert!(m.get_authorized_session("nobody", "role").is_err());
-    // Azure is declared but not built yet: said plainly
-    let az = m.get_session("az").unwrap_err();
-    assert!(az.to_string().contains("not supported"), "{az}");
+    // an Azure session in the same file: the typed accessors say which kind a name is
+    assert_eq!(m.azure_session("az").unwrap().tenant_id(), Some("contoso"));
+    let wrong = m.aws_session("az").unwrap_err();
+    assert!(wrong.to_string().contains("is an Azure session"), "{wrong}");
+    assert!(m.get_authorized_session("ci", "role").unwrap().as_aws().is_some());
     assert!(matches!(m.get_session("nope").unwrap_err(), SessionError::UnknownSession(_)));
 }
 
@@ -94,7 +99,7 @@ async fn an_expiring_role_session_refreshes_once_for_an_sdk_client() {
     opts.clock = Arc::new(clock.clone());
     opts.refresh = RefreshPolicy::new(Duration::from_secs(300));
     let m = CloudSessionManager::from_yaml(KINDS, opts).await.unwrap();
-    let sts = aws_sdk_sts::Client::new(m.get_session("role").unwrap().sdk_config());
+    let sts = aws_sdk_sts::Client::new(m.aws_session("role").unwrap().sdk_config());
     sts.get_caller_identity().send().await.expect("first call");
     assert_eq!(front.calls("sts:AssumeRole"), 1);
     clock.advance(Duration::from_secs(700)); // 900 s credentials: now inside the 300 s window
@@ -132,7 +137,7 @@ async fn health_retries_transient_faults_but_never_auth_failures() {
 async fn rotation_renews_and_a_failed_rotation_keeps_the_old_credentials() {
     let front = Front::start().await;
     let m = CloudSessionManager::from_yaml(KINDS, options(&front, ENV)).await.unwrap();
-    let sts = aws_sdk_sts::Client::new(m.get_session("role").unwrap().sdk_config());
+    let sts = aws_sdk_sts::Client::new(m.aws_session("role").unwrap().sdk_config());
     sts.get_caller_identity().send().await.unwrap();
     m.schedule_rotation("role", Duration::from_millis(100)).unwrap();
     tokio::time::sleep(Duration::from_millis(350)).await;
@@ -163,13 +168,13 @@ async fn references_resolve_from_env_local_store_and_secrets_manager() {
     opts.token_store = Some(store.clone());
     let m = CloudSessionManager::from_yaml(&yaml, opts).await.unwrap();
     let creds = aws_credential_types::provider::ProvideCredentials::provide_credentials(
-        &m.get_session("app").unwrap().credentials_provider(),
+        &m.aws_session("app").unwrap().credentials_provider(),
     )
     .await
     .unwrap();
     assert_eq!(creds.secret_access_key(), "from-secrets-manager");
     let creds = aws_credential_types::provider::ProvideCredentials::provide_credentials(
-        &m.get_session("local").unwrap().credentials_provider(),
+        &m.aws_session("local").unwrap().credentials_provider(),
     )
     .await
     .unwrap();

@@ -71,6 +71,9 @@ pub struct SessionSpec {
     pub use_azure_cli: bool,
     /// Workload identity federated token file.
     pub federated_token_file: Option<String>,
+    /// Entra authority for sovereign or private clouds (default: `AZURE_AUTHORITY_HOST`, else
+    /// `https://login.microsoftonline.com`).
+    pub authority_host: Option<String>,
 }
 
 /// A role for access control.
@@ -183,6 +186,7 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
             ("use_managed_identity", s.use_managed_identity),
             ("use_azure_cli", s.use_azure_cli),
             ("federated_token_file", s.federated_token_file.is_some()),
+            ("authority_host", s.authority_host.is_some()),
         ];
         let foreign = match kind {
             SessionType::Aws => azure_fields.iter().find(|(_, set)| *set),
@@ -224,6 +228,39 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
                 && !(900..=43_200).contains(&d)
             {
                 return Err(err(at("duration_seconds"), "must be between 900 and 43200"));
+            }
+        }
+        if kind == SessionType::Azure {
+            let ways = [
+                ("client_secret", s.client_secret.is_some()),
+                ("federated_token_file", s.federated_token_file.is_some()),
+                ("use_managed_identity", s.use_managed_identity),
+                ("use_azure_cli", s.use_azure_cli),
+            ];
+            let chosen: Vec<&str> = ways.iter().filter(|(_, set)| *set).map(|(n, _)| *n).collect();
+            if chosen.len() > 1 {
+                return Err(err(
+                    at(chosen[1]),
+                    format!(
+                        "choose one of client_secret, federated_token_file, use_managed_identity or use_azure_cli (got {}); declare none for the credential chain",
+                        chosen.join(" and ")
+                    ),
+                ));
+            }
+            for way in ["client_secret", "federated_token_file"] {
+                if chosen.first() == Some(&way) {
+                    if s.tenant_id.is_none() {
+                        return Err(err(at("tenant_id"), format!("missing: {way} needs tenant_id")));
+                    }
+                    if s.client_id.is_none() {
+                        return Err(err(at("client_id"), format!("missing: {way} needs client_id")));
+                    }
+                }
+            }
+            if let Some(h) = &s.authority_host
+                && !h.starts_with("https://")
+            {
+                return Err(err(at("authority_host"), "must be an https:// URL"));
             }
         }
         for (field, value) in [
@@ -306,6 +343,26 @@ mod tests {
                 "unknown session",
             ),
             ("cloud_sessions: [\n", "cloud_sessions", "line 2"),
+            (
+                "cloud_sessions:\n  - name: a\n    session_type: azure\n    client_secret: ENV/S\n    client_id: c\n",
+                "cloud_sessions[0].tenant_id",
+                "needs tenant_id",
+            ),
+            (
+                "cloud_sessions:\n  - name: a\n    session_type: azure\n    use_managed_identity: true\n    use_azure_cli: true\n",
+                "cloud_sessions[0].use_azure_cli",
+                "choose one",
+            ),
+            (
+                "cloud_sessions:\n  - name: a\n    session_type: azure\n    region: r\n",
+                "cloud_sessions[0].region",
+                "not a field",
+            ),
+            (
+                "cloud_sessions:\n  - name: a\n    session_type: azure\n    authority_host: http://x\n",
+                "cloud_sessions[0].authority_host",
+                "https",
+            ),
         ];
         for (yaml, path, needle) in cases {
             let e = error_of(yaml);

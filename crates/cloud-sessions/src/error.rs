@@ -54,6 +54,16 @@ pub enum SessionError {
         /// The service's message.
         message: String,
     },
+    /// An Azure credential failed (the message says which credentials were tried).
+    #[error("session {session:?}: {message}")]
+    Azure {
+        /// The session.
+        session: String,
+        /// What kind of failure.
+        kind: ErrorKind,
+        /// What happened.
+        message: String,
+    },
     /// The refreshing cache or store failed.
     #[error(transparent)]
     Store(#[from] cred_store::Error),
@@ -90,6 +100,7 @@ impl Kinded for SessionError {
             }
             SessionError::PermissionDenied { .. } => ErrorKind::AccessDenied,
             SessionError::Aws { code, .. } => kind_of_code(code),
+            SessionError::Azure { kind, .. } => *kind,
             SessionError::Store(e) => e.kind(),
         }
     }

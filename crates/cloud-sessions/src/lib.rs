@@ -1,5 +1,4 @@
-//! AWS (and, declared but not yet built, Azure) sessions declared in YAML, for long
-//! integration runs.
+//! AWS and Azure sessions declared in YAML, for long integration runs.
 //!
 //! ```yaml
 //! cloud_sessions:
@@ -14,27 +13,39 @@
 //!     session_name: ci
 //!     source: prod
 //!     duration_seconds: 3600
+//!   - name: azure-ci
+//!     session_type: azure
+//!     tenant_id: ENV/AZURE_TENANT_ID
+//!     client_id: ENV/AZURE_CLIENT_ID
+//!     client_secret: SEC/azure_ci_secret
+//!   - name: azure-anywhere      # no kind: environment → workload → managed identity → az
+//!     session_type: azure
 //! roles:
 //!   ci:
 //!     allowed_sessions: [deploy]
 //! ```
 //!
 //! [`CloudSessionManager::from_yaml`] validates the file (errors carry the YAML path),
-//! resolves `ENV/NAME` and `SEC/name` references, and builds sessions whose credentials
-//! refresh themselves through cred-store's refreshing cache. Health checks, retry (transient
+//! resolves `ENV/NAME` and `SEC/name` references, and builds AWS sessions whose credentials
+//! refresh themselves through cred-store's refreshing cache, and Azure sessions whose
+//! credential chain caches tokens and reports which credential answered. Health checks, retry (transient
 //! errors only), scheduled rotation, role-based access and extended sessions are methods of
 //! the manager, a cheap-to-clone handle.
 
+mod azure;
 mod config;
 mod error;
 mod manager;
 mod refs;
 mod sources;
 
+pub use azure::{AttemptOutcome, AzureSession, ChainAttempt, MANAGEMENT_SCOPE, ReqwestTransport};
 pub use config::{
     LoadedConfig, RoleSpec, SecretsSpec, SessionSpec, SessionType, SessionsFile, StoreSpec, parse_config,
 };
 pub use error::SessionError;
-pub use manager::{AwsSession, CloudSessionManager, ExtendedSession, HealthReport, ManagerOptions, RotationReport};
+pub use manager::{
+    AwsSession, CloudSessionManager, ExtendedSession, HealthReport, ManagerOptions, RotationReport, Session,
+};
 pub use refs::{AwsSecretStore, BoxFuture, EnvLookup, LocalSecretStore, Resolver, SecretStore, ValueRef};
 pub use sources::AssumeRoleSource;

@@ -13,6 +13,7 @@ use core_types::{
 };
 use cred_store::{Refreshing, TokenStore, to_sdk_credentials};
 
+use crate::azure::{AzureEnv, AzureSession, AzureSpec, MANAGEMENT_SCOPE, ReqwestTransport, azure_error, secret};
 use crate::config::{LoadedConfig, SessionSpec, SessionType, parse_config};
 use crate::error::SessionError;
 use crate::refs::{AwsSecretStore, EnvLookup, LocalSecretStore, Resolver};
@@ -33,8 +34,11 @@ pub struct ManagerOptions {
     pub clock: Arc<dyn Clock>,
     /// The local secret store for `SEC/` references.
     pub token_store: Option<TokenStore>,
-    /// How long one attempt of an AWS call may take before it counts as a (retryable) timeout.
+    /// How long one attempt of an AWS call (or one Azure credential) may take before it
+    /// counts as a (retryable) timeout.
     pub attempt_timeout: Duration,
+    /// The HTTP client Azure credentials send through.
+    pub azure_transport: Arc<dyn azure_core::http::HttpClient>,
 }
 
 impl fmt::Debug for ManagerOptions {
@@ -57,6 +61,7 @@ impl Default for ManagerOptions {
             clock: Arc::new(SystemClock),
             token_store: None,
             attempt_timeout: Duration::from_secs(10),
+            azure_transport: Arc::new(ReqwestTransport::default()),
         }
     }
 }
@@ -97,17 +102,61 @@ impl AwsSession {
     }
 }
 
+/// A declared session of either kind.
+#[derive(Debug, Clone)]
+pub enum Session {
+    /// An AWS session (boxed: an `SdkConfig` is large).
+    Aws(Box<AwsSession>),
+    /// An Azure session.
+    Azure(AzureSession),
+}
+
+impl Session {
+    /// The session's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Session::Aws(s) => s.name(),
+            Session::Azure(s) => s.name(),
+        }
+    }
+    /// Its kind.
+    pub fn session_type(&self) -> SessionType {
+        match self {
+            Session::Aws(_) => SessionType::Aws,
+            Session::Azure(_) => SessionType::Azure,
+        }
+    }
+    /// The AWS session, if it is one.
+    pub fn as_aws(&self) -> Option<&AwsSession> {
+        match self {
+            Session::Aws(s) => Some(s),
+            Session::Azure(_) => None,
+        }
+    }
+    /// The Azure session, if it is one.
+    pub fn as_azure(&self) -> Option<&AzureSession> {
+        match self {
+            Session::Azure(s) => Some(s),
+            Session::Aws(_) => None,
+        }
+    }
+}
+
 /// The result of a health check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthReport {
     /// The session.
     pub name: String,
-    /// Whether GetCallerIdentity answered.
+    /// Whether GetCallerIdentity (AWS) or token acquisition (Azure) succeeded.
     pub healthy: bool,
-    /// The caller ARN.
+    /// The caller ARN (AWS).
     pub arn: Option<String>,
-    /// The account.
+    /// The account (AWS) or subscription (Azure).
     pub account: Option<String>,
+    /// Which Azure credential answered.
+    pub credential: Option<String>,
+    /// What the Azure credential chain tried (`environment: skipped (...)`, ...).
+    pub chain: Vec<String>,
     /// How long the check took (all attempts).
     pub latency: Duration,
     /// Attempts made.
@@ -163,7 +212,7 @@ struct Inner {
     config: LoadedConfig,
     options: ManagerOptions,
     aws: BTreeMap<String, AwsSession>,
-    azure: BTreeMap<String, SessionSpec>,
+    azure: BTreeMap<String, AzureSession>,
     rotations: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     reports: Arc<Mutex<Vec<RotationReport>>>,
 }
@@ -226,7 +275,7 @@ impl CloudSessionManager {
             resolver.add_store(local_priority, Arc::new(LocalSecretStore::new(store.clone())));
         }
         let mut aws: BTreeMap<String, AwsSession> = BTreeMap::new();
-        let mut azure = BTreeMap::new();
+        let mut azure_specs = Vec::new();
         let specs: Vec<(usize, SessionSpec)> = config.file.cloud_sessions.iter().cloned().enumerate().collect();
         // sessions that secret stores need come first; role sessions after their sources
         let mut pending: Vec<(usize, SessionSpec)> = specs;
@@ -236,7 +285,7 @@ impl CloudSessionManager {
             let mut next = Vec::new();
             for (i, spec) in pending {
                 if spec.session_type == Some(SessionType::Azure) {
-                    azure.insert(spec.name.clone(), spec);
+                    azure_specs.push((i, spec));
                     continue;
                 }
                 if let Some(src) = &spec.source
@@ -270,6 +319,11 @@ impl CloudSessionManager {
                 });
             }
             pending = next;
+        }
+        let mut azure = BTreeMap::new();
+        for (i, spec) in azure_specs {
+            let session = Self::build_azure(i, &spec, &options, &resolver).await?;
+            azure.insert(spec.name.clone(), session);
         }
         Ok(Self {
             inner: Arc::new(Inner {
@@ -382,6 +436,48 @@ impl CloudSessionManager {
         Ok(out)
     }
 
+    async fn build_azure(
+        i: usize,
+        spec: &SessionSpec,
+        options: &ManagerOptions,
+        resolver: &Resolver,
+    ) -> Result<AzureSession, SessionError> {
+        let at = |f: &str| format!("cloud_sessions[{i}].{f}");
+        let plain = async |v: &Option<String>, field: &str| -> Result<Option<String>, SessionError> {
+            Ok(resolver.resolve_opt(v.as_deref(), &at(field)).await?.map(|s| s.expose_secret().to_owned()))
+        };
+        let az = AzureSpec {
+            tenant_id: plain(&spec.tenant_id, "tenant_id").await?,
+            subscription_id: plain(&spec.subscription_id, "subscription_id").await?,
+            client_id: plain(&spec.client_id, "client_id").await?,
+            client_secret: resolver
+                .resolve_opt(spec.client_secret.as_deref(), &at("client_secret"))
+                .await?
+                .as_ref()
+                .map(secret),
+            use_managed_identity: spec.use_managed_identity,
+            use_azure_cli: spec.use_azure_cli,
+            federated_token_file: plain(&spec.federated_token_file, "federated_token_file").await?,
+            authority_host: spec.authority_host.clone(),
+        };
+        let env = options.env.clone();
+        let lookup = move |k: &str| env(k);
+        let ctx = AzureEnv {
+            env: &lookup,
+            transport: options.azure_transport.clone(),
+            clock: options.clock.clone(),
+            refresh: options.refresh,
+            attempt_timeout: options.attempt_timeout,
+        };
+        let chain = ctx.chain(&spec.name, &az)?;
+        Ok(AzureSession {
+            name: spec.name.clone(),
+            tenant_id: az.tenant_id,
+            subscription_id: az.subscription_id,
+            chain: Arc::new(chain),
+        })
+    }
+
     /// Parses a YAML file.
     pub async fn from_file(path: &std::path::Path, options: ManagerOptions) -> Result<Self, SessionError> {
         let text = std::fs::read_to_string(path).map_err(|e| SessionError::Config {
@@ -401,22 +497,35 @@ impl CloudSessionManager {
         self.inner.aws.keys().chain(self.inner.azure.keys()).cloned().collect()
     }
 
-    /// An AWS session by name.
-    pub fn get_session(&self, name: &str) -> Result<AwsSession, SessionError> {
+    /// A session by name.
+    pub fn get_session(&self, name: &str) -> Result<Session, SessionError> {
         if let Some(s) = self.inner.aws.get(name) {
-            return Ok(s.clone());
+            return Ok(Session::Aws(Box::new(s.clone())));
         }
-        if self.inner.azure.contains_key(name) {
-            return Err(SessionError::Unsupported {
-                name: name.to_owned(),
-                message: "Azure sessions are declared but not supported by this version of cloud-sessions yet".into(),
-            });
+        if let Some(s) = self.inner.azure.get(name) {
+            return Ok(Session::Azure(s.clone()));
         }
         Err(SessionError::UnknownSession(name.to_owned()))
     }
 
+    /// An AWS session by name (an Azure one of that name is an error saying so).
+    pub fn aws_session(&self, name: &str) -> Result<AwsSession, SessionError> {
+        match self.get_session(name)? {
+            Session::Aws(s) => Ok(*s),
+            Session::Azure(_) => Err(wrong_kind(name, "an Azure", "AWS")),
+        }
+    }
+
+    /// An Azure session by name (an AWS one of that name is an error saying so).
+    pub fn azure_session(&self, name: &str) -> Result<AzureSession, SessionError> {
+        match self.get_session(name)? {
+            Session::Azure(s) => Ok(s),
+            Session::Aws(_) => Err(wrong_kind(name, "an AWS", "Azure")),
+        }
+    }
+
     /// A session, if `role` may use it (`roles.ROLE.allowed_sessions`).
-    pub fn get_authorized_session(&self, role: &str, name: &str) -> Result<AwsSession, SessionError> {
+    pub fn get_authorized_session(&self, role: &str, name: &str) -> Result<Session, SessionError> {
         let allowed = self
             .inner
             .config
@@ -451,47 +560,70 @@ impl CloudSessionManager {
         }
     }
 
-    /// `GetCallerIdentity` with the session's credentials, retried per the retry policy.
+    /// AWS: `GetCallerIdentity` with the session's credentials; Azure: a token for Azure
+    /// Resource Manager. Retried per the retry policy (transient failures only).
     pub async fn check_health(&self, name: &str) -> Result<HealthReport, SessionError> {
-        let session = self.get_session(name)?;
-        // our retry policy governs here, not the SDK's
-        let sts = aws_sdk_sts::Client::new(&session.sdk.to_builder().retry_config(RetryConfig::disabled()).build());
         let start = Instant::now();
-        let (result, attempts) = self
-            .with_retry(|| async {
-                sts.get_caller_identity().send().await.map_err(|e| aws_error(name, "sts:GetCallerIdentity", &e))
-            })
-            .await;
-        let latency = start.elapsed();
-        Ok(match result {
-            Ok(who) => HealthReport {
-                name: name.to_owned(),
-                healthy: true,
-                arn: who.arn().map(str::to_owned),
-                account: who.account().map(str::to_owned),
-                latency,
-                attempts,
-                error_kind: None,
-                error: None,
-            },
-            Err(e) => HealthReport {
-                name: name.to_owned(),
-                healthy: false,
-                arn: None,
-                account: None,
-                latency,
-                attempts,
-                error_kind: Some(e.kind()),
-                error: Some(e.to_string()),
-            },
-        })
+        let mut report = HealthReport {
+            name: name.to_owned(),
+            healthy: false,
+            arn: None,
+            account: None,
+            credential: None,
+            chain: Vec::new(),
+            latency: Duration::ZERO,
+            attempts: 0,
+            error_kind: None,
+            error: None,
+        };
+        let failure = match self.get_session(name)? {
+            Session::Aws(session) => {
+                // our retry policy governs here, not the SDK's
+                let sts =
+                    aws_sdk_sts::Client::new(&session.sdk.to_builder().retry_config(RetryConfig::disabled()).build());
+                let (result, attempts) = self
+                    .with_retry(|| async {
+                        sts.get_caller_identity().send().await.map_err(|e| aws_error(name, "sts:GetCallerIdentity", &e))
+                    })
+                    .await;
+                report.attempts = attempts;
+                match result {
+                    Ok(who) => {
+                        report.arn = who.arn().map(str::to_owned);
+                        report.account = who.account().map(str::to_owned);
+                        None
+                    }
+                    Err(e) => Some(e),
+                }
+            }
+            Session::Azure(session) => {
+                let credential = session.credential();
+                let (result, attempts) = self
+                    .with_retry(|| async {
+                        credential.get_token(&[MANAGEMENT_SCOPE], None).await.map_err(|e| azure_error(name, &e))
+                    })
+                    .await;
+                report.attempts = attempts;
+                report.account = session.subscription_id().map(str::to_owned);
+                report.credential = session.answered_by().map(str::to_owned);
+                report.chain = session.attempts().iter().map(ToString::to_string).collect();
+                result.err()
+            }
+        };
+        report.latency = start.elapsed();
+        report.healthy = failure.is_none();
+        if let Some(e) = failure {
+            report.error_kind = Some(e.kind());
+            report.error = Some(e.to_string());
+        }
+        Ok(report)
     }
 
-    /// Health of every AWS session.
+    /// Health of every session.
     pub async fn check_all(&self) -> Vec<HealthReport> {
         let mut out = Vec::new();
-        for name in self.inner.aws.keys() {
-            if let Ok(r) = self.check_health(name).await {
+        for name in self.session_names() {
+            if let Ok(r) = self.check_health(&name).await {
                 out.push(r);
             }
         }
@@ -501,7 +633,7 @@ impl CloudSessionManager {
     /// Re-obtains a role session's credentials every `every`, before their time. A failed
     /// rotation keeps the old, still-valid credentials and is reported.
     pub fn schedule_rotation(&self, name: &str, every: Duration) -> Result<(), SessionError> {
-        let session = self.get_session(name)?;
+        let session = self.aws_session(name)?;
         let Some(cache) = session.refreshing.clone() else {
             return Err(SessionError::Unsupported {
                 name: name.to_owned(),
@@ -542,7 +674,7 @@ impl CloudSessionManager {
     /// Credentials for a long run: `GetSessionToken` (IAM-user keys, up to 12 h) or AssumeRole
     /// with `duration` (role sessions).
     pub async fn extended_session(&self, name: &str, duration: Duration) -> Result<ExtendedSession, SessionError> {
-        let session = self.get_session(name)?;
+        let session = self.aws_session(name)?;
         let secs = i32::try_from(duration.as_secs()).unwrap_or(i32::MAX);
         let credentials = if let Some(keys) = &session.static_keys {
             if keys.session_token().is_some() {
@@ -590,6 +722,13 @@ impl CloudSessionManager {
             RetryConfig::standard(),
         );
         Ok(ExtendedSession { credentials, sdk, clock: self.inner.options.clock.clone() })
+    }
+}
+
+fn wrong_kind(name: &str, is: &str, wanted: &str) -> SessionError {
+    SessionError::Unsupported {
+        name: name.to_owned(),
+        message: format!("is {is} session; this needs an {wanted} session"),
     }
 }
 

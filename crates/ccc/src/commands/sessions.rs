@@ -45,6 +45,7 @@ pub async fn sessions(ctx: &Ctx, cmd: SessionsCommand) -> CliResult {
                         .map(|r| {
                             serde_json::json!({
                                 "name": r.name, "healthy": r.healthy, "arn": r.arn, "account": r.account,
+                                "credential": r.credential, "chain": r.chain,
                                 "latency_ms": r.latency.as_millis() as u64, "attempts": r.attempts,
                                 "error_kind": r.error_kind.map(|k| k.as_str()), "error": r.error,
                             })
@@ -59,7 +60,11 @@ pub async fn sessions(ctx: &Ctx, cmd: SessionsCommand) -> CliResult {
                                 r.name.clone(),
                                 if r.healthy { "ok".into() } else { "FAILED".into() },
                                 format!("{} ms", r.latency.as_millis()),
-                                r.arn.clone().or_else(|| r.error.clone()).unwrap_or_default(),
+                                r.arn
+                                    .clone()
+                                    .or_else(|| r.credential.as_ref().map(|c| format!("azure: {c}")))
+                                    .or_else(|| r.error.clone())
+                                    .unwrap_or_default(),
                             ]
                         })
                         .collect();

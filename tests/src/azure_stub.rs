@@ -1,0 +1,304 @@
+//! Azure protocol stubs. No Azure peer runs locally (PEERS.md), so these speak the wire
+//! formats azure_identity expects, count every call and can fail on demand:
+//! - [`Entra`]: the Entra ID v2 token endpoint (`/{tenant}/oauth2/v2.0/token`) over HTTPS
+//!   with a throwaway CA ([`TestCa`]), for client secrets and federated (workload) tokens;
+//! - [`ManagedIdentity`]: the App Service managed-identity endpoint (`IDENTITY_ENDPOINT`,
+//!   `X-IDENTITY-HEADER`, api-version 2019-08-01);
+//! - [`FakeAz`]: an `az` on `PATH` answering `az account get-access-token -o json`.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+
+use crate::serve::{serve, serve_tls};
+
+/// A CA made for one test, and a localhost server certificate it signed.
+pub struct TestCa {
+    /// The CA certificate (PEM).
+    pub pem: String,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl std::fmt::Debug for TestCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestCa").finish_non_exhaustive()
+    }
+}
+
+impl Default for TestCa {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestCa {
+    /// Generates the CA and a `localhost` / `127.0.0.1` certificate.
+    pub fn new() -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+        let ca_key = KeyPair::generate().expect("ca key");
+        let mut ca = CertificateParams::new(Vec::new()).expect("ca params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+        ca.distinguished_name.push(rcgen::DnType::CommonName, "ccc test CA");
+        let ca_cert = ca.self_signed(&ca_key).expect("ca cert");
+        let issuer = Issuer::new(ca, ca_key);
+        let leaf_key = KeyPair::generate().expect("leaf key");
+        let mut leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).expect("leaf");
+        leaf.use_authority_key_identifier_extension = true;
+        let leaf_cert = leaf.signed_by(&leaf_key, &issuer).expect("leaf cert");
+        let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).expect("key der");
+        let config =
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+                .with_safe_default_protocol_versions()
+                .expect("protocols")
+                .with_no_client_auth()
+                .with_single_cert(vec![leaf_cert.der().clone(), ca_cert.der().clone()], key)
+                .expect("server config");
+        Self { pem: ca_cert.pem(), acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)) }
+    }
+
+    /// A client that trusts this CA and nothing else.
+    pub fn client(&self) -> reqwest::Client {
+        let cert = reqwest::Certificate::from_pem(self.pem.as_bytes()).expect("ca pem");
+        reqwest::Client::builder().tls_certs_only([cert]).build().expect("client")
+    }
+}
+
+fn json(status: StatusCode, body: serde_json::Value) -> Result<Response<Full<Bytes>>, Infallible> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert("content-type", "application/json".parse().expect("header"));
+    Ok(r)
+}
+
+fn unix_now() -> u64 {
+    #[allow(clippy::disallowed_methods)] // the stub issues real-time expiries, like Azure
+    let now = std::time::SystemTime::now();
+    now.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[derive(Debug, Default)]
+struct EntraState {
+    calls: AtomicUsize,
+    /// Answer this many requests with this status first.
+    faults: Mutex<Vec<u16>>,
+    forms: Mutex<Vec<HashMap<String, String>>>,
+}
+
+/// The Entra ID token endpoint of one tenant, one application.
+#[derive(Debug)]
+pub struct Entra {
+    /// `https://localhost:PORT`: the `authority_host`.
+    pub authority: String,
+    state: Arc<EntraState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Entra {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Entra {
+    /// Serves tenant `tenant`; `client_id` signs in with `secret` or with the federated token
+    /// `assertion`.
+    pub async fn start(ca: &TestCa, tenant: &str, client_id: &str, secret: &str, assertion: &str) -> Self {
+        let state = Arc::new(EntraState::default());
+        let (tenant, client_id, secret, assertion) =
+            (tenant.to_owned(), client_id.to_owned(), secret.to_owned(), assertion.to_owned());
+        let s = state.clone();
+        let handler = move |req: Request<Incoming>| {
+            let (s, tenant, client_id, secret, assertion) =
+                (s.clone(), tenant.clone(), client_id.clone(), secret.clone(), assertion.clone());
+            async move {
+                let n = s.calls.fetch_add(1, Ordering::SeqCst) + 1;
+                let path = req.uri().path().to_owned();
+                let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+                s.forms.lock().expect("forms").push(form.clone());
+                let fault = {
+                    let mut f = s.faults.lock().expect("faults");
+                    if f.is_empty() { None } else { Some(f.remove(0)) }
+                };
+                if let Some(code) = fault {
+                    return json(
+                        StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                        serde_json::json!({"error": "temporarily_unavailable", "error_description": "AADSTS50196: injected fault", "error_codes": [50196]}),
+                    );
+                }
+                if path != format!("/{tenant}/oauth2/v2.0/token") {
+                    return json(
+                        StatusCode::BAD_REQUEST,
+                        serde_json::json!({"error": "invalid_request", "error_description": format!("AADSTS90002: Tenant not found for {path}."), "error_codes": [90002]}),
+                    );
+                }
+                let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+                let proof_ok = match get("client_assertion_type") {
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" => get("client_assertion") == assertion,
+                    _ => get("client_secret") == secret,
+                };
+                if get("grant_type") != "client_credentials" || get("client_id") != client_id || !proof_ok {
+                    return json(
+                        StatusCode::UNAUTHORIZED,
+                        serde_json::json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided.", "error_codes": [7000215]}),
+                    );
+                }
+                json(
+                    StatusCode::OK,
+                    serde_json::json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": format!("entra-token-{n}")}),
+                )
+            }
+        };
+        let (authority, task) = serve_tls(handler, ca.acceptor.clone()).await;
+        Self { authority, state, task }
+    }
+
+    /// Token requests received.
+    pub fn calls(&self) -> usize {
+        self.state.calls.load(Ordering::SeqCst)
+    }
+
+    /// The form fields of every request.
+    pub fn forms(&self) -> Vec<HashMap<String, String>> {
+        self.state.forms.lock().expect("forms").clone()
+    }
+
+    /// Answers the next requests with these statuses, in order.
+    pub fn fail_next(&self, statuses: &[u16]) {
+        self.state.faults.lock().expect("faults").extend_from_slice(statuses);
+    }
+}
+
+/// The App Service managed-identity endpoint.
+#[derive(Debug)]
+pub struct ManagedIdentity {
+    /// `IDENTITY_ENDPOINT`.
+    pub endpoint: String,
+    /// `IDENTITY_HEADER`.
+    pub header: String,
+    calls: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for ManagedIdentity {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl ManagedIdentity {
+    /// Starts it; tokens live `lifetime_secs`.
+    pub async fn start(lifetime_secs: u64) -> Self {
+        let header = format!("identity-header-{}", fastrand::u64(..));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (h, c) = (header.clone(), calls.clone());
+        let handler = move |req: Request<Incoming>| {
+            let (h, c) = (h.clone(), c.clone());
+            async move {
+                let n = c.fetch_add(1, Ordering::SeqCst) + 1;
+                let q: HashMap<String, String> =
+                    serde_urlencoded::from_str(req.uri().query().unwrap_or_default()).unwrap_or_default();
+                let header_ok =
+                    req.headers().get("x-identity-header").and_then(|v| v.to_str().ok()) == Some(h.as_str());
+                if req.uri().path() != "/msi/token" || q.get("api-version").map(String::as_str) != Some("2019-08-01") {
+                    return json(StatusCode::NOT_FOUND, serde_json::json!({"error": "not found"}));
+                }
+                if !header_ok {
+                    return json(
+                        StatusCode::UNAUTHORIZED,
+                        serde_json::json!({"statusCode": 401, "message": "X-IDENTITY-HEADER missing or wrong"}),
+                    );
+                }
+                let resource = q.get("resource").cloned().unwrap_or_default();
+                json(
+                    StatusCode::OK,
+                    serde_json::json!({
+                        "access_token": format!("mi-token-{n}"),
+                        "expires_on": (unix_now() + lifetime_secs).to_string(),
+                        "resource": resource,
+                        "token_type": "Bearer",
+                        "client_id": q.get("client_id").cloned().unwrap_or_else(|| "system-assigned".into()),
+                    }),
+                )
+            }
+        };
+        let (url, task) = serve(handler).await;
+        Self { endpoint: format!("{url}/msi/token"), header, calls, task }
+    }
+
+    /// Token requests received.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+/// An `az` executable in a directory of its own; every invocation is logged.
+#[derive(Debug)]
+pub struct FakeAz {
+    dir: tempfile::TempDir,
+}
+
+impl FakeAz {
+    /// A signed-in `az` whose tokens live `lifetime_secs`.
+    pub fn signed_in(lifetime_secs: u64) -> Self {
+        let me = Self { dir: tempfile::tempdir().expect("tempdir") };
+        me.sign_in(lifetime_secs);
+        me
+    }
+
+    /// Makes it answer with tokens again.
+    pub fn sign_in(&self, lifetime_secs: u64) {
+        self.write(&format!(
+            r#"case "$*" in
+  "account get-access-token -o json --scope "*) ;;
+  *) echo "ERROR: unexpected arguments: $*" >&2; exit 2 ;;
+esac
+n=$(wc -l < "{log}")
+exp=$(( $(date +%s) + {lifetime_secs} ))
+printf '{{"accessToken": "az-token-%s", "expiresOn": "unused", "expires_on": %s, "subscription": "00000000-0000-0000-0000-000000000000", "tenant": "contoso", "tokenType": "Bearer"}}\n' "$n" "$exp"
+"#,
+            log = self.log().display()
+        ));
+    }
+
+    /// Makes it answer like a CLI nobody signed in to.
+    pub fn sign_out(&self) {
+        self.write("echo \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n");
+    }
+
+    fn write(&self, body: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let script = format!("#!/bin/sh\necho \"$*\" >> \"{}\"\n{body}", self.log().display());
+        let path = self.dir.path().join("az");
+        let tmp = self.dir.path().join("az.tmp");
+        std::fs::write(&tmp, script).expect("write az");
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).expect("chmod az");
+        std::fs::rename(&tmp, &path).expect("install az");
+    }
+
+    fn log(&self) -> std::path::PathBuf {
+        self.dir.path().join("calls.log")
+    }
+
+    /// The directory holding `az`.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A `PATH` with this `az` first (then the system's tools).
+    pub fn path(&self) -> String {
+        format!("{}:/usr/local/bin:/usr/bin:/bin", self.dir.path().display())
+    }
+
+    /// The argument lines of every invocation.
+    pub fn calls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.log()).unwrap_or_default().lines().map(str::to_owned).collect()
+    }
+}

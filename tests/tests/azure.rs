@@ -1,0 +1,192 @@
+//! cloud-sessions' Azure sessions: azure_identity's credentials through our transport and
+//! chain, against the protocol stubs in `ccc_tests::azure_stub` (Entra over HTTPS with a test
+//! CA, a fake `az` on PATH). The managed-identity endpoint, read by azure_identity from the
+//! process environment, is exercised through the `ccc` binary in crates/ccc/tests/cli.rs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ccc_tests::azure_stub::{Entra, FakeAz, TestCa};
+use cloud_sessions::{
+    AttemptOutcome, CloudSessionManager, MANAGEMENT_SCOPE, ManagerOptions, ReqwestTransport, SessionError,
+};
+use core_types::{Clock, ErrorKind, Kinded, ManualClock, RefreshPolicy, RetryPolicy};
+
+const TENANT: &str = "contoso";
+const CLIENT: &str = "11111111-2222-3333-4444-555555555555";
+const SECRET: &str = "sp-secret-Zq8~never-print-me";
+const ASSERTION: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6Y2kifQ.c2ln";
+
+fn options(ca: &TestCa, env: Vec<(&'static str, String)>) -> ManagerOptions {
+    ManagerOptions {
+        env: Arc::new(move |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())),
+        retry: RetryPolicy::new(3, Duration::from_millis(10)),
+        azure_transport: Arc::new(ReqwestTransport::new(ca.client())),
+        ..ManagerOptions::default()
+    }
+}
+
+fn sp_yaml(entra: &Entra) -> String {
+    format!(
+        "cloud_sessions:\n  - name: sp\n    session_type: azure\n    tenant_id: {TENANT}\n    client_id: ENV/SP_CLIENT\n    client_secret: ENV/SP_SECRET\n    subscription_id: sub-1\n    authority_host: {}\n",
+        entra.authority
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_principal_signs_in_over_https_and_tokens_are_cached() {
+    let ca = TestCa::new();
+    let entra = Entra::start(&ca, TENANT, CLIENT, SECRET, ASSERTION).await;
+    let env = vec![("SP_CLIENT", CLIENT.to_owned()), ("SP_SECRET", SECRET.to_owned())];
+    let m = CloudSessionManager::from_yaml(&sp_yaml(&entra), options(&ca, env)).await.unwrap();
+    let s = m.azure_session("sp").unwrap();
+    let first = s.token(&[MANAGEMENT_SCOPE]).await.unwrap();
+    assert_eq!(first.token.secret(), "entra-token-1");
+    // cached: a second caller and the credential handed to SDK clients share the token
+    let again = s.credential().get_token(&[MANAGEMENT_SCOPE], None).await.unwrap();
+    assert_eq!(again.token.secret(), "entra-token-1");
+    assert_eq!(entra.calls(), 1);
+    // the wire: client credentials for the asked scope, to the tenant's v2 endpoint
+    let form = &entra.forms()[0];
+    assert_eq!(form["grant_type"], "client_credentials");
+    assert_eq!(form["scope"], MANAGEMENT_SCOPE);
+    // another scope is another token
+    s.token(&["https://vault.azure.net/.default"]).await.unwrap();
+    assert_eq!(entra.calls(), 2);
+    let h = m.check_health("sp").await.unwrap();
+    assert!(h.healthy, "{h:?}");
+    assert_eq!(h.credential.as_deref(), Some("service principal"));
+    assert_eq!(h.account.as_deref(), Some("sub-1"));
+    assert_eq!(entra.calls(), 2, "the health check used the cached token");
+    for text in [format!("{m:?}"), format!("{s:?}"), format!("{first:?}"), format!("{h:?}")] {
+        assert!(!text.contains(SECRET) && !text.contains("entra-token-1"), "{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_secret_is_rejected_once_and_never_echoed() {
+    let ca = TestCa::new();
+    let entra = Entra::start(&ca, TENANT, CLIENT, SECRET, ASSERTION).await;
+    let wrong = "wrong-secret-5x9";
+    let env = vec![("SP_CLIENT", CLIENT.to_owned()), ("SP_SECRET", wrong.to_owned())];
+    let m = CloudSessionManager::from_yaml(&sp_yaml(&entra), options(&ca, env)).await.unwrap();
+    let h = m.check_health("sp").await.unwrap();
+    assert!(!h.healthy);
+    assert_eq!(h.error_kind, Some(ErrorKind::NotAuthorized), "{h:?}");
+    assert_eq!(h.attempts, 1, "auth failures are not retried");
+    assert_eq!(entra.calls(), 1, "nor retried by the Azure pipeline");
+    let e = h.error.unwrap();
+    assert!(e.contains("AADSTS7000215") && e.contains("service principal: rejected"), "{e}");
+    assert!(!e.contains(wrong));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_entra_failures_are_retried_until_a_token_comes() {
+    let ca = TestCa::new();
+    let entra = Entra::start(&ca, TENANT, CLIENT, SECRET, ASSERTION).await;
+    entra.fail_next(&[503, 429]);
+    let env = vec![("SP_CLIENT", CLIENT.to_owned()), ("SP_SECRET", SECRET.to_owned())];
+    let m = CloudSessionManager::from_yaml(&sp_yaml(&entra), options(&ca, env)).await.unwrap();
+    let h = m.check_health("sp").await.unwrap();
+    assert!(h.healthy, "{h:?}");
+    assert_eq!(entra.calls(), 3, "two faults, then the token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workload_identity_posts_the_federated_token_file() {
+    let ca = TestCa::new();
+    let entra = Entra::start(&ca, TENANT, CLIENT, SECRET, ASSERTION).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("azure-identity-token");
+    std::fs::write(&file, ASSERTION).unwrap();
+    let yaml = format!(
+        "cloud_sessions:\n  - name: wi\n    session_type: azure\n    tenant_id: {TENANT}\n    client_id: {CLIENT}\n    federated_token_file: {}\n    authority_host: {}\n",
+        file.display(),
+        entra.authority
+    );
+    let m = CloudSessionManager::from_yaml(&yaml, options(&ca, vec![])).await.unwrap();
+    let h = m.check_health("wi").await.unwrap();
+    assert!(h.healthy, "{h:?}");
+    assert_eq!(h.credential.as_deref(), Some("workload identity"));
+    let form = &entra.forms()[0];
+    assert_eq!(form["client_assertion"], ASSERTION);
+    assert!(!form.contains_key("client_secret"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chain_reports_what_it_skipped_and_keeps_the_identity_that_answered() {
+    let ca = TestCa::new();
+    let az = FakeAz::signed_in(3600);
+    let yaml = "cloud_sessions:\n  - name: auto\n    session_type: azure\n";
+    let m = CloudSessionManager::from_yaml(yaml, options(&ca, vec![("PATH", az.path())])).await.unwrap();
+    let s = m.azure_session("auto").unwrap();
+    let t = s.token(&[MANAGEMENT_SCOPE]).await.unwrap();
+    assert_eq!(t.token.secret(), "az-token-1");
+    assert_eq!(s.answered_by(), Some("azure cli"));
+    let attempts = s.attempts();
+    let names: Vec<&str> = attempts.iter().map(|a| a.credential).collect();
+    assert_eq!(names, ["environment", "workload identity", "managed identity", "azure cli"]);
+    assert_eq!(
+        attempts[0].outcome,
+        AttemptOutcome::Skipped("AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET not set".into())
+    );
+    assert!(matches!(&attempts[1].outcome, AttemptOutcome::Skipped(r) if r.contains("AZURE_FEDERATED_TOKEN_FILE")));
+    assert!(matches!(attempts[2].outcome, AttemptOutcome::Unavailable(_)), "{:?}", attempts[2]);
+    assert_eq!(attempts[3].outcome, AttemptOutcome::Answered);
+    assert_eq!(az.calls(), [format!("account get-access-token -o json --scope {MANAGEMENT_SCOPE}")]);
+    // once answered, the session stays with that identity: a failing CLI is an error, not a
+    // silent switch to whatever else might answer
+    az.sign_out();
+    let e = s.token(&["https://storage.azure.com/.default"]).await.unwrap_err();
+    assert!(e.to_string().contains("does not switch to another identity"), "{e}");
+    assert!(e.to_string().contains("az login"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_configured_says_what_to_do() {
+    let ca = TestCa::new();
+    let az = FakeAz::signed_in(3600);
+    az.sign_out();
+    let yaml = "cloud_sessions:\n  - name: cli\n    session_type: azure\n    use_azure_cli: true\n";
+    let m = CloudSessionManager::from_yaml(yaml, options(&ca, vec![("PATH", az.path())])).await.unwrap();
+    let h = m.check_health("cli").await.unwrap();
+    assert!(!h.healthy);
+    assert_eq!(h.error_kind, Some(ErrorKind::NotConfigured));
+    assert_eq!(h.attempts, 1, "a signed-out CLI is not a transient failure");
+    assert!(h.error.as_deref().unwrap_or_default().contains("az login"), "{h:?}");
+    // no az at all
+    let m = CloudSessionManager::from_yaml(yaml, options(&ca, vec![("PATH", "/nonexistent".into())])).await.unwrap();
+    let e = m.azure_session("cli").unwrap().token(&[MANAGEMENT_SCOPE]).await.unwrap_err();
+    assert!(matches!(e, SessionError::Azure { .. }));
+    assert_eq!(e.kind(), ErrorKind::NotConfigured);
+    assert!(e.to_string().contains("az not found on PATH"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_token_is_renewed_once_inside_the_refresh_window() {
+    let ca = TestCa::new();
+    let az = FakeAz::signed_in(3600);
+    let clock = ManualClock::new(core_types::SystemClock.now());
+    let mut opts = options(&ca, vec![("PATH", az.path())]);
+    opts.clock = Arc::new(clock.clone());
+    opts.refresh = RefreshPolicy::new(Duration::from_secs(300));
+    let yaml = "cloud_sessions:\n  - name: cli\n    session_type: azure\n    use_azure_cli: true\n";
+    let m = CloudSessionManager::from_yaml(yaml, opts).await.unwrap();
+    let s = m.azure_session("cli").unwrap();
+    assert_eq!(s.token(&[MANAGEMENT_SCOPE]).await.unwrap().token.secret(), "az-token-1");
+    clock.advance(Duration::from_secs(3000)); // 600 s left: still fresh
+    assert_eq!(s.token(&[MANAGEMENT_SCOPE]).await.unwrap().token.secret(), "az-token-1");
+    clock.advance(Duration::from_secs(400)); // 200 s left: inside the window
+    az.sign_in(7200); // (the fake CLI's expiries run on the real clock; the next outlives the jump)
+    let (a, b) = tokio::join!(s.token(&[MANAGEMENT_SCOPE]), s.token(&[MANAGEMENT_SCOPE]));
+    assert_eq!(a.unwrap().token.secret(), "az-token-2");
+    assert_eq!(b.unwrap().token.secret(), "az-token-2");
+    assert_eq!(az.calls().len(), 2, "concurrent callers share one renewal");
+    assert_eq!(s.fetches(), 2);
+    // a failed renewal inside the window keeps serving the still-valid token
+    clock.advance(Duration::from_secs(3550)); // 250 s left of token 2
+    az.sign_out();
+    assert_eq!(s.token(&[MANAGEMENT_SCOPE]).await.unwrap().token.secret(), "az-token-2");
+    clock.advance(Duration::from_secs(300)); // now expired: no stale token is served
+    assert!(s.token(&[MANAGEMENT_SCOPE]).await.is_err());
+}
