@@ -10,6 +10,7 @@ pub mod azure_stub;
 pub mod cognito;
 pub mod front;
 pub mod oidc;
+pub mod proxy;
 pub mod serve;
 pub mod sso_stub;
 

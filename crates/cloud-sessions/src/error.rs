@@ -80,7 +80,8 @@ pub(crate) fn kind_of_code(code: &str) -> ErrorKind {
         | "ServiceUnavailable"
         | "InternalServerError"
         | "Unavailable"
-        | "RequestTimeout" => ErrorKind::Unavailable,
+        | "RequestTimeout"
+        | "Timeout" => ErrorKind::Unavailable,
         "ExpiredToken" | "ExpiredTokenException" => ErrorKind::ExpiredToken,
         "AccessDenied" | "AccessDeniedException" => ErrorKind::AccessDenied,
         "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" | "InvalidIdentityToken" => {

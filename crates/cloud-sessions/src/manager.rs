@@ -246,7 +246,15 @@ fn base_config(
     let mut b = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
-        .retry_config(retry);
+        .retry_config(retry)
+        // a stalled endpoint costs one attempt, not the run: the attempt times out and the
+        // retry policy decides what next
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(options.attempt_timeout)
+                .operation_attempt_timeout(options.attempt_timeout)
+                .build(),
+        );
     b.set_endpoint_url(options.endpoint_url.clone());
     b.set_credentials_provider(provider);
     b.build()

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use core_types::{Clock, ExposeSecret, SecretString, SystemClock, TokenSet};
+use core_types::{Clock, ExposeSecret, Kinded, RetryPolicy, SecretString, SystemClock, TokenSet};
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
 };
@@ -94,6 +94,12 @@ pub struct OAuthConfig {
     pub redirect_uri: Option<String>,
     /// Scopes to request.
     pub scopes: Vec<String>,
+    /// Retries of discovery and token-endpoint calls (unreachable, 5xx, 429, timeouts only;
+    /// an OAuth error answer is never retried). The code exchange is not retried: a code
+    /// is single-use.
+    pub retry: RetryPolicy,
+    /// How long one attempt may take.
+    pub attempt_timeout: Duration,
 }
 
 impl fmt::Debug for OAuthConfig {
@@ -105,6 +111,8 @@ impl fmt::Debug for OAuthConfig {
             .field("client_secret", &self.client_secret.as_ref().map(|_| "[REDACTED]"))
             .field("redirect_uri", &self.redirect_uri)
             .field("scopes", &self.scopes)
+            .field("retry", &self.retry)
+            .field("attempt_timeout", &self.attempt_timeout)
             .finish()
     }
 }
@@ -119,7 +127,23 @@ impl OAuthConfig {
             client_secret: None,
             redirect_uri: None,
             scopes: vec!["openid".into()],
+            retry: RetryPolicy::default(),
+            attempt_timeout: Duration::from_secs(30),
         }
+    }
+
+    /// Sets the retry policy.
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets how long one attempt may take.
+    #[must_use]
+    pub fn with_attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout;
+        self
     }
 
     /// Makes it a confidential client.
@@ -252,6 +276,32 @@ fn parse_url<T>(
 
 type TokenError = RequestTokenError<HttpError, BasicErrorResponse>;
 
+/// Runs `op` until it succeeds or fails for good: transient failures (unreachable, 5xx, 429,
+/// an attempt over `timeout`) are retried per `policy`; any OAuth answer is final.
+async fn retrying<T, F, Fut>(policy: RetryPolicy, timeout: Duration, what: &str, op: F) -> Result<T, OAuthError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, OAuthError>>,
+{
+    let mut delays = policy.backoff(fastrand::u64(..));
+    loop {
+        let result = match tokio::time::timeout(timeout, op()).await {
+            Ok(r) => r,
+            Err(_) => Err(OAuthError::Timeout(format!("{what}: no answer within {} ms", timeout.as_millis()))),
+        };
+        match result {
+            Err(e) if e.kind().is_retryable() => match delays.next() {
+                Some(d) => {
+                    tracing::debug!(what, error = %e, delay_ms = d.as_millis() as u64, "retrying");
+                    tokio::time::sleep(d).await;
+                }
+                None => return Err(e),
+            },
+            other => return other,
+        }
+    }
+}
+
 fn token_error(e: TokenError) -> OAuthError {
     match e {
         RequestTokenError::ServerResponse(r) => {
@@ -275,18 +325,20 @@ impl OAuthClient {
         let mut endpoints = Endpoints::default();
         if let Some(issuer) = &config.issuer {
             let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
-            let resp = http
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| OAuthError::Unavailable(format!("discovery: {}", without_url(&e))))?;
-            if !resp.status().is_success() {
-                return Err(OAuthError::Unavailable(format!("discovery at {url}: HTTP {}", resp.status())));
-            }
-            endpoints = resp
-                .json()
-                .await
-                .map_err(|e| OAuthError::Invalid(format!("discovery document: {}", without_url(&e))))?;
+            endpoints = retrying(config.retry, config.attempt_timeout, "discovery", || async {
+                let resp = http
+                    .get(&url)
+                    .send()
+                    .await
+                    .map_err(|e| OAuthError::Unavailable(format!("discovery: {}", without_url(&e))))?;
+                if !resp.status().is_success() {
+                    return Err(OAuthError::Unavailable(format!("discovery at {url}: HTTP {}", resp.status())));
+                }
+                resp.json::<Endpoints>()
+                    .await
+                    .map_err(|e| OAuthError::Invalid(format!("discovery document: {}", without_url(&e))))
+            })
+            .await?;
             if endpoints.issuer.as_deref().map(|i| i.trim_end_matches('/')) != Some(issuer.trim_end_matches('/')) {
                 return Err(OAuthError::Invalid(format!(
                     "discovery document names issuer {:?}, expected {issuer}",
@@ -333,6 +385,14 @@ impl OAuthClient {
             inner = inner.set_redirect_uri(r);
         }
         Ok(Self { config, endpoints, inner, http, clock: Arc::new(SystemClock) })
+    }
+
+    async fn retrying<T, F, Fut>(&self, what: &str, op: F) -> Result<T, OAuthError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, OAuthError>>,
+    {
+        retrying(self.config.retry, self.config.attempt_timeout, what, op).await
     }
 
     /// Uses `clock` for token expiry and ID-token checks.
@@ -459,13 +519,16 @@ impl OAuthClient {
         let user = ResourceOwnerUsername::new(username.to_owned());
         let pass = ResourceOwnerPassword::new(password.expose_secret().to_owned());
         let r = self
-            .inner
-            .exchange_password(&user, &pass)
-            .map_err(|e| OAuthError::Config(format!("{e}: set the token endpoint")))?
-            .add_scopes(self.scopes())
-            .request_async(&http_client(&self.http))
-            .await
-            .map_err(token_error)?;
+            .retrying("password grant", || async {
+                self.inner
+                    .exchange_password(&user, &pass)
+                    .map_err(|e| OAuthError::Config(format!("{e}: set the token endpoint")))?
+                    .add_scopes(self.scopes())
+                    .request_async(&http_client(&self.http))
+                    .await
+                    .map_err(token_error)
+            })
+            .await?;
         Ok(self.tokens(&r, None))
     }
 
@@ -477,13 +540,16 @@ impl OAuthClient {
         let scopes: Vec<Scope> =
             self.scopes().into_iter().filter(|s| s.as_str() != "openid" && s.as_str() != "offline_access").collect();
         let r = self
-            .inner
-            .exchange_client_credentials()
-            .map_err(|e| OAuthError::Config(format!("{e}: set the token endpoint")))?
-            .add_scopes(scopes)
-            .request_async(&http_client(&self.http))
-            .await
-            .map_err(token_error)?;
+            .retrying("client credentials grant", || async {
+                self.inner
+                    .exchange_client_credentials()
+                    .map_err(|e| OAuthError::Config(format!("{e}: set the token endpoint")))?
+                    .add_scopes(scopes.clone())
+                    .request_async(&http_client(&self.http))
+                    .await
+                    .map_err(token_error)
+            })
+            .await?;
         Ok(self.tokens(&r, None))
     }
 
@@ -492,12 +558,15 @@ impl OAuthClient {
     pub async fn refresh_token(&self, refresh: &SecretString) -> Result<TokenSet, OAuthError> {
         let rt = RefreshToken::new(refresh.expose_secret().to_owned());
         let r = self
-            .inner
-            .exchange_refresh_token(&rt)
-            .map_err(|e| OAuthError::Config(format!("{e}: set the token endpoint")))?
-            .request_async(&http_client(&self.http))
-            .await
-            .map_err(token_error)?;
+            .retrying("refresh", || async {
+                self.inner
+                    .exchange_refresh_token(&rt)
+                    .map_err(|e| OAuthError::Config(format!("{e}: set the token endpoint")))?
+                    .request_async(&http_client(&self.http))
+                    .await
+                    .map_err(token_error)
+            })
+            .await?;
         Ok(self.tokens(&r, Some(refresh)))
     }
 

@@ -23,6 +23,18 @@ pub(crate) fn client(
                 r = r.header(k, v);
             }
             let resp = r.send().await.map_err(|e| HttpError(format!("request failed: {}", without_url(&e))))?;
+            let status = resp.status();
+            // 5xx and 429 are the provider being unwell, not an OAuth answer: a transport error
+            // (retryable), instead of an unparsable token response
+            if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                let retry_after = resp
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| format!(" (Retry-After: {v})"))
+                    .unwrap_or_default();
+                return Err(HttpError(format!("the provider answered HTTP {status}{retry_after}")));
+            }
             let mut builder = http_response_builder(resp.status().as_u16());
             for (k, v) in resp.headers() {
                 builder = builder.header(k, v);

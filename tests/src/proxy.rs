@@ -1,0 +1,166 @@
+//! A fault-injecting TCP proxy for any HTTP peer (moto, oidc-provider): each new request
+//! (kept-alive connections included) takes the next queued fault — reset the connection,
+//! stall it, answer 503 — or, with none queued, is piped to the peer untouched. Faults live at the TCP level, below HTTP, where a library's retry logic
+//! sees what a flaky network gives it. [`refused_url`] is an address nobody listens on.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// What to do to one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpFault {
+    /// Accept, read the request, then reset the connection (RST, no response).
+    Reset,
+    /// Accept, read the request and say nothing for this long, then close.
+    Stall(Duration),
+    /// Read the request and answer this HTTP status with `Retry-After: 1` and no body, then
+    /// close (a load balancer in front of a busy peer).
+    Status(u16),
+}
+
+/// The proxy; stops when dropped.
+#[derive(Debug)]
+pub struct FaultProxy {
+    /// `http://127.0.0.1:PORT`, to use instead of the peer's URL.
+    pub url: String,
+    faults: Arc<Mutex<VecDeque<TcpFault>>>,
+    connections: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FaultProxy {
+    /// Proxies to `upstream` (`http://host:port`, any path ignored).
+    pub async fn start(upstream: &str) -> Self {
+        let target = url::Url::parse(upstream).expect("upstream URL");
+        let target = format!(
+            "{}:{}",
+            target.host_str().expect("upstream host"),
+            target.port_or_known_default().expect("upstream port")
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let faults: Arc<Mutex<VecDeque<TcpFault>>> = Arc::default();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (f, c, r) = (faults.clone(), connections.clone(), requests.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                c.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(connection(client, target.clone(), f.clone(), r.clone()));
+            }
+        });
+        Self { url, faults, connections, requests, task }
+    }
+
+    /// Applies these faults to the next connections, in order.
+    pub fn fail_next(&self, faults: &[TcpFault]) {
+        self.faults.lock().unwrap_or_else(PoisonError::into_inner).extend(faults.iter().copied());
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// HTTP requests seen so far (faulted ones included; kept-alive connections counted per
+    /// request).
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+/// One client connection: each request it opens takes the next queued fault, if any;
+/// otherwise its bytes go to the peer (over one upstream connection, opened on first need).
+async fn connection(
+    client: tokio::net::TcpStream,
+    target: String,
+    faults: Arc<Mutex<VecDeque<TcpFault>>>,
+    requests: Arc<AtomicUsize>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut from_client, to_client) = client.into_split();
+    let to_client = Arc::new(tokio::sync::Mutex::new(to_client));
+    let mut upstream: Option<(tokio::net::tcp::OwnedWriteHalf, tokio::task::JoinHandle<()>)> = None;
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from_client.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if starts_request(&buf[..n]) {
+            requests.fetch_add(1, Ordering::SeqCst);
+            let fault = faults.lock().unwrap_or_else(PoisonError::into_inner).pop_front();
+            let mut out = to_client.lock().await;
+            match fault {
+                Some(TcpFault::Status(code)) => {
+                    let reply = format!(
+                        "HTTP/1.1 {code} Injected\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    );
+                    let _ = out.write_all(reply.as_bytes()).await;
+                    let _ = out.shutdown().await;
+                    break;
+                }
+                Some(TcpFault::Reset) => {
+                    // linger 0: close with RST instead of FIN
+                    let _ = out.as_ref().set_zero_linger();
+                    break;
+                }
+                Some(TcpFault::Stall(d)) => {
+                    drop(out);
+                    tokio::time::sleep(d).await;
+                    break;
+                }
+                None => {}
+            }
+        }
+        if upstream.is_none() {
+            let Ok(stream) = tokio::net::TcpStream::connect(&target).await else { break };
+            let (mut from_upstream, to_upstream) = stream.into_split();
+            let to_client = to_client.clone();
+            let down = tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                while let Ok(n) = from_upstream.read(&mut buf).await {
+                    if n == 0 || to_client.lock().await.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                let _ = to_client.lock().await.shutdown().await;
+            });
+            upstream = Some((to_upstream, down));
+        }
+        if let Some((to_upstream, _)) = upstream.as_mut()
+            && to_upstream.write_all(&buf[..n]).await.is_err()
+        {
+            break;
+        }
+    }
+    if let Some((mut to_upstream, down)) = upstream {
+        let _ = to_upstream.shutdown().await;
+        down.abort();
+    }
+}
+
+/// Whether a chunk from the client opens an HTTP/1.1 request (`METHOD /path HTTP/1.1`).
+fn starts_request(chunk: &[u8]) -> bool {
+    let line = chunk.split(|b| *b == b'\n').next().unwrap_or_default();
+    let method_len = line.iter().take_while(|b| b.is_ascii_uppercase()).count();
+    method_len > 0 && line.get(method_len) == Some(&b' ') && line.ends_with(b"HTTP/1.1\r")
+}
+
+/// A loopback URL whose port had a listener a moment ago and has none now: connecting is
+/// refused.
+pub async fn refused_url() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    drop(listener);
+    format!("http://{addr}")
+}

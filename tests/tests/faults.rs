@@ -1,0 +1,123 @@
+//! Peer faults below HTTP: a TCP proxy in front of moto and oidc-provider resets, stalls,
+//! answers 503 + Retry-After, or the address refuses connections. Every library retries per
+//! its RetryPolicy within a bounded time, then returns a typed error; auth failures are
+//! never retried. (HTTP-level AWS error codes — 500, throttling — are injected by the moto
+//! front in tests/tests/sessions.rs.)
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ccc_tests::peer;
+use ccc_tests::proxy::{FaultProxy, TcpFault, refused_url};
+use cloud_sessions::{CloudSessionManager, ManagerOptions};
+use core_types::{ErrorKind, Kinded, RetryPolicy, SecretString};
+use oauth_pkce::{Endpoints, OAuthClient, OAuthConfig};
+
+const STALL: TcpFault = TcpFault::Stall(Duration::from_secs(10));
+const ATTEMPT: Duration = Duration::from_secs(1);
+
+/// A policy whose whole sleeping budget is small: total time is bounded by
+/// attempts × attempt timeout + that budget.
+fn policy() -> RetryPolicy {
+    RetryPolicy::new(3, Duration::from_millis(20))
+}
+
+async fn sessions(endpoint: &str) -> CloudSessionManager {
+    let yaml = "cloud_sessions:\n  - name: keys\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAIOSFODNN7EXAMPLE\n    secret_access_key: ENV/SECRET\n";
+    let options = ManagerOptions {
+        endpoint_url: Some(endpoint.to_owned()),
+        env: Arc::new(|k| (k == "SECRET").then(|| "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned())),
+        retry: policy(),
+        attempt_timeout: ATTEMPT,
+        ..ManagerOptions::default()
+    };
+    CloudSessionManager::from_yaml(yaml, options).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_reset_stall_and_503_are_retried_within_a_bounded_time() {
+    let proxy = FaultProxy::start(&peer("CCC_TEST_AWS_ENDPOINT")).await;
+    let m = sessions(&proxy.url).await;
+    proxy.fail_next(&[TcpFault::Reset, STALL, TcpFault::Status(503)]);
+    let start = Instant::now();
+    let h = m.check_health("keys").await.unwrap();
+    assert!(h.healthy, "{h:?}");
+    assert_eq!(h.attempts, 4, "reset, stall, 503, then the answer");
+    assert_eq!(proxy.requests(), 4);
+    let bound = ATTEMPT * 4 + policy().max_total_delay() + Duration::from_secs(2);
+    assert!(start.elapsed() < bound, "the stall cost one attempt timeout, not 10 s: {:?}", start.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_faults_past_the_policy_end_in_a_typed_error() {
+    let proxy = FaultProxy::start(&peer("CCC_TEST_AWS_ENDPOINT")).await;
+    let m = sessions(&proxy.url).await;
+    proxy.fail_next(&[TcpFault::Reset; 4]);
+    let h = m.check_health("keys").await.unwrap();
+    assert!(!h.healthy);
+    assert_eq!(h.attempts, 4, "1 + 3 retries");
+    assert_eq!(h.error_kind, Some(ErrorKind::Unavailable), "{h:?}");
+    assert!(h.error.as_deref().unwrap_or_default().contains("sts:GetCallerIdentity"), "{h:?}");
+    // nobody listening at all
+    let m = sessions(&refused_url().await).await;
+    let h = m.check_health("keys").await.unwrap();
+    assert_eq!((h.healthy, h.attempts, h.error_kind), (false, 4, Some(ErrorKind::Unavailable)), "{h:?}");
+}
+
+/// The oidc-provider's endpoints, with the token endpoint moved behind `base`.
+async fn token_endpoint_behind(base: &str) -> Endpoints {
+    let issuer = peer("CCC_TEST_OIDC_ISSUER");
+    let mut e: Endpoints =
+        reqwest::get(format!("{issuer}/.well-known/openid-configuration")).await.unwrap().json().await.unwrap();
+    let token = url::Url::parse(e.token.as_deref().unwrap()).unwrap();
+    e.token = Some(format!("{base}{}", token.path()));
+    e
+}
+
+async fn oauth_client(base: &str, secret: &str) -> OAuthClient {
+    let mut config = OAuthConfig::new("unused", "ccc-confidential")
+        .with_secret(SecretString::from(secret.to_owned()))
+        .with_scopes(&["openid"])
+        .with_retry(policy())
+        .with_attempt_timeout(ATTEMPT);
+    config.issuer = None;
+    config.endpoints = token_endpoint_behind(base).await;
+    OAuthClient::discover(config).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_token_endpoint_faults_are_retried_and_auth_failures_are_not() {
+    let proxy = FaultProxy::start(&peer("CCC_TEST_OIDC_ISSUER")).await;
+    let client = oauth_client(&proxy.url, "ccc-confidential-secret").await;
+    proxy.fail_next(&[TcpFault::Reset, STALL, TcpFault::Status(503)]);
+    let start = Instant::now();
+    let tokens = client.sign_in_with_client().await.unwrap();
+    assert!(tokens.access_token.is_some());
+    assert_eq!(proxy.requests(), 4, "reset, stall, 503, then the token");
+    assert!(start.elapsed() < ATTEMPT * 4 + policy().max_total_delay() + Duration::from_secs(2));
+
+    // a refused secret is an answer, not a fault: exactly one request
+    let bad = oauth_client(&proxy.url, "not-the-secret").await;
+    let before = proxy.requests();
+    let e = bad.sign_in_with_client().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotAuthorized, "{e}");
+    assert_eq!(proxy.requests() - before, 1);
+    assert!(!e.to_string().contains("not-the-secret"));
+
+    // past the policy: a typed, retryable-kind error after 1 + 3 attempts
+    let before = proxy.requests();
+    proxy.fail_next(&[TcpFault::Status(503); 4]);
+    let e = client.sign_in_with_client().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert!(e.to_string().contains("503") && e.to_string().contains("Retry-After"), "{e}");
+    assert_eq!(proxy.requests() - before, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_refused_connections_end_in_unavailable() {
+    let client = oauth_client(&refused_url().await, "ccc-confidential-secret").await;
+    let start = Instant::now();
+    let e = client.sign_in_with_client().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert!(start.elapsed() < ATTEMPT * 4 + policy().max_total_delay());
+}
