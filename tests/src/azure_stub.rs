@@ -71,7 +71,9 @@ impl TestCa {
 }
 
 fn json(status: StatusCode, body: serde_json::Value) -> Result<Response<Full<Bytes>>, Infallible> {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    let text = body.to_string();
+    crate::leak::secrets_in_response(&text);
+    let mut r = Response::new(Full::new(Bytes::from(text)));
     *r.status_mut() = status;
     r.headers_mut().insert("content-type", "application/json".parse().expect("header"));
     Ok(r)
@@ -110,6 +112,9 @@ impl Entra {
     /// Serves tenant `tenant`; `client_id` signs in with `secret` or with the federated token
     /// `assertion`.
     pub async fn start(ca: &TestCa, tenant: &str, client_id: &str, secret: &str, assertion: &str) -> Self {
+        crate::leak::init();
+        crate::leak::secret(secret);
+        crate::leak::secret(assertion);
         let state = Arc::new(EntraState::default());
         let (tenant, client_id, secret, assertion) =
             (tenant.to_owned(), client_id.to_owned(), secret.to_owned(), assertion.to_owned());
@@ -196,7 +201,9 @@ impl Drop for ManagedIdentity {
 impl ManagedIdentity {
     /// Starts it; tokens live `lifetime_secs`.
     pub async fn start(lifetime_secs: u64) -> Self {
+        crate::leak::init();
         let header = format!("identity-header-{}", fastrand::u64(..));
+        crate::leak::secret(&header);
         let calls = Arc::new(AtomicUsize::new(0));
         let (h, c) = (header.clone(), calls.clone());
         let handler = move |req: Request<Incoming>| {
@@ -220,7 +227,7 @@ impl ManagedIdentity {
                 json(
                     StatusCode::OK,
                     serde_json::json!({
-                        "access_token": format!("mi-token-{n}"),
+                        "access_token": format!("mi-access-token-{n}"),
                         "expires_on": (unix_now() + lifetime_secs).to_string(),
                         "resource": resource,
                         "token_type": "Bearer",
@@ -248,6 +255,10 @@ pub struct FakeAz {
 impl FakeAz {
     /// A signed-in `az` whose tokens live `lifetime_secs`.
     pub fn signed_in(lifetime_secs: u64) -> Self {
+        crate::leak::init();
+        for n in 1..=8 {
+            crate::leak::secret(&format!("az-access-token-{n}"));
+        }
         let me = Self { dir: tempfile::tempdir().expect("tempdir") };
         me.sign_in(lifetime_secs);
         me
@@ -262,7 +273,7 @@ impl FakeAz {
 esac
 n=$(wc -l < "{log}")
 exp=$(( $(date +%s) + {lifetime_secs} ))
-printf '{{"accessToken": "az-token-%s", "expiresOn": "unused", "expires_on": %s, "subscription": "00000000-0000-0000-0000-000000000000", "tenant": "contoso", "tokenType": "Bearer"}}\n' "$n" "$exp"
+printf '{{"accessToken": "az-access-token-%s", "expiresOn": "unused", "expires_on": %s, "subscription": "00000000-0000-0000-0000-000000000000", "tenant": "contoso", "tokenType": "Bearer"}}\n' "$n" "$exp"
 "#,
             log = self.log().display()
         ));

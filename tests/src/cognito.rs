@@ -29,6 +29,9 @@ pub fn unique(prefix: &str) -> String {
 }
 
 pub async fn pool() -> Pool {
+    crate::leak::init();
+    crate::leak::secret(PASSWORD);
+    crate::leak::secret("Temp-Passw0rd!");
     let sdk = moto_config().await;
     let admin = idp::Client::new(&sdk);
     let created = admin.create_user_pool().pool_name(unique("ccc-test-pool")).send().await.unwrap();
@@ -71,7 +74,11 @@ pub async fn pool() -> Pool {
         pool_id,
         client_id,
         secret_client_id: sc.client_id().unwrap().to_owned(),
-        client_secret: sc.client_secret().unwrap().to_owned(),
+        client_secret: {
+            let secret = sc.client_secret().unwrap().to_owned();
+            crate::leak::secret(&secret);
+            secret
+        },
         identity_pool_id: ip.identity_pool_id().to_owned(),
         admin,
         sdk,

@@ -197,6 +197,7 @@ async fn forward(
             let status = resp.status().as_u16();
             let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("text/xml").to_owned();
             let bytes = resp.bytes().await.unwrap_or_default();
+            crate::leak::secrets_in_response(&String::from_utf8_lossy(&bytes));
             respond(status, &ct, bytes)
         }
         Err(e) => respond(502, "text/plain", format!("front could not reach moto: {e}")),

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 pub mod azure_stub;
 pub mod cognito;
 pub mod front;
+pub mod leak;
 pub mod oidc;
 pub mod proxy;
 pub mod serve;
@@ -26,6 +27,7 @@ pub fn workspace_root() -> PathBuf {
 /// When the peers are not running: that is a broken test setup, reported with what to run.
 #[allow(clippy::disallowed_methods)] // test configuration is read from the environment here
 pub fn peer(name: &str) -> String {
+    leak::init();
     if let Ok(v) = std::env::var(name) {
         return v;
     }

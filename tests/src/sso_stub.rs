@@ -83,7 +83,9 @@ fn respond(status: u16, body: Value, error_type: Option<&str>) -> Response<Full<
     if let Some(t) = error_type {
         b = b.header("x-amzn-errortype", t);
     }
-    b.body(Full::new(Bytes::from(body.to_string()))).unwrap_or_default()
+    let text = body.to_string();
+    crate::leak::secrets_in_response(&text);
+    b.body(Full::new(Bytes::from(text))).unwrap_or_default()
 }
 
 fn err(status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {

@@ -121,7 +121,7 @@ async fn the_chain_reports_what_it_skipped_and_keeps_the_identity_that_answered(
     let m = CloudSessionManager::from_yaml(yaml, options(&ca, vec![("PATH", az.path())])).await.unwrap();
     let s = m.azure_session("auto").unwrap();
     let t = s.token(&[MANAGEMENT_SCOPE]).await.unwrap();
-    assert_eq!(t.token.secret(), "az-token-1");
+    assert_eq!(t.token.secret(), "az-access-token-1");
     assert_eq!(s.answered_by(), Some("azure cli"));
     let attempts = s.attempts();
     let names: Vec<&str> = attempts.iter().map(|a| a.credential).collect();
@@ -173,20 +173,20 @@ async fn a_cached_token_is_renewed_once_inside_the_refresh_window() {
     let yaml = "cloud_sessions:\n  - name: cli\n    session_type: azure\n    use_azure_cli: true\n";
     let m = CloudSessionManager::from_yaml(yaml, opts).await.unwrap();
     let s = m.azure_session("cli").unwrap();
-    assert_eq!(s.token(&[MANAGEMENT_SCOPE]).await.unwrap().token.secret(), "az-token-1");
+    assert_eq!(s.token(&[MANAGEMENT_SCOPE]).await.unwrap().token.secret(), "az-access-token-1");
     clock.advance(Duration::from_secs(3000)); // 600 s left: still fresh
-    assert_eq!(s.token(&[MANAGEMENT_SCOPE]).await.unwrap().token.secret(), "az-token-1");
+    assert_eq!(s.token(&[MANAGEMENT_SCOPE]).await.unwrap().token.secret(), "az-access-token-1");
     clock.advance(Duration::from_secs(400)); // 200 s left: inside the window
     az.sign_in(7200); // (the fake CLI's expiries run on the real clock; the next outlives the jump)
     let (a, b) = tokio::join!(s.token(&[MANAGEMENT_SCOPE]), s.token(&[MANAGEMENT_SCOPE]));
-    assert_eq!(a.unwrap().token.secret(), "az-token-2");
-    assert_eq!(b.unwrap().token.secret(), "az-token-2");
+    assert_eq!(a.unwrap().token.secret(), "az-access-token-2");
+    assert_eq!(b.unwrap().token.secret(), "az-access-token-2");
     assert_eq!(az.calls().len(), 2, "concurrent callers share one renewal");
     assert_eq!(s.fetches(), 2);
     // a failed renewal inside the window keeps serving the still-valid token
     clock.advance(Duration::from_secs(3550)); // 250 s left of token 2
     az.sign_out();
-    assert_eq!(s.token(&[MANAGEMENT_SCOPE]).await.unwrap().token.secret(), "az-token-2");
+    assert_eq!(s.token(&[MANAGEMENT_SCOPE]).await.unwrap().token.secret(), "az-access-token-2");
     clock.advance(Duration::from_secs(300)); // now expired: no stale token is served
     assert!(s.token(&[MANAGEMENT_SCOPE]).await.is_err());
 }

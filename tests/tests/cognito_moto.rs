@@ -19,7 +19,10 @@ fn password() -> SecretString {
 
 async fn sign_in(auth: &CognitoAuthenticator, user: &str) -> core_types::TokenSet {
     match auth.authenticate(user, &password()).await.expect("sign-in") {
-        AuthOutcome::Tokens(t) => t,
+        AuthOutcome::Tokens(t) => {
+            ccc_tests::leak::tokens(&t);
+            t
+        }
         AuthOutcome::Challenge(c) => panic!("unexpected challenge {c:?}"),
     }
 }

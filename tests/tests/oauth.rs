@@ -23,6 +23,8 @@ async fn public_client() -> OAuthClient {
 }
 
 async fn confidential_client(scopes: &[&str]) -> OAuthClient {
+    ccc_tests::leak::secret("ccc-confidential-secret");
+    ccc_tests::leak::secret("alice-password");
     let config = OAuthConfig::new(issuer(), "ccc-confidential")
         .with_secret(SecretString::from("ccc-confidential-secret".to_owned()))
         .with_scopes(scopes)
@@ -86,6 +88,7 @@ async fn codes_are_single_use_verifiers_must_match_and_state_is_checked_first() 
 
     let tokens =
         client.exchange_code(&code, PkceVerifier::from_secret(&kept), &returned, &state).await.expect("exchange");
+    ccc_tests::leak::tokens(&tokens);
     let claims =
         client.validate_id_token(tokens.id_token.as_ref().unwrap(), state.nonce()).await.expect("nonce matches");
     assert_eq!(claims["sub"], "alice");
@@ -110,6 +113,7 @@ async fn refresh_rotates_and_the_old_refresh_token_then_fails() {
     let (url, verifier, state) = client.authorization_url().unwrap();
     let (code, returned) = authorize(&url, "bob").await;
     let first = client.exchange_code(&code, verifier, &returned, &state).await.unwrap();
+    ccc_tests::leak::tokens(&first);
     let old = first.refresh_token.clone().unwrap();
     let second = client.refresh(&first).await.expect("refresh");
     let new = second.refresh_token.clone().unwrap();
@@ -125,6 +129,7 @@ async fn refresh_rotates_and_the_old_refresh_token_then_fails() {
 async fn client_credentials_then_revoke_makes_introspection_inactive() {
     let client = confidential_client(&["api"]).await;
     let tokens = client.sign_in_with_client().await.expect("client credentials");
+    ccc_tests::leak::tokens(&tokens);
     let at = tokens.access_token.clone().unwrap();
     assert!(client.introspect(&at).await.unwrap(), "active after issue");
     client.sign_out(&tokens).await.expect("revoke");
@@ -151,6 +156,7 @@ async fn password_grant_accepts_the_right_password_only() {
         .sign_in_with_password("alice", &SecretString::from("alice-password".to_owned()))
         .await
         .expect("password grant");
+    ccc_tests::leak::tokens(&tokens);
     assert!(tokens.refresh_token.is_some());
     let e = client.sign_in_with_password("alice", &SecretString::from("guess".to_owned())).await.unwrap_err();
     assert!(matches!(e, OAuthError::InvalidGrant(_)), "{e}");

@@ -8,6 +8,11 @@ use cloud_sessions::{CloudSessionManager, ManagerOptions, SessionError};
 use core_types::{Clock, ErrorKind, Kinded, ManualClock, RefreshPolicy, RetryPolicy, SecretString};
 
 fn options(front: &Front, env: &'static [(&'static str, &'static str)]) -> ManagerOptions {
+    for (name, value) in env {
+        if name.contains("SECRET") {
+            ccc_tests::leak::secret(value);
+        }
+    }
     ManagerOptions {
         endpoint_url: Some(front.url.clone()),
         env: Arc::new(move |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())),

@@ -4,6 +4,7 @@
 mod bench;
 mod cmd;
 mod demo;
+mod leak;
 mod lint;
 mod peers;
 
@@ -65,8 +66,16 @@ fn run_tests(env: &[(String, String)], extra: &[String]) -> Result<(), String> {
         ["test", "--workspace", "--no-fail-fast"].map(String::from).to_vec()
     };
     args.extend(extra.iter().cloned());
-    let unit = cmd::run_with_env("cargo", &args, env);
-    doc.and(unit)
+    // every test process logs at trace level into the leak directory and lists the secrets
+    // it saw; afterwards no secret may appear in any log
+    let leak_dir = cmd::root().join("target/leak-scan");
+    let _ = std::fs::remove_dir_all(&leak_dir);
+    let mut env = env.to_vec();
+    env.push(("CCC_LEAK_DIR".into(), leak_dir.display().to_string()));
+    env.push(("RUST_LOG".into(), "trace".into()));
+    let unit = cmd::run_with_env("cargo", &args, &env);
+    let scan = leak::scan(&leak_dir).map(|summary| eprintln!("{summary}"));
+    doc.and(scan).and(unit)
 }
 
 /// The story a new user lives through, against the real peers, every step real.

@@ -17,20 +17,6 @@ use cli::{Cli, Command};
 use context::Ctx;
 use error::CliResult;
 
-/// Log targets whose trace output carries credentials, capped whatever RUST_LOG says.
-const SECRET_BEARING_TARGETS: &[&str] = &[
-    "aws_smithy_runtime=debug",
-    "aws_smithy_runtime_api=debug",
-    "aws_smithy_http_client=debug",
-    "aws_sigv4=debug",
-    "aws_runtime=debug",
-    "hyper=info",
-    "hyper_util=info",
-    "h2=info",
-    "rustls=info",
-    "sqlx=info",
-];
-
 fn init_tracing(verbose: u8) {
     let default = match verbose {
         0 => "warn",
@@ -41,7 +27,7 @@ fn init_tracing(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // At trace level the SDK dumps whole requests (bearer-token headers included) and the
     // signer its canonical requests: secrets must never reach a log, so those stay capped.
-    for cap in SECRET_BEARING_TARGETS {
+    for cap in core_types::SECRET_BEARING_LOG_TARGETS {
         if let Ok(d) = cap.parse() {
             filter = filter.add_directive(d);
         }

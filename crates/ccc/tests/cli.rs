@@ -48,8 +48,11 @@ fn stdout(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stdout).into_owned()
 }
 
+/// A run's stderr (its `RUST_LOG=trace` log), also handed to the secret-leak scan.
 fn stderr(a: &assert_cmd::assert::Assert) -> String {
-    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+    let text = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    ccc_tests::leak::child_log(&text);
+    text
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -323,6 +326,8 @@ fn sessions_list_and_check() {
         "[from-file]\naws_access_key_id = AKIAPROFILEEXAMPLE01\naws_secret_access_key = profile-secret-value\n",
     )
     .unwrap();
+    ccc_tests::leak::secret("ci-secret-value");
+    ccc_tests::leak::secret("profile-secret-value");
     let ccc = |args: &[&str]| {
         let mut c = home.ccc();
         c.env("CI_KEY", "AKIAIOSFODNN7EXAMPLE").env("CI_SECRET", "ci-secret-value").args(args);
@@ -424,7 +429,7 @@ async fn azure_sessions_check_through_the_managed_identity_endpoint_and_the_chai
     assert_eq!(mi.calls(), 2, "one token per session");
     assert!(az.calls().is_empty(), "the chain stopped at the first answer");
     // tokens never reach the output or the trace log
-    assert!(!stdout(&ok).contains("mi-token") && !stderr(&ok).contains("mi-token"), "{}", stderr(&ok));
+    assert!(!stdout(&ok).contains("mi-access-token") && !stderr(&ok).contains("mi-access-token"), "{}", stderr(&ok));
     assert!(!stderr(&ok).contains(&mi.header));
 
     // a managed identity that turns us away: the chain moves on to the CLI; the session that

@@ -19,6 +19,7 @@
 mod clock;
 mod credentials;
 mod error;
+mod logging;
 mod policy;
 mod retry;
 mod source;
@@ -29,6 +30,7 @@ pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
 pub use credentials::AwsCredentials;
 pub use error::{ErrorKind, Kinded};
+pub use logging::SECRET_BEARING_LOG_TARGETS;
 pub use policy::{Expiry, Freshness, RefreshPolicy};
 pub use retry::{Backoff, RetryPolicy};
 pub use secrecy::{ExposeSecret, SecretString};
