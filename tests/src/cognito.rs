@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use aws_sdk_cognitoidentityprovider as idp;
-use cognito_auth::{AuthFlow, CognitoAuthenticator, CognitoConfig, JwtVerifier};
+use cognito_auth::{AuthFlow, AuthOutcome, CognitoAuthenticator, CognitoConfig, JwtVerifier};
 use core_types::SecretString;
 
 use crate::{moto_config, peer};
@@ -133,5 +133,16 @@ impl Pool {
             peer("CCC_TEST_AWS_ENDPOINT"),
             self.pool_id
         ))
+    }
+}
+
+/// Signs `user` in with [`PASSWORD`], expecting tokens (no challenge).
+pub async fn sign_in(auth: &CognitoAuthenticator, user: &str) -> core_types::TokenSet {
+    match auth.authenticate(user, &SecretString::from(PASSWORD.to_owned())).await.expect("sign-in") {
+        AuthOutcome::Tokens(t) => {
+            crate::leak::tokens(&t);
+            t
+        }
+        AuthOutcome::Challenge(c) => panic!("unexpected challenge {c:?}"),
     }
 }

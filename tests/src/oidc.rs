@@ -1,7 +1,11 @@
 //! A headless user for the oidc-provider peer: follows redirects and submits its dev
 //! interaction forms (login, consent, device code confirmation) over HTTP, as a browser would.
 
+use core_types::SecretString;
+use oauth_pkce::{OAuthClient, OAuthConfig};
 use url::Url;
+
+use crate::peer;
 
 /// One `<form>` of a page: its action and the fields a browser would send.
 #[derive(Debug)]
@@ -90,4 +94,46 @@ pub async fn drive(start: &str, user: &str, password: &str, stop_at: Option<&str
         post = Some(fields);
     }
     Err("too many steps without reaching the end of the sign-in".into())
+}
+
+/// The redirect URI registered for the public client.
+pub const REDIRECT: &str = "http://127.0.0.1/callback";
+
+/// The oidc-provider peer's issuer.
+pub fn issuer() -> String {
+    peer("CCC_TEST_OIDC_ISSUER")
+}
+
+/// The public client (PKCE, loopback redirect).
+pub async fn public_client() -> OAuthClient {
+    let config = OAuthConfig::new(issuer(), "ccc-public")
+        .with_scopes(&["openid", "offline_access", "email"])
+        .with_redirect_uri(REDIRECT);
+    OAuthClient::discover(config).await.unwrap()
+}
+
+/// The confidential client (client secret, password grant) asking for `scopes`.
+pub async fn confidential_client(scopes: &[&str]) -> OAuthClient {
+    crate::leak::secret("ccc-confidential-secret");
+    crate::leak::secret("alice-password");
+    let config = OAuthConfig::new(issuer(), "ccc-confidential")
+        .with_secret(SecretString::from("ccc-confidential-secret".to_owned()))
+        .with_scopes(scopes)
+        .with_redirect_uri(REDIRECT);
+    OAuthClient::discover(config).await.unwrap()
+}
+
+/// How many token requests of `grant` type the provider has served (all tests together).
+pub async fn token_requests(grant: &str) -> u64 {
+    let counters: serde_json::Value =
+        reqwest::get(format!("{}/test/counters", issuer())).await.unwrap().json().await.unwrap();
+    counters.get(grant).and_then(serde_json::Value::as_u64).unwrap_or(0)
+}
+
+/// Runs the browser part of a sign-in; returns (code, state) from the redirect.
+pub async fn authorize(url: &url::Url, user: &str) -> (String, String) {
+    let back = drive(url.as_str(), user, "any-password", Some(REDIRECT)).await.expect("headless sign-in");
+    let back = url::Url::parse(&back).unwrap();
+    let q: std::collections::HashMap<_, _> = back.query_pairs().into_owned().collect();
+    (q["code"].clone(), q["state"].clone())
 }

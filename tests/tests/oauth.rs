@@ -4,47 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ccc_tests::oidc::drive;
-use ccc_tests::peer;
-use core_types::{ErrorKind, ExposeSecret, Kinded, ManualClock, RefreshPolicy, SecretString};
-use oauth_pkce::{OAuthClient, OAuthConfig, OAuthError, OAuthSession, PkceVerifier};
-
-const REDIRECT: &str = "http://127.0.0.1/callback";
-
-fn issuer() -> String {
-    peer("CCC_TEST_OIDC_ISSUER")
-}
-
-async fn public_client() -> OAuthClient {
-    let config = OAuthConfig::new(issuer(), "ccc-public")
-        .with_scopes(&["openid", "offline_access", "email"])
-        .with_redirect_uri(REDIRECT);
-    OAuthClient::discover(config).await.unwrap()
-}
-
-async fn confidential_client(scopes: &[&str]) -> OAuthClient {
-    ccc_tests::leak::secret("ccc-confidential-secret");
-    ccc_tests::leak::secret("alice-password");
-    let config = OAuthConfig::new(issuer(), "ccc-confidential")
-        .with_secret(SecretString::from("ccc-confidential-secret".to_owned()))
-        .with_scopes(scopes)
-        .with_redirect_uri(REDIRECT);
-    OAuthClient::discover(config).await.unwrap()
-}
-
-async fn token_requests(grant: &str) -> u64 {
-    let counters: serde_json::Value =
-        reqwest::get(format!("{}/test/counters", issuer())).await.unwrap().json().await.unwrap();
-    counters.get(grant).and_then(serde_json::Value::as_u64).unwrap_or(0)
-}
-
-/// Runs the browser part of a sign-in; returns (code, state) from the redirect.
-async fn authorize(url: &url::Url, user: &str) -> (String, String) {
-    let back = drive(url.as_str(), user, "any-password", Some(REDIRECT)).await.expect("headless sign-in");
-    let back = url::Url::parse(&back).unwrap();
-    let q: std::collections::HashMap<_, _> = back.query_pairs().into_owned().collect();
-    (q["code"].clone(), q["state"].clone())
-}
+use ccc_tests::oidc::{authorize, confidential_client, drive, issuer, public_client, token_requests};
+use core_types::{ExposeSecret, ManualClock, RefreshPolicy, SecretString};
+use oauth_pkce::{OAuthClient, OAuthConfig, OAuthError, OAuthSession};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pkce_login_through_the_loopback_redirect() {
@@ -70,41 +32,6 @@ async fn pkce_login_through_the_loopback_redirect() {
     let claims = client.validate_id_token(id, None).await.expect("valid ID token");
     assert_eq!(claims["sub"], "alice");
     assert!(!format!("{tokens:?}").contains(tokens.access_token.as_ref().unwrap().expose_secret()));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn codes_are_single_use_verifiers_must_match_and_state_is_checked_first() {
-    let client = public_client().await;
-    let (url, verifier, state) = client.authorization_url().unwrap();
-    assert!(url.as_str().contains("code_challenge_method=S256"));
-    let (code, returned) = authorize(&url, "alice").await;
-    let kept = verifier.into_secret();
-
-    // state mismatch: refused before any request reaches the token endpoint
-    let before = token_requests("authorization_code").await;
-    let e = client.exchange_code(&code, PkceVerifier::from_secret(&kept), "forged-state", &state).await.unwrap_err();
-    assert!(matches!(e, OAuthError::StateMismatch), "{e}");
-    assert_eq!(token_requests("authorization_code").await, before, "no request was sent");
-
-    let tokens =
-        client.exchange_code(&code, PkceVerifier::from_secret(&kept), &returned, &state).await.expect("exchange");
-    ccc_tests::leak::tokens(&tokens);
-    let claims =
-        client.validate_id_token(tokens.id_token.as_ref().unwrap(), state.nonce()).await.expect("nonce matches");
-    assert_eq!(claims["sub"], "alice");
-    assert!(client.validate_id_token(tokens.id_token.as_ref().unwrap(), Some("other-nonce")).await.is_err());
-
-    // the same code again: refused
-    let replay = client.exchange_code(&code, PkceVerifier::from_secret(&kept), &returned, &state).await.unwrap_err();
-    assert!(matches!(replay, OAuthError::InvalidGrant(_)), "{replay}");
-    assert!(!replay.to_string().contains(&code), "the code must not appear in errors");
-
-    // a fresh code with the wrong verifier: refused
-    let (url, _right, state) = client.authorization_url().unwrap();
-    let (code, returned) = authorize(&url, "alice").await;
-    let (_, wrong, _) = client.authorization_url().unwrap();
-    let e = client.exchange_code(&code, wrong, &returned, &state).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::NotAuthorized, "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
