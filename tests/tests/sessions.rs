@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_credential_types::provider::ProvideCredentials;
+
 use ccc_tests::front::{Fault, Front};
 use cloud_sessions::{CloudSessionManager, ManagerOptions, SessionError};
 use core_types::{Clock, ErrorKind, Kinded, ManualClock, RefreshPolicy, RetryPolicy, SecretString};
@@ -220,4 +222,84 @@ async fn extended_sessions_for_long_runs() {
             && e.to_string().contains("role_arn"),
         "{e}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cognito_session_keeps_a_ccc_user_signed_in_and_rotates() {
+    use ccc_tests::cognito::{pool, sign_in};
+    let pool = pool().await;
+    pool.user("sessions-carol", true).await;
+    let tokens = sign_in(&pool.auth(cognito_auth::AuthFlow::Srp, false), "sessions-carol").await;
+    // what `ccc configure` and `ccc login` leave behind
+    let home = tempfile::tempdir().unwrap();
+    let paths = cred_store::Paths::under_home(home.path());
+    let config = cred_store::CccConfig {
+        user_pool_id: Some(pool.pool_id.clone()),
+        app_client_id: Some(pool.client_id.clone()),
+        identity_pool_id: Some(pool.identity_pool_id.clone()),
+        region: Some("us-east-1".into()),
+        ..Default::default()
+    };
+    cred_store::save_config(&paths, &config).unwrap();
+    let store = cred_store::TokenStore::new(&paths);
+    store.put(&cognito_auth::CognitoSource::token_key(&pool.pool_id, "sessions-carol"), &tokens).unwrap();
+    let yaml = "cloud_sessions:\n  - name: cog\n    session_type: aws\n    region: us-east-1\n    cognito: default\n    username: sessions-carol\n  - name: nobody\n    session_type: aws\n    region: us-east-1\n    cognito: default\n    username: never-logged-in\n";
+    let options = ManagerOptions {
+        endpoint_url: Some(ccc_tests::peer("CCC_TEST_AWS_ENDPOINT")),
+        paths: Some(paths.clone()),
+        retry: RetryPolicy::new(1, Duration::from_millis(10)),
+        ..ManagerOptions::default()
+    };
+    let m = CloudSessionManager::from_yaml(yaml, options).await.unwrap();
+    let h = m.check_health("cog").await.unwrap();
+    assert!(h.healthy, "{h:?}");
+    assert!(h.arn.is_some());
+    // rotation goes back to Cognito (refresh token → identity pool) and installs the result
+    let before = m.aws_session("cog").unwrap().credentials_provider().provide_credentials().await.unwrap();
+    m.schedule_rotation("cog", Duration::from_millis(200)).unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let reports = m.rotation_reports();
+    assert!(!reports.is_empty() && reports.iter().all(|r| r.error.is_none()), "{reports:?}");
+    let after = m.aws_session("cog").unwrap().credentials_provider().provide_credentials().await.unwrap();
+    // (moto hands out the same identity keys every time; the expiry moves on)
+    assert!(after.expiry() > before.expiry(), "rotated: {:?} then {:?}", before.expiry(), after.expiry());
+    // a user who never signed in: a clear, typed failure naming the fix
+    let h = m.check_health("nobody").await.unwrap();
+    assert!(!h.healthy);
+    assert!(h.error.as_deref().unwrap_or_default().contains("ccc login"), "{h:?}");
+    assert_eq!(h.attempts, 1, "not retried: signing in again is the user's move");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sso_session_gets_role_credentials_through_sso_refresh() {
+    use ccc_tests::sso_stub::{SsoStub, seed_home};
+    let now = core_types::SystemClock.now();
+    let ms = now.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let stub = SsoStub::start(ms, 3_600_000).await;
+    let home = tempfile::tempdir().unwrap();
+    let paths = cred_store::Paths::under_home(home.path());
+    seed_home(&paths, "corp-dev", &stub, now + Duration::from_secs(4 * 3600));
+    let db = home.path().join("ledger.db");
+    let db = db.to_str().unwrap().to_owned();
+    let yaml =
+        "cloud_sessions:\n  - name: sso\n    session_type: aws\n    region: eu-west-1\n    sso_profile: corp-dev\n";
+    let options = ManagerOptions {
+        endpoint_url: Some(stub.url.clone()),
+        paths: Some(paths.clone()),
+        env: Arc::new(move |k| (k == "AWS_CREDENTIALS_DB_PATH").then(|| db.clone())),
+        ..ManagerOptions::default()
+    };
+    let m = CloudSessionManager::from_yaml(yaml, options).await.unwrap();
+    let provider = m.aws_session("sso").unwrap().credentials_provider();
+    let creds = provider.provide_credentials().await.unwrap();
+    assert!(creds.access_key_id().starts_with("ASIASTUB"), "{creds:?}");
+    assert_eq!(creds.secret_access_key(), "stub-secret-Developer-111122223333");
+    provider.provide_credentials().await.unwrap();
+    assert_eq!(stub.calls("GetRoleCredentials"), 1, "cached after the first call");
+    // a profile that is not an SSO profile: said at load, naming the session
+    let bad =
+        "cloud_sessions:\n  - name: sso\n    session_type: aws\n    region: eu-west-1\n    sso_profile: missing\n";
+    let options = ManagerOptions { paths: Some(paths), ..ManagerOptions::default() };
+    let e = CloudSessionManager::from_yaml(bad, options).await.unwrap_err();
+    assert!(e.to_string().contains("session \"sso\"") && e.to_string().contains("no such profile"), "{e}");
 }

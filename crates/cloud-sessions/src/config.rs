@@ -54,6 +54,14 @@ pub struct SessionSpec {
     pub external_id: Option<String>,
     /// A web-identity (OIDC) token file for AssumeRoleWithWebIdentity.
     pub web_identity_token_file: Option<String>,
+    /// An IAM Identity Center (SSO) profile of `~/.aws/config` (its `sso_session` honoured),
+    /// kept valid by sso-refresh: refresh window, retries, ledger (feature `sso`).
+    pub sso_profile: Option<String>,
+    /// A ccc configuration (`~/.ccc/config.json`) whose Cognito user (`username`, signed in
+    /// with `ccc login`) is kept signed in through the identity pool (feature `cognito`).
+    pub cognito: Option<String>,
+    /// The Cognito user of a `cognito` session.
+    pub username: Option<String>,
     // --- azure
     /// Entra tenant.
     pub tenant_id: Option<String>,
@@ -177,6 +185,9 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
             ("duration_seconds", s.duration_seconds.is_some()),
             ("external_id", s.external_id.is_some()),
             ("web_identity_token_file", s.web_identity_token_file.is_some()),
+            ("sso_profile", s.sso_profile.is_some()),
+            ("cognito", s.cognito.is_some()),
+            ("username", s.username.is_some()),
         ];
         let azure_fields = [
             ("tenant_id", s.tenant_id.is_some()),
@@ -207,13 +218,18 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
                 s.access_key_id.is_some(),
                 s.role_arn.is_some(),
                 s.web_identity_token_file.is_some() && s.role_arn.is_none(),
+                s.sso_profile.is_some(),
+                s.cognito.is_some(),
             ];
             if ways.iter().filter(|w| **w).count() > 1 && !(s.role_arn.is_some() && s.web_identity_token_file.is_some())
             {
                 return Err(err(
                     at("profile"),
-                    "choose one of profile, access keys, role_arn (with source/source_profile) or web_identity_token_file",
+                    "choose one of profile, access keys, role_arn (with source/source_profile), web_identity_token_file, sso_profile or cognito",
                 ));
+            }
+            if s.cognito.is_some() != s.username.is_some() {
+                return Err(err(at("username"), "cognito and username go together"));
             }
             if s.web_identity_token_file.is_some() && s.role_arn.is_none() {
                 return Err(err(at("role_arn"), "web_identity_token_file needs role_arn"));

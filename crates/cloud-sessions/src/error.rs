@@ -64,6 +64,16 @@ pub enum SessionError {
         /// What happened.
         message: String,
     },
+    /// A credential source (Cognito, SSO) failed.
+    #[error("session {session:?}: {message}")]
+    Credentials {
+        /// The session.
+        session: String,
+        /// What kind of failure.
+        kind: ErrorKind,
+        /// What happened.
+        message: String,
+    },
     /// The refreshing cache or store failed.
     #[error(transparent)]
     Store(#[from] cred_store::Error),
@@ -101,7 +111,7 @@ impl Kinded for SessionError {
             }
             SessionError::PermissionDenied { .. } => ErrorKind::AccessDenied,
             SessionError::Aws { code, .. } => kind_of_code(code),
-            SessionError::Azure { kind, .. } => *kind,
+            SessionError::Azure { kind, .. } | SessionError::Credentials { kind, .. } => *kind,
             SessionError::Store(e) => e.kind(),
         }
     }

@@ -37,6 +37,7 @@ mod config;
 mod error;
 mod manager;
 mod refs;
+mod renew;
 mod sources;
 
 pub use azure::{AttemptOutcome, AzureSession, ChainAttempt, MANAGEMENT_SCOPE, ReqwestTransport};

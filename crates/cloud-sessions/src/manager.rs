@@ -17,6 +17,7 @@ use crate::azure::{AzureEnv, AzureSession, AzureSpec, MANAGEMENT_SCOPE, ReqwestT
 use crate::config::{LoadedConfig, SessionSpec, SessionType, parse_config};
 use crate::error::SessionError;
 use crate::refs::{AwsSecretStore, EnvLookup, LocalSecretStore, Resolver};
+use crate::renew::Renewer;
 use crate::sources::{Assume, AssumeRoleSource, aws_error};
 
 /// How the manager builds sessions.
@@ -39,6 +40,9 @@ pub struct ManagerOptions {
     pub attempt_timeout: Duration,
     /// The HTTP client Azure credentials send through.
     pub azure_transport: Arc<dyn azure_core::http::HttpClient>,
+    /// Where `~/.aws`, `~/.ccc` and the caches are (SSO and Cognito sessions); `None`: from
+    /// `HOME` / `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE` in `env`.
+    pub paths: Option<cred_store::Paths>,
 }
 
 impl fmt::Debug for ManagerOptions {
@@ -62,6 +66,7 @@ impl Default for ManagerOptions {
             token_store: None,
             attempt_timeout: Duration::from_secs(10),
             azure_transport: Arc::new(ReqwestTransport::default()),
+            paths: None,
         }
     }
 }
@@ -73,7 +78,8 @@ pub struct AwsSession {
     region: String,
     sdk: SdkConfig,
     provider: SharedCredentialsProvider,
-    refreshing: Option<Refreshing<AssumeRoleSource>>,
+    role: Option<Refreshing<AssumeRoleSource>>,
+    renewer: Option<Renewer>,
     static_keys: Option<AwsCredentials>,
 }
 
@@ -381,7 +387,8 @@ impl CloudSessionManager {
         for (n, region) in regions.iter().enumerate() {
             let name = if n == 0 { spec.name.clone() } else { format!("{}-{region}", spec.name) };
             let mut static_keys = None;
-            let mut refreshing = None;
+            let mut role = None;
+            let mut renewer = None;
             let provider: SharedCredentialsProvider = if let Some(id) = &spec.access_key_id {
                 let id = resolver.resolve(id, &at("access_key_id")).await?;
                 let secret = resolver
@@ -422,8 +429,13 @@ impl CloudSessionManager {
                     how,
                 };
                 let cache = Refreshing::builder(source).policy(options.refresh).clock(options.clock.clone()).build();
-                refreshing = Some(cache.clone());
+                role = Some(cache.clone());
+                renewer = Some(Renewer::new(&name, cache.clone()));
                 SharedCredentialsProvider::new(cache)
+            } else if let Some(config_file) = &spec.cognito {
+                Self::cognito_provider(&name, i, spec, config_file, region, options, &mut renewer)?
+            } else if let Some(profile) = &spec.sso_profile {
+                Self::sso_provider(&name, i, profile, region, options, &mut renewer).await?
             } else if let Some(profile) = &spec.profile {
                 SharedCredentialsProvider::new(
                     aws_config::profile::ProfileFileCredentialsProvider::builder().profile_name(profile).build(),
@@ -434,12 +446,12 @@ impl CloudSessionManager {
                 )
             };
             let mut sdk = base_config(region, options, Some(provider.clone()), RetryConfig::standard());
-            if refreshing.is_some() {
+            if renewer.is_some() {
                 // the refreshing cache decides when to renew (on the manager's clock); the
                 // SDK's own identity cache would hold credentials by wall-clock expiry instead
                 sdk = sdk.to_builder().identity_cache(aws_config::identity::IdentityCache::no_cache()).build();
             }
-            out.push(AwsSession { name, region: region.clone(), sdk, provider, refreshing, static_keys });
+            out.push(AwsSession { name, region: region.clone(), sdk, provider, role, renewer, static_keys });
         }
         Ok(out)
     }
@@ -483,6 +495,91 @@ impl CloudSessionManager {
             tenant_id: az.tenant_id,
             subscription_id: az.subscription_id,
             chain: Arc::new(chain),
+        })
+    }
+
+    #[cfg(any(feature = "cognito", feature = "sso"))]
+    fn paths(options: &ManagerOptions) -> Result<cred_store::Paths, SessionError> {
+        match &options.paths {
+            Some(p) => Ok(p.clone()),
+            None => Ok(cred_store::Paths::from_lookup(|k| (options.env)(k))?),
+        }
+    }
+
+    #[cfg(feature = "cognito")]
+    fn cognito_provider(
+        name: &str,
+        _i: usize,
+        spec: &SessionSpec,
+        config_file: &str,
+        region: &str,
+        options: &ManagerOptions,
+        renewer: &mut Option<Renewer>,
+    ) -> Result<SharedCredentialsProvider, SessionError> {
+        let paths = Self::paths(options)?;
+        let file = match config_file {
+            "default" | "~/.ccc/config.json" => paths.ccc_config_file(),
+            other => std::path::PathBuf::from(other),
+        };
+        let store = options.token_store.clone().unwrap_or_else(|| cred_store::TokenStore::new(&paths));
+        // Cognito calls are unsigned: no credentials provider for them
+        let sdk = base_config(region, options, None, RetryConfig::standard());
+        let cache = crate::renew::cognito_cache(
+            name,
+            &file,
+            spec.username.as_deref().unwrap_or_default(),
+            store,
+            &sdk,
+            options,
+        )?;
+        *renewer = Some(Renewer::new(name, cache.clone()));
+        Ok(SharedCredentialsProvider::new(cache))
+    }
+
+    #[cfg(not(feature = "cognito"))]
+    fn cognito_provider(
+        name: &str,
+        i: usize,
+        _spec: &SessionSpec,
+        _config_file: &str,
+        _region: &str,
+        _options: &ManagerOptions,
+        _renewer: &mut Option<Renewer>,
+    ) -> Result<SharedCredentialsProvider, SessionError> {
+        Err(SessionError::Unsupported {
+            name: name.to_owned(),
+            message: format!("cloud_sessions[{i}].cognito needs cloud-sessions built with the `cognito` feature"),
+        })
+    }
+
+    #[cfg(feature = "sso")]
+    async fn sso_provider(
+        name: &str,
+        _i: usize,
+        profile: &str,
+        region: &str,
+        options: &ManagerOptions,
+        renewer: &mut Option<Renewer>,
+    ) -> Result<SharedCredentialsProvider, SessionError> {
+        let paths = Self::paths(options)?;
+        let sdk = base_config(region, options, None, RetryConfig::standard());
+        let cache = crate::renew::sso_cache(name, profile, &paths, &sdk, options).await?;
+        *renewer = Some(Renewer::new(name, cache.clone()));
+        Ok(SharedCredentialsProvider::new(cache))
+    }
+
+    #[cfg(not(feature = "sso"))]
+    async fn sso_provider(
+        name: &str,
+        i: usize,
+        _profile: &str,
+        _region: &str,
+        _options: &ManagerOptions,
+        _renewer: &mut Option<Renewer>,
+    ) -> Result<SharedCredentialsProvider, SessionError> {
+        Err(SessionError::Unsupported {
+            name: name.to_owned(),
+            message: format!("cloud_sessions[{i}].sso_profile needs cloud-sessions built with the `sso` feature"),
         })
     }
 
@@ -591,6 +688,9 @@ impl CloudSessionManager {
                     aws_sdk_sts::Client::new(&session.sdk.to_builder().retry_config(RetryConfig::disabled()).build());
                 let (result, attempts) = self
                     .with_retry(|| async {
+                        // credentials first: a source's failure keeps its own kind (a missing
+                        // sign-in is not a transient network error)
+                        credentials_of(name, &session.provider).await?;
                         sts.get_caller_identity().send().await.map_err(|e| aws_error(name, "sts:GetCallerIdentity", &e))
                     })
                     .await;
@@ -642,10 +742,10 @@ impl CloudSessionManager {
     /// rotation keeps the old, still-valid credentials and is reported.
     pub fn schedule_rotation(&self, name: &str, every: Duration) -> Result<(), SessionError> {
         let session = self.aws_session(name)?;
-        let Some(cache) = session.refreshing.clone() else {
+        let Some(renewer) = session.renewer.clone() else {
             return Err(SessionError::Unsupported {
                 name: name.to_owned(),
-                message: "only role sessions have credentials to rotate".into(),
+                message: "only role, Cognito and SSO sessions have credentials to rotate".into(),
             });
         };
         let reports = self.inner.reports.clone();
@@ -655,9 +755,9 @@ impl CloudSessionManager {
         let task = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
-                let (result, _) = me.with_retry(|| cache.source().fetch()).await;
+                let (result, _) = me.with_retry(|| (renewer.fetch)()).await;
                 let error = match result {
-                    Ok(fresh) => cache.seed(fresh).await.err().map(|e| e.to_string()),
+                    Ok(fresh) => (renewer.seed)(fresh).await.err().map(|e| e.to_string()),
                     Err(e) => Some(e.to_string()),
                 };
                 if let Some(e) = &error {
@@ -711,7 +811,7 @@ impl CloudSessionManager {
                 Some(c.session_token().to_owned()),
                 SystemTime::try_from(*c.expiration()).ok(),
             )
-        } else if let Some(cache) = &session.refreshing {
+        } else if let Some(cache) = &session.role {
             let mut source = cache.source().clone();
             source.duration_seconds = Some(u32::try_from(secs).unwrap_or(3600));
             source.fetch().await?
@@ -731,6 +831,23 @@ impl CloudSessionManager {
         );
         Ok(ExtendedSession { credentials, sdk, clock: self.inner.options.clock.clone() })
     }
+}
+
+/// Resolves a provider's credentials, recovering the kind of a cred-store failure.
+async fn credentials_of(session: &str, provider: &SharedCredentialsProvider) -> Result<(), SessionError> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let Err(e) = provider.provide_credentials().await else { return Ok(()) };
+    let mut kind = ErrorKind::NotAuthorized;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(err) = cur {
+        if let Some(store) = err.downcast_ref::<cred_store::Error>() {
+            kind = store.kind();
+            break;
+        }
+        cur = err.source();
+    }
+    let message = aws_sdk_sts::error::DisplayErrorContext(&e).to_string();
+    Err(SessionError::Credentials { session: session.to_owned(), kind, message })
 }
 
 fn wrong_kind(name: &str, is: &str, wanted: &str) -> SessionError {
