@@ -190,3 +190,26 @@ async fn a_cached_token_is_renewed_once_inside_the_refresh_window() {
     clock.advance(Duration::from_secs(300)); // now expired: no stale token is served
     assert!(s.token(&[MANAGEMENT_SCOPE]).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_renews_cached_tokens_and_a_failed_rotation_keeps_them() {
+    let ca = TestCa::new();
+    let az = FakeAz::signed_in(3600);
+    let yaml = "cloud_sessions:\n  - name: cli\n    session_type: azure\n    use_azure_cli: true\n";
+    let mut opts = options(&ca, vec![("PATH", az.path())]);
+    opts.retry = RetryPolicy::none();
+    let m = CloudSessionManager::from_yaml(yaml, opts).await.unwrap();
+    let s = m.azure_session("cli").unwrap();
+    assert_eq!(s.token(&[MANAGEMENT_SCOPE]).await.unwrap().token.secret(), "az-access-token-1");
+    m.schedule_rotation("cli", Duration::from_millis(150)).unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let rotated = s.token(&[MANAGEMENT_SCOPE]).await.unwrap();
+    assert_ne!(rotated.token.secret(), "az-access-token-1", "rotation fetched a new token");
+    assert!(m.rotation_reports().iter().all(|r| r.error.is_none()), "{:?}", m.rotation_reports());
+    az.sign_out();
+    tokio::time::sleep(Duration::from_millis(50)).await; // (a rotation already running may finish)
+    let current = s.token(&[MANAGEMENT_SCOPE]).await.unwrap().token.secret().to_owned();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(m.rotation_reports().iter().any(|r| r.error.as_deref().is_some_and(|e| e.contains("az login"))));
+    assert_eq!(s.token(&[MANAGEMENT_SCOPE]).await.unwrap().token.secret(), current, "the valid token is kept");
+}

@@ -335,6 +335,21 @@ impl AzureChain {
     }
 }
 
+impl AzureChain {
+    /// Re-obtains every cached token now (rotation). A failure keeps the cached tokens, which
+    /// stay valid until their own expiry, and is returned.
+    pub(crate) async fn renew_all(&self) -> Result<usize, azure_core::Error> {
+        let mut cache = self.cache.lock().await;
+        let keys: Vec<String> = cache.keys().cloned().collect();
+        for key in &keys {
+            let scopes: Vec<&str> = key.split(' ').collect();
+            let fresh = self.fetch(&scopes).await?;
+            cache.insert(key.clone(), fresh);
+        }
+        Ok(keys.len())
+    }
+}
+
 #[async_trait]
 impl TokenCredential for AzureChain {
     async fn get_token(

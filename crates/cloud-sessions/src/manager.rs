@@ -738,10 +738,14 @@ impl CloudSessionManager {
         out
     }
 
-    /// Re-obtains a role session's credentials every `every`, before their time. A failed
-    /// rotation keeps the old, still-valid credentials and is reported.
+    /// Re-obtains a session's credentials every `every`, before their time: role, Cognito and
+    /// SSO credentials, or an Azure session's cached tokens. A failed rotation keeps the old,
+    /// still-valid credentials and is reported.
     pub fn schedule_rotation(&self, name: &str, every: Duration) -> Result<(), SessionError> {
-        let session = self.aws_session(name)?;
+        let session = match self.get_session(name)? {
+            Session::Aws(s) => *s,
+            Session::Azure(azure) => return self.schedule_azure_rotation(azure, every),
+        };
         let Some(renewer) = session.renewer.clone() else {
             return Err(SessionError::Unsupported {
                 name: name.to_owned(),
@@ -765,6 +769,34 @@ impl CloudSessionManager {
                 }
                 reports.lock().unwrap_or_else(PoisonError::into_inner).push(RotationReport {
                     name: name.clone(),
+                    at: clock.now(),
+                    error,
+                });
+            }
+        });
+        self.inner.rotations.lock().unwrap_or_else(PoisonError::into_inner).push(task);
+        Ok(())
+    }
+
+    /// Azure: re-obtains the session's cached tokens every `every`.
+    fn schedule_azure_rotation(&self, session: AzureSession, every: Duration) -> Result<(), SessionError> {
+        let reports = self.inner.reports.clone();
+        let clock = self.inner.options.clock.clone();
+        let me = self.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let (result, _) = me
+                    .with_retry(|| async {
+                        session.chain.renew_all().await.map_err(|e| azure_error(&session.name, &e))
+                    })
+                    .await;
+                let error = result.err().map(|e| e.to_string());
+                if let Some(e) = &error {
+                    tracing::warn!(session = %session.name, error = %e, "rotation failed; keeping the current tokens");
+                }
+                reports.lock().unwrap_or_else(PoisonError::into_inner).push(RotationReport {
+                    name: session.name.clone(),
                     at: clock.now(),
                     error,
                 });
