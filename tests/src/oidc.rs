@@ -2,7 +2,7 @@
 //! interaction forms (login, consent, device code confirmation) over HTTP, as a browser would.
 
 use core_types::SecretString;
-use oauth_pkce::{OAuthClient, OAuthConfig};
+use oauth_pkce::{CsrfState, OAuthClient, OAuthConfig};
 use url::Url;
 
 use crate::peer;
@@ -136,4 +136,14 @@ pub async fn authorize(url: &url::Url, user: &str) -> (String, String) {
     let back = url::Url::parse(&back).unwrap();
     let q: std::collections::HashMap<_, _> = back.query_pairs().into_owned().collect();
     (q["code"].clone(), q["state"].clone())
+}
+
+/// Signs `user` in through the authorization-code flow with PKCE; returns the tokens (listed
+/// for the leak scan) and the request's state (its nonce).
+pub async fn code_flow(client: &OAuthClient, user: &str) -> (core_types::TokenSet, CsrfState) {
+    let (url, verifier, state) = client.authorization_url().expect("authorization URL");
+    let (code, returned) = authorize(&url, user).await;
+    let tokens = client.exchange_code(&code, verifier, &returned, &state).await.expect("code exchange");
+    crate::leak::tokens(&tokens);
+    (tokens, state)
 }

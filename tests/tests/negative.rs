@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use ccc_tests::cognito::{pool, sign_in};
-use ccc_tests::oidc::{authorize, issuer, public_client, token_requests};
+use ccc_tests::oidc::{authorize, code_flow, issuer, public_client, token_requests};
 use ccc_tests::peer;
 use cognito_auth::{AuthFlow, CognitoError, JwtVerifier};
 use core_types::{ErrorKind, ExposeSecret, Kinded, ManualClock, SecretString};
@@ -87,10 +87,7 @@ async fn cognito_jwts_moto_issued_verify_and_forgeries_do_not() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oidc_id_tokens_provider_issued_verify_and_forgeries_do_not() {
     let client = public_client().await;
-    let (url, verifier, state) = client.authorization_url().unwrap();
-    let (code, returned) = authorize(&url, "alice").await;
-    let tokens = client.exchange_code(&code, verifier, &returned, &state).await.unwrap();
-    ccc_tests::leak::tokens(&tokens);
+    let (tokens, state) = code_flow(&client, "alice").await;
     let id = tokens.id_token.clone().unwrap();
     client.validate_id_token(&id, state.nonce()).await.expect("the provider's ID token verifies");
     let reject = |e: OAuthError| {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ccc_tests::oidc::{authorize, confidential_client, drive, issuer, public_client, token_requests};
+use ccc_tests::oidc::{code_flow, confidential_client, drive, issuer, public_client, token_requests};
 use core_types::{ExposeSecret, ManualClock, RefreshPolicy, SecretString};
 use oauth_pkce::{OAuthClient, OAuthConfig, OAuthError, OAuthSession};
 
@@ -37,10 +37,7 @@ async fn pkce_login_through_the_loopback_redirect() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_rotates_and_the_old_refresh_token_then_fails() {
     let client = public_client().await;
-    let (url, verifier, state) = client.authorization_url().unwrap();
-    let (code, returned) = authorize(&url, "bob").await;
-    let first = client.exchange_code(&code, verifier, &returned, &state).await.unwrap();
-    ccc_tests::leak::tokens(&first);
+    let (first, _) = code_flow(&client, "bob").await;
     let old = first.refresh_token.clone().unwrap();
     let second = client.refresh(&first).await.expect("refresh");
     let new = second.refresh_token.clone().unwrap();

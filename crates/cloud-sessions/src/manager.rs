@@ -432,10 +432,15 @@ impl CloudSessionManager {
                 role = Some(cache.clone());
                 renewer = Some(Renewer::new(&name, cache.clone()));
                 SharedCredentialsProvider::new(cache)
-            } else if let Some(config_file) = &spec.cognito {
-                Self::cognito_provider(&name, i, spec, config_file, region, options, &mut renewer)?
-            } else if let Some(profile) = &spec.sso_profile {
-                Self::sso_provider(&name, i, profile, region, options, &mut renewer).await?
+            } else if spec.cognito.is_some() || spec.sso_profile.is_some() {
+                let sdk = base_config(region, options, None, RetryConfig::standard());
+                let ctx = crate::renew::Ctx { name: &name, index: i, sdk: &sdk, options };
+                let (provider, r) = match &spec.cognito {
+                    Some(file) => crate::renew::cognito(&ctx, file, spec.username.as_deref().unwrap_or_default())?,
+                    None => crate::renew::sso(&ctx, spec.sso_profile.as_deref().unwrap_or_default()).await?,
+                };
+                renewer = Some(r);
+                provider
             } else if let Some(profile) = &spec.profile {
                 SharedCredentialsProvider::new(
                     aws_config::profile::ProfileFileCredentialsProvider::builder().profile_name(profile).build(),
@@ -495,91 +500,6 @@ impl CloudSessionManager {
             tenant_id: az.tenant_id,
             subscription_id: az.subscription_id,
             chain: Arc::new(chain),
-        })
-    }
-
-    #[cfg(any(feature = "cognito", feature = "sso"))]
-    fn paths(options: &ManagerOptions) -> Result<cred_store::Paths, SessionError> {
-        match &options.paths {
-            Some(p) => Ok(p.clone()),
-            None => Ok(cred_store::Paths::from_lookup(|k| (options.env)(k))?),
-        }
-    }
-
-    #[cfg(feature = "cognito")]
-    fn cognito_provider(
-        name: &str,
-        _i: usize,
-        spec: &SessionSpec,
-        config_file: &str,
-        region: &str,
-        options: &ManagerOptions,
-        renewer: &mut Option<Renewer>,
-    ) -> Result<SharedCredentialsProvider, SessionError> {
-        let paths = Self::paths(options)?;
-        let file = match config_file {
-            "default" | "~/.ccc/config.json" => paths.ccc_config_file(),
-            other => std::path::PathBuf::from(other),
-        };
-        let store = options.token_store.clone().unwrap_or_else(|| cred_store::TokenStore::new(&paths));
-        // Cognito calls are unsigned: no credentials provider for them
-        let sdk = base_config(region, options, None, RetryConfig::standard());
-        let cache = crate::renew::cognito_cache(
-            name,
-            &file,
-            spec.username.as_deref().unwrap_or_default(),
-            store,
-            &sdk,
-            options,
-        )?;
-        *renewer = Some(Renewer::new(name, cache.clone()));
-        Ok(SharedCredentialsProvider::new(cache))
-    }
-
-    #[cfg(not(feature = "cognito"))]
-    fn cognito_provider(
-        name: &str,
-        i: usize,
-        _spec: &SessionSpec,
-        _config_file: &str,
-        _region: &str,
-        _options: &ManagerOptions,
-        _renewer: &mut Option<Renewer>,
-    ) -> Result<SharedCredentialsProvider, SessionError> {
-        Err(SessionError::Unsupported {
-            name: name.to_owned(),
-            message: format!("cloud_sessions[{i}].cognito needs cloud-sessions built with the `cognito` feature"),
-        })
-    }
-
-    #[cfg(feature = "sso")]
-    async fn sso_provider(
-        name: &str,
-        _i: usize,
-        profile: &str,
-        region: &str,
-        options: &ManagerOptions,
-        renewer: &mut Option<Renewer>,
-    ) -> Result<SharedCredentialsProvider, SessionError> {
-        let paths = Self::paths(options)?;
-        let sdk = base_config(region, options, None, RetryConfig::standard());
-        let cache = crate::renew::sso_cache(name, profile, &paths, &sdk, options).await?;
-        *renewer = Some(Renewer::new(name, cache.clone()));
-        Ok(SharedCredentialsProvider::new(cache))
-    }
-
-    #[cfg(not(feature = "sso"))]
-    async fn sso_provider(
-        name: &str,
-        i: usize,
-        _profile: &str,
-        _region: &str,
-        _options: &ManagerOptions,
-        _renewer: &mut Option<Renewer>,
-    ) -> Result<SharedCredentialsProvider, SessionError> {
-        Err(SessionError::Unsupported {
-            name: name.to_owned(),
-            message: format!("cloud_sessions[{i}].sso_profile needs cloud-sessions built with the `sso` feature"),
         })
     }
 

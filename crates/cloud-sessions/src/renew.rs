@@ -69,18 +69,65 @@ impl Renewer {
     }
 }
 
+/// What building a Cognito or SSO session needs.
+pub(crate) struct Ctx<'a> {
+    pub name: &'a str,
+    /// The declaration's index (named by errors of a build without a feature).
+    #[cfg_attr(all(feature = "cognito", feature = "sso"), expect(dead_code))]
+    pub index: usize,
+    /// Region and endpoint, no credentials (their calls are unsigned or bearer-token ones).
+    #[cfg_attr(not(any(feature = "cognito", feature = "sso")), expect(dead_code))]
+    pub sdk: &'a aws_config::SdkConfig,
+    #[cfg_attr(not(any(feature = "cognito", feature = "sso")), expect(dead_code))]
+    pub options: &'a crate::ManagerOptions,
+}
+
+type Built = (aws_credential_types::provider::SharedCredentialsProvider, Renewer);
+
+impl Ctx<'_> {
+    #[cfg(any(feature = "cognito", feature = "sso"))]
+    fn paths(&self) -> Result<cred_store::Paths, SessionError> {
+        match &self.options.paths {
+            Some(p) => Ok(p.clone()),
+            None => Ok(cred_store::Paths::from_lookup(|k| (self.options.env)(k))?),
+        }
+    }
+
+    #[cfg(any(feature = "cognito", feature = "sso"))]
+    fn built<S>(&self, cache: Refreshing<S>) -> Built
+    where
+        S: CredentialSource<Output = AwsCredentials>,
+        S::Error: IntoSessionError,
+    {
+        let renewer = Renewer::new(self.name, cache.clone());
+        (aws_credential_types::provider::SharedCredentialsProvider::new(cache), renewer)
+    }
+
+    #[cfg(not(all(feature = "cognito", feature = "sso")))]
+    fn missing(&self, field: &str) -> SessionError {
+        SessionError::Unsupported {
+            name: self.name.to_owned(),
+            message: format!(
+                "cloud_sessions[{}].{field} needs cloud-sessions built with the `{}` feature",
+                self.index,
+                if field == "cognito" { "cognito" } else { "sso" }
+            ),
+        }
+    }
+}
+
 /// A `cognito:` session's credentials: the ccc configuration's user pool and identity pool,
 /// the user's stored refresh token (from `ccc login`), kept fresh in a refreshing cache.
+/// `default` names `~/.ccc/config.json`.
 #[cfg(feature = "cognito")]
-pub(crate) fn cognito_cache(
-    session: &str,
-    config_file: &std::path::Path,
-    username: &str,
-    store: cred_store::TokenStore,
-    sdk: &aws_config::SdkConfig,
-    options: &crate::ManagerOptions,
-) -> Result<Refreshing<cognito_auth::CognitoSource>, SessionError> {
-    let text = std::fs::read_to_string(config_file).map_err(|e| SessionError::Config {
+pub(crate) fn cognito(ctx: &Ctx<'_>, config_file: &str, username: &str) -> Result<Built, SessionError> {
+    let paths = ctx.paths()?;
+    let config_file = match config_file {
+        "default" | "~/.ccc/config.json" => paths.ccc_config_file(),
+        other => std::path::PathBuf::from(other),
+    };
+    let store = ctx.options.token_store.clone().unwrap_or_else(|| cred_store::TokenStore::new(&paths));
+    let text = std::fs::read_to_string(&config_file).map_err(|e| SessionError::Config {
         path: config_file.display().to_string(),
         message: format!("cannot read the ccc configuration: {e}; run `ccc configure`"),
     })?;
@@ -88,36 +135,42 @@ pub(crate) fn cognito_cache(
         path: config_file.display().to_string(),
         message: format!("not a valid ccc configuration (line {}, column {})", e.line(), e.column()),
     })?;
-    let config = cognito_auth::CognitoConfig::from_ccc_config(&ccc).map_err(|e| e.into_session_error(session))?;
+    let config = cognito_auth::CognitoConfig::from_ccc_config(&ccc).map_err(|e| e.into_session_error(ctx.name))?;
     if config.identity_pool_id.is_none() {
         return Err(SessionError::Config {
             path: config_file.display().to_string(),
             message: "a cognito session needs identity_pool_id in the ccc configuration (run `ccc configure`)".into(),
         });
     }
-    let auth = cognito_auth::CognitoAuthenticator::new(config, sdk).with_clock(options.clock.clone());
+    let options = ctx.options;
+    let auth = cognito_auth::CognitoAuthenticator::new(config, ctx.sdk).with_clock(options.clock.clone());
     let source = cognito_auth::CognitoSource::new(auth, store, username);
-    Ok(Refreshing::builder(source).policy(options.refresh).clock(options.clock.clone()).build())
+    Ok(ctx.built(Refreshing::builder(source).policy(options.refresh).clock(options.clock.clone()).build()))
+}
+
+#[cfg(not(feature = "cognito"))]
+pub(crate) fn cognito(ctx: &Ctx<'_>, _config_file: &str, _username: &str) -> Result<Built, SessionError> {
+    Err(ctx.missing("cognito"))
 }
 
 /// An `sso_profile:` session's credentials: sso-refresh's self-refreshing provider, configured
 /// from the manager's environment (`AWS_SSO_REFRESH_WINDOW`, `AWS_SSO_MAX_RETRIES`, ...).
 #[cfg(feature = "sso")]
-pub(crate) async fn sso_cache(
-    session: &str,
-    profile: &str,
-    paths: &cred_store::Paths,
-    sdk: &aws_config::SdkConfig,
-    options: &crate::ManagerOptions,
-) -> Result<Refreshing<sso_refresh::SsoSource>, SessionError> {
-    let env = options.env.clone();
-    let config = sso_refresh::SsoConfig::from_lookup(move |k| env(k)).map_err(|e| e.into_session_error(session))?;
-    let sso = sso_refresh::AwsSso::builder(config, paths, profile)
-        .sdk_config(sdk)
-        .clock(options.clock.clone())
-        .margin(options.refresh)
+pub(crate) async fn sso(ctx: &Ctx<'_>, profile: &str) -> Result<Built, SessionError> {
+    let paths = ctx.paths()?;
+    let env = ctx.options.env.clone();
+    let config = sso_refresh::SsoConfig::from_lookup(move |k| env(k)).map_err(|e| e.into_session_error(ctx.name))?;
+    let sso = sso_refresh::AwsSso::builder(config, &paths, profile)
+        .sdk_config(ctx.sdk)
+        .clock(ctx.options.clock.clone())
+        .margin(ctx.options.refresh)
         .build()
         .await
-        .map_err(|e| e.into_session_error(session))?;
-    Ok(sso.credentials_provider())
+        .map_err(|e| e.into_session_error(ctx.name))?;
+    Ok(ctx.built(sso.credentials_provider()))
+}
+
+#[cfg(not(feature = "sso"))]
+pub(crate) async fn sso(ctx: &Ctx<'_>, _profile: &str) -> Result<Built, SessionError> {
+    Err(ctx.missing("sso_profile"))
 }
