@@ -36,6 +36,7 @@ mod azure;
 mod config;
 mod error;
 mod manager;
+mod ops;
 mod refs;
 mod renew;
 mod sources;
@@ -45,8 +46,7 @@ pub use config::{
     LoadedConfig, RoleSpec, SecretsSpec, SessionSpec, SessionType, SessionsFile, StoreSpec, parse_config,
 };
 pub use error::SessionError;
-pub use manager::{
-    AwsSession, CloudSessionManager, ExtendedSession, HealthReport, ManagerOptions, RotationReport, Session,
-};
+pub use manager::{AwsSession, CloudSessionManager, ManagerOptions, Session};
+pub use ops::{ExtendedSession, HealthReport, RotationReport};
 pub use refs::{AwsSecretStore, BoxFuture, EnvLookup, LocalSecretStore, Resolver, SecretStore, ValueRef};
 pub use sources::AssumeRoleSource;

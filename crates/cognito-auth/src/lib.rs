@@ -14,9 +14,11 @@
 //! config.identity_pool_id = Some("us-east-1:01234567-89ab-cdef-0123-456789abcdef".into());
 //! let auth = CognitoAuthenticator::new(config, &sdk);
 //! let password = core_types::SecretString::from("correct horse".to_owned());
-//! if let AuthOutcome::Tokens(tokens) = auth.authenticate("alice", &password).await? {
-//!     let creds = auth.get_aws_credentials(tokens.id_token.as_ref().unwrap()).await?;
-//!     println!("signed in until {:?}", creds.expiration());
+//! if let AuthOutcome::Tokens(tokens) = auth.authenticate("alice", &password).await?
+//!     && let Some(id_token) = &tokens.id_token
+//! {
+//!     let creds = auth.get_aws_credentials(id_token).await?;
+//!     tracing::info!(expires = ?creds.expiration(), "signed in");
 //! }
 //! # Ok(()) }
 //! ```

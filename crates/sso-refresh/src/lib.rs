@@ -14,7 +14,7 @@
 //! let paths = cred_store::Paths::from_env()?;
 //! let sso = AwsSso::builder(SsoConfig::from_env()?, &paths, "my-sso-profile").build().await?;
 //! let creds = sso.ensure_valid_credentials().await?;
-//! println!("valid until {:?}", creds.expiration());
+//! tracing::info!(expires = ?creds.expiration(), "credentials are valid");
 //! # Ok(()) }
 //! ```
 
