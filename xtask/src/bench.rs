@@ -181,7 +181,7 @@ fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
     let cold_runs = if quick { 3 } else { 11 };
     let cold = time_runs(cold_runs, &ccc, &["creds", "--profile", "bench"], &ccc_env, &clear)?;
 
-    eprintln!("bench: refresh storm (16 processes)");
+    eprintln!("bench: refresh storm (16 processes × {} tasks)", if quick { 25 } else { 200 });
     let storm_out = run_capture(
         "cargo",
         &[
@@ -195,7 +195,10 @@ fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
             "--",
             "--nocapture",
         ],
-        &[("CCC_STORM_PROCESSES".to_owned(), "16".to_owned())],
+        &[
+            ("CCC_STORM_PROCESSES".to_owned(), "16".to_owned()),
+            ("CCC_STORM_TASKS".to_owned(), if quick { "25" } else { "200" }.to_owned()),
+        ],
         None,
     )?;
     let storm = parse_line(&storm_out, "storm:");
@@ -223,6 +226,11 @@ fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
     let login = parse_line(&bench_out, "bench: moto_login");
 
     let machine = machine();
+    let storm_label = format!(
+        "refresh storm: {} processes, {} tasks in all",
+        val(&storm, "processes"),
+        val(&storm, "tasks")
+    );
     let rows: Vec<(&str, String, String, String)> = vec![
         (
             "`ccc creds` warm (credential_process)",
@@ -240,7 +248,7 @@ fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
             String::new(),
         ),
         (
-            "refresh storm: 16 processes × 25 tasks",
+            storm_label.as_str(),
             format!("{} ms", val(&storm, "wall_ms")),
             format!("{} upstream call(s) (goal 1)", val(&storm, "upstream_calls")),
             String::new(),

@@ -88,7 +88,7 @@ fn helper_storm() {
         while !dir.join("go").exists() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let tasks: Vec<_> = (0..TASKS_PER_PROCESS)
+        let tasks: Vec<_> = (0..storm_tasks())
             .map(|_| {
                 let c = cache.clone();
                 tokio::spawn(async move { c.get().await })
@@ -99,6 +99,11 @@ fn helper_storm() {
             assert_eq!(creds.access_key_id().expose_secret(), "ASIAFRESHSTORM");
         }
     });
+}
+
+/// Tasks per process (`CCC_STORM_TASKS` lets `cargo xtask bench` run a bigger storm).
+fn storm_tasks() -> usize {
+    env("CCC_STORM_TASKS").and_then(|v| v.parse().ok()).unwrap_or(TASKS_PER_PROCESS)
 }
 
 /// Processes in the storm (`CCC_STORM_PROCESSES` lets `cargo xtask bench` run a bigger one).
@@ -127,7 +132,7 @@ fn refresh_storm_makes_exactly_one_upstream_call() {
     let wall = started.elapsed();
 
     let calls = fs::read_to_string(dir.join("calls.log")).unwrap_or_default();
-    let tasks = processes * TASKS_PER_PROCESS;
+    let tasks = processes * storm_tasks();
     #[allow(clippy::print_stdout)] // `cargo xtask bench` reads this line
     {
         println!(
