@@ -617,7 +617,7 @@ pub(crate) fn azure_error(session: &str, e: &azure_core::Error) -> SessionError 
     SessionError::Azure { session: session.to_owned(), kind: classify(e).1, message: first_line(&e.to_string()) }
 }
 
-/// Keeps `Secret` out of `Debug` even by accident.
+/// Our secret as azure_core's (whose `Debug` is redacted too), for a credential that needs it.
 pub(crate) fn secret(s: &core_types::SecretString) -> Secret {
     Secret::new(s.expose_secret().to_owned())
 }
