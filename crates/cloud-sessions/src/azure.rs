@@ -22,7 +22,7 @@ use azure_identity::{
 };
 use core_types::{Clock, ErrorKind, ExposeSecret, RefreshPolicy};
 
-use crate::error::SessionError;
+use crate::error::{SessionError, find_source};
 
 /// The scope a health check asks for (Azure Resource Manager).
 pub const MANAGEMENT_SCOPE: &str = "https://management.azure.com/.default";
@@ -607,12 +607,8 @@ impl AzureSession {
 
 /// A `SessionError` from an error of the chain (or of a credential used directly).
 pub(crate) fn azure_error(session: &str, e: &azure_core::Error) -> SessionError {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if let Some(f) = err.downcast_ref::<ChainFailure>() {
-            return SessionError::Azure { session: session.to_owned(), kind: f.kind, message: f.message.clone() };
-        }
-        cur = err.source();
+    if let Some(f) = find_source::<ChainFailure>(e) {
+        return SessionError::Azure { session: session.to_owned(), kind: f.kind, message: f.message.clone() };
     }
     SessionError::Azure { session: session.to_owned(), kind: classify(e).1, message: first_line(&e.to_string()) }
 }

@@ -79,6 +79,20 @@ pub enum SessionError {
     Store(#[from] cred_store::Error),
 }
 
+/// The first error of type `T` in `e`'s source chain (`e` itself included).
+pub(crate) fn find_source<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(found) = err.downcast_ref::<T>() {
+            return Some(found);
+        }
+        cur = err.source();
+    }
+    None
+}
+
 /// The kind of an AWS error code.
 pub(crate) fn kind_of_code(code: &str) -> ErrorKind {
     match code {

@@ -127,9 +127,6 @@ impl CloudSessionManager {
                     aws_sdk_sts::Client::new(&session.sdk.to_builder().retry_config(RetryConfig::disabled()).build());
                 let (result, attempts) = self
                     .with_retry(|| async {
-                        // credentials first: a source's failure keeps its own kind (a missing
-                        // sign-in is not a transient network error)
-                        credentials_of(name, &session.provider).await?;
                         sts.get_caller_identity().send().await.map_err(|e| aws_error(name, "sts:GetCallerIdentity", &e))
                     })
                     .await;
@@ -302,23 +299,6 @@ impl CloudSessionManager {
         );
         Ok(ExtendedSession { credentials, sdk, clock: self.inner.options.clock.clone() })
     }
-}
-
-/// Resolves a provider's credentials, recovering the kind of a cred-store failure.
-async fn credentials_of(session: &str, provider: &SharedCredentialsProvider) -> Result<(), SessionError> {
-    use aws_credential_types::provider::ProvideCredentials;
-    let Err(e) = provider.provide_credentials().await else { return Ok(()) };
-    let mut kind = ErrorKind::NotAuthorized;
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(err) = cur {
-        if let Some(store) = err.downcast_ref::<cred_store::Error>() {
-            kind = store.kind();
-            break;
-        }
-        cur = err.source();
-    }
-    let message = aws_sdk_sts::error::DisplayErrorContext(&e).to_string();
-    Err(SessionError::Credentials { session: session.to_owned(), kind, message })
 }
 
 fn aws_error_msg(session: &str, operation: &'static str) -> SessionError {

@@ -5,17 +5,22 @@ use std::fmt;
 use std::time::SystemTime;
 
 use aws_sdk_sts::error::ProvideErrorMetadata;
-use core_types::{AwsCredentials, CredentialSource};
+use core_types::{AwsCredentials, CredentialSource, Kinded};
 
-use crate::error::SessionError;
+use crate::error::{SessionError, find_source};
 
-pub(crate) fn aws_error<E: ProvideErrorMetadata + std::error::Error>(
+pub(crate) fn aws_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     session: &str,
     operation: &'static str,
     e: &E,
 ) -> SessionError {
-    // no error code: the call never got an AWS answer (refused, reset, timed out)
     let detail = aws_sdk_sts::error::DisplayErrorContext(e).to_string();
+    // the session's own credentials could not be had (a refreshing cache over Cognito, SSO,
+    // a role): that failure's kind, not a network guess (a missing sign-in is not transient)
+    if let Some(store) = find_source::<cred_store::Error>(e) {
+        return SessionError::Credentials { session: session.to_owned(), kind: store.kind(), message: detail };
+    }
+    // no error code: the call never got an AWS answer (refused, reset, timed out)
     let code = match e.code() {
         Some(c) => c.to_owned(),
         None if detail.contains("timeout") || detail.contains("timed out") => "Timeout".to_owned(),
