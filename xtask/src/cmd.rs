@@ -51,3 +51,18 @@ pub fn output(program: &str, args: &[&str]) -> Result<String, String> {
         Err(format!("`{program} {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
     }
 }
+
+/// Runs a prepared command with `stdin` written to it (or none), capturing stdout and stderr.
+pub fn capture(mut command: Command, program: &str, stdin: Option<&str>) -> Result<std::process::Output, String> {
+    let mut child = command
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        use std::io::Write;
+        pipe.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    child.wait_with_output().map_err(|e| e.to_string())
+}

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::cmd;
 
@@ -34,7 +34,8 @@ fn show(home: &Path, endpoint: &str, program: &str, args: &[&str], stdin: Option
         Some(_) => println!("$ echo '****' | {name} {}", shown.join(" ")),
         None => println!("$ {name} {}", shown.join(" ")),
     }
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .env("HOME", home)
         .env("AWS_ENDPOINT_URL", endpoint)
@@ -42,17 +43,8 @@ fn show(home: &Path, endpoint: &str, program: &str, args: &[&str], stdin: Option
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SHARED_CREDENTIALS_FILE")
-        .env_remove("AWS_CONFIG_FILE")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        use std::io::Write;
-        pipe.write_all(format!("{text}\n").as_bytes()).map_err(|e| e.to_string())?;
-    }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        .env_remove("AWS_CONFIG_FILE");
+    let out = cmd::capture(command, program, stdin.map(|text| format!("{text}\n")).as_deref())?;
     print!("{}", String::from_utf8_lossy(&out.stdout));
     let err = String::from_utf8_lossy(&out.stderr);
     if !err.trim().is_empty() {
