@@ -140,11 +140,13 @@ pub fn run(quick: bool) -> Result<(), String> {
 fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
     let runs = if quick { 5 } else { 31 };
     // the full run times the optimised binary users install; the quick one (CI) only keeps
-    // the code path alive, on the debug build the tests already made
+    // the code path alive, on the debug build the tests already made. `--workspace` (not
+    // `-p ccc`) resolves dependency features as the test build does, so the dependencies are
+    // built once, not twice (time and GBs of disk on CI).
     let (build, profile_dir) = if quick {
-        (vec!["build", "--quiet", "-p", "ccc"], "debug")
+        (vec!["build", "--quiet", "--workspace", "--bin", "ccc"], "debug")
     } else {
-        (vec!["build", "--quiet", "--profile", "bench-ccc", "-p", "ccc"], "bench-ccc")
+        (vec!["build", "--quiet", "--profile", "bench-ccc", "--workspace", "--bin", "ccc"], "bench-ccc")
     };
     cmd::run("cargo", &build)?;
     let ccc = cmd::root().join("target").join(profile_dir).join("ccc").display().to_string();
@@ -183,8 +185,7 @@ fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
         &[
             "test",
             "--quiet",
-            "-p",
-            "cred-store",
+            "--workspace",
             "--test",
             "multiprocess",
             "refresh_storm_makes_exactly_one_upstream_call",
@@ -205,11 +206,11 @@ fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
         &[
             "test",
             "--quiet",
-            "-p",
-            "ccc-tests",
+            "--workspace",
             "--test",
-            "bench",
+            "suite",
             "--",
+            "bench::",
             "--ignored",
             "--nocapture",
             "--test-threads=1",

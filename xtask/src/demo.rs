@@ -56,7 +56,7 @@ fn show(home: &Path, endpoint: &str, program: &str, args: &[&str], stdin: Option
 pub fn run(env: &[(String, String)]) -> Result<(), String> {
     let endpoint = get(env, "CCC_TEST_AWS_ENDPOINT")?.to_owned();
     let python = get(env, "CCC_TEST_PYTHON")?.to_owned();
-    cmd::run("cargo", &["build", "--quiet", "-p", "ccc"])?;
+    cmd::run("cargo", &["build", "--quiet", "--workspace", "--bin", "ccc"])?;
     let ccc = cmd::root().join("target/debug/ccc").display().to_string();
     let home = cmd::root().join("target/demo/home");
     let _ = fs::remove_dir_all(&home);

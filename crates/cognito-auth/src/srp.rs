@@ -1,5 +1,5 @@
 //! Cognito's SRP-6a variant (`USER_SRP_AUTH`), written once, small, and cross-checked against
-//! pycognito with fixed random values (tests/tests/cognito_srp.rs).
+//! pycognito with fixed random values (tests/tests/suite/cognito_srp.rs).
 //!
 //! Why not a crate: `aws-cognito-srp` draws `a` from the OS RNG and reads the system clock
 //! inside, so neither can be fixed for a cross-check, and it pulls chrono, regex and rand.

@@ -2,7 +2,7 @@
 //! answers 503 + Retry-After, or the address refuses connections. Every library retries per
 //! its RetryPolicy within a bounded time, then returns a typed error; auth failures are
 //! never retried. (HTTP-level AWS error codes — 500, throttling — are injected by the moto
-//! front in tests/tests/sessions.rs.)
+//! front in tests/tests/suite/sessions.rs.)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

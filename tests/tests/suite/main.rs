@@ -1,0 +1,18 @@
+//! The integration suite against the real peers, as one test binary: every module links the
+//! same AWS SDKs, and one link instead of fourteen keeps CI's build time and disk use down.
+//! nextest still runs each test in its own process (`module::test_name`).
+
+mod azure;
+mod bench;
+mod cognito_moto;
+mod cognito_srp;
+mod cred_store_peers;
+mod faults;
+mod inspect;
+mod negative;
+mod oauth;
+mod reliability;
+mod sessions;
+mod smoke;
+mod sso;
+mod tidy;
