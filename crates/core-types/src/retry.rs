@@ -46,6 +46,23 @@ impl RetryPolicy {
         self.base_delay
     }
 
+    /// The cap on any single delay.
+    pub const fn max_delay(&self) -> Duration {
+        self.max_delay
+    }
+
+    /// The wait before a retry whose backoff delay is `backoff` when the server asked for
+    /// `retry_after` (HTTP `Retry-After`): the longer of the two. `None` when the server asks
+    /// for more than this policy's maximum delay: give up now and report the wait it asked
+    /// for, rather than sleep past the budget or call back early.
+    pub fn honour_retry_after(&self, backoff: Duration, retry_after: Option<Duration>) -> Option<Duration> {
+        match retry_after {
+            Some(wait) if wait > self.max_delay => None,
+            Some(wait) => Some(backoff.max(wait)),
+            None => Some(backoff),
+        }
+    }
+
     /// The largest delay allowed before retry number `retry` (0-based): `base * 2^retry`,
     /// capped at the maximum delay.
     pub fn ceiling(&self, retry: u32) -> Duration {
@@ -137,6 +154,19 @@ mod tests {
         assert_eq!(a.len(), 4);
         assert_eq!(a, b);
         assert_eq!(RetryPolicy::none().backoff(1).count(), 0);
+    }
+
+    #[test]
+    fn retry_after_lengthens_a_delay_within_the_cap_and_beyond_it_gives_up() {
+        let p = RetryPolicy::new(3, Duration::from_millis(20)).with_max_delay(Duration::from_secs(2));
+        let ms = Duration::from_millis;
+        assert_eq!(p.honour_retry_after(ms(20), None), Some(ms(20)));
+        assert_eq!(p.honour_retry_after(ms(20), Some(ms(1000))), Some(ms(1000)));
+        // a shorter Retry-After never shortens the backoff
+        assert_eq!(p.honour_retry_after(ms(800), Some(ms(100))), Some(ms(800)));
+        assert_eq!(p.honour_retry_after(ms(20), Some(ms(2000))), Some(ms(2000)));
+        assert_eq!(p.honour_retry_after(ms(20), Some(ms(2001))), None);
+        assert_eq!(p.max_delay(), ms(2000));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::{OAuthError, from_code};
-use crate::http::{HttpError, client as http_client, without_url};
+use crate::http::{Busy, HttpError, client as http_client, without_url};
 
 /// The OIDC `id_token` beside the standard token response fields.
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -290,13 +290,16 @@ where
             Err(_) => Err(OAuthError::Timeout(format!("{what}: no answer within {} ms", timeout.as_millis()))),
         };
         match result {
-            Err(e) if e.kind().is_retryable() => match delays.next() {
-                Some(d) => {
-                    tracing::debug!(what, error = %e, delay_ms = d.as_millis() as u64, "retrying");
-                    tokio::time::sleep(d).await;
+            // the provider's Retry-After lengthens the backoff; one beyond the policy ends it
+            Err(e) if e.kind().is_retryable() => {
+                match delays.next().and_then(|d| policy.honour_retry_after(d, e.retry_after())) {
+                    Some(d) => {
+                        tracing::debug!(what, error = %e, delay_ms = d.as_millis() as u64, "retrying");
+                        tokio::time::sleep(d).await;
+                    }
+                    None => return Err(e),
                 }
-                None => return Err(e),
-            },
+            }
             other => return other,
         }
     }
@@ -307,7 +310,7 @@ fn token_error(e: TokenError) -> OAuthError {
         RequestTokenError::ServerResponse(r) => {
             from_code(r.error().as_ref(), r.error_description().map(String::as_str))
         }
-        RequestTokenError::Request(e) => OAuthError::Unavailable(e.to_string()),
+        RequestTokenError::Request(e) => e.into_oauth(),
         RequestTokenError::Parse(e, _) => OAuthError::Invalid(format!("token response did not parse: {}", e.path())),
         RequestTokenError::Other(m) => OAuthError::Invalid(m),
     }
@@ -331,8 +334,15 @@ impl OAuthClient {
                     .send()
                     .await
                     .map_err(|e| OAuthError::Unavailable(format!("discovery: {}", without_url(&e))))?;
+                if let Some(b) = Busy::of(&resp) {
+                    return Err(OAuthError::Busy { status: b.status, retry_after: b.retry_after });
+                }
                 if !resp.status().is_success() {
-                    return Err(OAuthError::Unavailable(format!("discovery at {url}: HTTP {}", resp.status())));
+                    // a 404 is not going to heal by itself: not retried
+                    return Err(OAuthError::Config(format!(
+                        "no discovery document at {url} (HTTP {}); check the issuer URL",
+                        resp.status()
+                    )));
                 }
                 resp.json::<Endpoints>()
                     .await
@@ -678,7 +688,7 @@ impl OAuthClient {
                 RequestTokenError::ServerResponse(r) => {
                     from_code(r.error().as_ref(), r.error_description().map(String::as_str))
                 }
-                RequestTokenError::Request(e) => OAuthError::Unavailable(e.to_string()),
+                RequestTokenError::Request(e) => e.into_oauth(),
                 RequestTokenError::Parse(e, _) => OAuthError::Invalid(e.to_string()),
                 RequestTokenError::Other(m) => OAuthError::Timeout(m),
             })?;

@@ -34,6 +34,16 @@ pub enum OAuthError {
     /// The provider could not be reached or answered garbage.
     #[error("provider unavailable: {0}")]
     Unavailable(String),
+    /// The provider answered 5xx or 429: busy or failing, not an OAuth answer. `retry_after`
+    /// is the wait it asked for (`Retry-After`), which the retry loop honours up to the retry
+    /// policy's maximum delay.
+    #[error("provider busy: it answered HTTP {status}{}", retry_after_note(*.retry_after))]
+    Busy {
+        /// The HTTP status.
+        status: u16,
+        /// The provider's `Retry-After`, in seconds, when it sent one.
+        retry_after: Option<std::time::Duration>,
+    },
     /// The user did not finish in time (loopback redirect, device flow).
     #[error("timed out: {0}")]
     Timeout(String),
@@ -43,6 +53,20 @@ pub enum OAuthError {
     /// The refreshing cache or store failed.
     #[error(transparent)]
     Store(#[from] cred_store::Error),
+}
+
+fn retry_after_note(retry_after: Option<std::time::Duration>) -> String {
+    retry_after.map(|d| format!(" (Retry-After: {} s)", d.as_secs())).unwrap_or_default()
+}
+
+impl OAuthError {
+    /// The wait the provider asked for before calling again, if it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            OAuthError::Busy { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
 }
 
 impl Kinded for OAuthError {
@@ -59,7 +83,8 @@ impl Kinded for OAuthError {
             }
             OAuthError::Provider { code, .. } if code == "expired_token" => ErrorKind::ExpiredToken,
             OAuthError::Provider { .. } | OAuthError::Invalid(_) => ErrorKind::InvalidInput,
-            OAuthError::Unavailable(_) | OAuthError::Timeout(_) => ErrorKind::Unavailable,
+            OAuthError::Busy { status: 429, .. } => ErrorKind::Throttled,
+            OAuthError::Unavailable(_) | OAuthError::Timeout(_) | OAuthError::Busy { .. } => ErrorKind::Unavailable,
             OAuthError::Store(e) => e.kind(),
         }
     }

@@ -2,11 +2,58 @@
 //! one HTTP stack instead of the crate's older reqwest.
 
 use std::future::Future;
+use std::time::Duration;
 
-/// A transport failure (no HTTP response).
+use crate::OAuthError;
+
+/// A transport failure: no HTTP response, or a 5xx / 429 that is the provider being unwell
+/// rather than an OAuth answer.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct HttpError(pub String);
+#[error("{message}")]
+pub struct HttpError {
+    message: String,
+    busy: Option<Busy>,
+}
+
+/// A 5xx or 429 answer, and the wait the provider asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Busy {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+}
+
+impl Busy {
+    /// `Some` when `resp` is a 5xx or 429.
+    pub(crate) fn of(resp: &reqwest::Response) -> Option<Self> {
+        let status = resp.status();
+        if !(status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS) {
+            return None;
+        }
+        let retry_after =
+            resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+        Some(Self { status: status.as_u16(), retry_after })
+    }
+}
+
+/// `Retry-After` as delta-seconds. The HTTP-date form is rare from token endpoints and is
+/// ignored (the retry policy's own backoff applies).
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+impl HttpError {
+    fn new(message: String) -> Self {
+        Self { message, busy: None }
+    }
+
+    /// The error the client reports: busy (retryable, with the provider's wait) or unavailable.
+    pub(crate) fn into_oauth(self) -> OAuthError {
+        match self.busy {
+            Some(b) => OAuthError::Busy { status: b.status, retry_after: b.retry_after },
+            None => OAuthError::Unavailable(self.message),
+        }
+    }
+}
 
 /// An `oauth2::AsyncHttpClient` over reqwest, never following redirects (RFC 6749 §3.2 wants
 /// token responses as is).
@@ -22,25 +69,22 @@ pub(crate) fn client(
             for (k, v) in &parts.headers {
                 r = r.header(k, v);
             }
-            let resp = r.send().await.map_err(|e| HttpError(format!("request failed: {}", without_url(&e))))?;
-            let status = resp.status();
+            let resp = r.send().await.map_err(|e| HttpError::new(format!("request failed: {}", without_url(&e))))?;
             // 5xx and 429 are the provider being unwell, not an OAuth answer: a transport error
             // (retryable), instead of an unparsable token response
-            if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-                let retry_after = resp
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .map(|v| format!(" (Retry-After: {v})"))
-                    .unwrap_or_default();
-                return Err(HttpError(format!("the provider answered HTTP {status}{retry_after}")));
+            if let Some(busy) = Busy::of(&resp) {
+                return Err(HttpError {
+                    message: format!("the provider answered HTTP {}", busy.status),
+                    busy: Some(busy),
+                });
             }
             let mut builder = http_response_builder(resp.status().as_u16());
             for (k, v) in resp.headers() {
                 builder = builder.header(k, v);
             }
-            let bytes = resp.bytes().await.map_err(|e| HttpError(format!("reading response: {}", without_url(&e))))?;
-            builder.body(bytes.to_vec()).map_err(|e| HttpError(e.to_string()))
+            let bytes =
+                resp.bytes().await.map_err(|e| HttpError::new(format!("reading response: {}", without_url(&e))))?;
+            builder.body(bytes.to_vec()).map_err(|e| HttpError::new(e.to_string()))
         })
     }
 }
@@ -57,4 +101,25 @@ pub(crate) fn without_url(e: &reqwest::Error) -> String {
         s = s.replace(url.as_str(), "<endpoint>");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_read_as_seconds_and_dates_are_ignored() {
+        assert_eq!(parse_retry_after("1"), Some(Duration::from_secs(1)));
+        assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("-1"), None);
+    }
+
+    #[test]
+    fn a_busy_transport_error_becomes_a_busy_oauth_error() {
+        let busy = Busy { status: 503, retry_after: Some(Duration::from_secs(2)) };
+        let e = HttpError { message: "the provider answered HTTP 503".into(), busy: Some(busy) }.into_oauth();
+        assert!(matches!(e, OAuthError::Busy { status: 503, retry_after: Some(d) } if d == Duration::from_secs(2)));
+        assert!(matches!(HttpError::new("reset".into()).into_oauth(), OAuthError::Unavailable(m) if m == "reset"));
+    }
 }

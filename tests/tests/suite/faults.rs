@@ -75,10 +75,14 @@ async fn token_endpoint_behind(base: &str) -> Endpoints {
 }
 
 async fn oauth_client(base: &str, secret: &str) -> OAuthClient {
+    oauth_client_with(base, secret, policy()).await
+}
+
+async fn oauth_client_with(base: &str, secret: &str, retry: RetryPolicy) -> OAuthClient {
     let mut config = OAuthConfig::new("unused", "ccc-confidential")
         .with_secret(SecretString::from(secret.to_owned()))
         .with_scopes(&["openid"])
-        .with_retry(policy())
+        .with_retry(retry)
         .with_attempt_timeout(ATTEMPT);
     config.issuer = None;
     config.endpoints = token_endpoint_behind(base).await;
@@ -104,13 +108,33 @@ async fn oidc_token_endpoint_faults_are_retried_and_auth_failures_are_not() {
     assert_eq!(proxy.requests() - before, 1);
     assert!(!e.to_string().contains("not-the-secret"));
 
-    // past the policy: a typed, retryable-kind error after 1 + 3 attempts
+    // past the policy: a typed, retryable-kind error after 1 + 3 attempts, each retry
+    // waiting the second the proxy's Retry-After asks for (the policy's own delays sum to
+    // 140 ms at most)
     let before = proxy.requests();
     proxy.fail_next(&[TcpFault::Status(503); 4]);
+    let start = Instant::now();
     let e = client.sign_in_with_client().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
-    assert!(e.to_string().contains("503") && e.to_string().contains("Retry-After"), "{e}");
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(1)), "{e}");
+    assert!(e.to_string().contains("503") && e.to_string().contains("Retry-After: 1 s"), "{e}");
     assert_eq!(proxy.requests() - before, 4);
+    assert!(start.elapsed() >= Duration::from_secs(3), "Retry-After not honoured: {:?}", start.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_retry_after_beyond_the_policy_ends_the_retries_at_once() {
+    let proxy = FaultProxy::start(&peer("CCC_TEST_OIDC_ISSUER")).await;
+    // the proxy asks for 1 s; this policy never sleeps more than 500 ms at a time
+    let impatient = policy().with_max_delay(Duration::from_millis(500));
+    let client = oauth_client_with(&proxy.url, "ccc-confidential-secret", impatient).await;
+    proxy.fail_next(&[TcpFault::Status(503)]);
+    let e = client.sign_in_with_client().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert!(e.to_string().contains("Retry-After: 1 s"), "{e}");
+    assert_eq!(proxy.requests(), 1, "no retry sooner than the provider asked");
+    // the queued fault is used up: the next call goes through
+    assert!(client.sign_in_with_client().await.unwrap().access_token.is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
