@@ -2,7 +2,7 @@
 //! one HTTP stack instead of the crate's older reqwest.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::OAuthError;
 
@@ -29,16 +29,24 @@ impl Busy {
         if !(status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS) {
             return None;
         }
-        let retry_after =
-            resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+        let header = |name| resp.headers().get(name).and_then(|v| v.to_str().ok());
+        let sent = header(reqwest::header::DATE).and_then(|d| httpdate::parse_http_date(d).ok());
+        let retry_after = header(reqwest::header::RETRY_AFTER).and_then(|v| parse_retry_after(v, sent));
         Some(Self { status: status.as_u16(), retry_after })
     }
 }
 
-/// `Retry-After` as delta-seconds. The HTTP-date form is rare from token endpoints and is
-/// ignored (the retry policy's own backoff applies).
-fn parse_retry_after(v: &str) -> Option<Duration> {
-    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// `Retry-After` (RFC 9110 §10.2.3): delta-seconds, or an HTTP-date measured from the
+/// response's own `Date` (the server's clock, so skew between the clocks does not matter; a
+/// date without a `Date` header is ignored). A date already past means "now", zero. Anything
+/// else is ignored and the policy's own backoff applies.
+fn parse_retry_after(v: &str, sent: Option<SystemTime>) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(at.duration_since(sent?).unwrap_or(Duration::ZERO))
 }
 
 impl HttpError {
@@ -108,11 +116,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retry_after_is_read_as_seconds_and_dates_are_ignored() {
-        assert_eq!(parse_retry_after("1"), Some(Duration::from_secs(1)));
-        assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
-        assert_eq!(parse_retry_after("-1"), None);
+    fn retry_after_is_read_as_seconds_or_as_a_date_after_the_responses_own() {
+        let sent = Some(httpdate::parse_http_date("Wed, 21 Oct 2026 07:28:00 GMT").unwrap());
+        assert_eq!(parse_retry_after("1", sent), Some(Duration::from_secs(1)));
+        assert_eq!(parse_retry_after(" 120 ", None), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:30 GMT", sent), Some(Duration::from_secs(30)));
+        // the obsolete RFC 850 and asctime forms are HTTP-dates too
+        assert_eq!(parse_retry_after("Wednesday, 21-Oct-26 07:29:00 GMT", sent), Some(Duration::from_secs(60)));
+        assert_eq!(parse_retry_after("Wed Oct 21 07:28:05 2026", sent), Some(Duration::from_secs(5)));
+        // a date already past: retry now (the policy's backoff is the floor)
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:00:00 GMT", sent), Some(Duration::ZERO));
+        // a date with no Date header to measure it from: the policy decides
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:30 GMT", None), None);
+        assert_eq!(parse_retry_after("-1", sent), None);
+        assert_eq!(parse_retry_after("soon", sent), None);
+        assert_eq!(parse_retry_after("", sent), None);
     }
 
     #[test]
