@@ -2,6 +2,7 @@
 //! formats azure_identity expects, count every call and can fail on demand:
 //! - [`Entra`]: the Entra ID v2 token endpoint (`/{tenant}/oauth2/v2.0/token`) over HTTPS
 //!   with a throwaway CA ([`TestCa`]), for client secrets and federated (workload) tokens;
+//! - [`KeyVault`]: Key Vault's secrets API over HTTPS, wanting Entra's bearer tokens;
 //! - [`ManagedIdentity`]: the App Service managed-identity endpoint (`IDENTITY_ENDPOINT`,
 //!   `X-IDENTITY-HEADER`, api-version 2019-08-01);
 //! - [`FakeAz`]: an `az` on `PATH` answering `az account get-access-token -o json`.
@@ -178,6 +179,121 @@ impl Entra {
     /// Answers the next requests with these statuses, in order.
     pub fn fail_next(&self, statuses: &[u16]) {
         self.state.faults.lock().expect("faults").extend_from_slice(statuses);
+    }
+}
+
+#[derive(Debug, Default)]
+struct VaultState {
+    secrets: Mutex<HashMap<String, String>>,
+    /// Every request: path, query, and the Authorization header.
+    requests: Mutex<Vec<(String, String, Option<String>)>>,
+    denied: std::sync::atomic::AtomicBool,
+}
+
+fn vault_error(status: StatusCode, code: &str, message: String) -> Result<Response<Full<Bytes>>, Infallible> {
+    json(status, serde_json::json!({"error": {"code": code, "message": message}}))
+}
+
+/// Azure Key Vault's secrets API (`GET /secrets/{name}[/{version}]?api-version=…`) over HTTPS:
+/// it wants a bearer token [`Entra`] issued, answers Key Vault's JSON (secret bundles, and
+/// `SecretNotFound` / `Unauthorized` / `Forbidden` errors), records every request and can
+/// deny access on demand.
+#[derive(Debug)]
+pub struct KeyVault {
+    /// `https://localhost:PORT/`: the `vault_url`.
+    pub url: String,
+    state: Arc<VaultState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for KeyVault {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl KeyVault {
+    /// Serves `secrets` (name → value).
+    pub async fn start(ca: &TestCa, secrets: &[(&str, &str)]) -> Self {
+        crate::leak::init();
+        let state = Arc::new(VaultState::default());
+        for (name, value) in secrets {
+            crate::leak::secret(value);
+            state.secrets.lock().expect("secrets").insert((*name).to_owned(), (*value).to_owned());
+        }
+        let s = state.clone();
+        let handler = move |req: Request<Incoming>| {
+            let s = s.clone();
+            async move {
+                let path = req.uri().path().to_owned();
+                let query = req.uri().query().unwrap_or_default().to_owned();
+                let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                s.requests.lock().expect("requests").push((path.clone(), query.clone(), auth.clone()));
+                let q: HashMap<String, String> = serde_urlencoded::from_str(&query).unwrap_or_default();
+                if !q.contains_key("api-version") {
+                    return vault_error(
+                        StatusCode::BAD_REQUEST,
+                        "BadParameter",
+                        "The api-version parameter is missing.".into(),
+                    );
+                }
+                if !auth.as_deref().is_some_and(|a| a.starts_with("Bearer entra-token-")) {
+                    return vault_error(
+                        StatusCode::UNAUTHORIZED,
+                        "Unauthorized",
+                        "AKV10000: Request is missing a Bearer or PoP token.".into(),
+                    );
+                }
+                if s.denied.load(Ordering::SeqCst) {
+                    return vault_error(
+                        StatusCode::FORBIDDEN,
+                        "Forbidden",
+                        "Caller is not authorized to perform action on resource. Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'".into(),
+                    );
+                }
+                let name = match path.strip_prefix("/secrets/").map(|rest| rest.split('/').next().unwrap_or_default()) {
+                    Some(n) if !n.is_empty() && req.method() == hyper::Method::GET => n.to_owned(),
+                    _ => {
+                        return vault_error(
+                            StatusCode::BAD_REQUEST,
+                            "BadParameter",
+                            format!("Unsupported request {path}."),
+                        );
+                    }
+                };
+                let value = s.secrets.lock().expect("secrets").get(&name).cloned();
+                match value {
+                    Some(v) => json(
+                        StatusCode::OK,
+                        serde_json::json!({
+                            "value": v,
+                            "id": format!("https://stub.vault.azure.net/secrets/{name}/0123456789abcdef"),
+                            "attributes": {"enabled": true, "created": unix_now(), "updated": unix_now(), "recoveryLevel": "Recoverable+Purgeable"},
+                            "tags": {},
+                        }),
+                    ),
+                    None => vault_error(
+                        StatusCode::NOT_FOUND,
+                        "SecretNotFound",
+                        format!(
+                            "A secret with (name/id) {name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command."
+                        ),
+                    ),
+                }
+            }
+        };
+        let (authority, task) = serve_tls(handler, ca.acceptor.clone()).await;
+        Self { url: format!("{authority}/"), state, task }
+    }
+
+    /// Every request: path, query and Authorization header.
+    pub fn requests(&self) -> Vec<(String, String, Option<String>)> {
+        self.state.requests.lock().expect("requests").clone()
+    }
+
+    /// From now on, answers 403 Forbidden (the identity lost its role).
+    pub fn deny(&self) {
+        self.state.denied.store(true, Ordering::SeqCst);
     }
 }
 

@@ -93,19 +93,44 @@ pub struct RoleSpec {
     pub allowed_sessions: Vec<String>,
 }
 
+/// Where a secret store keeps its secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreType {
+    /// AWS Secrets Manager, read with an AWS session's credentials.
+    Aws,
+    /// Azure Key Vault, read with an Azure session's credential.
+    Azure,
+    /// The ccc token store on this machine.
+    Local,
+}
+
+impl StoreType {
+    /// As written in the YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreType::Aws => "aws",
+            StoreType::Azure => "azure",
+            StoreType::Local => "local",
+        }
+    }
+}
+
 /// A secret store for `SEC/` references.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSpec {
-    /// `aws` (Secrets Manager through a session) or `local` (the ccc token store).
-    pub store_type: String,
+    /// `aws`, `azure` or `local`.
+    pub store_type: StoreType,
     /// Higher is tried first.
     #[serde(default)]
     pub priority: i32,
-    /// The session whose credentials read AWS Secrets Manager.
+    /// The session whose credentials read the store (`aws` and `azure`).
     pub session_name: Option<String>,
-    /// Region override.
+    /// Region override (`aws`).
     pub region: Option<String>,
+    /// The vault, `https://NAME.vault.azure.net/` (`azure`).
+    pub vault_url: Option<String>,
 }
 
 /// `secrets_manager:`.
@@ -156,6 +181,7 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
     })?;
     let mut warnings = Vec::new();
     let mut names = BTreeSet::new();
+    let mut kinds = BTreeMap::new();
     for (i, s) in file.cloud_sessions.iter().enumerate() {
         let at = |field: &str| format!("cloud_sessions[{i}].{field}");
         if s.name.trim().is_empty() {
@@ -171,6 +197,7 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
             }
         }
         let kind = s.session_type.ok_or_else(|| err(at("session_type"), "missing: use aws or azure"))?;
+        kinds.insert(s.name.clone(), kind);
         let aws_fields = [
             ("region", s.region.is_some()),
             ("regions", s.regions.is_some()),
@@ -294,6 +321,39 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
             }
         }
     }
+    for (name, store) in &file.secrets_manager.cloud_stores {
+        let at = |field: &str| format!("secrets_manager.cloud_stores.{name}.{field}");
+        let (session, region, vault) =
+            (store.session_name.is_some(), store.region.is_some(), store.vault_url.is_some());
+        let foreign: &[(&str, bool)] = match store.store_type {
+            StoreType::Aws => &[("vault_url", vault)],
+            StoreType::Azure => &[("region", region)],
+            StoreType::Local => &[("session_name", session), ("region", region), ("vault_url", vault)],
+        };
+        if let Some((f, _)) = foreign.iter().find(|(_, set)| *set) {
+            return Err(err(at(f), format!("not a field of store_type {}", store.store_type.as_str())));
+        }
+        if store.store_type == StoreType::Local {
+            continue;
+        }
+        let want = if store.store_type == StoreType::Aws { SessionType::Aws } else { SessionType::Azure };
+        let kind_name = store.store_type.as_str();
+        let session = store.session_name.as_deref().ok_or_else(|| {
+            err(at("session_name"), format!("missing: name the {kind_name} session that reads this store"))
+        })?;
+        match kinds.get(session) {
+            Some(k) if *k == want => {}
+            Some(_) => return Err(err(at("session_name"), format!("{session:?} is not an {kind_name} session"))),
+            None => return Err(err(at("session_name"), format!("unknown session {session:?}"))),
+        }
+        if store.store_type == StoreType::Azure {
+            match store.vault_url.as_deref() {
+                None => return Err(err(at("vault_url"), "missing: https://NAME.vault.azure.net/")),
+                Some(u) if !u.starts_with("https://") => return Err(err(at("vault_url"), "must be an https:// URL")),
+                Some(_) => {}
+            }
+        }
+    }
     for (role, spec) in &file.roles {
         for s in &spec.allowed_sessions {
             if s != "*" && !names.contains(s) {
@@ -320,6 +380,63 @@ mod tests {
         .unwrap();
         assert_eq!(c.file.cloud_sessions.len(), 4);
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    /// An aws session `a` and an azure session `z`.
+    const TWO: &str =
+        "cloud_sessions:\n  - name: a\n    session_type: aws\n    region: r\n  - name: z\n    session_type: azure\n";
+
+    #[test]
+    fn the_design_documents_store_example_parses() {
+        // ../shared/seeds/004: Secrets Manager and Key Vault stores, each through a session
+        let c = parse_config(
+            "cloud_sessions:\n  - name: \"aws_primary\"\n    session_type: \"aws\"\n    region: \"us-east-1\"\n    profile: \"default\"\n  - name: \"azure_keyvault\"\n    session_type: \"azure\"\n    subscription_id: \"ENV/AZURE_SUBSCRIPTION_ID\"\n    tenant_id: \"ENV/AZURE_TENANT_ID\"\n    client_id: \"ENV/AZURE_CLIENT_ID\"\n    client_secret: \"SEC/azure_client_secret\"\nsecrets_manager:\n  cloud_stores:\n    aws_secrets:\n      store_type: \"aws\"\n      priority: 100\n      region: \"us-east-1\"\n      session_name: \"aws_primary\"\n    azure_keyvault:\n      store_type: \"azure\"\n      priority: 200\n      vault_url: \"https://myvault.vault.azure.net/\"\n      session_name: \"azure_keyvault\"\n",
+        )
+        .unwrap();
+        let stores = &c.file.secrets_manager.cloud_stores;
+        assert_eq!(stores["aws_secrets"].store_type, StoreType::Aws);
+        assert_eq!(stores["azure_keyvault"].store_type, StoreType::Azure);
+        assert_eq!(stores["azure_keyvault"].vault_url.as_deref(), Some("https://myvault.vault.azure.net/"));
+    }
+
+    #[test]
+    fn store_errors_name_the_yaml_path() {
+        let cases = [
+            ("      store_type: gcp\n", "secrets_manager.cloud_stores.s.store_type", "gcp"),
+            ("      store_type: aws\n", "secrets_manager.cloud_stores.s.session_name", "missing"),
+            (
+                "      store_type: aws\n      session_name: nope\n",
+                "secrets_manager.cloud_stores.s.session_name",
+                "unknown session \"nope\"",
+            ),
+            (
+                "      store_type: azure\n      session_name: a\n      vault_url: https://v.vault.azure.net/\n",
+                "secrets_manager.cloud_stores.s.session_name",
+                "not an azure session",
+            ),
+            ("      store_type: azure\n      session_name: z\n", "secrets_manager.cloud_stores.s.vault_url", "missing"),
+            (
+                "      store_type: azure\n      session_name: z\n      vault_url: http://v/\n",
+                "secrets_manager.cloud_stores.s.vault_url",
+                "https",
+            ),
+            (
+                "      store_type: aws\n      session_name: a\n      vault_url: https://v/\n",
+                "secrets_manager.cloud_stores.s.vault_url",
+                "not a field of store_type aws",
+            ),
+            (
+                "      store_type: local\n      session_name: a\n",
+                "secrets_manager.cloud_stores.s.session_name",
+                "not a field of store_type local",
+            ),
+        ];
+        for (store, path, needle) in cases {
+            let yaml = format!("{TWO}secrets_manager:\n  cloud_stores:\n    s:\n{store}");
+            let e = error_of(&yaml);
+            assert!(e.starts_with(path), "{yaml:?}: {e}");
+            assert!(e.contains(needle), "{yaml:?}: {e}");
+        }
     }
 
     #[test]

@@ -43,10 +43,13 @@ mod sources;
 
 pub use azure::{AttemptOutcome, AzureSession, ChainAttempt, MANAGEMENT_SCOPE, ReqwestTransport};
 pub use config::{
-    LoadedConfig, RoleSpec, SecretsSpec, SessionSpec, SessionType, SessionsFile, StoreSpec, parse_config,
+    LoadedConfig, RoleSpec, SecretsSpec, SessionSpec, SessionType, SessionsFile, StoreSpec, StoreType, parse_config,
 };
 pub use error::SessionError;
 pub use manager::{AwsSession, CloudSessionManager, ManagerOptions, Session};
 pub use ops::{ExtendedSession, HealthReport, RotationReport};
-pub use refs::{AwsSecretStore, BoxFuture, EnvLookup, LocalSecretStore, Resolver, SecretStore, ValueRef};
+pub use refs::{
+    AwsSecretStore, AzureKeyVaultStore, BoxFuture, EnvLookup, KEY_VAULT_API_VERSION, LocalSecretStore, Resolver,
+    SecretStore, ValueRef,
+};
 pub use sources::AssumeRoleSource;

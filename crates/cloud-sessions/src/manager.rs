@@ -13,10 +13,10 @@ use core_types::{AwsCredentials, Clock, ExposeSecret, RefreshPolicy, RetryPolicy
 use cred_store::{Refreshing, TokenStore, to_sdk_credentials};
 
 use crate::azure::{AzureEnv, AzureSession, AzureSpec, ReqwestTransport, secret};
-use crate::config::{LoadedConfig, SessionSpec, SessionType, parse_config};
+use crate::config::{LoadedConfig, SessionSpec, SessionType, StoreType, parse_config};
 use crate::error::SessionError;
 use crate::ops::RotationReport;
-use crate::refs::{AwsSecretStore, EnvLookup, LocalSecretStore, Resolver};
+use crate::refs::{AwsSecretStore, AzureKeyVaultStore, EnvLookup, LocalSecretStore, Resolver};
 use crate::renew::Renewer;
 use crate::sources::{Assume, AssumeRoleSource};
 
@@ -217,14 +217,50 @@ impl CloudSessionManager {
                 .secrets_manager
                 .cloud_stores
                 .values()
-                .find(|s| s.store_type == "local")
+                .find(|s| s.store_type == StoreType::Local)
                 .map(|s| s.priority)
                 .unwrap_or(0);
             resolver.add_store(local_priority, Arc::new(LocalSecretStore::new(store.clone())));
         }
-        let mut aws: BTreeMap<String, AwsSession> = BTreeMap::new();
+        // Key Vault stores are asked from the start; each answers once its session is built
+        let mut vaults: Vec<(String, AzureKeyVaultStore)> = Vec::new();
+        for (name, spec) in &config.file.secrets_manager.cloud_stores {
+            if spec.store_type != StoreType::Azure {
+                continue;
+            }
+            let url = spec.vault_url.as_deref().unwrap_or_default();
+            let store = AzureKeyVaultStore::pending(url, options.azure_transport.clone()).map_err(|message| {
+                SessionError::Config { path: format!("secrets_manager.cloud_stores.{name}.vault_url"), message }
+            })?;
+            resolver.add_store(spec.priority, Arc::new(store.clone()));
+            vaults.push((spec.session_name.clone().unwrap_or_default(), store));
+        }
+        let reads_a_vault = |spec: &SessionSpec| vaults.iter().any(|(s, _)| *s == spec.name);
+        let mut azure = BTreeMap::new();
         let mut azure_specs = Vec::new();
-        let specs: Vec<(usize, SessionSpec)> = config.file.cloud_sessions.iter().cloned().enumerate().collect();
+        // a vault's session comes first when its own values need no secret store, so that every
+        // other session can take secrets from the vault
+        for (i, spec) in config.file.cloud_sessions.iter().enumerate() {
+            let needs_secrets = [&spec.tenant_id, &spec.client_id, &spec.client_secret, &spec.federated_token_file]
+                .iter()
+                .any(|v| v.as_deref().is_some_and(|v| v.starts_with("SEC/")));
+            if spec.session_type == Some(SessionType::Azure) && reads_a_vault(spec) && !needs_secrets {
+                let session = Self::build_azure(i, spec, &options, &resolver).await?;
+                for (_, store) in vaults.iter().filter(|(s, _)| *s == spec.name) {
+                    store.set_session(session.clone());
+                }
+                azure.insert(spec.name.clone(), session);
+            }
+        }
+        let mut aws: BTreeMap<String, AwsSession> = BTreeMap::new();
+        let specs: Vec<(usize, SessionSpec)> = config
+            .file
+            .cloud_sessions
+            .iter()
+            .cloned()
+            .enumerate()
+            .filter(|(_, s)| !azure.contains_key(&s.name))
+            .collect();
         // sessions that secret stores need come first; role sessions after their sources
         let mut pending: Vec<(usize, SessionSpec)> = specs;
         let mut stores_added = false;
@@ -268,9 +304,13 @@ impl CloudSessionManager {
             }
             pending = next;
         }
-        let mut azure = BTreeMap::new();
+        // vaults' sessions first, then the rest in declaration order
+        azure_specs.sort_by_key(|(i, spec)| (!reads_a_vault(spec), *i));
         for (i, spec) in azure_specs {
             let session = Self::build_azure(i, &spec, &options, &resolver).await?;
+            for (_, store) in vaults.iter().filter(|(s, _)| *s == spec.name) {
+                store.set_session(session.clone());
+            }
             azure.insert(spec.name.clone(), session);
         }
         Ok(Self {
@@ -288,7 +328,7 @@ impl CloudSessionManager {
     /// Adds the Secrets Manager stores whose sessions exist. Returns whether all did.
     fn add_aws_stores(config: &LoadedConfig, aws: &BTreeMap<String, AwsSession>, resolver: &mut Resolver) -> bool {
         let mut all = true;
-        for spec in config.file.secrets_manager.cloud_stores.values().filter(|s| s.store_type == "aws") {
+        for spec in config.file.secrets_manager.cloud_stores.values().filter(|s| s.store_type == StoreType::Aws) {
             match spec.session_name.as_ref().and_then(|n| aws.get(n)) {
                 Some(s) => {
                     let sdk = match &spec.region {

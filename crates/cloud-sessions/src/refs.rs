@@ -5,11 +5,14 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use azure_core::http::HttpClient;
 
 use core_types::{ExposeSecret, SecretString};
 use cred_store::{TokenKey, TokenStore};
 
+use crate::azure::AzureSession;
 use crate::error::SessionError;
 
 /// A parsed value.
@@ -116,6 +119,154 @@ impl SecretStore for AwsSecretStore {
     }
 }
 
+/// The Key Vault REST API version the store speaks.
+pub const KEY_VAULT_API_VERSION: &str = "7.5";
+
+/// Azure Key Vault through an Azure session's credential: `GET {vault}/secrets/{name}`, with a
+/// bearer token for the vault's audience (taken from the vault's host: public, sovereign
+/// clouds and managed HSM).
+///
+/// The manager creates the store before the session it reads through is built (so that the
+/// session's own values can still come from the other stores); until then `get` reports that
+/// the session is not ready and the resolver moves on to the next store.
+#[derive(Clone)]
+pub struct AzureKeyVaultStore {
+    label: String,
+    vault: azure_core::http::Url,
+    scope: String,
+    session: Arc<OnceLock<AzureSession>>,
+    transport: Arc<dyn HttpClient>,
+}
+
+impl fmt::Debug for AzureKeyVaultStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AzureKeyVaultStore").field("vault", &self.vault.as_str()).field("scope", &self.scope).finish()
+    }
+}
+
+impl AzureKeyVaultStore {
+    /// Reads secrets from `vault_url` (an `https://` URL) with `session`'s credential, sending
+    /// through `transport`.
+    pub fn new(vault_url: &str, session: AzureSession, transport: Arc<dyn HttpClient>) -> Result<Self, String> {
+        let store = Self::pending(vault_url, transport)?;
+        let _ = store.session.set(session);
+        Ok(store)
+    }
+
+    /// A store whose session comes later, through [`Self::set_session`].
+    pub(crate) fn pending(vault_url: &str, transport: Arc<dyn HttpClient>) -> Result<Self, String> {
+        let mut vault = azure_core::http::Url::parse(vault_url)
+            .map_err(|e| format!("vault_url {vault_url:?} is not a URL: {e}"))?;
+        if vault.scheme() != "https" {
+            return Err(format!("vault_url {vault_url:?} must be an https:// URL"));
+        }
+        if !vault.path().ends_with('/') {
+            let path = format!("{}/", vault.path());
+            vault.set_path(&path);
+        }
+        let host = vault.host_str().unwrap_or_default().to_ascii_lowercase();
+        let scope = key_vault_scope(&host);
+        Ok(Self { label: format!("Azure Key Vault {host}"), vault, scope, session: Arc::default(), transport })
+    }
+
+    /// Gives the store its session (once; later calls are ignored).
+    pub(crate) fn set_session(&self, session: AzureSession) {
+        let _ = self.session.set(session);
+    }
+
+    /// The token audience asked for.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+}
+
+/// The audience of a vault: `https://<host without the vault's own name>/.default` for the
+/// Key Vault and managed HSM domains of every cloud; the public cloud's otherwise.
+fn key_vault_scope(host: &str) -> String {
+    match host.split_once('.') {
+        Some((_, domain)) if domain.starts_with("vault.") || domain.starts_with("managedhsm.") => {
+            format!("https://{domain}/.default")
+        }
+        _ => "https://vault.azure.net/.default".to_owned(),
+    }
+}
+
+/// Key Vault's names: 1–127 letters, digits and dashes.
+fn is_key_vault_name(name: &str) -> bool {
+    (1..=127).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+impl SecretStore for AzureKeyVaultStore {
+    fn name(&self) -> &str {
+        &self.label
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<SecretString>, String>> {
+        Box::pin(async move {
+            use azure_core::http::{Method, Request};
+            if !is_key_vault_name(key) {
+                return Err("not a Key Vault secret name (1-127 letters, digits and dashes)".into());
+            }
+            let Some(session) = self.session.get() else {
+                return Err("its Azure session is not ready yet (the secret is needed to build a session declared before the vault's)".into());
+            };
+            let token = session.token(&[self.scope.as_str()]).await.map_err(|e| e.to_string())?;
+            let mut url = self.vault.join("secrets/").and_then(|u| u.join(key)).map_err(|e| e.to_string())?;
+            url.query_pairs_mut().append_pair("api-version", KEY_VAULT_API_VERSION);
+            let mut request = Request::new(url, Method::Get);
+            request.insert_header("authorization", format!("Bearer {}", token.token.secret()));
+            request.insert_header("accept", "application/json");
+            let response =
+                self.transport.execute_request(&request).await.map_err(|e| format!("request failed: {e}"))?;
+            let status = u16::from(response.status());
+            let body = response.into_body().collect().await.map_err(|e| format!("reading the response: {e}"))?;
+            match status {
+                200 => {
+                    #[derive(serde::Deserialize)]
+                    struct Bundle {
+                        value: Option<String>,
+                    }
+                    let bundle: Bundle = serde_json::from_slice(&body)
+                        .map_err(|_| "the vault's answer is not a Key Vault secret bundle".to_owned())?;
+                    Ok(bundle.value.map(SecretString::from))
+                }
+                404 => Ok(None),
+                _ => Err(key_vault_error(status, &body)),
+            }
+        })
+    }
+}
+
+/// `HTTP 403 Forbidden: <the vault's message>`, with what to do for the common cases.
+fn key_vault_error(status: u16, body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        error: Option<Detail>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Detail {
+        code: Option<String>,
+        message: Option<String>,
+    }
+    let detail = serde_json::from_slice::<Envelope>(body).ok().and_then(|e| e.error);
+    let code = detail.as_ref().and_then(|d| d.code.clone()).unwrap_or_default();
+    let message = detail.and_then(|d| d.message).unwrap_or_default();
+    let hint = match status {
+        401 => "; the vault did not accept the session's token (is the vault in the session's tenant?)",
+        403 => "; give the session's identity the \"Key Vault Secrets User\" role (or a get-secret access policy)",
+        429 | 500..=599 => "; the vault is busy or unwell, try again",
+        _ => "",
+    };
+    let mut out = format!("HTTP {status}");
+    if !code.is_empty() {
+        out = format!("{out} {code}");
+    }
+    if !message.is_empty() {
+        out = format!("{out}: {message}");
+    }
+    out + hint
+}
+
 /// An environment lookup (`std::env::var` in production, a table in tests).
 pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
@@ -182,5 +333,60 @@ impl Resolver {
             Some(v) => self.resolve(v, used_by).await.map(Some),
             None => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vaults_audience_follows_its_cloud() {
+        for (host, scope) in [
+            ("myvault.vault.azure.net", "https://vault.azure.net/.default"),
+            ("cn-vault.vault.azure.cn", "https://vault.azure.cn/.default"),
+            ("gov.vault.usgovcloudapi.net", "https://vault.usgovcloudapi.net/.default"),
+            ("hsm1.managedhsm.azure.net", "https://managedhsm.azure.net/.default"),
+            ("localhost", "https://vault.azure.net/.default"),
+            ("vault.example.com", "https://vault.azure.net/.default"),
+        ] {
+            assert_eq!(key_vault_scope(host), scope, "{host}");
+        }
+    }
+
+    #[test]
+    fn vault_urls_must_be_https_and_names_key_vault_shaped() {
+        let t: Arc<dyn HttpClient> = Arc::new(crate::ReqwestTransport::default());
+        let s = AzureKeyVaultStore::pending("https://MyVault.vault.azure.net", t.clone()).unwrap();
+        assert_eq!(s.name(), "Azure Key Vault myvault.vault.azure.net");
+        assert_eq!(s.vault.as_str(), "https://myvault.vault.azure.net/");
+        assert!(AzureKeyVaultStore::pending("http://v.vault.azure.net/", t.clone()).unwrap_err().contains("https://"));
+        assert!(AzureKeyVaultStore::pending("not a url", t).unwrap_err().contains("not a URL"));
+        assert!(is_key_vault_name("db-password-2"));
+        for bad in ["", "with_underscore", "dots.no", "../x", &"a".repeat(128)] {
+            assert!(!is_key_vault_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn vault_errors_carry_its_code_and_what_to_do() {
+        let body = br#"{"error":{"code":"Forbidden","message":"Caller is not authorized"}}"#;
+        assert_eq!(
+            key_vault_error(403, body),
+            "HTTP 403 Forbidden: Caller is not authorized; give the session's identity the \"Key Vault Secrets User\" role (or a get-secret access policy)"
+        );
+        assert_eq!(
+            key_vault_error(502, b"<html>bad gateway</html>"),
+            "HTTP 502; the vault is busy or unwell, try again"
+        );
+        assert_eq!(key_vault_error(400, br#"{"error":{"code":"BadParameter"}}"#), "HTTP 400 BadParameter");
+    }
+
+    #[tokio::test]
+    async fn a_vault_without_its_session_yet_passes_to_the_next_store() {
+        let t: Arc<dyn HttpClient> = Arc::new(crate::ReqwestTransport::default());
+        let s = AzureKeyVaultStore::pending("https://v.vault.azure.net/", t).unwrap();
+        assert!(s.get("db").await.unwrap_err().contains("not ready"));
+        assert!(s.get("bad_name").await.unwrap_err().contains("not a Key Vault secret name"));
     }
 }

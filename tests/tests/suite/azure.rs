@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ccc_tests::azure_stub::{Entra, FakeAz, TestCa};
+use ccc_tests::azure_stub::{Entra, FakeAz, KeyVault, TestCa};
 use cloud_sessions::{
     AttemptOutcome, CloudSessionManager, MANAGEMENT_SCOPE, ManagerOptions, ReqwestTransport, SessionError,
 };
@@ -212,4 +212,91 @@ async fn rotation_renews_cached_tokens_and_a_failed_rotation_keeps_them() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(m.rotation_reports().iter().any(|r| r.error.as_deref().is_some_and(|e| e.contains("az login"))));
     assert_eq!(s.token(&[MANAGEMENT_SCOPE]).await.unwrap().token.secret(), current, "the valid token is kept");
+}
+
+/// The secret access key the `app` session reads from the vault.
+async fn secret_key_of(m: &CloudSessionManager, session: &str) -> String {
+    let creds = aws_credential_types::provider::ProvideCredentials::provide_credentials(
+        &m.aws_session(session).unwrap().credentials_provider(),
+    )
+    .await
+    .unwrap();
+    creds.secret_access_key().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_vault_serves_sec_references_through_an_azure_session() {
+    use cloud_sessions::LocalSecretStore;
+    use core_types::SecretString;
+    let ca = TestCa::new();
+    let entra = Entra::start(&ca, TENANT, CLIENT, SECRET, ASSERTION).await;
+    let vault = KeyVault::start(&ca, &[("app-secret", "kv-app-secret-R2d7"), ("shared", "kv-shared-value-9Qx")]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = cred_store::TokenStore::at(dir.path().join("tokens.json"));
+    let local = LocalSecretStore::new(tokens.clone());
+    for (name, value) in [("shared", "local-shared-value-4Lm"), ("only_local", "local-only-value-8Np")] {
+        ccc_tests::leak::secret(value);
+        local.put(name, SecretString::from(value.to_owned())).unwrap();
+    }
+    // the vault's session is declared after the sessions that need the vault's secrets
+    let yaml = format!(
+        "cloud_sessions:\n  - name: app\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAAPPEXAMPLE\n    secret_access_key: SEC/app-secret\n  - name: both\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIABOTHEXAMPLE\n    secret_access_key: SEC/shared\n  - name: legacy\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIALEGACYEXAMPLE\n    secret_access_key: SEC/only_local\n  - name: kv\n    session_type: azure\n    tenant_id: {TENANT}\n    client_id: ENV/SP_CLIENT\n    client_secret: ENV/SP_SECRET\n    authority_host: {}\nsecrets_manager:\n  cloud_stores:\n    vault:\n      store_type: azure\n      priority: 200\n      vault_url: {}\n      session_name: kv\n    mine:\n      store_type: local\n      priority: 10\n",
+        entra.authority, vault.url
+    );
+    let opts = || {
+        let mut o = options(&ca, vec![("SP_CLIENT", CLIENT.to_owned()), ("SP_SECRET", SECRET.to_owned())]);
+        o.token_store = Some(tokens.clone());
+        o
+    };
+    let m = CloudSessionManager::from_yaml(&yaml, opts()).await.unwrap();
+    assert_eq!(secret_key_of(&m, "app").await, "kv-app-secret-R2d7");
+    assert_eq!(secret_key_of(&m, "both").await, "kv-shared-value-9Qx", "the higher-priority store answers first");
+    assert_eq!(secret_key_of(&m, "legacy").await, "local-only-value-8Np", "not a Key Vault name: the next store");
+    // the wire: one Entra token for the vault's audience, cached across lookups; Key Vault's
+    // REST shape with that token
+    assert_eq!(entra.calls(), 1);
+    assert_eq!(entra.forms()[0]["scope"], "https://vault.azure.net/.default");
+    let requests = vault.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests[0].0, "/secrets/app-secret");
+    assert_eq!(requests[1].0, "/secrets/shared");
+    for (_, query, auth) in &requests {
+        assert_eq!(query, &format!("api-version={}", cloud_sessions::KEY_VAULT_API_VERSION));
+        assert_eq!(auth.as_deref(), Some("Bearer entra-token-1"));
+    }
+    assert!(!format!("{m:?}").contains("kv-"), "no secret in Debug output");
+
+    // a secret in no store: the error names the reference and every store's answer
+    let e = CloudSessionManager::from_yaml(&yaml.replace("SEC/app-secret", "SEC/nowhere"), opts()).await.unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("SEC/nowhere") && text.contains("cloud_sessions[0].secret_access_key"), "{text}");
+    assert!(
+        text.contains("Azure Key Vault localhost: not found") && text.contains("local token store: not found"),
+        "{text}"
+    );
+
+    // the identity loses its role on the vault: the vault's answer and what to do, no secrets
+    vault.deny();
+    let e = CloudSessionManager::from_yaml(&yaml, opts()).await.unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("HTTP 403 Forbidden") && text.contains("Key Vault Secrets User"), "{text}");
+    for secret in [SECRET, "kv-app-secret-R2d7", "local-shared-value-4Lm", "entra-token"] {
+        assert!(!text.contains(secret), "{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vault_whose_session_needs_the_vault_says_so() {
+    let ca = TestCa::new();
+    let vault = KeyVault::start(&ca, &[("sp-secret", SECRET)]).await;
+    // the vault's own session takes its secret from the vault: nothing can answer
+    let yaml = format!(
+        "cloud_sessions:\n  - name: kv\n    session_type: azure\n    tenant_id: {TENANT}\n    client_id: {CLIENT}\n    client_secret: SEC/sp-secret\nsecrets_manager:\n  cloud_stores:\n    vault:\n      store_type: azure\n      vault_url: {}\n      session_name: kv\n",
+        vault.url
+    );
+    let e = CloudSessionManager::from_yaml(&yaml, options(&ca, vec![])).await.unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("SEC/sp-secret") && text.contains("not ready"), "{text}");
+    assert!(vault.requests().is_empty());
+    assert!(!text.contains(SECRET));
 }
