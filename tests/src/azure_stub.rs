@@ -188,6 +188,8 @@ struct VaultState {
     /// Every request: path, query, and the Authorization header.
     requests: Mutex<Vec<(String, String, Option<String>)>>,
     denied: std::sync::atomic::AtomicBool,
+    /// Answer this many requests with this status first (429s with `Retry-After: 0`).
+    faults: Mutex<Vec<u16>>,
 }
 
 fn vault_error(status: StatusCode, code: &str, message: String) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -236,6 +238,18 @@ impl KeyVault {
                         "BadParameter",
                         "The api-version parameter is missing.".into(),
                     );
+                }
+                let fault = {
+                    let mut f = s.faults.lock().expect("faults");
+                    if f.is_empty() { None } else { Some(f.remove(0)) }
+                };
+                if let Some(code) = fault {
+                    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                    let mut r = vault_error(status, "Throttled", "Injected fault.".into())?;
+                    if code == 429 {
+                        r.headers_mut().insert("retry-after", "0".parse().expect("header"));
+                    }
+                    return Ok(r);
                 }
                 if !auth.as_deref().is_some_and(|a| a.starts_with("Bearer entra-token-")) {
                     return vault_error(
@@ -289,6 +303,11 @@ impl KeyVault {
     /// Every request: path, query and Authorization header.
     pub fn requests(&self) -> Vec<(String, String, Option<String>)> {
         self.state.requests.lock().expect("requests").clone()
+    }
+
+    /// Answers the next requests with these statuses, in order.
+    pub fn fail_next(&self, statuses: &[u16]) {
+        self.state.faults.lock().expect("faults").extend_from_slice(statuses);
     }
 
     /// From now on, answers 403 Forbidden (the identity lost its role).

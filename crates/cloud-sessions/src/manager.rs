@@ -229,9 +229,12 @@ impl CloudSessionManager {
                 continue;
             }
             let url = spec.vault_url.as_deref().unwrap_or_default();
-            let store = AzureKeyVaultStore::pending(url, options.azure_transport.clone()).map_err(|message| {
-                SessionError::Config { path: format!("secrets_manager.cloud_stores.{name}.vault_url"), message }
-            })?;
+            let store = AzureKeyVaultStore::pending(url, options.azure_transport.clone())
+                .map_err(|message| SessionError::Config {
+                    path: format!("secrets_manager.cloud_stores.{name}.vault_url"),
+                    message,
+                })?
+                .with_retry(options.retry);
             resolver.add_store(spec.priority, Arc::new(store.clone()));
             vaults.push((spec.session_name.clone().unwrap_or_default(), store));
         }

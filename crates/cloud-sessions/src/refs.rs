@@ -6,10 +6,11 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use azure_core::http::HttpClient;
 
-use core_types::{ExposeSecret, SecretString};
+use core_types::{ExposeSecret, RetryPolicy, SecretString};
 use cred_store::{TokenKey, TokenStore};
 
 use crate::azure::AzureSession;
@@ -136,6 +137,7 @@ pub struct AzureKeyVaultStore {
     scope: String,
     session: Arc<OnceLock<AzureSession>>,
     transport: Arc<dyn HttpClient>,
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for AzureKeyVaultStore {
@@ -166,7 +168,22 @@ impl AzureKeyVaultStore {
         }
         let host = vault.host_str().unwrap_or_default().to_ascii_lowercase();
         let scope = key_vault_scope(&host);
-        Ok(Self { label: format!("Azure Key Vault {host}"), vault, scope, session: Arc::default(), transport })
+        Ok(Self {
+            label: format!("Azure Key Vault {host}"),
+            vault,
+            scope,
+            session: Arc::default(),
+            transport,
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// Retries throttling, 5xx and transport failures per `retry` (the default policy
+    /// otherwise).
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
     }
 
     /// Gives the store its session (once; later calls are ignored).
@@ -196,14 +213,65 @@ fn is_key_vault_name(name: &str) -> bool {
     (1..=127).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
+/// One request's outcome: an answer, or a transient failure worth another attempt.
+enum VaultAttempt {
+    Done(Result<Option<SecretString>, String>),
+    Busy { message: String, retry_after: Option<Duration> },
+}
+
+impl AzureKeyVaultStore {
+    async fn attempt(&self, key: &str, bearer: &str) -> VaultAttempt {
+        use azure_core::http::{Method, Request};
+        let mut url = match self.vault.join("secrets/").and_then(|u| u.join(key)) {
+            Ok(u) => u,
+            Err(e) => return VaultAttempt::Done(Err(e.to_string())),
+        };
+        url.query_pairs_mut().append_pair("api-version", KEY_VAULT_API_VERSION);
+        let mut request = Request::new(url, Method::Get);
+        request.insert_header("authorization", format!("Bearer {bearer}"));
+        request.insert_header("accept", "application/json");
+        let response = match self.transport.execute_request(&request).await {
+            Ok(r) => r,
+            Err(e) => return VaultAttempt::Busy { message: format!("request failed: {e}"), retry_after: None },
+        };
+        let status = u16::from(response.status());
+        let retry_after = response
+            .headers()
+            .get_optional_str(&azure_core::http::headers::RETRY_AFTER)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = match response.into_body().collect().await {
+            Ok(b) => b,
+            Err(e) => return VaultAttempt::Busy { message: format!("reading the response: {e}"), retry_after: None },
+        };
+        match status {
+            200 => {
+                #[derive(serde::Deserialize)]
+                struct Bundle {
+                    value: Option<String>,
+                }
+                VaultAttempt::Done(
+                    serde_json::from_slice::<Bundle>(&body)
+                        .map(|b| b.value.map(SecretString::from))
+                        .map_err(|_| "the vault's answer is not a Key Vault secret bundle".to_owned()),
+                )
+            }
+            404 => VaultAttempt::Done(Ok(None)),
+            429 | 500..=599 => VaultAttempt::Busy { message: key_vault_error(status, &body), retry_after },
+            _ => VaultAttempt::Done(Err(key_vault_error(status, &body))),
+        }
+    }
+}
+
 impl SecretStore for AzureKeyVaultStore {
     fn name(&self) -> &str {
         &self.label
     }
 
+    /// Throttling, 5xx and transport failures are retried per the store's [`RetryPolicy`]
+    /// (honouring `Retry-After`); an access denial is not.
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<SecretString>, String>> {
         Box::pin(async move {
-            use azure_core::http::{Method, Request};
             if !is_key_vault_name(key) {
                 return Err("not a Key Vault secret name (1-127 letters, digits and dashes)".into());
             }
@@ -211,27 +279,20 @@ impl SecretStore for AzureKeyVaultStore {
                 return Err("its Azure session is not ready yet (the secret is needed to build a session declared before the vault's)".into());
             };
             let token = session.token(&[self.scope.as_str()]).await.map_err(|e| e.to_string())?;
-            let mut url = self.vault.join("secrets/").and_then(|u| u.join(key)).map_err(|e| e.to_string())?;
-            url.query_pairs_mut().append_pair("api-version", KEY_VAULT_API_VERSION);
-            let mut request = Request::new(url, Method::Get);
-            request.insert_header("authorization", format!("Bearer {}", token.token.secret()));
-            request.insert_header("accept", "application/json");
-            let response =
-                self.transport.execute_request(&request).await.map_err(|e| format!("request failed: {e}"))?;
-            let status = u16::from(response.status());
-            let body = response.into_body().collect().await.map_err(|e| format!("reading the response: {e}"))?;
-            match status {
-                200 => {
-                    #[derive(serde::Deserialize)]
-                    struct Bundle {
-                        value: Option<String>,
+            let mut delays = self.retry.backoff(fastrand::u64(..));
+            loop {
+                match self.attempt(key, token.token.secret()).await {
+                    VaultAttempt::Done(result) => return result,
+                    VaultAttempt::Busy { message, retry_after } => {
+                        match delays.next().and_then(|d| self.retry.honour_retry_after(d, retry_after)) {
+                            Some(wait) => {
+                                tracing::debug!(vault = %self.label, %message, ?wait, "key vault busy, retrying");
+                                tokio::time::sleep(wait).await;
+                            }
+                            None => return Err(message),
+                        }
                     }
-                    let bundle: Bundle = serde_json::from_slice(&body)
-                        .map_err(|_| "the vault's answer is not a Key Vault secret bundle".to_owned())?;
-                    Ok(bundle.value.map(SecretString::from))
                 }
-                404 => Ok(None),
-                _ => Err(key_vault_error(status, &body)),
             }
         })
     }

@@ -275,9 +275,22 @@ async fn key_vault_serves_sec_references_through_an_azure_session() {
         "{text}"
     );
 
-    // the identity loses its role on the vault: the vault's answer and what to do, no secrets
-    vault.deny();
+    // a busy vault is retried per the policy (throttling honours Retry-After)
+    vault.fail_next(&[503, 429]);
+    let m = CloudSessionManager::from_yaml(&yaml, opts()).await.unwrap();
+    assert_eq!(secret_key_of(&m, "app").await, "kv-app-secret-R2d7");
+    let before = vault.requests().len();
+    vault.fail_next(&[503, 503, 503, 503]);
     let e = CloudSessionManager::from_yaml(&yaml, opts()).await.unwrap_err();
+    assert!(e.to_string().contains("HTTP 503 Throttled") && e.to_string().contains("busy"), "{e}");
+    assert_eq!(vault.requests().len() - before, 4, "1 attempt + 3 retries, then the next store");
+
+    // the identity loses its role on the vault: the vault's answer and what to do, no
+    // secrets, and no retries
+    vault.deny();
+    let before = vault.requests().len();
+    let e = CloudSessionManager::from_yaml(&yaml, opts()).await.unwrap_err();
+    assert_eq!(vault.requests().len() - before, 1, "a denial is not retried");
     let text = e.to_string();
     assert!(text.contains("HTTP 403 Forbidden") && text.contains("Key Vault Secrets User"), "{text}");
     for secret in [SECRET, "kv-app-secret-R2d7", "local-shared-value-4Lm", "entra-token"] {
