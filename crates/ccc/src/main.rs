@@ -18,21 +18,31 @@ use context::Ctx;
 use error::CliResult;
 
 fn init_tracing(verbose: u8) {
+    use tracing_subscriber::prelude::*;
     let default = match verbose {
         0 => "warn",
         1 => "debug",
         _ => "trace",
     };
-    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    // At trace level the SDK dumps whole requests (bearer-token headers included) and the
-    // signer its canonical requests: secrets must never reach a log, so those stay capped.
-    for cap in core_types::SECRET_BEARING_LOG_TARGETS {
-        if let Ok(d) = cap.parse() {
-            filter = filter.add_directive(d);
-        }
-    }
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
+        .with(secret_caps())
+        .try_init();
+}
+
+/// At trace level the SDK dumps whole requests (bearer-token headers included) and the
+/// signer its canonical requests: secrets must never reach a log, so those targets are
+/// capped, whatever `RUST_LOG` says. A separate filter, so a cap only ever lowers a level:
+/// as a directive of the user's filter it would raise a quiet default (`warn`) to the cap.
+fn secret_caps() -> tracing_subscriber::filter::Targets {
+    core_types::SECRET_BEARING_LOG_TARGETS
+        .join(",")
+        .parse::<tracing_subscriber::filter::Targets>()
+        .unwrap_or_default()
+        .with_default(tracing_subscriber::filter::LevelFilter::TRACE)
 }
 
 async fn run(cli: Cli) -> CliResult {

@@ -86,6 +86,24 @@ async fn configure_login_creds_whoami_boto3_logout() {
     assert_eq!(who["user"], "alice");
     assert_eq!(who["account"].as_str().unwrap().len(), 12);
 
+    // logging: quiet by default (stderr is the user's, and credential_process shares it);
+    // RUST_LOG=info does not bring the SDK's debug lines; at trace the secret-bearing
+    // targets stay capped
+    let quiet = home.ccc().env_remove("RUST_LOG").arg("whoami").assert().success();
+    assert_eq!(stderr(&quiet), "", "nothing on stderr by default");
+    let info = home.ccc().env("RUST_LOG", "info").arg("whoami").assert().success();
+    let info = stderr(&info);
+    assert!(!info.contains("DEBUG") && !info.contains("TRACE"), "{info}");
+    let trace = home.ccc().arg("whoami").assert().success();
+    let trace = stderr(&trace);
+    assert!(trace.contains(" DEBUG "), "RUST_LOG=trace is honoured: {trace}");
+    for target in ["aws_smithy_runtime", "aws_sigv4", "hyper"] {
+        assert!(
+            !trace.lines().any(|l| l.contains(" TRACE ") && l.contains(&format!(" {target}"))),
+            "{target} is capped below trace"
+        );
+    }
+
     // boto3 through a credential_process profile that runs this ccc
     home.ccc().args(["setup-profile", "--profile", "e2e"]).assert().success();
     let py = StdCommand::new(peer("CCC_TEST_PYTHON"))

@@ -2,8 +2,10 @@
 
 /// `EnvFilter` directives for log targets whose trace output carries credentials: the AWS
 /// SDK's orchestrator dumps whole requests (bearer-token headers included) at trace, the
-/// signer its canonical requests, the HTTP and TLS stacks raw bytes. Add these to any
-/// subscriber after the user's own filter, whatever `RUST_LOG` says.
+/// signer its canonical requests, the HTTP and TLS stacks raw bytes. Apply them, whatever
+/// `RUST_LOG` says, as a filter of their own beside the user's (a `tracing_subscriber`
+/// `Targets` parsed from `join(",")`, default `TRACE`), so that a cap only ever lowers a
+/// level: added as directives to a `warn` filter they would *raise* these targets to the cap.
 ///
 /// ```
 /// assert!(core_types::SECRET_BEARING_LOG_TARGETS.contains(&"aws_smithy_runtime=debug"));
