@@ -86,11 +86,26 @@ fn unix_now() -> u64 {
     now.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+/// Statuses to answer the next requests with, in order, before serving normally.
+#[derive(Debug, Default)]
+struct Faults(Mutex<Vec<u16>>);
+
+impl Faults {
+    fn push(&self, statuses: &[u16]) {
+        self.0.lock().expect("faults").extend_from_slice(statuses);
+    }
+
+    fn next(&self) -> Option<u16> {
+        let mut f = self.0.lock().expect("faults");
+        if f.is_empty() { None } else { Some(f.remove(0)) }
+    }
+}
+
 #[derive(Debug, Default)]
 struct EntraState {
     calls: AtomicUsize,
     /// Answer this many requests with this status first.
-    faults: Mutex<Vec<u16>>,
+    faults: Faults,
     forms: Mutex<Vec<HashMap<String, String>>>,
 }
 
@@ -129,10 +144,7 @@ impl Entra {
                 let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
                 let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
                 s.forms.lock().expect("forms").push(form.clone());
-                let fault = {
-                    let mut f = s.faults.lock().expect("faults");
-                    if f.is_empty() { None } else { Some(f.remove(0)) }
-                };
+                let fault = s.faults.next();
                 if let Some(code) = fault {
                     return json(
                         StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
@@ -178,7 +190,7 @@ impl Entra {
 
     /// Answers the next requests with these statuses, in order.
     pub fn fail_next(&self, statuses: &[u16]) {
-        self.state.faults.lock().expect("faults").extend_from_slice(statuses);
+        self.state.faults.push(statuses);
     }
 }
 
@@ -189,7 +201,7 @@ struct VaultState {
     requests: Mutex<Vec<(String, String, Option<String>)>>,
     denied: std::sync::atomic::AtomicBool,
     /// Answer this many requests with this status first (429s with `Retry-After: 0`).
-    faults: Mutex<Vec<u16>>,
+    faults: Faults,
 }
 
 fn vault_error(status: StatusCode, code: &str, message: String) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -239,10 +251,7 @@ impl KeyVault {
                         "The api-version parameter is missing.".into(),
                     );
                 }
-                let fault = {
-                    let mut f = s.faults.lock().expect("faults");
-                    if f.is_empty() { None } else { Some(f.remove(0)) }
-                };
+                let fault = s.faults.next();
                 if let Some(code) = fault {
                     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
                     let mut r = vault_error(status, "Throttled", "Injected fault.".into())?;
@@ -307,7 +316,7 @@ impl KeyVault {
 
     /// Answers the next requests with these statuses, in order.
     pub fn fail_next(&self, statuses: &[u16]) {
-        self.state.faults.lock().expect("faults").extend_from_slice(statuses);
+        self.state.faults.push(statuses);
     }
 
     /// From now on, answers 403 Forbidden (the identity lost its role).

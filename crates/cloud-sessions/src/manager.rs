@@ -16,7 +16,7 @@ use crate::azure::{AzureEnv, AzureSession, AzureSpec, ReqwestTransport, secret};
 use crate::config::{LoadedConfig, SessionSpec, SessionType, StoreType, parse_config};
 use crate::error::SessionError;
 use crate::ops::RotationReport;
-use crate::refs::{AwsSecretStore, AzureKeyVaultStore, EnvLookup, LocalSecretStore, Resolver};
+use crate::refs::{AwsSecretStore, AzureKeyVaultStore, EnvLookup, LocalSecretStore, Resolver, ValueRef};
 use crate::renew::Renewer;
 use crate::sources::{Assume, AssumeRoleSource};
 
@@ -200,6 +200,18 @@ pub(crate) fn base_config(
     b.build()
 }
 
+/// Whether any of these configured values is a `SEC/` reference (needs a secret store).
+fn any_secret_ref(values: &[&Option<String>]) -> bool {
+    values.iter().any(|v| v.as_deref().is_some_and(|v| matches!(ValueRef::parse(v), ValueRef::Sec(_))))
+}
+
+/// Hands `session` to the Key Vault stores that read through it.
+fn give_to_vaults(vaults: &[(String, AzureKeyVaultStore)], session: &AzureSession) {
+    for (_, store) in vaults.iter().filter(|(name, _)| name == session.name()) {
+        store.set_session(session.clone());
+    }
+}
+
 impl CloudSessionManager {
     /// Parses `yaml` and builds every AWS session (resolving `ENV/` and `SEC/` references).
     pub async fn from_yaml(yaml: &str, options: ManagerOptions) -> Result<Self, SessionError> {
@@ -244,14 +256,11 @@ impl CloudSessionManager {
         // a vault's session comes first when its own values need no secret store, so that every
         // other session can take secrets from the vault
         for (i, spec) in config.file.cloud_sessions.iter().enumerate() {
-            let needs_secrets = [&spec.tenant_id, &spec.client_id, &spec.client_secret, &spec.federated_token_file]
-                .iter()
-                .any(|v| v.as_deref().is_some_and(|v| v.starts_with("SEC/")));
+            let needs_secrets =
+                any_secret_ref(&[&spec.tenant_id, &spec.client_id, &spec.client_secret, &spec.federated_token_file]);
             if spec.session_type == Some(SessionType::Azure) && reads_a_vault(spec) && !needs_secrets {
                 let session = Self::build_azure(i, spec, &options, &resolver).await?;
-                for (_, store) in vaults.iter().filter(|(s, _)| *s == spec.name) {
-                    store.set_session(session.clone());
-                }
+                give_to_vaults(&vaults, &session);
                 azure.insert(spec.name.clone(), session);
             }
         }
@@ -281,9 +290,8 @@ impl CloudSessionManager {
                     next.push((i, spec));
                     continue;
                 }
-                let needs_secrets = [&spec.access_key_id, &spec.secret_access_key, &spec.session_token]
-                    .iter()
-                    .any(|v| v.as_deref().is_some_and(|v| v.starts_with("SEC/")));
+                let needs_secrets =
+                    any_secret_ref(&[&spec.access_key_id, &spec.secret_access_key, &spec.session_token]);
                 if needs_secrets && !stores_added && !next.is_empty() {
                     next.push((i, spec));
                     continue;
@@ -311,9 +319,7 @@ impl CloudSessionManager {
         azure_specs.sort_by_key(|(i, spec)| (!reads_a_vault(spec), *i));
         for (i, spec) in azure_specs {
             let session = Self::build_azure(i, &spec, &options, &resolver).await?;
-            for (_, store) in vaults.iter().filter(|(s, _)| *s == spec.name) {
-                store.set_session(session.clone());
-            }
+            give_to_vaults(&vaults, &session);
             azure.insert(spec.name.clone(), session);
         }
         Ok(Self {

@@ -235,11 +235,10 @@ impl AzureKeyVaultStore {
             Err(e) => return VaultAttempt::Busy { message: format!("request failed: {e}"), retry_after: None },
         };
         let status = u16::from(response.status());
-        let retry_after = response
-            .headers()
+        let (headers, date) = (response.headers(), azure_core::http::headers::HeaderName::from_static("date"));
+        let retry_after = headers
             .get_optional_str(&azure_core::http::headers::RETRY_AFTER)
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|v| core_types::retry_after(v, headers.get_optional_str(&date)));
         let body = match response.into_body().collect().await {
             Ok(b) => b,
             Err(e) => return VaultAttempt::Busy { message: format!("reading the response: {e}"), retry_after: None },

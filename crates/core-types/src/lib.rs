@@ -32,7 +32,7 @@ pub use credentials::AwsCredentials;
 pub use error::{ErrorKind, Kinded};
 pub use logging::SECRET_BEARING_LOG_TARGETS;
 pub use policy::{Expiry, Freshness, RefreshPolicy};
-pub use retry::{Backoff, RetryPolicy};
+pub use retry::{Backoff, RetryPolicy, retry_after};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use source::{CredentialSource, Expiring};
 pub use token::TokenSet;

@@ -91,6 +91,20 @@ impl RetryPolicy {
     }
 }
 
+/// The wait an HTTP `Retry-After` header asks for (RFC 9110 §10.2.3): delta-seconds, or an
+/// HTTP-date measured from the response's own `Date` header (the server's clock, so skew
+/// between the clocks does not matter; a date without a `Date` is ignored). A date already
+/// past means "now", zero. Anything else is `None`: the policy's own backoff applies.
+pub fn retry_after(value: &str, date: Option<&str>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let sent = httpdate::parse_http_date(date?.trim()).ok()?;
+    Some(at.duration_since(sent).unwrap_or(Duration::ZERO))
+}
+
 impl Default for RetryPolicy {
     /// Three retries from 500 ms, as the AWS SDKs' standard mode does.
     fn default() -> Self {
@@ -154,6 +168,25 @@ mod tests {
         assert_eq!(a.len(), 4);
         assert_eq!(a, b);
         assert_eq!(RetryPolicy::none().backoff(1).count(), 0);
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_as_a_date_after_the_responses_own() {
+        let sent = Some("Wed, 21 Oct 2026 07:28:00 GMT");
+        assert_eq!(retry_after("1", sent), Some(Duration::from_secs(1)));
+        assert_eq!(retry_after(" 120 ", None), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after("Wed, 21 Oct 2026 07:28:30 GMT", sent), Some(Duration::from_secs(30)));
+        // the obsolete RFC 850 and asctime forms are HTTP-dates too
+        assert_eq!(retry_after("Wednesday, 21-Oct-26 07:29:00 GMT", sent), Some(Duration::from_secs(60)));
+        assert_eq!(retry_after("Wed Oct 21 07:28:05 2026", sent), Some(Duration::from_secs(5)));
+        // a date already past: retry now (the policy's backoff is the floor)
+        assert_eq!(retry_after("Wed, 21 Oct 2026 07:00:00 GMT", sent), Some(Duration::ZERO));
+        // a date with no Date header to measure it from: the policy decides
+        assert_eq!(retry_after("Wed, 21 Oct 2026 07:28:30 GMT", None), None);
+        assert_eq!(retry_after("Wed, 21 Oct 2026 07:28:30 GMT", Some("yesterday")), None);
+        assert_eq!(retry_after("-1", sent), None);
+        assert_eq!(retry_after("soon", sent), None);
+        assert_eq!(retry_after("", sent), None);
     }
 
     #[test]

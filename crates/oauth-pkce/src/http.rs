@@ -2,7 +2,7 @@
 //! one HTTP stack instead of the crate's older reqwest.
 
 use std::future::Future;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::OAuthError;
 
@@ -30,23 +30,10 @@ impl Busy {
             return None;
         }
         let header = |name| resp.headers().get(name).and_then(|v| v.to_str().ok());
-        let sent = header(reqwest::header::DATE).and_then(|d| httpdate::parse_http_date(d).ok());
-        let retry_after = header(reqwest::header::RETRY_AFTER).and_then(|v| parse_retry_after(v, sent));
+        let retry_after = header(reqwest::header::RETRY_AFTER)
+            .and_then(|v| core_types::retry_after(v, header(reqwest::header::DATE)));
         Some(Self { status: status.as_u16(), retry_after })
     }
-}
-
-/// `Retry-After` (RFC 9110 §10.2.3): delta-seconds, or an HTTP-date measured from the
-/// response's own `Date` (the server's clock, so skew between the clocks does not matter; a
-/// date without a `Date` header is ignored). A date already past means "now", zero. Anything
-/// else is ignored and the policy's own backoff applies.
-fn parse_retry_after(v: &str, sent: Option<SystemTime>) -> Option<Duration> {
-    let v = v.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(v).ok()?;
-    Some(at.duration_since(sent?).unwrap_or(Duration::ZERO))
 }
 
 impl HttpError {
@@ -114,24 +101,6 @@ pub(crate) fn without_url(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_is_read_as_seconds_or_as_a_date_after_the_responses_own() {
-        let sent = Some(httpdate::parse_http_date("Wed, 21 Oct 2026 07:28:00 GMT").unwrap());
-        assert_eq!(parse_retry_after("1", sent), Some(Duration::from_secs(1)));
-        assert_eq!(parse_retry_after(" 120 ", None), Some(Duration::from_secs(120)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:30 GMT", sent), Some(Duration::from_secs(30)));
-        // the obsolete RFC 850 and asctime forms are HTTP-dates too
-        assert_eq!(parse_retry_after("Wednesday, 21-Oct-26 07:29:00 GMT", sent), Some(Duration::from_secs(60)));
-        assert_eq!(parse_retry_after("Wed Oct 21 07:28:05 2026", sent), Some(Duration::from_secs(5)));
-        // a date already past: retry now (the policy's backoff is the floor)
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:00:00 GMT", sent), Some(Duration::ZERO));
-        // a date with no Date header to measure it from: the policy decides
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:30 GMT", None), None);
-        assert_eq!(parse_retry_after("-1", sent), None);
-        assert_eq!(parse_retry_after("soon", sent), None);
-        assert_eq!(parse_retry_after("", sent), None);
-    }
 
     #[test]
     fn a_busy_transport_error_becomes_a_busy_oauth_error() {
