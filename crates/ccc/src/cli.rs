@@ -104,8 +104,13 @@ pub enum ConfigCommand {
     Set {
         /// The key.
         key: String,
-        /// The value.
-        value: String,
+        /// The value (secret keys such as app_client_secret take it from standard input).
+        #[arg(required_unless_present = "value_stdin")]
+        value: Option<String>,
+        /// Read the value from standard input (never from argv, where shell history and `ps`
+        /// would see it); required for app_client_secret.
+        #[arg(long, conflicts_with = "value")]
+        value_stdin: bool,
     },
 }
 

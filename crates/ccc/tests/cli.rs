@@ -168,6 +168,17 @@ fn usage_errors_exit_2_and_config_get_set_work() {
     let got = home.ccc().args(["config", "get", "profile"]).assert().success();
     assert_eq!(stdout(&got), "work\n");
     home.ccc().args(["config", "get", "region"]).assert().code(1);
+    // a secret never comes from argv (shell history, `ps`): refused, and nothing is written
+    let refused = home.ccc().args(["config", "set", "app_client_secret", "argv-secret"]).assert().code(1);
+    assert!(stderr(&refused).contains("--value-stdin"));
+    let config = home.path().join(".ccc/config.json");
+    assert!(!std::fs::read_to_string(&config).unwrap().contains("argv-secret"));
+    home.ccc()
+        .args(["config", "set", "app_client_secret", "--value-stdin"])
+        .write_stdin("stdin-secret\n")
+        .assert()
+        .success();
+    assert!(std::fs::read_to_string(&config).unwrap().contains("\"app_client_secret\": \"stdin-secret\""));
     let completions = home.ccc().args(["completions", "bash"]).assert().success();
     assert!(stdout(&completions).contains("_ccc()"));
 }

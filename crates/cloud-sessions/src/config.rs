@@ -20,7 +20,7 @@ pub enum SessionType {
 }
 
 /// One declared session, as written (values may be `ENV/` or `SEC/` references).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionSpec {
     /// Unique name.
@@ -82,6 +82,45 @@ pub struct SessionSpec {
     /// Entra authority for sovereign or private clouds (default: `AZURE_AUTHORITY_HOST`, else
     /// `https://login.microsoftonline.com`).
     pub authority_host: Option<String>,
+}
+
+/// A plaintext secret shows as `[REDACTED]`; an `ENV/` or `SEC/` reference names no secret
+/// and shows as written.
+fn redact_plain(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(|v| if v.starts_with("ENV/") || v.starts_with("SEC/") { v } else { "[REDACTED]" })
+}
+
+impl std::fmt::Debug for SessionSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionSpec")
+            .field("name", &self.name)
+            .field("session_type", &self.session_type)
+            .field("region", &self.region)
+            .field("regions", &self.regions)
+            .field("profile", &self.profile)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &redact_plain(&self.secret_access_key))
+            .field("session_token", &redact_plain(&self.session_token))
+            .field("role_arn", &self.role_arn)
+            .field("session_name", &self.session_name)
+            .field("source", &self.source)
+            .field("source_profile", &self.source_profile)
+            .field("duration_seconds", &self.duration_seconds)
+            .field("external_id", &self.external_id)
+            .field("web_identity_token_file", &self.web_identity_token_file)
+            .field("sso_profile", &self.sso_profile)
+            .field("cognito", &self.cognito)
+            .field("username", &self.username)
+            .field("tenant_id", &self.tenant_id)
+            .field("subscription_id", &self.subscription_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redact_plain(&self.client_secret))
+            .field("use_managed_identity", &self.use_managed_identity)
+            .field("use_azure_cli", &self.use_azure_cli)
+            .field("federated_token_file", &self.federated_token_file)
+            .field("authority_host", &self.authority_host)
+            .finish()
+    }
 }
 
 /// A role for access control.
@@ -367,6 +406,21 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_of_a_spec_hides_plaintext_secrets_but_shows_references() {
+        let spec = SessionSpec {
+            name: "s".into(),
+            access_key_id: Some("AKIAEXAMPLE".into()),
+            secret_access_key: Some("plain-secret-key".into()),
+            session_token: Some("plain-session-token".into()),
+            client_secret: Some("ENV/AZURE_SECRET".into()),
+            ..SessionSpec::default()
+        };
+        let shown = format!("{spec:?}");
+        assert!(!shown.contains("plain-secret-key") && !shown.contains("plain-session-token"), "{shown}");
+        assert!(shown.contains("ENV/AZURE_SECRET") && shown.contains("[REDACTED]"), "{shown}");
+    }
 
     fn error_of(yaml: &str) -> String {
         parse_config(yaml).unwrap_err().to_string()

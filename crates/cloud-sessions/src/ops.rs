@@ -89,7 +89,7 @@ impl CloudSessionManager {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, SessionError>>,
     {
-        let mut delays = self.inner.options.retry.backoff(fastrand::u64(..));
+        let mut delays = self.inner.options.retry.backoff_jittered();
         let mut attempts = 0;
         loop {
             attempts += 1;

@@ -278,7 +278,7 @@ impl SecretStore for AzureKeyVaultStore {
                 return Err("its Azure session is not ready yet (the secret is needed to build a session declared before the vault's)".into());
             };
             let token = session.token(&[self.scope.as_str()]).await.map_err(|e| e.to_string())?;
-            let mut delays = self.retry.backoff(fastrand::u64(..));
+            let mut delays = self.retry.backoff_jittered();
             loop {
                 match self.attempt(key, token.token.secret()).await {
                     VaultAttempt::Done(result) => return result,

@@ -161,8 +161,21 @@ impl CognitoAuthenticator {
             .with_max_attempts(config.retry.max_retries() + 1)
             .with_initial_backoff(config.retry.base_delay().max(Duration::from_millis(1)));
         let region = aws_config::Region::new(config.region.clone());
-        let idp_conf = idp::config::Builder::from(sdk).region(region.clone()).retry_config(retry.clone()).build();
-        let id_conf = aws_sdk_cognitoidentity::config::Builder::from(sdk).region(region).retry_config(retry).build();
+        // every attempt has a deadline: a stalled endpoint costs one attempt, not forever
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(config.attempt_timeout)
+            .operation_attempt_timeout(config.attempt_timeout)
+            .build();
+        let idp_conf = idp::config::Builder::from(sdk)
+            .region(region.clone())
+            .retry_config(retry.clone())
+            .timeout_config(timeouts.clone())
+            .build();
+        let id_conf = aws_sdk_cognitoidentity::config::Builder::from(sdk)
+            .region(region)
+            .retry_config(retry)
+            .timeout_config(timeouts)
+            .build();
         Self {
             config,
             idp: idp::Client::from_conf(idp_conf),
@@ -211,7 +224,7 @@ impl CognitoAuthenticator {
                 )
             }
             AuthFlow::Srp => {
-                let srp = SrpClient::new(&self.config.user_pool_id)?;
+                let srp = SrpClient::from_os_rng(&self.config.user_pool_id)?;
                 let srp_a = srp.srp_a();
                 let params = [("USERNAME", username), ("SRP_A", srp_a.as_str())];
                 let out = self.initiate(AuthFlowType::UserSrpAuth, &params, Some(username), "InitiateAuth").await?;
@@ -323,12 +336,23 @@ impl CognitoAuthenticator {
         hash_user: Option<&str>,
         what: &str,
     ) -> Result<InitiateAuthOutput, CognitoError> {
+        let refresh = flow == AuthFlowType::RefreshTokenAuth;
         let mut req = self.idp.initiate_auth().auth_flow(flow).client_id(&self.config.app_client_id);
         for (k, v) in params {
             req = req.auth_parameters(*k, *v);
         }
         if let Some(h) = hash_user.and_then(|u| self.secret_hash(u)) {
             req = req.auth_parameters("SECRET_HASH", h);
+        }
+        if refresh {
+            // A refresh grant is sent once: with refresh-token rotation on, a copy that
+            // reached Cognito before a reset or timeout has already spent the token.
+            return req
+                .customize()
+                .config_override(idp::config::Builder::default().retry_config(RetryConfig::disabled()))
+                .send()
+                .await
+                .map_err(map_err(what));
         }
         req.send().await.map_err(map_err(what))
     }

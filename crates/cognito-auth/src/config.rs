@@ -33,7 +33,16 @@ pub struct CognitoConfig {
     pub auth_flow: AuthFlow,
     /// Retries for throttling and service errors (never for auth failures).
     pub retry: RetryPolicy,
+    /// How long one call attempt may take before it counts as failed (a stalled endpoint
+    /// must not hang a sign-in or a `credential_process` call).
+    pub attempt_timeout: std::time::Duration,
 }
+
+/// The default bound on one Cognito call attempt.
+pub const DEFAULT_ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The `~/.ccc/config.json` key overriding [`CognitoConfig::attempt_timeout`], in seconds.
+pub const ATTEMPT_TIMEOUT_KEY: &str = "attempt_timeout_seconds";
 
 impl fmt::Debug for CognitoConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -45,6 +54,7 @@ impl fmt::Debug for CognitoConfig {
             .field("region", &self.region)
             .field("auth_flow", &self.auth_flow)
             .field("retry", &self.retry)
+            .field("attempt_timeout", &self.attempt_timeout)
             .finish()
     }
 }
@@ -95,6 +105,7 @@ impl CognitoConfig {
             region: region.into(),
             auth_flow: AuthFlow::Srp,
             retry: RetryPolicy::default(),
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
         }
     }
 
@@ -121,6 +132,16 @@ impl CognitoConfig {
         c.identity_pool_id = config.identity_pool_id.clone();
         if config.extra.get("auth_flow").and_then(|v| v.as_str()) == Some("password") {
             c.auth_flow = AuthFlow::Password;
+        }
+        if let Some(v) = config.extra.get(ATTEMPT_TIMEOUT_KEY) {
+            let secs = v
+                .as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .filter(|s| s.is_finite() && *s > 0.0 && *s <= 600.0)
+                .ok_or_else(|| {
+                    CognitoError::Config(format!("{ATTEMPT_TIMEOUT_KEY} must be a number of seconds between 0 and 600"))
+                })?;
+            c.attempt_timeout = std::time::Duration::from_secs_f64(secs);
         }
         c.validate()?;
         Ok(c)

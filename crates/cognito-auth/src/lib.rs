@@ -31,7 +31,10 @@ mod source;
 pub mod srp;
 
 pub use auth::{AuthOutcome, Challenge, ChallengeAnswer, ChallengeName, CognitoAuthenticator};
-pub use config::{AuthFlow, CognitoConfig, validate_identity_pool_id, validate_region, validate_user_pool_id};
+pub use config::{
+    ATTEMPT_TIMEOUT_KEY, AuthFlow, CognitoConfig, DEFAULT_ATTEMPT_TIMEOUT, validate_identity_pool_id, validate_region,
+    validate_user_pool_id,
+};
 pub use error::CognitoError;
 pub use jwt::{JwtVerifier, VerifiedToken};
-pub use source::CognitoSource;
+pub use source::{CognitoSource, CognitoTokens};

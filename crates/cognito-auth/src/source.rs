@@ -2,20 +2,79 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use core_types::{AwsCredentials, CredentialSource};
-use cred_store::{TokenKey, TokenStore};
+use core_types::{AwsCredentials, CredentialSource, RefreshPolicy, TokenSet};
+use cred_store::{Refreshing, TokenKey, TokenStore};
 
 use crate::auth::CognitoAuthenticator;
 use crate::error::CognitoError;
 
+type MakeAuth = Arc<dyn Fn() -> CognitoAuthenticator + Send + Sync>;
+
+/// The authenticator, built on first use.
+#[derive(Clone)]
+struct LazyAuth {
+    cell: Arc<OnceLock<CognitoAuthenticator>>,
+    make: MakeAuth,
+}
+
+impl LazyAuth {
+    fn get(&self) -> &CognitoAuthenticator {
+        self.cell.get_or_init(|| (self.make)())
+    }
+}
+
+/// A user's Cognito tokens, renewed with the refresh token the token store holds now.
+#[derive(Clone)]
+pub struct CognitoTokens {
+    auth: LazyAuth,
+    user: String,
+    name: String,
+}
+
+impl fmt::Debug for CognitoTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CognitoTokens").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl CredentialSource for CognitoTokens {
+    type Output = TokenSet;
+    type Error = CognitoError;
+
+    fn name(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
+    }
+
+    async fn fetch(&self) -> Result<TokenSet, CognitoError> {
+        self.refresh(None).await
+    }
+
+    async fn refresh(&self, previous: Option<&TokenSet>) -> Result<TokenSet, CognitoError> {
+        let stored = previous.ok_or_else(|| {
+            CognitoError::NotAuthorized(format!("no stored sign-in for {}; sign in again", self.user))
+        })?;
+        let refresh = stored.refresh_token.as_ref().ok_or_else(|| {
+            CognitoError::NotAuthorized(format!(
+                "the stored sign-in of {} has no refresh token; sign in again",
+                self.user
+            ))
+        })?;
+        self.auth.get().refresh_credentials(refresh, Some(&self.user)).await
+    }
+}
+
 /// Keeps a Cognito user signed in: turns the stored refresh token into fresh AWS
 /// credentials (refresh, store the new tokens, identity pool). Wrap it in
-/// `cred_store::Refreshing` to cache and single-flight it.
+/// `cred_store::Refreshing` to cache and single-flight the AWS credentials.
+///
+/// The tokens themselves are a refreshing cache over the user's token-store entry: a
+/// refresh grant is sent only while the ID token is inside its refresh window, by one
+/// process at a time (the entry's refresh lock), so a rotating refresh token is never
+/// spent twice, and a still-valid ID token is reused for new AWS credentials.
 #[derive(Clone)]
 pub struct CognitoSource {
-    auth: Arc<OnceLock<CognitoAuthenticator>>,
-    make_auth: Arc<dyn Fn() -> CognitoAuthenticator + Send + Sync>,
-    store: TokenStore,
+    auth: LazyAuth,
+    tokens: Refreshing<CognitoTokens>,
     key: TokenKey,
     name: String,
 }
@@ -38,7 +97,7 @@ impl CognitoSource {
         let cell = OnceLock::new();
         let _ = cell.set(auth.clone());
         let mut s = Self::lazy(&pool, move || auth.clone(), store, username);
-        s.auth = Arc::new(cell);
+        s.auth.cell = Arc::new(cell);
         s
     }
 
@@ -51,17 +110,18 @@ impl CognitoSource {
         store: TokenStore,
         username: &str,
     ) -> Self {
-        Self {
-            auth: Arc::new(OnceLock::new()),
-            make_auth: Arc::new(make_auth),
-            store,
-            key: Self::token_key(user_pool_id, username),
-            name: format!("cognito:{user_pool_id}:{username}"),
-        }
+        let auth = LazyAuth { cell: Arc::new(OnceLock::new()), make: Arc::new(make_auth) };
+        let key = Self::token_key(user_pool_id, username);
+        let name = format!("cognito:{user_pool_id}:{username}");
+        let tokens = CognitoTokens { auth: auth.clone(), user: username.to_owned(), name: format!("{name}:tokens") };
+        let tokens =
+            Refreshing::builder(tokens).policy(RefreshPolicy::default()).shared(store.entry(key.clone())).build();
+        Self { auth, tokens, key, name }
     }
 
-    fn auth(&self) -> &CognitoAuthenticator {
-        self.auth.get_or_init(|| (self.make_auth)())
+    /// The user's tokens (refreshed once across processes when due).
+    pub fn tokens(&self) -> &Refreshing<CognitoTokens> {
+        &self.tokens
     }
 }
 
@@ -74,16 +134,12 @@ impl CredentialSource for CognitoSource {
     }
 
     async fn fetch(&self) -> Result<AwsCredentials, CognitoError> {
-        let stored = self.store.get(&self.key)?.ok_or_else(|| {
-            CognitoError::NotAuthorized(format!("no stored sign-in for {}; run `ccc login`", self.key.user))
-        })?;
-        let refresh = stored.refresh_token.as_ref().ok_or_else(|| {
-            CognitoError::NotAuthorized("the stored sign-in has no refresh token; run `ccc login`".into())
-        })?;
-        let tokens = self.auth().refresh_credentials(refresh, Some(&self.key.user)).await?;
-        self.store.put(&self.key, &tokens)?;
-        let id_token =
-            tokens.id_token.as_ref().ok_or_else(|| CognitoError::Invalid("refresh returned no ID token".into()))?;
-        self.auth().get_aws_credentials(id_token).await
+        // boxed: a refreshing cache inside a refreshing cache nests deep futures
+        let tokens = Box::pin(self.tokens.get()).await?;
+        let id_token = tokens
+            .id_token
+            .as_ref()
+            .ok_or_else(|| CognitoError::Invalid("the stored sign-in has no ID token".into()))?;
+        self.auth.get().get_aws_credentials(id_token).await
     }
 }

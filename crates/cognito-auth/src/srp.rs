@@ -25,6 +25,8 @@ use num_bigint::{BigInt, BigUint, Sign};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use rand_core::TryCryptoRng;
+
 use crate::error::CognitoError;
 
 const N_HEX: &str = concat!(
@@ -106,12 +108,22 @@ impl std::fmt::Debug for SrpClient {
 }
 
 impl SrpClient {
-    /// A client for `user_pool_id` (`region_PoolName`) with a fresh random `a`.
-    pub fn new(user_pool_id: &str) -> Result<Self, CognitoError> {
-        let mut rng = fastrand::Rng::new();
+    /// A client for `user_pool_id` (`region_PoolName`) with a fresh random `a` drawn from
+    /// `rng`, which must be a cryptographic generator: whoever can predict `a` from one
+    /// observed sign-in can guess the password offline. Production code passes the OS
+    /// generator ([`SrpClient::from_os_rng`]).
+    pub fn new<R: TryCryptoRng + ?Sized>(user_pool_id: &str, rng: &mut R) -> Result<Self, CognitoError> {
         let mut bytes = [0u8; 128];
-        rng.fill(&mut bytes);
-        Self::with_a(user_pool_id, &bytes)
+        rng.try_fill_bytes(&mut bytes)
+            .map_err(|_| CognitoError::Srp("the system's random generator failed; try again".into()))?;
+        let client = Self::with_a(user_pool_id, &bytes);
+        bytes.fill(0);
+        client
+    }
+
+    /// A client whose `a` comes from the operating system's generator (`getrandom`).
+    pub fn from_os_rng(user_pool_id: &str) -> Result<Self, CognitoError> {
+        Self::new(user_pool_id, &mut getrandom::SysRng)
     }
 
     /// A client with a given `a` (128 random bytes in pycognito): for cross-checks only.
@@ -253,6 +265,30 @@ mod tests {
         assert!(c.password_claim_signature(&key, "u", "abc", "t").is_err());
         assert!(c.password_claim_signature(&key, "u", "1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed", "t").is_ok());
         assert!(!format!("{c:?}").contains(&c.srp_a()));
+    }
+
+    /// A generator that fails, as `getrandom` may on a system without entropy.
+    struct Broken;
+    impl rand_core::TryRng for Broken {
+        type Error = std::fmt::Error;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            Err(std::fmt::Error)
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            Err(std::fmt::Error)
+        }
+        fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), Self::Error> {
+            Err(std::fmt::Error)
+        }
+    }
+    impl TryCryptoRng for Broken {}
+
+    #[test]
+    fn a_comes_from_the_given_cryptographic_generator() {
+        let one = SrpClient::from_os_rng("us-east-1_abc").unwrap();
+        let two = SrpClient::from_os_rng("us-east-1_abc").unwrap();
+        assert_ne!(one.srp_a(), two.srp_a(), "two sign-ins must not share a");
+        assert!(matches!(SrpClient::new("us-east-1_abc", &mut Broken), Err(CognitoError::Srp(_))));
     }
 
     #[test]

@@ -70,19 +70,27 @@ impl RetryPolicy {
         self.base_delay.saturating_mul(factor).min(self.max_delay)
     }
 
-    /// The delay before retry number `retry` (0-based), drawing jitter from `rng`.
-    pub fn delay(&self, retry: u32, rng: &mut fastrand::Rng) -> Duration {
+    /// The delay before retry number `retry` (0-based), with jitter taken from `draw` (any
+    /// uniformly distributed `u64`; jitter needs no secrecy, only spread).
+    pub fn delay(&self, retry: u32, draw: u64) -> Duration {
         let ceiling = self.ceiling(retry);
         if !self.jitter || ceiling.is_zero() {
             return ceiling;
         }
         let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(rng.u64(0..=nanos))
+        // a uniform pick in [0, nanos]; the modulo bias is at most 2^-20 for any sane ceiling
+        Duration::from_nanos(draw % nanos.saturating_add(1).max(1))
     }
 
     /// The delays of a whole retry sequence, seeded so it can be reproduced.
     pub fn backoff(&self, seed: u64) -> Backoff {
         Backoff { policy: *self, retry: 0, rng: fastrand::Rng::with_seed(seed) }
+    }
+
+    /// The delays of a retry sequence with fresh jitter: what a caller that does not need to
+    /// reproduce the schedule wants. (Jitter only: `fastrand` is never used for a secret.)
+    pub fn backoff_jittered(&self) -> Backoff {
+        Backoff { policy: *self, retry: 0, rng: fastrand::Rng::new() }
     }
 
     /// The most time a whole sequence may spend sleeping.
@@ -127,7 +135,7 @@ impl Iterator for Backoff {
         if self.retry >= self.policy.max_retries {
             return None;
         }
-        let delay = self.policy.delay(self.retry, &mut self.rng);
+        let delay = self.policy.delay(self.retry, self.rng.u64(..));
         self.retry += 1;
         Some(delay)
     }
@@ -152,7 +160,7 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(7);
         for retry in 0..8 {
             let ceiling = p.ceiling(retry);
-            let draws: Vec<Duration> = (0..1000).map(|_| p.delay(retry, &mut rng)).collect();
+            let draws: Vec<Duration> = (0..1000).map(|_| p.delay(retry, rng.u64(..))).collect();
             assert!(draws.iter().all(|d| *d <= ceiling), "retry {retry} exceeded {ceiling:?}");
             // full jitter really spreads: both halves of the range are hit
             assert!(draws.iter().any(|d| *d < ceiling / 2), "retry {retry} never low");

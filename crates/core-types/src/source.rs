@@ -24,4 +24,16 @@ pub trait CredentialSource: Send + Sync + 'static {
 
     /// Obtains a fresh credential from upstream.
     fn fetch(&self) -> impl Future<Output = Result<Self::Output, Self::Error>> + Send;
+
+    /// Obtains a fresh credential given the one the cache holds now (`previous`, read under
+    /// the cache's refresh lock, so it is the latest any process has stored). A source whose
+    /// refresh spends something in the previous value (a rotating refresh token) overrides
+    /// this to use it; the default ignores it and calls [`CredentialSource::fetch`].
+    fn refresh(
+        &self,
+        previous: Option<&Self::Output>,
+    ) -> impl Future<Output = Result<Self::Output, Self::Error>> + Send {
+        let _ = previous;
+        self.fetch()
+    }
 }

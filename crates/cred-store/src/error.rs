@@ -37,6 +37,23 @@ pub enum Error {
         /// The owner of its target.
         owner: u32,
     },
+    /// A directory we would write secrets into is owned by someone else or writable by
+    /// others: they could swap our files for their own.
+    #[error("refusing to write into {}: {reason}; fix its owner or mode (chmod go-w) or choose another location", path.display())]
+    UnsafeDirectory {
+        /// The directory.
+        path: PathBuf,
+        /// Who owns it or who may write it.
+        reason: String,
+    },
+    /// A lock was held by another process for longer than we may wait.
+    #[error("another process has held the lock {} for {} s (it may be stuck refreshing); try again, or end that process", path.display(), waited.as_secs())]
+    LockTimeout {
+        /// The lock file.
+        path: PathBuf,
+        /// How long we waited.
+        waited: std::time::Duration,
+    },
     /// A needed location could not be determined.
     #[error("{0}")]
     NotConfigured(String),
@@ -75,7 +92,8 @@ impl Kinded for Error {
         match self {
             Error::Io { .. } | Error::Database { .. } => ErrorKind::Io,
             Error::Parse { .. } | Error::InvalidInput(_) => ErrorKind::InvalidInput,
-            Error::ForeignSymlink { .. } => ErrorKind::AccessDenied,
+            Error::ForeignSymlink { .. } | Error::UnsafeDirectory { .. } => ErrorKind::AccessDenied,
+            Error::LockTimeout { .. } => ErrorKind::Unavailable,
             Error::NotConfigured(_) => ErrorKind::NotConfigured,
             Error::Refresh { kind, .. } => *kind,
         }

@@ -6,11 +6,12 @@
 //! `<name>.lock` file (std's `File::lock`, flock(2) on Linux) so concurrent writers in any
 //! number of processes serialise instead of losing each other's edits.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
 use std::io::{ErrorKind as IoKind, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 
@@ -48,8 +49,18 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
     DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir).map_err(|e| Error::io("create directory", dir, e))
 }
 
-/// Takes the exclusive lock for `path` (blocking until other holders release it).
+/// How long a file edit waits for another process's lock before giving up.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(30);
+
+/// Takes the exclusive lock for `path`, waiting at most [`DEFAULT_LOCK_WAIT`] for other
+/// holders to release it.
 pub fn lock(path: &Path) -> Result<FileLock> {
+    lock_within(path, DEFAULT_LOCK_WAIT)
+}
+
+/// Takes the exclusive lock for `path`, waiting at most `wait` for other holders: then
+/// [`Error::LockTimeout`]. A holder that dies releases the lock with its file descriptor.
+pub fn lock_within(path: &Path, wait: Duration) -> Result<FileLock> {
     let lock_path = lock_path(path);
     if let Some(dir) = lock_path.parent() {
         ensure_dir(dir)?;
@@ -61,8 +72,22 @@ pub fn lock(path: &Path) -> Result<FileLock> {
         .mode(FILE_MODE)
         .open(&lock_path)
         .map_err(|e| Error::io("open lock file", &lock_path, e))?;
-    file.lock().map_err(|e| Error::io("lock", &lock_path, e))?;
-    Ok(FileLock { _file: file, path: lock_path })
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(FileLock { _file: file, path: lock_path }),
+            Err(TryLockError::WouldBlock) => {
+                let waited = started.elapsed();
+                if waited >= wait {
+                    return Err(Error::LockTimeout { path: lock_path, waited });
+                }
+                std::thread::sleep(pause.min(wait - waited));
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(TryLockError::Error(e)) => return Err(Error::io("lock", &lock_path, e)),
+        }
+    }
 }
 
 /// Reads a file, `None` if it does not exist.
@@ -180,6 +205,20 @@ mod tests {
         write_atomic(&link, b"new").unwrap();
         assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
         assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+    }
+
+    #[test]
+    fn a_held_lock_is_waited_for_only_so_long() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("f");
+        let held = lock(&p).unwrap();
+        let started = Instant::now();
+        let e = lock_within(&p, Duration::from_millis(200)).unwrap_err();
+        assert!(matches!(e, Error::LockTimeout { .. }), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(e.to_string().contains("another process has held the lock"), "{e}");
+        drop(held);
+        lock_within(&p, Duration::from_millis(200)).unwrap();
     }
 
     #[test]

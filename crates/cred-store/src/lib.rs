@@ -39,7 +39,10 @@ pub use ini::{IniDocument, ParseError};
 pub use ledger::{Attempt, Backend, Ledger, LedgerEntry, Outcome, redact_url};
 pub use paths::Paths;
 pub use process::{from_credential_process_json, to_credential_process_json};
-pub use refreshing::{CacheCodec, Refreshing, RefreshingBuilder, StaticSource, entry_written_at, to_sdk_credentials};
+pub use refreshing::{
+    CacheCodec, DEFAULT_REFRESH_LOCK_WAIT, Refreshing, RefreshingBuilder, SharedEntry, StaticSource, entry_written_at,
+    to_sdk_credentials,
+};
 pub use sso_cache::{SsoCache, SsoToken, cache_file_name};
 pub use timefmt::{format_rfc3339, parse_rfc3339};
-pub use token_store::{TokenKey, TokenStore};
+pub use token_store::{TokenEntry, TokenKey, TokenStore};

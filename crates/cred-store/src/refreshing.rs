@@ -93,12 +93,75 @@ impl CacheCodec for TokenSet {
     }
 }
 
+/// Where a refreshing cache keeps its value between processes, and the lock that lets one
+/// process at a time refresh it. [`RefreshingBuilder::persist_to`] keeps it in an entry file
+/// of its own; [`crate::TokenEntry`] keeps it in the token store, so a rotating refresh token
+/// has one home that every process reads under the same lock.
+pub trait SharedEntry<T>: Send + Sync + 'static {
+    /// Where it lives, for logs and errors (never a secret).
+    fn location(&self) -> String;
+    /// The file whose lock (`<file>.lock`) serialises refreshes of this entry. It must not be
+    /// a lock that [`SharedEntry::store`] itself takes.
+    fn refresh_lock(&self) -> PathBuf;
+    /// The stored value and when it was obtained, `None` if there is none (or it is damaged:
+    /// then a refresh replaces it).
+    fn load(&self) -> Result<Option<(T, Option<SystemTime>)>>;
+    /// Stores a value obtained at `at`.
+    fn store(&self, value: &T, at: SystemTime) -> Result<()>;
+    /// Forgets the value.
+    fn remove(&self) -> Result<()>;
+}
+
+/// An entry file of its own (0600) holding one cached value.
+struct EntryFile {
+    path: PathBuf,
+    name: String,
+}
+
+impl<T: CacheCodec + Send + Sync + 'static> SharedEntry<T> for EntryFile {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn refresh_lock(&self) -> PathBuf {
+        self.path.clone()
+    }
+
+    fn load(&self) -> Result<Option<(T, Option<SystemTime>)>> {
+        Ok(read_entry_at(&self.path))
+    }
+
+    fn store(&self, value: &T, at: SystemTime) -> Result<()> {
+        let entry = json!({
+            "version": 1,
+            "source": self.name,
+            "written_at": format_rfc3339(at),
+            "value": value.encode(),
+        });
+        fsutil::write_atomic(&self.path, entry.to_string().as_bytes())
+    }
+
+    fn remove(&self) -> Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", &self.path, e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+type Shared<T> = Arc<dyn SharedEntry<T>>;
+
+/// How long a refresh waits for another process's refresh before giving up (default).
+pub const DEFAULT_REFRESH_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(45);
+
 /// Builds a [`Refreshing`] cache.
-pub struct RefreshingBuilder<S> {
+pub struct RefreshingBuilder<S: CredentialSource> {
     source: S,
     policy: RefreshPolicy,
     clock: Arc<dyn Clock>,
     file: Option<PathBuf>,
+    shared: Option<Shared<S::Output>>,
+    lock_wait: std::time::Duration,
 }
 
 impl<S: CredentialSource> fmt::Debug for RefreshingBuilder<S> {
@@ -107,6 +170,7 @@ impl<S: CredentialSource> fmt::Debug for RefreshingBuilder<S> {
             .field("source", &self.source.name())
             .field("policy", &self.policy)
             .field("file", &self.file)
+            .field("shared", &self.shared.as_ref().map(|s| s.location()))
             .finish_non_exhaustive()
     }
 }
@@ -127,21 +191,48 @@ impl<S: CredentialSource> RefreshingBuilder<S> {
     }
 
     /// Persists the entry in this file (0600) and coordinates refreshes across processes
-    /// through its lock file. Without it the cache is in memory only.
+    /// through its lock file. Without it (or [`RefreshingBuilder::shared`]) the cache is in
+    /// memory only.
     #[must_use]
     pub fn persist_to(mut self, file: impl Into<PathBuf>) -> Self {
         self.file = Some(file.into());
         self
     }
 
+    /// Keeps the value in `entry` (e.g. the token store) and coordinates refreshes across
+    /// processes through its refresh lock.
+    #[must_use]
+    pub fn shared(mut self, entry: impl SharedEntry<S::Output>) -> Self {
+        self.shared = Some(Arc::new(entry));
+        self
+    }
+
+    /// How long a refresh waits for another process that is refreshing the same entry
+    /// (default [`DEFAULT_REFRESH_LOCK_WAIT`]); then an `Unavailable`-kind error.
+    #[must_use]
+    pub fn lock_wait(mut self, wait: std::time::Duration) -> Self {
+        self.lock_wait = wait;
+        self
+    }
+}
+
+impl<S> RefreshingBuilder<S>
+where
+    S: CredentialSource,
+    S::Output: CacheCodec,
+{
     /// The cache.
     pub fn build(self) -> Refreshing<S> {
+        let name = self.source.name().into_owned();
+        let shared =
+            self.shared.or_else(|| self.file.map(|path| Arc::new(EntryFile { path, name }) as Shared<S::Output>));
         Refreshing {
             inner: Arc::new(Inner {
                 source: self.source,
                 policy: self.policy,
                 clock: self.clock,
-                file: self.file,
+                shared,
+                lock_wait: self.lock_wait,
                 state: tokio::sync::Mutex::new(None),
                 obtained: std::sync::Mutex::new(None),
             }),
@@ -153,7 +244,8 @@ struct Inner<S: CredentialSource> {
     source: S,
     policy: RefreshPolicy,
     clock: Arc<dyn Clock>,
-    file: Option<PathBuf>,
+    shared: Option<Shared<S::Output>>,
+    lock_wait: std::time::Duration,
     state: tokio::sync::Mutex<Option<S::Output>>,
     /// When the current value was obtained, and its expiry (to recognise it).
     obtained: std::sync::Mutex<Option<(SystemTime, Option<SystemTime>)>>,
@@ -175,13 +267,9 @@ impl<S: CredentialSource> fmt::Debug for Refreshing<S> {
         f.debug_struct("Refreshing")
             .field("source", &self.inner.source.name())
             .field("policy", &self.inner.policy)
-            .field("file", &self.inner.file)
+            .field("shared", &self.inner.shared.as_ref().map(|s| s.location()))
             .finish_non_exhaustive()
     }
-}
-
-fn read_entry<T: CacheCodec>(file: &Path) -> Option<T> {
-    read_entry_at(file).map(|(v, _)| v)
 }
 
 /// The entry and when it was written.
@@ -210,7 +298,14 @@ where
 {
     /// A builder around `source`.
     pub fn builder(source: S) -> RefreshingBuilder<S> {
-        RefreshingBuilder { source, policy: RefreshPolicy::default(), clock: Arc::new(SystemClock), file: None }
+        RefreshingBuilder {
+            source,
+            policy: RefreshPolicy::default(),
+            clock: Arc::new(SystemClock),
+            file: None,
+            shared: None,
+            lock_wait: DEFAULT_REFRESH_LOCK_WAIT,
+        }
     }
 
     /// The wrapped source.
@@ -236,9 +331,16 @@ where
         verdict
     }
 
-    /// Reads the entry file, remembering when its value was obtained.
-    fn read_noting(&self, file: &Path) -> Option<S::Output> {
-        let (v, written) = read_entry_at::<S::Output>(file)?;
+    /// Reads the shared entry, remembering when its value was obtained. A damaged or
+    /// unreadable entry counts as absent (a refresh replaces it), with a warning.
+    fn read_noting(&self, shared: &Shared<S::Output>) -> Option<S::Output> {
+        let (v, written) = match shared.load() {
+            Ok(found) => found?,
+            Err(e) => {
+                tracing::warn!(entry = %shared.location(), error = %e, "cannot read the cached entry; refreshing instead");
+                return None;
+            }
+        };
         if let Some(at) = written {
             self.note_obtained(&v, at);
         }
@@ -250,18 +352,41 @@ where
             Some((at, core_types::Expiring::expiry(v)));
     }
 
+    /// Runs blocking file work off the async runtime.
+    async fn blocking<T: Send + 'static>(&self, work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| self.error(ErrorKind::Other, format!("file task failed: {e}")))?
+    }
+
     /// A valid credential: the cached one while fresh, otherwise refreshed (once, however
     /// many callers and processes ask together).
     pub async fn get(&self) -> Result<S::Output> {
+        self.obtain(false).await
+    }
+
+    /// Refreshes now, whatever is left of the current value, under the same locks as
+    /// [`Refreshing::get`] (so a rotating token is never spent by two processes at once: a
+    /// second caller refreshes from the first one's result). Fails rather than serve the
+    /// old value.
+    pub async fn refresh_now(&self) -> Result<S::Output> {
+        self.obtain(true).await
+    }
+
+    fn fresh_enough(&self, v: &S::Output, force: bool) -> bool {
+        !force && self.freshness(v) == Freshness::Fresh
+    }
+
+    async fn obtain(&self, force: bool) -> Result<S::Output> {
         let mut state = self.inner.state.lock().await;
         if let Some(v) = state.as_ref()
-            && self.freshness(v) == Freshness::Fresh
+            && self.fresh_enough(v, force)
         {
             return Ok(v.clone());
         }
-        let Some(file) = self.inner.file.clone() else {
+        let Some(shared) = self.inner.shared.clone() else {
             let stale = state.take();
-            let result = self.refresh_from_upstream(stale).await;
+            let result = self.refresh_from_upstream(stale, force).await;
             if let Ok((v, from_upstream)) = &result {
                 if *from_upstream {
                     self.note_obtained(v, self.inner.clock.now());
@@ -270,69 +395,73 @@ where
             }
             return result.map(|(v, _)| v);
         };
-        if let Some(v) = self.read_noting(&file)
-            && self.freshness(&v) == Freshness::Fresh
+        if let Some(v) = self.read_noting(&shared)
+            && self.fresh_enough(&v, force)
         {
             *state = Some(v.clone());
             return Ok(v);
         }
-        // Cross-process single flight: wait for the entry's lock, then look again.
-        let lock_target = file.clone();
-        let _lock = tokio::task::spawn_blocking(move || fsutil::lock(&lock_target))
-            .await
-            .map_err(|e| self.error(ErrorKind::Other, format!("lock task failed: {e}")))??;
-        let on_disk = self.read_noting(&file);
+        // Cross-process single flight: wait (boundedly) for the entry's refresh lock, then
+        // look again: another process may have refreshed it while we waited.
+        let (target, wait) = (shared.refresh_lock(), self.inner.lock_wait);
+        let _lock = self.blocking(move || fsutil::lock_within(&target, wait)).await.map_err(|e| match e {
+            Error::LockTimeout { waited, .. } => self.error(
+                ErrorKind::Unavailable,
+                format!(
+                    "another process has been refreshing this credential for {} s without finishing; try again, or end that process",
+                    waited.as_secs()
+                ),
+            ),
+            other => other,
+        })?;
+        let on_disk = self.read_noting(&shared);
         if let Some(v) = &on_disk
-            && self.freshness(v) == Freshness::Fresh
+            && self.fresh_enough(v, force)
         {
             *state = Some(v.clone());
             return Ok(v.clone());
         }
         let stale = on_disk.or_else(|| state.take());
-        let (value, from_upstream) = self.refresh_from_upstream(stale).await?;
+        let (value, from_upstream) = self.refresh_from_upstream(stale, force).await?;
         if from_upstream {
-            self.note_obtained(&value, self.inner.clock.now());
-            let entry = json!({
-                "version": 1,
-                "source": self.inner.source.name(),
-                "written_at": format_rfc3339(self.inner.clock.now()),
-                "value": value.encode(),
-            });
-            fsutil::write_atomic(&file, entry.to_string().as_bytes())?;
+            let now = self.inner.clock.now();
+            self.note_obtained(&value, now);
+            if let Err(e) = shared.store(&value, now) {
+                // The refresh happened upstream (a rotating token is already spent): the
+                // caller gets the fresh value, and the failure to keep it is said loudly.
+                tracing::error!(
+                    entry = %shared.location(), error = %e,
+                    "refreshed, but could NOT SAVE the new credential; it is used now but will be lost when this process ends — free disk space or fix the permissions"
+                );
+            }
         }
         *state = Some(value.clone());
         Ok(value)
     }
 
     /// The cached credential, fresh or not, without refreshing (memory first, then the
-    /// entry file). For status displays and refresh decisions.
+    /// shared entry). For status displays and refresh decisions.
     pub async fn peek(&self) -> Option<S::Output> {
         if let Some(v) = self.inner.state.lock().await.as_ref() {
             return Some(v.clone());
         }
-        self.inner.file.as_deref().and_then(read_entry::<S::Output>)
+        self.inner.shared.as_ref().and_then(|s| s.load().ok().flatten()).map(|(v, _)| v)
     }
 
     /// Stores a credential obtained elsewhere (e.g. by an interactive sign-in) as the
-    /// current value, in memory and in the entry file.
+    /// current value, in memory and in the shared entry.
     pub async fn seed(&self, value: S::Output) -> Result<()> {
         let mut state = self.inner.state.lock().await;
-        if let Some(file) = self.inner.file.clone() {
-            let entry = json!({
-                "version": 1,
-                "source": self.inner.source.name(),
-                "written_at": format_rfc3339(self.inner.clock.now()),
-                "value": value.encode(),
-            });
-            let target = file.clone();
-            tokio::task::spawn_blocking(move || {
-                let _lock = fsutil::lock(&target)?;
-                fsutil::write_atomic(&target, entry.to_string().as_bytes())
+        let now = self.inner.clock.now();
+        if let Some(shared) = self.inner.shared.clone() {
+            let (v, wait) = (value.clone(), self.inner.lock_wait);
+            self.blocking(move || {
+                let _lock = fsutil::lock_within(&shared.refresh_lock(), wait)?;
+                shared.store(&v, now)
             })
-            .await
-            .map_err(|e| self.error(ErrorKind::Other, format!("task failed: {e}")))??;
+            .await?;
         }
-        self.note_obtained(&value, self.inner.clock.now());
+        self.note_obtained(&value, now);
         *state = Some(value);
         Ok(())
     }
@@ -341,17 +470,13 @@ where
     /// process refreshed it meanwhile).
     pub async fn invalidate(&self) -> Result<()> {
         *self.inner.state.lock().await = None;
-        if let Some(file) = &self.inner.file {
-            let file = file.clone();
-            tokio::task::spawn_blocking(move || {
-                let _lock = fsutil::lock(&file)?;
-                match std::fs::remove_file(&file) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", &file, e)),
-                    _ => Ok(()),
-                }
+        if let Some(shared) = self.inner.shared.clone() {
+            let wait = self.inner.lock_wait;
+            self.blocking(move || {
+                let _lock = fsutil::lock_within(&shared.refresh_lock(), wait)?;
+                shared.remove()
             })
-            .await
-            .map_err(|e| self.error(ErrorKind::Other, format!("task failed: {e}")))??;
+            .await?;
         }
         Ok(())
     }
@@ -362,13 +487,13 @@ where
 
     /// Calls upstream; on failure falls back to a still-valid stale value. Returns the value
     /// and whether it came from upstream.
-    async fn refresh_from_upstream(&self, stale: Option<S::Output>) -> Result<(S::Output, bool)> {
+    async fn refresh_from_upstream(&self, stale: Option<S::Output>, force: bool) -> Result<(S::Output, bool)> {
         let name = self.inner.source.name();
         tracing::debug!(source = %name, "refreshing credential from upstream");
-        match self.inner.source.fetch().await {
+        match self.inner.source.refresh(stale.as_ref()).await {
             Ok(v) => Ok((v, true)),
             Err(e) => match stale {
-                Some(v) if self.freshness(&v) != Freshness::Expired => {
+                Some(v) if !force && self.freshness(&v) != Freshness::Expired => {
                     tracing::warn!(source = %name, error = %e, kind = %e.kind(), "refresh failed; serving the cached credential until it expires");
                     Ok((v, false))
                 }

@@ -131,8 +131,7 @@ impl SsoCache {
         }))
     }
 
-    /// Writes a token atomically (0600), in awscli's format.
-    pub fn save(&self, key: &str, token: &SsoToken) -> Result<()> {
+    fn wire_text(token: &SsoToken) -> Result<String> {
         let wire = Wire {
             start_url: token.start_url.clone(),
             region: token.region.clone(),
@@ -144,8 +143,35 @@ impl SsoCache {
             refresh_token: token.refresh_token.as_ref().map(|s| s.expose_secret().to_owned()),
             extra: token.extra.clone(),
         };
-        let text = serde_json::to_string_pretty(&wire).map_err(|e| Error::InvalidInput(format!("sso cache: {e}")))?;
-        fsutil::update(&self.path_for(key), |_| Ok((Some(text), ())))
+        serde_json::to_string_pretty(&wire).map_err(|e| Error::InvalidInput(format!("sso cache: {e}")))
+    }
+
+    /// Writes a token to the cache, unless the file already holds a token that expires
+    /// later (another process, or `aws sso login`, may have just written a fresher one):
+    /// then that one is kept. Returns the token the file holds afterwards.
+    pub fn save(&self, key: &str, token: &SsoToken) -> Result<SsoToken> {
+        let text = Self::wire_text(token)?;
+        let path = self.path_for(key);
+        fsutil::update(&path, |current| {
+            if current.is_some()
+                && let Ok(Some(on_disk)) = self.load(key)
+                && on_disk.expires_at > token.expires_at
+            {
+                tracing::info!(file = %path.display(), "the SSO cache holds a newer token; keeping it");
+                return Ok((None, on_disk));
+            }
+            Ok((Some(text), token.clone()))
+        })
+    }
+
+    /// The file whose lock serialises refreshes of the token cached under `key` (apart
+    /// from the lock [`SsoCache::save`] takes to write it), so one process on the machine
+    /// spends the SSO refresh token and the others read its result.
+    pub fn refresh_lock(&self, key: &str) -> PathBuf {
+        let mut name = cache_file_name(key);
+        name.insert(0, '.');
+        name.push_str(".refresh");
+        self.dir.join(name)
     }
 }
 

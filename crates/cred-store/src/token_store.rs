@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use core_types::{ExposeSecret, SecretString, TokenSet};
 use serde::{Deserialize, Serialize};
@@ -56,6 +57,9 @@ struct Entry {
     scopes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<i64>,
+    /// When the tokens were obtained (the refreshing cache's half-life rule needs it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    obtained_at: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -77,6 +81,7 @@ impl From<&TokenSet> for Entry {
             token_type: t.token_type.clone(),
             scopes: t.scopes.clone(),
             expires_at: t.expires_at.map(unix_seconds),
+            obtained_at: None,
         }
     }
 }
@@ -159,10 +164,83 @@ impl TokenStore {
         self.edit(|s| s.entries.remove(&key.encode()).is_some())
     }
 
+    /// Reads a token set and when it was obtained (if recorded).
+    pub fn get_with_time(&self, key: &TokenKey) -> Result<Option<(TokenSet, Option<SystemTime>)>> {
+        let mut store = self.parse(fsutil::read_optional(&self.path)?)?;
+        Ok(store.entries.remove(&key.encode()).map(|e| {
+            let at = e.obtained_at.map(from_unix_seconds);
+            (TokenSet::from(e), at)
+        }))
+    }
+
+    /// Stores (replaces) a token set obtained at `at`.
+    pub fn put_at(&self, key: &TokenKey, tokens: &TokenSet, at: SystemTime) -> Result<()> {
+        self.edit(|s| {
+            let mut entry = Entry::from(tokens);
+            entry.obtained_at = Some(unix_seconds(at));
+            s.entries.insert(key.encode(), entry);
+        })
+    }
+
+    /// The entry for `key` as a refreshing cache's shared home: every process refreshing it
+    /// takes the same per-key refresh lock, re-reads, and spends the refresh token only if
+    /// the tokens are still stale.
+    pub fn entry(&self, key: TokenKey) -> TokenEntry {
+        TokenEntry { store: self.clone(), key }
+    }
+
     /// Every key in the store.
     pub fn keys(&self) -> Result<Vec<TokenKey>> {
         let store = self.parse(fsutil::read_optional(&self.path)?)?;
         Ok(store.entries.keys().filter_map(|k| TokenKey::decode(k)).collect())
+    }
+}
+
+/// One key of a [`TokenStore`], as a [`crate::SharedEntry`] of a refreshing cache.
+#[derive(Debug, Clone)]
+pub struct TokenEntry {
+    store: TokenStore,
+    key: TokenKey,
+}
+
+impl TokenEntry {
+    /// The key.
+    pub fn key(&self) -> &TokenKey {
+        &self.key
+    }
+
+    /// The store.
+    pub fn store(&self) -> &TokenStore {
+        &self.store
+    }
+}
+
+/// FNV-1a: a stable, short name for a key's lock file (not a security boundary).
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+impl crate::SharedEntry<TokenSet> for TokenEntry {
+    fn location(&self) -> String {
+        format!("{} [{}:{}]", self.store.path.display(), self.key.provider, self.key.account)
+    }
+
+    fn refresh_lock(&self) -> PathBuf {
+        // one lock per key, apart from the store file's own write lock (taken by `store`)
+        let name = self.store.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        self.store.path.with_file_name(format!(".{name}.refresh-{:016x}", fnv1a(&self.key.encode())))
+    }
+
+    fn load(&self) -> Result<Option<(TokenSet, Option<SystemTime>)>> {
+        self.store.get_with_time(&self.key)
+    }
+
+    fn store(&self, value: &TokenSet, at: SystemTime) -> Result<()> {
+        self.store.put_at(&self.key, value, at)
+    }
+
+    fn remove(&self) -> Result<()> {
+        self.store.remove(&self.key).map(|_| ())
     }
 }
 

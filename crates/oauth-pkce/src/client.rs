@@ -276,20 +276,41 @@ fn parse_url<T>(
 
 type TokenError = RequestTokenError<HttpError, BasicErrorResponse>;
 
+/// Whether a request may be sent again after a failure that may have reached the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Replay {
+    /// Discovery, password and client-credentials grants: a second copy does no harm.
+    Safe,
+    /// A refresh grant: the first copy may already have spent a rotating refresh token, so
+    /// only failures that certainly did not reach the provider are retried.
+    OnlyIfUnsent,
+}
+
 /// Runs `op` until it succeeds or fails for good: transient failures (unreachable, 5xx, 429,
-/// an attempt over `timeout`) are retried per `policy`; any OAuth answer is final.
-async fn retrying<T, F, Fut>(policy: RetryPolicy, timeout: Duration, what: &str, op: F) -> Result<T, OAuthError>
+/// an attempt over `timeout`) are retried per `policy`; any OAuth answer is final. With
+/// [`Replay::OnlyIfUnsent`], a failure that may have reached the provider ends the loop
+/// with [`OAuthError::MaybeDelivered`].
+async fn retrying<T, F, Fut>(
+    policy: RetryPolicy,
+    timeout: Duration,
+    what: &str,
+    replay: Replay,
+    op: F,
+) -> Result<T, OAuthError>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<T, OAuthError>>,
 {
-    let mut delays = policy.backoff(fastrand::u64(..));
+    let mut delays = policy.backoff_jittered();
     loop {
         let result = match tokio::time::timeout(timeout, op()).await {
             Ok(r) => r,
             Err(_) => Err(OAuthError::Timeout(format!("{what}: no answer within {} ms", timeout.as_millis()))),
         };
         match result {
+            Err(e) if replay == Replay::OnlyIfUnsent && e.kind().is_retryable() && !e.certainly_not_processed() => {
+                return Err(OAuthError::MaybeDelivered { what: what.to_owned(), cause: e.to_string() });
+            }
             // the provider's Retry-After lengthens the backoff; one beyond the policy ends it
             Err(e) if e.kind().is_retryable() => {
                 match delays.next().and_then(|d| policy.honour_retry_after(d, e.retry_after())) {
@@ -328,12 +349,9 @@ impl OAuthClient {
         let mut endpoints = Endpoints::default();
         if let Some(issuer) = &config.issuer {
             let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
-            endpoints = retrying(config.retry, config.attempt_timeout, "discovery", || async {
-                let resp = http
-                    .get(&url)
-                    .send()
-                    .await
-                    .map_err(|e| OAuthError::Unavailable(format!("discovery: {}", without_url(&e))))?;
+            endpoints = retrying(config.retry, config.attempt_timeout, "discovery", Replay::Safe, || async {
+                let resp =
+                    http.get(&url).send().await.map_err(|e| crate::http::HttpError::from_send(&e).into_oauth())?;
                 if let Some(b) = Busy::of(&resp) {
                     return Err(OAuthError::Busy { status: b.status, retry_after: b.retry_after });
                 }
@@ -397,12 +415,12 @@ impl OAuthClient {
         Ok(Self { config, endpoints, inner, http, clock: Arc::new(SystemClock) })
     }
 
-    async fn retrying<T, F, Fut>(&self, what: &str, op: F) -> Result<T, OAuthError>
+    async fn retrying<T, F, Fut>(&self, what: &str, replay: Replay, op: F) -> Result<T, OAuthError>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<T, OAuthError>>,
     {
-        retrying(self.config.retry, self.config.attempt_timeout, what, op).await
+        retrying(self.config.retry, self.config.attempt_timeout, what, replay, op).await
     }
 
     /// Uses `clock` for token expiry and ID-token checks.
@@ -451,10 +469,13 @@ impl OAuthClient {
         &self,
         redirect: Option<&str>,
     ) -> Result<(Url, PkceVerifier, CsrfState), OAuthError> {
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        // every secret random value comes from the OS generator (RFC 7636 §7.1, RFC 6749 §10.10)
+        let verifier = PkceCodeVerifier::new(os_random_token()?);
+        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+        let state = CsrfToken::new(os_random_token()?);
         let mut req = self
             .inner
-            .authorize_url(CsrfToken::new_random)
+            .authorize_url(|| state)
             .map_err(|e| OAuthError::Config(format!("{e}: set the authorization endpoint")))?
             .set_pkce_challenge(challenge)
             .add_scopes(self.scopes());
@@ -463,7 +484,7 @@ impl OAuthClient {
             redirect_owned = RedirectUrl::new(r.to_owned()).map_err(|e| OAuthError::Config(e.to_string()))?;
             req = req.set_redirect_uri(std::borrow::Cow::Borrowed(&redirect_owned));
         }
-        let nonce = self.config.scopes.iter().any(|s| s == "openid").then(|| CsrfToken::new_random().secret().clone());
+        let nonce = if self.config.scopes.iter().any(|s| s == "openid") { Some(os_random_token()?) } else { None };
         if let Some(n) = &nonce {
             req = req.add_extra_param("nonce", n.clone());
         }
@@ -529,7 +550,7 @@ impl OAuthClient {
         let user = ResourceOwnerUsername::new(username.to_owned());
         let pass = ResourceOwnerPassword::new(password.expose_secret().to_owned());
         let r = self
-            .retrying("password grant", || async {
+            .retrying("password grant", Replay::Safe, || async {
                 self.inner
                     .exchange_password(&user, &pass)
                     .map_err(|e| OAuthError::Config(format!("{e}: set the token endpoint")))?
@@ -550,7 +571,7 @@ impl OAuthClient {
         let scopes: Vec<Scope> =
             self.scopes().into_iter().filter(|s| s.as_str() != "openid" && s.as_str() != "offline_access").collect();
         let r = self
-            .retrying("client credentials grant", || async {
+            .retrying("client credentials grant", Replay::Safe, || async {
                 self.inner
                     .exchange_client_credentials()
                     .map_err(|e| OAuthError::Config(format!("{e}: set the token endpoint")))?
@@ -568,7 +589,7 @@ impl OAuthClient {
     pub async fn refresh_token(&self, refresh: &SecretString) -> Result<TokenSet, OAuthError> {
         let rt = RefreshToken::new(refresh.expose_secret().to_owned());
         let r = self
-            .retrying("refresh", || async {
+            .retrying("refresh", Replay::OnlyIfUnsent, || async {
                 self.inner
                     .exchange_refresh_token(&rt)
                     .map_err(|e| OAuthError::Config(format!("{e}: set the token endpoint")))?
@@ -695,6 +716,16 @@ impl OAuthClient {
         let r: OidcTokenResponse = r;
         Ok(self.tokens(&r, None))
     }
+}
+
+/// 32 bytes from the operating system's generator, base64url without padding (43 characters:
+/// a valid PKCE verifier, and an unguessable state or nonce).
+fn os_random_token() -> Result<String, OAuthError> {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| OAuthError::Config(format!("the system's random generator failed ({e}); try again")))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// RFC 6749 §2.3.1: client credentials in HTTP Basic are form-urlencoded first.

@@ -34,6 +34,21 @@ pub enum OAuthError {
     /// The provider could not be reached or answered garbage.
     #[error("provider unavailable: {0}")]
     Unavailable(String),
+    /// No connection could be made: nothing was sent, so trying again is safe.
+    #[error("provider unreachable: {0}")]
+    Unreachable(String),
+    /// A request that must not be sent twice (a refresh grant: a rotating refresh token is
+    /// spent by its first use) failed after it may have reached the provider. It was not
+    /// sent again.
+    #[error(
+        "{what}: the request may have reached the provider ({cause}) and was not sent again, since a rotating refresh token is spent by its first use; try again, and sign in again if the provider refuses the token"
+    )]
+    MaybeDelivered {
+        /// Which request.
+        what: String,
+        /// What went wrong (a reset, a timeout, a 5xx).
+        cause: String,
+    },
     /// The provider answered 5xx or 429: busy or failing, not an OAuth answer. `retry_after`
     /// is the wait it asked for (`Retry-After`), which the retry loop honours up to the retry
     /// policy's maximum delay.
@@ -60,6 +75,13 @@ fn retry_after_note(retry_after: Option<std::time::Duration>) -> String {
 }
 
 impl OAuthError {
+    /// Whether the request certainly did not take effect at the provider, so sending it
+    /// again cannot spend a single-use token twice: no connection was made, or the
+    /// provider said it is throttling (429) or unavailable (503) before doing anything.
+    pub fn certainly_not_processed(&self) -> bool {
+        matches!(self, OAuthError::Unreachable(_) | OAuthError::Busy { status: 429 | 503, .. })
+    }
+
     /// The wait the provider asked for before calling again, if it said.
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
@@ -84,7 +106,11 @@ impl Kinded for OAuthError {
             OAuthError::Provider { code, .. } if code == "expired_token" => ErrorKind::ExpiredToken,
             OAuthError::Provider { .. } | OAuthError::Invalid(_) => ErrorKind::InvalidInput,
             OAuthError::Busy { status: 429, .. } => ErrorKind::Throttled,
-            OAuthError::Unavailable(_) | OAuthError::Timeout(_) | OAuthError::Busy { .. } => ErrorKind::Unavailable,
+            OAuthError::Unavailable(_)
+            | OAuthError::Unreachable(_)
+            | OAuthError::MaybeDelivered { .. }
+            | OAuthError::Timeout(_)
+            | OAuthError::Busy { .. } => ErrorKind::Unavailable,
             OAuthError::Store(e) => e.kind(),
         }
     }

@@ -13,6 +13,8 @@ use crate::OAuthError;
 pub struct HttpError {
     message: String,
     busy: Option<Busy>,
+    /// No connection was made: nothing reached the provider.
+    unsent: bool,
 }
 
 /// A 5xx or 429 answer, and the wait the provider asked for.
@@ -38,13 +40,20 @@ impl Busy {
 
 impl HttpError {
     fn new(message: String) -> Self {
-        Self { message, busy: None }
+        Self { message, busy: None, unsent: false }
     }
 
-    /// The error the client reports: busy (retryable, with the provider's wait) or unavailable.
+    /// A failed send: `unsent` when no connection was made at all.
+    pub(crate) fn from_send(e: &reqwest::Error) -> Self {
+        Self { message: format!("request failed: {}", without_url(e)), busy: None, unsent: e.is_connect() }
+    }
+
+    /// The error the client reports: busy (retryable, with the provider's wait), unreachable
+    /// (nothing sent) or unavailable.
     pub(crate) fn into_oauth(self) -> OAuthError {
         match self.busy {
             Some(b) => OAuthError::Busy { status: b.status, retry_after: b.retry_after },
+            None if self.unsent => OAuthError::Unreachable(self.message),
             None => OAuthError::Unavailable(self.message),
         }
     }
@@ -64,13 +73,14 @@ pub(crate) fn client(
             for (k, v) in &parts.headers {
                 r = r.header(k, v);
             }
-            let resp = r.send().await.map_err(|e| HttpError::new(format!("request failed: {}", without_url(&e))))?;
+            let resp = r.send().await.map_err(|e| HttpError::from_send(&e))?;
             // 5xx and 429 are the provider being unwell, not an OAuth answer: a transport error
             // (retryable), instead of an unparsable token response
             if let Some(busy) = Busy::of(&resp) {
                 return Err(HttpError {
                     message: format!("the provider answered HTTP {}", busy.status),
                     busy: Some(busy),
+                    unsent: false,
                 });
             }
             let mut builder = http_response_builder(resp.status().as_u16());
@@ -105,7 +115,8 @@ mod tests {
     #[test]
     fn a_busy_transport_error_becomes_a_busy_oauth_error() {
         let busy = Busy { status: 503, retry_after: Some(Duration::from_secs(2)) };
-        let e = HttpError { message: "the provider answered HTTP 503".into(), busy: Some(busy) }.into_oauth();
+        let e = HttpError { message: "the provider answered HTTP 503".into(), busy: Some(busy), unsent: false }
+            .into_oauth();
         assert!(matches!(e, OAuthError::Busy { status: 503, retry_after: Some(d) } if d == Duration::from_secs(2)));
         assert!(matches!(HttpError::new("reset".into()).into_oauth(), OAuthError::Unavailable(m) if m == "reset"));
     }

@@ -6,17 +6,16 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use core_types::{CredentialSource, RefreshPolicy, SecretString, TokenSet};
-use cred_store::{Refreshing, TokenKey, TokenStore};
+use cred_store::{Refreshing, TokenEntry};
 
 use crate::client::OAuthClient;
 use crate::error::OAuthError;
 
-/// Renews an OAuth token set: the latest refresh token (rotated ones replace it, in memory
-/// and in the optional token store), or client credentials.
+/// Renews an OAuth token set from the latest refresh token (the one the refreshing cache
+/// read under its refresh lock; rotated ones replace it), or client credentials.
 pub struct OAuthSource {
     client: OAuthClient,
     current: Mutex<TokenSet>,
-    store: Option<(TokenStore, TokenKey)>,
     name: String,
 }
 
@@ -35,18 +34,17 @@ impl CredentialSource for OAuthSource {
     }
 
     async fn fetch(&self) -> Result<TokenSet, OAuthError> {
-        // another process may have rotated the refresh token: the store has the latest
-        let current = match &self.store {
-            Some((store, key)) => match store.get(key)? {
-                Some(t) => t,
-                None => self.current.lock().unwrap_or_else(PoisonError::into_inner).clone(),
-            },
+        self.refresh(None).await
+    }
+
+    async fn refresh(&self, previous: Option<&TokenSet>) -> Result<TokenSet, OAuthError> {
+        // `previous` is what the shared entry holds now: another process may have rotated
+        // the refresh token since this one started
+        let current = match previous {
+            Some(p) => p.clone(),
             None => self.current.lock().unwrap_or_else(PoisonError::into_inner).clone(),
         };
         let fresh = self.client.refresh(&current).await?;
-        if let Some((store, key)) = &self.store {
-            store.put(key, &fresh)?;
-        }
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = fresh.clone();
         Ok(fresh)
     }
@@ -59,42 +57,55 @@ pub struct OAuthSession {
 }
 
 impl OAuthSession {
-    /// A session starting from `tokens` (e.g. just obtained by a sign-in).
+    /// A session starting from `tokens` (e.g. just obtained by a sign-in), kept in memory.
     pub async fn new(client: OAuthClient, tokens: TokenSet, policy: RefreshPolicy) -> Result<Self, OAuthError> {
-        Self::build(client, tokens, policy, None).await
+        let session = Self::build(client, tokens.clone(), policy, None);
+        session.cache.seed(tokens).await?;
+        Ok(session)
     }
 
-    /// A session whose tokens also live in `store` under `key`, so every process using the
-    /// store shares one rotation chain.
+    /// A session whose tokens were just obtained by a sign-in and are now stored in
+    /// `entry`, so every process using the store shares one rotation chain.
     pub async fn with_store(
         client: OAuthClient,
         tokens: TokenSet,
         policy: RefreshPolicy,
-        store: TokenStore,
-        key: TokenKey,
+        entry: TokenEntry,
     ) -> Result<Self, OAuthError> {
-        store.put(&key, &tokens)?;
-        Self::build(client, tokens, policy, Some((store, key))).await
+        let session = Self::build(client, tokens.clone(), policy, Some(entry));
+        session.cache.seed(tokens).await?;
+        Ok(session)
     }
 
-    async fn build(
-        client: OAuthClient,
-        tokens: TokenSet,
-        policy: RefreshPolicy,
-        store: Option<(TokenStore, TokenKey)>,
-    ) -> Result<Self, OAuthError> {
+    /// A session over tokens already in `entry` (stored by an earlier sign-in, perhaps
+    /// rotated by another process since). Nothing is written until a refresh is due; then
+    /// exactly one process on the machine spends the refresh token, under the entry's
+    /// refresh lock, and the others read its result.
+    pub fn from_store(client: OAuthClient, policy: RefreshPolicy, entry: TokenEntry) -> Self {
+        Self::build(client, TokenSet::default(), policy, Some(entry))
+    }
+
+    fn build(client: OAuthClient, tokens: TokenSet, policy: RefreshPolicy, entry: Option<TokenEntry>) -> Self {
         let name = format!("oauth:{}", client.config.client_id);
         let clock = client.clock.clone();
-        let source = OAuthSource { client, current: Mutex::new(tokens.clone()), store, name };
-        let cache = Refreshing::builder(source).policy(policy).clock(clock).build();
-        cache.seed(tokens).await?;
-        Ok(Self { cache })
+        let source = OAuthSource { client, current: Mutex::new(tokens), name };
+        let mut builder = Refreshing::builder(source).policy(policy).clock(clock);
+        if let Some(e) = entry {
+            builder = builder.shared(e);
+        }
+        Self { cache: builder.build() }
     }
 
     /// A valid access token (refreshed once, however many tasks ask at the same moment).
     pub async fn access_token(&self) -> Result<SecretString, OAuthError> {
         let tokens = self.cache.get().await?;
         tokens.access_token.ok_or_else(|| OAuthError::Invalid("the token set has no access token".into()))
+    }
+
+    /// New tokens now, whatever is left of the current ones (same single flight as
+    /// [`OAuthSession::access_token`]).
+    pub async fn refresh_now(&self) -> Result<TokenSet, OAuthError> {
+        Ok(self.cache.refresh_now().await?)
     }
 
     /// The current token set.
@@ -108,7 +119,6 @@ impl Clone for OAuthSource {
         Self {
             client: self.client.clone(),
             current: Mutex::new(self.current.lock().unwrap_or_else(PoisonError::into_inner).clone()),
-            store: self.store.clone(),
             name: self.name.clone(),
         }
     }

@@ -7,7 +7,7 @@ use crate::error::SsoError;
 
 /// How `AwsSso` keeps credentials valid. Defaults: `aws` found on PATH, the ledger under the
 /// ccc config directory, a 12-hour window, 3 retries from 5 s.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SsoConfig {
     /// The AWS CLI executable used for `aws sso login` when silent refresh is impossible.
     pub aws_exec_file_path: PathBuf,
@@ -19,6 +19,19 @@ pub struct SsoConfig {
     pub max_retries: u32,
     /// Delay before the first retry (doubling after).
     pub retry_delay: Duration,
+}
+
+impl std::fmt::Debug for SsoConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // a team ledger URL may carry a password (`postgres://user:pw@host/db`)
+        f.debug_struct("SsoConfig")
+            .field("aws_exec_file_path", &self.aws_exec_file_path)
+            .field("db_path", &self.db_path.as_deref().map(cred_store::redact_url))
+            .field("refresh_window", &self.refresh_window)
+            .field("max_retries", &self.max_retries)
+            .field("retry_delay", &self.retry_delay)
+            .finish()
+    }
 }
 
 impl Default for SsoConfig {
@@ -200,5 +213,13 @@ mod tests {
         let c = SsoConfig::builder().max_retries(3).retry_delay(Duration::from_secs(5)).build();
         let delays: Vec<Duration> = c.retry_policy().backoff(0).collect();
         assert_eq!(delays, [Duration::from_secs(5), Duration::from_secs(10), Duration::from_secs(20)]);
+    }
+
+    #[test]
+    fn debug_hides_a_ledger_password() {
+        let c = SsoConfig::builder().db_path("postgres://team:hunter2@db.example/ledger?password=hunter3").build();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("hunter3"), "{shown}");
+        assert!(shown.contains("db.example"), "{shown}");
     }
 }

@@ -14,6 +14,11 @@ use core_types::{
 use cred_store::{AwsFiles, Ledger, Outcome, Paths, Refreshing, SsoCache, SsoToken};
 
 use crate::config::SsoConfig;
+
+/// How long one SSO / SSO-OIDC call attempt may take.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a refresh waits for another process refreshing the same SSO token.
+const REFRESH_LOCK_WAIT: Duration = Duration::from_secs(45);
 use crate::error::SsoError;
 use crate::runner::{CommandRunner, Sleeper, SystemRunner, TokioSleeper};
 
@@ -151,10 +156,17 @@ impl AwsSsoBuilder {
             .sdk
             .unwrap_or_else(|| SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build());
         let region = aws_config::Region::new(profile.sso_region.clone());
-        let sso =
-            aws_sdk_sso::Client::from_conf(aws_sdk_sso::config::Builder::from(&sdk).region(region.clone()).build());
-        let oidc =
-            aws_sdk_ssooidc::Client::from_conf(aws_sdk_ssooidc::config::Builder::from(&sdk).region(region).build());
+        // every attempt has a deadline, so a stalled endpoint cannot hang a refresh
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(ATTEMPT_TIMEOUT)
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .build();
+        let sso = aws_sdk_sso::Client::from_conf(
+            aws_sdk_sso::config::Builder::from(&sdk).region(region.clone()).timeout_config(timeouts.clone()).build(),
+        );
+        let oidc = aws_sdk_ssooidc::Client::from_conf(
+            aws_sdk_ssooidc::config::Builder::from(&sdk).region(region).timeout_config(timeouts).build(),
+        );
         let inner = Arc::new(Inner {
             cache: SsoCache::new(&self.paths),
             config: self.config,
@@ -338,13 +350,27 @@ impl Inner {
     }
 
     /// A valid SSO access token: the cached one (unless `force`), else refreshed through
-    /// SSO-OIDC, else from `aws sso login`.
+    /// SSO-OIDC, else from `aws sso login`. Refreshes are single-flight across processes:
+    /// under the cache entry's refresh lock the file is read again, and a token another
+    /// process refreshed meanwhile is used instead of spending the refresh token again.
     async fn obtain_token(&self, force: bool) -> Result<SsoToken, SsoError> {
         let now = self.clock.now();
-        let cached = self.cache.load(self.profile.cache_key())?;
+        let key = self.profile.cache_key();
+        let seen = self.cache.load(key)?;
         if !force
-            && let Some(t) = &cached
+            && let Some(t) = &seen
             && !self.margin.needs_refresh(Some(t.expires_at), now)
+        {
+            return Ok(t.clone());
+        }
+        let target = self.cache.refresh_lock(key);
+        let _lock = tokio::task::spawn_blocking(move || cred_store::fsutil::lock_within(&target, REFRESH_LOCK_WAIT))
+            .await
+            .map_err(|e| SsoError::Unavailable(format!("lock task failed: {e}")))??;
+        let cached = self.cache.load(key)?;
+        if let Some(t) = &cached
+            && !self.margin.needs_refresh(Some(t.expires_at), self.clock.now())
+            && (!force || seen.as_ref().is_none_or(|s| t.expires_at > s.expires_at))
         {
             return Ok(t.clone());
         }
@@ -383,6 +409,11 @@ impl Inner {
             .client_secret(secret.expose_secret())
             .grant_type("refresh_token")
             .refresh_token(refresh.expose_secret())
+            // sent once: a copy that reached the service before a reset spent the token
+            .customize()
+            .config_override(
+                aws_sdk_ssooidc::config::Builder::default().retry_config(aws_config::retry::RetryConfig::disabled()),
+            )
             .send()
             .await;
         match result {
@@ -397,9 +428,17 @@ impl Inner {
                 if let Some(rt) = out.refresh_token() {
                     fresh.refresh_token = Some(SecretString::from(rt.to_owned()));
                 }
-                self.cache.save(self.profile.cache_key(), &fresh)?;
                 tracing::info!(profile = %self.profile.profile, "SSO token refreshed silently");
-                Ok(Some(fresh))
+                match self.cache.save(self.profile.cache_key(), &fresh) {
+                    // the file may hold a newer token still (`aws sso login` meanwhile)
+                    Ok(kept) => Ok(Some(kept)),
+                    Err(e) => {
+                        // the refresh token is spent upstream: use the fresh token, and say
+                        // loudly that it could not be kept
+                        tracing::error!(error = %e, "refreshed the SSO token, but could NOT SAVE it to the SSO cache; it is used now but lost when this process ends — free disk space or fix the permissions");
+                        Ok(Some(fresh))
+                    }
+                }
             }
             Err(e) => {
                 let code = e.code().map(str::to_owned);

@@ -100,7 +100,7 @@ fn bench_srp_per_login_vs_pycognito() {
     let block = "c2VjcmV0IGJsb2NrIGZvciB0aGUgYmVuY2htYXJr";
     let start = Instant::now();
     for _ in 0..n {
-        let c = SrpClient::new("us-east-1_Bench").unwrap();
+        let c = SrpClient::from_os_rng("us-east-1_Bench").unwrap();
         let key = c.authentication_key("alice", "Corr3ct-Horse!", &srp_b, salt).unwrap();
         let ts = cognito_timestamp(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_603_787));
         std::hint::black_box(c.password_claim_signature(&key, "alice", block, &ts).unwrap());

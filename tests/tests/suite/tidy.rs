@@ -150,3 +150,38 @@ fn readme_keeps_the_two_commands() {
     let ci = fs::read_to_string(workspace_root().join(".ci/run")).expect(".ci/run");
     assert!(ci.contains("cargo xtask test"), ".ci/run must call the README's test command");
 }
+
+/// `fastrand` is a fast, predictable generator seeded from the clock: fine for jitter, fatal
+/// for a secret (SRP `a`, PKCE verifier, state, nonce). It may appear in one place only, the
+/// retry jitter, and no public signature may hand one out.
+#[test]
+fn fastrand_is_for_jitter_only() {
+    let allowed = workspace_root().join("crates/core-types/src/retry.rs");
+    let mut files = Vec::new();
+    for krate in CRATES {
+        rust_files(&workspace_root().join("crates").join(krate).join("src"), &mut files);
+        if *krate != "core-types" {
+            assert!(
+                !normal_deps(&manifest(krate)).iter().any(|d| d == "fastrand"),
+                "{krate} depends on fastrand: secret randomness comes from getrandom"
+            );
+        }
+    }
+    assert!(files.contains(&allowed));
+    for f in files {
+        let src = fs::read_to_string(&f).unwrap_or_default();
+        if f == allowed {
+            // the jitter generator stays private
+            for line in src.lines().filter(|l| l.contains("fastrand")) {
+                assert!(!line.trim_start().starts_with("pub"), "{}: public API exposes fastrand: {line}", f.display());
+            }
+            continue;
+        }
+        assert!(!src.contains("fastrand"), "{} uses fastrand: draw secrets from getrandom", f.display());
+    }
+    // the secret draws really go to the OS generator
+    let srp = fs::read_to_string(workspace_root().join("crates/cognito-auth/src/srp.rs")).unwrap();
+    assert!(srp.contains("getrandom::SysRng") && srp.contains("TryCryptoRng"));
+    let oauth = fs::read_to_string(workspace_root().join("crates/oauth-pkce/src/client.rs")).unwrap();
+    assert!(oauth.contains("getrandom::fill") && !oauth.contains("new_random"));
+}

@@ -91,6 +91,9 @@ pub fn configure(ctx: &Ctx, args: ConfigureArgs) -> CliResult {
     Ok(())
 }
 
+/// Keys whose value is a secret: never accepted on argv.
+const SECRET_KEYS: &[&str] = &["app_client_secret"];
+
 pub fn config(ctx: &Ctx, cmd: ConfigCommand) -> CliResult {
     match cmd {
         ConfigCommand::Get { key } => match get_config_value(&ctx.paths, &key)? {
@@ -100,7 +103,20 @@ pub fn config(ctx: &Ctx, cmd: ConfigCommand) -> CliResult {
             }
             None => Err(CliError::new(format!("{key} is not set")).hint(format!("run `ccc config set {key} VALUE`"))),
         },
-        ConfigCommand::Set { key, value } => {
+        ConfigCommand::Set { key, value, value_stdin } => {
+            let value = match (value, value_stdin) {
+                (Some(_), _) if SECRET_KEYS.contains(&key.as_str()) => {
+                    return Err(CliError::new(format!(
+                        "{key} is a secret and is not taken from the command line (shell history, `ps`)"
+                    ))
+                    .hint(format!("run `ccc config set {key} --value-stdin` and type or pipe the value")));
+                }
+                (Some(v), _) => v,
+                (None, _) => {
+                    let secret = prompt::secret_from_stdin(&key)?;
+                    core_types::ExposeSecret::expose_secret(&secret).to_owned()
+                }
+            };
             match key.as_str() {
                 "region" => validate_region(&value)?,
                 "user_pool_id" => validate_user_pool_id(&value)?,

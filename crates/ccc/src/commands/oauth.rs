@@ -50,15 +50,13 @@ pub async fn oauth(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
                 .token_store()
                 .get(&key(&args))?
                 .ok_or_else(|| CliError::new("not signed in to this provider").hint("run `ccc oauth login`"))?;
-            let session = OAuthSession::with_store(
+            // no seeding: another process may rotate the tokens between this read and the
+            // refresh; the session re-reads them under the entry's refresh lock
+            let session = OAuthSession::from_store(
                 client(&args, &stored.scopes).await?,
-                stored,
                 RefreshPolicy::default(),
-                ctx.token_store(),
-                key(&args),
-            )
-            .await
-            .map_err(oauth_error)?;
+                ctx.token_store().entry(key(&args)),
+            );
             // printing the token is this command's purpose (like `gcloud auth print-access-token`)
             println!("{}", session.access_token().await.map_err(oauth_error)?.expose_secret());
             Ok(())
@@ -68,8 +66,12 @@ pub async fn oauth(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
                 .token_store()
                 .get(&key(&args))?
                 .ok_or_else(|| CliError::new("not signed in to this provider").hint("run `ccc oauth login`"))?;
-            let fresh = client(&args, &stored.scopes).await?.refresh(&stored).await.map_err(oauth_error)?;
-            ctx.token_store().put(&key(&args), &fresh)?;
+            let session = OAuthSession::from_store(
+                client(&args, &stored.scopes).await?,
+                RefreshPolicy::default(),
+                ctx.token_store().entry(key(&args)),
+            );
+            let fresh = session.refresh_now().await.map_err(oauth_error)?;
             report(ctx, "refreshed", &fresh);
             Ok(())
         }
