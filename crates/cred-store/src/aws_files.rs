@@ -78,12 +78,13 @@ fn read_doc(path: &Path) -> Result<IniDocument> {
     parse_file(path, fsutil::read_optional(path)?)
 }
 
-/// Lossless edits under the file's lock: a file that does not parse is left untouched.
-fn edit_doc<T>(path: &Path, edit: impl FnOnce(&mut IniDocument) -> T) -> Result<T> {
+/// Lossless edits under the file's lock: a file that does not parse, or an edit that fails,
+/// leaves it untouched.
+fn edit_doc<T>(path: &Path, edit: impl FnOnce(&mut IniDocument) -> Result<T>) -> Result<T> {
     fsutil::update(path, |text| {
         let original = text.clone();
         let mut doc = parse_file(path, text)?;
-        let out = edit(&mut doc);
+        let out = edit(&mut doc)?;
         let new = doc.to_string();
         let changed = original.as_deref() != Some(new.as_str()) && !(original.is_none() && new.is_empty());
         Ok((changed.then_some(new), out))
@@ -108,10 +109,11 @@ impl AwsFiles {
     pub fn save_credentials(&self, profile: &str, creds: &AwsCredentials) -> Result<()> {
         validate_profile_name(profile)?;
         edit_doc(&self.paths.credentials_file, |doc| {
-            doc.set(profile, "aws_access_key_id", creds.access_key_id().expose_secret());
-            doc.set(profile, "aws_secret_access_key", creds.secret_access_key().expose_secret());
+            let set = |doc: &mut IniDocument, k: &str, v: &str| doc.set(profile, k, v).map_err(Error::InvalidInput);
+            set(doc, "aws_access_key_id", creds.access_key_id().expose_secret())?;
+            set(doc, "aws_secret_access_key", creds.secret_access_key().expose_secret())?;
             match creds.session_token() {
-                Some(t) => doc.set(profile, "aws_session_token", t.expose_secret()),
+                Some(t) => set(doc, "aws_session_token", t.expose_secret())?,
                 None => {
                     doc.remove_key(profile, "aws_session_token");
                 }
@@ -120,15 +122,16 @@ impl AwsFiles {
                 doc.remove_key(profile, k);
             }
             if let Some(exp) = creds.expiration() {
-                doc.set(profile, EXPIRATION_KEY, &format_rfc3339(exp));
+                set(doc, EXPIRATION_KEY, &format_rfc3339(exp))?;
             }
+            Ok(())
         })
     }
 
     /// Removes a profile from the credentials file. Returns whether it was there.
     pub fn remove_credentials(&self, profile: &str) -> Result<bool> {
         validate_profile_name(profile)?;
-        edit_doc(&self.paths.credentials_file, |doc| doc.remove_section(profile))
+        edit_doc(&self.paths.credentials_file, |doc| Ok(doc.remove_section(profile)))
     }
 
     /// Reads a profile's keys from the credentials file (`None` if absent or incomplete).
@@ -204,22 +207,21 @@ impl AwsFiles {
     pub fn set_profile_values(&self, profile: &str, values: &[(&str, &str)]) -> Result<()> {
         validate_profile_name(profile)?;
         for (k, v) in values {
-            if k.is_empty() || k.contains(['=', ':', '\n', '[']) || v.contains('\n') {
-                return Err(Error::InvalidInput(format!("invalid config entry for key {k:?}")));
-            }
+            crate::ini::check_entry(k, v).map_err(Error::InvalidInput)?;
         }
         let section = config_section(profile);
         edit_doc(&self.paths.config_file, |doc| {
             for (k, v) in values {
-                doc.set(&section, k, v);
+                doc.set(&section, k, v).map_err(Error::InvalidInput)?;
             }
+            Ok(())
         })
     }
 
     /// Removes a profile from the config file. Returns whether it was there.
     pub fn remove_profile(&self, profile: &str) -> Result<bool> {
         validate_profile_name(profile)?;
-        edit_doc(&self.paths.config_file, |doc| doc.remove_section(&config_section(profile)))
+        edit_doc(&self.paths.config_file, |doc| Ok(doc.remove_section(&config_section(profile))))
     }
 }
 

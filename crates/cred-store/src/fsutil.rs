@@ -103,13 +103,22 @@ pub fn read_optional(path: &Path) -> Result<Option<String>> {
     }
 }
 
-/// Where a write to `path` must land: the file itself, or the target of a symlink we own.
+fn my_uid() -> u32 {
+    rustix::process::getuid().as_raw()
+}
+
+/// Where a write to `path` must land: the file itself, or the target of a symlink we own
+/// that points to a file we own (a link someone else planted, or a link to their file,
+/// could hand our secrets to them or let them plant credentials).
 fn resolve_target(path: &Path) -> Result<PathBuf> {
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
+            if meta.uid() != my_uid() {
+                return Err(Error::ForeignSymlink { path: path.to_owned(), owner: meta.uid() });
+            }
             let target = fs::canonicalize(path).map_err(|e| Error::io("resolve symlink", path, e))?;
             let owner = fs::metadata(&target).map_err(|e| Error::io("inspect", &target, e))?.uid();
-            if owner != rustix::process::getuid().as_raw() {
+            if owner != my_uid() {
                 return Err(Error::ForeignSymlink { path: path.to_owned(), owner });
             }
             Ok(target)
@@ -118,16 +127,35 @@ fn resolve_target(path: &Path) -> Result<PathBuf> {
     }
 }
 
+/// Refuses a directory someone else could swap our files in: owned by another user, or
+/// writable by others.
+fn check_dir(dir: &Path) -> Result<()> {
+    let meta = fs::metadata(dir).map_err(|e| Error::io("inspect", dir, e))?;
+    if meta.uid() != my_uid() {
+        return Err(Error::UnsafeDirectory {
+            path: dir.to_owned(),
+            reason: format!("it is owned by uid {}, not by you (uid {})", meta.uid(), my_uid()),
+        });
+    }
+    if meta.permissions().mode() & 0o002 != 0 {
+        return Err(Error::UnsafeDirectory { path: dir.to_owned(), reason: "anyone may write into it".into() });
+    }
+    Ok(())
+}
+
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Replaces `path` with `contents` atomically. A new file gets mode 0600; an existing file
-/// keeps its mode (never widened). Takes no lock: see [`update`] for read-modify-write.
+/// keeps a narrower mode (0400 stays 0400) but loses any group or other bits: what we write
+/// may hold secrets. The directory must be ours and not writable by others. Takes no lock:
+/// see [`update`] for read-modify-write.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     let target = resolve_target(path)?;
     let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
     ensure_dir(&dir)?;
+    check_dir(&dir)?;
     let mode = match fs::metadata(&target) {
-        Ok(meta) => meta.permissions().mode() & 0o777,
+        Ok(meta) => meta.permissions().mode() & FILE_MODE,
         Err(_) => FILE_MODE,
     };
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -219,6 +247,63 @@ mod tests {
         assert!(e.to_string().contains("another process has held the lock"), "{e}");
         drop(held);
         lock_within(&p, Duration::from_millis(200)).unwrap();
+    }
+
+    #[test]
+    fn an_existing_readable_file_is_narrowed_to_0600() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("credentials");
+        fs::write(&p, "old").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic(&p, b"secret").unwrap();
+        assert_eq!(mode(&p), 0o600);
+    }
+
+    #[test]
+    fn a_directory_others_may_write_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("shared");
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        let e = write_atomic(&dir.join("credentials"), b"secret").unwrap_err();
+        assert!(matches!(e, Error::UnsafeDirectory { .. }), "{e}");
+        assert!(!dir.join("credentials").exists());
+    }
+
+    /// Changing an owner needs root (CI runs as root); elsewhere these cases cannot be made.
+    fn as_root() -> bool {
+        rustix::process::getuid().is_root()
+    }
+
+    #[test]
+    fn a_link_someone_else_owns_is_refused_even_to_our_file() {
+        if !as_root() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        fs::write(&real, "mine").unwrap();
+        let link = tmp.path().join("credentials");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        std::os::unix::fs::lchown(&link, Some(4242), Some(4242)).unwrap();
+        let e = write_atomic(&link, b"secret").unwrap_err();
+        assert!(matches!(e, Error::ForeignSymlink { owner: 4242, .. }), "{e}");
+        assert_eq!(fs::read_to_string(&real).unwrap(), "mine");
+    }
+
+    #[test]
+    fn a_directory_someone_else_owns_is_refused() {
+        if !as_root() {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(".aws");
+        fs::create_dir(&dir).unwrap();
+        std::os::unix::fs::chown(&dir, Some(4242), Some(4242)).unwrap();
+        let e = write_atomic(&dir.join("credentials"), b"secret").unwrap_err();
+        assert!(matches!(e, Error::UnsafeDirectory { .. }), "{e}");
+        assert!(e.to_string().contains("uid 4242"), "{e}");
+        assert!(!dir.join("credentials").exists());
     }
 
     #[test]

@@ -33,6 +33,61 @@ struct Line {
     kind: Kind,
 }
 
+/// Lines as Python reads a text file: each ends at `\n`, `\r\n` or a bare `\r` (kept).
+fn split_lines(text: &str) -> impl Iterator<Item = &str> {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= bytes.len() {
+            return None;
+        }
+        let mut i = start;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => {
+                    i += 1;
+                    break;
+                }
+                b'\r' => {
+                    i += if bytes.get(i + 1) == Some(&b'\n') { 2 } else { 1 };
+                    break;
+                }
+                _ => i += 1,
+            }
+        }
+        let line = &text[start..i];
+        start = i;
+        Some(line)
+    })
+}
+
+/// Key names as botocore sees them (configparser's `optionxform` lower-cases them).
+fn normalise_key(key: &str) -> String {
+    key.to_lowercase()
+}
+
+/// Why a key or value cannot be written: it would change the file's meaning for botocore
+/// (a CR or LF starts a new line — an injected `credential_process` is code execution on
+/// the next `aws` call).
+pub fn check_entry(key: &str, value: &str) -> Result<(), String> {
+    if key.is_empty()
+        || key.trim() != key
+        || key.starts_with(['#', ';', '['])
+        || key.contains(['=', ':'])
+        || key.chars().any(char::is_control)
+    {
+        return Err(format!(
+            "invalid key {key:?}: use letters, digits and '_' (no '=', ':', brackets or control characters)"
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!(
+            "the value for {key} contains a control character (CR, LF, ...); it would change the file's meaning and is refused"
+        ));
+    }
+    Ok(())
+}
+
 /// A parsed INI file that remembers every byte.
 #[derive(Clone)]
 pub struct IniDocument {
@@ -53,22 +108,29 @@ impl IniDocument {
         Self { lines: Vec::new(), newline: "\n" }
     }
 
-    /// Parses text; any line that is not blank, a comment, a `[section]`, a `key = value`
-    /// inside a section or an indented continuation is an error naming the line.
+    /// Parses text the way botocore does (Python's `configparser`): a line ends at `\n`,
+    /// `\r\n` or a bare `\r`; an indented line continues a value only when it is indented
+    /// deeper than its key (blank and comment lines in between do not end the value); key
+    /// names are case-insensitive. Any line that is not blank, a comment, a `[section]`, a
+    /// `key = value` inside a section or a continuation is an error naming the line.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
         let mut lines = Vec::new();
         let mut in_section = false;
-        let mut after_key = false;
-        for (i, raw) in text.split_inclusive('\n').enumerate() {
+        // configparser's `indent_level` and `optname`: the indentation of the last key or
+        // header, and whether a deeper line would continue a value
+        let mut indent_level = 0usize;
+        let mut in_value = false;
+        for (i, raw) in split_lines(text).enumerate() {
             let content = raw.trim_end_matches(['\n', '\r']);
             let trimmed = content.trim();
             let err = |message: &str| ParseError { line: i + 1, message: message.to_owned() };
+            let indent = content.len() - content.trim_start().len();
             let kind = if trimmed.is_empty() {
                 Kind::Blank
             } else if trimmed.starts_with('#') || trimmed.starts_with(';') {
                 Kind::Comment
-            } else if content.starts_with([' ', '\t']) && after_key {
+            } else if in_value && indent > indent_level {
                 Kind::Continuation
             } else if let Some(rest) = trimmed.strip_prefix('[') {
                 let Some(end) = rest.find(']') else {
@@ -79,6 +141,7 @@ impl IniDocument {
                     return Err(err("section header has an empty name"));
                 }
                 in_section = true;
+                (indent_level, in_value) = (indent, false);
                 Kind::Section(name.to_owned())
             } else if let Some(pos) = trimmed.find(['=', ':']) {
                 if !in_section {
@@ -88,11 +151,11 @@ impl IniDocument {
                 if key.is_empty() {
                     return Err(err("line has a value but no key"));
                 }
-                Kind::Key { key: key.to_owned(), value: trimmed[pos + 1..].trim().to_owned() }
+                (indent_level, in_value) = (indent, true);
+                Kind::Key { key: normalise_key(key), value: trimmed[pos + 1..].trim().to_owned() }
             } else {
                 return Err(err("expected `[section]`, `key = value`, a comment or a blank line"));
             };
-            after_key = matches!(kind, Kind::Key { .. } | Kind::Continuation);
             lines.push(Line { raw: raw.to_owned(), kind });
         }
         Ok(Self { lines, newline })
@@ -140,9 +203,29 @@ impl IniDocument {
         Some(out)
     }
 
-    /// One value of a section.
+    /// One value of a section (key names compare case-insensitively, as in botocore).
     pub fn get(&self, section: &str, key: &str) -> Option<String> {
-        self.section(section)?.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        let key = normalise_key(key);
+        self.section(section)?.into_iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The index just past the value of the key on line `j`: its continuation lines, and
+    /// the blank or comment lines between them (configparser keeps reading the value
+    /// across those).
+    fn value_end(&self, j: usize) -> usize {
+        let mut end = j + 1;
+        let mut k = j + 1;
+        while k < self.lines.len() {
+            match self.lines[k].kind {
+                Kind::Continuation => {
+                    k += 1;
+                    end = k;
+                }
+                Kind::Blank | Kind::Comment => k += 1,
+                _ => break,
+            }
+        }
+        end
     }
 
     /// Line index ranges `[header, end)` of every block with this section name.
@@ -175,6 +258,7 @@ impl IniDocument {
     fn ensure_trailing_newline(&mut self) {
         if let Some(last) = self.lines.last_mut()
             && !last.raw.ends_with('\n')
+            && !last.raw.ends_with('\r')
         {
             last.raw.push_str(self.newline);
         }
@@ -183,39 +267,71 @@ impl IniDocument {
     fn key_line(&self, key: &str, value: &str) -> Line {
         Line {
             raw: format!("{key} = {value}{}", self.newline),
-            kind: Kind::Key { key: key.to_owned(), value: value.to_owned() },
+            kind: Kind::Key { key: normalise_key(key), value: value.to_owned() },
         }
     }
 
     /// Sets `key = value` in a section: replaces the existing line in place (dropping its
-    /// continuation lines), or appends it after the section's last key, or creates the
-    /// section at the end of the file.
-    pub fn set(&mut self, section: &str, key: &str, value: &str) {
+    /// continuation lines, and any duplicate of the key, which botocore would refuse), or
+    /// appends it after the section's last key, or creates the section at the end of the
+    /// file. Keys match case-insensitively. A key or value that would change the file's
+    /// meaning (control characters, `=` in a key, ...) is refused and nothing changes.
+    pub fn set(&mut self, section: &str, key: &str, value: &str) -> Result<(), String> {
+        check_entry(key, value)?;
+        let wanted = normalise_key(key);
         let blocks = self.blocks(section);
+        let is_key = |l: &Line| matches!(&l.kind, Kind::Key { key: k, .. } if *k == wanted);
         // replace in the last block that has the key (the value botocore would read)
-        for &(start, end) in blocks.iter().rev() {
-            if let Some(j) =
-                (start + 1..end).find(|&j| matches!(&self.lines[j].kind, Kind::Key { key: k, .. } if k == key))
-            {
-                let ending = if self.lines[j].raw.ends_with('\n') { self.newline } else { "" };
-                let mut line = self.key_line(key, value);
-                line.raw = format!("{key} = {value}{ending}");
-                self.lines[j] = line;
-                let k = j + 1;
-                while k < self.lines.len() && self.lines[k].kind == Kind::Continuation {
-                    self.lines.remove(k);
-                }
-                return;
+        let found =
+            blocks.iter().rev().find_map(|&(start, end)| (start + 1..end).rev().find(|&j| is_key(&self.lines[j])));
+        if let Some(j) = found {
+            let ending =
+                if self.lines[j].raw.ends_with('\n') || self.lines[j].raw.ends_with('\r') { self.newline } else { "" };
+            // keep the line's indentation and the key as the user spelt it
+            let raw = &self.lines[j].raw;
+            let indent = &raw[..raw.len() - raw.trim_start().len()];
+            let spelt = raw.trim_start().split(['=', ':']).next().unwrap_or(key).trim_end();
+            let line = Line {
+                raw: format!("{indent}{spelt} = {value}{ending}"),
+                kind: Kind::Key { key: wanted.clone(), value: value.to_owned() },
+            };
+            // duplicates of the key elsewhere in the section go (botocore refuses a file
+            // that has them); spans are replaced from the last one back so indices hold
+            let mut spans: Vec<(usize, usize, Option<Line>)> = blocks
+                .iter()
+                .flat_map(|&(start, end)| start + 1..end)
+                .filter(|&i| i != j && is_key(&self.lines[i]))
+                .map(|i| (i, self.value_end(i), None))
+                .collect();
+            spans.push((j, self.value_end(j), Some(line)));
+            spans.sort_by_key(|span| std::cmp::Reverse(span.0));
+            for (from, to, replacement) in spans {
+                self.lines.splice(from..to, replacement);
             }
+            return Ok(());
         }
         if let Some(&block) = blocks.last() {
             let at = self.last_content(block);
+            let at = if at == block.0 { at } else { self.value_end(at) - 1 };
             if at + 1 == self.lines.len() {
                 self.ensure_trailing_newline();
             }
-            let line = self.key_line(key, value);
+            // a new key takes the indentation of the key it follows: deeper would make it a
+            // continuation of that key's value, shallower is fine but looks wrong
+            let indent = (block.0 + 1..=at)
+                .rev()
+                .find_map(|i| match &self.lines[i].kind {
+                    Kind::Key { .. } => {
+                        let raw = &self.lines[i].raw;
+                        Some(raw[..raw.len() - raw.trim_start().len()].to_owned())
+                    }
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let mut line = self.key_line(key, value);
+            line.raw.insert_str(0, &indent);
             self.lines.insert(at + 1, line);
-            return;
+            return Ok(());
         }
         self.ensure_trailing_newline();
         // Always a separator before a new section, so removing it later (which takes the
@@ -226,21 +342,21 @@ impl IniDocument {
         self.lines.push(Line { raw: format!("[{section}]{}", self.newline), kind: Kind::Section(section.to_owned()) });
         let line = self.key_line(key, value);
         self.lines.push(line);
+        Ok(())
     }
 
-    /// Removes one key (and its continuation lines) from a section. Returns whether it existed.
+    /// Removes one key (every copy of it, case-insensitively, with its continuation lines)
+    /// from a section. Returns whether it existed.
     pub fn remove_key(&mut self, section: &str, key: &str) -> bool {
+        let wanted = normalise_key(key);
         let mut removed = false;
         for (start, end) in self.blocks(section).into_iter().rev() {
             let mut j = end;
             while j > start + 1 {
                 j -= 1;
-                if matches!(&self.lines[j].kind, Kind::Key { key: k, .. } if k == key) {
-                    let mut k = j + 1;
-                    while k < self.lines.len() && self.lines[k].kind == Kind::Continuation {
-                        k += 1;
-                    }
-                    self.lines.drain(j..k);
+                if matches!(&self.lines[j].kind, Kind::Key { key: k, .. } if *k == wanted) {
+                    let stop = self.value_end(j);
+                    self.lines.drain(j..stop);
                     removed = true;
                 }
             }
@@ -311,8 +427,8 @@ mod tests {
     #[test]
     fn set_replaces_in_place_and_appends_new_keys_after_the_last_key() {
         let mut doc = IniDocument::parse(SAMPLE).unwrap();
-        doc.set("default", "aws_access_key_id", "AKIA2");
-        doc.set("work", "output", "json");
+        doc.set("default", "aws_access_key_id", "AKIA2").unwrap();
+        doc.set("work", "output", "json").unwrap();
         let text = doc.to_string();
         assert!(text.contains("[default]\naws_access_key_id = AKIA2\naws_secret_access_key=s1\n"));
         assert!(text.contains("  max_concurrent_requests = 10\noutput = json\n\n[other]"));
@@ -322,10 +438,10 @@ mod tests {
     #[test]
     fn set_creates_a_section_at_the_end_even_without_final_newline() {
         let mut doc = IniDocument::parse(SAMPLE).unwrap();
-        doc.set("new", "k", "v");
+        doc.set("new", "k", "v").unwrap();
         assert!(doc.to_string().ends_with("[other]\nx = 1\n\n[new]\nk = v\n"), "{doc}");
         let mut empty = IniDocument::empty();
-        empty.set("default", "a", "b");
+        empty.set("default", "a", "b").unwrap();
         assert_eq!(empty.to_string(), "[default]\na = b\n");
     }
 
@@ -352,7 +468,7 @@ mod tests {
     #[test]
     fn crlf_files_stay_crlf() {
         let mut doc = IniDocument::parse("[a]\r\nk = v\r\n").unwrap();
-        doc.set("b", "x", "y");
+        doc.set("b", "x", "y").unwrap();
         assert_eq!(doc.to_string(), "[a]\r\nk = v\r\n\r\n[b]\r\nx = y\r\n");
     }
 

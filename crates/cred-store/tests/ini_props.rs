@@ -101,8 +101,8 @@ proptest! {
         if remove {
             doc.remove_section(&target);
         } else {
-            doc.set(&target, "aws_access_key_id", "AKIAPROP");
-            doc.set(&target, "aws_secret_access_key", &secret);
+            doc.set(&target, "aws_access_key_id", "AKIAPROP").unwrap();
+            doc.set(&target, "aws_secret_access_key", &secret).unwrap();
         }
         let after_text = doc.to_string();
         let after = IniDocument::parse(&after_text).expect("edited file parses");
@@ -133,7 +133,7 @@ proptest! {
     fn garbage_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
         let text = String::from_utf8_lossy(&bytes);
         if let Ok(mut doc) = IniDocument::parse(&text) {
-            doc.set("x", "k", "v");
+            doc.set("x", "k", "v").unwrap();
             doc.remove_section("x");
             let _ = doc.to_string();
         }

@@ -221,3 +221,236 @@ fn secrets_never_show_in_debug_of_public_types() {
     }
     assert_eq!(c.secret_access_key().expose_secret(), "b0to3/Secret+Key=");
 }
+
+/// botocore's own INI reader judges what we write: every generated file is parsed by
+/// `botocore.configloader.raw_config_parse` before and after our edit.
+const RAW_CONFIG_PARSE: &str = r#"
+import json, sys
+from botocore.configloader import raw_config_parse
+out = []
+for before, after in json.load(open(sys.argv[1])):
+    row = {}
+    for name, path in (("before", before), ("after", after)):
+        try:
+            row[name] = raw_config_parse(path)
+        except Exception as e:
+            row[name] = None
+            row[name + "_error"] = type(e).__name__
+    out.append(row)
+print(json.dumps(out))
+"#;
+
+mod botocore_judge {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    /// One generated line of a profile: a key spelt in some case, or a comment, or a blank,
+    /// or a continuation of the key above.
+    fn line() -> impl Strategy<Value = String> {
+        let key = prop::sample::select(vec![
+            "aws_access_key_id",
+            "AWS_ACCESS_KEY_ID",
+            "Aws_Secret_Access_Key",
+            "region",
+            "REGION",
+            "output",
+            "cli_pager",
+            "credential_process",
+            "s3",
+        ]);
+        prop_oneof![
+            4 => (key, "[a-z0-9]{0,8}").prop_map(|(k, v)| format!("{k} = {v}")),
+            1 => Just("# a comment".to_owned()),
+            1 => Just(String::new()),
+            1 => Just("    max_concurrent_requests = 10".to_owned()),
+        ]
+    }
+
+    fn section() -> impl Strategy<Value = String> {
+        let name = prop::sample::select(vec!["default", "target", "profile target", "other", "profile other"]);
+        (name, prop::sample::select(vec!["", "  ", "\t"]), prop::collection::vec(line(), 0..6)).prop_map(
+            |(name, indent, lines)| {
+                let mut text = format!("[{name}]\n");
+                let mut keys = Vec::new();
+                for l in lines {
+                    // a repeated key makes botocore refuse the file: the cases with one are
+                    // made on purpose below, in the section we edit
+                    if let Some((k, _)) = l.split_once(" = ") {
+                        if keys.contains(&k.to_lowercase()) {
+                            continue;
+                        }
+                        keys.push(k.to_lowercase());
+                    }
+                    // a continuation is always deeper than the keys it follows
+                    let deeper = if l.starts_with("    ") { indent } else { "" };
+                    text.push_str(&format!("{indent}{deeper}{l}\n"));
+                }
+                text
+            },
+        )
+    }
+
+    /// A file: sections with the same name at most once (configparser refuses a repeat),
+    /// joined with LF, CRLF or a bare CR (a line break to Python).
+    fn file() -> impl Strategy<Value = String> {
+        (prop::collection::vec(section(), 0..5), prop::sample::select(vec!["\n", "\r\n", "\r"])).prop_map(
+            |(sections, nl)| {
+                let mut seen = Vec::new();
+                let mut text = String::new();
+                for s in sections {
+                    let header = s.lines().next().unwrap_or_default().to_owned();
+                    if !seen.contains(&header) {
+                        seen.push(header);
+                        text.push_str(&s);
+                    }
+                }
+                text.replace('\n', nl)
+            },
+        )
+    }
+
+    type Sections = serde_json::Map<String, serde_json::Value>;
+
+    fn without(section: Option<&serde_json::Value>, keys: &[&str]) -> Sections {
+        let mut s = section.and_then(|v| v.as_object()).cloned().unwrap_or_default();
+        for k in keys {
+            s.remove(*k);
+        }
+        s
+    }
+
+    /// Every generated file gets `setup-profile`'s edit of `~/.aws/config` and `login`'s edit
+    /// of `~/.aws/credentials`; botocore must then read exactly the old file plus the keys we
+    /// set. A file botocore already refused before (duplicate keys) must read after.
+    #[test]
+    fn botocore_reads_only_our_keys_changed() {
+        // reproducible: the same 160 files on every run
+        let mut runner = TestRunner::deterministic();
+        let files: Vec<String> = (0..160)
+            .map(|_| file().new_tree(&mut runner).expect("generate").current())
+            .chain([
+                // the issue's case: every key indented; setup-profile must keep output and cli_pager
+                "[profile target]\n  region = eu-west-1\n  output = json\n  cli_pager =\n".to_owned(),
+                // an upper-case key is the same key to botocore: replaced, not duplicated
+                "[target]\nAWS_ACCESS_KEY_ID = OLD\n[profile target]\nREGION = us-west-2\n".to_owned(),
+                // a value with a continuation, a comment and a blank line inside it: replaced whole
+                "[target]\naws_access_key_id = A\n  more\n# note\n\n  still more\nregion = x\n".to_owned(),
+            ])
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let mut pairs = Vec::new();
+        let process = "/usr/bin/ccc creds --profile target";
+        let mut inputs = std::collections::HashMap::new();
+        for (i, text) in files.iter().enumerate() {
+            let home = dir.path().join(i.to_string());
+            let paths = Paths::under_home(&home);
+            std::fs::create_dir_all(home.join(".aws")).unwrap();
+            for (kind, file, header, dup) in [
+                ("config", &paths.config_file, "[profile target]", "REGION = dup"),
+                ("credentials", &paths.credentials_file, "[target]", "Aws_Access_Key_Id = DUP"),
+            ] {
+                // every third file gets a second copy (in another case) of a key we set
+                let text = match text.find(header) {
+                    Some(at) if i % 3 == 0 => {
+                        let nl = if text.contains("\r\n") {
+                            "\r\n"
+                        } else if text.contains('\r') {
+                            "\r"
+                        } else {
+                            "\n"
+                        };
+                        let end = at + header.len() + nl.len();
+                        format!("{}{dup}{nl}{dup}{nl}{}", &text[..end], &text[end..])
+                    }
+                    _ => text.clone(),
+                };
+                std::fs::write(file, &text).unwrap();
+                std::fs::write(home.join(format!("before-{kind}")), &text).unwrap();
+                inputs.insert((i, kind), text);
+            }
+            let files = AwsFiles::new(&paths);
+            files
+                .set_profile_values("target", &[("credential_process", process), ("region", "us-east-1")])
+                .unwrap_or_else(|e| panic!("case {i} {text:?}: {e}"));
+            files
+                .save_credentials("target", &AwsCredentials::new("AKIANEW", "new/secret", None, None))
+                .unwrap_or_else(|e| panic!("case {i} {text:?}: {e}"));
+            for (kind, file) in [("config", &paths.config_file), ("credentials", &paths.credentials_file)] {
+                pairs.push((i, kind, home.join(format!("before-{kind}")), file.clone()));
+            }
+        }
+        let list = dir.path().join("pairs.json");
+        let json: Vec<[String; 2]> =
+            pairs.iter().map(|(_, _, b, a)| [b.display().to_string(), a.display().to_string()]).collect();
+        std::fs::write(&list, serde_json::to_string(&json).unwrap()).unwrap();
+        let rows = python(dir.path(), RAW_CONFIG_PARSE, &[&list.display().to_string()]);
+        let rows = rows.as_array().expect("a list");
+        assert_eq!(rows.len(), pairs.len());
+        let mut refused_before = 0;
+        for ((i, kind, _, _), row) in pairs.iter().zip(rows) {
+            let text = &inputs[&(*i, *kind)];
+            let after = row["after"].as_object().unwrap_or_else(|| {
+                panic!("case {i} {kind}: botocore refuses what we wrote ({}); input {text:?}", row["after_error"])
+            });
+            let (target, touched, expect): (&str, &[&str], &[(&str, &str)]) = if *kind == "config" {
+                (
+                    "profile target",
+                    &["credential_process", "region"],
+                    &[("credential_process", process), ("region", "us-east-1")],
+                )
+            } else {
+                (
+                    "target",
+                    &["aws_access_key_id", "aws_secret_access_key"],
+                    &[("aws_access_key_id", "AKIANEW"), ("aws_secret_access_key", "new/secret")],
+                )
+            };
+            for (k, v) in expect {
+                assert_eq!(after[target][*k], *v, "case {i} {kind}: {k}; input {text:?}");
+            }
+            let Some(before) = row["before"].as_object() else {
+                refused_before += 1;
+                continue;
+            };
+            for (name, section) in before {
+                if name != target {
+                    assert_eq!(
+                        Some(section),
+                        after.get(name),
+                        "case {i} {kind}: section {name} changed; input {text:?}"
+                    );
+                }
+            }
+            assert_eq!(
+                without(before.get(target), touched),
+                without(after.get(target), touched),
+                "case {i} {kind}: keys we did not set changed; input {text:?}"
+            );
+        }
+        // the generator really made files botocore refuses and files it reads
+        assert!(refused_before < rows.len() / 2, "{refused_before} of {} refused before", rows.len());
+        assert!(refused_before > 0);
+    }
+
+    #[test]
+    fn a_value_with_a_line_break_is_refused_and_nothing_is_written() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::under_home(home.path());
+        let files = AwsFiles::new(&paths);
+        files.set_profile_values("target", &[("region", "us-east-1")]).unwrap();
+        let before = std::fs::read_to_string(&paths.config_file).unwrap();
+        for evil in ["us-east-1\rcredential_process = touch /tmp/pwned", "x\ncredential_process = id", "x\u{7}"] {
+            let e = files.set_profile_values("target", &[("region", evil)]).unwrap_err();
+            assert_eq!(core_types::Kinded::kind(&e), ErrorKind::InvalidInput, "{e}");
+            let bad = AwsCredentials::new("AKIA", evil, None, None);
+            assert!(files.save_credentials("target", &bad).is_err());
+        }
+        assert_eq!(std::fs::read_to_string(&paths.config_file).unwrap(), before);
+        assert!(
+            !paths.credentials_file.exists()
+                || !std::fs::read_to_string(&paths.credentials_file).unwrap().contains("AKIA")
+        );
+    }
+}
