@@ -73,6 +73,13 @@ impl Front {
         lock(&self.state).calls.get(op).copied().unwrap_or(0)
     }
 
+    /// Calls seen for an operation of any service (unsigned calls such as Cognito's
+    /// `InitiateAuth` name no service in their signature).
+    pub fn calls_of(&self, op: &str) -> usize {
+        let suffix = format!(":{op}");
+        lock(&self.state).calls.iter().filter(|(k, _)| k.ends_with(&suffix)).map(|(_, n)| n).sum()
+    }
+
     /// Injects `fault` into the next `times` calls of `op` (in `region`, if given).
     pub fn inject(&self, op: &str, region: Option<&str>, times: usize, fault: Fault) {
         lock(&self.state).faults.push((op.to_owned(), region.map(str::to_owned), times, fault));

@@ -38,7 +38,7 @@ pub enum Command {
     /// Sign out everywhere and remove the saved credentials and tokens.
     Logout(ProfileArg),
     /// Print credentials as credential_process JSON, refreshing them silently when needed.
-    Creds(ProfileArg),
+    Creds(CredsArgs),
     /// Add a profile to ~/.aws/config whose credential_process is `ccc creds`.
     SetupProfile(SetupProfileArgs),
     /// Show who the current credentials belong to and until when they are valid.
@@ -132,6 +132,17 @@ pub struct ProfileArg {
     /// The profile (default: the configured profile).
     #[arg(long)]
     pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CredsArgs {
+    /// The profile (default: the configured profile).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// The most seconds the whole command may take (upstream calls and waiting for another
+    /// process's refresh included); then it fails rather than hang its caller.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -92,6 +92,16 @@ impl Ctx {
 
     /// The signed-in user's self-refreshing credentials for `profile`.
     pub fn refreshing(&self, config: &CccConfig, profile: &str) -> CliResult<Refreshing<CognitoSource>> {
+        self.refreshing_within(config, profile, cred_store::DEFAULT_REFRESH_LOCK_WAIT)
+    }
+
+    /// Like [`Ctx::refreshing`], waiting at most `lock_wait` for another process's refresh.
+    pub fn refreshing_within(
+        &self,
+        config: &CccConfig,
+        profile: &str,
+        lock_wait: std::time::Duration,
+    ) -> CliResult<Refreshing<CognitoSource>> {
         let cognito = self.cognito_config(config)?;
         let username = config
             .extra
@@ -106,6 +116,7 @@ impl Ctx {
             .policy(refresh_policy(config)?)
             .clock(self.clock.clone())
             .persist_to(self.cache_file(profile))
+            .lock_wait(lock_wait)
             .build())
     }
 

@@ -374,10 +374,103 @@ fn sessions_list_and_check() {
     assert!(stderr(&bad).contains("cloud_sessions[0]") && stderr(&bad).contains("regon"), "{}", stderr(&bad));
 }
 
+/// Runs `ccc ARGS` in `n` processes at once; returns each one's exit success, stdout and
+/// stderr (the stderr also goes to the leak scan).
+async fn concurrently(home: &Home, endpoint: &str, args: &[&str], n: usize) -> Vec<(bool, String, String)> {
+    let ccc_path = assert_cmd::cargo::cargo_bin("ccc");
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            StdCommand::new(&ccc_path)
+                .args(args)
+                .env_clear()
+                .env("HOME", home.path())
+                .env("PATH", "/usr/bin:/bin")
+                .env("AWS_ENDPOINT_URL", endpoint)
+                .env("RUST_LOG", "trace")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut out = Vec::new();
+    for child in children {
+        let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        ccc_tests::leak::child_log(&err);
+        out.push((o.status.success(), String::from_utf8_lossy(&o.stdout).into_owned(), err));
+    }
+    out
+}
+
+/// Marks a Cognito sign-in's cached AWS credentials and its stored tokens as expired.
+fn expire_cognito_sign_in(home: &Home, profile: &str) {
+    let cache = home.path().join(format!(".ccc/cache/cognito-{profile}.json"));
+    let mut entry: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
+    entry["value"]["expiration"] = serde_json::json!(1_000_000_000);
+    std::fs::write(&cache, entry.to_string()).unwrap();
+    expire_stored_oauth_tokens(home);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn oauth_login_token_refresh_revoke() {
-    use std::io::BufRead;
+async fn eight_ccc_creds_refresh_a_cognito_sign_in_once() {
+    let pool = pool().await;
+    pool.user("erin", true).await;
+    let front = ccc_tests::front::Front::start().await;
     let home = Home::new();
+    home.configure(&pool);
+    home.login("erin").success();
+    expire_cognito_sign_in(&home, "e2e");
+    let (auth_before, creds_before) = (front.calls_of("InitiateAuth"), front.calls_of("GetCredentialsForIdentity"));
+    let runs = concurrently(&home, &front.url, &["creds"], 8).await;
+    let mut keys = Vec::new();
+    for (ok, out, err) in &runs {
+        assert!(ok, "{err}");
+        let json: serde_json::Value = serde_json::from_str(out).unwrap();
+        ccc_tests::leak::secret(json["SecretAccessKey"].as_str().unwrap());
+        keys.push(json["AccessKeyId"].as_str().unwrap().to_owned());
+    }
+    // moto counted through the front: one refresh grant, one identity-pool exchange
+    assert_eq!(front.calls_of("InitiateAuth") - auth_before, 1, "REFRESH_TOKEN_AUTH calls");
+    assert_eq!(front.calls_of("GetCredentialsForIdentity") - creds_before, 1);
+    assert!(keys.windows(2).all(|w| w[0] == w[1]), "every process printed the same credentials");
+    // the stored refresh token still works afterwards
+    expire_cognito_sign_in(&home, "e2e");
+    let again = concurrently(&home, &front.url, &["creds"], 1).await;
+    assert!(again[0].0, "{}", again[0].2);
+    assert_eq!(front.calls_of("InitiateAuth") - auth_before, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_sign_in_service_never_hangs_ccc_creds() {
+    let pool = pool().await;
+    pool.user("stan", true).await;
+    let home = Home::new();
+    home.configure(&pool);
+    home.login("stan").success();
+    // every Cognito attempt may take one second; the proxy stalls every connection
+    home.ccc().args(["config", "set", "attempt_timeout_seconds", "1"]).assert().success();
+    expire_cognito_sign_in(&home, "e2e");
+    let proxy = ccc_tests::proxy::FaultProxy::start(&peer("CCC_TEST_AWS_ENDPOINT")).await;
+    proxy.fail_next(&[ccc_tests::proxy::TcpFault::Stall(std::time::Duration::from_secs(30)); 40]);
+    let started = std::time::Instant::now();
+    let runs = concurrently(&home, &proxy.url, &["creds", "--timeout", "8"], 2).await;
+    let took = started.elapsed();
+    for (ok, out, err) in &runs {
+        assert!(!ok, "a stalled refresh cannot succeed: {out}");
+        assert!(out.is_empty(), "no credentials on stdout: {out}");
+        let last = err.lines().rev().find(|l| l.starts_with("error:")).unwrap_or_else(|| panic!("{err}"));
+        // the network is the problem, not the sign-in: an Unavailable-kind report
+        assert!(last.contains("within 8 s") || last.contains("unavailable"), "{last}");
+        assert!(!last.contains("sign in again"), "{last}");
+    }
+    assert!(took < std::time::Duration::from_secs(8 + 4), "the budget held: {took:?}");
+    assert!(proxy.requests() >= 1, "the stall was really met");
+}
+
+/// Signs `user` in with `ccc oauth login` (the headless browser answers the provider's pages).
+async fn oauth_login(home: &Home, user: &str) {
+    use std::io::BufRead;
     let issuer = peer("CCC_TEST_OIDC_ISSUER");
     let ccc_path = assert_cmd::cargo::cargo_bin("ccc");
     let mut login = StdCommand::new(&ccc_path)
@@ -396,11 +489,93 @@ async fn oauth_login_token_refresh_revoke() {
             break line;
         }
     };
-    let page = ccc_tests::oidc::drive(&url, "dana", "x", None).await.expect("browser sign-in");
+    let page = ccc_tests::oidc::drive(&url, user, "x", None).await.expect("browser sign-in");
     assert!(page.contains("close this tab"), "{page}");
     let out = login.wait_with_output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Tokens stored"));
+}
+
+/// The provider's count of `grant` token requests for `user` (other tests use other users).
+async fn grants_for(grant: &str, user: &str) -> u64 {
+    ccc_tests::oidc::token_requests(&format!("{grant}:{user}")).await
+}
+
+/// Marks the stored access token as expired, as if an hour had passed.
+fn expire_stored_oauth_tokens(home: &Home) {
+    let file = home.path().join(".ccc/tokens.json");
+    let mut store: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    for entry in store["entries"].as_object_mut().unwrap().values_mut() {
+        entry["expires_at"] = serde_json::json!(1_000_000_000);
+    }
+    std::fs::write(&file, store.to_string()).unwrap();
+}
+
+/// Whether the provider accepts `access` (its userinfo endpoint answers 200).
+async fn provider_accepts(access: &str) -> bool {
+    let resp = reqwest::Client::new()
+        .get(format!("{}/me", peer("CCC_TEST_OIDC_ISSUER")))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    resp.status().is_success()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_processes_spend_one_rotating_refresh_token_once() {
+    let home = Home::new();
+    let user = "fleet-eight";
+    oauth_login(&home, user).await;
+    expire_stored_oauth_tokens(&home);
+    let issuer = peer("CCC_TEST_OIDC_ISSUER");
+    let args = ["oauth", "token", "--issuer", issuer.as_str(), "--client-id", "ccc-public"];
+    let ccc_path = assert_cmd::cargo::cargo_bin("ccc");
+    let before = grants_for("refresh_token", user).await;
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            StdCommand::new(&ccc_path)
+                .args(args)
+                .env_clear()
+                .env("HOME", home.path())
+                .env("PATH", "/usr/bin:/bin")
+                .env("RUST_LOG", "trace")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        ccc_tests::leak::child_log(&err);
+        assert!(out.status.success(), "{err}");
+        let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        ccc_tests::leak::secret(&token);
+        tokens.push(token);
+    }
+    // the provider is the judge: one refresh grant, and every printed token is accepted
+    assert_eq!(grants_for("refresh_token", user).await - before, 1, "refresh grants at the provider");
+    assert_eq!(grants_for("refresh_token", &format!("{user}:refused")).await, 0);
+    for t in &tokens {
+        assert!(provider_accepts(t).await, "the provider refuses a printed token");
+    }
+    // the family is intact: a later refresh (with the rotated token) still works
+    let refreshed = home.ccc().args(["oauth", "refresh", "--issuer", &issuer, "--client-id", "ccc-public"]).assert();
+    stderr(&refreshed);
+    refreshed.success();
+    let later = home.ccc().args(&args[..]).assert().success();
+    assert!(provider_accepts(stdout(&later).trim()).await);
+    assert_eq!(grants_for("refresh_token", user).await - before, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_login_token_refresh_revoke() {
+    let home = Home::new();
+    let issuer = peer("CCC_TEST_OIDC_ISSUER");
+    oauth_login(&home, "dana").await;
 
     let args = ["--issuer", issuer.as_str(), "--client-id", "ccc-public"];
     let token = home.ccc().args(["oauth", "token"]).args(args).assert().success();

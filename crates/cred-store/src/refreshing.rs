@@ -385,7 +385,7 @@ where
             return Ok(v.clone());
         }
         let Some(shared) = self.inner.shared.clone() else {
-            let stale = state.take();
+            let stale = state.clone();
             let result = self.refresh_from_upstream(stale, force).await;
             if let Ok((v, from_upstream)) = &result {
                 if *from_upstream {
@@ -421,7 +421,7 @@ where
             *state = Some(v.clone());
             return Ok(v.clone());
         }
-        let stale = on_disk.or_else(|| state.take());
+        let stale = on_disk.or_else(|| state.clone());
         let (value, from_upstream) = self.refresh_from_upstream(stale, force).await?;
         if from_upstream {
             let now = self.inner.clock.now();
@@ -499,10 +499,19 @@ where
                 }
                 Some(v) => {
                     let at = core_types::Expiring::expiry(&v).map(format_rfc3339).unwrap_or_default();
-                    Err(self.error(
-                        ErrorKind::ExpiredToken,
-                        format!("credential expired at {at} and refresh failed ({}: {e}); sign in again", e.kind()),
-                    ))
+                    // upstream unreachable is not a reason to sign in again: the kind says
+                    // which it is, so a caller can retry the one and prompt for the other
+                    if e.kind().is_retryable() {
+                        Err(self.error(
+                            e.kind(),
+                            format!("credential expired at {at} and the refresh could not be done ({e}); retry when the service answers"),
+                        ))
+                    } else {
+                        Err(self.error(
+                            ErrorKind::ExpiredToken,
+                            format!("credential expired at {at} and refresh failed ({}: {e}); sign in again", e.kind()),
+                        ))
+                    }
                 }
                 None => Err(self.error(e.kind(), format!("could not obtain a credential: {e}"))),
             },
@@ -586,10 +595,15 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
-    /// Counts upstream calls; fails while `fail` is set.
+    const UP: u8 = 0;
+    const DOWN: u8 = 1;
+    const REFUSING: u8 = 2;
+
+    /// Counts upstream calls; fails while `fail` says so (down: Unavailable; refusing:
+    /// NotAuthorized).
     struct Counting {
         calls: Arc<AtomicUsize>,
-        fail: Arc<std::sync::atomic::AtomicBool>,
+        fail: Arc<std::sync::atomic::AtomicU8>,
         clock: ManualClock,
         lifetime: Duration,
     }
@@ -603,21 +617,31 @@ mod tests {
         async fn fetch(&self) -> Result<AwsCredentials> {
             let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
             tokio::time::sleep(Duration::from_millis(20)).await;
-            if self.fail.load(Ordering::SeqCst) {
-                return Err(Error::Refresh {
-                    name: "up".into(),
-                    message: "upstream down".into(),
-                    kind: ErrorKind::Unavailable,
-                });
+            match self.fail.load(Ordering::SeqCst) {
+                DOWN => {
+                    return Err(Error::Refresh {
+                        name: "up".into(),
+                        message: "upstream down".into(),
+                        kind: ErrorKind::Unavailable,
+                    });
+                }
+                REFUSING => {
+                    return Err(Error::Refresh {
+                        name: "up".into(),
+                        message: "refresh token revoked".into(),
+                        kind: ErrorKind::NotAuthorized,
+                    });
+                }
+                _ => {}
             }
             Ok(AwsCredentials::new(format!("ASIA{n}"), "s", Some("t".into()), Some(self.clock.now() + self.lifetime)))
         }
     }
 
-    fn setup() -> (Refreshing<Counting>, Arc<AtomicUsize>, Arc<std::sync::atomic::AtomicBool>, ManualClock) {
+    fn setup() -> (Refreshing<Counting>, Arc<AtomicUsize>, Arc<std::sync::atomic::AtomicU8>, ManualClock) {
         let clock = ManualClock::fixed();
         let calls = Arc::new(AtomicUsize::new(0));
-        let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let fail = Arc::new(std::sync::atomic::AtomicU8::new(UP));
         let source = Counting {
             calls: calls.clone(),
             fail: fail.clone(),
@@ -663,16 +687,23 @@ mod tests {
     async fn upstream_down_inside_window_serves_cached_then_expired_errors() {
         let (cache, calls, fail, clock) = setup();
         let first = cache.get().await.unwrap();
-        fail.store(true, Ordering::SeqCst);
+        fail.store(DOWN, Ordering::SeqCst);
         clock.advance(Duration::from_secs(3500));
         assert_eq!(cache.get().await.unwrap(), first, "still valid: served");
         clock.advance(Duration::from_secs(200)); // past expiry
+        // upstream unreachable: the sign-in is fine, the network is not — Unavailable
+        let e = cache.get().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        assert!(!e.to_string().contains("sign in again"), "{e}");
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        // upstream refusing the refresh: only a new sign-in helps — ExpiredToken
+        fail.store(REFUSING, Ordering::SeqCst);
         let e = cache.get().await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ExpiredToken);
         assert!(e.to_string().contains("sign in again"), "{e}");
-        assert_eq!(calls.load(Ordering::SeqCst), 3);
-        fail.store(false, Ordering::SeqCst);
-        assert_eq!(cache.get().await.unwrap().access_key_id().expose_secret(), "ASIA4");
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        fail.store(UP, Ordering::SeqCst);
+        assert_eq!(cache.get().await.unwrap().access_key_id().expose_secret(), "ASIA5");
     }
 
     #[tokio::test]
@@ -705,7 +736,7 @@ mod tests {
     #[tokio::test]
     async fn no_value_and_upstream_down_keeps_the_upstream_kind() {
         let (cache, _, fail, _) = setup();
-        fail.store(true, Ordering::SeqCst);
+        fail.store(DOWN, Ordering::SeqCst);
         assert_eq!(cache.get().await.unwrap_err().kind(), ErrorKind::Unavailable);
     }
 

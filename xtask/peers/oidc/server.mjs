@@ -97,6 +97,13 @@ provider.use(async (ctx, next) => {
     await next();
     const grant = ctx.oidc?.params?.grant_type || 'unknown';
     counters[grant] = (counters[grant] || 0) + 1;
+    // per account too (`refresh_token:dana`, and `…:refused` for a refused one), so a test
+    // can count its own user's grants while other tests run against the same provider
+    const account = ctx.oidc?.entities?.RefreshToken?.accountId || ctx.oidc?.entities?.Account?.accountId;
+    if (account) {
+      const key = `${grant}:${account}${ctx.status >= 400 ? ':refused' : ''}`;
+      counters[key] = (counters[key] || 0) + 1;
+    }
     return;
   }
   await next();

@@ -2,16 +2,27 @@
 
 use cred_store::{AwsFiles, to_credential_process_json};
 
-use crate::cli::{Output, ProfileArg, SetupProfileArgs};
+use crate::cli::{CredsArgs, Output, ProfileArg, SetupProfileArgs};
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::{expiry, print_json, print_rows};
 
-/// credential_process output: the one command that prints a secret, on purpose.
-pub async fn creds(ctx: &Ctx, args: ProfileArg) -> CliResult {
-    let config = ctx.config()?;
-    let profile = ctx.profile(&config, args.profile.as_deref());
-    let creds = ctx.refreshing(&config, &profile)?.get().await?;
+/// credential_process output: the one command that prints a secret, on purpose. The whole
+/// command has a budget: a caller (the AWS CLI, boto3) is never left hanging.
+pub async fn creds(ctx: &Ctx, args: CredsArgs) -> CliResult {
+    let budget = std::time::Duration::from_secs(args.timeout);
+    let work = async {
+        let config = ctx.config()?;
+        let profile = ctx.profile(&config, args.profile.as_deref());
+        CliResult::Ok(ctx.refreshing_within(&config, &profile, budget)?.get().await?)
+    };
+    let creds = tokio::time::timeout(budget, work).await.map_err(|_| {
+        CliError::new(format!(
+            "no credentials within {} s: the sign-in service did not answer in time, or another process's refresh did not finish",
+            budget.as_secs()
+        ))
+        .hint("check the network and retry; `--timeout` sets the budget")
+    })??;
     println!("{}", to_credential_process_json(&creds));
     Ok(())
 }
