@@ -15,6 +15,9 @@ use serde_json::Value;
 use crate::config::CognitoConfig;
 use crate::error::CognitoError;
 
+/// The least time between two JWKS fetches caused by unknown key ids.
+pub const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(300);
+
 /// The claims of a verified token.
 #[derive(Debug, Clone)]
 pub struct VerifiedToken {
@@ -38,6 +41,9 @@ pub struct JwtVerifier {
     client_id: String,
     http: reqwest::Client,
     keys: Arc<tokio::sync::RwLock<Option<JwkSet>>>,
+    /// When the keys were last fetched (our clock), so tokens naming unknown keys cannot
+    /// make us fetch the JWKS more than once per [`JWKS_REFETCH_INTERVAL`].
+    fetched_at: Arc<std::sync::Mutex<Option<std::time::SystemTime>>>,
     clock: Arc<dyn Clock>,
     leeway: Duration,
 }
@@ -63,6 +69,7 @@ impl JwtVerifier {
             client_id: config.app_client_id.clone(),
             http: reqwest::Client::new(),
             keys: Arc::default(),
+            fetched_at: Arc::default(),
             clock: Arc::new(SystemClock),
             leeway: Duration::from_secs(60),
         }
@@ -120,7 +127,18 @@ impl JwtVerifier {
         {
             return k.map_err(|e| CognitoError::Jwt(format!("key {kid} is unusable: {e}")));
         }
-        // unknown kid: the pool may have rotated its keys; fetch once
+        // unknown kid: the pool may have rotated its keys; fetch again, but at most once per
+        // interval (a stream of made-up kids must not turn into a stream of fetches)
+        let now = self.clock.now();
+        let have_keys = self.keys.read().await.is_some();
+        {
+            let mut at = self.fetched_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let recently = at.is_some_and(|t| now.duration_since(t).unwrap_or_default() < JWKS_REFETCH_INTERVAL);
+            if recently && have_keys {
+                return Err(CognitoError::Jwt(format!("no key {kid:?} in the pool's JWKS")));
+            }
+            *at = Some(now);
+        }
         let set = self.fetch_keys().await?;
         let key = find(&set);
         *self.keys.write().await = Some(set);

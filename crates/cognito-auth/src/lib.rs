@@ -36,5 +36,5 @@ pub use config::{
     validate_user_pool_id,
 };
 pub use error::CognitoError;
-pub use jwt::{JwtVerifier, VerifiedToken};
+pub use jwt::{JWKS_REFETCH_INTERVAL, JwtVerifier, VerifiedToken};
 pub use source::{CognitoSource, CognitoTokens};

@@ -258,6 +258,8 @@ pub struct OAuthClient {
     inner: Inner,
     pub(crate) http: reqwest::Client,
     pub(crate) clock: Arc<dyn Clock>,
+    /// The provider's keys and when they were fetched (shared by clones).
+    pub(crate) jwks: crate::idtoken::JwksCache,
 }
 
 impl fmt::Debug for OAuthClient {
@@ -348,6 +350,7 @@ impl OAuthClient {
             .map_err(|e| OAuthError::Config(format!("HTTP client: {e}")))?;
         let mut endpoints = Endpoints::default();
         if let Some(issuer) = &config.issuer {
+            require_https("issuer", issuer)?;
             let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
             endpoints = retrying(config.retry, config.attempt_timeout, "discovery", Replay::Safe, || async {
                 let resp =
@@ -386,6 +389,17 @@ impl OAuthClient {
             jwks: pick(&e.jwks, &endpoints.jwks),
             code_challenge_methods_supported: endpoints.code_challenge_methods_supported,
         };
+        for (what, url) in [
+            ("token endpoint", &endpoints.token),
+            ("device authorization endpoint", &endpoints.device_authorization),
+            ("introspection endpoint", &endpoints.introspection),
+            ("revocation endpoint", &endpoints.revocation),
+            ("JWKS", &endpoints.jwks),
+        ] {
+            if let Some(u) = url {
+                require_https(what, u)?;
+            }
+        }
         if endpoints.authorization.is_some()
             && !endpoints.code_challenge_methods_supported.is_empty()
             && !endpoints.code_challenge_methods_supported.iter().any(|m| m == "S256")
@@ -412,7 +426,7 @@ impl OAuthClient {
         if let Some(r) = parse_url("redirect URI", &config.redirect_uri, RedirectUrl::new)? {
             inner = inner.set_redirect_uri(r);
         }
-        Ok(Self { config, endpoints, inner, http, clock: Arc::new(SystemClock) })
+        Ok(Self { config, endpoints, inner, http, clock: Arc::new(SystemClock), jwks: Arc::default() })
     }
 
     async fn retrying<T, F, Fut>(&self, what: &str, replay: Replay, op: F) -> Result<T, OAuthError>
@@ -446,8 +460,30 @@ impl OAuthClient {
                 .or_else(|| keep_refresh.map(|k| SecretString::from(k.expose_secret().to_owned()))),
             token_type: Some("Bearer".into()),
             scopes: r.scopes().map(|s| s.iter().map(|x| x.to_string()).collect()).unwrap_or_default(),
-            expires_at: r.expires_in().map(|d| now + d),
+            // a provider's `expires_in` is believed up to a year: a huge one must not overflow
+            expires_at: r.expires_in().and_then(|d| now.checked_add(d.min(MAX_TOKEN_LIFETIME))),
         }
+    }
+
+    /// The token set of a response, its ID token (if any) validated first: signature
+    /// through the cached JWKS, `iss`, `aud`, `exp`, and `nonce` when the request sent one.
+    async fn checked_tokens(
+        &self,
+        r: &OidcTokenResponse,
+        keep_refresh: Option<&SecretString>,
+        nonce: Option<&str>,
+    ) -> Result<TokenSet, OAuthError> {
+        let tokens = self.tokens(r, keep_refresh);
+        match &tokens.id_token {
+            Some(id) => {
+                self.validate_id_token(id, nonce).await?;
+            }
+            None if nonce.is_some() && self.config.scopes.iter().any(|s| s == "openid") => {
+                return Err(OAuthError::IdToken("the provider returned no ID token for an openid sign-in".into()));
+            }
+            None => {}
+        }
+        Ok(tokens)
     }
 
     fn scopes(&self) -> Vec<Scope> {
@@ -542,7 +578,7 @@ impl OAuthClient {
             req = req.set_redirect_uri(std::borrow::Cow::Borrowed(&redirect_owned));
         }
         let r = req.request_async(&http_client(&self.http)).await.map_err(token_error)?;
-        Ok(self.tokens(&r, None))
+        self.checked_tokens(&r, None, expected.nonce()).await
     }
 
     /// The resource-owner password grant (`sign_in_with_password`).
@@ -560,7 +596,7 @@ impl OAuthClient {
                     .map_err(token_error)
             })
             .await?;
-        Ok(self.tokens(&r, None))
+        self.checked_tokens(&r, None, None).await
     }
 
     /// The client-credentials grant (`sign_in_with_client`).
@@ -598,7 +634,7 @@ impl OAuthClient {
                     .map_err(token_error)
             })
             .await?;
-        Ok(self.tokens(&r, Some(refresh)))
+        self.checked_tokens(&r, Some(refresh), None).await
     }
 
     /// Alias of [`OAuthClient::refresh_token`] (the original design's name).
@@ -625,11 +661,7 @@ impl OAuthClient {
             .revocation
             .as_deref()
             .ok_or_else(|| OAuthError::Config("the provider has no revocation endpoint".into()))?;
-        let url = Url::parse(endpoint).map_err(|e| OAuthError::Config(format!("revocation endpoint: {e}")))?;
-        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-        if url.scheme() != "https" && !loopback {
-            return Err(OAuthError::Config("the revocation endpoint must be HTTPS (RFC 7009)".into()));
-        }
+        let url = require_https("revocation endpoint", endpoint)?;
         let hint = if refresh { "refresh_token" } else { "access_token" };
         let mut form = vec![("token", token.expose_secret().to_owned()), ("token_type_hint", hint.to_owned())];
         let mut req = self.http.post(url);
@@ -692,29 +724,109 @@ impl OAuthClient {
         Ok(DeviceAuthorization { response })
     }
 
-    /// Polls until the user approves (honouring `slow_down`), denies, or `timeout` passes.
+    /// Polls until the user approves (honouring `slow_down`), denies, or `timeout` passes
+    /// (or the code expires, whichever is first). Every wait is bounded by what is left of
+    /// the timeout, whatever `interval` or how many `slow_down`s the provider sends.
     pub async fn poll_device_token(
         &self,
         device: &DeviceAuthorization,
         timeout: Duration,
     ) -> Result<TokenSet, OAuthError> {
-        let r = self
-            .inner
-            .exchange_device_access_token(&device.response)
-            .map_err(|e| OAuthError::Config(format!("{e}: set the token endpoint")))?
-            .set_max_backoff_interval(Duration::from_secs(30))
-            .request_async(&http_client(&self.http), tokio::time::sleep, Some(timeout))
-            .await
-            .map_err(|e| match e {
-                RequestTokenError::ServerResponse(r) => {
-                    from_code(r.error().as_ref(), r.error_description().map(String::as_str))
+        let token_url = self
+            .endpoints
+            .token
+            .clone()
+            .ok_or_else(|| OAuthError::Config("the provider has no token endpoint".into()))?;
+        let started = tokio::time::Instant::now();
+        let budget = timeout.min(device.response.expires_in());
+        let deadline = started.checked_add(budget).unwrap_or(started + Duration::from_secs(24 * 3600));
+        let mut interval = device.interval().clamp(Duration::from_secs(1), MAX_POLL_INTERVAL);
+        let device_code = device.response.device_code().secret().clone();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Err(OAuthError::Timeout(format!(
+                    "the device sign-in was not approved within {} s",
+                    budget.as_secs()
+                )));
+            }
+            let attempt = self.config.attempt_timeout.min(left);
+            let answer = tokio::time::timeout(attempt, self.device_token_request(&token_url, &device_code)).await;
+            match answer {
+                Ok(Ok(r)) => return self.checked_tokens(&r, None, None).await,
+                Ok(Err(OAuthError::Provider { code, .. })) if code == "authorization_pending" => {}
+                Ok(Err(OAuthError::Provider { code, .. })) if code == "slow_down" => {
+                    interval = interval.saturating_add(Duration::from_secs(5)).min(MAX_POLL_INTERVAL);
                 }
-                RequestTokenError::Request(e) => e.into_oauth(),
-                RequestTokenError::Parse(e, _) => OAuthError::Invalid(e.to_string()),
-                RequestTokenError::Other(m) => OAuthError::Timeout(m),
-            })?;
-        let r: OidcTokenResponse = r;
-        Ok(self.tokens(&r, None))
+                // the provider unwell or unreachable: back off (RFC 8628 §3.5) and go on
+                Ok(Err(e)) if e.kind().is_retryable() => {
+                    interval = interval.saturating_mul(2).min(MAX_POLL_INTERVAL);
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => interval = interval.saturating_mul(2).min(MAX_POLL_INTERVAL),
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            tokio::time::sleep(interval.min(left)).await;
+        }
+    }
+
+    /// One device-code token request (RFC 8628 §3.4).
+    async fn device_token_request(&self, url: &str, device_code: &str) -> Result<OidcTokenResponse, OAuthError> {
+        let mut form = vec![
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code".to_owned()),
+            ("device_code", device_code.to_owned()),
+        ];
+        let mut req = self.http.post(url);
+        match &self.config.client_secret {
+            Some(secret) => {
+                req = req.basic_auth(form_encode(&self.config.client_id), Some(form_encode(secret.expose_secret())))
+            }
+            None => form.push(("client_id", self.config.client_id.clone())),
+        }
+        let resp = req.form(&form).send().await.map_err(|e| crate::http::HttpError::from_send(&e).into_oauth())?;
+        if let Some(b) = Busy::of(&resp) {
+            return Err(OAuthError::Busy { status: b.status, retry_after: b.retry_after });
+        }
+        let ok = resp.status().is_success();
+        let body = resp.bytes().await.map_err(|e| OAuthError::Unavailable(without_url(&e)))?;
+        if ok {
+            return serde_json::from_slice(&body)
+                .map_err(|e| OAuthError::Invalid(format!("token response did not parse: {e}")));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        match v.get("error").and_then(serde_json::Value::as_str) {
+            Some(code) => Err(from_code(code, v.get("error_description").and_then(serde_json::Value::as_str))),
+            None => Err(OAuthError::Invalid("the token endpoint answered an error without an OAuth error code".into())),
+        }
+    }
+}
+
+/// The longest wait between two device-code polls, whatever the provider asks.
+const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The longest token lifetime believed from a provider's `expires_in`.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Whether `url` is on this machine (RFC 8252 §8.3: loopback needs no TLS).
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// `url`, when it is HTTPS or on this machine: an OAuth endpoint over plain HTTP elsewhere
+/// gives tokens (and, for a JWKS, the power to forge ID tokens) to anyone on the path.
+pub(crate) fn require_https(what: &str, url: &str) -> Result<Url, OAuthError> {
+    let parsed = Url::parse(url).map_err(|e| OAuthError::Config(format!("{what} {url:?} is not a URL: {e}")))?;
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if is_loopback(&parsed) => Ok(parsed),
+        _ => Err(OAuthError::Config(format!(
+            "{what} {url} is not HTTPS: tokens and keys must not cross the network in the clear; use the https:// URL"
+        ))),
     }
 }
 
@@ -733,6 +845,6 @@ fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -1,7 +1,8 @@
 //! OIDC ID-token validation: signature against the provider's JWKS, `iss`, `aud`, `exp`
 //! (our clock, 60 s leeway) and `nonce`.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use core_types::{ExposeSecret, SecretString};
 use jsonwebtoken::jwk::JwkSet;
@@ -14,7 +15,52 @@ use crate::http::without_url;
 
 const LEEWAY: Duration = Duration::from_secs(60);
 
+/// The least time between two JWKS fetches caused by a key id we do not know: a stream of
+/// tokens naming made-up keys must not become a stream of fetches.
+pub const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(300);
+
+/// The provider's keys and when they were fetched (by our clock), shared by client clones.
+pub(crate) type JwksCache = Arc<tokio::sync::Mutex<Option<(JwkSet, SystemTime)>>>;
+
 impl OAuthClient {
+    async fn fetch_jwks(&self) -> Result<JwkSet, OAuthError> {
+        let jwks_uri =
+            self.endpoints.jwks.clone().ok_or_else(|| OAuthError::Config("the provider has no jwks_uri".into()))?;
+        let resp = tokio::time::timeout(self.config.attempt_timeout, self.http.get(&jwks_uri).send())
+            .await
+            .map_err(|_| OAuthError::Timeout("JWKS: no answer in time".into()))?
+            .map_err(|e| OAuthError::Unavailable(format!("JWKS: {}", without_url(&e))))?;
+        if !resp.status().is_success() {
+            return Err(OAuthError::Unavailable(format!("JWKS: HTTP {}", resp.status())));
+        }
+        resp.json().await.map_err(|e| OAuthError::Invalid(format!("JWKS: {}", without_url(&e))))
+    }
+
+    /// The key a token names: from the cached JWKS, fetched on first use and again for an
+    /// unknown key id at most once per [`JWKS_REFETCH_INTERVAL`] (the provider may have
+    /// rotated its keys).
+    async fn key_for(&self, kid: Option<&str>) -> Result<DecodingKey, OAuthError> {
+        let find = |set: &JwkSet| match kid {
+            Some(kid) => set.find(kid).cloned(),
+            None => set.keys.first().cloned(),
+        };
+        let mut cache = self.jwks.lock().await;
+        let now = self.clock.now();
+        let jwk = match cache.as_ref().map(|(set, at)| (find(set), *at)) {
+            Some((Some(jwk), _)) => jwk,
+            Some((None, at)) if now.duration_since(at).unwrap_or_default() < JWKS_REFETCH_INTERVAL => {
+                return Err(OAuthError::IdToken("signed with a key the provider does not publish".into()));
+            }
+            _ => {
+                let set = self.fetch_jwks().await?;
+                let jwk = find(&set);
+                *cache = Some((set, now));
+                jwk.ok_or_else(|| OAuthError::IdToken("signed with a key the provider does not publish".into()))?
+            }
+        };
+        DecodingKey::from_jwk(&jwk).map_err(|e| OAuthError::IdToken(format!("unusable key: {e}")))
+    }
+
     /// Validates an ID token and returns its claims.
     pub async fn validate_id_token(
         &self,
@@ -35,23 +81,7 @@ impl OAuthClient {
         if !allowed.contains(&header.alg) {
             return Err(OAuthError::IdToken(format!("algorithm {:?} is not accepted", header.alg)));
         }
-        let jwks_uri =
-            self.endpoints.jwks.clone().ok_or_else(|| OAuthError::Config("the provider has no jwks_uri".into()))?;
-        let set: JwkSet = self
-            .http
-            .get(&jwks_uri)
-            .send()
-            .await
-            .map_err(|e| OAuthError::Unavailable(format!("JWKS: {}", without_url(&e))))?
-            .json()
-            .await
-            .map_err(|e| OAuthError::Invalid(format!("JWKS: {}", without_url(&e))))?;
-        let jwk = match &header.kid {
-            Some(kid) => set.find(kid),
-            None => set.keys.first(),
-        }
-        .ok_or_else(|| OAuthError::IdToken("signed with a key the provider does not publish".into()))?;
-        let key = DecodingKey::from_jwk(jwk).map_err(|e| OAuthError::IdToken(format!("unusable key: {e}")))?;
+        let key = self.key_for(header.kid.as_deref()).await?;
         let issuer = self
             .endpoints
             .issuer

@@ -23,4 +23,5 @@ mod session;
 pub use client::{CsrfState, DeviceAuthorization, Endpoints, IdTokenField, OAuthClient, OAuthConfig, PkceVerifier};
 pub use error::OAuthError;
 pub use http::HttpError;
+pub use idtoken::JWKS_REFETCH_INTERVAL;
 pub use session::{OAuthSession, OAuthSource};
