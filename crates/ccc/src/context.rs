@@ -11,8 +11,18 @@ use cred_store::{CccConfig, Ledger, Paths, Refreshing, TokenStore, load_config};
 use crate::cli::Output;
 use crate::error::{CliError, CliResult};
 
-/// The config key remembering who signed in last.
+/// The per-profile setting naming the Cognito user signed in on that profile.
 pub const USERNAME_KEY: &str = "username";
+
+/// The Cognito user signed in on `profile`: its own setting, or, for a config written
+/// before profiles remembered their users, the one `username` of the configured profile.
+pub fn signed_in_user(config: &CccConfig, profile: &str) -> Option<String> {
+    if let Some(u) = config.profile_setting(profile, USERNAME_KEY) {
+        return Some(u.to_owned());
+    }
+    let legacy = config.extra.get(USERNAME_KEY).and_then(|v| v.as_str()).filter(|u| !u.is_empty())?;
+    (profile == config.profile_or_default()).then(|| legacy.to_owned())
+}
 /// The config key for the refresh window in seconds (default 300).
 pub const REFRESH_WINDOW_KEY: &str = "refresh_window_seconds";
 
@@ -85,6 +95,17 @@ impl Ctx {
         self.paths.cache_dir().join(format!("cognito-{profile}.json"))
     }
 
+    /// Forgets `profile`'s cached credentials.
+    pub fn refreshing_cache_remove(&self, profile: &str) -> CliResult {
+        let cache = self.cache_file(profile);
+        match std::fs::remove_file(&cache) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(CliError::new(format!("cannot remove {}: {e}", cache.display())))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The profile a command acts on.
     pub fn profile(&self, config: &CccConfig, given: Option<&str>) -> String {
         given.map(str::to_owned).unwrap_or_else(|| config.profile_or_default().to_owned())
@@ -103,12 +124,10 @@ impl Ctx {
         lock_wait: std::time::Duration,
     ) -> CliResult<Refreshing<CognitoSource>> {
         let cognito = self.cognito_config(config)?;
-        let username = config
-            .extra
-            .get(USERNAME_KEY)
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| CliError::new("not signed in").hint("run `ccc login`"))?
-            .to_owned();
+        let username = signed_in_user(config, profile).ok_or_else(|| {
+            CliError::new(format!("no one is signed in on profile {profile}"))
+                .hint(format!("run `ccc login --profile {profile}`"))
+        })?;
         let (sdk, clock, pool) = (self.sdk_config(&cognito.region), self.clock.clone(), cognito.user_pool_id.clone());
         let make = move || CognitoAuthenticator::new(cognito.clone(), &sdk).with_clock(clock.clone());
         let source = CognitoSource::lazy(&pool, make, self.token_store(), &username);

@@ -6,6 +6,8 @@ use std::process::Command as StdCommand;
 use assert_cmd::Command;
 use ccc_tests::cognito::{PASSWORD, Pool, pool};
 use ccc_tests::peer;
+use cognito_auth::AuthFlow;
+use core_types::SecretString;
 
 struct Home {
     dir: tempfile::TempDir,
@@ -466,6 +468,65 @@ async fn a_stalled_sign_in_service_never_hangs_ccc_creds() {
     }
     assert!(took < std::time::Duration::from_secs(8 + 4), "the budget held: {took:?}");
     assert!(proxy.requests() >= 1, "the stall was really met");
+}
+
+/// The stored Cognito tokens of `user` (from the token store ccc wrote).
+fn stored_cognito_tokens(home: &Home, pool: &Pool, user: &str) -> Option<serde_json::Value> {
+    let store: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.path().join(".ccc/tokens.json")).unwrap()).unwrap();
+    store["entries"].get(format!("cognito\u{1f}{}\u{1f}{user}", pool.pool_id)).cloned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_profile_keeps_its_own_cognito_user_and_logout_signs_out_only_that_one() {
+    let pool = pool().await;
+    pool.user("alice", true).await;
+    pool.user("bob", true).await;
+    let front = ccc_tests::front::Front::start().await;
+    let home = Home::new();
+    home.configure(&pool);
+    let login = |user: &str, profile: &str| {
+        home.ccc()
+            .env("AWS_ENDPOINT_URL", &front.url)
+            .args(["login", "--username", user, "--password-stdin", "--profile", profile])
+            .write_stdin(format!("{PASSWORD}\n"))
+            .assert()
+            .success();
+    };
+    login("alice", "p1");
+    login("bob", "p2");
+    let creds =
+        |profile: &str| home.ccc().env("AWS_ENDPOINT_URL", &front.url).args(["creds", "--profile", profile]).assert();
+    // p1 refreshes with alice's refresh token, never bob's
+    expire_cognito_sign_in(&home, "p1");
+    let (alice_before, bob_before) =
+        (stored_cognito_tokens(&home, &pool, "alice").unwrap(), stored_cognito_tokens(&home, &pool, "bob").unwrap());
+    creds("p1").success();
+    let (alice_after, bob_after) =
+        (stored_cognito_tokens(&home, &pool, "alice").unwrap(), stored_cognito_tokens(&home, &pool, "bob").unwrap());
+    assert_ne!(alice_after["access_token"], alice_before["access_token"], "alice's tokens were refreshed");
+    assert_eq!(bob_after, bob_before, "bob's tokens were not touched");
+    let who = home.ccc().env("AWS_ENDPOINT_URL", &front.url).args(["whoami", "--profile", "p2", "-o", "json"]).assert();
+    let who: serde_json::Value = serde_json::from_str(&stdout(&who.success())).unwrap();
+    assert_eq!(who["user"], "bob");
+
+    // logout of p1: GlobalSignOut and RevokeToken for alice, bob untouched
+    let alice_refresh = SecretString::from(alice_after["refresh_token"].as_str().unwrap().to_owned());
+    let (signouts, revokes) = (front.calls_of("GlobalSignOut"), front.calls_of("RevokeToken"));
+    let logout = home.ccc().env("AWS_ENDPOINT_URL", &front.url).args(["logout", "--profile", "p1"]).assert().success();
+    assert!(stdout(&logout).contains("Signed out alice"), "{}", stdout(&logout));
+    assert_eq!(front.calls_of("GlobalSignOut") - signouts, 1);
+    // (moto answers RevokeToken with a 500, which the SDK retries: at least one was sent)
+    assert!(front.calls_of("RevokeToken") - revokes >= 1, "the refresh token was revoked too");
+    // moto is the judge: alice's old refresh token is refused (its RevokeToken answers 500,
+    // see docs/PEERS.md; its GlobalSignOut is what ends the token here)
+    let e = pool.auth(AuthFlow::Srp, false).refresh_credentials(&alice_refresh, Some("alice")).await.unwrap_err();
+    assert_eq!(core_types::Kinded::kind(&e), core_types::ErrorKind::NotAuthorized, "{e}");
+    assert!(stored_cognito_tokens(&home, &pool, "alice").is_none());
+    creds("p1").code(1);
+    // bob on p2 still refreshes
+    expire_cognito_sign_in(&home, "p2");
+    creds("p2").success();
 }
 
 /// Signs `user` in with `ccc oauth login` (the headless browser answers the provider's pages).

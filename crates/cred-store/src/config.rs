@@ -83,6 +83,62 @@ impl CccConfig {
     pub fn profile_or_default(&self) -> &str {
         self.profile.as_deref().unwrap_or("default")
     }
+
+    /// One setting of one profile (`profiles.PROFILE.KEY` in the file), if set. What the
+    /// settings mean is their owner's business; this crate only keeps them.
+    pub fn profile_setting(&self, profile: &str, key: &str) -> Option<&str> {
+        self.extra.get(PROFILES_KEY)?.get(profile)?.get(key)?.as_str()
+    }
+
+    /// The profiles that have `key` set to `value`.
+    pub fn profiles_with(&self, key: &str, value: &str) -> Vec<String> {
+        let Some(Value::Object(profiles)) = self.extra.get(PROFILES_KEY) else { return Vec::new() };
+        profiles
+            .iter()
+            .filter(|(_, settings)| settings.get(key).and_then(Value::as_str) == Some(value))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+}
+
+/// The config key holding per-profile settings.
+pub const PROFILES_KEY: &str = "profiles";
+
+/// Sets (`Some`) or removes (`None`) one setting of one profile, under the file lock,
+/// keeping every other key.
+pub fn set_profile_setting(paths: &Paths, profile: &str, key: &str, value: Option<&str>) -> Result<()> {
+    if profile.is_empty() || key.is_empty() || profile.chars().chain(key.chars()).any(char::is_control) {
+        return Err(Error::InvalidInput(format!("invalid profile setting {profile:?}.{key:?}")));
+    }
+    fsutil::update(&paths.ccc_config_file(), |text| {
+        let mut config = match text {
+            None => CccConfig::default(),
+            Some(t) => parse(paths, &t)?,
+        };
+        let profiles = config.extra.entry(PROFILES_KEY.to_owned()).or_insert_with(|| Value::Object(Default::default()));
+        let Value::Object(profiles) = profiles else {
+            return Err(Error::InvalidInput(format!(
+                "`{PROFILES_KEY}` in the ccc config is not an object; fix or remove it"
+            )));
+        };
+        let settings = profiles.entry(profile.to_owned()).or_insert_with(|| Value::Object(Default::default()));
+        let Value::Object(settings) = settings else {
+            return Err(Error::InvalidInput(format!("`{PROFILES_KEY}.{profile}` in the ccc config is not an object")));
+        };
+        match value {
+            Some(v) => {
+                settings.insert(key.to_owned(), Value::String(v.to_owned()));
+            }
+            None => {
+                settings.remove(key);
+                if settings.is_empty() {
+                    profiles.remove(profile);
+                }
+            }
+        }
+        let text = serde_json::to_string_pretty(&config).map_err(|e| Error::InvalidInput(format!("config: {e}")))?;
+        Ok((Some(text + "\n"), ()))
+    })
 }
 
 fn parse(paths: &Paths, text: &str) -> Result<CccConfig> {

@@ -33,7 +33,10 @@ mod timefmt;
 mod token_store;
 
 pub use aws_files::{AwsFiles, EXPIRATION_KEY, Profile, config_section, validate_profile_name};
-pub use config::{CONFIG_KEYS, CccConfig, get_config_value, load_config, save_config, set_config_value};
+pub use config::{
+    CONFIG_KEYS, CccConfig, PROFILES_KEY, get_config_value, load_config, save_config, set_config_value,
+    set_profile_setting,
+};
 pub use error::{Error, Result};
 pub use ini::{IniDocument, ParseError};
 pub use ledger::{Attempt, Backend, Ledger, LedgerEntry, Outcome, redact_url};

@@ -70,7 +70,7 @@ pub async fn whoami(ctx: &Ctx, args: ProfileArg) -> CliResult {
     let who = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.map_err(|e| {
         CliError::new(format!("GetCallerIdentity failed: {}", aws_sdk_sts::error::DisplayErrorContext(&e)))
     })?;
-    let user = config.extra.get(crate::context::USERNAME_KEY).and_then(|v| v.as_str()).unwrap_or("-").to_owned();
+    let user = crate::context::signed_in_user(&config, &profile).unwrap_or_else(|| "-".to_owned());
     let rows = [
         ("user", user),
         ("profile", profile),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aws_inspect::{HistoryOptions, ResourceOptions};
 
 use crate::cli::{HistoryArgs, Output, PermissionsArgs, ResourcesArgs};
-use crate::context::{Ctx, USERNAME_KEY};
+use crate::context::{Ctx, signed_in_user};
 use crate::error::{CliError, CliResult};
 use crate::output::print_json;
 
@@ -36,7 +36,7 @@ async fn user_sdk(ctx: &Ctx, profile: Option<&str>) -> CliResult<(aws_config::Sd
         .behavior_version(aws_config::BehaviorVersion::latest())
         .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(cache));
     builder.set_endpoint_url(ctx.endpoint_url.clone());
-    let user = config.extra.get(USERNAME_KEY).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let user = signed_in_user(&config, &profile).unwrap_or_default();
     Ok((builder.build(), user))
 }
 

@@ -2,10 +2,10 @@
 
 use cognito_auth::{AuthOutcome, Challenge, ChallengeAnswer, ChallengeName, CognitoAuthenticator, CognitoSource};
 use core_types::{ExposeSecret, SecretString, TokenSet};
-use cred_store::{AwsFiles, Outcome, set_config_value};
+use cred_store::{AwsFiles, Outcome, set_profile_setting};
 
 use crate::cli::{LoginArgs, Output, ProfileArg};
-use crate::context::{Ctx, USERNAME_KEY};
+use crate::context::{Ctx, USERNAME_KEY, signed_in_user};
 use crate::error::{CliError, CliResult};
 use crate::output::{expiry, print_json, print_rows};
 use crate::prompt;
@@ -69,9 +69,7 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult {
     cred_store::validate_profile_name(&profile)?;
     let username = match args.username {
         Some(u) => u,
-        None if prompt::interactive() => {
-            prompt::ask("Username", config.extra.get(USERNAME_KEY).and_then(|v| v.as_str()))?
-        }
+        None if prompt::interactive() => prompt::ask("Username", signed_in_user(&config, &profile).as_deref())?,
         None => return Err(CliError::new("no username").hint("pass --username")),
     };
     let password = if args.password_stdin {
@@ -88,9 +86,9 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult {
 
     AwsFiles::new(&ctx.paths).save_credentials(&profile, &creds)?;
     ctx.token_store().put(&CognitoSource::token_key(&cognito.user_pool_id, &username), &tokens)?;
-    set_config_value(&ctx.paths, USERNAME_KEY, &username)?;
-    let mut config = ctx.config()?;
-    config.extra.insert(USERNAME_KEY.into(), username.clone().into());
+    // the profile remembers its own user: another profile's sign-in never changes it
+    set_profile_setting(&ctx.paths, &profile, USERNAME_KEY, Some(&username))?;
+    let config = ctx.config()?;
     ctx.refreshing(&config, &profile)?.seed(creds.clone()).await?;
     let ledger = ctx.ledger().await?;
     let source = format!("cognito:{}", cognito.user_pool_id);
@@ -119,26 +117,43 @@ pub async fn logout(ctx: &Ctx, args: ProfileArg) -> CliResult {
     let config = ctx.config()?;
     let cognito = ctx.cognito_config(&config)?;
     let profile = ctx.profile(&config, args.profile.as_deref());
-    let username = config.extra.get(USERNAME_KEY).and_then(|v| v.as_str()).map(str::to_owned);
+    cred_store::validate_profile_name(&profile)?;
+    let username = signed_in_user(&config, &profile);
     let mut notes = Vec::new();
     if let Some(user) = &username {
         let key = CognitoSource::token_key(&cognito.user_pool_id, user);
         let store = ctx.token_store();
-        if let Some(tokens) = store.get(&key)?
-            && let Some(access) = &tokens.access_token
-            && let Err(e) = ctx.authenticator(&cognito).sign_out(access).await
-        {
-            notes.push(format!("global sign-out failed ({e}); local credentials removed anyway"));
+        if let Some(tokens) = store.get(&key)? {
+            let auth = ctx.authenticator(&cognito);
+            // GlobalSignOut ends every session of the user (it needs a live access token);
+            // RevokeToken kills the refresh token itself, so a stolen copy dies too, even
+            // once the access token has expired
+            if let Some(access) = &tokens.access_token
+                && let Err(e) = auth.sign_out(access).await
+            {
+                notes.push(format!("global sign-out failed ({e})"));
+            }
+            if let Some(refresh) = &tokens.refresh_token
+                && let Err(e) = auth.revoke_token(refresh).await
+            {
+                notes.push(format!("revoking the refresh token failed ({e})"));
+            }
         }
-        store.remove(&key)?;
+        // the tokens stay while another profile is signed in as the same user
+        let others = config.profiles_with(USERNAME_KEY, user).into_iter().filter(|p| *p != profile).count();
+        if others == 0 {
+            store.remove(&key)?;
+        }
+        set_profile_setting(&ctx.paths, &profile, USERNAME_KEY, None)?;
+        if config.profile_setting(&profile, USERNAME_KEY).is_none() {
+            // the user came from a config written before profiles remembered theirs
+            cred_store::set_config_value(&ctx.paths, USERNAME_KEY, "")?;
+        }
     }
     let removed = AwsFiles::new(&ctx.paths).remove_credentials(&profile)?;
-    let cache = ctx.cache_file(&profile);
-    if cache.exists() {
-        std::fs::remove_file(&cache).map_err(|e| CliError::new(format!("cannot remove {}: {e}", cache.display())))?;
-    }
+    ctx.refreshing_cache_remove(&profile)?;
     for n in &notes {
-        eprintln!("warning: {n}");
+        eprintln!("warning: {n}; local credentials removed anyway");
     }
     match ctx.output {
         Output::Json => {
