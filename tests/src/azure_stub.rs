@@ -86,6 +86,9 @@ fn unix_now() -> u64 {
     now.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+/// A "status" that makes the Key Vault stub say nothing for a minute (a stalled vault).
+pub const STALL: u16 = 0;
+
 /// Statuses to answer the next requests with, in order, before serving normally.
 #[derive(Debug, Default)]
 struct Faults(Mutex<Vec<u16>>);
@@ -252,6 +255,10 @@ impl KeyVault {
                     );
                 }
                 let fault = s.faults.next();
+                if fault == Some(STALL) {
+                    // accept and say nothing for a long time (a hung vault)
+                    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                }
                 if let Some(code) = fault {
                     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
                     let mut r = vault_error(status, "Throttled", "Injected fault.".into())?;

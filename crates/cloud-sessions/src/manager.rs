@@ -246,7 +246,8 @@ impl CloudSessionManager {
                     path: format!("secrets_manager.cloud_stores.{name}.vault_url"),
                     message,
                 })?
-                .with_retry(options.retry);
+                .with_retry(options.retry)
+                .with_attempt_timeout(options.attempt_timeout);
             resolver.add_store(spec.priority, Arc::new(store.clone()));
             vaults.push((spec.session_name.clone().unwrap_or_default(), store));
         }

@@ -138,6 +138,7 @@ pub struct AzureKeyVaultStore {
     session: Arc<OnceLock<AzureSession>>,
     transport: Arc<dyn HttpClient>,
     retry: RetryPolicy,
+    attempt_timeout: Duration,
 }
 
 impl fmt::Debug for AzureKeyVaultStore {
@@ -175,7 +176,16 @@ impl AzureKeyVaultStore {
             session: Arc::default(),
             transport,
             retry: RetryPolicy::default(),
+            attempt_timeout: Duration::from_secs(10),
         })
+    }
+
+    /// How long one request to the vault may take (default 10 s): a stalled vault costs
+    /// one attempt, then the retry policy decides.
+    #[must_use]
+    pub fn with_attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout;
+        self
     }
 
     /// Retries throttling, 5xx and transport failures per `retry` (the default policy
@@ -280,7 +290,13 @@ impl SecretStore for AzureKeyVaultStore {
             let token = session.token(&[self.scope.as_str()]).await.map_err(|e| e.to_string())?;
             let mut delays = self.retry.backoff_jittered();
             loop {
-                match self.attempt(key, token.token.secret()).await {
+                let attempt = tokio::time::timeout(self.attempt_timeout, self.attempt(key, token.token.secret()))
+                    .await
+                    .unwrap_or_else(|_| VaultAttempt::Busy {
+                        message: format!("no answer within {} ms", self.attempt_timeout.as_millis()),
+                        retry_after: None,
+                    });
+                match attempt {
                     VaultAttempt::Done(result) => return result,
                     VaultAttempt::Busy { message, retry_after } => {
                         match delays.next().and_then(|d| self.retry.honour_retry_after(d, retry_after)) {

@@ -285,6 +285,20 @@ async fn key_vault_serves_sec_references_through_an_azure_session() {
     assert!(e.to_string().contains("HTTP 503 Throttled") && e.to_string().contains("busy"), "{e}");
     assert_eq!(vault.requests().len() - before, 4, "1 attempt + 3 retries, then the next store");
 
+    // a stalled vault costs one attempt (the manager's attempt_timeout), then a retry answers
+    let before = vault.requests().len();
+    vault.fail_next(&[ccc_tests::azure_stub::STALL]);
+    let started = std::time::Instant::now();
+    let stalling = || {
+        let mut o = opts();
+        o.attempt_timeout = Duration::from_millis(500);
+        o
+    };
+    let m = CloudSessionManager::from_yaml(&yaml, stalling()).await.unwrap();
+    assert_eq!(secret_key_of(&m, "app").await, "kv-app-secret-R2d7");
+    assert!(started.elapsed() < Duration::from_secs(10), "the stall cost one attempt: {:?}", started.elapsed());
+    assert!(vault.requests().len() - before >= 2, "stalled, then retried");
+
     // the identity loses its role on the vault: the vault's answer and what to do, no
     // secrets, and no retries
     vault.deny();
