@@ -683,6 +683,45 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
+    /// A shared entry whose disk is full: it reads nothing and every write fails.
+    struct FullDisk;
+
+    impl SharedEntry<AwsCredentials> for FullDisk {
+        fn location(&self) -> String {
+            "a full disk".into()
+        }
+        fn refresh_lock(&self) -> PathBuf {
+            std::env::temp_dir().join(format!("ccc-full-disk-test-{}", std::process::id()))
+        }
+        fn load(&self) -> Result<Option<(AwsCredentials, Option<SystemTime>)>> {
+            Ok(None)
+        }
+        fn store(&self, _: &AwsCredentials, _: SystemTime) -> Result<()> {
+            Err(Error::io("write", "/full", std::io::Error::from_raw_os_error(28)))
+        }
+        fn remove(&self) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refresh_that_cannot_be_saved_still_returns_the_fresh_value() {
+        let clock = ManualClock::fixed();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let source = Counting {
+            calls: calls.clone(),
+            fail: Default::default(),
+            clock: clock.clone(),
+            lifetime: Duration::from_secs(3600),
+        };
+        let cache = Refreshing::builder(source).clock(Arc::new(clock)).shared(FullDisk).build();
+        // the upstream refresh happened (a rotating token may be spent): the caller gets it
+        let got = cache.get().await.expect("the fresh value, though it could not be saved");
+        assert_eq!(got.access_key_id().expose_secret(), "ASIA1");
+        assert_eq!(cache.get().await.unwrap(), got, "kept in memory");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
     #[tokio::test]
     async fn upstream_down_inside_window_serves_cached_then_expired_errors() {
         let (cache, calls, fail, clock) = setup();

@@ -218,6 +218,34 @@ mod tests {
     }
 
     #[test]
+    fn an_older_token_never_replaces_a_newer_one_on_disk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = SsoCache::new(&Paths::under_home(tmp.path()));
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600);
+        let token = |access: &str, expires_at| SsoToken {
+            access_token: SecretString::from(access.to_owned()),
+            expires_at,
+            refresh_token: None,
+            client_id: None,
+            client_secret: None,
+            registration_expires_at: None,
+            region: None,
+            start_url: None,
+            extra: BTreeMap::new(),
+        };
+        // `aws sso login` (or another process) just wrote a token good for 8 hours
+        cache.save("dev", &token("fresh-from-login", t + Duration::from_secs(8 * 3600))).unwrap();
+        // a refresh that started earlier finishes with a token good for 1 hour: kept out
+        let kept = cache.save("dev", &token("older-refresh", t + Duration::from_secs(3600))).unwrap();
+        assert_eq!(kept.access_token.expose_secret(), "fresh-from-login");
+        assert_eq!(cache.load("dev").unwrap().unwrap().access_token.expose_secret(), "fresh-from-login");
+        // a newer one replaces it
+        let kept = cache.save("dev", &token("newest", t + Duration::from_secs(9 * 3600))).unwrap();
+        assert_eq!(kept.access_token.expose_secret(), "newest");
+        assert_eq!(cache.load("dev").unwrap().unwrap().access_token.expose_secret(), "newest");
+    }
+
+    #[test]
     fn malformed_cache_is_a_parse_error() {
         let tmp = tempfile::tempdir().unwrap();
         let cache = SsoCache::new(&Paths::under_home(tmp.path()));

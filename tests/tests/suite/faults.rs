@@ -145,3 +145,45 @@ async fn oidc_refused_connections_end_in_unavailable() {
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert!(start.elapsed() < ATTEMPT * 4 + policy().max_total_delay());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_grant_that_may_have_arrived_is_never_sent_again() {
+    let proxy = FaultProxy::start(&peer("CCC_TEST_OIDC_ISSUER")).await;
+    let mut config = OAuthConfig::new("unused", "ccc-confidential")
+        .with_secret(SecretString::from("ccc-confidential-secret".to_owned()))
+        .with_scopes(&["openid", "offline_access"])
+        .with_retry(policy())
+        .with_attempt_timeout(ATTEMPT);
+    config.issuer = None;
+    config.endpoints = token_endpoint_behind(&proxy.url).await;
+    let client = OAuthClient::discover(config).await.unwrap();
+    ccc_tests::leak::secret("alice-password");
+    let tokens = client.sign_in_with_password("alice", &SecretString::from("alice-password".to_owned())).await.unwrap();
+    ccc_tests::leak::tokens(&tokens);
+    let refresh = tokens.refresh_token.clone().expect("offline_access gives a refresh token");
+
+    // a reset after the request was sent: it may have reached the provider, so it is not
+    // sent again (a second copy would spend a rotated token), and the error says so
+    let before = proxy.requests();
+    proxy.fail_next(&[TcpFault::Reset]);
+    let e = client.refresh_token(&refresh).await.unwrap_err();
+    assert!(matches!(e, oauth_pkce::OAuthError::MaybeDelivered { .. }), "{e}");
+    assert!(e.to_string().contains("not sent again"), "{e}");
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    assert_eq!(proxy.requests() - before, 1, "sent once");
+    // a stall past the attempt deadline: the same
+    let before = proxy.requests();
+    proxy.fail_next(&[STALL]);
+    let e = client.refresh_token(&refresh).await.unwrap_err();
+    assert!(matches!(e, oauth_pkce::OAuthError::MaybeDelivered { .. }), "{e}");
+    assert_eq!(proxy.requests() - before, 1, "sent once");
+
+    // a 503 is the provider saying it did nothing: sent again, and the (unspent, since the
+    // proxy never forwarded the faulted requests) refresh token works
+    let before = proxy.requests();
+    proxy.fail_next(&[TcpFault::Status(503)]);
+    let fresh = client.refresh_token(&refresh).await.expect("retried after the 503");
+    ccc_tests::leak::tokens(&fresh);
+    assert_eq!(proxy.requests() - before, 2);
+    assert!(fresh.id_token.is_some(), "the refreshed ID token came back and was validated");
+}

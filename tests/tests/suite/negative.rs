@@ -160,7 +160,6 @@ async fn oauth_state_is_checked_first_codes_are_single_use_and_verifiers_must_ma
 /// A JWKS endpoint in front of `upstream` that counts its fetches.
 async fn counting_jwks(upstream: String) -> (String, Arc<std::sync::atomic::AtomicUsize>, tokio::task::JoinHandle<()>) {
     use http_body_util::Full;
-    use hyper::body::Bytes;
     let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let seen = count.clone();
     let http = reqwest::Client::new();
@@ -169,7 +168,7 @@ async fn counting_jwks(upstream: String) -> (String, Arc<std::sync::atomic::Atom
         async move {
             seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let body = http.get(&upstream).send().await.unwrap().bytes().await.unwrap();
-            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from(body))))
+            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(body)))
         }
     })
     .await;
