@@ -51,7 +51,7 @@ impl CredentialSource for CognitoTokens {
 
     async fn refresh(&self, previous: Option<&TokenSet>) -> Result<TokenSet, CognitoError> {
         let stored = previous.ok_or_else(|| {
-            CognitoError::NotAuthorized(format!("no stored sign-in for {}; sign in again", self.user))
+            CognitoError::NotAuthorized(format!("no stored sign-in for {}; run `ccc login`", self.user))
         })?;
         let refresh = stored.refresh_token.as_ref().ok_or_else(|| {
             CognitoError::NotAuthorized(format!(

@@ -177,6 +177,21 @@ fn ledger_source() -> &'static str {
     "sso:corp"
 }
 
+/// Two keepers of the same profile (as two processes would be: separate caches, separate
+/// file descriptors, the same files) refreshing at once spend the rotating SSO refresh token
+/// once: the second waits on the cache entry's refresh lock and takes the first one's token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_keepers_refresh_the_sso_token_once() {
+    let w = World::new(Duration::from_secs(120), true, false).await;
+    let (a, b) = (w.sso().await, w.sso().await);
+    let (ra, rb) = tokio::join!(a.refresh_credentials(), b.refresh_credentials());
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(w.stub.calls("CreateToken"), 1, "one refresh grant for two keepers");
+    assert!(w.cli_calls().is_empty(), "no fallback to a browser sign-in");
+    assert_eq!(ra.secret_access_key().expose_secret(), rb.secret_access_key().expose_secret());
+    assert_eq!(w.token().refresh_token.unwrap().expose_secret(), "stub-refresh-1");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fresh_credentials_cause_no_refresh_and_no_upstream_call() {
     let w = World::new(Duration::from_secs(8 * 3600), true, false).await;
