@@ -45,6 +45,14 @@ pub fn setup_profile(ctx: &Ctx, args: SetupProfileArgs) -> CliResult {
         values.push(("region", r));
     }
     AwsFiles::new(&ctx.paths).set_profile_values(&profile, &values)?;
+    // a new process profile serves the user signed in on the configured profile; a profile
+    // with a user of its own keeps it
+    let configured = config.profile_or_default();
+    if crate::context::signed_in_user(&config, &profile).is_none()
+        && let Some(user) = crate::context::signed_in_user(&config, configured)
+    {
+        cred_store::set_profile_setting(&ctx.paths, &profile, crate::context::USERNAME_KEY, Some(&user))?;
+    }
     match ctx.output {
         Output::Json => print_json(&serde_json::json!({"profile": profile, "credential_process": command})),
         Output::Table => {
