@@ -107,7 +107,7 @@ async fn from_cloudtrail(
             .set_next_token(token.take())
             .send()
             .await
-            .map_err(|e| InspectError::aws("cloudtrail:LookupEvents", &e))?;
+            .map_err(|e| InspectError::aws("cloudtrail:LookupEvents", e))?;
         for e in page.events() {
             let mut event = Event {
                 time: e.event_time().and_then(|t| SystemTime::try_from(*t).ok()).map(rfc3339).unwrap_or_default(),
@@ -164,7 +164,7 @@ async fn from_logs(
             .set_next_token(token.take())
             .send()
             .await
-            .map_err(|e| InspectError::aws("logs:FilterLogEvents", &e))?;
+            .map_err(|e| InspectError::aws("logs:FilterLogEvents", e))?;
         for le in page.events() {
             let Some(record) = le.message().and_then(|m| serde_json::from_str::<Value>(m).ok()) else { continue };
             let s = |k: &str| record.get(k).and_then(Value::as_str).map(str::to_owned).unwrap_or_default();
@@ -196,6 +196,19 @@ async fn from_logs(
     }
 }
 
+/// A user's history and where it came from.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct History {
+    /// The calls, newest first as the sources return them.
+    pub events: Vec<Event>,
+    /// Which source answered.
+    pub source: HistorySource,
+    /// Why CloudTrail did not answer, when the history came from the Logs fallback: a
+    /// partial answer says so.
+    pub cloudtrail_failure: Option<InspectError>,
+}
+
 /// The user's API calls over the last `days`, newest first as the sources return them, at
 /// most `limit`; and which source answered.
 pub async fn get_user_history(
@@ -206,21 +219,36 @@ pub async fn get_user_history(
     options: &HistoryOptions,
     clock: &dyn Clock,
 ) -> Result<(Vec<Event>, HistorySource), InspectError> {
+    user_history(sdk, username, days, limit, options, clock).await.map(|h| (h.events, h.source))
+}
+
+/// Like [`get_user_history`], also telling why CloudTrail did not answer when the Logs
+/// fallback did.
+pub async fn user_history(
+    sdk: &SdkConfig,
+    username: &str,
+    days: u32,
+    limit: usize,
+    options: &HistoryOptions,
+    clock: &dyn Clock,
+) -> Result<History, InspectError> {
     if username.is_empty() {
         return Err(InspectError::Invalid("username is empty".into()));
     }
     if limit == 0 {
-        return Ok((Vec::new(), HistorySource::CloudTrail));
+        return Ok(History { events: Vec::new(), source: HistorySource::CloudTrail, cloudtrail_failure: None });
     }
     let end = clock.now();
     let start = end - Duration::from_secs(u64::from(days) * 86_400);
     match from_cloudtrail(sdk, username, start, end, limit).await {
-        Ok(events) => Ok((events, HistorySource::CloudTrail)),
+        Ok(events) => Ok(History { events, source: HistorySource::CloudTrail, cloudtrail_failure: None }),
         Err(e) if matches!(e.kind(), ErrorKind::AccessDenied | ErrorKind::Unavailable) => {
             tracing::info!(error = %e, "CloudTrail did not answer; falling back to CloudWatch Logs");
             match from_logs(sdk, &options.log_group, username, start, end, limit).await {
-                Ok(events) => Ok((events, HistorySource::CloudWatchLogs)),
-                Err(logs) => Err(InspectError::NoHistorySource { cloudtrail: e.to_string(), logs: logs.to_string() }),
+                Ok(events) => {
+                    Ok(History { events, source: HistorySource::CloudWatchLogs, cloudtrail_failure: Some(e) })
+                }
+                Err(logs) => Err(InspectError::NoHistorySource { cloudtrail: Box::new(e), logs: Box::new(logs) }),
             }
         }
         Err(e) => Err(e),

@@ -14,9 +14,11 @@ mod history;
 mod permissions;
 mod resources;
 
-pub use error::{InspectError, kind_of_code};
+pub use error::{InspectError, call_failure, kind_of_code};
 pub use format::{format_events, format_permissions, format_resources, table};
-pub use history::{DEFAULT_TRAIL_LOG_GROUP, Event, HistoryOptions, HistorySource, get_user_history};
+pub use history::{
+    DEFAULT_TRAIL_LOG_GROUP, Event, History, HistoryOptions, HistorySource, get_user_history, user_history,
+};
 pub use permissions::{
     DEFAULT_TEST_ACTIONS, PartError, PermissionTest, PermissionsResult, PolicySummary, StatementSummary,
     get_user_permissions, simulation_arn, summarize_document, test_permissions,

@@ -128,13 +128,18 @@ struct Reader {
 
 impl Reader {
     fn failed(&mut self, part: &str, e: &InspectError) {
-        self.result.errors.push(PartError { part: part.to_owned(), error: e.code().unwrap_or("Error").to_owned() });
+        // the service's code when it sent one, else what the answer was, in one line
+        let error = match e.failure() {
+            Some(f) => f.code.clone().or_else(|| f.summary.clone()).unwrap_or_else(|| f.kind.to_string()),
+            None => e.to_string(),
+        };
+        self.result.errors.push(PartError { part: part.to_owned(), error });
     }
 
     async fn managed(&mut self, name: &str, arn: &str, origin: &str) {
         let doc = async {
             let policy =
-                self.iam.get_policy().policy_arn(arn).send().await.map_err(|e| InspectError::aws("GetPolicy", &e))?;
+                self.iam.get_policy().policy_arn(arn).send().await.map_err(|e| InspectError::aws("GetPolicy", e))?;
             let version = policy.policy().and_then(|p| p.default_version_id()).unwrap_or("v1").to_owned();
             let v = self
                 .iam
@@ -143,7 +148,7 @@ impl Reader {
                 .version_id(version)
                 .send()
                 .await
-                .map_err(|e| InspectError::aws("GetPolicyVersion", &e))?;
+                .map_err(|e| InspectError::aws("GetPolicyVersion", e))?;
             Ok::<_, InspectError>(v.policy_version().and_then(|p| p.document()).unwrap_or_default().to_owned())
         }
         .await;
@@ -187,7 +192,7 @@ impl Reader {
                     self.managed(&name, &arn, "attached").await;
                 }
             }
-            Err(e) => self.failed("ListAttachedUserPolicies", &InspectError::aws("ListAttachedUserPolicies", &e)),
+            Err(e) => self.failed("ListAttachedUserPolicies", &InspectError::aws("ListAttachedUserPolicies", e)),
         }
         match self.iam.list_user_policies().user_name(user).send().await {
             Ok(out) => {
@@ -200,11 +205,11 @@ impl Reader {
                         .send()
                         .await
                         .map(|o| o.policy_document().to_owned())
-                        .map_err(|e| InspectError::aws("GetUserPolicy", &e));
+                        .map_err(|e| InspectError::aws("GetUserPolicy", e));
                     self.inline(name, "inline", doc);
                 }
             }
-            Err(e) => self.failed("ListUserPolicies", &InspectError::aws("ListUserPolicies", &e)),
+            Err(e) => self.failed("ListUserPolicies", &InspectError::aws("ListUserPolicies", e)),
         }
         match self.iam.list_groups_for_user().user_name(user).send().await {
             Ok(out) => {
@@ -222,7 +227,7 @@ impl Reader {
                         }
                         Err(e) => self.failed(
                             &format!("ListAttachedGroupPolicies {g}"),
-                            &InspectError::aws("ListAttachedGroupPolicies", &e),
+                            &InspectError::aws("ListAttachedGroupPolicies", e),
                         ),
                     }
                     match self.iam.list_group_policies().group_name(g).send().await {
@@ -236,18 +241,18 @@ impl Reader {
                                     .send()
                                     .await
                                     .map(|o| o.policy_document().to_owned())
-                                    .map_err(|e| InspectError::aws("GetGroupPolicy", &e));
+                                    .map_err(|e| InspectError::aws("GetGroupPolicy", e));
                                 self.inline(name, &format!("group:{g} inline"), doc);
                             }
                         }
                         Err(e) => {
-                            self.failed(&format!("ListGroupPolicies {g}"), &InspectError::aws("ListGroupPolicies", &e))
+                            self.failed(&format!("ListGroupPolicies {g}"), &InspectError::aws("ListGroupPolicies", e))
                         }
                     }
                 }
                 self.result.groups = groups;
             }
-            Err(e) => self.failed("ListGroupsForUser", &InspectError::aws("ListGroupsForUser", &e)),
+            Err(e) => self.failed("ListGroupsForUser", &InspectError::aws("ListGroupsForUser", e)),
         }
     }
 
@@ -260,7 +265,7 @@ impl Reader {
                     self.managed(&name, &arn, "role attached").await;
                 }
             }
-            Err(e) => self.failed("ListAttachedRolePolicies", &InspectError::aws("ListAttachedRolePolicies", &e)),
+            Err(e) => self.failed("ListAttachedRolePolicies", &InspectError::aws("ListAttachedRolePolicies", e)),
         }
         match self.iam.list_role_policies().role_name(role).send().await {
             Ok(out) => {
@@ -273,11 +278,11 @@ impl Reader {
                         .send()
                         .await
                         .map(|o| o.policy_document().to_owned())
-                        .map_err(|e| InspectError::aws("GetRolePolicy", &e));
+                        .map_err(|e| InspectError::aws("GetRolePolicy", e));
                     self.inline(name, "role inline", doc);
                 }
             }
-            Err(e) => self.failed("ListRolePolicies", &InspectError::aws("ListRolePolicies", &e)),
+            Err(e) => self.failed("ListRolePolicies", &InspectError::aws("ListRolePolicies", e)),
         }
     }
 }
@@ -314,7 +319,7 @@ pub async fn get_user_permissions(sdk: &SdkConfig) -> Result<PermissionsResult, 
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| InspectError::aws("sts:GetCallerIdentity", &e))?;
+        .map_err(|e| InspectError::aws("sts:GetCallerIdentity", e))?;
     let arn = who.arn().unwrap_or_default().to_owned();
     let (principal_type, principal_name) = principal(&arn);
     let mut reader = Reader {
@@ -348,7 +353,7 @@ pub async fn test_permissions(sdk: &SdkConfig, actions: &[String]) -> Result<Vec
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| InspectError::aws("sts:GetCallerIdentity", &e))?;
+        .map_err(|e| InspectError::aws("sts:GetCallerIdentity", e))?;
     let source = simulation_arn(who.arn().unwrap_or_default());
     let out = aws_sdk_iam::Client::new(sdk)
         .simulate_principal_policy()
@@ -356,7 +361,7 @@ pub async fn test_permissions(sdk: &SdkConfig, actions: &[String]) -> Result<Vec
         .set_action_names(Some(actions.clone()))
         .send()
         .await
-        .map_err(|e| InspectError::aws("iam:SimulatePrincipalPolicy", &e))?;
+        .map_err(|e| InspectError::aws("iam:SimulatePrincipalPolicy", e))?;
     let mut tests: Vec<PermissionTest> = actions
         .iter()
         .map(|a| PermissionTest { action: a.clone(), decision: "unknown".into(), detail: "not evaluated".into() })

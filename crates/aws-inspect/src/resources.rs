@@ -142,7 +142,7 @@ async fn scan_region(
                 .set_pagination_token(token.take())
                 .send()
                 .await
-                .map_err(|e| InspectError::aws("tag:GetResources", &e))?;
+                .map_err(|e| InspectError::aws("tag:GetResources", e))?;
             arns.extend(page.resource_tag_mapping_list().iter().filter_map(|m| m.resource_arn().map(str::to_owned)));
             match page.pagination_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_owned()),

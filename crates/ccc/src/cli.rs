@@ -1,16 +1,20 @@
 //! The command line, as clap sees it.
 
+/// The exit codes, shown under `--help` (see `error::exit`).
+const EXIT_CODES: &str = "Exit codes: 0 ok, 1 failure, 2 usage error, 3 a person must sign in or configure first, 4 an upstream service is unavailable or throttling (retry later).";
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Credentials that are valid when asked for: Cognito sign-in, AWS credential_process,
 /// and questions about the signed-in user.
 #[derive(Debug, Parser)]
-#[command(name = "ccc", version, propagate_version = true)]
+#[command(name = "ccc", version, propagate_version = true, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Output format for commands that print data.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Table)]
     pub output: Output,
-    /// More logging on stderr (-v debug, -vv trace); RUST_LOG overrides.
+    /// More detail when something fails (-v the causes, -vv request ids too) and more logging
+    /// on stderr (-vv debug, -vvv trace); RUST_LOG overrides the logging.
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]

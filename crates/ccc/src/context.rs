@@ -126,6 +126,7 @@ impl Ctx {
         let cognito = self.cognito_config(config)?;
         let username = signed_in_user(config, profile).ok_or_else(|| {
             CliError::new(format!("no one is signed in on profile {profile}"))
+                .kind(core_types::ErrorKind::NotConfigured)
                 .hint(format!("run `ccc login --profile {profile}`"))
         })?;
         let (sdk, clock, pool) = (self.sdk_config(&cognito.region), self.clock.clone(), cognito.user_pool_id.clone());

@@ -1,17 +1,43 @@
-//! What the CLI reports when something fails: one or two lines that say what to do.
+//! What the CLI reports when something fails, rendered in one place: line 1 says what failed
+//! (the service's own code and message when there is one, or the HTTP status and what the
+//! answer was), line 2 is a hint naming a command that exists. `-v` adds the cause chain,
+//! `-vv` the request id and HTTP status. Never a `Debug` dump, never a secret.
 
-use core_types::{ErrorKind, Kinded};
+use std::fmt::Write as _;
 
-/// A failure of a command: the message, and a hint on what to do next.
+use core_types::{CallFailure, ErrorKind, Kinded};
+
+/// Exit codes: stable, documented in `--help` and the README.
+pub mod exit {
+    /// The command did what was asked.
+    pub const OK: u8 = 0;
+    /// It failed (bad input, a refusal, a local problem).
+    pub const FAILURE: u8 = 1;
+    /// The command line was wrong (clap's code).
+    #[allow(dead_code)] // clap exits with it itself
+    pub const USAGE: u8 = 2;
+    /// A person must act first: sign in again, or configure.
+    pub const NEEDS_SIGN_IN: u8 = 3;
+    /// An upstream service did not answer, or asked us to slow down: retrying later may work.
+    pub const UNAVAILABLE: u8 = 4;
+}
+
+/// A failure of a command: what failed, a hint on what to do next, and for `-v` what lies
+/// under it.
 #[derive(Debug)]
 pub struct CliError {
     pub message: String,
     pub hint: Option<String>,
+    pub kind: ErrorKind,
+    /// The facts of a failed upstream call, when that is what failed.
+    pub failure: Option<Box<CallFailure>>,
+    /// The causes' messages, outermost first (for `-v`).
+    pub causes: Vec<String>,
 }
 
 impl CliError {
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), hint: None }
+        Self { message: message.into(), hint: None, kind: ErrorKind::Other, failure: None, causes: Vec::new() }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -19,16 +45,121 @@ impl CliError {
         self
     }
 
-    fn from_kinded(e: &dyn Kinded) -> Self {
-        let hint = match e.kind() {
-            ErrorKind::NotConfigured => Some("run `ccc configure`"),
-            ErrorKind::ExpiredToken => Some("run `ccc login`"),
-            ErrorKind::NotAuthorized => Some("check the username and password, or run `ccc login` again"),
-            ErrorKind::Unavailable | ErrorKind::Throttled => Some("retry in a moment"),
-            _ => None,
-        };
-        Self { message: e.to_string(), hint: hint.map(str::to_owned) }
+    /// Replaces the kind's hint with `hint` when there is one.
+    pub fn hint_opt(self, hint: Option<&str>) -> Self {
+        match hint {
+            Some(h) => self.hint(h),
+            None => self,
+        }
     }
+
+    pub fn kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// From the facts of a failed call: its one line, and the hint its kind deserves (or,
+    /// when the answer was not the service's, the endpoint hint given when rendering).
+    pub fn from_failure(f: CallFailure) -> Self {
+        let hint = if f.code.is_some() { hint_for(f.kind) } else { None };
+        Self { message: f.to_string(), hint, kind: f.kind, failure: Some(Box::new(f)), causes: Vec::new() }
+    }
+
+    /// From a library error: its message, kind, causes, and the hint its kind deserves.
+    pub fn from_kinded(e: &dyn Kinded) -> Self {
+        let mut causes = Vec::new();
+        let mut cur = e.source();
+        while let Some(c) = cur {
+            causes.push(one_line(&c.to_string()));
+            cur = c.source();
+        }
+        Self { message: e.to_string(), hint: hint_for(e.kind()), kind: e.kind(), failure: None, causes }
+    }
+
+    /// The exit code of this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self.kind {
+            ErrorKind::NotAuthorized
+            | ErrorKind::ExpiredToken
+            | ErrorKind::NotConfigured
+            | ErrorKind::UserNotConfirmed
+            | ErrorKind::PasswordResetRequired => exit::NEEDS_SIGN_IN,
+            ErrorKind::Unavailable | ErrorKind::Throttled => exit::UNAVAILABLE,
+            _ => exit::FAILURE,
+        }
+    }
+
+    /// The text for stderr at `verbosity` (0: one or two lines).
+    pub fn render(&self, verbosity: u8, endpoint: Option<&str>) -> String {
+        let mut out = format!("error: {}", one_line(&self.message));
+        let hint = self.hint.clone().or_else(|| self.failure.as_deref().and_then(|f| foreign_hint(f, endpoint)));
+        if let Some(h) = hint {
+            let _ = write!(out, "\nhint: {h}");
+        }
+        if verbosity >= 1 {
+            for c in self.causes.iter().filter(|c| !self.message.contains(c.as_str())) {
+                let _ = write!(out, "\n  caused by: {c}");
+            }
+        }
+        if verbosity >= 2 {
+            let _ = write!(out, "\n  kind: {} (exit {})", self.kind, self.exit_code());
+            if let Some(f) = &self.failure {
+                if let Some(id) = &f.request_id {
+                    let _ = write!(out, "\n  request id: {id}");
+                }
+                if let Some(status) = f.http_status {
+                    let _ = write!(out, "\n  HTTP status: {status}");
+                }
+            }
+            if let Some(e) = endpoint {
+                let _ = write!(out, "\n  endpoint: {e}");
+            }
+        }
+        out
+    }
+}
+
+/// When the answer was not the service's (an HTML page from something else at the endpoint),
+/// the likely cause: the endpoint override.
+fn foreign_hint(f: &CallFailure, endpoint: Option<&str>) -> Option<String> {
+    match (f.code.as_ref(), f.http_status, endpoint) {
+        (None, Some(_), Some(e)) => {
+            Some(format!("is AWS_ENDPOINT_URL ({e}) pointing at a service that implements {}?", f.operation))
+        }
+        (None, None, Some(e)) => Some(format!("check that something answers at AWS_ENDPOINT_URL ({e})")),
+        (None, None, None) => Some("check the network, then retry".into()),
+        _ => None,
+    }
+}
+
+/// The hint a kind of failure deserves; each names a command that exists.
+fn hint_for(kind: ErrorKind) -> Option<String> {
+    Some(
+        match kind {
+            ErrorKind::NotConfigured => "run `ccc configure`",
+            ErrorKind::ExpiredToken => "run `ccc login` to sign in again",
+            ErrorKind::NotAuthorized => "check the username and password, or run `ccc login` again",
+            ErrorKind::UserNotConfirmed => "confirm the account (the code sent at sign-up), then run `ccc login`",
+            ErrorKind::PasswordResetRequired => "reset the password, then run `ccc login`",
+            ErrorKind::AccessDenied => {
+                "the signed-in identity is not allowed this; ask an administrator for the permission"
+            }
+            ErrorKind::Throttled => "the service asked us to slow down; retry in a moment",
+            ErrorKind::Unavailable => "check the network and the endpoint, then retry",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+/// The first line, at most 300 characters, without control characters.
+fn one_line(text: &str) -> String {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
+    let mut out: String = line.chars().filter(|c| !c.is_control()).take(300).collect();
+    if line.chars().count() > 300 {
+        out.push('…');
+    }
+    out
 }
 
 impl From<cred_store::Error> for CliError {
@@ -43,6 +174,21 @@ impl From<cognito_auth::CognitoError> for CliError {
     }
 }
 
+impl From<aws_inspect::InspectError> for CliError {
+    fn from(e: aws_inspect::InspectError) -> Self {
+        let mut err = Self::from_kinded(&e);
+        err.failure = e.failure().cloned().map(Box::new);
+        if let aws_inspect::InspectError::NoHistorySource { cloudtrail, .. } = &e {
+            err.failure = cloudtrail.failure().cloned().map(Box::new);
+        }
+        if err.failure.as_ref().is_some_and(|f| f.code.is_none()) {
+            // no AWS answer: the endpoint hint (added when rendering) says more than the kind's
+            err.hint = None;
+        }
+        err
+    }
+}
+
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
         Self::new(format!("terminal I/O failed: {e}"))
@@ -50,3 +196,40 @@ impl From<std::io::Error> for CliError {
 }
 
 pub type CliResult<T = ()> = Result<T, CliError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_have_exit_codes_and_hints_that_name_real_commands() {
+        let e = CliError::new("x").kind(ErrorKind::ExpiredToken);
+        assert_eq!(e.exit_code(), exit::NEEDS_SIGN_IN);
+        assert_eq!(CliError::new("x").kind(ErrorKind::Throttled).exit_code(), exit::UNAVAILABLE);
+        assert_eq!(CliError::new("x").exit_code(), exit::FAILURE);
+        for kind in [ErrorKind::NotConfigured, ErrorKind::ExpiredToken, ErrorKind::NotAuthorized] {
+            let hint = hint_for(kind).unwrap();
+            assert!(hint.contains("`ccc configure`") || hint.contains("`ccc login`"), "{hint}");
+        }
+    }
+
+    #[test]
+    fn a_foreign_answer_renders_in_two_lines_and_more_with_v() {
+        let f = CallFailure::new("CloudTrail", "LookupEvents", ErrorKind::Unavailable)
+            .with_status(500)
+            .with_request_id(Some("req-1"))
+            .with_summary("an HTML page, not an AWS answer");
+        let mut e = CliError::new(f.to_string()).kind(f.kind);
+        e.failure = Some(Box::new(f));
+        e.causes = vec!["service error".into(), "unhandled error".into()];
+        let plain = e.render(0, Some("http://127.0.0.1:9"));
+        assert_eq!(
+            plain,
+            "error: CloudTrail LookupEvents: HTTP 500: an HTML page, not an AWS answer\nhint: is AWS_ENDPOINT_URL (http://127.0.0.1:9) pointing at a service that implements LookupEvents?"
+        );
+        let v = e.render(1, None);
+        assert!(v.contains("caused by: service error"), "{v}");
+        let vv = e.render(2, None);
+        assert!(vv.contains("request id: req-1") && vv.contains("HTTP status: 500"), "{vv}");
+    }
+}

@@ -20,8 +20,8 @@ use error::CliResult;
 fn init_tracing(verbose: u8) {
     use tracing_subscriber::prelude::*;
     let default = match verbose {
-        0 => "warn",
-        1 => "debug",
+        0 | 1 => "warn",
+        2 => "debug",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -72,6 +72,9 @@ async fn run(cli: Cli) -> CliResult {
 fn main() -> ExitCode {
     let cli = Cli::parse(); // exits 2 on usage errors
     init_tracing(cli.verbose);
+    let verbosity = cli.verbose;
+    #[allow(clippy::disallowed_methods)] // named in error hints only, read once
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty());
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -83,13 +86,10 @@ fn main() -> ExitCode {
     // a lock wait or file task still running after a budget ran out must not hold the exit
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(error::exit::OK),
         Err(e) => {
-            eprintln!("error: {}", e.message);
-            if let Some(h) = e.hint {
-                eprintln!("hint: {h}");
-            }
-            ExitCode::FAILURE
+            eprintln!("{}", e.render(verbosity, endpoint.as_deref()));
+            ExitCode::from(e.exit_code())
         }
     }
 }

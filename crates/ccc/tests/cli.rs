@@ -126,7 +126,7 @@ async fn configure_login_creds_whoami_boto3_logout() {
     let logout = home.ccc().arg("logout").assert().success();
     assert!(stdout(&logout).contains("profile e2e removed"), "{}", stdout(&logout));
     assert!(!std::fs::read_to_string(home.path().join(".aws/credentials")).unwrap().contains("[e2e]"));
-    let after = home.ccc().arg("creds").assert().code(1);
+    let after = home.ccc().arg("creds").assert().code(3); // exit 3: a person must sign in first
     assert!(stderr(&after).contains("ccc login"), "{}", stderr(&after));
 }
 
@@ -134,9 +134,9 @@ async fn configure_login_creds_whoami_boto3_logout() {
 async fn wrong_password_not_configured_and_malformed_config_fail_clearly() {
     let pool = pool().await;
     pool.user("bob", true).await;
-    // not configured
+    // not configured: exit 3, a person must act first
     let home = Home::new();
-    let a = home.login("bob").code(1);
+    let a = home.login("bob").code(3);
     assert!(stderr(&a).contains("ccc configure"), "{}", stderr(&a));
     // wrong password (moto does not check SRP proofs, so this uses USER_PASSWORD_AUTH)
     home.configure(&pool);
@@ -146,7 +146,7 @@ async fn wrong_password_not_configured_and_malformed_config_fail_clearly() {
         .args(["login", "--username", "bob", "--password-stdin"])
         .write_stdin("Wrong-Passw0rd!\n")
         .assert()
-        .code(1);
+        .code(3);
     let err = stderr(&a);
     assert!(err.contains("not authorized"), "{err}");
     assert!(!err.contains("Wrong-Passw0rd"), "{err}");
@@ -337,7 +337,7 @@ async fn sso_status_refresh_and_ensure() {
     assert_eq!((stub.calls("CreateToken"), stub.calls("GetRoleCredentials")), (1, 1), "ensure found them fresh");
     let status = ccc(&["sso", "status", "--profile", "corp-dev"]).assert().success();
     assert!(stdout(&status).lines().any(|l| l.starts_with("refresh due") && l.ends_with(" no")), "{}", stdout(&status));
-    let e = ccc(&["sso", "status", "--profile", "nope"]).assert().code(1);
+    let e = ccc(&["sso", "status", "--profile", "nope"]).assert().code(3);
     assert!(stderr(&e).contains("aws configure sso --profile nope"), "{}", stderr(&e));
 }
 
@@ -523,7 +523,7 @@ async fn each_profile_keeps_its_own_cognito_user_and_logout_signs_out_only_that_
     let e = pool.auth(AuthFlow::Srp, false).refresh_credentials(&alice_refresh, Some("alice")).await.unwrap_err();
     assert_eq!(core_types::Kinded::kind(&e), core_types::ErrorKind::NotAuthorized, "{e}");
     assert!(stored_cognito_tokens(&home, &pool, "alice").is_none());
-    creds("p1").code(1);
+    creds("p1").code(3); // nobody is signed in on p1 any more
     // bob on p2 still refreshes
     expire_cognito_sign_in(&home, "p2");
     creds("p2").success();
@@ -646,7 +646,7 @@ async fn oauth_login_token_refresh_revoke() {
     let token2 = home.ccc().args(["oauth", "token"]).args(args).assert().success();
     assert_ne!(stdout(&token2).trim(), access, "refresh gave a new access token");
     home.ccc().args(["oauth", "revoke"]).args(args).assert().success();
-    let after = home.ccc().args(["oauth", "token"]).args(args).assert().code(1);
+    let after = home.ccc().args(["oauth", "token"]).args(args).assert().code(3);
     assert!(stderr(&after).contains("ccc oauth login"), "{}", stderr(&after));
 }
 
@@ -708,4 +708,156 @@ async fn azure_sessions_check_through_the_managed_identity_endpoint_and_the_chai
     assert!(mi_report["error"].as_str().unwrap().contains("managed identity: unavailable"), "{mi_report}");
     assert_eq!(az.calls().len(), 1);
     assert!(stderr(&bad).contains("1 session(s) unhealthy"), "{}", stderr(&bad));
+}
+
+/// What a person sees on stderr when a command fails, with the run's ports, ids and paths
+/// replaced by stable names so it can be reviewed as a snapshot.
+struct Rendered {
+    code: i32,
+    text: String,
+}
+
+fn rendered(a: assert_cmd::assert::Assert, replace: &[(&str, &str)]) -> Rendered {
+    let out = a.get_output();
+    let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
+    ccc_tests::leak::child_log(&text);
+    for (from, to) in replace {
+        text = text.replace(from, to);
+    }
+    // moto's and the SDK's random ids
+    let mut cleaned = Vec::new();
+    for line in text.lines() {
+        cleaned.push(
+            line.split(' ')
+                .map(|w| {
+                    let digits = w.chars().filter(char::is_ascii_digit).count();
+                    if let Some(after) = w.strip_prefix("http://127.0.0.1:") {
+                        let rest: String = after.chars().skip_while(char::is_ascii_digit).collect();
+                        format!("http://127.0.0.1:PORT{rest}")
+                    } else if w.len() > 20 && digits > 6 && !w.contains('/') {
+                        "ID".to_owned()
+                    } else {
+                        w.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+    }
+    Rendered { code: out.status.code().unwrap_or(-1), text: cleaned.join("\n") }
+}
+
+/// The rendered error of a failing run: a checked exit code, at most two lines, none of the
+/// SDK's internals and no secret the test knows.
+fn check(r: &Rendered, code: i32, secrets: &[&str]) -> String {
+    assert_eq!(r.code, code, "exit code of a run that said: {:?}", r.text);
+    let lines: Vec<&str> = r.text.lines().collect();
+    assert!((1..=2).contains(&lines.len()), "at most two lines without -v: {}", r.text);
+    assert!(lines[0].starts_with("error: "), "{}", r.text);
+    for internal in ["ServiceError(", "Unhandled(", "SdkBody", "DispatchFailure(", "ConnectorError", "extensions"] {
+        assert!(!r.text.contains(internal), "{internal} in {}", r.text);
+    }
+    for s in secrets {
+        assert!(!r.text.contains(s), "a secret in {}", r.text);
+    }
+    for l in &lines {
+        assert!(l.chars().count() <= 400, "a long line: {l}");
+    }
+    format!("exit {}\n{}", r.code, r.text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_failure_reads_in_two_lines_with_a_hint_that_exists() {
+    let pool = pool().await;
+    pool.user("renee", true).await;
+    let moto = peer("CCC_TEST_AWS_ENDPOINT");
+    let home = Home::new();
+    let path = home.path().display().to_string();
+    let ids: [(&str, &str); 4] =
+        [(&moto, "MOTO"), (&pool.pool_id, "POOL"), (&pool.client_id, "CLIENT"), (&path, "HOME")];
+    let secrets = [PASSWORD, "moto-secret"];
+    let run = |c: &mut Command| rendered(c.env_remove("RUST_LOG").assert(), &ids);
+    let mut snaps: Vec<(&str, String)> = Vec::new();
+
+    // missing configuration
+    snaps.push(("whoami before configure", check(&run(home.ccc().arg("whoami")), 3, &secrets)));
+    // a malformed config file (left as it was)
+    std::fs::create_dir_all(home.path().join(".ccc")).unwrap();
+    std::fs::write(home.path().join(".ccc/config.json"), "{ not json").unwrap();
+    snaps.push(("malformed config.json", check(&run(home.ccc().arg("whoami")), 1, &secrets)));
+    std::fs::remove_file(home.path().join(".ccc/config.json")).unwrap();
+    home.configure(&pool);
+    // a wrong password (moto checks passwords in USER_PASSWORD_AUTH, not SRP's proof)
+    home.ccc().args(["config", "set", "auth_flow", "password"]).assert().success();
+    let mut wrong = home.ccc();
+    wrong.args(["login", "--username", "renee", "--password-stdin"]).write_stdin("Wrong-Passw0rd!\n");
+    snaps.push(("login with a wrong password", check(&run(&mut wrong), 3, &secrets)));
+    home.ccc().args(["config", "set", "auth_flow", "srp"]).assert().success();
+    // a malformed credentials file: nothing written, the line named
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(home.path().join(".aws/credentials"), "[default]\njust words\n").unwrap();
+    let mut login = home.ccc();
+    login.args(["login", "--username", "renee", "--password-stdin"]).write_stdin(format!("{PASSWORD}\n"));
+    snaps.push(("login with a malformed credentials file", check(&run(&mut login), 1, &secrets)));
+    std::fs::remove_file(home.path().join(".aws/credentials")).unwrap();
+    home.login("renee").success();
+
+    // moto answers LookupEvents with an HTTP 500 page and has no trail log group
+    snaps.push(("history against moto", check(&run(home.ccc().arg("history")), 4, &secrets)));
+    // moto answers SimulatePrincipalPolicy with an HTTP 500
+    let mut perms = home.ccc();
+    perms.args(["permissions", "--test", "s3:GetObject"]);
+    snaps.push(("permissions --test against moto", check(&run(&mut perms), 4, &secrets)));
+
+    // nobody listening at the endpoint
+    let refused = ccc_tests::proxy::refused_url().await;
+    let mut who = home.ccc();
+    who.env("AWS_ENDPOINT_URL", &refused).arg("whoami");
+    let r = run(&mut who);
+    let r = Rendered { code: r.code, text: r.text.replace(&refused, "REFUSED") };
+    snaps.push(("whoami with nothing at the endpoint", check(&r, 4, &secrets)));
+
+    // the service refuses (AccessDenied), throttles
+    let front = ccc_tests::front::Front::start().await;
+    let with_front = |front: &ccc_tests::front::Front| {
+        let mut c = home.ccc();
+        c.env("AWS_ENDPOINT_URL", &front.url).arg("whoami");
+        c
+    };
+    front.inject("sts:GetCallerIdentity", None, 1, ccc_tests::front::Fault::Error(403, "AccessDenied"));
+    let r = run(&mut with_front(&front));
+    let r = Rendered { code: r.code, text: r.text.replace(&front.url, "FRONT") };
+    snaps.push(("whoami refused by STS", check(&r, 1, &secrets)));
+    front.inject("sts:GetCallerIdentity", None, 100, ccc_tests::front::Fault::Error(400, "ThrottlingException"));
+    let r = run(&mut with_front(&front));
+    let r = Rendered { code: r.code, text: r.text.replace(&front.url, "FRONT") };
+    snaps.push(("whoami throttled by STS", check(&r, 4, &secrets)));
+
+    // an expired sign-in whose refresh token the pool no longer accepts
+    pool.admin.admin_user_global_sign_out().user_pool_id(&pool.pool_id).username("renee").send().await.unwrap();
+    expire_cognito_sign_in(&home, "e2e");
+    snaps.push(("creds after the sign-in was revoked", check(&run(home.ccc().arg("creds")), 3, &secrets)));
+
+    // a stalled sign-in service: the budget holds
+    let proxy = ccc_tests::proxy::FaultProxy::start(&moto).await;
+    proxy.fail_next(&[ccc_tests::proxy::TcpFault::Stall(std::time::Duration::from_secs(30)); 8]);
+    home.ccc().args(["config", "set", "attempt_timeout_seconds", "1"]).assert().success();
+    let mut stalled = home.ccc();
+    stalled.env("AWS_ENDPOINT_URL", &proxy.url).args(["creds", "--timeout", "3"]);
+    snaps.push(("creds against a stalled service", check(&run(&mut stalled), 4, &secrets)));
+
+    let all: String = snaps.iter().map(|(name, s)| format!("== {name}\n{s}\n")).collect();
+    insta::assert_snapshot!("every_failure", all);
+
+    // -v adds the causes, -vv the kind, request id and endpoint; still no internals
+    for flag in ["-v", "-vv"] {
+        let r = run(home.ccc().args([flag, "history"]));
+        for internal in ["ServiceError(", "Unhandled(", "SdkBody", "DispatchFailure("] {
+            assert!(!r.text.contains(internal), "{flag}: {internal} in {}", r.text);
+        }
+        assert!(!r.text.contains(PASSWORD));
+        if flag == "-vv" {
+            assert!(r.text.contains("kind: Unavailable (exit 4)"), "{}", r.text);
+        }
+    }
 }

@@ -93,26 +93,12 @@ pub(crate) fn find_source<'a, T: std::error::Error + 'static>(
     None
 }
 
-/// The kind of an AWS error code.
+/// The kind of an AWS error code (the shared table; `Unavailable` and `Timeout` are the
+/// codes this crate gives calls that got no AWS answer).
 pub(crate) fn kind_of_code(code: &str) -> ErrorKind {
     match code {
-        "Throttling" | "ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded" | "SlowDown" => {
-            ErrorKind::Throttled
-        }
-        "InternalFailure"
-        | "InternalError"
-        | "ServiceUnavailable"
-        | "InternalServerError"
-        | "Unavailable"
-        | "RequestTimeout"
-        | "Timeout" => ErrorKind::Unavailable,
-        "ExpiredToken" | "ExpiredTokenException" => ErrorKind::ExpiredToken,
-        "AccessDenied" | "AccessDeniedException" => ErrorKind::AccessDenied,
-        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" | "InvalidIdentityToken" => {
-            ErrorKind::NotAuthorized
-        }
-        "ValidationError" | "InvalidParameterValue" | "MalformedPolicyDocument" => ErrorKind::InvalidInput,
-        _ => ErrorKind::Other,
+        "Unavailable" | "Timeout" => ErrorKind::Unavailable,
+        other => ErrorKind::from_aws_code(other),
     }
 }
 

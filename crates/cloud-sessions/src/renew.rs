@@ -129,7 +129,7 @@ pub(crate) fn cognito(ctx: &Ctx<'_>, config_file: &str, username: &str) -> Resul
     let store = ctx.options.token_store.clone().unwrap_or_else(|| cred_store::TokenStore::new(&paths));
     let text = std::fs::read_to_string(&config_file).map_err(|e| SessionError::Config {
         path: config_file.display().to_string(),
-        message: format!("cannot read the ccc configuration: {e}; run `ccc configure`"),
+        message: format!("cannot read the ccc configuration: {e}"),
     })?;
     let ccc: cred_store::CccConfig = serde_json::from_str(&text).map_err(|e| SessionError::Config {
         path: config_file.display().to_string(),
@@ -139,7 +139,7 @@ pub(crate) fn cognito(ctx: &Ctx<'_>, config_file: &str, username: &str) -> Resul
     if config.identity_pool_id.is_none() {
         return Err(SessionError::Config {
             path: config_file.display().to_string(),
-            message: "a cognito session needs identity_pool_id in the ccc configuration (run `ccc configure`)".into(),
+            message: "a cognito session needs identity_pool_id in the ccc configuration".into(),
         });
     }
     let options = ctx.options;

@@ -9,17 +9,36 @@ use core_types::{AwsCredentials, CredentialSource, Kinded};
 
 use crate::error::{SessionError, find_source};
 
+/// `e` and its sources' `Display`s, joined: what happened, never the `Debug` dump
+/// (`DisplayErrorContext` appends one).
+pub(crate) fn display_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let text = c.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = c.source();
+    }
+    parts.join(": ")
+}
+
 pub(crate) fn aws_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     session: &str,
     operation: &'static str,
     e: &E,
 ) -> SessionError {
-    let detail = aws_sdk_sts::error::DisplayErrorContext(e).to_string();
     // the session's own credentials could not be had (a refreshing cache over Cognito, SSO,
     // a role): that failure's kind, not a network guess (a missing sign-in is not transient)
     if let Some(store) = find_source::<cred_store::Error>(e) {
-        return SessionError::Credentials { session: session.to_owned(), kind: store.kind(), message: detail };
+        return SessionError::Credentials {
+            session: session.to_owned(),
+            kind: store.kind(),
+            message: store.to_string(),
+        };
     }
+    let detail = display_chain(e);
     // no error code: the call never got an AWS answer (refused, reset, timed out)
     let code = match e.code() {
         Some(c) => c.to_owned(),
@@ -30,15 +49,8 @@ pub(crate) fn aws_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
         session: session.to_owned(),
         operation,
         code,
-        message: e
-            .message()
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("no response from the service ({})", first_line(&detail))),
+        message: e.message().map(str::to_owned).unwrap_or_else(|| format!("no response from the service ({detail})")),
     }
-}
-
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or("")
 }
 
 fn from_sts(c: &aws_sdk_sts::types::Credentials) -> AwsCredentials {

@@ -67,7 +67,7 @@ pub fn validate_user_pool_id(id: &str) -> Result<(), CognitoError> {
     if ok {
         Ok(())
     } else {
-        Err(CognitoError::Config(format!("user pool id {id:?} should look like us-east-1_AbCdEf123")))
+        Err(CognitoError::Invalid(format!("user pool id {id:?} should look like us-east-1_AbCdEf123")))
     }
 }
 
@@ -77,7 +77,7 @@ pub fn validate_region(region: &str) -> Result<(), CognitoError> {
     let ok = parts.len() >= 3
         && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
         && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
-    if ok { Ok(()) } else { Err(CognitoError::Config(format!("region {region:?} should look like us-east-1"))) }
+    if ok { Ok(()) } else { Err(CognitoError::Invalid(format!("region {region:?} should look like us-east-1"))) }
 }
 
 /// Checks an identity pool id looks like `us-east-1:uuid`.
@@ -88,7 +88,7 @@ pub fn validate_identity_pool_id(id: &str) -> Result<(), CognitoError> {
     if ok {
         Ok(())
     } else {
-        Err(CognitoError::Config(format!(
+        Err(CognitoError::Invalid(format!(
             "identity pool id {id:?} should look like us-east-1:01234567-89ab-cdef-0123-456789abcdef"
         )))
     }
@@ -139,7 +139,9 @@ impl CognitoConfig {
                 .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
                 .filter(|s| s.is_finite() && *s > 0.0 && *s <= 600.0)
                 .ok_or_else(|| {
-                    CognitoError::Config(format!("{ATTEMPT_TIMEOUT_KEY} must be a number of seconds between 0 and 600"))
+                    CognitoError::Invalid(format!(
+                        "{ATTEMPT_TIMEOUT_KEY} must be a number of seconds between 0 and 600"
+                    ))
                 })?;
             c.attempt_timeout = std::time::Duration::from_secs_f64(secs);
         }

@@ -6,7 +6,7 @@ use core_types::{ErrorKind, Kinded};
 #[derive(Debug, thiserror::Error)]
 pub enum CognitoError {
     /// The configuration is incomplete or malformed.
-    #[error("cognito configuration: {0}; run `ccc configure`")]
+    #[error("cognito configuration: {0}")]
     Config(String),
     /// Cognito refused the sign-in or token (wrong password, revoked refresh token, ...).
     #[error("not authorized: {0}")]

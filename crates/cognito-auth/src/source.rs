@@ -51,7 +51,7 @@ impl CredentialSource for CognitoTokens {
 
     async fn refresh(&self, previous: Option<&TokenSet>) -> Result<TokenSet, CognitoError> {
         let stored = previous.ok_or_else(|| {
-            CognitoError::NotAuthorized(format!("no stored sign-in for {}; run `ccc login`", self.user))
+            CognitoError::NotAuthorized(format!("no stored sign-in for {}; sign in first", self.user))
         })?;
         let refresh = stored.refresh_token.as_ref().ok_or_else(|| {
             CognitoError::NotAuthorized(format!(
@@ -113,7 +113,8 @@ impl CognitoSource {
         let auth = LazyAuth { cell: Arc::new(OnceLock::new()), make: Arc::new(make_auth) };
         let key = Self::token_key(user_pool_id, username);
         let name = format!("cognito:{user_pool_id}:{username}");
-        let tokens = CognitoTokens { auth: auth.clone(), user: username.to_owned(), name: format!("{name}:tokens") };
+        // the same name as the credentials over them: a failure is reported once, by the tokens
+        let tokens = CognitoTokens { auth: auth.clone(), user: username.to_owned(), name: name.clone() };
         let tokens =
             Refreshing::builder(tokens).policy(RefreshPolicy::default()).shared(store.entry(key.clone())).build();
         Self { auth, tokens, key, name }

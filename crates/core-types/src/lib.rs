@@ -19,6 +19,7 @@
 mod clock;
 mod credentials;
 mod error;
+mod failure;
 mod logging;
 mod policy;
 mod retry;
@@ -30,6 +31,7 @@ pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
 pub use credentials::AwsCredentials;
 pub use error::{ErrorKind, Kinded};
+pub use failure::{CallFailure, describe_foreign_body};
 pub use logging::SECRET_BEARING_LOG_TARGETS;
 pub use policy::{Expiry, Freshness, RefreshPolicy};
 pub use retry::{Backoff, RetryPolicy, retry_after};

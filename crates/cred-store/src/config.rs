@@ -145,11 +145,7 @@ fn parse(paths: &Paths, text: &str) -> Result<CccConfig> {
     serde_json::from_str(text).map_err(|e| Error::Parse {
         path: paths.ccc_config_file(),
         line: e.line(),
-        message: format!(
-            "not a valid ccc config ({:?} error at column {}); fix it or run `ccc configure`",
-            e.classify(),
-            e.column()
-        ),
+        message: format!("not a valid ccc config ({:?} error at column {})", e.classify(), e.column()),
     })
 }
 
@@ -244,7 +240,7 @@ mod tests {
         fs::write(paths.ccc_config_file(), "{\"region\": \n").unwrap();
         let e = set_config_value(&paths, "region", "x").unwrap_err();
         assert!(matches!(e, Error::Parse { .. }), "{e}");
-        assert!(e.to_string().contains("ccc configure"));
+        assert!(e.to_string().contains("not a valid ccc config"));
         assert_eq!(fs::read_to_string(paths.ccc_config_file()).unwrap(), "{\"region\": \n");
         assert!(load_config(&paths).is_err());
     }

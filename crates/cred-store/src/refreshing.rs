@@ -497,6 +497,12 @@ where
                     tracing::warn!(source = %name, error = %e, kind = %e.kind(), "refresh failed; serving the cached credential until it expires");
                     Ok((v, false))
                 }
+                // a cache of the same source inside this one (a sign-in's tokens under its AWS
+                // credentials) has said what failed and what to do: said once, not twice
+                _ if e.to_string().starts_with(&format!("{name}: ")) => {
+                    let text = e.to_string();
+                    Err(self.error(e.kind(), text[name.len() + 2..].to_owned()))
+                }
                 Some(v) => {
                     let at = core_types::Expiring::expiry(&v).map(format_rfc3339).unwrap_or_default();
                     // upstream unreachable is not a reason to sign in again: the kind says

@@ -213,5 +213,5 @@ async fn stored_refresh_token_keeps_a_user_signed_in_through_the_refreshing_cach
         .get()
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("ccc login"), "{e}");
+    assert!(e.to_string().contains("sign in first"), "{e}");
 }

@@ -266,7 +266,7 @@ async fn a_cognito_session_keeps_a_ccc_user_signed_in_and_rotates() {
     // a user who never signed in: a clear, typed failure naming the fix
     let h = m.check_health("nobody").await.unwrap();
     assert!(!h.healthy);
-    assert!(h.error.as_deref().unwrap_or_default().contains("ccc login"), "{h:?}");
+    assert!(h.error.as_deref().unwrap_or_default().contains("sign in first"), "{h:?}");
     assert_eq!(h.attempts, 1, "not retried: signing in again is the user's move");
 }
 

@@ -185,3 +185,24 @@ fn fastrand_is_for_jitter_only() {
     let oauth = fs::read_to_string(workspace_root().join("crates/oauth-pkce/src/client.rs")).unwrap();
     assert!(oauth.contains("getrandom::fill") && !oauth.contains("new_random"));
 }
+
+/// Libraries never name the CLI's commands: the hint that names one is `ccc`'s to give (it
+/// maps error kinds to hints), so a library user never reads "run `ccc login`".
+#[test]
+fn no_library_message_names_a_ccc_command() {
+    let mut files = Vec::new();
+    for krate in CRATES.iter().filter(|k| **k != "ccc") {
+        rust_files(&workspace_root().join("crates").join(krate).join("src"), &mut files);
+    }
+    assert!(files.len() > 20);
+    for f in files {
+        let src = non_test_source(&f);
+        for (i, line) in src.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            assert!(!code.contains("`ccc "), "{}:{}: a library names a ccc command: {code}", f.display(), i + 1);
+        }
+    }
+}

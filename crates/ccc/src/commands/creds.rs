@@ -21,6 +21,7 @@ pub async fn creds(ctx: &Ctx, args: CredsArgs) -> CliResult {
             "no credentials within {} s: the sign-in service did not answer in time, or another process's refresh did not finish",
             budget.as_secs()
         ))
+        .kind(core_types::ErrorKind::Unavailable)
         .hint("check the network and retry; `--timeout` sets the budget")
     })??;
     println!("{}", to_credential_process_json(&creds));
@@ -75,9 +76,11 @@ pub async fn whoami(ctx: &Ctx, args: ProfileArg) -> CliResult {
         .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(cache.clone()));
     builder.set_endpoint_url(ctx.endpoint_url.clone());
     let sdk = builder.build();
-    let who = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.map_err(|e| {
-        CliError::new(format!("GetCallerIdentity failed: {}", aws_sdk_sts::error::DisplayErrorContext(&e)))
-    })?;
+    let who = aws_sdk_sts::Client::new(&sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| CliError::from_failure(aws_inspect::call_failure("STS", "GetCallerIdentity", &e)))?;
     let user = crate::context::signed_in_user(&config, &profile).unwrap_or_else(|| "-".to_owned());
     let rows = [
         ("user", user),

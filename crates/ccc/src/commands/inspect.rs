@@ -12,18 +12,7 @@ use crate::error::{CliError, CliResult};
 use crate::output::print_json;
 
 fn inspect_error(e: aws_inspect::InspectError) -> CliError {
-    let hint = match core_types::Kinded::kind(&e) {
-        core_types::ErrorKind::AccessDenied => {
-            Some("the signed-in user is not allowed this; ask an admin for the permission")
-        }
-        core_types::ErrorKind::ExpiredToken => Some("run `ccc login`"),
-        _ => None,
-    };
-    let err = CliError::new(e.to_string());
-    match hint {
-        Some(h) => err.hint(h),
-        None => err,
-    }
+    CliError::from(e)
 }
 
 async fn user_sdk(ctx: &Ctx, profile: Option<&str>) -> CliResult<(aws_config::SdkConfig, String)> {
@@ -44,10 +33,14 @@ pub async fn history(ctx: &Ctx, args: HistoryArgs) -> CliResult {
     let (sdk, me) = user_sdk(ctx, args.profile.as_deref()).await?;
     let user = args.user.unwrap_or(me);
     let options = HistoryOptions { log_group: args.log_group };
-    let (events, source) =
-        aws_inspect::get_user_history(&sdk, &user, args.days, args.limit, &options, ctx.clock.as_ref())
-            .await
-            .map_err(inspect_error)?;
+    let history = aws_inspect::user_history(&sdk, &user, args.days, args.limit, &options, ctx.clock.as_ref())
+        .await
+        .map_err(inspect_error)?;
+    let (events, source) = (history.events, history.source);
+    if let Some(why) = &history.cloudtrail_failure {
+        // a partial answer says so, in one line, and still shows what it found
+        eprintln!("note: {why}; showing the trail's CloudWatch Logs instead");
+    }
     match ctx.output {
         Output::Json => print_json(&serde_json::json!({"source": source, "events": events})),
         Output::Table => print!("{}", aws_inspect::format_events(&events, source, args.limit, ctx.verbose)),

@@ -18,11 +18,7 @@ fn oauth_error(e: OAuthError) -> CliError {
         core_types::ErrorKind::Unavailable => Some("check the issuer URL and the network"),
         _ => None,
     };
-    let err = CliError::new(e.to_string());
-    match hint {
-        Some(h) => err.hint(h),
-        None => err,
-    }
+    CliError::from_kinded(&e).hint_opt(hint)
 }
 
 async fn client(args: &OauthArgs, scopes: &[String]) -> CliResult<OAuthClient> {
@@ -46,10 +42,11 @@ pub async fn oauth(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
     match cmd {
         OauthCommand::Login(login) => self::login(ctx, login).await,
         OauthCommand::Token(args) => {
-            let stored = ctx
-                .token_store()
-                .get(&key(&args))?
-                .ok_or_else(|| CliError::new("not signed in to this provider").hint("run `ccc oauth login`"))?;
+            let stored = ctx.token_store().get(&key(&args))?.ok_or_else(|| {
+                CliError::new("not signed in to this provider")
+                    .kind(core_types::ErrorKind::NotConfigured)
+                    .hint("run `ccc oauth login`")
+            })?;
             // no seeding: another process may rotate the tokens between this read and the
             // refresh; the session re-reads them under the entry's refresh lock
             let session = OAuthSession::from_store(
@@ -62,10 +59,11 @@ pub async fn oauth(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
             Ok(())
         }
         OauthCommand::Refresh(args) => {
-            let stored = ctx
-                .token_store()
-                .get(&key(&args))?
-                .ok_or_else(|| CliError::new("not signed in to this provider").hint("run `ccc oauth login`"))?;
+            let stored = ctx.token_store().get(&key(&args))?.ok_or_else(|| {
+                CliError::new("not signed in to this provider")
+                    .kind(core_types::ErrorKind::NotConfigured)
+                    .hint("run `ccc oauth login`")
+            })?;
             let session = OAuthSession::from_store(
                 client(&args, &stored.scopes).await?,
                 RefreshPolicy::default(),

@@ -8,7 +8,7 @@ use crate::error::{CliError, CliResult};
 use crate::output::print_json;
 
 fn session_error(e: cloud_sessions::SessionError) -> CliError {
-    CliError::new(e.to_string())
+    CliError::from_kinded(&e)
 }
 
 pub async fn sessions(ctx: &Ctx, cmd: SessionsCommand) -> CliResult {

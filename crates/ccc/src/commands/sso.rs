@@ -13,11 +13,7 @@ fn sso_error(e: SsoError) -> CliError {
         core_types::ErrorKind::Unavailable => Some("retry in a moment"),
         _ => None,
     };
-    let err = CliError::new(e.to_string());
-    match hint {
-        Some(h) => err.hint(h),
-        None => err,
-    }
+    CliError::from_kinded(&e).hint_opt(hint)
 }
 
 async fn open(ctx: &Ctx, args: &SsoArgs) -> CliResult<AwsSso> {
