@@ -125,14 +125,21 @@ pub fn format_permissions(result: &PermissionsResult, tests: Option<&[Permission
     } else {
         out.push_str(&table(&["POLICY", "ORIGIN", "EFFECT", "ACTIONS", "RESOURCES"], &rows));
     }
-    for e in &result.errors {
-        out.push_str(&format!("could not read {}: error: {}\n", e.part, e.error));
-    }
     if let Some(tests) = tests {
         let rows: Vec<Vec<String>> =
             tests.iter().map(|t| vec![t.action.clone(), t.decision.clone(), t.detail.clone()]).collect();
         out.push('\n');
         out.push_str(&table(&["ACTION", "DECISION", "DETAIL"], &rows));
+    }
+    // what could not be read, after what could: the tables above are partial
+    if !result.errors.is_empty() {
+        out.push('\n');
+    }
+    for e in &result.errors {
+        out.push_str(&format!(
+            "warning: could not read {} ({}); the policies above may be incomplete\n",
+            e.part, e.error
+        ));
     }
     out
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_resourcegroupstagging::types::TagFilter;
+use core_types::{CallFailure, ErrorKind};
 use serde::Serialize;
 
 use crate::error::InspectError;
@@ -179,8 +180,14 @@ pub async fn list_user_resources(
             let _permit = permits.acquire_owned().await;
             let result = match tokio::time::timeout(timeout, scan_region(&sdk, &region, owner.as_deref(), &keys)).await
             {
-                Ok(r) => r.map_err(|e| e.to_string()),
-                Err(_) => Err(format!("timed out after {timeout:?}")),
+                Ok(r) => r,
+                Err(_) => Err(InspectError::Aws {
+                    failure: Box::new(
+                        CallFailure::new("Resource Groups Tagging", "GetResources", ErrorKind::Unavailable)
+                            .with_summary(format!("timed out after {timeout:?}")),
+                    ),
+                    cause: None,
+                }),
             };
             (region, result)
         });
@@ -189,11 +196,13 @@ pub async fn list_user_resources(
     let mut result = ResourceResult { owner, ..ResourceResult::default() };
     let mut all = BTreeSet::new();
     let mut done = 0;
+    // when no region answers, there is nothing partial to show: the first failure is the error
+    let mut first_failure: Option<InspectError> = None;
     while let Some(joined) = tasks.join_next().await {
         done += 1;
         let (region, outcome) = match joined {
             Ok(x) => x,
-            Err(e) => ("?".to_owned(), Err(format!("scan task failed: {e}"))),
+            Err(e) => ("?".to_owned(), Err(InspectError::Invalid(format!("scan task failed: {e}")))),
         };
         if let Some(p) = &options.progress {
             p(done, total, &region);
@@ -203,8 +212,16 @@ pub async fn list_user_resources(
                 all.extend(arns);
                 result.regions_scanned.push(region);
             }
-            Err(error) => result.failed_regions.push(RegionFailure { region, error }),
+            Err(e) => {
+                result.failed_regions.push(RegionFailure { region, error: e.to_string() });
+                first_failure.get_or_insert(e);
+            }
         }
+    }
+    if result.regions_scanned.is_empty()
+        && let Some(e) = first_failure
+    {
+        return Err(e);
     }
     result.regions_scanned.sort();
     result.failed_regions.sort_by(|a, b| a.region.cmp(&b.region));

@@ -751,6 +751,7 @@ fn rendered(a: assert_cmd::assert::Assert, replace: &[(&str, &str)]) -> Rendered
 /// SDK's internals and no secret the test knows.
 fn check(r: &Rendered, code: i32, secrets: &[&str]) -> String {
     assert_eq!(r.code, code, "exit code of a run that said: {:?}", r.text);
+    assert!(!r.text.is_empty(), "a failure says something");
     let lines: Vec<&str> = r.text.lines().collect();
     assert!((1..=2).contains(&lines.len()), "at most two lines without -v: {}", r.text);
     assert!(lines[0].starts_with("error: "), "{}", r.text);
@@ -773,8 +774,9 @@ async fn every_failure_reads_in_two_lines_with_a_hint_that_exists() {
     let moto = peer("CCC_TEST_AWS_ENDPOINT");
     let home = Home::new();
     let path = home.path().display().to_string();
-    let ids: [(&str, &str); 4] =
-        [(&moto, "MOTO"), (&pool.pool_id, "POOL"), (&pool.client_id, "CLIENT"), (&path, "HOME")];
+    let refused = ccc_tests::proxy::refused_url().await;
+    let ids: [(&str, &str); 5] =
+        [(&moto, "MOTO"), (&refused, "REFUSED"), (&pool.pool_id, "POOL"), (&pool.client_id, "CLIENT"), (&path, "HOME")];
     let secrets = [PASSWORD, "moto-secret"];
     let run = |c: &mut Command| rendered(c.env_remove("RUST_LOG").assert(), &ids);
     let mut snaps: Vec<(&str, String)> = Vec::new();
@@ -792,6 +794,9 @@ async fn every_failure_reads_in_two_lines_with_a_hint_that_exists() {
     let mut wrong = home.ccc();
     wrong.args(["login", "--username", "renee", "--password-stdin"]).write_stdin("Wrong-Passw0rd!\n");
     snaps.push(("login with a wrong password", check(&run(&mut wrong), 3, &secrets)));
+    let mut nobody = home.ccc();
+    nobody.args(["login", "--username", "no-such-user", "--password-stdin"]).write_stdin(format!("{PASSWORD}\n"));
+    snaps.push(("login of a user who does not exist", check(&run(&mut nobody), 1, &secrets)));
     home.ccc().args(["config", "set", "auth_flow", "srp"]).assert().success();
     // a malformed credentials file: nothing written, the line named
     std::fs::create_dir_all(home.path().join(".aws")).unwrap();
@@ -810,12 +815,9 @@ async fn every_failure_reads_in_two_lines_with_a_hint_that_exists() {
     snaps.push(("permissions --test against moto", check(&run(&mut perms), 4, &secrets)));
 
     // nobody listening at the endpoint
-    let refused = ccc_tests::proxy::refused_url().await;
     let mut who = home.ccc();
     who.env("AWS_ENDPOINT_URL", &refused).arg("whoami");
-    let r = run(&mut who);
-    let r = Rendered { code: r.code, text: r.text.replace(&refused, "REFUSED") };
-    snaps.push(("whoami with nothing at the endpoint", check(&r, 4, &secrets)));
+    snaps.push(("whoami with nothing at the endpoint", check(&run(&mut who), 4, &secrets)));
 
     // the service refuses (AccessDenied), throttles
     let front = ccc_tests::front::Front::start().await;
@@ -832,6 +834,44 @@ async fn every_failure_reads_in_two_lines_with_a_hint_that_exists() {
     let r = run(&mut with_front(&front));
     let r = Rendered { code: r.code, text: r.text.replace(&front.url, "FRONT") };
     snaps.push(("whoami throttled by STS", check(&r, 4, &secrets)));
+
+    // more commands, each failing the way a new user meets it
+    pool.user("unconfirmed", false).await;
+    let mut unconfirmed = home.ccc();
+    unconfirmed.args(["login", "--username", "unconfirmed", "--password-stdin"]).write_stdin("Temp-Passw0rd!\n");
+    snaps.push((
+        "login of a user who must choose a password, with no terminal",
+        check(&run(&mut unconfirmed), 3, &secrets),
+    ));
+    snaps.push((
+        "configure with a region that is not one",
+        check(&run(home.ccc().args(["configure", "--non-interactive", "--region", "Mars"])), 1, &secrets),
+    ));
+    snaps.push((
+        "config get of a key never set",
+        check(&run(home.ccc().args(["config", "get", "nothing"])), 1, &secrets),
+    ));
+    snaps.push((
+        "sso status of a profile without SSO settings",
+        check(&run(home.ccc().args(["sso", "status", "--profile", "e2e"])), 3, &secrets),
+    ));
+    let yaml = home.path().join("sessions.yaml");
+    std::fs::write(&yaml, "cloud_sessions:\n  - name: a\n    session_type: aws\n    regoin: us-east-1\n").unwrap();
+    snaps.push((
+        "sessions list of a YAML with a typo",
+        check(&run(home.ccc().args(["sessions", "list", "--config", &yaml.display().to_string()])), 1, &secrets),
+    ));
+    let mut oauth = home.ccc();
+    oauth.args(["oauth", "token", "--issuer", &refused, "--client-id", "c"]);
+    snaps.push(("oauth token of a provider never signed in to", check(&run(&mut oauth), 3, &secrets)));
+    snaps.push((
+        "resources with nothing at the endpoint",
+        check(
+            &run(home.ccc().env("AWS_ENDPOINT_URL", &refused).args(["resources", "--regions", "us-east-1"])),
+            4,
+            &secrets,
+        ),
+    ));
 
     // an expired sign-in whose refresh token the pool no longer accepts
     pool.admin.admin_user_global_sign_out().user_pool_id(&pool.pool_id).username("renee").send().await.unwrap();

@@ -12,7 +12,9 @@ use crate::prompt;
 
 fn answer(challenge: &Challenge) -> CliResult<ChallengeAnswer> {
     if !prompt::interactive() {
+        // a person must answer: exit 3, like any sign-in that needs one
         return Err(CliError::new(format!("sign-in needs the {:?} challenge answered", challenge.name))
+            .kind(core_types::ErrorKind::NotAuthorized)
             .hint("run `ccc login` on a terminal"));
     }
     Ok(match &challenge.name {

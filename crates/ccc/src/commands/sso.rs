@@ -13,7 +13,12 @@ fn sso_error(e: SsoError) -> CliError {
         core_types::ErrorKind::Unavailable => Some("retry in a moment"),
         _ => None,
     };
-    CliError::from_kinded(&e).hint_opt(hint)
+    let mut err = CliError::from_kinded(&e).hint_opt(hint);
+    if core_types::Kinded::kind(&e) == core_types::ErrorKind::NotConfigured {
+        // the message says what the profile lacks; `ccc configure` is for Cognito, not SSO
+        err.hint = None;
+    }
+    err
 }
 
 async fn open(ctx: &Ctx, args: &SsoArgs) -> CliResult<AwsSso> {
