@@ -21,6 +21,7 @@ pub enum InspectError {
     #[error("no history source answered: {cloudtrail}; {logs}")]
     NoHistorySource {
         /// Why CloudTrail failed.
+        #[source]
         cloudtrail: Box<InspectError>,
         /// Why the Logs fallback failed.
         logs: Box<InspectError>,
@@ -88,22 +89,20 @@ where
         SdkError::ResponseError(ctx) => foreign(ctx.raw()),
         SdkError::TimeoutError(_) => failure(ErrorKind::Unavailable).with_summary("no answer within the deadline"),
         SdkError::DispatchFailure(d) => {
+            // the innermost cause says what happened (refused, no credentials, ...)
+            let mut root = None;
+            let mut cause: Option<&(dyn std::error::Error + 'static)> =
+                d.as_connector_error().and_then(|c| std::error::Error::source(c));
+            while let Some(c) = cause {
+                root = Some(c.to_string());
+                cause = c.source();
+            }
             let what = if d.is_timeout() {
                 "no answer within the deadline".to_owned()
             } else if d.is_io() {
-                let mut chain = Vec::new();
-                let mut cause: Option<&(dyn std::error::Error + 'static)> =
-                    d.as_connector_error().and_then(|c| std::error::Error::source(c));
-                while let Some(c) = cause {
-                    chain.push(c.to_string());
-                    cause = c.source();
-                }
-                match chain.last() {
-                    Some(root) => format!("could not connect ({root})"),
-                    None => "could not connect".to_owned(),
-                }
+                root.map_or_else(|| "could not connect".to_owned(), |r| format!("could not connect ({r})"))
             } else {
-                "the request could not be sent".to_owned()
+                root.map_or_else(|| "the request could not be sent".to_owned(), |r| format!("not sent: {r}"))
             };
             failure(ErrorKind::Unavailable).with_summary(what)
         }

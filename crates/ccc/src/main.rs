@@ -8,6 +8,7 @@ mod context;
 mod error;
 mod output;
 mod prompt;
+mod retries;
 
 use std::process::ExitCode;
 
@@ -26,11 +27,11 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-        .with(filter)
-        .with(secret_caps())
-        .try_init();
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter);
+    // -vv keeps a line per retry for the error report (read from debug events that carry no
+    // secret); without it nothing more is recorded
+    let recorder = (verbose >= 2).then(|| retries::Recorder.with_filter(retries::targets()));
+    let _ = tracing_subscriber::registry().with(fmt).with(recorder).with(secret_caps()).try_init();
 }
 
 /// At trace level the SDK dumps whole requests (bearer-token headers included) and the
@@ -88,7 +89,13 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::from(error::exit::OK),
         Err(e) => {
-            eprintln!("{}", e.render(verbosity, endpoint.as_deref()));
+            let mut text = e.render(verbosity, endpoint.as_deref());
+            if verbosity >= 2 {
+                for line in retries::history() {
+                    text.push_str(&format!("\n  retry: {line}"));
+                }
+            }
+            eprintln!("{text}");
             ExitCode::from(e.exit_code())
         }
     }

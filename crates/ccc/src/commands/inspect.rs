@@ -19,6 +19,9 @@ async fn user_sdk(ctx: &Ctx, profile: Option<&str>) -> CliResult<(aws_config::Sd
     let config = ctx.config()?;
     let profile = ctx.profile(&config, profile);
     let cache = ctx.refreshing(&config, &profile)?;
+    // credentials first: a sign-in that needs renewing is reported as that (exit 3), not as
+    // a request the SDK could not send
+    cache.get().await?;
     let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
     let mut builder = aws_config::SdkConfig::builder()
         .region(aws_config::Region::new(region))
