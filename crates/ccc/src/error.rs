@@ -139,6 +139,7 @@ fn hint_for(kind: ErrorKind) -> Option<String> {
             ErrorKind::NotConfigured => "run `ccc configure`",
             ErrorKind::ExpiredToken => "run `ccc login` to sign in again",
             ErrorKind::NotAuthorized => "check the username and password, or run `ccc login` again",
+            ErrorKind::UserNotFound => "check the username; the pool's administrator creates users",
             ErrorKind::UserNotConfirmed => "confirm the account (the code sent at sign-up), then run `ccc login`",
             ErrorKind::PasswordResetRequired => "reset the password, then run `ccc login`",
             ErrorKind::AccessDenied => {

@@ -134,8 +134,34 @@ impl AuthOutcome {
     }
 }
 
-fn map_err<E: ProvideErrorMetadata + fmt::Display>(what: &str) -> impl Fn(E) -> CognitoError + '_ {
-    move |e| from_service(e.code(), e.message(), &format!("{what} failed: {}", e))
+/// A failed Cognito call as facts: its operation, Cognito's code and message (or, without an
+/// answer, the innermost cause in words), the request id; the kind Cognito's code means.
+fn map_err<E>(what: &str) -> impl Fn(E) -> CognitoError + '_
+where
+    E: ProvideErrorMetadata
+        + aws_sdk_cognitoidentityprovider::operation::RequestId
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+{
+    move |e| {
+        let mut root = e.to_string();
+        let mut cur = std::error::Error::source(&e);
+        while let Some(c) = cur {
+            root = c.to_string();
+            cur = c.source();
+        }
+        let kind = core_types::Kinded::kind(&from_service(e.code(), e.message(), &root));
+        let mut failure = core_types::CallFailure::new("Cognito", what, kind).with_request_id(e.request_id());
+        failure = match e.code() {
+            Some(_) => failure.with_code(e.code(), e.message()),
+            None => failure.with_summary(root),
+        };
+        // Cognito's own reading wins (an expired refresh token is NotAuthorizedException)
+        failure.kind = kind;
+        CognitoError::Call { failure: Box::new(failure), cause: Box::new(e) }
+    }
 }
 
 /// Signs users in to a Cognito user pool and exchanges their tokens for AWS credentials.
