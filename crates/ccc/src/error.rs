@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use core_types::{CallFailure, ErrorKind, Kinded};
+use core_types::{CallFailure, ErrorKind, Kinded, one_line};
 
 /// Exit codes: stable, documented in `--help` and the README.
 pub mod exit {
@@ -151,16 +151,6 @@ fn hint_for(kind: ErrorKind) -> Option<String> {
         }
         .to_owned(),
     )
-}
-
-/// The first line, at most 300 characters, without control characters.
-fn one_line(text: &str) -> String {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
-    let mut out: String = line.chars().filter(|c| !c.is_control()).take(300).collect();
-    if line.chars().count() > 300 {
-        out.push('…');
-    }
-    out
 }
 
 impl From<cred_store::Error> for CliError {

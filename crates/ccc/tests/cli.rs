@@ -591,29 +591,11 @@ async fn eight_processes_spend_one_rotating_refresh_token_once() {
     expire_stored_oauth_tokens(&home);
     let issuer = peer("CCC_TEST_OIDC_ISSUER");
     let args = ["oauth", "token", "--issuer", issuer.as_str(), "--client-id", "ccc-public"];
-    let ccc_path = assert_cmd::cargo::cargo_bin("ccc");
     let before = grants_for("refresh_token", user).await;
-    let children: Vec<_> = (0..8)
-        .map(|_| {
-            StdCommand::new(&ccc_path)
-                .args(args)
-                .env_clear()
-                .env("HOME", home.path())
-                .env("PATH", "/usr/bin:/bin")
-                .env("RUST_LOG", "trace")
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
     let mut tokens = Vec::new();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        ccc_tests::leak::child_log(&err);
-        assert!(out.status.success(), "{err}");
-        let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    for (code, out, err) in concurrently(&home, &peer("CCC_TEST_AWS_ENDPOINT"), &args, 8).await {
+        assert_eq!(code, 0, "{err}");
+        let token = out.trim().to_owned();
         ccc_tests::leak::secret(&token);
         tokens.push(token);
     }

@@ -98,8 +98,9 @@ pub fn describe_foreign_body(content_type: Option<&str>, body: &[u8]) -> String 
     }
 }
 
-/// The first line of `text`, without control characters, at most 300 characters.
-fn one_line(text: &str) -> String {
+/// The first line of `text`, without control characters, at most 300 characters: what a
+/// one-line report shows of a message it did not write.
+pub fn one_line(text: &str) -> String {
     let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
     let mut out: String = line.chars().filter(|c| !c.is_control()).take(300).collect();
     if line.chars().count() > 300 {

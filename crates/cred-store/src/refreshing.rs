@@ -689,6 +689,12 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
+    /// An always-up source of credentials living `lifetime`, and its call counter.
+    fn counting(clock: &ManualClock, lifetime: Duration) -> (Counting, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        (Counting { calls: calls.clone(), fail: Default::default(), clock: clock.clone(), lifetime }, calls)
+    }
+
     /// A shared entry whose disk is full: it reads nothing and every write fails.
     struct FullDisk;
 
@@ -713,13 +719,7 @@ mod tests {
     #[tokio::test]
     async fn a_refresh_that_cannot_be_saved_still_returns_the_fresh_value() {
         let clock = ManualClock::fixed();
-        let calls = Arc::new(AtomicUsize::new(0));
-        let source = Counting {
-            calls: calls.clone(),
-            fail: Default::default(),
-            clock: clock.clone(),
-            lifetime: Duration::from_secs(3600),
-        };
+        let (source, calls) = counting(&clock, Duration::from_secs(3600));
         let cache = Refreshing::builder(source).clock(Arc::new(clock)).shared(FullDisk).build();
         // the upstream refresh happened (a rotating token may be spent): the caller gets it
         let got = cache.get().await.expect("the fresh value, though it could not be saved");
@@ -754,13 +754,7 @@ mod tests {
     #[tokio::test]
     async fn credentials_shorter_lived_than_the_window_refresh_at_half_life_not_on_every_call() {
         let clock = ManualClock::fixed();
-        let calls = Arc::new(AtomicUsize::new(0));
-        let source = Counting {
-            calls: calls.clone(),
-            fail: Default::default(),
-            clock: clock.clone(),
-            lifetime: Duration::from_secs(200),
-        };
+        let (source, calls) = counting(&clock, Duration::from_secs(200));
         let cache = Refreshing::builder(source)
             .policy(RefreshPolicy::new(Duration::from_secs(300)))
             .clock(Arc::new(clock.clone()))

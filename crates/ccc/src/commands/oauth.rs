@@ -38,38 +38,33 @@ fn key(args: &OauthArgs) -> TokenKey {
     TokenKey::new("oauth", args.issuer.trim_end_matches('/'), &args.client_id)
 }
 
+/// A session over the tokens a sign-in stored. Nothing is seeded: another process may rotate
+/// the tokens between this read and a refresh; the session re-reads them under the entry's
+/// refresh lock.
+async fn stored_session(ctx: &Ctx, args: &OauthArgs) -> CliResult<OAuthSession> {
+    let stored = ctx.token_store().get(&key(args))?.ok_or_else(|| {
+        CliError::new("not signed in to this provider")
+            .kind(core_types::ErrorKind::NotConfigured)
+            .hint("run `ccc oauth login`")
+    })?;
+    Ok(OAuthSession::from_store(
+        client(args, &stored.scopes).await?,
+        RefreshPolicy::default(),
+        ctx.token_store().entry(key(args)),
+    ))
+}
+
 pub async fn oauth(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
     match cmd {
         OauthCommand::Login(login) => self::login(ctx, login).await,
         OauthCommand::Token(args) => {
-            let stored = ctx.token_store().get(&key(&args))?.ok_or_else(|| {
-                CliError::new("not signed in to this provider")
-                    .kind(core_types::ErrorKind::NotConfigured)
-                    .hint("run `ccc oauth login`")
-            })?;
-            // no seeding: another process may rotate the tokens between this read and the
-            // refresh; the session re-reads them under the entry's refresh lock
-            let session = OAuthSession::from_store(
-                client(&args, &stored.scopes).await?,
-                RefreshPolicy::default(),
-                ctx.token_store().entry(key(&args)),
-            );
+            let session = stored_session(ctx, &args).await?;
             // printing the token is this command's purpose (like `gcloud auth print-access-token`)
             println!("{}", session.access_token().await.map_err(oauth_error)?.expose_secret());
             Ok(())
         }
         OauthCommand::Refresh(args) => {
-            let stored = ctx.token_store().get(&key(&args))?.ok_or_else(|| {
-                CliError::new("not signed in to this provider")
-                    .kind(core_types::ErrorKind::NotConfigured)
-                    .hint("run `ccc oauth login`")
-            })?;
-            let session = OAuthSession::from_store(
-                client(&args, &stored.scopes).await?,
-                RefreshPolicy::default(),
-                ctx.token_store().entry(key(&args)),
-            );
-            let fresh = session.refresh_now().await.map_err(oauth_error)?;
+            let fresh = stored_session(ctx, &args).await?.refresh_now().await.map_err(oauth_error)?;
             report(ctx, "refreshed", &fresh);
             Ok(())
         }
