@@ -791,6 +791,24 @@ async fn every_failure_reads_in_two_lines_with_a_hint_that_exists() {
 
     // moto answers LookupEvents with an HTTP 500 page and has no trail log group
     snaps.push(("history against moto", check(&run(home.ccc().arg("history")), 4, &secrets)));
+    // with the trail's log group there, the partial answer says so in one line and shows it
+    let group = ccc_tests::cognito::unique("trail-logs");
+    let made = StdCommand::new(peer("CCC_TEST_PYTHON"))
+        .args(["-c", "import boto3, sys; boto3.client('logs', region_name='us-east-1').create_log_group(logGroupName=sys.argv[1])", &group])
+        .env("AWS_ENDPOINT_URL", &moto)
+        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "moto-secret")
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let partial = home.ccc().env_remove("RUST_LOG").args(["history", "--log-group", &group]).assert().success();
+    let note = stderr(&partial);
+    assert_eq!(note.lines().count(), 1, "{note}");
+    assert!(
+        note.starts_with("note: CloudTrail LookupEvents: HTTP 500: an HTML page, not an AWS answer; showing the trail's CloudWatch Logs instead"),
+        "{note}"
+    );
+
     // -v adds the causes, -vv the kind, request id and endpoint; still no internals
     for flag in ["-v", "-vv"] {
         let r = run(home.ccc().args([flag, "history"]));
@@ -831,6 +849,38 @@ async fn every_failure_reads_in_two_lines_with_a_hint_that_exists() {
     let r = run(&mut with_front(&front));
     let r = Rendered { code: r.code, text: r.text.replace(&front.url, "FRONT") };
     snaps.push(("whoami throttled by STS", check(&r, 4, &secrets)));
+
+    // a user who signed up but never confirmed (USER_PASSWORD_AUTH: moto checks it there)
+    home.ccc().args(["config", "set", "auth_flow", "password"]).assert().success();
+    pool.admin
+        .sign_up()
+        .client_id(&pool.client_id)
+        .username("unconfirmed-signup")
+        .password(PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    let mut signup = home.ccc();
+    signup.args(["login", "--username", "unconfirmed-signup", "--password-stdin"]).write_stdin(format!("{PASSWORD}\n"));
+    snaps.push(("login of a user who never confirmed the sign-up", check(&run(&mut signup), 3, &secrets)));
+    home.ccc().args(["config", "set", "auth_flow", "srp"]).assert().success();
+    // a declared session whose keys STS does not know, checked where nothing answers
+    let declared = home.path().join("declared.yaml");
+    std::fs::write(
+        &declared,
+        "cloud_sessions:\n  - name: ci\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAEXAMPLEEXAMPLE01\n    secret_access_key: ENV/CI_SECRET\n",
+    )
+    .unwrap();
+    let mut check_sessions = home.ccc();
+    check_sessions.env("AWS_ENDPOINT_URL", &refused).env("CI_SECRET", "moto-secret").args([
+        "sessions",
+        "check",
+        "--config",
+        &declared.display().to_string(),
+    ]);
+    let r = run(&mut check_sessions);
+    assert_ne!(r.code, 0, "{}", r.text);
+    snaps.push(("sessions check where nothing answers", format!("exit {}\n{}", r.code, r.text)));
 
     // more commands, each failing the way a new user meets it
     pool.user("unconfirmed", false).await;
