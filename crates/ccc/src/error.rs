@@ -33,15 +33,30 @@ pub struct CliError {
     pub failure: Option<Box<CallFailure>>,
     /// The causes' messages, outermost first (for `-v`).
     pub causes: Vec<String>,
+    /// Where, in the user's terms (`profile e2e, us-east-1`).
+    pub context: Option<String>,
 }
 
 impl CliError {
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), hint: None, kind: ErrorKind::Other, failure: None, causes: Vec::new() }
+        Self {
+            message: message.into(),
+            hint: None,
+            kind: ErrorKind::Other,
+            failure: None,
+            causes: Vec::new(),
+            context: None,
+        }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// Says where it failed, in the user's terms.
+    pub fn context(mut self, context: impl Into<String>) -> Self {
+        self.context = Some(context.into());
         self
     }
 
@@ -62,7 +77,14 @@ impl CliError {
     /// when the answer was not the service's, the endpoint hint given when rendering).
     pub fn from_failure(f: CallFailure) -> Self {
         let hint = if f.code.is_some() { hint_for(f.kind) } else { None };
-        Self { message: f.to_string(), hint, kind: f.kind, failure: Some(Box::new(f)), causes: Vec::new() }
+        Self {
+            message: f.to_string(),
+            hint,
+            kind: f.kind,
+            failure: Some(Box::new(f)),
+            causes: Vec::new(),
+            context: None,
+        }
     }
 
     /// From a library error: its message, kind, causes, and the hint its kind deserves.
@@ -73,7 +95,7 @@ impl CliError {
             causes.push(one_line(&c.to_string()));
             cur = c.source();
         }
-        Self { message: e.to_string(), hint: hint_for(e.kind()), kind: e.kind(), failure: None, causes }
+        Self { message: e.to_string(), hint: hint_for(e.kind()), kind: e.kind(), failure: None, causes, context: None }
     }
 
     /// The exit code of this failure.
@@ -91,7 +113,10 @@ impl CliError {
 
     /// The text for stderr at `verbosity` (0: one or two lines).
     pub fn render(&self, verbosity: u8, endpoint: Option<&str>) -> String {
-        let mut out = format!("error: {}", one_line(&self.message));
+        let mut out = match &self.context {
+            Some(c) => format!("error: {c}: {}", one_line(&self.message)),
+            None => format!("error: {}", one_line(&self.message)),
+        };
         let hint = self.hint.clone().or_else(|| self.failure.as_deref().and_then(|f| foreign_hint(f, endpoint)));
         if let Some(h) = hint {
             let _ = write!(out, "\nhint: {h}");

@@ -882,6 +882,13 @@ async fn every_failure_reads_in_two_lines_with_a_hint_that_exists() {
     assert_ne!(r.code, 0, "{}", r.text);
     snaps.push(("sessions check where nothing answers", format!("exit {}\n{}", r.code, r.text)));
 
+    // an unknown AWS error code: the service's words, no guess
+    let fresh_front = ccc_tests::front::Front::start().await;
+    fresh_front.inject("sts:GetCallerIdentity", None, 1, ccc_tests::front::Fault::Error(400, "SomethingNewException"));
+    let r = run(&mut with_front(&fresh_front));
+    let r = Rendered { code: r.code, text: r.text.replace(&fresh_front.url, "FRONT") };
+    snaps.push(("whoami answered with a code nobody knows", check(&r, 1, &secrets)));
+
     // more commands, each failing the way a new user meets it
     pool.user("unconfirmed", false).await;
     let mut unconfirmed = home.ccc();
@@ -932,6 +939,50 @@ async fn every_failure_reads_in_two_lines_with_a_hint_that_exists() {
     let mut stalled = home.ccc();
     stalled.env("AWS_ENDPOINT_URL", &proxy.url).args(["creds", "--timeout", "3"]);
     snaps.push(("creds against a stalled service", check(&run(&mut stalled), 4, &secrets)));
+
+    // the rest of the commands
+    snaps.push((
+        "setup-profile with a name that is not one",
+        check(&run(home.ccc().args(["setup-profile", "--profile", "bad[name]"])), 1, &secrets),
+    ));
+    snaps.push((
+        "sso ensure of a profile without SSO settings",
+        check(&run(home.ccc().args(["sso", "ensure", "--profile", "e2e"])), 3, &secrets),
+    ));
+    let mut oauth_login = home.ccc();
+    oauth_login.args(["oauth", "login", "--issuer", &refused, "--client-id", "c", "--no-browser", "--timeout", "5"]);
+    snaps.push(("oauth login with nothing at the issuer", check(&run(&mut oauth_login), 4, &secrets)));
+    let mut oauth_refresh = home.ccc();
+    oauth_refresh.args(["oauth", "refresh", "--issuer", &refused, "--client-id", "c"]);
+    snaps.push(("oauth refresh of a provider never signed in to", check(&run(&mut oauth_refresh), 3, &secrets)));
+    // Cognito saying the password must be reset (moto never does: the front answers for it)
+    fresh_front.inject(
+        "unknown:InitiateAuth",
+        None,
+        1,
+        ccc_tests::front::Fault::Error(400, "PasswordResetRequiredException"),
+    );
+    let mut reset = home.ccc();
+    reset
+        .env("AWS_ENDPOINT_URL", &fresh_front.url)
+        .args(["login", "--username", "renee", "--password-stdin"])
+        .write_stdin(format!("{PASSWORD}\n"));
+    snaps.push(("login of a user who must reset the password", check(&run(&mut reset), 3, &secrets)));
+    snaps.push((
+        "sso refresh of a profile without SSO settings",
+        check(&run(home.ccc().args(["sso", "refresh", "--profile", "e2e"])), 3, &secrets),
+    ));
+    // (revoking a provider never signed in to has nothing to do: it succeeds)
+    home.ccc().args(["oauth", "revoke", "--issuer", &refused, "--client-id", "c"]).assert().success();
+    let elsewhere = Home::new();
+    snaps.push(("logout before configure", check(&run(elsewhere.ccc().arg("logout")), 3, &secrets)));
+    // a local file problem: the config directory is a file
+    std::fs::write(elsewhere.path().join(".ccc"), "not a directory").unwrap();
+    let r = rendered(
+        elsewhere.ccc().env_remove("RUST_LOG").args(["config", "set", "region", "us-east-1"]).assert(),
+        &[(&elsewhere.path().display().to_string(), "HOME2")],
+    );
+    snaps.push(("config set where the config directory is a file", check(&r, 1, &secrets)));
 
     let all: String = snaps.iter().map(|(name, s)| format!("== {name}\n{s}\n")).collect();
     insta::assert_snapshot!("every_failure", all);

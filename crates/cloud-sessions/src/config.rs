@@ -209,6 +209,41 @@ fn err(path: String, message: impl Into<String>) -> SessionError {
     SessionError::Config { path, message: message.into() }
 }
 
+/// serde's message in a person's words: without the location it repeats, and with the closest
+/// known field instead of the list of every field ("unknown field `regoin`, did you mean
+/// `region`?").
+fn readable(message: &str, at: &str) -> String {
+    // serde_norway prefixes the YAML path it already gave: `cloud_sessions[0]: unknown ...`
+    let message = match message.split_once(": ") {
+        Some((prefix, rest)) if !prefix.contains(' ') => rest,
+        _ => message,
+    };
+    let Some(rest) = message.strip_prefix("unknown field `") else { return format!("{message}{at}") };
+    let Some((field, expected)) = rest.split_once('`') else { return format!("{message}{at}") };
+    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let closest = known.iter().min_by_key(|k| edit_distance(field, k)).filter(|k| edit_distance(field, k) <= 2);
+    match closest {
+        Some(k) => format!("unknown field `{field}`, did you mean `{k}`?{at}"),
+        None => format!("unknown field `{field}` (known fields: {}){at}", known.join(", ")),
+    }
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(row[j]).min(row[j + 1]) };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 /// Parses and validates YAML.
 pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
     let de = serde_norway::Deserializer::from_str(yaml);
@@ -216,7 +251,7 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let at = inner.location().map(|l| format!(" (line {}, column {})", l.line(), l.column())).unwrap_or_default();
-        err(if path == "." { "(document)".into() } else { path }, format!("{inner}{at}"))
+        err(if path == "." { "(document)".into() } else { path }, readable(&inner.to_string(), &at))
     })?;
     let mut warnings = Vec::new();
     let mut names = BTreeSet::new();
@@ -406,6 +441,15 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_typo_in_a_field_name_suggests_the_field() {
+        let e = error_of("cloud_sessions:\n  - name: a\n    session_type: aws\n    regoin: us-east-1\n");
+        assert!(e.contains("unknown field `regoin`, did you mean `region`?"), "{e}");
+        assert_eq!(e.matches("cloud_sessions[0]").count(), 1, "the path once: {e}");
+        assert_eq!(edit_distance("regoin", "region"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
 
     #[test]
     fn debug_of_a_spec_hides_plaintext_secrets_but_shows_references() {

@@ -53,6 +53,8 @@ pub enum SessionError {
         code: String,
         /// The service's message.
         message: String,
+        /// The request id the service gave the call, when it answered.
+        request_id: Option<String>,
     },
     /// An Azure credential failed (the message says which credentials were tried).
     #[error("session {session:?}: {message}")]

@@ -307,5 +307,6 @@ fn aws_error_msg(session: &str, operation: &'static str) -> SessionError {
         operation,
         code: "InvalidResponse".into(),
         message: "no credentials in the response".into(),
+        request_id: None,
     }
 }

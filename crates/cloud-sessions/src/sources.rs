@@ -24,7 +24,7 @@ pub(crate) fn display_chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-pub(crate) fn aws_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+pub(crate) fn aws_error<E: ProvideErrorMetadata + aws_sdk_sts::operation::RequestId + std::error::Error + 'static>(
     session: &str,
     operation: &'static str,
     e: &E,
@@ -50,6 +50,7 @@ pub(crate) fn aws_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
         operation,
         code,
         message: e.message().map(str::to_owned).unwrap_or_else(|| format!("no response from the service ({detail})")),
+        request_id: e.request_id().map(str::to_owned),
     }
 }
 
@@ -135,6 +136,7 @@ impl CredentialSource for AssumeRoleSource {
             operation: "sts:AssumeRole",
             code: "InvalidResponse".into(),
             message: "no credentials in the response".into(),
+            request_id: None,
         })
     }
 }

@@ -146,20 +146,10 @@ where
         + 'static,
 {
     move |e| {
-        let mut root = e.to_string();
-        let mut cur = std::error::Error::source(&e);
-        while let Some(c) = cur {
-            root = c.to_string();
-            cur = c.source();
-        }
-        let kind = core_types::Kinded::kind(&from_service(e.code(), e.message(), &root));
-        let mut failure = core_types::CallFailure::new("Cognito", what, kind).with_request_id(e.request_id());
-        failure = match e.code() {
-            Some(_) => failure.with_code(e.code(), e.message()),
-            None => failure.with_summary(root),
-        };
-        // Cognito's own reading wins (an expired refresh token is NotAuthorizedException)
-        failure.kind = kind;
+        let kind = core_types::Kinded::kind(&from_service(e.code(), e.message(), &e.to_string()));
+        // Cognito's own reading of the code wins (an expired refresh token is NotAuthorizedException)
+        let failure =
+            core_types::CallFailure::from_error("Cognito", what, e.code(), e.message(), e.request_id(), &e, kind);
         CognitoError::Call { failure: Box::new(failure), cause: Box::new(e) }
     }
 }

@@ -60,6 +60,35 @@ impl CallFailure {
         self
     }
 
+    /// The facts of a failed SDK call, from what the SDK's error provides: the service's code
+    /// and message when it answered; otherwise the innermost cause of `error` in words (a
+    /// refused connection, a timeout). `kind` is the caller's reading of the failure.
+    pub fn from_error(
+        service: &str,
+        operation: &str,
+        code: Option<&str>,
+        message: Option<&str>,
+        request_id: Option<&str>,
+        error: &(dyn std::error::Error + 'static),
+        kind: ErrorKind,
+    ) -> Self {
+        let base = Self::new(service, operation, kind).with_request_id(request_id);
+        let mut failure = match code {
+            Some(_) => base.with_code(code, message),
+            None => {
+                let mut root = error.to_string();
+                let mut cur = error.source();
+                while let Some(c) = cur {
+                    root = c.to_string();
+                    cur = c.source();
+                }
+                base.with_summary(root)
+            }
+        };
+        failure.kind = kind;
+        failure
+    }
+
     /// With the HTTP status of the answer.
     #[must_use]
     pub fn with_status(mut self, status: u16) -> Self {

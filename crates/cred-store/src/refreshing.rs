@@ -510,12 +510,12 @@ where
                     if e.kind().is_retryable() {
                         Err(self.error(
                             e.kind(),
-                            format!("credential expired at {at} and the refresh could not be done ({e}); retry when the service answers"),
+                            format!("expired at {at} and could not be renewed: {e}; retry when the service answers"),
                         ))
                     } else {
                         Err(self.error(
                             ErrorKind::ExpiredToken,
-                            format!("credential expired at {at} and refresh failed ({}: {e}); sign in again", e.kind()),
+                            format!("expired at {at} and the renewal was refused: {e}; sign in again"),
                         ))
                     }
                 }

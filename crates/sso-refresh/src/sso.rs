@@ -322,6 +322,16 @@ impl LongRunning {
     }
 }
 
+/// A failed SSO / SSO-OIDC call as facts, the SDK's error kept as the cause.
+fn call_error<E>(service: &str, operation: &str, e: E, kind: ErrorKind) -> SsoError
+where
+    E: ProvideErrorMetadata + aws_sdk_sso::operation::RequestId + std::error::Error + Send + Sync + 'static,
+{
+    let failure =
+        core_types::CallFailure::from_error(service, operation, e.code(), e.message(), e.request_id(), &e, kind);
+    SsoError::Call { failure: Box::new(failure), cause: Box::new(e) }
+}
+
 fn is_auth_failure(code: Option<&str>) -> bool {
     matches!(
         code,
@@ -447,8 +457,8 @@ impl Inner {
                     self.record(Outcome::Failure { kind: ErrorKind::NotAuthorized, message }).await;
                     Ok(None)
                 } else {
-                    self.record(Outcome::Failure { kind: ErrorKind::Unavailable, message: message.clone() }).await;
-                    Err(SsoError::Unavailable(message))
+                    self.record(Outcome::Failure { kind: ErrorKind::Unavailable, message }).await;
+                    Err(call_error("SSO OIDC", "CreateToken", e, ErrorKind::Unavailable))
                 }
             }
         }
@@ -510,7 +520,7 @@ impl Inner {
                 let kind = if is_auth_failure(Some(&code)) { ErrorKind::AccessDenied } else { ErrorKind::Unavailable };
                 self.record(Outcome::Failure { kind, message: format!("GetRoleCredentials: {code}") }).await;
                 return Err(if kind == ErrorKind::Unavailable {
-                    SsoError::Unavailable(format!("GetRoleCredentials: {code}"))
+                    call_error("IAM Identity Center", "GetRoleCredentials", e, kind)
                 } else {
                     SsoError::Credential(format!(
                         "GetRoleCredentials refused ({code}) for role {} in {}",

@@ -76,11 +76,10 @@ pub async fn whoami(ctx: &Ctx, args: ProfileArg) -> CliResult {
         .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(cache.clone()));
     builder.set_endpoint_url(ctx.endpoint_url.clone());
     let sdk = builder.build();
-    let who = aws_sdk_sts::Client::new(&sdk)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| CliError::from_failure(aws_inspect::call_failure("STS", "GetCallerIdentity", &e)))?;
+    let who = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.map_err(|e| {
+        CliError::from_failure(aws_inspect::call_failure("STS", "GetCallerIdentity", &e))
+            .context(format!("profile {profile}, {}", config.region.as_deref().unwrap_or("us-east-1")))
+    })?;
     let user = crate::context::signed_in_user(&config, &profile).unwrap_or_else(|| "-".to_owned());
     let rows = [
         ("user", user),

@@ -15,7 +15,9 @@ fn inspect_error(e: aws_inspect::InspectError) -> CliError {
     CliError::from(e)
 }
 
-async fn user_sdk(ctx: &Ctx, profile: Option<&str>) -> CliResult<(aws_config::SdkConfig, String)> {
+/// The signed-in user's SDK configuration, their user name, and where (`profile P, REGION`)
+/// for error reports.
+async fn user_sdk(ctx: &Ctx, profile: Option<&str>) -> CliResult<(aws_config::SdkConfig, String, String)> {
     let config = ctx.config()?;
     let profile = ctx.profile(&config, profile);
     let cache = ctx.refreshing(&config, &profile)?;
@@ -29,16 +31,17 @@ async fn user_sdk(ctx: &Ctx, profile: Option<&str>) -> CliResult<(aws_config::Sd
         .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(cache));
     builder.set_endpoint_url(ctx.endpoint_url.clone());
     let user = signed_in_user(&config, &profile).unwrap_or_default();
-    Ok((builder.build(), user))
+    let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
+    Ok((builder.build(), user, format!("profile {profile}, {region}")))
 }
 
 pub async fn history(ctx: &Ctx, args: HistoryArgs) -> CliResult {
-    let (sdk, me) = user_sdk(ctx, args.profile.as_deref()).await?;
+    let (sdk, me, at) = user_sdk(ctx, args.profile.as_deref()).await?;
     let user = args.user.unwrap_or(me);
     let options = HistoryOptions { log_group: args.log_group };
     let history = aws_inspect::user_history(&sdk, &user, args.days, args.limit, &options, ctx.clock.as_ref())
         .await
-        .map_err(inspect_error)?;
+        .map_err(|e| inspect_error(e).context(&at))?;
     let (events, source) = (history.events, history.source);
     if let Some(why) = &history.cloudtrail_failure {
         // a partial answer says so, in one line, and still shows what it found
@@ -52,7 +55,7 @@ pub async fn history(ctx: &Ctx, args: HistoryArgs) -> CliResult {
 }
 
 pub async fn resources(ctx: &Ctx, args: ResourcesArgs) -> CliResult {
-    let (sdk, me) = user_sdk(ctx, args.profile.as_deref()).await?;
+    let (sdk, me, at) = user_sdk(ctx, args.profile.as_deref()).await?;
     let user = args.user.unwrap_or(me);
     let mut options = ResourceOptions::default();
     if !args.regions.is_empty() {
@@ -74,10 +77,11 @@ pub async fn resources(ctx: &Ctx, args: ResourcesArgs) -> CliResult {
         }));
         let result = aws_inspect::list_user_resources(&sdk, &user, args.limit, args.all, &options).await;
         bar.finish_and_clear();
-        return print_resources(ctx, result.map_err(inspect_error)?, args.verbose_list);
+        return print_resources(ctx, result.map_err(|e| inspect_error(e).context(&at))?, args.verbose_list);
     }
-    let result =
-        aws_inspect::list_user_resources(&sdk, &user, args.limit, args.all, &options).await.map_err(inspect_error)?;
+    let result = aws_inspect::list_user_resources(&sdk, &user, args.limit, args.all, &options)
+        .await
+        .map_err(|e| inspect_error(e).context(&at))?;
     print_resources(ctx, result, args.verbose_list)
 }
 
@@ -90,10 +94,12 @@ fn print_resources(ctx: &Ctx, result: aws_inspect::ResourceResult, verbose: bool
 }
 
 pub async fn permissions(ctx: &Ctx, args: PermissionsArgs) -> CliResult {
-    let (sdk, _) = user_sdk(ctx, args.profile.as_deref()).await?;
-    let result = aws_inspect::get_user_permissions(&sdk).await.map_err(inspect_error)?;
+    let (sdk, _, at) = user_sdk(ctx, args.profile.as_deref()).await?;
+    let result = aws_inspect::get_user_permissions(&sdk).await.map_err(|e| inspect_error(e).context(&at))?;
     let tests = match args.test {
-        Some(actions) => Some(aws_inspect::test_permissions(&sdk, &actions).await.map_err(inspect_error)?),
+        Some(actions) => {
+            Some(aws_inspect::test_permissions(&sdk, &actions).await.map_err(|e| inspect_error(e).context(&at))?)
+        }
         None => None,
     };
     match ctx.output {

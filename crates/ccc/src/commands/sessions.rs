@@ -72,7 +72,17 @@ pub async fn sessions(ctx: &Ctx, cmd: SessionsCommand) -> CliResult {
                 }
             }
             if unhealthy > 0 {
-                return Err(CliError::new(format!("{unhealthy} session(s) unhealthy")));
+                // which ones, and why in a word; the table above has each one's error
+                let which: Vec<String> = reports
+                    .iter()
+                    .filter(|r| !r.healthy)
+                    .map(|r| match r.error_kind {
+                        Some(k) => format!("{} ({k})", r.name),
+                        None => r.name.clone(),
+                    })
+                    .collect();
+                return Err(CliError::new(format!("{unhealthy} session(s) unhealthy: {}", which.join(", ")))
+                    .hint("the table above shows each session's error; `-v` shows more"));
             }
         }
     }
