@@ -834,6 +834,32 @@ async fn every_failure_reads_in_two_lines_with_a_hint_that_exists() {
     who.env("AWS_ENDPOINT_URL", &refused).arg("whoami");
     snaps.push(("whoami with nothing at the endpoint", check(&run(&mut who), 4, &secrets)));
 
+    // something at the endpoint answering XML garbage with a 200
+    let (garbage, _garbage_task) = ccc_tests::serve::serve(|_req: hyper::Request<hyper::body::Incoming>| async {
+        let body = http_body_util::Full::new(hyper::body::Bytes::from_static(
+            b"<?xml version=\"1.0\"?><garbage><x/></garbage>",
+        ));
+        Ok::<_, std::convert::Infallible>(hyper::Response::new(body))
+    })
+    .await;
+    let mut who = home.ccc();
+    who.env("AWS_ENDPOINT_URL", &garbage).arg("whoami");
+    let r = run(&mut who);
+    let r = Rendered { code: r.code, text: r.text.replace(&garbage, "GARBAGE") };
+    snaps.push(("whoami where the endpoint answers XML garbage", check(&r, 1, &secrets)));
+    // at every verbosity: no internals, no secret
+    for flag in ["-v", "-vv", "-vvv"] {
+        for endpoint in [&garbage, &refused] {
+            let r = run(home.ccc().env("AWS_ENDPOINT_URL", endpoint).args([flag, "whoami"]));
+            for internal in ["ServiceError(", "Unhandled(", "SdkBody", "DispatchFailure("] {
+                let error_part: String =
+                    r.text.lines().filter(|l| !l.contains(" DEBUG ") && !l.contains(" TRACE ")).collect();
+                assert!(!error_part.contains(internal), "{flag}: {internal} in {}", r.text);
+            }
+            assert!(!r.text.contains(PASSWORD));
+        }
+    }
+
     // the service refuses (AccessDenied), throttles
     let front = ccc_tests::front::Front::start().await;
     let with_front = |front: &ccc_tests::front::Front| {
