@@ -16,6 +16,7 @@ pub const DEFAULT_TRAIL_LOG_GROUP: &str = "aws-cloudtrail-logs";
 
 /// Which source answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub enum HistorySource {
     /// CloudTrail's event history.
     CloudTrail,

@@ -27,7 +27,7 @@ pub fn signed_in_user(config: &CccConfig, profile: &str) -> Option<String> {
 pub const REFRESH_WINDOW_KEY: &str = "refresh_window_seconds";
 
 /// Refresh when less than `refresh_window_seconds` (default five minutes) is left.
-fn refresh_policy(config: &CccConfig) -> CliResult<core_types::RefreshPolicy> {
+pub fn refresh_policy(config: &CccConfig) -> CliResult<core_types::RefreshPolicy> {
     match config.extra.get(REFRESH_WINDOW_KEY) {
         None => Ok(core_types::RefreshPolicy::default()),
         Some(v) => {

@@ -116,6 +116,7 @@ impl Executor for CliExecutor {
 
 /// What happened to one credential of the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AttemptOutcome {
     /// It gave a token.
     Answered,

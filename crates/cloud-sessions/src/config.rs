@@ -12,6 +12,7 @@ use crate::refs::ValueRef;
 /// `aws` or `azure`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum SessionType {
     /// Amazon Web Services.
     Aws,
@@ -135,6 +136,7 @@ pub struct RoleSpec {
 /// Where a secret store keeps its secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum StoreType {
     /// AWS Secrets Manager, read with an AWS session's credentials.
     Aws,

@@ -17,6 +17,7 @@ use crate::srp::{SrpClient, cognito_timestamp, secret_hash};
 
 /// A challenge Cognito asks the user to answer before it issues tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChallengeName {
     /// The user must choose a new password (admin-created users).
     NewPasswordRequired,
@@ -87,6 +88,7 @@ impl fmt::Debug for Challenge {
 
 /// An answer to a [`Challenge`].
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum ChallengeAnswer {
     /// The new password, with any required attributes (`name`, `email`, ...).
     NewPassword {

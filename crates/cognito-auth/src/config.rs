@@ -7,6 +7,7 @@ use crate::error::CognitoError;
 
 /// How the password is proven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum AuthFlow {
     /// `USER_SRP_AUTH`: the password never leaves the machine (the default).
     #[default]

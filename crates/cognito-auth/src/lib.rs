@@ -28,6 +28,7 @@ mod config;
 mod error;
 mod jwt;
 mod source;
+#[doc(hidden)] // the SRP arithmetic, public only for the pycognito cross-check and the bench
 pub mod srp;
 
 pub use auth::{AuthOutcome, Challenge, ChallengeAnswer, ChallengeName, CognitoAuthenticator};

@@ -75,6 +75,7 @@ const POSTGRES_SCHEMA: &[&str] = &[
 
 /// Which database backs the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Backend {
     /// A SQLite file (the default).
     Sqlite,
@@ -93,6 +94,7 @@ impl Backend {
 
 /// The outcome of one refresh attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Outcome {
     /// New credentials were obtained.
     Success {

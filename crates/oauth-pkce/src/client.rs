@@ -9,10 +9,9 @@ use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
 };
 use oauth2::{
-    AccessToken, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DeviceAuthorizationUrl,
-    EndpointMaybeSet, IntrospectionUrl, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
-    RequestTokenError, ResourceOwnerPassword, ResourceOwnerUsername, RevocationUrl, Scope,
-    StandardDeviceAuthorizationResponse, StandardRevocableToken, StandardTokenResponse, TokenIntrospectionResponse,
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DeviceAuthorizationUrl, EndpointMaybeSet,
+    IntrospectionUrl, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
+    ResourceOwnerPassword, ResourceOwnerUsername, RevocationUrl, Scope, StandardRevocableToken, StandardTokenResponse,
     TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
@@ -36,7 +35,7 @@ impl fmt::Debug for IdTokenField {
 
 impl oauth2::ExtraTokenFields for IdTokenField {}
 
-type OidcTokenResponse = StandardTokenResponse<IdTokenField, BasicTokenType>;
+pub(crate) type OidcTokenResponse = StandardTokenResponse<IdTokenField, BasicTokenType>;
 type Inner = oauth2::Client<
     BasicErrorResponse,
     OidcTokenResponse,
@@ -216,46 +215,12 @@ impl CsrfState {
     }
 }
 
-/// A device authorization in progress (RFC 8628).
-#[derive(Clone)]
-pub struct DeviceAuthorization {
-    response: StandardDeviceAuthorizationResponse,
-}
-
-impl fmt::Debug for DeviceAuthorization {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DeviceAuthorization")
-            .field("user_code", &self.user_code())
-            .field("verification_uri", &self.verification_uri())
-            .finish_non_exhaustive()
-    }
-}
-
-impl DeviceAuthorization {
-    /// The code the user types.
-    pub fn user_code(&self) -> &str {
-        self.response.user_code().secret()
-    }
-    /// Where the user goes.
-    pub fn verification_uri(&self) -> &str {
-        self.response.verification_uri().as_str()
-    }
-    /// The URI with the code filled in, if the provider offers one.
-    pub fn verification_uri_complete(&self) -> Option<&str> {
-        self.response.verification_uri_complete().map(|u| u.secret().as_str())
-    }
-    /// The polling interval the provider asked for.
-    pub fn interval(&self) -> Duration {
-        self.response.interval()
-    }
-}
-
 /// An OAuth 2 / OIDC client on the `oauth2` crate.
 #[derive(Clone)]
 pub struct OAuthClient {
     pub(crate) config: OAuthConfig,
     pub(crate) endpoints: Endpoints,
-    inner: Inner,
+    pub(crate) inner: Inner,
     pub(crate) http: reqwest::Client,
     pub(crate) clock: Arc<dyn Clock>,
     /// The provider's keys and when they were fetched (shared by clones).
@@ -328,7 +293,7 @@ where
     }
 }
 
-fn token_error(e: TokenError) -> OAuthError {
+pub(crate) fn token_error(e: TokenError) -> OAuthError {
     match e {
         RequestTokenError::ServerResponse(r) => {
             from_code(r.error().as_ref(), r.error_description().map(String::as_str))
@@ -467,7 +432,7 @@ impl OAuthClient {
 
     /// The token set of a response, its ID token (if any) validated first: signature
     /// through the cached JWKS, `iss`, `aud`, `exp`, and `nonce` when the request sent one.
-    async fn checked_tokens(
+    pub(crate) async fn checked_tokens(
         &self,
         r: &OidcTokenResponse,
         keep_refresh: Option<&SecretString>,
@@ -486,7 +451,7 @@ impl OAuthClient {
         Ok(tokens)
     }
 
-    fn scopes(&self) -> Vec<Scope> {
+    pub(crate) fn scopes(&self) -> Vec<Scope> {
         self.config.scopes.iter().map(|s| Scope::new(s.clone())).collect()
     }
 
@@ -651,158 +616,7 @@ impl OAuthClient {
             None => Err(OAuthError::InvalidGrant("no refresh token and no client secret to renew with".into())),
         }
     }
-
-    /// Revokes a token (RFC 7009). The endpoint must be HTTPS, or loopback (RFC 8252 treats
-    /// loopback as the local machine); the `oauth2` crate admits only HTTPS here, so this
-    /// small POST is made directly.
-    pub async fn revoke(&self, token: &SecretString, refresh: bool) -> Result<(), OAuthError> {
-        let endpoint = self
-            .endpoints
-            .revocation
-            .as_deref()
-            .ok_or_else(|| OAuthError::Config("the provider has no revocation endpoint".into()))?;
-        let url = require_https("revocation endpoint", endpoint)?;
-        let hint = if refresh { "refresh_token" } else { "access_token" };
-        let mut form = vec![("token", token.expose_secret().to_owned()), ("token_type_hint", hint.to_owned())];
-        let mut req = self.http.post(url);
-        match &self.config.client_secret {
-            Some(secret) => {
-                req = req.basic_auth(form_encode(&self.config.client_id), Some(form_encode(secret.expose_secret())))
-            }
-            None => form.push(("client_id", self.config.client_id.clone())),
-        }
-        let resp = req
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| OAuthError::Unavailable(format!("revocation: {}", without_url(&e))))?;
-        if resp.status().is_success() {
-            return Ok(());
-        }
-        let status = resp.status();
-        let body: serde_json::Value = resp.json().await.unwrap_or_default();
-        match body.get("error").and_then(serde_json::Value::as_str) {
-            Some(code) => Err(from_code(code, body.get("error_description").and_then(serde_json::Value::as_str))),
-            None => Err(OAuthError::Unavailable(format!("revocation: HTTP {status}"))),
-        }
-    }
-
-    /// Signs out: revokes the refresh token and the access token.
-    pub async fn sign_out(&self, tokens: &TokenSet) -> Result<(), OAuthError> {
-        if let Some(rt) = &tokens.refresh_token {
-            self.revoke(rt, true).await?;
-        }
-        if let Some(at) = &tokens.access_token {
-            self.revoke(at, false).await?;
-        }
-        Ok(())
-    }
-
-    /// Whether the provider still considers a token active (RFC 7662).
-    pub async fn introspect(&self, token: &SecretString) -> Result<bool, OAuthError> {
-        let at = AccessToken::new(token.expose_secret().to_owned());
-        let r = self
-            .inner
-            .introspect(&at)
-            .map_err(|e| OAuthError::Config(format!("{e}: the provider has no introspection endpoint")))?
-            .request_async(&http_client(&self.http))
-            .await
-            .map_err(token_error)?;
-        Ok(r.active())
-    }
-
-    /// Starts a device authorization (RFC 8628): show the user the code and URI.
-    pub async fn device_authorization(&self) -> Result<DeviceAuthorization, OAuthError> {
-        let response: StandardDeviceAuthorizationResponse = self
-            .inner
-            .exchange_device_code()
-            .map_err(|e| OAuthError::Config(format!("{e}: the provider has no device authorization endpoint")))?
-            .add_scopes(self.scopes())
-            .request_async(&http_client(&self.http))
-            .await
-            .map_err(token_error)?;
-        Ok(DeviceAuthorization { response })
-    }
-
-    /// Polls until the user approves (honouring `slow_down`), denies, or `timeout` passes
-    /// (or the code expires, whichever is first). Every wait is bounded by what is left of
-    /// the timeout, whatever `interval` or how many `slow_down`s the provider sends.
-    pub async fn poll_device_token(
-        &self,
-        device: &DeviceAuthorization,
-        timeout: Duration,
-    ) -> Result<TokenSet, OAuthError> {
-        let token_url = self
-            .endpoints
-            .token
-            .clone()
-            .ok_or_else(|| OAuthError::Config("the provider has no token endpoint".into()))?;
-        let started = tokio::time::Instant::now();
-        let budget = timeout.min(device.response.expires_in());
-        let deadline = started.checked_add(budget).unwrap_or(started + Duration::from_secs(24 * 3600));
-        let mut interval = device.interval().clamp(Duration::from_secs(1), MAX_POLL_INTERVAL);
-        let device_code = device.response.device_code().secret().clone();
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                return Err(OAuthError::Timeout(format!(
-                    "the device sign-in was not approved within {} s",
-                    budget.as_secs()
-                )));
-            }
-            let attempt = self.config.attempt_timeout.min(left);
-            let answer = tokio::time::timeout(attempt, self.device_token_request(&token_url, &device_code)).await;
-            match answer {
-                Ok(Ok(r)) => return self.checked_tokens(&r, None, None).await,
-                Ok(Err(OAuthError::Provider { code, .. })) if code == "authorization_pending" => {}
-                Ok(Err(OAuthError::Provider { code, .. })) if code == "slow_down" => {
-                    interval = interval.saturating_add(Duration::from_secs(5)).min(MAX_POLL_INTERVAL);
-                }
-                // the provider unwell or unreachable: back off (RFC 8628 §3.5) and go on
-                Ok(Err(e)) if e.kind().is_retryable() => {
-                    interval = interval.saturating_mul(2).min(MAX_POLL_INTERVAL);
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(_) => interval = interval.saturating_mul(2).min(MAX_POLL_INTERVAL),
-            }
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            tokio::time::sleep(interval.min(left)).await;
-        }
-    }
-
-    /// One device-code token request (RFC 8628 §3.4).
-    async fn device_token_request(&self, url: &str, device_code: &str) -> Result<OidcTokenResponse, OAuthError> {
-        let mut form = vec![
-            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code".to_owned()),
-            ("device_code", device_code.to_owned()),
-        ];
-        let mut req = self.http.post(url);
-        match &self.config.client_secret {
-            Some(secret) => {
-                req = req.basic_auth(form_encode(&self.config.client_id), Some(form_encode(secret.expose_secret())))
-            }
-            None => form.push(("client_id", self.config.client_id.clone())),
-        }
-        let resp = req.form(&form).send().await.map_err(|e| crate::http::HttpError::from_send(&e).into_oauth())?;
-        if let Some(b) = Busy::of(&resp) {
-            return Err(OAuthError::Busy { status: b.status, retry_after: b.retry_after });
-        }
-        let ok = resp.status().is_success();
-        let body = resp.bytes().await.map_err(|e| OAuthError::Unavailable(without_url(&e)))?;
-        if ok {
-            return serde_json::from_slice(&body)
-                .map_err(|e| OAuthError::Invalid(format!("token response did not parse: {e}")));
-        }
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        match v.get("error").and_then(serde_json::Value::as_str) {
-            Some(code) => Err(from_code(code, v.get("error_description").and_then(serde_json::Value::as_str))),
-            None => Err(OAuthError::Invalid("the token endpoint answered an error without an OAuth error code".into())),
-        }
-    }
 }
-
-/// The longest wait between two device-code polls, whatever the provider asks.
-const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The longest token lifetime believed from a provider's `expires_in`.
 const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -841,7 +655,7 @@ fn os_random_token() -> Result<String, OAuthError> {
 }
 
 /// RFC 6749 §2.3.1: client credentials in HTTP Basic are form-urlencoded first.
-fn form_encode(s: &str) -> String {
+pub(crate) fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 

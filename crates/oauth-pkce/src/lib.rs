@@ -14,13 +14,16 @@
 //! It stores nothing itself: token sets go back to the caller (or cred-store).
 
 mod client;
+mod device;
 mod error;
 mod http;
 mod idtoken;
 mod loopback;
+mod revocation;
 mod session;
 
-pub use client::{CsrfState, DeviceAuthorization, Endpoints, IdTokenField, OAuthClient, OAuthConfig, PkceVerifier};
+pub use client::{CsrfState, Endpoints, IdTokenField, OAuthClient, OAuthConfig, PkceVerifier};
+pub use device::DeviceAuthorization;
 pub use error::OAuthError;
 pub use http::HttpError;
 pub use idtoken::JWKS_REFETCH_INTERVAL;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use core_types::{ExposeSecret, RefreshPolicy};
+use core_types::ExposeSecret;
 use cred_store::TokenKey;
 use oauth_pkce::{OAuthClient, OAuthConfig, OAuthError, OAuthSession};
 
@@ -47,11 +47,9 @@ async fn stored_session(ctx: &Ctx, args: &OauthArgs) -> CliResult<OAuthSession> 
             .kind(core_types::ErrorKind::NotConfigured)
             .hint("run `ccc oauth login`")
     })?;
-    Ok(OAuthSession::from_store(
-        client(args, &stored.scopes).await?,
-        RefreshPolicy::default(),
-        ctx.token_store().entry(key(args)),
-    ))
+    // the configured window (`refresh_window_seconds`), as for every other credential
+    let policy = crate::context::refresh_policy(&ctx.config()?)?;
+    Ok(OAuthSession::from_store(client(args, &stored.scopes).await?, policy, ctx.token_store().entry(key(args))))
 }
 
 pub async fn oauth(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
