@@ -20,6 +20,7 @@
 //! ```
 
 mod aws_files;
+mod codec;
 mod config;
 mod error;
 pub mod fsutil;

@@ -1,7 +1,7 @@
 //! cloud-sessions' Azure sessions: azure_identity's credentials through our transport and
 //! chain, against the protocol stubs in `ccc_tests::azure_stub` (Entra over HTTPS with a test
 //! CA, a fake `az` on PATH). The managed-identity endpoint, read by azure_identity from the
-//! process environment, is exercised through the `ccc` binary in crates/ccc/tests/cli.rs.
+//! process environment, is exercised through the `ccc` binary in crates/ccc/tests/cli/.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,106 @@
+//! What the ccc tests share: a home directory per test, the ccc binary run in it, and
+//! helpers that age what a sign-in stored.
+#![allow(dead_code)] // each test module uses its own share
+
+use std::path::Path;
+use std::process::Command as StdCommand;
+
+use assert_cmd::Command;
+use ccc_tests::cognito::{PASSWORD, Pool};
+use ccc_tests::peer;
+
+pub struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Self {
+        Self { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn ccc(&self) -> Command {
+        let mut c = Command::cargo_bin("ccc").unwrap();
+        c.env_clear()
+            .env("HOME", self.path())
+            .env("PATH", "/usr/bin:/bin")
+            .env("AWS_ENDPOINT_URL", peer("CCC_TEST_AWS_ENDPOINT"))
+            .env("RUST_LOG", "trace");
+        c
+    }
+
+    pub fn configure(&self, pool: &Pool) {
+        self.ccc()
+            .args(["configure", "--non-interactive", "--region", "us-east-1", "--profile", "e2e"])
+            .args(["--user-pool-id", &pool.pool_id, "--app-client-id", &pool.client_id])
+            .args(["--identity-pool-id", &pool.identity_pool_id])
+            .assert()
+            .success();
+    }
+
+    pub fn login(&self, user: &str) -> assert_cmd::assert::Assert {
+        self.ccc().args(["login", "--username", user, "--password-stdin"]).write_stdin(format!("{PASSWORD}\n")).assert()
+    }
+}
+
+pub fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
+/// A run's stderr (its `RUST_LOG=trace` log), also handed to the secret-leak scan.
+pub fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    let text = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    ccc_tests::leak::child_log(&text);
+    text
+}
+
+/// Runs `ccc ARGS` in `n` processes at once; returns each one's exit code, stdout and
+/// stderr (the stderr also goes to the leak scan).
+pub async fn concurrently(home: &Home, endpoint: &str, args: &[&str], n: usize) -> Vec<(i32, String, String)> {
+    let ccc_path = assert_cmd::cargo::cargo_bin("ccc");
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            StdCommand::new(&ccc_path)
+                .args(args)
+                .env_clear()
+                .env("HOME", home.path())
+                .env("PATH", "/usr/bin:/bin")
+                .env("AWS_ENDPOINT_URL", endpoint)
+                .env("RUST_LOG", "trace")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut out = Vec::new();
+    for child in children {
+        let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        ccc_tests::leak::child_log(&err);
+        out.push((o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), err));
+    }
+    out
+}
+
+/// Marks a Cognito sign-in's cached AWS credentials and its stored tokens as expired.
+pub fn expire_cognito_sign_in(home: &Home, profile: &str) {
+    let cache = home.path().join(format!(".ccc/cache/cognito-{profile}.json"));
+    let mut entry: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
+    entry["value"]["expiration"] = serde_json::json!(1_000_000_000);
+    std::fs::write(&cache, entry.to_string()).unwrap();
+    expire_stored_oauth_tokens(home);
+}
+
+/// Marks the stored access token as expired, as if an hour had passed.
+pub fn expire_stored_oauth_tokens(home: &Home) {
+    let file = home.path().join(".ccc/tokens.json");
+    let mut store: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    for entry in store["entries"].as_object_mut().unwrap().values_mut() {
+        entry["expires_at"] = serde_json::json!(1_000_000_000);
+    }
+    std::fs::write(&file, store.to_string()).unwrap();
+}
