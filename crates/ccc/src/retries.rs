@@ -85,12 +85,12 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recorder {
             sdk_line(&fields.message)
         } else if fields.message == "retrying" || fields.message.ends_with("retrying") {
             // our own loops: what was retried, why, and after how long
-            Some(format!(
-                "{} failed ({}); retried after {} ms",
-                fields.what.as_deref().unwrap_or("a call"),
-                fields.error.as_deref().unwrap_or("a transient failure"),
-                fields.delay_ms.as_deref().unwrap_or("?"),
-            ))
+            let what = fields.what.as_deref().unwrap_or("a call");
+            let why = fields.error.as_deref().unwrap_or("a transient failure");
+            Some(match &fields.delay_ms {
+                Some(ms) => format!("{what} failed ({why}); retried after {ms} ms"),
+                None => format!("{what} failed ({why}); retried"),
+            })
         } else {
             None
         };

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use core_types::{AwsCredentials, Clock, CredentialSource, ErrorKind, Kinded};
+use core_types::{AwsCredentials, Clock, CredentialSource, ErrorKind, Kinded, Verdict};
 use cred_store::to_sdk_credentials;
 
 use crate::azure::{AzureSession, MANAGEMENT_SCOPE, azure_error};
@@ -84,24 +84,15 @@ impl ExtendedSession {
 
 impl CloudSessionManager {
     /// Calls `op` until it succeeds, retrying throttling / unavailable errors only.
-    async fn with_retry<T, F, Fut>(&self, mut op: F) -> (Result<T, SessionError>, u32)
+    async fn with_retry<T, F, Fut>(&self, op: F) -> (Result<T, SessionError>, u32)
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, SessionError>>,
     {
-        let mut delays = self.inner.options.retry.backoff_jittered();
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            match op().await {
-                Ok(v) => return (Ok(v), attempts),
-                Err(e) if e.kind().is_retryable() => match delays.next() {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => return (Err(e), attempts),
-                },
-                Err(e) => return (Err(e), attempts),
-            }
-        }
+        let judge = |e: &SessionError| {
+            if e.kind().is_retryable() { Verdict::Retry { after: None } } else { Verdict::Final }
+        };
+        self.inner.options.retry.run(op, judge, tokio::time::sleep).await
     }
 
     /// AWS: `GetCallerIdentity` with the session's credentials; Azure: a token for Azure

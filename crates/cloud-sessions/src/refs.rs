@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use azure_core::http::HttpClient;
 
-use core_types::{ExposeSecret, RetryPolicy, SecretString};
+use core_types::{ExposeSecret, RetryPolicy, SecretString, Verdict};
 use cred_store::{TokenKey, TokenStore};
 
 use crate::azure::AzureSession;
@@ -288,26 +288,21 @@ impl SecretStore for AzureKeyVaultStore {
                 return Err("its Azure session is not ready yet (the secret is needed to build a session declared before the vault's)".into());
             };
             let token = session.token(&[self.scope.as_str()]).await.map_err(|e| e.to_string())?;
-            let mut delays = self.retry.backoff_jittered();
-            loop {
-                let attempt = tokio::time::timeout(self.attempt_timeout, self.attempt(key, token.token.secret()))
-                    .await
-                    .unwrap_or_else(|_| VaultAttempt::Busy {
-                        message: format!("no answer within {} ms", self.attempt_timeout.as_millis()),
-                        retry_after: None,
-                    });
-                match attempt {
-                    VaultAttempt::Done(result) => return result,
-                    VaultAttempt::Busy { message, retry_after } => {
-                        match delays.next().and_then(|d| self.retry.honour_retry_after(d, retry_after)) {
-                            Some(wait) => {
-                                tracing::debug!(vault = %self.label, %message, ?wait, "key vault busy, retrying");
-                                tokio::time::sleep(wait).await;
-                            }
-                            None => return Err(message),
-                        }
-                    }
+            // Done is an answer (found, missing, refused); Busy is worth another attempt
+            let attempt = || async {
+                match tokio::time::timeout(self.attempt_timeout, self.attempt(key, token.token.secret())).await {
+                    Ok(VaultAttempt::Done(result)) => Ok(result),
+                    Ok(VaultAttempt::Busy { message, retry_after }) => Err((message, retry_after)),
+                    Err(_) => Err((format!("no answer within {} ms", self.attempt_timeout.as_millis()), None)),
                 }
+            };
+            let judge = |(message, after): &(String, Option<Duration>)| {
+                tracing::debug!(vault = %self.label, %message, "key vault busy");
+                Verdict::Retry { after: *after }
+            };
+            match self.retry.run(attempt, judge, tokio::time::sleep).await.0 {
+                Ok(result) => result,
+                Err((message, _)) => Err(message),
             }
         })
     }

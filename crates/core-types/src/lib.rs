@@ -34,7 +34,7 @@ pub use error::{ErrorKind, Kinded};
 pub use failure::{CallFailure, describe_foreign_body, one_line};
 pub use logging::SECRET_BEARING_LOG_TARGETS;
 pub use policy::{Expiry, Freshness, RefreshPolicy};
-pub use retry::{Backoff, RetryPolicy, retry_after};
+pub use retry::{Backoff, RetryPolicy, Verdict, retry_after};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use source::{CredentialSource, Expiring};
 pub use token::TokenSet;

@@ -99,6 +99,57 @@ impl RetryPolicy {
     }
 }
 
+/// What a failed attempt means for the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No further attempt: an answer (a refusal, bad input) or a request that must not be
+    /// sent twice.
+    Final,
+    /// Worth another attempt, after at least `after` when the server asked for a wait.
+    Retry {
+        /// The server's `Retry-After`, if it sent one.
+        after: Option<Duration>,
+    },
+}
+
+impl RetryPolicy {
+    /// Runs `attempt` until it succeeds, `judge` calls a failure final, or the policy is
+    /// spent: the one retry loop every crate uses. Waits come from this policy's backoff,
+    /// lengthened to a server's `Retry-After` (one beyond the maximum delay ends the loop at
+    /// once); `sleep` waits (the caller's runtime: no runtime here). Returns the outcome and
+    /// the attempts made. An attempt deadline is the caller's, inside `attempt`.
+    pub async fn run<T, E, A, AF, S, SF>(
+        &self,
+        mut attempt: A,
+        judge: impl Fn(&E) -> Verdict,
+        sleep: S,
+    ) -> (Result<T, E>, u32)
+    where
+        A: FnMut() -> AF,
+        AF: std::future::Future<Output = Result<T, E>>,
+        S: Fn(Duration) -> SF,
+        SF: std::future::Future<Output = ()>,
+    {
+        let mut delays = self.backoff_jittered();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let error = match attempt().await {
+                Ok(v) => return (Ok(v), attempts),
+                Err(e) => e,
+            };
+            let wait = match judge(&error) {
+                Verdict::Final => None,
+                Verdict::Retry { after } => delays.next().and_then(|d| self.honour_retry_after(d, after)),
+            };
+            match wait {
+                Some(d) => sleep(d).await,
+                None => return (Err(error), attempts),
+            }
+        }
+    }
+}
+
 /// The wait an HTTP `Retry-After` header asks for (RFC 9110 §10.2.3): delta-seconds, or an
 /// HTTP-date measured from the response's own `Date` header (the server's clock, so skew
 /// between the clocks does not matter; a date without a `Date` is ignored). A date already
@@ -208,6 +259,59 @@ mod tests {
         assert_eq!(p.honour_retry_after(ms(20), Some(ms(2000))), Some(ms(2000)));
         assert_eq!(p.honour_retry_after(ms(20), Some(ms(2001))), None);
         assert_eq!(p.max_delay(), ms(2000));
+    }
+
+    /// Polls a future that never waits on anything (the runner's own futures don't).
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    #[test]
+    fn the_runner_retries_what_the_judge_allows_for_as_long_as_the_policy_lasts() {
+        let p =
+            RetryPolicy::new(3, Duration::from_millis(10)).with_jitter(false).with_max_delay(Duration::from_secs(1));
+        let slept = std::cell::RefCell::new(Vec::new());
+        let sleep = |d: Duration| {
+            slept.borrow_mut().push(d);
+            std::future::ready(())
+        };
+        // transient every time: 1 + 3 attempts, the policy's delays
+        let (r, n) =
+            block_on(p.run(|| std::future::ready(Err::<(), _>("busy")), |_| Verdict::Retry { after: None }, sleep));
+        assert_eq!((r, n), (Err("busy"), 4));
+        assert_eq!(*slept.borrow(), [Duration::from_millis(10), Duration::from_millis(20), Duration::from_millis(40)]);
+        // a final answer: one attempt, no sleep
+        slept.borrow_mut().clear();
+        let (_, n) = block_on(p.run(|| std::future::ready(Err::<(), _>("no")), |_| Verdict::Final, sleep));
+        assert_eq!(n, 1);
+        assert!(slept.borrow().is_empty());
+        // success on the second attempt; a server's Retry-After lengthens the wait
+        let mut calls = 0;
+        let (r, n) = block_on(p.run(
+            || {
+                calls += 1;
+                std::future::ready(if calls < 2 { Err("busy") } else { Ok(7) })
+            },
+            |_| Verdict::Retry { after: Some(Duration::from_millis(500)) },
+            sleep,
+        ));
+        assert_eq!((r, n), (Ok(7), 2));
+        assert_eq!(slept.borrow().last(), Some(&Duration::from_millis(500)));
+        // a Retry-After beyond the policy's maximum delay ends the loop at once
+        slept.borrow_mut().clear();
+        let (_, n) = block_on(p.run(
+            || std::future::ready(Err::<(), _>("busy")),
+            |_| Verdict::Retry { after: Some(Duration::from_secs(5)) },
+            sleep,
+        ));
+        assert_eq!(n, 1);
+        assert!(slept.borrow().is_empty());
     }
 
     #[test]

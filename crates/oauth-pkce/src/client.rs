@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use core_types::{Clock, ExposeSecret, Kinded, RetryPolicy, SecretString, SystemClock, TokenSet};
+use core_types::{Clock, ExposeSecret, Kinded, RetryPolicy, SecretString, SystemClock, TokenSet, Verdict};
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
 };
@@ -268,28 +268,28 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<T, OAuthError>>,
 {
-    let mut delays = policy.backoff_jittered();
-    loop {
-        let result = match tokio::time::timeout(timeout, op()).await {
+    let attempt = || async {
+        match tokio::time::timeout(timeout, op()).await {
             Ok(r) => r,
             Err(_) => Err(OAuthError::Timeout(format!("{what}: no answer within {} ms", timeout.as_millis()))),
-        };
-        match result {
-            Err(e) if replay == Replay::OnlyIfUnsent && e.kind().is_retryable() && !e.certainly_not_processed() => {
-                return Err(OAuthError::MaybeDelivered { what: what.to_owned(), cause: e.to_string() });
-            }
-            // the provider's Retry-After lengthens the backoff; one beyond the policy ends it
-            Err(e) if e.kind().is_retryable() => {
-                match delays.next().and_then(|d| policy.honour_retry_after(d, e.retry_after())) {
-                    Some(d) => {
-                        tracing::debug!(what, error = %e, delay_ms = d.as_millis() as u64, "retrying");
-                        tokio::time::sleep(d).await;
-                    }
-                    None => return Err(e),
-                }
-            }
-            other => return other,
         }
+    };
+    // a request that must not be sent twice is retried only when it certainly did not arrive
+    let may_have_arrived =
+        |e: &OAuthError| replay == Replay::OnlyIfUnsent && e.kind().is_retryable() && !e.certainly_not_processed();
+    let judge = |e: &OAuthError| {
+        if may_have_arrived(e) || !e.kind().is_retryable() {
+            return Verdict::Final;
+        }
+        tracing::debug!(what, error = %e, "retrying");
+        // the provider's Retry-After lengthens the backoff; one beyond the policy ends it
+        Verdict::Retry { after: e.retry_after() }
+    };
+    match policy.run(attempt, judge, tokio::time::sleep).await.0 {
+        Err(e) if may_have_arrived(&e) => {
+            Err(OAuthError::MaybeDelivered { what: what.to_owned(), cause: e.to_string() })
+        }
+        other => other,
     }
 }
 

@@ -469,39 +469,43 @@ impl Inner {
         let exe = &self.config.aws_exec_file_path;
         let args: Vec<String> =
             ["sso", "login", "--profile", &self.profile.profile].iter().map(|s| (*s).to_owned()).collect();
-        let mut delays = self.config.retry_policy().backoff(0);
+        let args = &args;
         let mut attempt = 0u32;
-        loop {
+        let once = || {
             attempt += 1;
-            tracing::info!(attempt, "running {} sso login --profile {}", exe.display(), self.profile.profile);
-            let failure = match self.runner.run(exe, &args).await {
-                Ok(out) if out.success => {
-                    self.record(Outcome::Success { expires_at: None }).await;
-                    return Ok(());
-                }
-                Ok(out) => format!(
-                    "exit {}: {}",
-                    out.code.map(|c| c.to_string()).unwrap_or_else(|| "by signal".into()),
-                    out.stderr.lines().next().unwrap_or("").trim()
-                ),
-                Err(e) => format!("cannot run {}: {e}", exe.display()),
-            };
-            self.record(Outcome::Failure {
-                kind: ErrorKind::NotAuthorized,
-                message: format!("aws sso login attempt {attempt}: {failure}"),
-            })
-            .await;
-            match delays.next() {
-                Some(d) => self.sleeper.sleep(d).await,
-                None => {
-                    return Err(SsoError::Authentication(format!(
-                        "`{} sso login --profile {}` failed {attempt} time(s), last: {failure}; run it yourself to finish the browser sign-in",
-                        exe.display(),
-                        self.profile.profile
-                    )));
-                }
+            let n = attempt;
+            async move {
+                tracing::info!(attempt = n, "running {} sso login --profile {}", exe.display(), self.profile.profile);
+                let failure = match self.runner.run(exe, args).await {
+                    Ok(out) if out.success => {
+                        self.record(Outcome::Success { expires_at: None }).await;
+                        return Ok(());
+                    }
+                    Ok(out) => format!(
+                        "exit {}: {}",
+                        out.code.map(|c| c.to_string()).unwrap_or_else(|| "by signal".into()),
+                        out.stderr.lines().next().unwrap_or("").trim()
+                    ),
+                    Err(e) => format!("cannot run {}: {e}", exe.display()),
+                };
+                self.record(Outcome::Failure {
+                    kind: ErrorKind::NotAuthorized,
+                    message: format!("aws sso login attempt {n}: {failure}"),
+                })
+                .await;
+                Err(failure)
             }
-        }
+        };
+        // every failed run is worth another, with growing delays, until the policy is spent
+        let judge = |_: &String| core_types::Verdict::Retry { after: None };
+        let (result, attempts) = self.config.retry_policy().run(once, judge, |d| self.sleeper.sleep(d)).await;
+        result.map_err(|failure| {
+            SsoError::Authentication(format!(
+                "`{} sso login --profile {}` failed {attempts} time(s), last: {failure}; run it yourself to finish the browser sign-in",
+                exe.display(),
+                self.profile.profile
+            ))
+        })
     }
 
     async fn role_credentials(&self, token: &SsoToken) -> Result<AwsCredentials, SsoError> {
