@@ -138,20 +138,27 @@ impl AuthOutcome {
 
 /// A failed Cognito call as facts: its operation, Cognito's code and message (or, without an
 /// answer, the innermost cause in words), the request id; the kind Cognito's code means.
-fn map_err<E>(what: &str) -> impl Fn(E) -> CognitoError + '_
+fn map_err<O>(what: &str) -> impl Fn(idp::error::SdkError<O, idp::config::http::HttpResponse>) -> CognitoError + '_
 where
-    E: ProvideErrorMetadata
-        + aws_sdk_cognitoidentityprovider::operation::RequestId
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
+    O: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    use aws_sdk_cognitoidentityprovider::operation::RequestId;
     move |e| {
         let kind = core_types::Kinded::kind(&from_service(e.code(), e.message(), &e.to_string()));
         // Cognito's own reading of the code wins (an expired refresh token is NotAuthorizedException)
-        let failure =
-            core_types::CallFailure::from_error("Cognito", what, e.code(), e.message(), e.request_id(), &e, kind);
+        let answer = e
+            .raw_response()
+            .map(|r| (r.status().as_u16(), r.headers().get("content-type"), r.body().bytes().unwrap_or_default()));
+        let failure = core_types::CallFailure::from_answer(
+            "Cognito",
+            what,
+            e.code(),
+            e.message(),
+            e.request_id(),
+            answer,
+            &e,
+            kind,
+        );
         CognitoError::Call { failure: Box::new(failure), cause: Box::new(e) }
     }
 }

@@ -72,10 +72,32 @@ impl CallFailure {
         error: &(dyn std::error::Error + 'static),
         kind: ErrorKind,
     ) -> Self {
+        Self::from_answer(service, operation, code, message, request_id, None, error, kind)
+    }
+
+    /// Like [`CallFailure::from_error`], with the HTTP answer when there was one (status,
+    /// content type, body): an answer that was not the service's own error is summarised
+    /// ("HTTP 500: an HTML page, not an AWS answer") rather than by the parser's complaint.
+    #[allow(clippy::too_many_arguments)] // the facts an SDK error offers, each optional
+    pub fn from_answer(
+        service: &str,
+        operation: &str,
+        code: Option<&str>,
+        message: Option<&str>,
+        request_id: Option<&str>,
+        answer: Option<(u16, Option<&str>, &[u8])>,
+        error: &(dyn std::error::Error + 'static),
+        kind: ErrorKind,
+    ) -> Self {
         let base = Self::new(service, operation, kind).with_request_id(request_id);
-        let mut failure = match code {
-            Some(_) => base.with_code(code, message),
-            None => {
+        let base = match answer {
+            Some((status, _, _)) => base.with_status(status),
+            None => base,
+        };
+        let mut failure = match (code, answer) {
+            (Some(_), _) => base.with_code(code, message),
+            (None, Some((_, content_type, body))) => base.with_summary(describe_foreign_body(content_type, body)),
+            (None, None) => {
                 let mut root = error.to_string();
                 let mut cur = error.source();
                 while let Some(c) = cur {
@@ -221,6 +243,36 @@ mod tests {
             CallFailure::new("IAM", "ListUsers", ErrorKind::Unavailable).with_code(Some("AccessDenied"), Some("no"));
         assert_eq!(f.kind, ErrorKind::AccessDenied);
         assert_eq!(f.to_string(), "IAM ListUsers: AccessDenied: no");
+    }
+
+    #[test]
+    fn an_answer_without_a_code_is_described_not_parsed() {
+        let parse = std::fmt::Error;
+        let f = CallFailure::from_answer(
+            "Cognito",
+            "RevokeToken",
+            None,
+            None,
+            Some("req-9"),
+            Some((500, Some("text/html"), b"<!doctype html><p>boom")),
+            &parse,
+            ErrorKind::Unavailable,
+        );
+        assert_eq!(f.to_string(), "Cognito RevokeToken: HTTP 500: an HTML page, not an AWS answer");
+        assert_eq!(f.request_id.as_deref(), Some("req-9"));
+        // with a code, the service's words
+        let f = CallFailure::from_answer(
+            "S",
+            "O",
+            Some("AccessDenied"),
+            Some("no"),
+            None,
+            Some((400, None, b"")),
+            &parse,
+            ErrorKind::Other,
+        );
+        assert_eq!(f.to_string(), "S O: AccessDenied: no");
+        assert_eq!(f.http_status, Some(400));
     }
 
     #[test]

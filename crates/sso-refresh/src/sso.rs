@@ -323,12 +323,29 @@ impl LongRunning {
 }
 
 /// A failed SSO / SSO-OIDC call as facts, the SDK's error kept as the cause.
-fn call_error<E>(service: &str, operation: &str, e: E, kind: ErrorKind) -> SsoError
+fn call_error<O>(
+    service: &str,
+    operation: &str,
+    e: aws_sdk_sso::error::SdkError<O, aws_sdk_sso::config::http::HttpResponse>,
+    kind: ErrorKind,
+) -> SsoError
 where
-    E: ProvideErrorMetadata + aws_sdk_sso::operation::RequestId + std::error::Error + Send + Sync + 'static,
+    O: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let failure =
-        core_types::CallFailure::from_error(service, operation, e.code(), e.message(), e.request_id(), &e, kind);
+    use aws_sdk_sso::operation::RequestId;
+    let answer = e
+        .raw_response()
+        .map(|r| (r.status().as_u16(), r.headers().get("content-type"), r.body().bytes().unwrap_or_default()));
+    let failure = core_types::CallFailure::from_answer(
+        service,
+        operation,
+        e.code(),
+        e.message(),
+        e.request_id(),
+        answer,
+        &e,
+        kind,
+    );
     SsoError::Call { failure: Box::new(failure), cause: Box::new(e) }
 }
 
