@@ -11,10 +11,6 @@ use crate::context::{Ctx, signed_in_user};
 use crate::error::{CliError, CliResult};
 use crate::output::print_json;
 
-fn inspect_error(e: aws_inspect::InspectError) -> CliError {
-    CliError::from(e)
-}
-
 /// The signed-in user's SDK configuration, their user name, and where (`profile P, REGION`)
 /// for error reports.
 async fn user_sdk(ctx: &Ctx, profile: Option<&str>) -> CliResult<(aws_config::SdkConfig, String, String)> {
@@ -41,7 +37,7 @@ pub async fn history(ctx: &Ctx, args: HistoryArgs) -> CliResult {
     let options = HistoryOptions { log_group: args.log_group };
     let history = aws_inspect::user_history(&sdk, &user, args.days, args.limit, &options, ctx.clock.as_ref())
         .await
-        .map_err(|e| inspect_error(e).context(&at))?;
+        .map_err(|e| CliError::from(e).context(&at))?;
     let (events, source) = (history.events, history.source);
     if let Some(why) = &history.cloudtrail_failure {
         // a partial answer says so, in one line, and still shows what it found
@@ -77,11 +73,11 @@ pub async fn resources(ctx: &Ctx, args: ResourcesArgs) -> CliResult {
         }));
         let result = aws_inspect::list_user_resources(&sdk, &user, args.limit, args.all, &options).await;
         bar.finish_and_clear();
-        return print_resources(ctx, result.map_err(|e| inspect_error(e).context(&at))?, args.verbose_list);
+        return print_resources(ctx, result.map_err(|e| CliError::from(e).context(&at))?, args.verbose_list);
     }
     let result = aws_inspect::list_user_resources(&sdk, &user, args.limit, args.all, &options)
         .await
-        .map_err(|e| inspect_error(e).context(&at))?;
+        .map_err(|e| CliError::from(e).context(&at))?;
     print_resources(ctx, result, args.verbose_list)
 }
 
@@ -95,10 +91,10 @@ fn print_resources(ctx: &Ctx, result: aws_inspect::ResourceResult, verbose: bool
 
 pub async fn permissions(ctx: &Ctx, args: PermissionsArgs) -> CliResult {
     let (sdk, _, at) = user_sdk(ctx, args.profile.as_deref()).await?;
-    let result = aws_inspect::get_user_permissions(&sdk).await.map_err(|e| inspect_error(e).context(&at))?;
+    let result = aws_inspect::get_user_permissions(&sdk).await.map_err(|e| CliError::from(e).context(&at))?;
     let tests = match args.test {
         Some(actions) => {
-            Some(aws_inspect::test_permissions(&sdk, &actions).await.map_err(|e| inspect_error(e).context(&at))?)
+            Some(aws_inspect::test_permissions(&sdk, &actions).await.map_err(|e| CliError::from(e).context(&at))?)
         }
         None => None,
     };
