@@ -1,43 +1,28 @@
 //! What every command needs, resolved once from the environment at start-up.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use cognito_auth::{CognitoAuthenticator, CognitoConfig, CognitoSource};
+use cognito_auth::{CognitoConfig, CognitoProfile, CognitoProfileBuilder, CognitoSource};
 use core_types::{Clock, SystemClock};
 use cred_store::{CccConfig, Ledger, Paths, Refreshing, TokenStore, load_config};
 
 use crate::cli::Output;
 use crate::error::{CliError, CliResult};
 
-/// The per-profile setting naming the Cognito user signed in on that profile.
-pub const USERNAME_KEY: &str = "username";
+/// The config key naming the profile commands act on when none is given.
+pub use cognito_auth::DEFAULT_PROFILE_KEY as PROFILE_KEY;
 
-/// The Cognito user signed in on `profile`: its own setting, or, for a config written
-/// before profiles remembered their users, the one `username` of the configured profile.
-pub fn signed_in_user(config: &CccConfig, profile: &str) -> Option<String> {
-    if let Some(u) = config.profile_setting(profile, USERNAME_KEY) {
-        return Some(u.to_owned());
-    }
-    let legacy = config.extra.get(USERNAME_KEY).and_then(|v| v.as_str()).filter(|u| !u.is_empty())?;
-    (profile == config.profile_or_default()).then(|| legacy.to_owned())
+/// The refresh window: `refresh_window_seconds` in the ccc config (default five minutes).
+pub fn refresh_window(config: &CccConfig) -> CliResult<core_types::RefreshPolicy> {
+    config
+        .refresh_window()
+        .map_err(|e| CliError::from(e).hint(format!("run `ccc config set {} 300`", cred_store::REFRESH_WINDOW_KEY)))
 }
-/// The config key for the refresh window in seconds (default 300).
-pub const REFRESH_WINDOW_KEY: &str = "refresh_window_seconds";
 
-/// Refresh when less than `refresh_window_seconds` (default five minutes) is left.
-pub fn refresh_policy(config: &CccConfig) -> CliResult<core_types::RefreshPolicy> {
-    match config.extra.get(REFRESH_WINDOW_KEY) {
-        None => Ok(core_types::RefreshPolicy::default()),
-        Some(v) => {
-            let secs = v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).ok_or_else(|| {
-                CliError::new(format!("{REFRESH_WINDOW_KEY} must be a whole number of seconds"))
-                    .hint(format!("run `ccc config set {REFRESH_WINDOW_KEY} 300`"))
-            })?;
-            Ok(core_types::RefreshPolicy::new(std::time::Duration::from_secs(secs)))
-        }
-    }
+/// The region commands use: the configured one, else `us-east-1`.
+pub fn region(config: &CccConfig) -> String {
+    config.get_str(cognito_auth::keys::REGION).unwrap_or("us-east-1").to_owned()
 }
 
 pub struct Ctx {
@@ -83,32 +68,23 @@ impl Ctx {
         b.build()
     }
 
-    pub fn authenticator(&self, config: &CognitoConfig) -> CognitoAuthenticator {
-        CognitoAuthenticator::new(config.clone(), &self.sdk_config(&config.region)).with_clock(self.clock.clone())
-    }
-
     pub fn token_store(&self) -> TokenStore {
         TokenStore::new(&self.paths)
     }
 
-    pub fn cache_file(&self, profile: &str) -> PathBuf {
-        self.paths.cache_dir().join(format!("cognito-{profile}.json"))
-    }
-
-    /// Forgets `profile`'s cached credentials.
-    pub fn refreshing_cache_remove(&self, profile: &str) -> CliResult {
-        let cache = self.cache_file(profile);
-        match std::fs::remove_file(&cache) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(CliError::new(format!("cannot remove {}: {e}", cache.display())))
-            }
-            _ => Ok(()),
-        }
-    }
-
     /// The profile a command acts on.
     pub fn profile(&self, config: &CccConfig, given: Option<&str>) -> String {
-        given.map(str::to_owned).unwrap_or_else(|| config.profile_or_default().to_owned())
+        given.map(str::to_owned).unwrap_or_else(|| cognito_auth::default_profile(config).to_owned())
+    }
+
+    /// The Cognito sign-in of `profile`.
+    pub fn cognito_profile(&self, config: &CccConfig, profile: &str) -> CliResult<CognitoProfileBuilder> {
+        let cognito = self.cognito_config(config)?;
+        let sdk = self.sdk_config(&cognito.region);
+        Ok(CognitoProfile::builder(cognito, &self.paths, profile)?
+            .sdk_config(&sdk)
+            .clock(self.clock.clone())
+            .refresh_window(refresh_window(config)?))
     }
 
     /// The signed-in user's self-refreshing credentials for `profile`.
@@ -123,21 +99,12 @@ impl Ctx {
         profile: &str,
         lock_wait: std::time::Duration,
     ) -> CliResult<Refreshing<CognitoSource>> {
-        let cognito = self.cognito_config(config)?;
-        let username = signed_in_user(config, profile).ok_or_else(|| {
-            CliError::new(format!("no one is signed in on profile {profile}"))
-                .kind(core_types::ErrorKind::NotConfigured)
-                .hint(format!("run `ccc login --profile {profile}`"))
-        })?;
-        let (sdk, clock, pool) = (self.sdk_config(&cognito.region), self.clock.clone(), cognito.user_pool_id.clone());
-        let make = move || CognitoAuthenticator::new(cognito.clone(), &sdk).with_clock(clock.clone());
-        let source = CognitoSource::lazy(&pool, make, self.token_store(), &username);
-        Ok(Refreshing::builder(source)
-            .policy(refresh_policy(config)?)
-            .clock(self.clock.clone())
-            .persist_to(self.cache_file(profile))
-            .lock_wait(lock_wait)
-            .build())
+        self.cognito_profile(config, profile)?.lock_wait(lock_wait).build().credentials().map_err(|e| match e {
+            cognito_auth::CognitoError::NotSignedIn(_) => {
+                CliError::from(e).hint(format!("run `ccc login --profile {profile}`"))
+            }
+            e => e.into(),
+        })
     }
 
     pub async fn ledger(&self) -> CliResult<Ledger> {

@@ -37,6 +37,15 @@ pub struct CliError {
     pub context: Option<String>,
 }
 
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+// so a prompt inside a library call can hand back its own failure (hint included)
+impl std::error::Error for CliError {}
+
 impl CliError {
     pub fn new(message: impl Into<String>) -> Self {
         Self {

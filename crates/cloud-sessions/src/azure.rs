@@ -171,7 +171,7 @@ pub(crate) struct AzureChain {
     attempts: Mutex<Vec<ChainAttempt>>,
     cache: tokio::sync::Mutex<HashMap<String, AccessToken>>,
     clock: Arc<dyn Clock>,
-    refresh: RefreshPolicy,
+    refresh_window: RefreshPolicy,
     fetches: std::sync::atomic::AtomicU64,
 }
 
@@ -365,7 +365,7 @@ impl TokenCredential for AzureChain {
         // one fetch at a time per session: concurrent callers wait for it and share the token
         let mut cache = self.cache.lock().await;
         if let Some(t) = cache.get(&key)
-            && !self.refresh.needs_refresh(Some(to_system(t.expires_on)), self.clock.now())
+            && !self.refresh_window.needs_refresh(Some(to_system(t.expires_on)), self.clock.now())
         {
             return Ok(t.clone());
         }
@@ -404,7 +404,7 @@ pub(crate) struct AzureEnv<'a> {
     pub env: &'a (dyn Fn(&str) -> Option<String> + Send + Sync),
     pub transport: Arc<dyn HttpClient>,
     pub clock: Arc<dyn Clock>,
-    pub refresh: RefreshPolicy,
+    pub refresh_window: RefreshPolicy,
     pub attempt_timeout: Duration,
 }
 
@@ -544,7 +544,7 @@ impl AzureEnv<'_> {
             attempts: Mutex::default(),
             cache: tokio::sync::Mutex::default(),
             clock: self.clock.clone(),
-            refresh: self.refresh,
+            refresh_window: self.refresh_window,
             fetches: std::sync::atomic::AtomicU64::new(0),
         })
     }

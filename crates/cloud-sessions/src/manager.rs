@@ -29,8 +29,8 @@ pub struct ManagerOptions {
     pub env: EnvLookup,
     /// Retries of health checks and rotations (throttling, 5xx, timeouts only).
     pub retry: RetryPolicy,
-    /// Refresh temporary credentials this long before expiry.
-    pub refresh: RefreshPolicy,
+    /// Renew temporary credentials and tokens this long before expiry.
+    pub refresh_window: RefreshPolicy,
     /// The clock.
     pub clock: Arc<dyn Clock>,
     /// The local secret store for `SEC/` references.
@@ -61,7 +61,7 @@ impl Default for ManagerOptions {
             endpoint_url: None,
             env: Arc::new(|k| std::env::var(k).ok()),
             retry: RetryPolicy::default(),
-            refresh: RefreshPolicy::default(),
+            refresh_window: RefreshPolicy::default(),
             clock: Arc::new(SystemClock),
             token_store: None,
             attempt_timeout: Duration::from_secs(10),
@@ -412,7 +412,10 @@ impl CloudSessionManager {
                     duration_seconds: spec.duration_seconds,
                     how,
                 };
-                let cache = Refreshing::builder(source).policy(options.refresh).clock(options.clock.clone()).build();
+                let cache = Refreshing::builder(source)
+                    .refresh_window(options.refresh_window)
+                    .clock(options.clock.clone())
+                    .build();
                 role = Some(cache.clone());
                 renewer = Some(Renewer::new(&name, cache.clone()));
                 SharedCredentialsProvider::new(cache)
@@ -475,7 +478,7 @@ impl CloudSessionManager {
             env: &lookup,
             transport: options.azure_transport.clone(),
             clock: options.clock.clone(),
-            refresh: options.refresh,
+            refresh_window: options.refresh_window,
             attempt_timeout: options.attempt_timeout,
         };
         let chain = ctx.chain(&spec.name, &az)?;

@@ -126,14 +126,9 @@ pub(crate) fn cognito(ctx: &Ctx<'_>, config_file: &str, username: &str) -> Resul
         "default" | "~/.ccc/config.json" => paths.ccc_config_file(),
         other => std::path::PathBuf::from(other),
     };
-    let store = ctx.options.token_store.clone().unwrap_or_else(|| cred_store::TokenStore::new(&paths));
-    let text = std::fs::read_to_string(&config_file).map_err(|e| SessionError::Config {
+    let ccc = cred_store::load_config_from(&config_file).map_err(|e| SessionError::Config {
         path: config_file.display().to_string(),
         message: format!("cannot read the ccc configuration: {e}"),
-    })?;
-    let ccc: cred_store::CccConfig = serde_json::from_str(&text).map_err(|e| SessionError::Config {
-        path: config_file.display().to_string(),
-        message: format!("not a valid ccc configuration (line {}, column {})", e.line(), e.column()),
     })?;
     let config = cognito_auth::CognitoConfig::from_ccc_config(&ccc).map_err(|e| e.into_session_error(ctx.name))?;
     if config.identity_pool_id.is_none() {
@@ -143,9 +138,15 @@ pub(crate) fn cognito(ctx: &Ctx<'_>, config_file: &str, username: &str) -> Resul
         });
     }
     let options = ctx.options;
-    let auth = cognito_auth::CognitoAuthenticator::new(config, ctx.sdk).with_clock(options.clock.clone());
-    let source = cognito_auth::CognitoSource::new(auth, store, username);
-    Ok(ctx.built(Refreshing::builder(source).policy(options.refresh).clock(options.clock.clone()).build()))
+    let mut profile = cognito_auth::CognitoProfile::for_user(config, &paths, username)
+        .sdk_config(ctx.sdk)
+        .clock(options.clock.clone())
+        .refresh_window(options.refresh_window);
+    if let Some(store) = &options.token_store {
+        profile = profile.token_store(store.clone());
+    }
+    let cache = profile.build().credentials().map_err(|e| e.into_session_error(ctx.name))?;
+    Ok(ctx.built(cache))
 }
 
 #[cfg(not(feature = "cognito"))]
@@ -163,7 +164,7 @@ pub(crate) async fn sso(ctx: &Ctx<'_>, profile: &str) -> Result<Built, SessionEr
     let sso = sso_refresh::AwsSso::builder(config, &paths, profile)
         .sdk_config(ctx.sdk)
         .clock(ctx.options.clock.clone())
-        .margin(ctx.options.refresh)
+        .refresh_window(ctx.options.refresh_window)
         .build()
         .await
         .map_err(|e| e.into_session_error(ctx.name))?;

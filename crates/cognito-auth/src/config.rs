@@ -42,8 +42,28 @@ pub struct CognitoConfig {
 /// The default bound on one Cognito call attempt.
 pub const DEFAULT_ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The `~/.ccc/config.json` keys a Cognito sign-in reads (this crate owns their meaning).
+pub mod keys {
+    /// The user pool id.
+    pub const USER_POOL_ID: &str = "user_pool_id";
+    /// The app client id.
+    pub const APP_CLIENT_ID: &str = "app_client_id";
+    /// The app client secret (a secret: never shown, never taken from argv).
+    pub const APP_CLIENT_SECRET: &str = "app_client_secret";
+    /// The identity pool id.
+    pub const IDENTITY_POOL_ID: &str = "identity_pool_id";
+    /// The region of the pools.
+    pub const REGION: &str = "region";
+    /// `srp` (default) or `password`.
+    pub const AUTH_FLOW: &str = "auth_flow";
+    /// [`super::CognitoConfig::attempt_timeout`], in seconds.
+    pub const ATTEMPT_TIMEOUT: &str = "attempt_timeout_seconds";
+    /// The keys whose values are secrets.
+    pub const SECRETS: &[&str] = &[APP_CLIENT_SECRET];
+}
+
 /// The `~/.ccc/config.json` key overriding [`CognitoConfig::attempt_timeout`], in seconds.
-pub const ATTEMPT_TIMEOUT_KEY: &str = "attempt_timeout_seconds";
+pub const ATTEMPT_TIMEOUT_KEY: &str = keys::ATTEMPT_TIMEOUT;
 
 impl fmt::Debug for CognitoConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -110,12 +130,21 @@ impl CognitoConfig {
         }
     }
 
-    /// From `~/.ccc/config.json`; names the missing keys.
+    /// From `~/.ccc/config.json` ([`keys`]); names the missing keys and checks every value.
     pub fn from_ccc_config(config: &CccConfig) -> Result<Self, CognitoError> {
+        let text = |key: &str| -> Result<Option<String>, CognitoError> {
+            match config.get(key) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) if s.is_empty() => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(CognitoError::Config(format!("{key} in the ccc config must be a string"))),
+            }
+        };
+        let (pool, client, region) = (text(keys::USER_POOL_ID)?, text(keys::APP_CLIENT_ID)?, text(keys::REGION)?);
         let missing: Vec<&str> = [
-            ("user_pool_id", config.user_pool_id.is_none()),
-            ("app_client_id", config.app_client_id.is_none()),
-            ("region", config.region.is_none()),
+            (keys::USER_POOL_ID, pool.is_none()),
+            (keys::APP_CLIENT_ID, client.is_none()),
+            (keys::REGION, region.is_none()),
         ]
         .into_iter()
         .filter_map(|(k, m)| m.then_some(k))
@@ -123,18 +152,20 @@ impl CognitoConfig {
         if !missing.is_empty() {
             return Err(CognitoError::Config(format!("not configured: missing {}", missing.join(", "))));
         }
-        let mut c = Self::new(
-            config.user_pool_id.clone().unwrap_or_default(),
-            config.app_client_id.clone().unwrap_or_default(),
-            config.region.clone().unwrap_or_default(),
-        );
-        c.app_client_secret =
-            config.app_client_secret.as_ref().map(|s| SecretString::from(s.expose_secret().to_owned()));
-        c.identity_pool_id = config.identity_pool_id.clone();
-        if config.extra.get("auth_flow").and_then(|v| v.as_str()) == Some("password") {
-            c.auth_flow = AuthFlow::Password;
-        }
-        if let Some(v) = config.extra.get(ATTEMPT_TIMEOUT_KEY) {
+        let mut c = Self::new(pool.unwrap_or_default(), client.unwrap_or_default(), region.unwrap_or_default());
+        c.app_client_secret = text(keys::APP_CLIENT_SECRET)?.map(SecretString::from);
+        c.identity_pool_id = text(keys::IDENTITY_POOL_ID)?;
+        c.auth_flow = match text(keys::AUTH_FLOW)?.as_deref() {
+            None | Some("srp") => AuthFlow::Srp,
+            Some("password") => AuthFlow::Password,
+            Some(other) => {
+                return Err(CognitoError::Config(format!(
+                    "{} in the ccc config is {other:?}; it must be srp or password",
+                    keys::AUTH_FLOW
+                )));
+            }
+        };
+        if let Some(v) = config.get(keys::ATTEMPT_TIMEOUT) {
             let secs = v
                 .as_f64()
                 .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
@@ -148,6 +179,29 @@ impl CognitoConfig {
         }
         c.validate()?;
         Ok(c)
+    }
+
+    /// Writes this configuration's keys into `config` (the file is the one place the app
+    /// client secret is written), leaving every other key alone.
+    pub fn write_to(&self, config: &mut CccConfig) {
+        config.set(keys::USER_POOL_ID, self.user_pool_id.clone());
+        config.set(keys::APP_CLIENT_ID, self.app_client_id.clone());
+        config.set(keys::REGION, self.region.clone());
+        match &self.identity_pool_id {
+            Some(id) => config.set(keys::IDENTITY_POOL_ID, id.clone()),
+            None => {
+                config.remove(keys::IDENTITY_POOL_ID);
+            }
+        }
+        if let Some(secret) = &self.app_client_secret {
+            config.set(keys::APP_CLIENT_SECRET, secret.expose_secret().to_owned());
+        }
+        match self.auth_flow {
+            AuthFlow::Password => config.set(keys::AUTH_FLOW, "password"),
+            AuthFlow::Srp => {
+                config.remove(keys::AUTH_FLOW);
+            }
+        }
     }
 
     /// Checks every id's shape.
@@ -193,15 +247,21 @@ mod tests {
     fn from_ccc_config_names_missing_keys_and_redacts() {
         let e = CognitoConfig::from_ccc_config(&CccConfig::default()).unwrap_err();
         assert!(e.to_string().contains("user_pool_id, app_client_id, region"), "{e}");
-        let cfg = CccConfig {
-            user_pool_id: Some("us-east-1_abc".into()),
-            app_client_id: Some("cid".into()),
-            app_client_secret: Some(SecretString::from("CLIENTSECRET".to_owned())),
-            region: Some("us-east-1".into()),
-            ..CccConfig::default()
-        };
+        let mut written = CognitoConfig::new("us-east-1_abc", "cid", "us-east-1");
+        written.app_client_secret = Some(SecretString::from("CLIENTSECRET".to_owned()));
+        written.auth_flow = AuthFlow::Password;
+        let mut cfg = CccConfig::default();
+        cfg.set("theme", "dark");
+        written.write_to(&mut cfg);
         let c = CognitoConfig::from_ccc_config(&cfg).unwrap();
         assert_eq!(c.login_provider(), "cognito-idp.us-east-1.amazonaws.com/us-east-1_abc");
+        assert_eq!(c.auth_flow, AuthFlow::Password);
+        assert_eq!(c.app_client_secret.as_ref().map(|s| s.expose_secret().to_owned()).as_deref(), Some("CLIENTSECRET"));
         assert!(!format!("{c:?}").contains("CLIENTSECRET"));
+        assert_eq!(cfg.get_str("theme"), Some("dark"), "other keys kept");
+        cfg.set(keys::AUTH_FLOW, "magic");
+        assert!(CognitoConfig::from_ccc_config(&cfg).unwrap_err().to_string().contains("srp or password"));
+        cfg.set(keys::AUTH_FLOW, 3);
+        assert!(CognitoConfig::from_ccc_config(&cfg).unwrap_err().to_string().contains("must be a string"));
     }
 }

@@ -44,6 +44,12 @@ pub enum CognitoError {
     /// The challenge answer is wrong (e.g. MFA code mismatch).
     #[error("challenge answer rejected: {0}; check the code and retry")]
     CodeMismatch(String),
+    /// No one is signed in where credentials were asked for.
+    #[error("{0}; sign in first")]
+    NotSignedIn(String),
+    /// The caller's prompt could not answer a sign-in challenge.
+    #[error("a sign-in challenge was not answered: {0}")]
+    Prompt(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Storing tokens failed.
     #[error(transparent)]
     Store(#[from] cred_store::Error),
@@ -62,7 +68,8 @@ pub enum CognitoError {
 impl Kinded for CognitoError {
     fn kind(&self) -> ErrorKind {
         match self {
-            CognitoError::Config(_) => ErrorKind::NotConfigured,
+            CognitoError::Config(_) | CognitoError::NotSignedIn(_) => ErrorKind::NotConfigured,
+            CognitoError::Prompt(_) => ErrorKind::NotAuthorized,
             CognitoError::NotAuthorized(_) | CognitoError::CodeMismatch(_) => ErrorKind::NotAuthorized,
             CognitoError::UserNotFound(_) => ErrorKind::UserNotFound,
             CognitoError::UserNotConfirmed(_) => ErrorKind::UserNotConfirmed,

@@ -27,15 +27,20 @@ mod auth;
 mod config;
 mod error;
 mod jwt;
+mod profile;
 mod source;
 #[doc(hidden)] // the SRP arithmetic, public only for the pycognito cross-check and the bench
 pub mod srp;
 
 pub use auth::{AuthOutcome, Challenge, ChallengeAnswer, ChallengeName, CognitoAuthenticator};
 pub use config::{
-    ATTEMPT_TIMEOUT_KEY, AuthFlow, CognitoConfig, DEFAULT_ATTEMPT_TIMEOUT, validate_identity_pool_id, validate_region,
-    validate_user_pool_id,
+    ATTEMPT_TIMEOUT_KEY, AuthFlow, CognitoConfig, DEFAULT_ATTEMPT_TIMEOUT, keys, validate_identity_pool_id,
+    validate_region, validate_user_pool_id,
 };
 pub use error::CognitoError;
 pub use jwt::{JWKS_REFETCH_INTERVAL, JwtVerifier, VerifiedToken};
+pub use profile::{
+    CognitoProfile, CognitoProfileBuilder, DEFAULT_PROFILE_KEY, PromptError, SignedIn, SignedOut, USERNAME_SETTING,
+    default_profile, signed_in_user,
+};
 pub use source::{CognitoSource, CognitoTokens};

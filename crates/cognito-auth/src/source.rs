@@ -115,8 +115,10 @@ impl CognitoSource {
         let name = format!("cognito:{user_pool_id}:{username}");
         // the same name as the credentials over them: a failure is reported once, by the tokens
         let tokens = CognitoTokens { auth: auth.clone(), user: username.to_owned(), name: name.clone() };
-        let tokens =
-            Refreshing::builder(tokens).policy(RefreshPolicy::default()).shared(store.entry(key.clone())).build();
+        let tokens = Refreshing::builder(tokens)
+            .refresh_window(RefreshPolicy::default())
+            .shared(store.entry(key.clone()))
+            .build();
         Self { auth, tokens, key, name }
     }
 

@@ -35,8 +35,8 @@ mod token_store;
 
 pub use aws_files::{AwsFiles, EXPIRATION_KEY, Profile, config_section, validate_profile_name};
 pub use config::{
-    CONFIG_KEYS, CccConfig, PROFILES_KEY, get_config_value, load_config, save_config, set_config_value,
-    set_profile_setting,
+    CccConfig, PROFILES_KEY, REFRESH_WINDOW_KEY, get_config_value, load_config, load_config_from, save_config,
+    set_config_value, set_profile_setting,
 };
 pub use error::{Error, Result};
 pub use ini::{IniDocument, ParseError};

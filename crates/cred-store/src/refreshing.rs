@@ -110,8 +110,8 @@ impl<S: CredentialSource> fmt::Debug for RefreshingBuilder<S> {
 impl<S: CredentialSource> RefreshingBuilder<S> {
     /// The refresh window (default five minutes).
     #[must_use]
-    pub fn policy(mut self, policy: RefreshPolicy) -> Self {
-        self.policy = policy;
+    pub fn refresh_window(mut self, window: RefreshPolicy) -> Self {
+        self.policy = window;
         self
     }
 
@@ -587,7 +587,7 @@ mod tests {
             lifetime: Duration::from_secs(3600),
         };
         let cache = Refreshing::builder(source)
-            .policy(RefreshPolicy::new(Duration::from_secs(300)))
+            .refresh_window(RefreshPolicy::new(Duration::from_secs(300)))
             .clock(Arc::new(clock.clone()))
             .build();
         (cache, calls, fail, clock)
@@ -688,7 +688,7 @@ mod tests {
         let clock = ManualClock::fixed();
         let (source, calls) = counting(&clock, Duration::from_secs(200));
         let cache = Refreshing::builder(source)
-            .policy(RefreshPolicy::new(Duration::from_secs(300)))
+            .refresh_window(RefreshPolicy::new(Duration::from_secs(300)))
             .clock(Arc::new(clock.clone()))
             .build();
         for _ in 0..5 {

@@ -70,7 +70,7 @@ impl CredentialSource for CountingUpstream {
 
 fn storm_cache(dir: &Path) -> Refreshing<CountingUpstream> {
     Refreshing::builder(CountingUpstream { log: dir.join("calls.log") })
-        .policy(RefreshPolicy::new(Duration::from_secs(300)))
+        .refresh_window(RefreshPolicy::new(Duration::from_secs(300)))
         .clock(Arc::new(SystemClock))
         .persist_to(dir.join("entry.json"))
         .build()

@@ -89,7 +89,7 @@ impl OAuthSession {
         let name = format!("oauth:{}", client.config.client_id);
         let clock = client.clock.clone();
         let source = OAuthSource { client, current: Mutex::new(tokens), name };
-        let mut builder = Refreshing::builder(source).policy(policy).clock(clock);
+        let mut builder = Refreshing::builder(source).refresh_window(policy).clock(clock);
         if let Some(e) = entry {
             builder = builder.shared(e);
         }

@@ -13,8 +13,9 @@ pub struct SsoConfig {
     pub aws_exec_file_path: PathBuf,
     /// The ledger (a SQLite path or `postgres://` URL); `None` uses the default file.
     pub db_path: Option<String>,
-    /// Sign in again when the last good sign-in is older than this.
-    pub refresh_window: Duration,
+    /// Sign in again when the last good sign-in is older than this
+    /// (`AWS_SSO_REFRESH_WINDOW`, in hours).
+    pub max_sign_in_age: Duration,
     /// Retries of a failing `aws sso login`.
     pub max_retries: u32,
     /// Delay before the first retry (doubling after).
@@ -27,7 +28,7 @@ impl std::fmt::Debug for SsoConfig {
         f.debug_struct("SsoConfig")
             .field("aws_exec_file_path", &self.aws_exec_file_path)
             .field("db_path", &self.db_path.as_deref().map(cred_store::redact_url))
-            .field("refresh_window", &self.refresh_window)
+            .field("max_sign_in_age", &self.max_sign_in_age)
             .field("max_retries", &self.max_retries)
             .field("retry_delay", &self.retry_delay)
             .finish()
@@ -39,7 +40,7 @@ impl Default for SsoConfig {
         Self {
             aws_exec_file_path: PathBuf::from("aws"),
             db_path: None,
-            refresh_window: Duration::from_secs(12 * 3600),
+            max_sign_in_age: Duration::from_secs(12 * 3600),
             max_retries: 3,
             retry_delay: Duration::from_secs(5),
         }
@@ -65,10 +66,10 @@ impl SsoConfigBuilder {
         self.config.db_path = Some(p.into());
         self
     }
-    /// The refresh window.
+    /// Sign in again when the last good sign-in is older than this.
     #[must_use]
-    pub fn refresh_window(mut self, d: Duration) -> Self {
-        self.config.refresh_window = d;
+    pub fn max_sign_in_age(mut self, d: Duration) -> Self {
+        self.config.max_sign_in_age = d;
         self
     }
     /// Retries of the CLI login.
@@ -124,7 +125,7 @@ impl SsoConfig {
                     message: "expected hours between 0 and 2160".into(),
                 });
             }
-            c.refresh_window = Duration::from_secs_f64(hours * 3600.0);
+            c.max_sign_in_age = Duration::from_secs_f64(hours * 3600.0);
         }
         if let Some(v) = get("AWS_SSO_MAX_RETRIES") {
             let n: u32 = number("AWS_SSO_MAX_RETRIES", &v, "a whole number of retries, e.g. 3")?;
@@ -187,7 +188,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.aws_exec_file_path, PathBuf::from("/opt/aws/bin/aws"));
         assert_eq!(c.db_path.as_deref(), Some("postgres://u@h/db"));
-        assert_eq!(c.refresh_window, Duration::from_secs(1800));
+        assert_eq!(c.max_sign_in_age, Duration::from_secs(1800));
         assert_eq!(c.max_retries, 7);
         assert_eq!(c.retry_delay, Duration::from_millis(2500));
 

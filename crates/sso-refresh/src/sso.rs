@@ -78,7 +78,7 @@ struct Inner {
     sleeper: Arc<dyn Sleeper>,
     clock: Arc<dyn Clock>,
     ledger: Ledger,
-    margin: RefreshPolicy,
+    refresh_window: RefreshPolicy,
     files: AwsFiles,
     write_profile: Option<String>,
 }
@@ -92,7 +92,7 @@ pub struct AwsSsoBuilder {
     runner: Arc<dyn CommandRunner>,
     sleeper: Arc<dyn Sleeper>,
     clock: Arc<dyn Clock>,
-    margin: RefreshPolicy,
+    refresh_window: RefreshPolicy,
     write_profile: Option<String>,
 }
 
@@ -133,8 +133,8 @@ impl AwsSsoBuilder {
     }
     /// Refresh tokens and role credentials this long before they expire (default 5 min).
     #[must_use]
-    pub fn margin(mut self, margin: RefreshPolicy) -> Self {
-        self.margin = margin;
+    pub fn refresh_window(mut self, window: RefreshPolicy) -> Self {
+        self.refresh_window = window;
         self
     }
     /// Also write refreshed role credentials to this profile of `~/.aws/credentials`.
@@ -177,13 +177,13 @@ impl AwsSsoBuilder {
             sleeper: self.sleeper,
             clock: self.clock,
             ledger,
-            margin: self.margin,
+            refresh_window: self.refresh_window,
             files,
             write_profile: self.write_profile,
         });
         let entry = self.paths.cache_dir().join(format!("sso-{}.json", inner.profile.profile));
         let credentials = Refreshing::builder(SsoSource { inner: inner.clone() })
-            .policy(inner.margin)
+            .refresh_window(inner.refresh_window)
             .clock(inner.clock.clone())
             .persist_to(entry)
             .build();
@@ -223,7 +223,7 @@ impl AwsSso {
             runner: Arc::new(SystemRunner),
             sleeper: Arc::new(TokioSleeper),
             clock: Arc::new(SystemClock),
-            margin: RefreshPolicy::default(),
+            refresh_window: RefreshPolicy::default(),
             write_profile: None,
         }
     }
@@ -244,22 +244,25 @@ impl AwsSso {
     }
 
     /// Whether a refresh is due: no good sign-in within the window (per the ledger), or the
-    /// SSO token or the role credentials are missing, expired or inside the margin.
+    /// SSO token or the role credentials are missing, expired or inside the refresh window.
     pub async fn should_refresh_credentials(&self) -> Result<bool, SsoError> {
         let i = &self.inner;
         let now = i.clock.now();
         let status = i.ledger.status(&self.source_name(), &i.profile.profile).await?;
         let recent =
-            status.and_then(|s| s.obtained_at).is_some_and(|t| elapsed_since(now, t) < i.config.refresh_window);
+            status.and_then(|s| s.obtained_at).is_some_and(|t| elapsed_since(now, t) < i.config.max_sign_in_age);
         if !recent {
             return Ok(true);
         }
-        let token_ok =
-            i.cache.load(i.profile.cache_key())?.is_some_and(|t| !i.margin.needs_refresh(Some(t.expires_at), now));
+        let token_ok = i
+            .cache
+            .load(i.profile.cache_key())?
+            .is_some_and(|t| !i.refresh_window.needs_refresh(Some(t.expires_at), now));
         if !token_ok {
             return Ok(true);
         }
-        let role_ok = self.credentials.peek().await.is_some_and(|c| !i.margin.needs_refresh(c.expiration(), now));
+        let role_ok =
+            self.credentials.peek().await.is_some_and(|c| !i.refresh_window.needs_refresh(c.expiration(), now));
         Ok(!role_ok)
     }
 
@@ -386,7 +389,7 @@ impl Inner {
         let seen = self.cache.load(key)?;
         if !force
             && let Some(t) = &seen
-            && !self.margin.needs_refresh(Some(t.expires_at), now)
+            && !self.refresh_window.needs_refresh(Some(t.expires_at), now)
         {
             return Ok(t.clone());
         }
@@ -396,7 +399,7 @@ impl Inner {
             .map_err(|e| SsoError::Unavailable(format!("lock task failed: {e}")))??;
         let cached = self.cache.load(key)?;
         if let Some(t) = &cached
-            && !self.margin.needs_refresh(Some(t.expires_at), self.clock.now())
+            && !self.refresh_window.needs_refresh(Some(t.expires_at), self.clock.now())
             && (!force || seen.as_ref().is_none_or(|s| t.expires_at > s.expires_at))
         {
             return Ok(t.clone());
@@ -412,7 +415,8 @@ impl Inner {
         let token = self.cache.load(self.profile.cache_key())?.ok_or_else(|| {
             SsoError::Authentication("`aws sso login` succeeded but wrote no token to the SSO cache".into())
         })?;
-        if self.margin.freshness(Some(token.expires_at), self.clock.as_ref()) == core_types::Freshness::Expired {
+        if self.refresh_window.freshness(Some(token.expires_at), self.clock.as_ref()) == core_types::Freshness::Expired
+        {
             return Err(SsoError::Authentication("the token `aws sso login` wrote is already expired".into()));
         }
         Ok(token)

@@ -169,7 +169,7 @@ async fn a_cached_token_is_renewed_once_inside_the_refresh_window() {
     let clock = ManualClock::new(core_types::SystemClock.now());
     let mut opts = options(&ca, vec![("PATH", az.path())]);
     opts.clock = Arc::new(clock.clone());
-    opts.refresh = RefreshPolicy::new(Duration::from_secs(300));
+    opts.refresh_window = RefreshPolicy::new(Duration::from_secs(300));
     let yaml = "cloud_sessions:\n  - name: cli\n    session_type: azure\n    use_azure_cli: true\n";
     let m = CloudSessionManager::from_yaml(yaml, opts).await.unwrap();
     let s = m.azure_session("cli").unwrap();

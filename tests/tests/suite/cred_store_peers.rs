@@ -210,10 +210,8 @@ fn secrets_never_show_in_debug_of_public_types() {
         start_url: None,
         extra: Default::default(),
     };
-    let config = cred_store::CccConfig {
-        app_client_secret: Some(SecretString::from("LEAK-config".to_owned())),
-        ..Default::default()
-    };
+    let mut config = cred_store::CccConfig::default();
+    config.set(cognito_auth::keys::APP_CLIENT_SECRET, "LEAK-config");
     let shown =
         format!("{c:?} {token:?} {config:?} {:?}", cred_store::IniDocument::parse("[a]\nk = LEAK-ini\n").unwrap());
     for secret in ["b0to3/Secret", "IQoJb3JpZ2lu", "LEAK"] {

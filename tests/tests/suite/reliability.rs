@@ -95,7 +95,7 @@ async fn every_file_we_create_is_private() {
     let creds = AwsCredentials::new("ASIAPERMS", "secret", Some("token".into()), None);
     AwsFiles::new(&paths).save_credentials("p", &creds).unwrap();
     AwsFiles::new(&paths).set_profile_values("p", &[("region", "us-east-1")]).unwrap();
-    cred_store::set_config_value(&paths, "region", "us-east-1").unwrap();
+    cred_store::set_config_value(&paths, "region", Some("us-east-1")).unwrap();
     TokenStore::new(&paths)
         .put(
             &TokenKey::new("a", "b", "c"),

@@ -104,7 +104,7 @@ async fn an_expiring_role_session_refreshes_once_for_an_sdk_client() {
     let clock = ManualClock::new(core_types::SystemClock.now());
     let mut opts = options(&front, ENV);
     opts.clock = Arc::new(clock.clone());
-    opts.refresh = RefreshPolicy::new(Duration::from_secs(300));
+    opts.refresh_window = RefreshPolicy::new(Duration::from_secs(300));
     let m = CloudSessionManager::from_yaml(KINDS, opts).await.unwrap();
     let sts = aws_sdk_sts::Client::new(m.aws_session("role").unwrap().sdk_config());
     sts.get_caller_identity().send().await.expect("first call");
@@ -233,13 +233,10 @@ async fn a_cognito_session_keeps_a_ccc_user_signed_in_and_rotates() {
     // what `ccc configure` and `ccc login` leave behind
     let home = tempfile::tempdir().unwrap();
     let paths = cred_store::Paths::under_home(home.path());
-    let config = cred_store::CccConfig {
-        user_pool_id: Some(pool.pool_id.clone()),
-        app_client_id: Some(pool.client_id.clone()),
-        identity_pool_id: Some(pool.identity_pool_id.clone()),
-        region: Some("us-east-1".into()),
-        ..Default::default()
-    };
+    let mut cognito = cognito_auth::CognitoConfig::new(&pool.pool_id, &pool.client_id, "us-east-1");
+    cognito.identity_pool_id = Some(pool.identity_pool_id.clone());
+    let mut config = cred_store::CccConfig::default();
+    cognito.write_to(&mut config);
     cred_store::save_config(&paths, &config).unwrap();
     let store = cred_store::TokenStore::new(&paths);
     store.put(&cognito_auth::CognitoSource::token_key(&pool.pool_id, "sessions-carol"), &tokens).unwrap();

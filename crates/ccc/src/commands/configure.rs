@@ -1,10 +1,10 @@
 //! `ccc configure` and `ccc config get|set`.
 
-use cognito_auth::{CognitoConfig, validate_identity_pool_id, validate_region, validate_user_pool_id};
+use cognito_auth::{AuthFlow, CognitoConfig, keys, validate_identity_pool_id, validate_region, validate_user_pool_id};
 use cred_store::{CccConfig, get_config_value, save_config, set_config_value};
 
 use crate::cli::{ConfigCommand, ConfigureArgs, Output};
-use crate::context::Ctx;
+use crate::context::{Ctx, PROFILE_KEY};
 use crate::error::{CliError, CliResult};
 use crate::output::print_json;
 use crate::prompt;
@@ -37,66 +37,64 @@ fn ask_optional(label: &str, current: Option<&str>) -> CliResult<Option<String>>
 pub fn configure(ctx: &Ctx, args: ConfigureArgs) -> CliResult {
     let mut config: CccConfig = ctx.config()?;
     let interactive = !args.non_interactive && prompt::interactive();
-    config.user_pool_id =
-        value(args.user_pool_id, config.user_pool_id.as_deref(), "Cognito user pool id", interactive, true)?;
-    config.app_client_id =
-        value(args.app_client_id, config.app_client_id.as_deref(), "App client id", interactive, true)?;
-    config.identity_pool_id =
-        value(args.identity_pool_id, config.identity_pool_id.as_deref(), "Identity pool id", interactive, false)?;
-    let default_region = config
-        .region
-        .clone()
-        .or_else(|| config.user_pool_id.as_deref().and_then(|p| p.split('_').next()).map(str::to_owned));
-    config.region = value(args.region, default_region.as_deref(), "AWS region", interactive, true)?;
-    config.profile = value(args.profile, Some(config.profile_or_default()), "AWS profile", interactive, true)?;
-    if args.app_client_secret_stdin {
-        config.app_client_secret = Some(prompt::secret_from_stdin("app client secret")?);
-    }
-    if args.password_auth {
-        config.extra.insert("auth_flow".into(), "password".into());
-    }
-    let missing: Vec<&str> = [
-        ("--user-pool-id", config.user_pool_id.is_none()),
-        ("--app-client-id", config.app_client_id.is_none()),
-        ("--region", config.region.is_none()),
-    ]
-    .into_iter()
-    .filter_map(|(k, m)| m.then_some(k))
-    .collect();
-    if !missing.is_empty() {
+    let current = |key: &str| config.get_str(key).map(str::to_owned);
+    let pool =
+        value(args.user_pool_id, current(keys::USER_POOL_ID).as_deref(), "Cognito user pool id", interactive, true)?;
+    let client =
+        value(args.app_client_id, current(keys::APP_CLIENT_ID).as_deref(), "App client id", interactive, true)?;
+    let identity_pool = value(
+        args.identity_pool_id,
+        current(keys::IDENTITY_POOL_ID).as_deref(),
+        "Identity pool id",
+        interactive,
+        false,
+    )?;
+    let default_region =
+        current(keys::REGION).or_else(|| pool.as_deref().and_then(|p| p.split('_').next()).map(str::to_owned));
+    let region = value(args.region, default_region.as_deref(), "AWS region", interactive, true)?;
+    let profile = value(args.profile, Some(cognito_auth::default_profile(&config)), "AWS profile", interactive, true)?
+        .unwrap_or_else(|| "default".to_owned());
+    let missing: Vec<&str> =
+        [("--user-pool-id", pool.is_none()), ("--app-client-id", client.is_none()), ("--region", region.is_none())]
+            .into_iter()
+            .filter_map(|(k, m)| m.then_some(k))
+            .collect();
+    let (Some(pool), Some(client), Some(region)) = (pool, client, region) else {
         return Err(CliError::new(format!("missing {}", missing.join(", ")))
             .hint("pass them as flags, or run `ccc configure` on a terminal"));
-    }
+    };
     // validate everything before writing anything
-    if let Some(r) = &config.region {
-        validate_region(r)?;
+    let mut cognito = match CognitoConfig::from_ccc_config(&config) {
+        Ok(c) => c,
+        Err(_) => CognitoConfig::new(pool.clone(), client.clone(), region.clone()),
+    };
+    (cognito.user_pool_id, cognito.app_client_id, cognito.region) = (pool, client, region);
+    cognito.identity_pool_id = identity_pool;
+    if args.app_client_secret_stdin {
+        cognito.app_client_secret = Some(prompt::secret_from_stdin("app client secret")?);
     }
-    if let Some(p) = &config.user_pool_id {
-        validate_user_pool_id(p)?;
+    if args.password_auth {
+        cognito.auth_flow = AuthFlow::Password;
     }
-    if let Some(i) = &config.identity_pool_id {
-        validate_identity_pool_id(i)?;
-    }
-    cred_store::validate_profile_name(config.profile_or_default())?;
-    CognitoConfig::from_ccc_config(&config)?;
+    cognito.validate()?;
+    cred_store::validate_profile_name(&profile)?;
+    cognito.write_to(&mut config);
+    config.set(PROFILE_KEY, profile.clone());
     save_config(&ctx.paths, &config)?;
     match ctx.output {
-        Output::Json => print_json(
-            &serde_json::json!({"saved": ctx.paths.ccc_config_file(), "profile": config.profile_or_default()}),
-        ),
-        Output::Table => {
-            println!("Saved {} (profile {}).", ctx.paths.ccc_config_file().display(), config.profile_or_default())
-        }
+        Output::Json => print_json(&serde_json::json!({"saved": ctx.paths.ccc_config_file(), "profile": profile})),
+        Output::Table => println!("Saved {} (profile {profile}).", ctx.paths.ccc_config_file().display()),
     }
     Ok(())
 }
 
-/// Keys whose value is a secret: never accepted on argv.
-const SECRET_KEYS: &[&str] = &["app_client_secret"];
-
 pub fn config(ctx: &Ctx, cmd: ConfigCommand) -> CliResult {
     match cmd {
         ConfigCommand::Get { key } => match get_config_value(&ctx.paths, &key)? {
+            Some(_) if keys::SECRETS.contains(&key.as_str()) => {
+                println!("[REDACTED]");
+                Ok(())
+            }
             Some(v) => {
                 println!("{v}");
                 Ok(())
@@ -105,7 +103,7 @@ pub fn config(ctx: &Ctx, cmd: ConfigCommand) -> CliResult {
         },
         ConfigCommand::Set { key, value, value_stdin } => {
             let value = match (value, value_stdin) {
-                (Some(_), _) if SECRET_KEYS.contains(&key.as_str()) => {
+                (Some(_), _) if keys::SECRETS.contains(&key.as_str()) => {
                     return Err(CliError::new(format!(
                         "{key} is a secret and is not taken from the command line (shell history, `ps`)"
                     ))
@@ -118,13 +116,13 @@ pub fn config(ctx: &Ctx, cmd: ConfigCommand) -> CliResult {
                 }
             };
             match key.as_str() {
-                "region" => validate_region(&value)?,
-                "user_pool_id" => validate_user_pool_id(&value)?,
-                "identity_pool_id" => validate_identity_pool_id(&value)?,
-                "profile" => cred_store::validate_profile_name(&value)?,
+                keys::REGION => validate_region(&value)?,
+                keys::USER_POOL_ID => validate_user_pool_id(&value)?,
+                keys::IDENTITY_POOL_ID => validate_identity_pool_id(&value)?,
+                PROFILE_KEY => cred_store::validate_profile_name(&value)?,
                 _ => {}
             }
-            set_config_value(&ctx.paths, &key, &value)?;
+            set_config_value(&ctx.paths, &key, Some(&value))?;
             Ok(())
         }
     }

@@ -42,18 +42,13 @@ pub fn setup_profile(ctx: &Ctx, args: SetupProfileArgs) -> CliResult {
     let exe = std::env::current_exe().map_err(|e| CliError::new(format!("cannot find the ccc executable: {e}")))?;
     let command = format!("{} creds --profile {}", shell_quote(&exe.display().to_string()), shell_quote(&profile));
     let mut values = vec![("credential_process", command.as_str())];
-    if let Some(r) = config.region.as_deref() {
+    if let Some(r) = config.get_str(cognito_auth::keys::REGION) {
         values.push(("region", r));
     }
     AwsFiles::new(&ctx.paths).set_profile_values(&profile, &values)?;
     // a new process profile serves the user signed in on the configured profile; a profile
     // with a user of its own keeps it
-    let configured = config.profile_or_default();
-    if crate::context::signed_in_user(&config, &profile).is_none()
-        && let Some(user) = crate::context::signed_in_user(&config, configured)
-    {
-        cred_store::set_profile_setting(&ctx.paths, &profile, crate::context::USERNAME_KEY, Some(&user))?;
-    }
+    cognito_auth::CognitoProfile::bind_like(&ctx.paths, &profile, cognito_auth::default_profile(&config))?;
     match ctx.output {
         Output::Json => print_json(&serde_json::json!({"profile": profile, "credential_process": command})),
         Output::Table => {
@@ -69,18 +64,18 @@ pub async fn whoami(ctx: &Ctx, args: ProfileArg) -> CliResult {
     let profile = ctx.profile(&config, args.profile.as_deref());
     let cache = ctx.refreshing(&config, &profile)?;
     let creds = cache.get().await?;
-    let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
+    let region = crate::context::region(&config);
     let mut builder = aws_config::SdkConfig::builder()
-        .region(aws_config::Region::new(region))
+        .region(aws_config::Region::new(region.clone()))
         .behavior_version(aws_config::BehaviorVersion::latest())
         .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(cache.clone()));
     builder.set_endpoint_url(ctx.endpoint_url.clone());
     let sdk = builder.build();
     let who = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.map_err(|e| {
         CliError::from_failure(aws_inspect::call_failure("STS", "GetCallerIdentity", &e))
-            .context(format!("profile {profile}, {}", config.region.as_deref().unwrap_or("us-east-1")))
+            .context(format!("profile {profile}, {region}"))
     })?;
-    let user = crate::context::signed_in_user(&config, &profile).unwrap_or_else(|| "-".to_owned());
+    let user = cognito_auth::signed_in_user(&config, &profile).unwrap_or_else(|| "-".to_owned());
     let rows = [
         ("user", user),
         ("profile", profile),

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use aws_inspect::{HistoryOptions, ResourceOptions};
 
 use crate::cli::{HistoryArgs, Output, PermissionsArgs, ResourcesArgs};
-use crate::context::{Ctx, signed_in_user};
+use cognito_auth::signed_in_user;
+
+use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::print_json;
 
@@ -20,14 +22,13 @@ async fn user_sdk(ctx: &Ctx, profile: Option<&str>) -> CliResult<(aws_config::Sd
     // credentials first: a sign-in that needs renewing is reported as that (exit 3), not as
     // a request the SDK could not send
     cache.get().await?;
-    let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
+    let region = crate::context::region(&config);
     let mut builder = aws_config::SdkConfig::builder()
-        .region(aws_config::Region::new(region))
+        .region(aws_config::Region::new(region.clone()))
         .behavior_version(aws_config::BehaviorVersion::latest())
         .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(cache));
     builder.set_endpoint_url(ctx.endpoint_url.clone());
     let user = signed_in_user(&config, &profile).unwrap_or_default();
-    let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
     Ok((builder.build(), user, format!("profile {profile}, {region}")))
 }
 

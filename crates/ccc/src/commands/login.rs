@@ -1,11 +1,10 @@
 //! `ccc login` and `ccc logout`.
 
-use cognito_auth::{AuthOutcome, Challenge, ChallengeAnswer, ChallengeName, CognitoAuthenticator, CognitoSource};
-use core_types::{ExposeSecret, SecretString, TokenSet};
-use cred_store::{AwsFiles, Outcome, set_profile_setting};
+use cognito_auth::{Challenge, ChallengeAnswer, ChallengeName, CognitoError, PromptError, signed_in_user};
+use core_types::ExposeSecret;
 
 use crate::cli::{LoginArgs, Output, ProfileArg};
-use crate::context::{Ctx, USERNAME_KEY, signed_in_user};
+use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::{expiry, print_json, print_rows};
 use crate::prompt;
@@ -50,25 +49,10 @@ fn answer(challenge: &Challenge) -> CliResult<ChallengeAnswer> {
     })
 }
 
-async fn sign_in(auth: &CognitoAuthenticator, username: &str, password: &SecretString) -> CliResult<TokenSet> {
-    let mut outcome = auth.authenticate(username, password).await?;
-    for _ in 0..5 {
-        match outcome {
-            AuthOutcome::Tokens(t) => return Ok(t),
-            AuthOutcome::Challenge(c) => {
-                let a = answer(&c)?;
-                outcome = auth.respond_to_challenge(c, a).await?;
-            }
-        }
-    }
-    Err(CliError::new("too many sign-in challenges in a row"))
-}
-
 pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult {
     let config = ctx.config()?;
-    let cognito = ctx.cognito_config(&config)?;
     let profile = ctx.profile(&config, args.profile.as_deref());
-    cred_store::validate_profile_name(&profile)?;
+    let cognito = ctx.cognito_profile(&config, &profile)?.ledger(ctx.ledger().await?).build();
     let username = match args.username {
         Some(u) => u,
         None if prompt::interactive() => prompt::ask("Username", signed_in_user(&config, &profile).as_deref())?,
@@ -81,23 +65,18 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult {
     } else {
         return Err(CliError::new("no terminal to ask for the password").hint("pass --password-stdin"));
     };
-    let auth = ctx.authenticator(&cognito);
-    let tokens = sign_in(&auth, &username, &password).await?;
-    let id_token = tokens.id_token.clone().ok_or_else(|| CliError::new("Cognito returned no ID token"))?;
-    let creds = auth.get_aws_credentials(&id_token).await?;
-
-    AwsFiles::new(&ctx.paths).save_credentials(&profile, &creds)?;
-    ctx.token_store().put(&CognitoSource::token_key(&cognito.user_pool_id, &username), &tokens)?;
-    // the profile remembers its own user: another profile's sign-in never changes it
-    set_profile_setting(&ctx.paths, &profile, USERNAME_KEY, Some(&username))?;
-    let config = ctx.config()?;
-    ctx.refreshing(&config, &profile)?.seed(creds.clone()).await?;
-    let ledger = ctx.ledger().await?;
-    let source = format!("cognito:{}", cognito.user_pool_id);
-    ledger
-        .record_attempt(&source, &profile, ctx.clock.now(), &Outcome::Success { expires_at: creds.expiration() })
-        .await?;
-    ledger.close().await;
+    let signed_in = cognito
+        .sign_in(&username, &password, |c| answer(c).map_err(|e| Box::new(e) as PromptError))
+        .await
+        .map_err(|e| match e {
+            // the prompt's own error (its hint names what to do)
+            CognitoError::Prompt(inner) => match inner.downcast::<CliError>() {
+                Ok(cli) => *cli,
+                Err(other) => CliError::from(CognitoError::Prompt(other)),
+            },
+            e => e.into(),
+        })?;
+    let creds = signed_in.credentials;
 
     match ctx.output {
         Output::Json => print_json(&serde_json::json!({
@@ -117,54 +96,19 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult {
 
 pub async fn logout(ctx: &Ctx, args: ProfileArg) -> CliResult {
     let config = ctx.config()?;
-    let cognito = ctx.cognito_config(&config)?;
     let profile = ctx.profile(&config, args.profile.as_deref());
-    cred_store::validate_profile_name(&profile)?;
-    let username = signed_in_user(&config, &profile);
-    let mut notes = Vec::new();
-    if let Some(user) = &username {
-        let key = CognitoSource::token_key(&cognito.user_pool_id, user);
-        let store = ctx.token_store();
-        if let Some(tokens) = store.get(&key)? {
-            let auth = ctx.authenticator(&cognito);
-            // GlobalSignOut ends every session of the user (it needs a live access token);
-            // RevokeToken kills the refresh token itself, so a stolen copy dies too, even
-            // once the access token has expired
-            if let Some(access) = &tokens.access_token
-                && let Err(e) = auth.sign_out(access).await
-            {
-                notes.push(format!("global sign-out failed ({e})"));
-            }
-            if let Some(refresh) = &tokens.refresh_token
-                && let Err(e) = auth.revoke_token(refresh).await
-            {
-                notes.push(format!("revoking the refresh token failed ({e})"));
-            }
-        }
-        // the tokens stay while another profile is signed in as the same user
-        let others = config.profiles_with(USERNAME_KEY, user).into_iter().filter(|p| *p != profile).count();
-        if others == 0 {
-            store.remove(&key)?;
-        }
-        set_profile_setting(&ctx.paths, &profile, USERNAME_KEY, None)?;
-        if config.profile_setting(&profile, USERNAME_KEY).is_none() {
-            // the user came from a config written before profiles remembered theirs
-            cred_store::set_config_value(&ctx.paths, USERNAME_KEY, "")?;
-        }
-    }
-    let removed = AwsFiles::new(&ctx.paths).remove_credentials(&profile)?;
-    ctx.refreshing_cache_remove(&profile)?;
-    for n in &notes {
+    let out = ctx.cognito_profile(&config, &profile)?.build().sign_out().await?;
+    for n in &out.warnings {
         eprintln!("warning: {n}; local credentials removed anyway");
     }
     match ctx.output {
-        Output::Json => {
-            print_json(&serde_json::json!({"profile": profile, "removed": removed, "signed_out": notes.is_empty()}))
-        }
+        Output::Json => print_json(
+            &serde_json::json!({"profile": profile, "removed": out.removed_credentials, "signed_out": out.warnings.is_empty()}),
+        ),
         Output::Table => println!(
             "Signed out{}; profile {profile} {}.",
-            username.map(|u| format!(" {u}")).unwrap_or_default(),
-            if removed { "removed" } else { "was not in the credentials file" }
+            out.username.map(|u| format!(" {u}")).unwrap_or_default(),
+            if out.removed_credentials { "removed" } else { "was not in the credentials file" }
         ),
     }
     Ok(())

@@ -48,7 +48,7 @@ async fn stored_session(ctx: &Ctx, args: &OauthArgs) -> CliResult<OAuthSession> 
             .hint("run `ccc oauth login`")
     })?;
     // the configured window (`refresh_window_seconds`), as for every other credential
-    let policy = crate::context::refresh_policy(&ctx.config()?)?;
+    let policy = crate::context::refresh_window(&ctx.config()?)?;
     Ok(OAuthSession::from_store(client(args, &stored.scopes).await?, policy, ctx.token_store().entry(key(args))))
 }
 
