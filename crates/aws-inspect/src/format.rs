@@ -5,7 +5,7 @@ use crate::permissions::{PermissionTest, PermissionsResult};
 use crate::resources::ResourceResult;
 
 /// Aligns rows under a header; the last column is not padded.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let cols = header.len();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in rows {

@@ -34,25 +34,24 @@ const IMDS_PROBE: Duration = Duration::from_secs(2);
 /// azure_core's HTTP hook served by our reqwest (one HTTP stack, one TLS stack for the
 /// whole workspace: azure_core's own reqwest feature would pull a second reqwest major).
 #[derive(Debug, Clone)]
-pub struct ReqwestTransport {
+pub(crate) struct ReqwestTransport {
     client: reqwest::Client,
 }
 
 impl ReqwestTransport {
-    /// Sends through `client` (tests pass one that trusts their CA).
-    pub fn new(client: reqwest::Client) -> Self {
+    /// Sends through `client`.
+    pub(crate) fn new(client: reqwest::Client) -> Self {
         Self { client }
     }
-}
 
-impl Default for ReqwestTransport {
-    fn default() -> Self {
-        let client = reqwest::Client::builder()
+    /// The default client: rustls, a connect timeout, no redirects (a bearer token never
+    /// follows a redirect to another host).
+    pub(crate) fn default_client() -> reqwest::Client {
+        reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .unwrap_or_default();
-        Self { client }
+            .unwrap_or_default()
     }
 }
 
@@ -386,17 +385,22 @@ impl TokenCredential for AzureChain {
     }
 }
 
-/// How an Azure session signs in, from its declaration.
-#[derive(Debug, Clone, Default)]
+/// An Azure declaration with its references resolved.
 pub(crate) struct AzureSpec {
     pub tenant_id: Option<String>,
     pub subscription_id: Option<String>,
     pub client_id: Option<String>,
-    pub client_secret: Option<Secret>,
-    pub use_managed_identity: bool,
-    pub use_azure_cli: bool,
-    pub federated_token_file: Option<String>,
     pub authority_host: Option<String>,
+    pub way: AzureWay,
+}
+
+/// The credential a declaration asks for, resolved (the plan's `AzureCredentialPlan`).
+pub(crate) enum AzureWay {
+    ClientSecret(Secret),
+    Workload(String),
+    ManagedIdentity,
+    AzureCli,
+    Chain,
 }
 
 /// What building a chain needs from the manager.
@@ -479,65 +483,56 @@ impl AzureEnv<'_> {
 
     /// The credentials a declaration asks for: exactly one when it names a way, else the chain
     /// environment → workload identity → managed identity → Azure CLI.
-    pub(crate) fn chain(&self, session: &str, spec: &AzureSpec) -> Result<AzureChain, SessionError> {
+    pub(crate) fn chain(&self, session: &str, spec: &AzureSpec) -> AzureChain {
         let host = spec.authority_host.clone().or_else(|| self.var("AZURE_AUTHORITY_HOST"));
         let host = host.as_deref();
-        let need = |what: &str, v: &Option<String>| {
-            v.clone().ok_or_else(|| SessionError::Config {
-                path: session.to_owned(),
-                message: format!("{what} needs tenant_id and client_id"),
-            })
+        // the plan has checked that a secret or a token file comes with tenant_id and client_id
+        let (tenant, client) =
+            (spec.tenant_id.as_deref().unwrap_or_default(), spec.client_id.as_deref().unwrap_or_default());
+        let links = match &spec.way {
+            AzureWay::ClientSecret(secret) => vec![self.service_principal(tenant, client, secret.clone(), host)],
+            AzureWay::Workload(file) => vec![self.workload(tenant, client, file, host)],
+            AzureWay::ManagedIdentity => vec![self.managed(spec.client_id.as_deref())],
+            AzureWay::AzureCli => vec![self.cli(spec.tenant_id.as_deref(), spec.subscription_id.as_deref())],
+            AzureWay::Chain => {
+                let tenant = spec.tenant_id.clone().or_else(|| self.var("AZURE_TENANT_ID"));
+                let client = spec.client_id.clone().or_else(|| self.var("AZURE_CLIENT_ID"));
+                let missing = |names: &[(&str, bool)]| {
+                    let m: Vec<&str> = names.iter().filter(|(_, set)| !set).map(|(n, _)| *n).collect();
+                    format!("{} not set", m.join(", "))
+                };
+                let env_sp = match (&tenant, &client, self.var("AZURE_CLIENT_SECRET")) {
+                    (Some(t), Some(c), Some(s)) => self.service_principal(t, c, Secret::new(s), host),
+                    (t, c, s) => self.link(
+                        "environment",
+                        Err(missing(&[
+                            ("AZURE_TENANT_ID", t.is_some()),
+                            ("AZURE_CLIENT_ID", c.is_some()),
+                            ("AZURE_CLIENT_SECRET", s.is_some()),
+                        ])),
+                    ),
+                };
+                let env_sp = Link { name: "environment", ..env_sp };
+                let workload = match (&tenant, &client, self.var("AZURE_FEDERATED_TOKEN_FILE")) {
+                    (Some(t), Some(c), Some(f)) => self.workload(t, c, &f, host),
+                    (t, c, f) => self.link(
+                        "workload identity",
+                        Err(missing(&[
+                            ("AZURE_TENANT_ID", t.is_some()),
+                            ("AZURE_CLIENT_ID", c.is_some()),
+                            ("AZURE_FEDERATED_TOKEN_FILE", f.is_some()),
+                        ])),
+                    ),
+                };
+                vec![
+                    env_sp,
+                    workload,
+                    self.managed(spec.client_id.as_deref()),
+                    self.cli(spec.tenant_id.as_deref(), spec.subscription_id.as_deref()),
+                ]
+            }
         };
-        let links = if let Some(secret) = &spec.client_secret {
-            let tenant = need("client_secret", &spec.tenant_id)?;
-            let client = need("client_secret", &spec.client_id)?;
-            vec![self.service_principal(&tenant, &client, secret.clone(), host)]
-        } else if let Some(file) = &spec.federated_token_file {
-            let tenant = need("federated_token_file", &spec.tenant_id)?;
-            let client = need("federated_token_file", &spec.client_id)?;
-            vec![self.workload(&tenant, &client, file, host)]
-        } else if spec.use_managed_identity {
-            vec![self.managed(spec.client_id.as_deref())]
-        } else if spec.use_azure_cli {
-            vec![self.cli(spec.tenant_id.as_deref(), spec.subscription_id.as_deref())]
-        } else {
-            let tenant = spec.tenant_id.clone().or_else(|| self.var("AZURE_TENANT_ID"));
-            let client = spec.client_id.clone().or_else(|| self.var("AZURE_CLIENT_ID"));
-            let missing = |names: &[(&str, bool)]| {
-                let m: Vec<&str> = names.iter().filter(|(_, set)| !set).map(|(n, _)| *n).collect();
-                format!("{} not set", m.join(", "))
-            };
-            let env_sp = match (&tenant, &client, self.var("AZURE_CLIENT_SECRET")) {
-                (Some(t), Some(c), Some(s)) => self.service_principal(t, c, Secret::new(s), host),
-                (t, c, s) => self.link(
-                    "environment",
-                    Err(missing(&[
-                        ("AZURE_TENANT_ID", t.is_some()),
-                        ("AZURE_CLIENT_ID", c.is_some()),
-                        ("AZURE_CLIENT_SECRET", s.is_some()),
-                    ])),
-                ),
-            };
-            let env_sp = Link { name: "environment", ..env_sp };
-            let workload = match (&tenant, &client, self.var("AZURE_FEDERATED_TOKEN_FILE")) {
-                (Some(t), Some(c), Some(f)) => self.workload(t, c, &f, host),
-                (t, c, f) => self.link(
-                    "workload identity",
-                    Err(missing(&[
-                        ("AZURE_TENANT_ID", t.is_some()),
-                        ("AZURE_CLIENT_ID", c.is_some()),
-                        ("AZURE_FEDERATED_TOKEN_FILE", f.is_some()),
-                    ])),
-                ),
-            };
-            vec![
-                env_sp,
-                workload,
-                self.managed(spec.client_id.as_deref()),
-                self.cli(spec.tenant_id.as_deref(), spec.subscription_id.as_deref()),
-            ]
-        };
-        Ok(AzureChain {
+        AzureChain {
             session: session.to_owned(),
             links,
             pinned: Mutex::default(),
@@ -546,7 +541,7 @@ impl AzureEnv<'_> {
             clock: self.clock.clone(),
             refresh_window: self.refresh_window,
             fetches: std::sync::atomic::AtomicU64::new(0),
-        })
+        }
     }
 }
 

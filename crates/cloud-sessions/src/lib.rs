@@ -25,31 +25,42 @@
 //!     allowed_sessions: [deploy]
 //! ```
 //!
-//! [`CloudSessionManager::from_yaml`] validates the file (errors carry the YAML path),
-//! resolves `ENV/NAME` and `SEC/name` references, and builds AWS sessions whose credentials
+//! [`plan`] validates the file (errors carry the YAML path) and orders what it declares
+//! (sources before the roles they assume, a secret store right after the session that reads
+//! it, sessions with `SEC/` values after the stores); [`CloudSessionManager::from_yaml`] plans,
+//! then builds in that order: it resolves `ENV/NAME` and `SEC/name` references, and builds AWS sessions whose credentials
 //! refresh themselves through cred-store's refreshing cache, and Azure sessions whose
 //! credential chain caches tokens and reports which credential answered. Health checks, retry (transient
 //! errors only), scheduled rotation, role-based access and extended sessions are methods of
 //! the manager, a cheap-to-clone handle.
 
 mod azure;
+mod build;
 mod config;
 mod error;
+mod health;
 mod manager;
-mod ops;
+mod plan;
 mod refs;
 mod renew;
+mod reports;
+mod rotation;
 mod sources;
 
-pub use azure::{AttemptOutcome, AzureSession, ChainAttempt, MANAGEMENT_SCOPE, ReqwestTransport};
+pub use azure::{AttemptOutcome, AzureSession, ChainAttempt, MANAGEMENT_SCOPE};
 pub use config::{
     LoadedConfig, RoleSpec, SecretsSpec, SessionSpec, SessionType, SessionsFile, StoreSpec, StoreType, parse_config,
 };
 pub use error::SessionError;
 pub use manager::{AwsSession, CloudSessionManager, ManagerOptions, Session};
-pub use ops::{ExtendedSession, HealthReport, RotationReport};
+pub use plan::{
+    AwsCredentialPlan, AwsSessionPlan, AzureCredentialPlan, AzureSessionPlan, Plan, RolePlan, RoleSource, Step,
+    StorePlan, plan,
+};
 pub use refs::{
     AwsSecretStore, AzureKeyVaultStore, BoxFuture, EnvLookup, KEY_VAULT_API_VERSION, LocalSecretStore, Resolver,
     SecretStore, ValueRef,
 };
+pub use reports::{HealthReport, RotationReport};
+pub use rotation::ExtendedSession;
 pub use sources::AssumeRoleSource;

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use azure_core::http::HttpClient;
@@ -126,16 +126,12 @@ pub const KEY_VAULT_API_VERSION: &str = "7.5";
 /// Azure Key Vault through an Azure session's credential: `GET {vault}/secrets/{name}`, with a
 /// bearer token for the vault's audience (taken from the vault's host: public, sovereign
 /// clouds and managed HSM).
-///
-/// The manager creates the store before the session it reads through is built (so that the
-/// session's own values can still come from the other stores); until then `get` reports that
-/// the session is not ready and the resolver moves on to the next store.
 #[derive(Clone)]
 pub struct AzureKeyVaultStore {
     label: String,
     vault: azure_core::http::Url,
     scope: String,
-    session: Arc<OnceLock<AzureSession>>,
+    session: AzureSession,
     transport: Arc<dyn HttpClient>,
     retry: RetryPolicy,
     attempt_timeout: Duration,
@@ -150,31 +146,14 @@ impl fmt::Debug for AzureKeyVaultStore {
 impl AzureKeyVaultStore {
     /// Reads secrets from `vault_url` (an `https://` URL) with `session`'s credential, sending
     /// through `transport`.
-    pub fn new(vault_url: &str, session: AzureSession, transport: Arc<dyn HttpClient>) -> Result<Self, String> {
-        let store = Self::pending(vault_url, transport)?;
-        let _ = store.session.set(session);
-        Ok(store)
-    }
-
-    /// A store whose session comes later, through [`Self::set_session`].
-    pub(crate) fn pending(vault_url: &str, transport: Arc<dyn HttpClient>) -> Result<Self, String> {
-        let mut vault = azure_core::http::Url::parse(vault_url)
-            .map_err(|e| format!("vault_url {vault_url:?} is not a URL: {e}"))?;
-        if vault.scheme() != "https" {
-            return Err(format!("vault_url {vault_url:?} must be an https:// URL"));
-        }
-        if !vault.path().ends_with('/') {
-            let path = format!("{}/", vault.path());
-            vault.set_path(&path);
-        }
-        let host = vault.host_str().unwrap_or_default().to_ascii_lowercase();
-        let scope = key_vault_scope(&host);
+    pub fn new(vault_url: &str, session: AzureSession, http: reqwest::Client) -> Result<Self, String> {
+        let (vault, scope, label) = parse_vault_url(vault_url)?;
         Ok(Self {
-            label: format!("Azure Key Vault {host}"),
+            label,
             vault,
             scope,
-            session: Arc::default(),
-            transport,
+            session,
+            transport: Arc::new(crate::azure::ReqwestTransport::new(http)),
             retry: RetryPolicy::default(),
             attempt_timeout: Duration::from_secs(10),
         })
@@ -196,15 +175,26 @@ impl AzureKeyVaultStore {
         self
     }
 
-    /// Gives the store its session (once; later calls are ignored).
-    pub(crate) fn set_session(&self, session: AzureSession) {
-        let _ = self.session.set(session);
-    }
-
     /// The token audience asked for.
     pub fn scope(&self) -> &str {
         &self.scope
     }
+}
+
+/// A vault URL checked (`https`), with a trailing slash; its token audience; its label.
+fn parse_vault_url(vault_url: &str) -> Result<(azure_core::http::Url, String, String), String> {
+    let mut vault =
+        azure_core::http::Url::parse(vault_url).map_err(|e| format!("vault_url {vault_url:?} is not a URL: {e}"))?;
+    if vault.scheme() != "https" {
+        return Err(format!("vault_url {vault_url:?} must be an https:// URL"));
+    }
+    if !vault.path().ends_with('/') {
+        let path = format!("{}/", vault.path());
+        vault.set_path(&path);
+    }
+    let host = vault.host_str().unwrap_or_default().to_ascii_lowercase();
+    let scope = key_vault_scope(&host);
+    Ok((vault, scope, format!("Azure Key Vault {host}")))
 }
 
 /// The audience of a vault: `https://<host without the vault's own name>/.default` for the
@@ -284,10 +274,7 @@ impl SecretStore for AzureKeyVaultStore {
             if !is_key_vault_name(key) {
                 return Err("not a Key Vault secret name (1-127 letters, digits and dashes)".into());
             }
-            let Some(session) = self.session.get() else {
-                return Err("its Azure session is not ready yet (the secret is needed to build a session declared before the vault's)".into());
-            };
-            let token = session.token(&[self.scope.as_str()]).await.map_err(|e| e.to_string())?;
+            let token = self.session.token(&[self.scope.as_str()]).await.map_err(|e| e.to_string())?;
             // Done is an answer (found, missing, refused); Busy is worth another attempt
             let attempt = || async {
                 match tokio::time::timeout(self.attempt_timeout, self.attempt(key, token.token.secret())).await {
@@ -427,12 +414,12 @@ mod tests {
 
     #[test]
     fn vault_urls_must_be_https_and_names_key_vault_shaped() {
-        let t: Arc<dyn HttpClient> = Arc::new(crate::ReqwestTransport::default());
-        let s = AzureKeyVaultStore::pending("https://MyVault.vault.azure.net", t.clone()).unwrap();
-        assert_eq!(s.name(), "Azure Key Vault myvault.vault.azure.net");
-        assert_eq!(s.vault.as_str(), "https://myvault.vault.azure.net/");
-        assert!(AzureKeyVaultStore::pending("http://v.vault.azure.net/", t.clone()).unwrap_err().contains("https://"));
-        assert!(AzureKeyVaultStore::pending("not a url", t).unwrap_err().contains("not a URL"));
+        let (vault, scope, label) = parse_vault_url("https://MyVault.vault.azure.net").unwrap();
+        assert_eq!(label, "Azure Key Vault myvault.vault.azure.net");
+        assert_eq!(vault.as_str(), "https://myvault.vault.azure.net/");
+        assert_eq!(scope, "https://vault.azure.net/.default");
+        assert!(parse_vault_url("http://v.vault.azure.net/").unwrap_err().contains("https://"));
+        assert!(parse_vault_url("not a url").unwrap_err().contains("not a URL"));
         assert!(is_key_vault_name("db-password-2"));
         for bad in ["", "with_underscore", "dots.no", "../x", &"a".repeat(128)] {
             assert!(!is_key_vault_name(bad), "{bad}");
@@ -451,13 +438,5 @@ mod tests {
             "HTTP 502; the vault is busy or unwell, try again"
         );
         assert_eq!(key_vault_error(400, br#"{"error":{"code":"BadParameter"}}"#), "HTTP 400 BadParameter");
-    }
-
-    #[tokio::test]
-    async fn a_vault_without_its_session_yet_passes_to_the_next_store() {
-        let t: Arc<dyn HttpClient> = Arc::new(crate::ReqwestTransport::default());
-        let s = AzureKeyVaultStore::pending("https://v.vault.azure.net/", t).unwrap();
-        assert!(s.get("db").await.unwrap_err().contains("not ready"));
-        assert!(s.get("bad_name").await.unwrap_err().contains("not a Key Vault secret name"));
     }
 }

@@ -113,10 +113,12 @@ impl CredentialSource for AssumeRoleSource {
                 out.credentials().map(from_sts)
             }
             Assume::WebIdentity { token_file } => {
-                let token = std::fs::read_to_string(token_file).map_err(|e| SessionError::Reference {
-                    reference: token_file.clone(),
-                    used_by: format!("session {}", self.session),
-                    message: format!("cannot read the web identity token file: {e}"),
+                let token = cred_store::fsutil::read_text(std::path::Path::new(token_file)).map_err(|e| {
+                    SessionError::Reference {
+                        reference: token_file.clone(),
+                        used_by: format!("session {}", self.session),
+                        message: format!("cannot read the web identity token file: {e}"),
+                    }
                 })?;
                 let out = self
                     .sts

@@ -90,6 +90,11 @@ pub fn lock_within(path: &Path, wait: Duration) -> Result<FileLock> {
     }
 }
 
+/// Reads a UTF-8 text file (a missing one is an error naming it).
+pub fn read_text(path: &Path) -> Result<String> {
+    read_optional(path)?.ok_or_else(|| Error::io("read", path, std::io::Error::from(IoKind::NotFound)))
+}
+
 /// Reads a file, `None` if it does not exist.
 pub fn read_optional(path: &Path) -> Result<Option<String>> {
     match fs::read(path) {

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ccc_tests::azure_stub::{Entra, FakeAz, KeyVault, TestCa};
-use cloud_sessions::{
-    AttemptOutcome, CloudSessionManager, MANAGEMENT_SCOPE, ManagerOptions, ReqwestTransport, SessionError,
-};
+use cloud_sessions::{AttemptOutcome, CloudSessionManager, MANAGEMENT_SCOPE, ManagerOptions, SessionError};
 use core_types::{Clock, ErrorKind, Kinded, ManualClock, RefreshPolicy, RetryPolicy};
 
 const TENANT: &str = "contoso";
@@ -18,12 +16,10 @@ const SECRET: &str = "sp-secret-Zq8~never-print-me";
 const ASSERTION: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6Y2kifQ.c2ln";
 
 fn options(ca: &TestCa, env: Vec<(&'static str, String)>) -> ManagerOptions {
-    ManagerOptions {
-        env: Arc::new(move |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())),
-        retry: RetryPolicy::new(3, Duration::from_millis(10)),
-        azure_transport: Arc::new(ReqwestTransport::new(ca.client())),
-        ..ManagerOptions::default()
-    }
+    ManagerOptions::default()
+        .env(move |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+        .retry(RetryPolicy::new(3, Duration::from_millis(10)))
+        .http_client(ca.client())
 }
 
 fn sp_yaml(entra: &Entra) -> String {
@@ -168,8 +164,8 @@ async fn a_cached_token_is_renewed_once_inside_the_refresh_window() {
     let az = FakeAz::signed_in(3600);
     let clock = ManualClock::new(core_types::SystemClock.now());
     let mut opts = options(&ca, vec![("PATH", az.path())]);
-    opts.clock = Arc::new(clock.clone());
-    opts.refresh_window = RefreshPolicy::new(Duration::from_secs(300));
+    opts = opts.clock(Arc::new(clock.clone()));
+    opts = opts.refresh_window(RefreshPolicy::new(Duration::from_secs(300)));
     let yaml = "cloud_sessions:\n  - name: cli\n    session_type: azure\n    use_azure_cli: true\n";
     let m = CloudSessionManager::from_yaml(yaml, opts).await.unwrap();
     let s = m.azure_session("cli").unwrap();
@@ -197,7 +193,7 @@ async fn rotation_renews_cached_tokens_and_a_failed_rotation_keeps_them() {
     let az = FakeAz::signed_in(3600);
     let yaml = "cloud_sessions:\n  - name: cli\n    session_type: azure\n    use_azure_cli: true\n";
     let mut opts = options(&ca, vec![("PATH", az.path())]);
-    opts.retry = RetryPolicy::none();
+    opts = opts.retry(RetryPolicy::none());
     let m = CloudSessionManager::from_yaml(yaml, opts).await.unwrap();
     let s = m.azure_session("cli").unwrap();
     assert_eq!(s.token(&[MANAGEMENT_SCOPE]).await.unwrap().token.secret(), "az-access-token-1");
@@ -244,9 +240,8 @@ async fn key_vault_serves_sec_references_through_an_azure_session() {
         entra.authority, vault.url
     );
     let opts = || {
-        let mut o = options(&ca, vec![("SP_CLIENT", CLIENT.to_owned()), ("SP_SECRET", SECRET.to_owned())]);
-        o.token_store = Some(tokens.clone());
-        o
+        options(&ca, vec![("SP_CLIENT", CLIENT.to_owned()), ("SP_SECRET", SECRET.to_owned())])
+            .token_store(tokens.clone())
     };
     let m = CloudSessionManager::from_yaml(&yaml, opts()).await.unwrap();
     assert_eq!(secret_key_of(&m, "app").await, "kv-app-secret-R2d7");
@@ -289,11 +284,7 @@ async fn key_vault_serves_sec_references_through_an_azure_session() {
     let before = vault.requests().len();
     vault.fail_next(&[ccc_tests::azure_stub::STALL]);
     let started = std::time::Instant::now();
-    let stalling = || {
-        let mut o = opts();
-        o.attempt_timeout = Duration::from_millis(500);
-        o
-    };
+    let stalling = || opts().attempt_timeout(Duration::from_millis(500));
     let m = CloudSessionManager::from_yaml(&yaml, stalling()).await.unwrap();
     assert_eq!(secret_key_of(&m, "app").await, "kv-app-secret-R2d7");
     assert!(started.elapsed() < Duration::from_secs(10), "the stall cost one attempt: {:?}", started.elapsed());

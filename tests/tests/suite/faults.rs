@@ -4,7 +4,6 @@
 //! never retried. (HTTP-level AWS error codes — 500, throttling — are injected by the moto
 //! front in tests/tests/suite/sessions.rs.)
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ccc_tests::peer;
@@ -24,13 +23,11 @@ fn policy() -> RetryPolicy {
 
 async fn sessions(endpoint: &str) -> CloudSessionManager {
     let yaml = "cloud_sessions:\n  - name: keys\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAIOSFODNN7EXAMPLE\n    secret_access_key: ENV/SECRET\n";
-    let options = ManagerOptions {
-        endpoint_url: Some(endpoint.to_owned()),
-        env: Arc::new(|k| (k == "SECRET").then(|| "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned())),
-        retry: policy(),
-        attempt_timeout: ATTEMPT,
-        ..ManagerOptions::default()
-    };
+    let options = ManagerOptions::default()
+        .endpoint_url(endpoint.to_owned())
+        .env(|k| (k == "SECRET").then(|| "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned()))
+        .retry(policy())
+        .attempt_timeout(ATTEMPT);
     CloudSessionManager::from_yaml(yaml, options).await.unwrap()
 }
 

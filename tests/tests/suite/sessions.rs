@@ -15,12 +15,10 @@ fn options(front: &Front, env: &'static [(&'static str, &'static str)]) -> Manag
             ccc_tests::leak::secret(value);
         }
     }
-    ManagerOptions {
-        endpoint_url: Some(front.url.clone()),
-        env: Arc::new(move |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())),
-        retry: RetryPolicy::new(3, Duration::from_millis(10)),
-        ..ManagerOptions::default()
-    }
+    ManagerOptions::default()
+        .endpoint_url(front.url.clone())
+        .env(move |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned()))
+        .retry(RetryPolicy::new(3, Duration::from_millis(10)))
 }
 
 const SESSIONS: &str = r#"
@@ -103,8 +101,8 @@ async fn an_expiring_role_session_refreshes_once_for_an_sdk_client() {
     let front = Front::start().await;
     let clock = ManualClock::new(core_types::SystemClock.now());
     let mut opts = options(&front, ENV);
-    opts.clock = Arc::new(clock.clone());
-    opts.refresh_window = RefreshPolicy::new(Duration::from_secs(300));
+    opts = opts.clock(Arc::new(clock.clone()));
+    opts = opts.refresh_window(RefreshPolicy::new(Duration::from_secs(300)));
     let m = CloudSessionManager::from_yaml(KINDS, opts).await.unwrap();
     let sts = aws_sdk_sts::Client::new(m.aws_session("role").unwrap().sdk_config());
     sts.get_caller_identity().send().await.expect("first call");
@@ -172,7 +170,7 @@ async fn references_resolve_from_env_local_store_and_secrets_manager() {
         "cloud_sessions:\n  - name: vault\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/TEST_KEY_ID\n    secret_access_key: ENV/TEST_SECRET\n  - name: app\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAAPPEXAMPLE\n    secret_access_key: SEC/{name}\n  - name: local\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIALOCALEXAMPLE\n    secret_access_key: SEC/local_secret\nsecrets_manager:\n  cloud_stores:\n    aws:\n      store_type: aws\n      priority: 100\n      session_name: vault\n    mine:\n      store_type: local\n      priority: 10\n"
     );
     let mut opts = options(&front, ENV);
-    opts.token_store = Some(store.clone());
+    opts = opts.token_store(store.clone());
     let m = CloudSessionManager::from_yaml(&yaml, opts).await.unwrap();
     let creds = aws_credential_types::provider::ProvideCredentials::provide_credentials(
         &m.aws_session("app").unwrap().credentials_provider(),
@@ -195,7 +193,7 @@ async fn references_resolve_from_env_local_store_and_secrets_manager() {
         "{e}"
     );
     let mut opts = options(&front, ENV);
-    opts.token_store = Some(store);
+    opts = opts.token_store(store);
     let e =
         CloudSessionManager::from_yaml(&yaml.replace("SEC/local_secret", "SEC/missing_one"), opts).await.unwrap_err();
     assert!(e.to_string().contains("SEC/missing_one") && e.to_string().contains("not found"), "{e}");
@@ -241,12 +239,10 @@ async fn a_cognito_session_keeps_a_ccc_user_signed_in_and_rotates() {
     let store = cred_store::TokenStore::new(&paths);
     store.put(&cognito_auth::CognitoSource::token_key(&pool.pool_id, "sessions-carol"), &tokens).unwrap();
     let yaml = "cloud_sessions:\n  - name: cog\n    session_type: aws\n    region: us-east-1\n    cognito: default\n    username: sessions-carol\n  - name: nobody\n    session_type: aws\n    region: us-east-1\n    cognito: default\n    username: never-logged-in\n";
-    let options = ManagerOptions {
-        endpoint_url: Some(ccc_tests::peer("CCC_TEST_AWS_ENDPOINT")),
-        paths: Some(paths.clone()),
-        retry: RetryPolicy::new(1, Duration::from_millis(10)),
-        ..ManagerOptions::default()
-    };
+    let options = ManagerOptions::default()
+        .endpoint_url(ccc_tests::peer("CCC_TEST_AWS_ENDPOINT"))
+        .paths(paths.clone())
+        .retry(RetryPolicy::new(1, Duration::from_millis(10)));
     let m = CloudSessionManager::from_yaml(yaml, options).await.unwrap();
     let h = m.check_health("cog").await.unwrap();
     assert!(h.healthy, "{h:?}");
@@ -280,12 +276,10 @@ async fn an_sso_session_gets_role_credentials_through_sso_refresh() {
     let db = db.to_str().unwrap().to_owned();
     let yaml =
         "cloud_sessions:\n  - name: sso\n    session_type: aws\n    region: eu-west-1\n    sso_profile: corp-dev\n";
-    let options = ManagerOptions {
-        endpoint_url: Some(stub.url.clone()),
-        paths: Some(paths.clone()),
-        env: Arc::new(move |k| (k == "AWS_CREDENTIALS_DB_PATH").then(|| db.clone())),
-        ..ManagerOptions::default()
-    };
+    let options = ManagerOptions::default()
+        .endpoint_url(stub.url.clone())
+        .paths(paths.clone())
+        .env(move |k| (k == "AWS_CREDENTIALS_DB_PATH").then(|| db.clone()));
     let m = CloudSessionManager::from_yaml(yaml, options).await.unwrap();
     let provider = m.aws_session("sso").unwrap().credentials_provider();
     let creds = provider.provide_credentials().await.unwrap();
@@ -296,7 +290,7 @@ async fn an_sso_session_gets_role_credentials_through_sso_refresh() {
     // a profile that is not an SSO profile: said at load, naming the session
     let bad =
         "cloud_sessions:\n  - name: sso\n    session_type: aws\n    region: eu-west-1\n    sso_profile: missing\n";
-    let options = ManagerOptions { paths: Some(paths), ..ManagerOptions::default() };
+    let options = ManagerOptions::default().paths(paths);
     let e = CloudSessionManager::from_yaml(bad, options).await.unwrap_err();
     assert!(e.to_string().contains("session \"sso\"") && e.to_string().contains("no such profile"), "{e}");
 }

@@ -203,6 +203,58 @@ fn no_library_message_names_a_ccc_command() {
                 continue;
             }
             assert!(!code.contains("`ccc "), "{}:{}: a library names a ccc command: {code}", f.display(), i + 1);
+            for command in COMMANDS {
+                let named = format!("ccc {command}");
+                assert!(!code.contains(&named), "{}:{}: a library names `{named}`: {code}", f.display(), i + 1);
+            }
+        }
+    }
+}
+
+/// The CLI's commands (a library message naming one is the CLI's hint in the wrong place).
+const COMMANDS: &[&str] = &[
+    "login",
+    "logout",
+    "configure",
+    "config set",
+    "config get",
+    "creds",
+    "setup-profile",
+    "whoami",
+    "history",
+    "resources",
+    "permissions",
+    "sessions",
+    "oauth",
+    "sso ",
+];
+
+/// Only cred-store touches files (invariant 1): every other crate reads and writes through
+/// it (`cred_store::fsutil`, the typed stores), so locking, atomic writes, modes and
+/// symlink checks have one owner.
+#[test]
+fn only_cred_store_touches_files() {
+    let mut files = Vec::new();
+    for krate in CRATES.iter().filter(|k| **k != "cred-store") {
+        rust_files(&workspace_root().join("crates").join(krate).join("src"), &mut files);
+    }
+    assert!(files.len() > 20);
+    let forbidden = ["std::fs", " fs::", "(fs::", "tokio::fs", "File::open", "File::create", "OpenOptions"];
+    for f in files {
+        let src = non_test_source(&f);
+        for (i, line) in src.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            for word in forbidden {
+                assert!(
+                    !code.contains(word),
+                    "{}:{}: file access outside cred-store ({word}): {code}",
+                    f.display(),
+                    i + 1
+                );
+            }
         }
     }
 }

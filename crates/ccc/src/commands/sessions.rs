@@ -11,80 +11,83 @@ fn session_error(e: cloud_sessions::SessionError) -> CliError {
     CliError::from_kinded(&e)
 }
 
-pub async fn sessions(ctx: &Ctx, cmd: SessionsCommand) -> CliResult {
-    let (args, only) = match &cmd {
-        SessionsCommand::List(a) => (a, None),
-        SessionsCommand::Check { args, name } => (args, name.clone()),
-    };
-    let options = ManagerOptions { endpoint_url: ctx.endpoint_url.clone(), ..ManagerOptions::default() };
-    let manager = CloudSessionManager::from_file(&args.config, options).await.map_err(session_error)?;
-    for w in manager.warnings() {
-        eprintln!("warning: {w}");
+/// The file's text, planned: validated and ordered, nothing built.
+fn plan_file(path: &std::path::Path) -> CliResult<cloud_sessions::Plan> {
+    let text = cred_store::fsutil::read_text(path)?;
+    cloud_sessions::plan(&text).map_err(session_error)
+}
+
+/// One line a session: name, health, latency, then who it is or what failed.
+fn print_health(reports: &[cloud_sessions::HealthReport]) {
+    let width = reports.iter().map(|r| r.name.chars().count()).max().unwrap_or(0).max("SESSION".len());
+    println!("{:<width$}  {:<6}  {:>8}  IDENTITY / ERROR", "SESSION", "HEALTH", "LATENCY");
+    for r in reports {
+        let who = r
+            .arn
+            .clone()
+            .or_else(|| r.credential.as_ref().map(|c| format!("azure: {c}")))
+            .or_else(|| r.error.clone())
+            .unwrap_or_default();
+        let health = if r.healthy { "ok" } else { "FAILED" };
+        println!("{:<width$}  {health:<6}  {:>5} ms  {who}", r.name, r.latency.as_millis());
     }
+}
+
+pub async fn sessions(ctx: &Ctx, cmd: SessionsCommand) -> CliResult {
     match cmd {
-        SessionsCommand::List(_) => match ctx.output {
-            Output::Json => {
-                print_json(&serde_json::json!({"sessions": manager.session_names(), "warnings": manager.warnings()}))
+        SessionsCommand::List(args) => {
+            let plan = plan_file(&args.config)?;
+            for w in &plan.warnings {
+                eprintln!("warning: {w}");
             }
-            Output::Table => {
-                for n in manager.session_names() {
-                    println!("{n}");
+            match ctx.output {
+                Output::Json => {
+                    print_json(&serde_json::json!({"sessions": plan.session_names(), "warnings": plan.warnings}))
+                }
+                Output::Table => {
+                    for n in plan.session_names() {
+                        println!("{n}");
+                    }
                 }
             }
-        },
-        SessionsCommand::Check { .. } => {
-            let reports = match only {
+            Ok(())
+        }
+        SessionsCommand::Check { args, name } => {
+            let plan = plan_file(&args.config)?;
+            for w in &plan.warnings {
+                eprintln!("warning: {w}");
+            }
+            let mut options = ManagerOptions::default();
+            if let Some(e) = &ctx.endpoint_url {
+                options = options.endpoint_url(e.clone());
+            }
+            let manager = CloudSessionManager::from_plan(plan, options).await.map_err(session_error)?;
+            let reports = match name {
                 Some(n) => vec![manager.check_health(&n).await.map_err(session_error)?],
                 None => manager.check_all().await,
             };
-            let unhealthy = reports.iter().filter(|r| !r.healthy).count();
             match ctx.output {
-                Output::Json => print_json(&serde_json::Value::Array(
-                    reports
-                        .iter()
-                        .map(|r| {
-                            serde_json::json!({
-                                "name": r.name, "healthy": r.healthy, "arn": r.arn, "account": r.account,
-                                "credential": r.credential, "chain": r.chain,
-                                "latency_ms": r.latency.as_millis() as u64, "attempts": r.attempts,
-                                "error_kind": r.error_kind.map(|k| k.as_str()), "error": r.error,
-                            })
-                        })
-                        .collect(),
-                )),
-                Output::Table => {
-                    let rows: Vec<Vec<String>> = reports
-                        .iter()
-                        .map(|r| {
-                            vec![
-                                r.name.clone(),
-                                if r.healthy { "ok".into() } else { "FAILED".into() },
-                                format!("{} ms", r.latency.as_millis()),
-                                r.arn
-                                    .clone()
-                                    .or_else(|| r.credential.as_ref().map(|c| format!("azure: {c}")))
-                                    .or_else(|| r.error.clone())
-                                    .unwrap_or_default(),
-                            ]
-                        })
-                        .collect();
-                    print!("{}", aws_inspect::table(&["SESSION", "HEALTH", "LATENCY", "IDENTITY / ERROR"], &rows));
-                }
+                Output::Json => print_json(&serde_json::to_value(&reports).unwrap_or_default()),
+                Output::Table => print_health(&reports),
             }
-            if unhealthy > 0 {
+            let unhealthy: Vec<String> = reports
+                .iter()
+                .filter(|r| !r.healthy)
+                .map(|r| match r.error_kind {
+                    Some(k) => format!("{} ({k})", r.name),
+                    None => r.name.clone(),
+                })
+                .collect();
+            if !unhealthy.is_empty() {
                 // which ones, and why in a word; the table above has each one's error
-                let which: Vec<String> = reports
-                    .iter()
-                    .filter(|r| !r.healthy)
-                    .map(|r| match r.error_kind {
-                        Some(k) => format!("{} ({k})", r.name),
-                        None => r.name.clone(),
-                    })
-                    .collect();
-                return Err(CliError::new(format!("{unhealthy} session(s) unhealthy: {}", which.join(", ")))
-                    .hint("the table above shows each session's error; `-v` shows more"));
+                return Err(CliError::new(format!(
+                    "{} session(s) unhealthy: {}",
+                    unhealthy.len(),
+                    unhealthy.join(", ")
+                ))
+                .hint("the table above shows each session's error; `-v` shows more"));
             }
+            Ok(())
         }
     }
-    Ok(())
 }

@@ -1,56 +1,22 @@
-//! What the manager does with its sessions over a long run: health checks with retry,
-//! scheduled rotation, and extended sessions.
+//! Over a long run: scheduled rotation (credentials re-obtained before their time) and
+//! extended sessions (GetSessionToken / AssumeRole with a duration).
 
 use std::fmt;
 use std::sync::{Arc, PoisonError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use core_types::{AwsCredentials, Clock, CredentialSource, ErrorKind, Kinded, Verdict};
+use core_types::{AwsCredentials, Clock, CredentialSource};
 use cred_store::to_sdk_credentials;
 
-use crate::azure::{AzureSession, MANAGEMENT_SCOPE, azure_error};
+use crate::azure::{AzureSession, azure_error};
+use crate::build::base_config;
 use crate::error::SessionError;
-use crate::manager::{CloudSessionManager, Session, base_config};
+use crate::manager::{CloudSessionManager, Session};
+use crate::reports::RotationReport;
 use crate::sources::aws_error;
-
-/// The result of a health check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HealthReport {
-    /// The session.
-    pub name: String,
-    /// Whether GetCallerIdentity (AWS) or token acquisition (Azure) succeeded.
-    pub healthy: bool,
-    /// The caller ARN (AWS).
-    pub arn: Option<String>,
-    /// The account (AWS) or subscription (Azure).
-    pub account: Option<String>,
-    /// Which Azure credential answered.
-    pub credential: Option<String>,
-    /// What the Azure credential chain tried (`environment: skipped (...)`, ...).
-    pub chain: Vec<String>,
-    /// How long the check took (all attempts).
-    pub latency: Duration,
-    /// Attempts made.
-    pub attempts: u32,
-    /// The failure's kind.
-    pub error_kind: Option<ErrorKind>,
-    /// The failure.
-    pub error: Option<String>,
-}
-
-/// What a rotation did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RotationReport {
-    /// The session.
-    pub name: String,
-    /// When.
-    pub at: SystemTime,
-    /// `None` on success, else why the old credential was kept.
-    pub error: Option<String>,
-}
 
 /// Credentials for a long run (GetSessionToken for IAM-user keys, AssumeRole with a duration
 /// for role sessions).
@@ -83,88 +49,6 @@ impl ExtendedSession {
 }
 
 impl CloudSessionManager {
-    /// Calls `op` until it succeeds, retrying throttling / unavailable errors only.
-    async fn with_retry<T, F, Fut>(&self, op: F) -> (Result<T, SessionError>, u32)
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, SessionError>>,
-    {
-        let judge = |e: &SessionError| {
-            if e.kind().is_retryable() { Verdict::Retry { after: None } } else { Verdict::Final }
-        };
-        self.inner.options.retry.run(op, judge, tokio::time::sleep).await
-    }
-
-    /// AWS: `GetCallerIdentity` with the session's credentials; Azure: a token for Azure
-    /// Resource Manager. Retried per the retry policy (transient failures only).
-    pub async fn check_health(&self, name: &str) -> Result<HealthReport, SessionError> {
-        let start = Instant::now();
-        let mut report = HealthReport {
-            name: name.to_owned(),
-            healthy: false,
-            arn: None,
-            account: None,
-            credential: None,
-            chain: Vec::new(),
-            latency: Duration::ZERO,
-            attempts: 0,
-            error_kind: None,
-            error: None,
-        };
-        let failure = match self.get_session(name)? {
-            Session::Aws(session) => {
-                // our retry policy governs here, not the SDK's
-                let sts =
-                    aws_sdk_sts::Client::new(&session.sdk.to_builder().retry_config(RetryConfig::disabled()).build());
-                let (result, attempts) = self
-                    .with_retry(|| async {
-                        sts.get_caller_identity().send().await.map_err(|e| aws_error(name, "sts:GetCallerIdentity", &e))
-                    })
-                    .await;
-                report.attempts = attempts;
-                match result {
-                    Ok(who) => {
-                        report.arn = who.arn().map(str::to_owned);
-                        report.account = who.account().map(str::to_owned);
-                        None
-                    }
-                    Err(e) => Some(e),
-                }
-            }
-            Session::Azure(session) => {
-                let credential = session.credential();
-                let (result, attempts) = self
-                    .with_retry(|| async {
-                        credential.get_token(&[MANAGEMENT_SCOPE], None).await.map_err(|e| azure_error(name, &e))
-                    })
-                    .await;
-                report.attempts = attempts;
-                report.account = session.subscription_id().map(str::to_owned);
-                report.credential = session.answered_by().map(str::to_owned);
-                report.chain = session.attempts().iter().map(ToString::to_string).collect();
-                result.err()
-            }
-        };
-        report.latency = start.elapsed();
-        report.healthy = failure.is_none();
-        if let Some(e) = failure {
-            report.error_kind = Some(e.kind());
-            report.error = Some(e.to_string());
-        }
-        Ok(report)
-    }
-
-    /// Health of every session.
-    pub async fn check_all(&self) -> Vec<HealthReport> {
-        let mut out = Vec::new();
-        for name in self.session_names() {
-            if let Ok(r) = self.check_health(&name).await {
-                out.push(r);
-            }
-        }
-        out
-    }
-
     /// Re-obtains a session's credentials every `every`, before their time: role, Cognito and
     /// SSO credentials, or an Azure session's cached tokens. A failed rotation keeps the old,
     /// still-valid credentials and is reported.

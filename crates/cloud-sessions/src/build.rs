@@ -1,0 +1,273 @@
+//! `build`: executes a [`Plan`], one step at a time in its order, one arm per kind. Every
+//! session a step needs and every store its `SEC/` values may come from exist by then.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use core_types::{AwsCredentials, ExposeSecret};
+use cred_store::{Refreshing, to_sdk_credentials};
+
+use crate::azure::{AzureEnv, AzureSession, AzureSpec, AzureWay, secret};
+use crate::error::SessionError;
+use crate::manager::{AwsSession, ManagerOptions};
+use crate::plan::{
+    AwsCredentialPlan, AwsSessionPlan, AzureCredentialPlan, AzureSessionPlan, Plan, RoleSource, Step, StorePlan,
+};
+use crate::refs::{AwsSecretStore, AzureKeyVaultStore, LocalSecretStore, Resolver};
+use crate::renew::Renewer;
+use crate::sources::{Assume, AssumeRoleSource};
+
+/// The sessions a plan built.
+pub(crate) struct Built {
+    pub aws: BTreeMap<String, AwsSession>,
+    pub azure: BTreeMap<String, AzureSession>,
+}
+
+/// An SDK configuration for `region` with the manager's endpoint and attempt timeout.
+pub(crate) fn base_config(
+    region: &str,
+    options: &ManagerOptions,
+    provider: Option<SharedCredentialsProvider>,
+    retry: RetryConfig,
+) -> SdkConfig {
+    let mut b = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .retry_config(retry)
+        // a stalled endpoint costs one attempt, not the run: the attempt times out and the
+        // retry policy decides what next
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(options.attempt_timeout)
+                .operation_attempt_timeout(options.attempt_timeout)
+                .build(),
+        );
+    b.set_endpoint_url(options.endpoint_url.clone());
+    b.set_credentials_provider(provider);
+    b.build()
+}
+
+/// Builds every step of `plan` in order.
+pub(crate) async fn build(plan: &Plan, options: &ManagerOptions) -> Result<Built, SessionError> {
+    let mut resolver = Resolver::new({
+        let env = options.env.clone();
+        move |k| env(k)
+    });
+    if let Some(store) = &options.token_store {
+        // the local store needs no session: it answers from the start (at the priority the
+        // YAML gives it, if it declares one)
+        let priority = plan
+            .steps
+            .iter()
+            .find_map(|s| match s {
+                Step::Store(StorePlan::Local { priority }) => Some(*priority),
+                _ => None,
+            })
+            .unwrap_or(0);
+        resolver.add_store(priority, Arc::new(LocalSecretStore::new(store.clone())));
+    }
+    let mut built = Built { aws: BTreeMap::new(), azure: BTreeMap::new() };
+    for step in &plan.steps {
+        match step {
+            Step::Aws(spec) => {
+                let made = build_aws(spec, options, &resolver, &built.aws).await;
+                for s in made.map_err(|e| own_store_note(e, plan, &spec.name))? {
+                    built.aws.insert(s.name.clone(), s);
+                }
+            }
+            Step::Azure(spec) => {
+                let made = build_azure(spec, options, &resolver).await;
+                let session = made.map_err(|e| own_store_note(e, plan, &spec.name))?;
+                built.azure.insert(spec.name.clone(), session);
+            }
+            Step::Store(StorePlan::Local { .. }) => {}
+            Step::Store(StorePlan::SecretsManager { session, region, priority, .. }) => {
+                let s = &built.aws[session];
+                let sdk = match region {
+                    Some(r) => s.sdk.to_builder().region(Region::new(r.clone())).build(),
+                    None => s.sdk.clone(),
+                };
+                resolver.add_store(*priority, Arc::new(AwsSecretStore::new(&sdk)));
+            }
+            Step::Store(StorePlan::KeyVault { name, session, vault_url, priority }) => {
+                let store = AzureKeyVaultStore::new(vault_url, built.azure[session].clone(), options.http.clone())
+                    .map_err(|message| SessionError::Config {
+                        path: format!("secrets_manager.cloud_stores.{name}.vault_url"),
+                        message,
+                    })?
+                    .with_retry(options.retry)
+                    .with_attempt_timeout(options.attempt_timeout);
+                resolver.add_store(*priority, Arc::new(store));
+            }
+        }
+    }
+    Ok(built)
+}
+
+/// A `SEC/` value that no store had, of a session that itself reads a store: that store
+/// cannot answer before its own session exists; the error says so.
+fn own_store_note(e: SessionError, plan: &Plan, session: &str) -> SessionError {
+    let SessionError::Reference { reference, used_by, message } = e else { return e };
+    let own: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Store(
+                StorePlan::SecretsManager { name, session: by, .. } | StorePlan::KeyVault { name, session: by, .. },
+            ) if by == session => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    if own.is_empty() || !reference.starts_with("SEC/") {
+        return SessionError::Reference { reference, used_by, message };
+    }
+    let message = format!(
+        "{message}; store {} is not ready: it is read through session {session} itself, so it cannot supply that session's values (give them as ENV/NAME or keep them in another store)",
+        own.join(", ")
+    );
+    SessionError::Reference { reference, used_by, message }
+}
+
+async fn build_aws(
+    plan: &AwsSessionPlan,
+    options: &ManagerOptions,
+    resolver: &Resolver,
+    built: &BTreeMap<String, AwsSession>,
+) -> Result<Vec<AwsSession>, SessionError> {
+    let at = |f: &str| format!("cloud_sessions[{}].{f}", plan.index);
+    let mut out = Vec::new();
+    for (name, region) in plan.session_names().into_iter().zip(&plan.regions) {
+        let mut static_keys = None;
+        let mut role = None;
+        let mut renewer = None;
+        let default_chain = async || {
+            SharedCredentialsProvider::new(
+                aws_config::default_provider::credentials::DefaultCredentialsChain::builder().build().await,
+            )
+        };
+        let provider: SharedCredentialsProvider = match &plan.credentials {
+            AwsCredentialPlan::StaticKeys { access_key_id, secret_access_key, session_token } => {
+                let id = resolver.resolve(access_key_id, &at("access_key_id")).await?;
+                let secret = resolver.resolve(secret_access_key, &at("secret_access_key")).await?;
+                let token = resolver.resolve_opt(session_token.as_deref(), &at("session_token")).await?;
+                let creds = AwsCredentials::new(
+                    id.expose_secret(),
+                    secret.expose_secret(),
+                    token.map(|t| t.expose_secret().to_owned()),
+                    None,
+                );
+                let p = SharedCredentialsProvider::new(to_sdk_credentials(&creds));
+                static_keys = Some(creds);
+                p
+            }
+            AwsCredentialPlan::AssumeRole { role: r, .. } | AwsCredentialPlan::WebIdentity { role: r, .. } => {
+                let (sts_provider, how) = match &plan.credentials {
+                    AwsCredentialPlan::WebIdentity { token_file, .. } => {
+                        (None, Assume::WebIdentity { token_file: token_file.clone() })
+                    }
+                    AwsCredentialPlan::AssumeRole { source, external_id, .. } => {
+                        let source = match source {
+                            RoleSource::Session(s) => built.get(s).map(|b| b.provider.clone()),
+                            RoleSource::Profile(p) => Some(SharedCredentialsProvider::new(
+                                aws_config::profile::ProfileFileCredentialsProvider::builder().profile_name(p).build(),
+                            )),
+                            RoleSource::DefaultChain => Some(default_chain().await),
+                        };
+                        (source, Assume::Role { external_id: external_id.clone() })
+                    }
+                    _ => unreachable!("matched above"),
+                };
+                let sts_config = base_config(region, options, sts_provider, RetryConfig::standard());
+                let source = AssumeRoleSource {
+                    session: name.clone(),
+                    sts: aws_sdk_sts::Client::new(&sts_config),
+                    role_arn: r.role_arn.clone(),
+                    session_name: r.session_name.clone(),
+                    duration_seconds: r.duration_seconds,
+                    how,
+                };
+                let cache = Refreshing::builder(source)
+                    .refresh_window(options.refresh_window)
+                    .clock(options.clock.clone())
+                    .build();
+                role = Some(cache.clone());
+                renewer = Some(Renewer::new(&name, cache.clone()));
+                SharedCredentialsProvider::new(cache)
+            }
+            AwsCredentialPlan::Sso(profile) => {
+                let sdk = base_config(region, options, None, RetryConfig::standard());
+                let ctx = crate::renew::Ctx { name: &name, index: plan.index, sdk: &sdk, options };
+                let (provider, r) = crate::renew::sso(&ctx, profile).await?;
+                renewer = Some(r);
+                provider
+            }
+            AwsCredentialPlan::Cognito { config, username } => {
+                let sdk = base_config(region, options, None, RetryConfig::standard());
+                let ctx = crate::renew::Ctx { name: &name, index: plan.index, sdk: &sdk, options };
+                let (provider, r) = crate::renew::cognito(&ctx, config, username)?;
+                renewer = Some(r);
+                provider
+            }
+            AwsCredentialPlan::Profile(profile) => SharedCredentialsProvider::new(
+                aws_config::profile::ProfileFileCredentialsProvider::builder().profile_name(profile).build(),
+            ),
+            AwsCredentialPlan::DefaultChain => default_chain().await,
+        };
+        let mut sdk = base_config(region, options, Some(provider.clone()), RetryConfig::standard());
+        if renewer.is_some() {
+            // the refreshing cache decides when to renew (on the manager's clock); the SDK's
+            // own identity cache would hold credentials by wall-clock expiry instead
+            sdk = sdk.to_builder().identity_cache(aws_config::identity::IdentityCache::no_cache()).build();
+        }
+        out.push(AwsSession { name, region: region.clone(), sdk, provider, role, renewer, static_keys });
+    }
+    Ok(out)
+}
+
+async fn build_azure(
+    plan: &AzureSessionPlan,
+    options: &ManagerOptions,
+    resolver: &Resolver,
+) -> Result<AzureSession, SessionError> {
+    let at = |f: &str| format!("cloud_sessions[{}].{f}", plan.index);
+    let plain = async |v: &Option<String>, field: &str| -> Result<Option<String>, SessionError> {
+        Ok(resolver.resolve_opt(v.as_deref(), &at(field)).await?.map(|s| s.expose_secret().to_owned()))
+    };
+    let way = match &plan.credentials {
+        AzureCredentialPlan::ClientSecret(v) => {
+            AzureWay::ClientSecret(secret(&resolver.resolve(v, &at("client_secret")).await?))
+        }
+        AzureCredentialPlan::Workload(file) => {
+            AzureWay::Workload(plain(&Some(file.clone()), "federated_token_file").await?.unwrap_or_default())
+        }
+        AzureCredentialPlan::ManagedIdentity => AzureWay::ManagedIdentity,
+        AzureCredentialPlan::AzureCli => AzureWay::AzureCli,
+        AzureCredentialPlan::Chain => AzureWay::Chain,
+    };
+    let spec = AzureSpec {
+        tenant_id: plain(&plan.tenant_id, "tenant_id").await?,
+        subscription_id: plain(&plan.subscription_id, "subscription_id").await?,
+        client_id: plain(&plan.client_id, "client_id").await?,
+        authority_host: plan.authority_host.clone(),
+        way,
+    };
+    let env = options.env.clone();
+    let lookup = move |k: &str| env(k);
+    let ctx = AzureEnv {
+        env: &lookup,
+        transport: options.azure_transport(),
+        clock: options.clock.clone(),
+        refresh_window: options.refresh_window,
+        attempt_timeout: options.attempt_timeout,
+    };
+    let chain = ctx.chain(&plan.name, &spec);
+    Ok(AzureSession {
+        name: plan.name.clone(),
+        tenant_id: spec.tenant_id,
+        subscription_id: spec.subscription_id,
+        chain: Arc::new(chain),
+    })
+}
