@@ -3,8 +3,17 @@
 use crate::cmd;
 
 /// The crates that publish to crates.io.
-pub const PUBLISHED: &[&str] =
-    &["core-types", "cred-store", "sso-refresh", "cognito-auth", "oauth-pkce", "aws-inspect", "cloud-sessions", "ccc"];
+pub const PUBLISHED: &[&str] = &[
+    "core-types",
+    "aws-failure",
+    "cred-store",
+    "sso-refresh",
+    "cognito-auth",
+    "oauth-pkce",
+    "aws-inspect",
+    "cloud-sessions",
+    "ccc",
+];
 
 const CARGO_DENY_VERSION: &str = "0.20.2";
 

@@ -14,7 +14,7 @@ mod history;
 mod permissions;
 mod resources;
 
-pub use error::{InspectError, call_failure, kind_of_code};
+pub use error::{InspectError, kind_of_code};
 pub use format::{format_events, format_permissions, format_resources};
 pub use history::{
     DEFAULT_TRAIL_LOG_GROUP, Event, History, HistoryOptions, HistorySource, get_user_history, user_history,

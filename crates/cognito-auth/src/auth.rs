@@ -142,24 +142,10 @@ fn map_err<O>(what: &str) -> impl Fn(idp::error::SdkError<O, idp::config::http::
 where
     O: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    use aws_sdk_cognitoidentityprovider::operation::RequestId;
     move |e| {
-        let kind = core_types::Kinded::kind(&from_service(e.code(), e.message(), &e.to_string()));
         // Cognito's own reading of the code wins (an expired refresh token is NotAuthorizedException)
-        let answer = e
-            .raw_response()
-            .map(|r| (r.status().as_u16(), r.headers().get("content-type"), r.body().bytes().unwrap_or_default()));
-        let failure = core_types::CallFailure::from_answer(
-            "Cognito",
-            what,
-            e.code(),
-            e.message(),
-            e.request_id(),
-            answer,
-            &e,
-            kind,
-        );
-        CognitoError::Call { failure: Box::new(failure), cause: Box::new(e) }
+        let kind = core_types::Kinded::kind(&from_service(e.code(), e.message(), &e.to_string()));
+        CognitoError::Call(aws_failure::AwsCallError::new("Cognito", what, e).with_kind(kind))
     }
 }
 

@@ -55,14 +55,8 @@ pub enum CognitoError {
     Store(#[from] cred_store::Error),
     /// A Cognito call failed: the facts (operation, Cognito's code and message, request id,
     /// HTTP status) and the SDK's error as the cause.
-    #[error("{failure}")]
-    Call {
-        /// What Cognito said, or what happened instead of an answer.
-        failure: Box<core_types::CallFailure>,
-        /// The SDK's error.
-        #[source]
-        cause: Box<dyn std::error::Error + Send + Sync>,
-    },
+    #[error(transparent)]
+    Call(aws_failure::AwsCallError),
 }
 
 impl Kinded for CognitoError {
@@ -81,7 +75,7 @@ impl Kinded for CognitoError {
             CognitoError::Invalid(_) | CognitoError::Srp(_) => ErrorKind::InvalidInput,
             CognitoError::Jwt(_) => ErrorKind::NotAuthorized,
             CognitoError::Store(e) => e.kind(),
-            CognitoError::Call { failure, .. } => failure.kind,
+            CognitoError::Call(e) => e.kind(),
         }
     }
 }

@@ -37,14 +37,8 @@ pub enum SsoError {
     Store(#[from] cred_store::Error),
     /// An SSO or SSO-OIDC call failed: the facts (operation, the service's code and message,
     /// request id) and the SDK's error as the cause.
-    #[error("{failure}")]
-    Call {
-        /// What the service said, or what happened instead of an answer.
-        failure: Box<core_types::CallFailure>,
-        /// The SDK's error.
-        #[source]
-        cause: Box<dyn std::error::Error + Send + Sync>,
-    },
+    #[error(transparent)]
+    Call(aws_failure::AwsCallError),
 }
 
 impl Kinded for SsoError {
@@ -56,7 +50,7 @@ impl Kinded for SsoError {
             SsoError::Credential(_) => ErrorKind::AccessDenied,
             SsoError::Unavailable(_) => ErrorKind::Unavailable,
             SsoError::Store(e) => e.kind(),
-            SsoError::Call { failure, .. } => failure.kind,
+            SsoError::Call(e) => e.kind(),
         }
     }
 }

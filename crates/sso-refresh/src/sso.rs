@@ -335,21 +335,7 @@ fn call_error<O>(
 where
     O: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    use aws_sdk_sso::operation::RequestId;
-    let answer = e
-        .raw_response()
-        .map(|r| (r.status().as_u16(), r.headers().get("content-type"), r.body().bytes().unwrap_or_default()));
-    let failure = core_types::CallFailure::from_answer(
-        service,
-        operation,
-        e.code(),
-        e.message(),
-        e.request_id(),
-        answer,
-        &e,
-        kind,
-    );
-    SsoError::Call { failure: Box::new(failure), cause: Box::new(e) }
+    SsoError::Call(aws_failure::AwsCallError::new(service, operation, e).with_kind(kind))
 }
 
 fn is_auth_failure(code: Option<&str>) -> bool {

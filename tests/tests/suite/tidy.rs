@@ -5,21 +5,40 @@ use std::path::{Path, PathBuf};
 
 use ccc_tests::workspace_root;
 
-const CRATES: &[&str] =
-    &["core-types", "cred-store", "sso-refresh", "cognito-auth", "oauth-pkce", "aws-inspect", "cloud-sessions", "ccc"];
+const CRATES: &[&str] = &[
+    "core-types",
+    "aws-failure",
+    "cred-store",
+    "sso-refresh",
+    "cognito-auth",
+    "oauth-pkce",
+    "aws-inspect",
+    "cloud-sessions",
+    "ccc",
+];
 
 /// Which workspace crates each crate may depend on (docs/ARCHITECTURE.md's crate map).
 const ALLOWED_DEPS: &[(&str, &[&str])] = &[
     ("core-types", &[]),
+    ("aws-failure", &["core-types"]),
     ("cred-store", &["core-types"]),
-    ("sso-refresh", &["core-types", "cred-store"]),
-    ("cognito-auth", &["core-types", "cred-store"]),
+    ("sso-refresh", &["core-types", "aws-failure", "cred-store"]),
+    ("cognito-auth", &["core-types", "aws-failure", "cred-store"]),
     ("oauth-pkce", &["core-types", "cred-store"]),
-    ("aws-inspect", &["core-types"]),
+    ("aws-inspect", &["core-types", "aws-failure"]),
     ("cloud-sessions", &["core-types", "cred-store", "sso-refresh", "cognito-auth", "oauth-pkce"]),
     (
         "ccc",
-        &["core-types", "cred-store", "sso-refresh", "cognito-auth", "oauth-pkce", "aws-inspect", "cloud-sessions"],
+        &[
+            "core-types",
+            "aws-failure",
+            "cred-store",
+            "sso-refresh",
+            "cognito-auth",
+            "oauth-pkce",
+            "aws-inspect",
+            "cloud-sessions",
+        ],
     ),
 ];
 

@@ -72,7 +72,7 @@ pub async fn whoami(ctx: &Ctx, args: ProfileArg) -> CliResult {
     builder.set_endpoint_url(ctx.endpoint_url.clone());
     let sdk = builder.build();
     let who = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.map_err(|e| {
-        CliError::from_failure(aws_inspect::call_failure("STS", "GetCallerIdentity", &e))
+        CliError::from_failure(aws_failure::call_failure("STS", "GetCallerIdentity", &e))
             .context(format!("profile {profile}, {region}"))
     })?;
     let user = cognito_auth::signed_in_user(&config, &profile).unwrap_or_else(|| "-".to_owned());
