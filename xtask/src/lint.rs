@@ -2,18 +2,16 @@
 
 use crate::cmd;
 
-/// The crates that publish to crates.io.
-pub const PUBLISHED: &[&str] = &[
-    "core-types",
-    "aws-failure",
-    "cred-store",
-    "sso-refresh",
-    "cognito-auth",
-    "oauth-pkce",
-    "aws-inspect",
-    "cloud-sessions",
-    "ccc",
-];
+/// The crates that publish to crates.io: every workspace member under `crates/`.
+fn published() -> Result<Vec<String>, String> {
+    let manifest = std::fs::read_to_string(cmd::root().join("Cargo.toml")).map_err(|e| format!("Cargo.toml: {e}"))?;
+    let members = manifest.split("members = [").nth(1).and_then(|m| m.split(']').next()).unwrap_or_default();
+    let crates: Vec<String> = members
+        .split(',')
+        .filter_map(|m| m.trim().trim_matches('"').strip_prefix("crates/").map(str::to_owned))
+        .collect();
+    if crates.is_empty() { Err("no crates/ members in Cargo.toml".into()) } else { Ok(crates) }
+}
 
 const CARGO_DENY_VERSION: &str = "0.20.2";
 
@@ -22,7 +20,7 @@ pub fn run() -> Result<(), String> {
     cmd::run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     doc()?;
     deny()?;
-    for krate in PUBLISHED {
+    for krate in &published()? {
         let files = cmd::output("cargo", &["package", "--list", "--allow-dirty", "-p", krate])?;
         if !files.lines().any(|l| l == "README.md") {
             return Err(format!("crate {krate} would publish without its README.md"));
