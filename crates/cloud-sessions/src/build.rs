@@ -268,6 +268,6 @@ async fn build_azure(
         name: plan.name.clone(),
         tenant_id: spec.tenant_id,
         subscription_id: spec.subscription_id,
-        chain: Arc::new(chain),
+        tokens: Arc::new(chain),
     })
 }

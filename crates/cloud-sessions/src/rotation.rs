@@ -99,7 +99,7 @@ impl CloudSessionManager {
                 tokio::time::sleep(every).await;
                 let (result, _) = me
                     .with_retry(|| async {
-                        session.chain.renew_all().await.map_err(|e| azure_error(&session.name, &e))
+                        session.tokens.renew_all().await.map_err(|e| azure_error(&session.name, &e))
                     })
                     .await;
                 let error = result.err().map(|e| e.to_string());
