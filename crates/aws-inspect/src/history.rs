@@ -26,6 +26,7 @@ pub enum HistorySource {
 
 /// One API call by the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Event {
     /// When (RFC 3339).
     pub time: String,
@@ -47,6 +48,7 @@ pub struct Event {
 
 /// Options for [`get_user_history`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HistoryOptions {
     /// The CloudWatch Logs group the trail writes to (for the fallback).
     pub log_group: String,
@@ -55,6 +57,15 @@ pub struct HistoryOptions {
 impl Default for HistoryOptions {
     fn default() -> Self {
         Self { log_group: DEFAULT_TRAIL_LOG_GROUP.to_owned() }
+    }
+}
+
+impl HistoryOptions {
+    /// Reads the fallback from this CloudWatch Logs group.
+    #[must_use]
+    pub fn log_group(mut self, group: impl Into<String>) -> Self {
+        self.log_group = group.into();
+        self
     }
 }
 

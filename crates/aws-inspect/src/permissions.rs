@@ -25,6 +25,7 @@ pub const DEFAULT_TEST_ACTIONS: &[&str] = &[
 
 /// One statement of a policy, summarised.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct StatementSummary {
     /// `Allow` or `Deny`.
     pub effect: String,
@@ -36,6 +37,7 @@ pub struct StatementSummary {
 
 /// A policy and where it comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct PolicySummary {
     /// Its name.
     pub name: String,
@@ -49,6 +51,7 @@ pub struct PolicySummary {
 
 /// A part of the permissions that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct PartError {
     /// What was being read (`ListAttachedUserPolicies`, ...).
     pub part: String,
@@ -58,6 +61,7 @@ pub struct PartError {
 
 /// The caller's permissions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct PermissionsResult {
     /// The caller's ARN.
     pub arn: String,
@@ -77,6 +81,7 @@ pub struct PermissionsResult {
 
 /// A simulated decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct PermissionTest {
     /// The action.
     pub action: String,

@@ -38,6 +38,7 @@ pub type Progress = Arc<dyn Fn(usize, usize, &str) + Send + Sync>;
 
 /// Options for [`list_user_resources`].
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ResourceOptions {
     /// Regions to scan (default: [`DEFAULT_REGIONS`]).
     pub regions: Vec<String>,
@@ -74,8 +75,42 @@ impl Default for ResourceOptions {
     }
 }
 
+impl ResourceOptions {
+    /// Scans these regions.
+    #[must_use]
+    pub fn regions(mut self, regions: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.regions = regions.into_iter().map(Into::into).collect();
+        self
+    }
+    /// These tag keys name an owner.
+    #[must_use]
+    pub fn owner_tag_keys(mut self, keys: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.owner_tag_keys = keys.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Scans this many regions at once.
+    #[must_use]
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+    /// Gives up on a region after this long.
+    #[must_use]
+    pub fn region_timeout(mut self, timeout: Duration) -> Self {
+        self.region_timeout = timeout;
+        self
+    }
+    /// Calls `progress(done, total, region)` as regions finish.
+    #[must_use]
+    pub fn progress(mut self, progress: impl Fn(usize, usize, &str) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(progress));
+        self
+    }
+}
+
 /// A region that could not be scanned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RegionFailure {
     /// The region.
     pub region: String,
@@ -85,6 +120,7 @@ pub struct RegionFailure {
 
 /// The resources found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ResourceResult {
     /// The user the filter matched (or `None` with `show_all`).
     pub owner: Option<String>,

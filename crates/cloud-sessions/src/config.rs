@@ -23,6 +23,7 @@ pub enum SessionType {
 /// One declared session, as written (values may be `ENV/` or `SEC/` references).
 #[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SessionSpec {
     /// Unique name.
     pub name: String,
@@ -127,6 +128,7 @@ impl std::fmt::Debug for SessionSpec {
 /// A role for access control.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RoleSpec {
     /// Sessions the role may use (`*` for all).
     #[serde(default)]
@@ -160,6 +162,7 @@ impl StoreType {
 /// A secret store for `SEC/` references.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct StoreSpec {
     /// `aws`, `azure` or `local`.
     pub store_type: StoreType,
@@ -177,6 +180,7 @@ pub struct StoreSpec {
 /// `secrets_manager:`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SecretsSpec {
     /// The stores by name.
     #[serde(default)]
@@ -186,6 +190,7 @@ pub struct SecretsSpec {
 /// The whole file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SessionsFile {
     /// The sessions.
     #[serde(default)]
@@ -200,6 +205,7 @@ pub struct SessionsFile {
 
 /// A parsed configuration and the warnings it deserves.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LoadedConfig {
     /// The file's content.
     pub file: SessionsFile,

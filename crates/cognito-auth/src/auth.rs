@@ -59,6 +59,7 @@ impl ChallengeName {
 
 /// A pending challenge. Hand it back with an answer to [`CognitoAuthenticator::respond_to_challenge`].
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Challenge {
     /// Which challenge.
     pub name: ChallengeName,

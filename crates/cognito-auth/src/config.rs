@@ -19,6 +19,7 @@ pub enum AuthFlow {
 /// What a sign-in needs: the user pool, the app client and (for AWS credentials) the
 /// identity pool.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct CognitoConfig {
     /// `us-east-1_AbCdEf123`.
     pub user_pool_id: String,

@@ -20,6 +20,7 @@ pub const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(300);
 
 /// The claims of a verified token.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct VerifiedToken {
     /// `sub`: the user's stable id.
     pub subject: String,

@@ -20,6 +20,7 @@ const EXPIRATION_KEYS: &[&str] = &[EXPIRATION_KEY, "aws_expiration", "expiration
 
 /// A profile of `~/.aws/config`, with the keys the AWS CLI acts on and every other key kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Profile {
     /// The profile name (without the `profile ` prefix).
     pub name: String,

@@ -113,6 +113,7 @@ pub enum Outcome {
 
 /// The ledger's current view of one credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LedgerEntry {
     /// The source (e.g. `sso:my-session`, `cognito:pool`).
     pub source: String,
@@ -138,6 +139,7 @@ pub struct LedgerEntry {
 
 /// One recorded attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Attempt {
     /// When.
     pub at: SystemTime,

@@ -51,6 +51,7 @@ type Inner = oauth2::Client<
 
 /// The provider's endpoints (from discovery, or given).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
 pub struct Endpoints {
     /// `issuer`.
     #[serde(default)]
@@ -80,6 +81,7 @@ pub struct Endpoints {
 
 /// What the client is and where the provider is.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct OAuthConfig {
     /// The issuer, for discovery (`{issuer}/.well-known/openid-configuration`).
     pub issuer: Option<String>,

@@ -8,6 +8,7 @@ use crate::error::SsoError;
 /// How `AwsSso` keeps credentials valid. Defaults: `aws` found on PATH, the ledger under the
 /// ccc config directory, a 12-hour window, 3 retries from 5 s.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SsoConfig {
     /// The AWS CLI executable used for `aws sso login` when silent refresh is impossible.
     pub aws_exec_file_path: PathBuf,

@@ -24,6 +24,7 @@ use crate::runner::{CommandRunner, Sleeper, SystemRunner, TokioSleeper};
 
 /// The SSO settings of a profile, as the AWS CLI resolves them.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SsoProfile {
     /// The profile name.
     pub profile: String,

@@ -40,12 +40,8 @@ async fn bench_multi_region_scan() {
     let run = |regions: Vec<String>, concurrency: usize| {
         let config = config.clone();
         async move {
-            let options = ResourceOptions {
-                regions,
-                concurrency,
-                owner_tag_keys: vec!["Owner".into()],
-                ..ResourceOptions::default()
-            };
+            let options =
+                ResourceOptions::default().regions(regions).concurrency(concurrency).owner_tag_keys(["Owner"]);
             let start = Instant::now();
             let r = list_user_resources(&config, "bench-user", 100, false, &options).await.unwrap();
             assert!(r.failed_regions.is_empty(), "{:?}", r.failed_regions);

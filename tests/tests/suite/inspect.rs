@@ -73,13 +73,10 @@ async fn resources_owned_per_user_across_regions_with_a_failing_region_reported(
     let config = sdk(&front.url, None).await;
     let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = done.clone();
-    let options = ResourceOptions {
-        regions: regions.iter().chain(&["eu-west-3"]).map(|r| (*r).to_owned()).collect(),
-        progress: Some(std::sync::Arc::new(move |_, _, _| {
+    let options =
+        ResourceOptions::default().regions(regions.iter().chain(&["eu-west-3"]).copied()).progress(move |_, _, _| {
             counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        })),
-        ..ResourceOptions::default()
-    };
+        });
     let mine = list_user_resources(&config, &a, 1000, false, &options).await.unwrap();
     assert_eq!(mine.total_resources, 6, "{mine:#?}");
     assert_eq!(mine.resources_by_type["sqs:queue"].len(), 3);
@@ -171,7 +168,7 @@ async fn history_falls_back_to_cloudwatch_logs_when_cloudtrail_is_denied() {
     let front = Front::start().await;
     front.inject("cloudtrail:LookupEvents", None, 100, Fault::Error(400, "AccessDeniedException"));
     let config = sdk(&front.url, None).await;
-    let options = HistoryOptions { log_group: group.clone() };
+    let options = HistoryOptions::default().log_group(group.clone());
     let (events, source) = get_user_history(&config, &user, 1, 50, &options, &SystemClock).await.unwrap();
     assert_eq!(source, HistorySource::CloudWatchLogs);
     assert_eq!(events.iter().map(|e| e.event_name.as_str()).collect::<Vec<_>>(), ["GetObject", "PutObject"]);

@@ -35,7 +35,7 @@ async fn user_sdk(ctx: &Ctx, profile: Option<&str>) -> CliResult<(aws_config::Sd
 pub async fn history(ctx: &Ctx, args: HistoryArgs) -> CliResult {
     let (sdk, me, at) = user_sdk(ctx, args.profile.as_deref()).await?;
     let user = args.user.unwrap_or(me);
-    let options = HistoryOptions { log_group: args.log_group };
+    let options = HistoryOptions::default().log_group(args.log_group);
     let history = aws_inspect::user_history(&sdk, &user, args.days, args.limit, &options, ctx.clock.as_ref())
         .await
         .map_err(|e| CliError::from(e).context(&at))?;

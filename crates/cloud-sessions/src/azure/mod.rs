@@ -45,6 +45,7 @@ pub enum AttemptOutcome {
 
 /// One line of the chain's report.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChainAttempt {
     /// `environment`, `workload identity`, `managed identity`, `azure cli`, `service principal`.
     pub credential: &'static str,
