@@ -29,6 +29,8 @@ mod ledger;
 mod paths;
 mod process;
 mod refreshing;
+mod sdk;
+mod shared;
 mod sso_cache;
 mod timefmt;
 mod token_store;
@@ -43,10 +45,9 @@ pub use ini::{IniDocument, ParseError};
 pub use ledger::{Attempt, Backend, Ledger, LedgerEntry, Outcome, redact_url};
 pub use paths::Paths;
 pub use process::{from_credential_process_json, to_credential_process_json};
-pub use refreshing::{
-    CacheCodec, DEFAULT_REFRESH_LOCK_WAIT, Refreshing, RefreshingBuilder, SharedEntry, StaticSource, entry_written_at,
-    to_sdk_credentials,
-};
+pub use refreshing::{CacheCodec, DEFAULT_REFRESH_LOCK_WAIT, Refreshing, RefreshingBuilder};
+pub use sdk::{StaticSource, to_sdk_credentials};
+pub use shared::{SharedEntry, entry_written_at};
 pub use sso_cache::{SsoCache, SsoToken, cache_file_name};
 pub use timefmt::{format_rfc3339, parse_rfc3339};
 pub use token_store::{TokenEntry, TokenKey, TokenStore};

@@ -8,78 +8,18 @@
 //! Upstream failure inside the window serves the still-valid value (and logs a warning);
 //! after expiry it is an `ExpiredToken` error.
 
-use std::borrow::Cow;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use aws_credential_types::provider::{self, ProvideCredentials, error::CredentialsError};
-use core_types::{
-    AwsCredentials, Clock, CredentialSource, ErrorKind, ExposeSecret, Freshness, Kinded, RefreshPolicy, SystemClock,
-};
-use serde_json::{Value, json};
+use core_types::{Clock, CredentialSource, ErrorKind, Freshness, Kinded, RefreshPolicy, SystemClock};
 
 pub use crate::codec::CacheCodec;
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::shared::{EntryFile, SharedEntry};
 use crate::timefmt::format_rfc3339;
-
-/// Where a refreshing cache keeps its value between processes, and the lock that lets one
-/// process at a time refresh it. [`RefreshingBuilder::persist_to`] keeps it in an entry file
-/// of its own; [`crate::TokenEntry`] keeps it in the token store, so a rotating refresh token
-/// has one home that every process reads under the same lock.
-pub trait SharedEntry<T>: Send + Sync + 'static {
-    /// Where it lives, for logs and errors (never a secret).
-    fn location(&self) -> String;
-    /// The file whose lock (`<file>.lock`) serialises refreshes of this entry. It must not be
-    /// a lock that [`SharedEntry::store`] itself takes.
-    fn refresh_lock(&self) -> PathBuf;
-    /// The stored value and when it was obtained, `None` if there is none (or it is damaged:
-    /// then a refresh replaces it).
-    fn load(&self) -> Result<Option<(T, Option<SystemTime>)>>;
-    /// Stores a value obtained at `at`.
-    fn store(&self, value: &T, at: SystemTime) -> Result<()>;
-    /// Forgets the value.
-    fn remove(&self) -> Result<()>;
-}
-
-/// An entry file of its own (0600) holding one cached value.
-struct EntryFile {
-    path: PathBuf,
-    name: String,
-}
-
-impl<T: CacheCodec + Send + Sync + 'static> SharedEntry<T> for EntryFile {
-    fn location(&self) -> String {
-        self.path.display().to_string()
-    }
-
-    fn refresh_lock(&self) -> PathBuf {
-        self.path.clone()
-    }
-
-    fn load(&self) -> Result<Option<(T, Option<SystemTime>)>> {
-        Ok(read_entry_at(&self.path))
-    }
-
-    fn store(&self, value: &T, at: SystemTime) -> Result<()> {
-        let entry = json!({
-            "version": 1,
-            "source": self.name,
-            "written_at": format_rfc3339(at),
-            "value": value.encode(),
-        });
-        fsutil::write_atomic(&self.path, entry.to_string().as_bytes())
-    }
-
-    fn remove(&self) -> Result<()> {
-        match std::fs::remove_file(&self.path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", &self.path, e)),
-            _ => Ok(()),
-        }
-    }
-}
 
 type Shared<T> = Arc<dyn SharedEntry<T>>;
 
@@ -202,25 +142,6 @@ impl<S: CredentialSource> fmt::Debug for Refreshing<S> {
             .field("shared", &self.inner.shared.as_ref().map(|s| s.location()))
             .finish_non_exhaustive()
     }
-}
-
-/// The entry and when it was written.
-fn read_entry_at<T: CacheCodec>(file: &Path) -> Option<(T, Option<SystemTime>)> {
-    let text = match fsutil::read_optional(file) {
-        Ok(Some(t)) => t,
-        Ok(None) => return None,
-        Err(e) => {
-            tracing::warn!(file = %file.display(), error = %e, "cannot read cache entry; refreshing instead");
-            return None;
-        }
-    };
-    let value: Value = serde_json::from_str(&text).ok()?;
-    let decoded = value.get("value").and_then(T::decode);
-    if decoded.is_none() {
-        tracing::warn!(file = %file.display(), "cache entry is damaged; refreshing instead");
-    }
-    let written = value.get("written_at").and_then(Value::as_str).and_then(crate::timefmt::parse_rfc3339);
-    decoded.map(|d| (d, written))
 }
 
 impl<S> Refreshing<S>
@@ -457,79 +378,12 @@ where
     }
 }
 
-/// Converts our credentials into the AWS SDK's.
-pub fn to_sdk_credentials(c: &AwsCredentials) -> aws_credential_types::Credentials {
-    aws_credential_types::Credentials::new(
-        c.access_key_id().expose_secret(),
-        c.secret_access_key().expose_secret(),
-        c.session_token().map(|t| t.expose_secret().to_owned()),
-        c.expiration(),
-        "ccc-refreshing-cache",
-    )
-}
-
-impl<S> ProvideCredentials for Refreshing<S>
-where
-    S: CredentialSource<Output = AwsCredentials>,
-{
-    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
-    where
-        Self: 'a,
-    {
-        provider::future::ProvideCredentials::new(async move {
-            match self.get().await {
-                Ok(c) => Ok(to_sdk_credentials(&c)),
-                Err(e) => Err(CredentialsError::provider_error(e)),
-            }
-        })
-    }
-}
-
-/// A [`CredentialSource`] that always returns the same value (for static keys in a chain).
-#[derive(Clone)]
-pub struct StaticSource<T> {
-    name: String,
-    value: T,
-}
-
-impl<T> StaticSource<T> {
-    /// A source named `name` yielding `value`.
-    pub fn new(name: impl Into<String>, value: T) -> Self {
-        Self { name: name.into(), value }
-    }
-}
-
-impl<T> fmt::Debug for StaticSource<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StaticSource").field("name", &self.name).finish_non_exhaustive()
-    }
-}
-
-impl<T> CredentialSource for StaticSource<T>
-where
-    T: core_types::Expiring + Clone + Send + Sync + 'static,
-{
-    type Output = T;
-    type Error = Error;
-
-    fn name(&self) -> Cow<'_, str> {
-        Cow::Borrowed(&self.name)
-    }
-
-    async fn fetch(&self) -> Result<T> {
-        Ok(self.value.clone())
-    }
-}
-
-/// When an entry was last written, for status displays.
-pub fn entry_written_at(file: &Path) -> Option<SystemTime> {
-    std::fs::metadata(file).ok()?.modified().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use core_types::ManualClock;
+    use aws_credential_types::provider::ProvideCredentials;
+    use core_types::{AwsCredentials, ExposeSecret, ManualClock};
+    use std::borrow::Cow;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 

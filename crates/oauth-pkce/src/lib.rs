@@ -14,15 +14,20 @@
 //! It stores nothing itself: token sets go back to the caller (or cred-store).
 
 mod client;
+mod code;
+mod config;
 mod device;
 mod error;
+mod grants;
 mod http;
 mod idtoken;
 mod loopback;
 mod revocation;
 mod session;
 
-pub use client::{CsrfState, Endpoints, IdTokenField, OAuthClient, OAuthConfig, PkceVerifier};
+pub use client::{IdTokenField, OAuthClient};
+pub use code::{CsrfState, PkceVerifier};
+pub use config::{Endpoints, OAuthConfig};
 pub use device::DeviceAuthorization;
 pub use error::OAuthError;
 pub use http::HttpError;

@@ -20,12 +20,16 @@
 
 mod config;
 mod error;
+mod profile;
 mod runner;
 mod sso;
+mod upstream;
 
 pub use config::{SsoConfig, SsoConfigBuilder};
 pub use error::SsoError;
+pub use profile::SsoProfile;
 #[cfg(any(test, feature = "test-util"))]
 pub use runner::RecordingSleeper;
 pub use runner::{BoxFuture, CommandOutput, CommandRunner, Sleeper, SystemRunner, TokioSleeper};
-pub use sso::{AwsSso, AwsSsoBuilder, LongRunning, SsoProfile, SsoSource, role_cache_file};
+pub use sso::{AwsSso, AwsSsoBuilder, LongRunning, role_cache_file};
+pub use upstream::SsoSource;

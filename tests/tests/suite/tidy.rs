@@ -201,7 +201,7 @@ fn fastrand_is_for_jitter_only() {
     // the secret draws really go to the OS generator
     let srp = fs::read_to_string(workspace_root().join("crates/cognito-auth/src/srp.rs")).unwrap();
     assert!(srp.contains("getrandom::SysRng") && srp.contains("TryCryptoRng"));
-    let oauth = fs::read_to_string(workspace_root().join("crates/oauth-pkce/src/client.rs")).unwrap();
+    let oauth = fs::read_to_string(workspace_root().join("crates/oauth-pkce/src/code.rs")).unwrap();
     assert!(oauth.contains("getrandom::fill") && !oauth.contains("new_random"));
 }
 
