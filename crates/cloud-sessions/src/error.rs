@@ -54,7 +54,10 @@ pub enum SessionError {
         /// The service's message.
         message: String,
         /// The request id the service gave the call, when it answered.
-        request_id: Option<String>,
+        request_id: Option<Box<str>>,
+        /// The SDK's error, when there was one.
+        #[source]
+        cause: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// An Azure credential failed (the message says which credentials were tried).
     #[error("session {session:?}: {message}")]

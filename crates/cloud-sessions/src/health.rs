@@ -36,7 +36,7 @@ impl CloudSessionManager {
                     aws_sdk_sts::Client::new(&session.sdk.to_builder().retry_config(RetryConfig::disabled()).build());
                 let (result, attempts) = self
                     .with_retry(|| async {
-                        sts.get_caller_identity().send().await.map_err(|e| aws_error(name, "sts:GetCallerIdentity", &e))
+                        sts.get_caller_identity().send().await.map_err(|e| aws_error(name, "sts:GetCallerIdentity", e))
                     })
                     .await;
                 report.attempts = attempts;

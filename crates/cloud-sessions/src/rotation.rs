@@ -146,7 +146,7 @@ impl CloudSessionManager {
                 .duration_seconds(secs)
                 .send()
                 .await
-                .map_err(|e| aws_error(name, "sts:GetSessionToken", &e))?;
+                .map_err(|e| aws_error(name, "sts:GetSessionToken", e))?;
             let c = out.credentials().ok_or_else(|| aws_error_msg(name, "sts:GetSessionToken"))?;
             AwsCredentials::new(
                 c.access_key_id(),
@@ -183,5 +183,6 @@ fn aws_error_msg(session: &str, operation: &'static str) -> SessionError {
         code: "InvalidResponse".into(),
         message: "no credentials in the response".into(),
         request_id: None,
+        cause: None,
     }
 }

@@ -24,21 +24,20 @@ pub(crate) fn display_chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-pub(crate) fn aws_error<E: ProvideErrorMetadata + aws_sdk_sts::operation::RequestId + std::error::Error + 'static>(
-    session: &str,
-    operation: &'static str,
-    e: &E,
-) -> SessionError {
+pub(crate) fn aws_error<E>(session: &str, operation: &'static str, e: E) -> SessionError
+where
+    E: ProvideErrorMetadata + aws_sdk_sts::operation::RequestId + std::error::Error + Send + Sync + 'static,
+{
     // the session's own credentials could not be had (a refreshing cache over Cognito, SSO,
     // a role): that failure's kind, not a network guess (a missing sign-in is not transient)
-    if let Some(store) = find_source::<cred_store::Error>(e) {
+    if let Some(store) = find_source::<cred_store::Error>(&e) {
         return SessionError::Credentials {
             session: session.to_owned(),
             kind: store.kind(),
             message: store.to_string(),
         };
     }
-    let detail = display_chain(e);
+    let detail = display_chain(&e);
     // no error code: the call never got an AWS answer (refused, reset, timed out)
     let code = match e.code() {
         Some(c) => c.to_owned(),
@@ -50,7 +49,8 @@ pub(crate) fn aws_error<E: ProvideErrorMetadata + aws_sdk_sts::operation::Reques
         operation,
         code,
         message: e.message().map(str::to_owned).unwrap_or_else(|| format!("no response from the service ({detail})")),
-        request_id: e.request_id().map(str::to_owned),
+        request_id: e.request_id().map(Box::from),
+        cause: Some(Box::new(e)),
     }
 }
 
@@ -109,7 +109,7 @@ impl CredentialSource for AssumeRoleSource {
                     .set_external_id(external_id.clone())
                     .send()
                     .await
-                    .map_err(|e| aws_error(&self.session, "sts:AssumeRole", &e))?;
+                    .map_err(|e| aws_error(&self.session, "sts:AssumeRole", e))?;
                 out.credentials().map(from_sts)
             }
             Assume::WebIdentity { token_file } => {
@@ -129,7 +129,7 @@ impl CredentialSource for AssumeRoleSource {
                     .set_duration_seconds(duration)
                     .send()
                     .await
-                    .map_err(|e| aws_error(&self.session, "sts:AssumeRoleWithWebIdentity", &e))?;
+                    .map_err(|e| aws_error(&self.session, "sts:AssumeRoleWithWebIdentity", e))?;
                 out.credentials().map(from_sts)
             }
         };
@@ -139,6 +139,7 @@ impl CredentialSource for AssumeRoleSource {
             code: "InvalidResponse".into(),
             message: "no credentials in the response".into(),
             request_id: None,
+            cause: None,
         })
     }
 }
