@@ -12,7 +12,8 @@ use cred_store::{Refreshing, to_sdk_credentials};
 
 use crate::azure::{AzureEnv, AzureSession, AzureSpec, AzureWay, secret};
 use crate::error::SessionError;
-use crate::manager::{AwsSession, ManagerOptions};
+use crate::options::ManagerOptions;
+use crate::session::AwsSession;
 use crate::plan::{
     AwsCredentialPlan, AwsSessionPlan, AzureCredentialPlan, AzureSessionPlan, Plan, RoleSource, Step, StorePlan,
 };

@@ -8,8 +8,9 @@ use core_types::Kinded;
 
 use crate::azure::{MANAGEMENT_SCOPE, azure_error};
 use crate::error::SessionError;
-use crate::manager::{CloudSessionManager, Session};
+use crate::manager::CloudSessionManager;
 use crate::reports::HealthReport;
+use crate::session::Session;
 use crate::sources::aws_error;
 
 impl CloudSessionManager {

@@ -40,11 +40,13 @@ mod config;
 mod error;
 mod health;
 mod manager;
+mod options;
 mod plan;
 mod refs;
 mod renew;
 mod reports;
 mod rotation;
+mod session;
 mod sources;
 
 pub use azure::{AttemptOutcome, AzureSession, ChainAttempt, MANAGEMENT_SCOPE};
@@ -52,7 +54,8 @@ pub use config::{
     LoadedConfig, RoleSpec, SecretsSpec, SessionSpec, SessionType, SessionsFile, StoreSpec, StoreType, parse_config,
 };
 pub use error::SessionError;
-pub use manager::{AwsSession, CloudSessionManager, ManagerOptions, Session};
+pub use manager::CloudSessionManager;
+pub use options::ManagerOptions;
 pub use plan::{
     AwsCredentialPlan, AwsSessionPlan, AzureCredentialPlan, AzureSessionPlan, Plan, RolePlan, RoleSource, Step,
     StorePlan, plan,
@@ -63,4 +66,5 @@ pub use refs::{
 };
 pub use reports::{HealthReport, RotationReport};
 pub use rotation::ExtendedSession;
+pub use session::{AwsSession, Session};
 pub use sources::AssumeRoleSource;

@@ -79,7 +79,7 @@ pub(crate) struct Ctx<'a> {
     #[cfg_attr(not(any(feature = "cognito", feature = "sso")), expect(dead_code))]
     pub sdk: &'a aws_config::SdkConfig,
     #[cfg_attr(not(any(feature = "cognito", feature = "sso")), expect(dead_code))]
-    pub options: &'a crate::ManagerOptions,
+    pub options: &'a crate::options::ManagerOptions,
 }
 
 type Built = (aws_credential_types::provider::SharedCredentialsProvider, Renewer);

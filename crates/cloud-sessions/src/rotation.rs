@@ -14,8 +14,9 @@ use cred_store::to_sdk_credentials;
 use crate::azure::{AzureSession, azure_error};
 use crate::build::base_config;
 use crate::error::SessionError;
-use crate::manager::{CloudSessionManager, Session};
+use crate::manager::CloudSessionManager;
 use crate::reports::RotationReport;
+use crate::session::Session;
 use crate::sources::aws_error;
 
 /// Credentials for a long run (GetSessionToken for IAM-user keys, AssumeRole with a duration

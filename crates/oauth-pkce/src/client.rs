@@ -19,6 +19,9 @@ use crate::config::{Endpoints, OAuthConfig};
 use crate::error::{OAuthError, from_code};
 use crate::http::{Busy, HttpError, without_url};
 
+/// The provider's keys and when they were fetched (by our clock), shared by client clones.
+pub(crate) type JwksCache = Arc<tokio::sync::Mutex<Option<(jsonwebtoken::jwk::JwkSet, std::time::SystemTime)>>>;
+
 /// The OIDC `id_token` beside the standard token response fields.
 #[derive(Clone, Default, Serialize, Deserialize)]
 pub struct IdTokenField {
@@ -57,7 +60,7 @@ pub struct OAuthClient {
     pub(crate) http: reqwest::Client,
     pub(crate) clock: Arc<dyn Clock>,
     /// The provider's keys and when they were fetched (shared by clones).
-    pub(crate) jwks: crate::idtoken::JwksCache,
+    pub(crate) jwks: JwksCache,
 }
 
 impl fmt::Debug for OAuthClient {

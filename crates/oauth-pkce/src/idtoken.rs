@@ -1,8 +1,7 @@
 //! OIDC ID-token validation: signature against the provider's JWKS, `iss`, `aud`, `exp`
 //! (our clock, 60 s leeway) and `nonce`.
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use core_types::{ExposeSecret, SecretString};
 use jsonwebtoken::jwk::JwkSet;
@@ -18,9 +17,6 @@ const LEEWAY: Duration = Duration::from_secs(60);
 /// The least time between two JWKS fetches caused by a key id we do not know: a stream of
 /// tokens naming made-up keys must not become a stream of fetches.
 pub const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(300);
-
-/// The provider's keys and when they were fetched (by our clock), shared by client clones.
-pub(crate) type JwksCache = Arc<tokio::sync::Mutex<Option<(JwkSet, SystemTime)>>>;
 
 impl OAuthClient {
     async fn fetch_jwks(&self) -> Result<JwkSet, OAuthError> {

@@ -13,28 +13,10 @@ use crate::config::SsoConfig;
 
 /// How long one SSO / SSO-OIDC call attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a refresh waits for another process refreshing the same SSO token.
-pub(crate) const REFRESH_LOCK_WAIT: Duration = Duration::from_secs(45);
 use crate::error::SsoError;
 use crate::profile::SsoProfile;
 use crate::runner::{CommandRunner, Sleeper, SystemRunner, TokioSleeper};
-use crate::upstream::SsoSource;
-
-/// What an `AwsSso` keeps; how it obtains tokens and role credentials is in upstream.rs.
-pub(crate) struct Inner {
-    pub(crate) config: SsoConfig,
-    pub(crate) profile: SsoProfile,
-    pub(crate) cache: SsoCache,
-    pub(crate) sso: aws_sdk_sso::Client,
-    pub(crate) oidc: aws_sdk_ssooidc::Client,
-    pub(crate) runner: Arc<dyn CommandRunner>,
-    pub(crate) sleeper: Arc<dyn Sleeper>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) ledger: Ledger,
-    pub(crate) refresh_window: RefreshPolicy,
-    pub(crate) files: AwsFiles,
-    pub(crate) write_profile: Option<String>,
-}
+use crate::upstream::{Inner, SsoSource};
 
 /// Builds an [`AwsSso`].
 pub struct AwsSsoBuilder {

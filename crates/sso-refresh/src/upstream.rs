@@ -7,11 +7,32 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_sso::error::ProvideErrorMetadata;
-use core_types::{AwsCredentials, CredentialSource, ErrorKind, ExposeSecret, SecretString};
-use cred_store::{Outcome, SsoToken};
+use core_types::{AwsCredentials, Clock, CredentialSource, ErrorKind, ExposeSecret, RefreshPolicy, SecretString};
+use cred_store::{AwsFiles, Ledger, Outcome, SsoCache, SsoToken};
 
+use crate::config::SsoConfig;
 use crate::error::SsoError;
-use crate::sso::{Inner, REFRESH_LOCK_WAIT};
+use crate::profile::SsoProfile;
+use crate::runner::{CommandRunner, Sleeper};
+
+/// How long a refresh waits for another process refreshing the same SSO token.
+pub(crate) const REFRESH_LOCK_WAIT: Duration = Duration::from_secs(45);
+
+/// What an `AwsSso` keeps, and how it obtains tokens and role credentials.
+pub(crate) struct Inner {
+    pub(crate) config: SsoConfig,
+    pub(crate) profile: SsoProfile,
+    pub(crate) cache: SsoCache,
+    pub(crate) sso: aws_sdk_sso::Client,
+    pub(crate) oidc: aws_sdk_ssooidc::Client,
+    pub(crate) runner: Arc<dyn CommandRunner>,
+    pub(crate) sleeper: Arc<dyn Sleeper>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) ledger: Ledger,
+    pub(crate) refresh_window: RefreshPolicy,
+    pub(crate) files: AwsFiles,
+    pub(crate) write_profile: Option<String>,
+}
 
 /// A failed SSO / SSO-OIDC call as facts, the SDK's error kept as the cause.
 fn call_error<O>(

@@ -277,3 +277,80 @@ fn only_cred_store_touches_files() {
         }
     }
 }
+
+/// The top-level module a source file belongs to (`azure/chain.rs` → `azure`), `None` for the
+/// crate root.
+fn top_module(src: &Path, file: &Path) -> Option<String> {
+    let first = file.strip_prefix(src).ok()?.components().next()?.as_os_str().to_string_lossy().into_owned();
+    let name = first.strip_suffix(".rs").unwrap_or(&first).to_owned();
+    (name != "lib" && name != "main").then_some(name)
+}
+
+/// The modules a source text names as `crate::NAME` (or inside `crate::{...}`).
+fn named_modules(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices("crate::") {
+        let rest = &text[i + "crate::".len()..];
+        let group = match rest.strip_prefix('{') {
+            Some(g) => &g[..g.find('}').unwrap_or(g.len())],
+            None => &rest[..rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len())],
+        };
+        for word in group.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()) {
+            out.push(word.to_owned());
+        }
+    }
+    out
+}
+
+/// No two modules of a crate depend on each other, directly or round a longer loop: a
+/// reader can start at the bottom of a crate and go up (the issue behind this rule found
+/// `manager ⇄ ops` in cloud-sessions).
+#[test]
+fn no_module_cycles() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut checked = 0;
+    for krate in CRATES {
+        let src = workspace_root().join("crates").join(krate).join("src");
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for f in &files {
+            if let Some(m) = top_module(&src, f) {
+                let deps = named_modules(&non_test_source(f));
+                graph.entry(m.clone()).or_default().extend(deps.into_iter().filter(|d| *d != m));
+            }
+        }
+        let modules: BTreeSet<String> = graph.keys().cloned().collect();
+        for deps in graph.values_mut() {
+            deps.retain(|d| modules.contains(d));
+        }
+        // depth-first; a module met again while still on the path closes a cycle
+        fn visit(
+            m: &str,
+            graph: &BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<String>,
+            done: &mut BTreeSet<String>,
+        ) {
+            if done.contains(m) {
+                return;
+            }
+            if let Some(i) = path.iter().position(|p| p == m) {
+                panic!("module cycle: {} -> {m}", path[i..].join(" -> "));
+            }
+            path.push(m.to_owned());
+            for d in &graph[m] {
+                visit(d, graph, path, done);
+            }
+            path.pop();
+            done.insert(m.to_owned());
+        }
+        let mut done = BTreeSet::new();
+        for m in &modules {
+            visit(m, &graph, &mut Vec::new(), &mut done);
+        }
+        checked += modules.len();
+    }
+    assert!(checked > 40, "the checker saw the modules ({checked})");
+    // and it sees a cycle when there is one
+    assert_eq!(named_modules("use crate::a::B;\nuse crate::{b::C, error::E};"), ["a", "b", "C", "error", "E"]);
+}

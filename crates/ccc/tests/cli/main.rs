@@ -329,6 +329,23 @@ fn sessions_list_and_check() {
     std::fs::write(&config, "cloud_sessions:\n  - name: x\n    session_type: aws\n    regon: typo\n").unwrap();
     let bad = ccc(&["sessions", "list", "--config", config.to_str().unwrap()]).assert().code(1);
     assert!(stderr(&bad).contains("cloud_sessions[0]") && stderr(&bad).contains("regon"), "{}", stderr(&bad));
+    // `list` plans without building: an SSO profile that does not exist yet, behind a role,
+    // lists (in build order) without a network call or a file read; a cycle is named
+    let planned = "cloud_sessions:\n  - name: deploy\n    session_type: aws\n    region: us-east-1\n    role_arn: arn:aws:iam::123456789012:role/D\n    session_name: s\n    source: sso\n  - name: sso\n    session_type: aws\n    region: us-east-1\n    sso_profile: not-yet-configured\n";
+    std::fs::write(&config, planned).unwrap();
+    let list = ccc(&["sessions", "list", "--config", config.to_str().unwrap()]).assert().success();
+    assert_eq!(stdout(&list), "sso\ndeploy\n");
+    let cycle = planned.replace(
+        "sso_profile: not-yet-configured",
+        "role_arn: arn:aws:iam::123456789012:role/S\n    session_name: s\n    source: deploy",
+    );
+    std::fs::write(&config, cycle).unwrap();
+    let bad = ccc(&["sessions", "list", "--config", config.to_str().unwrap()]).assert().code(1);
+    assert!(
+        stderr(&bad).contains("cycle") && stderr(&bad).contains("session deploy → session sso → session deploy"),
+        "{}",
+        stderr(&bad)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,118 @@
+//! How the manager builds sessions.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use core_types::{Clock, RefreshPolicy, RetryPolicy, SystemClock};
+use cred_store::TokenStore;
+
+use crate::azure::ReqwestTransport;
+use crate::refs::EnvLookup;
+
+/// How the manager builds sessions: `ManagerOptions::default()` and the setters below.
+#[derive(Clone)]
+pub struct ManagerOptions {
+    pub(crate) endpoint_url: Option<String>,
+    pub(crate) env: EnvLookup,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) refresh_window: RefreshPolicy,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) token_store: Option<TokenStore>,
+    pub(crate) attempt_timeout: Duration,
+    pub(crate) http: reqwest::Client,
+    pub(crate) paths: Option<cred_store::Paths>,
+}
+
+impl fmt::Debug for ManagerOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ManagerOptions")
+            .field("endpoint_url", &self.endpoint_url)
+            .field("retry", &self.retry)
+            .field("refresh_window", &self.refresh_window)
+            .field("attempt_timeout", &self.attempt_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ManagerOptions {
+    #[allow(clippy::disallowed_methods)] // the default reads the real environment; tests pass their own
+    fn default() -> Self {
+        Self {
+            endpoint_url: None,
+            env: Arc::new(|k| std::env::var(k).ok()),
+            retry: RetryPolicy::default(),
+            refresh_window: RefreshPolicy::default(),
+            clock: Arc::new(SystemClock),
+            token_store: None,
+            attempt_timeout: Duration::from_secs(10),
+            http: ReqwestTransport::default_client(),
+            paths: None,
+        }
+    }
+}
+
+impl ManagerOptions {
+    /// Overrides every AWS endpoint (tests, VPC endpoints, LocalStack-style servers).
+    #[must_use]
+    pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.endpoint_url = Some(url.into());
+        self
+    }
+    /// The environment lookup for `ENV/` references and the SDK settings (default: the
+    /// process environment).
+    #[must_use]
+    pub fn env(mut self, env: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        self.env = Arc::new(env);
+        self
+    }
+    /// Retries of health checks and rotations (throttling, 5xx, timeouts only).
+    #[must_use]
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+    /// Renew temporary credentials and tokens this long before expiry (default 5 min).
+    #[must_use]
+    pub fn refresh_window(mut self, window: RefreshPolicy) -> Self {
+        self.refresh_window = window;
+        self
+    }
+    /// The clock (default the system clock).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// The local secret store for `SEC/` references.
+    #[must_use]
+    pub fn token_store(mut self, store: TokenStore) -> Self {
+        self.token_store = Some(store);
+        self
+    }
+    /// How long one attempt of an AWS call (or one Azure credential) may take before it
+    /// counts as a (retryable) timeout (default 10 s).
+    #[must_use]
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout;
+        self
+    }
+    /// The HTTP client Azure credentials and Key Vault send through (default: rustls with
+    /// the platform's roots).
+    #[must_use]
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = client;
+        self
+    }
+    /// Where `~/.aws`, `~/.ccc` and the caches are (SSO and Cognito sessions); default: from
+    /// `HOME` / `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE` in the environment lookup.
+    #[must_use]
+    pub fn paths(mut self, paths: cred_store::Paths) -> Self {
+        self.paths = Some(paths);
+        self
+    }
+
+    pub(crate) fn azure_transport(&self) -> Arc<dyn azure_core::http::HttpClient> {
+        Arc::new(ReqwestTransport::new(self.http.clone()))
+    }
+}
