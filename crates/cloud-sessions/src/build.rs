@@ -13,12 +13,12 @@ use cred_store::{Refreshing, to_sdk_credentials};
 use crate::azure::{AzureEnv, AzureSession, AzureSpec, AzureWay, secret};
 use crate::error::SessionError;
 use crate::options::ManagerOptions;
-use crate::session::AwsSession;
 use crate::plan::{
     AwsCredentialPlan, AwsSessionPlan, AzureCredentialPlan, AzureSessionPlan, Plan, RoleSource, Step, StorePlan,
 };
 use crate::refs::{AwsSecretStore, AzureKeyVaultStore, LocalSecretStore, Resolver};
 use crate::renew::Renewer;
+use crate::session::AwsSession;
 use crate::sources::{Assume, AssumeRoleSource};
 
 /// The sessions a plan built.

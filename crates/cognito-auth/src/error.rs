@@ -32,6 +32,15 @@ pub enum CognitoError {
     /// Cognito or the network failed after every retry.
     #[error("Cognito unavailable: {0}; check the network and endpoint")]
     Unavailable(String),
+    /// An HTTP request of our own (the pool's JWKS) failed below HTTP.
+    #[error("Cognito unavailable: {what}: {cause}; check the network and endpoint")]
+    Transport {
+        /// What was being fetched.
+        what: String,
+        /// reqwest's error (its URL removed).
+        #[source]
+        cause: reqwest::Error,
+    },
     /// The server's reply or a challenge was malformed, or an input is invalid.
     #[error("invalid: {0}")]
     Invalid(String),
@@ -71,7 +80,7 @@ impl Kinded for CognitoError {
             CognitoError::ExpiredToken(_) => ErrorKind::ExpiredToken,
             CognitoError::AccessDenied(_) => ErrorKind::AccessDenied,
             CognitoError::Throttled(_) => ErrorKind::Throttled,
-            CognitoError::Unavailable(_) => ErrorKind::Unavailable,
+            CognitoError::Unavailable(_) | CognitoError::Transport { .. } => ErrorKind::Unavailable,
             CognitoError::Invalid(_) | CognitoError::Srp(_) => ErrorKind::InvalidInput,
             CognitoError::Jwt(_) => ErrorKind::NotAuthorized,
             CognitoError::Store(e) => e.kind(),

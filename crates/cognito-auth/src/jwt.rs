@@ -108,13 +108,9 @@ impl JwtVerifier {
     }
 
     async fn fetch_keys(&self) -> Result<JwkSet, CognitoError> {
-        let resp = self
-            .http
-            .get(&self.jwks_url)
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .map_err(|e| CognitoError::Unavailable(format!("fetching {}: {e}", self.jwks_url)))?;
+        let resp = self.http.get(&self.jwks_url).timeout(Duration::from_secs(10)).send().await.map_err(|e| {
+            CognitoError::Transport { what: format!("fetching {}", self.jwks_url), cause: e.without_url() }
+        })?;
         if !resp.status().is_success() {
             return Err(CognitoError::Unavailable(format!("fetching {}: HTTP {}", self.jwks_url, resp.status())));
         }

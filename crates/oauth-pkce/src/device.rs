@@ -8,7 +8,7 @@ use oauth2::StandardDeviceAuthorizationResponse;
 
 use crate::client::{OAuthClient, OidcTokenResponse, form_encode, token_error};
 use crate::error::{OAuthError, from_code};
-use crate::http::{Busy, client as http_client, without_url};
+use crate::http::{Busy, client as http_client};
 
 /// The longest wait between two device-code polls, whatever the provider asks.
 const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
@@ -125,7 +125,7 @@ impl OAuthClient {
             return Err(OAuthError::Busy { status: b.status, retry_after: b.retry_after });
         }
         let ok = resp.status().is_success();
-        let body = resp.bytes().await.map_err(|e| OAuthError::Unavailable(without_url(&e)))?;
+        let body = resp.bytes().await.map_err(|e| OAuthError::transport("device authorization", e.without_url()))?;
         if ok {
             return serde_json::from_slice(&body)
                 .map_err(|e| OAuthError::Invalid(format!("token response did not parse: {e}")));

@@ -34,6 +34,16 @@ pub enum OAuthError {
     /// The provider could not be reached or answered garbage.
     #[error("provider unavailable: {0}")]
     Unavailable(String),
+    /// A request or local listener failed below HTTP (the cause, its URL removed, is the
+    /// source).
+    #[error("provider unavailable: {what}: {cause}")]
+    Transport {
+        /// What was being done (`JWKS`, `revocation`, `loopback listener`).
+        what: String,
+        /// The transport's error.
+        #[source]
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// No connection could be made: nothing was sent, so trying again is safe.
     #[error("provider unreachable: {0}")]
     Unreachable(String),
@@ -75,6 +85,11 @@ fn retry_after_note(retry_after: Option<std::time::Duration>) -> String {
 }
 
 impl OAuthError {
+    /// A transport failure of `what`; a reqwest error loses its URL (which may carry a query).
+    pub(crate) fn transport(what: &str, cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        OAuthError::Transport { what: what.to_owned(), cause: cause.into() }
+    }
+
     /// Whether the request certainly did not take effect at the provider, so sending it
     /// again cannot spend a single-use token twice: no connection was made, or the
     /// provider said it is throttling (429) or unavailable (503) before doing anything.
@@ -107,6 +122,7 @@ impl Kinded for OAuthError {
             OAuthError::Provider { .. } | OAuthError::Invalid(_) => ErrorKind::InvalidInput,
             OAuthError::Busy { status: 429, .. } => ErrorKind::Throttled,
             OAuthError::Unavailable(_)
+            | OAuthError::Transport { .. }
             | OAuthError::Unreachable(_)
             | OAuthError::MaybeDelivered { .. }
             | OAuthError::Timeout(_)

@@ -25,7 +25,7 @@ impl OAuthClient {
         let resp = tokio::time::timeout(self.config.attempt_timeout, self.http.get(&jwks_uri).send())
             .await
             .map_err(|_| OAuthError::Timeout("JWKS: no answer in time".into()))?
-            .map_err(|e| OAuthError::Unavailable(format!("JWKS: {}", without_url(&e))))?;
+            .map_err(|e| OAuthError::transport("JWKS", e.without_url()))?;
         if !resp.status().is_success() {
             return Err(OAuthError::Unavailable(format!("JWKS: HTTP {}", resp.status())));
         }

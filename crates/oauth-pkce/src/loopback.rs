@@ -97,8 +97,8 @@ impl OAuthClient {
     ) -> Result<TokenSet, OAuthError> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(|e| OAuthError::Unavailable(format!("cannot listen on loopback: {e}")))?;
-        let port = listener.local_addr().map_err(|e| OAuthError::Unavailable(e.to_string()))?.port();
+            .map_err(|e| OAuthError::transport("cannot listen on loopback", e))?;
+        let port = listener.local_addr().map_err(|e| OAuthError::transport("loopback listener", e))?.port();
         let redirect = format!("http://127.0.0.1:{port}/callback");
         let (url, verifier, state) = self.authorization_url_for(Some(&redirect))?;
         if !open(&url) {
@@ -110,7 +110,7 @@ impl OAuthClient {
             loop {
                 tokio::select! {
                     accepted = listener.accept() => {
-                        let (stream, _) = accepted.map_err(|e| OAuthError::Unavailable(e.to_string()))?;
+                        let (stream, _) = accepted.map_err(|e| OAuthError::transport("loopback listener", e))?;
                         let expected = expected.clone();
                         pending.spawn(async move { serve_one(stream, &expected).await });
                     }

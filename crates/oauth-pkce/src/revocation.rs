@@ -6,7 +6,7 @@ use oauth2::TokenIntrospectionResponse;
 
 use crate::client::{OAuthClient, form_encode, require_https, token_error};
 use crate::error::{OAuthError, from_code};
-use crate::http::{client as http_client, without_url};
+use crate::http::client as http_client;
 
 impl OAuthClient {
     /// Revokes a token (RFC 7009). The endpoint must be HTTPS, or loopback (RFC 8252 treats
@@ -28,11 +28,7 @@ impl OAuthClient {
             }
             None => form.push(("client_id", self.config.client_id.clone())),
         }
-        let resp = req
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| OAuthError::Unavailable(format!("revocation: {}", without_url(&e))))?;
+        let resp = req.form(&form).send().await.map_err(|e| OAuthError::transport("revocation", e.without_url()))?;
         if resp.status().is_success() {
             return Ok(());
         }
