@@ -12,7 +12,7 @@ use crate::fsutil;
 use crate::timefmt::format_rfc3339;
 
 /// Where a refreshing cache keeps its value between processes, and the lock that lets one
-/// process at a time refresh it. [`RefreshingBuilder::persist_to`] keeps it in an entry file
+/// process at a time refresh it. [`crate::RefreshingBuilder::persist_to`] keeps it in an entry file
 /// of its own; [`crate::TokenEntry`] keeps it in the token store, so a rotating refresh token
 /// has one home that every process reads under the same lock.
 pub trait SharedEntry<T>: Send + Sync + 'static {

@@ -266,7 +266,7 @@ impl Inner {
     }
 }
 
-/// The [`CredentialSource`] behind [`AwsSso::credentials_provider`]: a valid token (cached,
+/// The [`CredentialSource`] behind [`crate::AwsSso::credentials_provider`]: a valid token (cached,
 /// refreshed or from the CLI), then role credentials.
 #[derive(Clone)]
 pub struct SsoSource {
