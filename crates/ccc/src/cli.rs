@@ -17,6 +17,14 @@ pub struct Cli {
     /// on stderr (-vv debug, -vvv trace); RUST_LOG overrides the logging.
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// The AWS profile every command acts on (default: AWS_PROFILE, then the ccc config's
+    /// `profile`, then `default`).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// The AWS region of AWS calls (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's
+    /// `region`, the ccc config's `region`, then us-east-1).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -40,13 +48,17 @@ pub enum Command {
     /// Sign in and save AWS credentials to the configured profile.
     Login(LoginArgs),
     /// Sign out everywhere and remove the saved credentials and tokens.
-    Logout(ProfileArg),
+    Logout,
     /// Print credentials as credential_process JSON, refreshing them silently when needed.
     Creds(CredsArgs),
+    /// Run a command with the profile's fresh credentials in its environment.
+    Exec(ExecArgs),
+    /// Print the profile's fresh credentials as environment variables (for `eval`).
+    Env(EnvArgs),
     /// Add a profile to ~/.aws/config whose credential_process is `ccc creds`.
-    SetupProfile(SetupProfileArgs),
+    SetupProfile,
     /// Show who the current credentials belong to and until when they are valid.
-    Whoami(ProfileArg),
+    Whoami,
     /// What the signed-in user did: CloudTrail events (CloudWatch Logs fallback).
     History(HistoryArgs),
     /// What the signed-in user owns: tagged resources in every region.
@@ -83,12 +95,6 @@ pub struct ConfigureArgs {
     /// Identity pool id (us-east-1:uuid).
     #[arg(long)]
     pub identity_pool_id: Option<String>,
-    /// AWS region of the pools.
-    #[arg(long)]
-    pub region: Option<String>,
-    /// AWS profile to write credentials to.
-    #[arg(long)]
-    pub profile: Option<String>,
     /// Sign in with USER_PASSWORD_AUTH instead of SRP.
     #[arg(long)]
     pub password_auth: bool,
@@ -126,23 +132,10 @@ pub struct LoginArgs {
     /// Read the password from standard input instead of prompting.
     #[arg(long)]
     pub password_stdin: bool,
-    /// Profile to save to (default: the configured profile).
-    #[arg(long)]
-    pub profile: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct ProfileArg {
-    /// The profile (default: the configured profile).
-    #[arg(long)]
-    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct CredsArgs {
-    /// The profile (default: the configured profile).
-    #[arg(long)]
-    pub profile: Option<String>,
     /// The most seconds the whole command may take (upstream calls and waiting for another
     /// process's refresh included); then it fails rather than hang its caller.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -150,10 +143,32 @@ pub struct CredsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SetupProfileArgs {
-    /// The profile to create in ~/.aws/config (default: the configured profile).
-    #[arg(long)]
-    pub profile: Option<String>,
+pub struct ExecArgs {
+    /// The command and its arguments (after `--`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// How to print them.
+    #[arg(long, value_enum, default_value_t = EnvFormat::Sh)]
+    pub format: EnvFormat,
+}
+
+/// Shells and files `ccc env` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvFormat {
+    /// `export K='v'` (bash, zsh, sh).
+    Sh,
+    /// `set -gx K 'v';`.
+    Fish,
+    /// `$Env:K = 'v'`.
+    Powershell,
+    /// One JSON object.
+    Json,
+    /// `K=v` lines.
+    Dotenv,
 }
 
 #[derive(Debug, Args)]
@@ -170,9 +185,6 @@ pub struct HistoryArgs {
     /// The trail's CloudWatch Logs group, for the fallback.
     #[arg(long, default_value = aws_inspect::DEFAULT_TRAIL_LOG_GROUP)]
     pub log_group: String,
-    /// The profile whose credentials to use.
-    #[arg(long)]
-    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -195,9 +207,6 @@ pub struct ResourcesArgs {
     /// List every ARN, not just counts per type.
     #[arg(long)]
     pub verbose_list: bool,
-    /// The profile whose credentials to use.
-    #[arg(long)]
-    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -205,26 +214,16 @@ pub struct PermissionsArgs {
     /// Simulate these actions (repeatable; `--test` alone uses a default set).
     #[arg(long = "test", num_args = 0.., value_name = "ACTION")]
     pub test: Option<Vec<String>>,
-    /// The profile whose credentials to use.
-    #[arg(long)]
-    pub profile: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SsoCommand {
     /// Whether the profile's SSO credentials need refreshing, and the ledger's view.
-    Status(SsoArgs),
+    Status,
     /// Refresh if needed (silently when the token cache allows), then show the expiry.
-    Ensure(SsoArgs),
+    Ensure,
     /// Refresh now.
-    Refresh(SsoArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct SsoArgs {
-    /// The SSO profile in ~/.aws/config.
-    #[arg(long, env = "AWS_PROFILE", default_value = "default")]
-    pub profile: String,
+    Refresh,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,10 @@ use cred_store::{CccConfig, Ledger, Paths, Refreshing, TokenStore, load_config};
 use crate::cli::Output;
 use crate::error::{CliError, CliResult};
 
+/// Set in the environment `ccc exec` gives its command (the profile's name): a nested
+/// `ccc exec` or `ccc env` sees it and refuses rather than stack credentials silently.
+pub const CCC_PROFILE_VAR: &str = "CCC_PROFILE";
+
 /// The config key naming the profile commands act on when none is given.
 pub use cognito_auth::DEFAULT_PROFILE_KEY as PROFILE_KEY;
 
@@ -20,11 +24,6 @@ pub fn refresh_window(config: &CccConfig) -> CliResult<core_types::RefreshPolicy
         .map_err(|e| CliError::from(e).hint(format!("run `ccc config set {} 300`", cred_store::REFRESH_WINDOW_KEY)))
 }
 
-/// The region commands use: the configured one, else `us-east-1`.
-pub fn region(config: &CccConfig) -> String {
-    config.get_str(cognito_auth::keys::REGION).unwrap_or("us-east-1").to_owned()
-}
-
 pub struct Ctx {
     pub paths: Paths,
     pub output: Output,
@@ -32,12 +31,28 @@ pub struct Ctx {
     pub endpoint_url: Option<String>,
     pub ledger_location: Option<String>,
     pub clock: Arc<dyn Clock>,
+    /// `--profile`, as given.
+    pub profile_flag: Option<String>,
+    /// `--region`, as given.
+    pub region_flag: Option<String>,
+    /// `AWS_PROFILE`.
+    aws_profile: Option<String>,
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`.
+    aws_region: Option<String>,
+    /// Credentials already exported in this environment, and by whom (`ccc exec` nesting).
+    pub exported: Option<String>,
 }
 
 impl Ctx {
-    /// Reads the environment once: paths, `AWS_ENDPOINT_URL`, `AWS_CREDENTIALS_DB_PATH`.
+    /// Reads the environment once: paths, `AWS_ENDPOINT_URL`, `AWS_CREDENTIALS_DB_PATH`,
+    /// `AWS_PROFILE`, `AWS_REGION` / `AWS_DEFAULT_REGION`.
     #[allow(clippy::disallowed_methods)] // the one place the CLI reads its environment
-    pub fn from_env(output: Output, verbose: bool) -> CliResult<Self> {
+    pub fn from_env(
+        output: Output,
+        verbose: bool,
+        profile_flag: Option<String>,
+        region_flag: Option<String>,
+    ) -> CliResult<Self> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         Ok(Self {
             paths: Paths::from_env()?,
@@ -46,7 +61,29 @@ impl Ctx {
             endpoint_url: var("AWS_ENDPOINT_URL"),
             ledger_location: var("AWS_CREDENTIALS_DB_PATH"),
             clock: Arc::new(SystemClock),
+            profile_flag: profile_flag.filter(|p| !p.is_empty()),
+            region_flag: region_flag.filter(|r| !r.is_empty()),
+            aws_profile: var("AWS_PROFILE"),
+            aws_region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+            exported: match (var(CCC_PROFILE_VAR), var("AWS_ACCESS_KEY_ID")) {
+                (Some(p), _) => Some(format!("`ccc exec` for profile {p}")),
+                (None, Some(_)) => Some("AWS_ACCESS_KEY_ID".to_owned()),
+                (None, None) => None,
+            },
         })
+    }
+
+    /// The region of AWS calls for `profile`: `--region`, `AWS_REGION` / `AWS_DEFAULT_REGION`,
+    /// the profile's `region` in ~/.aws/config, the ccc config's `region`, us-east-1.
+    pub fn region(&self, config: &CccConfig, profile: &str) -> String {
+        self.region_flag
+            .clone()
+            .or_else(|| self.aws_region.clone())
+            .or_else(|| {
+                cred_store::AwsFiles::new(&self.paths).load_profile(profile).ok().flatten().and_then(|p| p.region)
+            })
+            .or_else(|| config.get_str(cognito_auth::keys::REGION).map(str::to_owned))
+            .unwrap_or_else(|| "us-east-1".to_owned())
     }
 
     pub fn config(&self) -> CliResult<CccConfig> {
@@ -72,9 +109,13 @@ impl Ctx {
         TokenStore::new(&self.paths)
     }
 
-    /// The profile a command acts on.
-    pub fn profile(&self, config: &CccConfig, given: Option<&str>) -> String {
-        given.map(str::to_owned).unwrap_or_else(|| cognito_auth::default_profile(config).to_owned())
+    /// The AWS profile a command acts on: `--profile`, `AWS_PROFILE`, the ccc config's
+    /// `profile`, `default`.
+    pub fn profile(&self, config: &CccConfig) -> String {
+        self.profile_flag
+            .clone()
+            .or_else(|| self.aws_profile.clone())
+            .unwrap_or_else(|| cognito_auth::default_profile(config).to_owned())
     }
 
     /// The Cognito sign-in of `profile`.
@@ -105,6 +146,52 @@ impl Ctx {
             }
             e => e.into(),
         })
+    }
+
+    /// An SDK configuration whose credentials are `profile`'s: ccc's own Cognito sign-in on
+    /// it when there is one; otherwise, for a profile of the AWS config files that ccc does
+    /// not serve, the AWS SDK's provider for that profile (keys, roles, SSO, processes).
+    /// Credentials are obtained first, so a sign-in that needs renewing is reported as that.
+    /// Returns the configuration, the ccc user (if any), and the credentials just obtained.
+    pub async fn profile_sdk(
+        &self,
+        config: &CccConfig,
+        profile: &str,
+    ) -> CliResult<(SdkConfig, Option<String>, aws_credential_types::Credentials)> {
+        use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+        let region = self.region(config, profile);
+        let user = cognito_auth::signed_in_user(config, profile);
+        let aws_profile = cred_store::AwsFiles::new(&self.paths).load_profile(profile)?;
+        let served_by_ccc = aws_profile
+            .as_ref()
+            .and_then(|p| p.credential_process.as_deref())
+            .is_some_and(|c| c.split_whitespace().any(|w| w == "creds") && c.contains("ccc"));
+        let (provider, creds) = match aws_profile {
+            Some(_) if user.is_none() && !served_by_ccc => {
+                let chain =
+                    aws_config::profile::ProfileFileCredentialsProvider::builder().profile_name(profile).build();
+                let creds = chain.provide_credentials().await.map_err(|e| {
+                    CliError::new(format!(
+                        "no credentials for profile {profile}: {}",
+                        core_types::one_line(&e.to_string())
+                    ))
+                    .kind(core_types::ErrorKind::NotConfigured)
+                    .hint(format!("check [profile {profile}] in {}", self.paths.config_file.display()))
+                })?;
+                (SharedCredentialsProvider::new(chain), creds)
+            }
+            _ => {
+                let cache = self.refreshing(config, profile)?;
+                let creds = cred_store::to_sdk_credentials(&cache.get().await?);
+                (SharedCredentialsProvider::new(cache), creds)
+            }
+        };
+        let mut b = SdkConfig::builder()
+            .region(Region::new(region))
+            .behavior_version(BehaviorVersion::latest())
+            .credentials_provider(provider);
+        b.set_endpoint_url(self.endpoint_url.clone());
+        Ok((b.build(), user, creds))
     }
 
     pub async fn ledger(&self) -> CliResult<Ledger> {

@@ -46,28 +46,33 @@ fn secret_caps() -> tracing_subscriber::filter::Targets {
         .with_default(tracing_subscriber::filter::LevelFilter::TRACE)
 }
 
-async fn run(cli: Cli) -> CliResult {
+async fn run(cli: Cli) -> CliResult<Option<ExitCode>> {
     if let Command::Completions { shell } = cli.command {
         clap_complete::generate(shell, &mut Cli::command(), "ccc", &mut std::io::stdout());
-        return Ok(());
+        return Ok(None);
     }
-    let ctx = Ctx::from_env(cli.output, cli.verbose > 0)?;
-    match cli.command {
+    let ctx = Ctx::from_env(cli.output, cli.verbose > 0, cli.profile, cli.region)?;
+    if let Command::Exec(a) = cli.command {
+        return commands::exec::exec(&ctx, a).await.map(Some);
+    }
+    let done = match cli.command {
         Command::Configure(a) => commands::configure::configure(&ctx, a),
         Command::Config(c) => commands::configure::config(&ctx, c),
         Command::Login(a) => commands::login::login(&ctx, a).await,
-        Command::Logout(a) => commands::login::logout(&ctx, a).await,
+        Command::Logout => commands::login::logout(&ctx).await,
         Command::Creds(a) => commands::creds::creds(&ctx, a).await,
-        Command::SetupProfile(a) => commands::creds::setup_profile(&ctx, a),
-        Command::Whoami(a) => commands::creds::whoami(&ctx, a).await,
+        Command::SetupProfile => commands::creds::setup_profile(&ctx),
+        Command::Whoami => commands::creds::whoami(&ctx).await,
         Command::History(a) => commands::inspect::history(&ctx, a).await,
         Command::Resources(a) => commands::inspect::resources(&ctx, a).await,
         Command::Permissions(a) => commands::inspect::permissions(&ctx, a).await,
         Command::Sso(c) => commands::sso::sso(&ctx, c).await,
         Command::Sessions(c) => commands::sessions::sessions(&ctx, c).await,
         Command::Oauth(c) => commands::oauth::oauth(&ctx, c).await,
-        Command::Completions { .. } => Ok(()),
-    }
+        Command::Env(a) => commands::exec::env(&ctx, a).await,
+        Command::Completions { .. } | Command::Exec(_) => Ok(()),
+    };
+    done.map(|()| None)
 }
 
 fn main() -> ExitCode {
@@ -87,7 +92,8 @@ fn main() -> ExitCode {
     // a lock wait or file task still running after a budget ran out must not hold the exit
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
-        Ok(()) => ExitCode::from(error::exit::OK),
+        Ok(None) => ExitCode::from(error::exit::OK),
+        Ok(Some(code)) => code,
         Err(e) => {
             let mut text = e.render(verbosity, endpoint.as_deref());
             if verbosity >= 2 {

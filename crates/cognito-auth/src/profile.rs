@@ -100,6 +100,7 @@ struct Inner {
     lock_wait: Duration,
     store: TokenStore,
     ledger: Option<Ledger>,
+    write_credentials_file: bool,
 }
 
 impl fmt::Debug for CognitoProfile {
@@ -125,6 +126,7 @@ pub struct CognitoProfileBuilder {
     lock_wait: Duration,
     store: Option<TokenStore>,
     ledger: Option<Ledger>,
+    write_credentials_file: bool,
 }
 
 impl CognitoProfileBuilder {
@@ -154,6 +156,13 @@ impl CognitoProfileBuilder {
         self.store = Some(store);
         self
     }
+    /// Whether a sign-in writes the profile's keys to `~/.aws/credentials` (default yes). A
+    /// profile served by `credential_process` must not get them: the credentials file is
+    /// read first by every AWS SDK, so the keys would shadow the process once they expire.
+    pub fn write_credentials_file(mut self, write: bool) -> Self {
+        self.write_credentials_file = write;
+        self
+    }
     /// Records each sign-in in `ledger`.
     pub fn ledger(mut self, ledger: Ledger) -> Self {
         self.ledger = Some(ledger);
@@ -179,6 +188,7 @@ impl CognitoProfileBuilder {
                 lock_wait: self.lock_wait,
                 store,
                 ledger: self.ledger,
+                write_credentials_file: self.write_credentials_file,
             }),
         }
     }
@@ -217,6 +227,7 @@ impl CognitoProfile {
             lock_wait: cred_store::DEFAULT_REFRESH_LOCK_WAIT,
             store: None,
             ledger: None,
+            write_credentials_file: true,
         }
     }
 
@@ -312,7 +323,9 @@ impl CognitoProfile {
         let credentials = auth.get_aws_credentials(&id_token).await?;
 
         let key = CognitoSource::token_key(&self.inner.config.user_pool_id, username);
-        if let Binding::Profile(profile) = &self.inner.binding {
+        if let Binding::Profile(profile) = &self.inner.binding
+            && self.inner.write_credentials_file
+        {
             AwsFiles::new(&self.inner.paths).save_credentials(profile, &credentials)?;
         }
         self.inner.store.put(&key, &tokens)?;

@@ -135,6 +135,25 @@ impl AwsFiles {
         edit_doc(&self.paths.credentials_file, |doc| Ok(doc.remove_section(profile)))
     }
 
+    /// Removes a profile's static keys (key id, secret, session token, expiry) from the
+    /// credentials file, keeping any other key of the section (and the section, if one is
+    /// left). Returns whether there were keys to remove. A profile whose credentials come
+    /// from `credential_process` must not have them: every AWS SDK reads the credentials
+    /// file first, so stale keys there would shadow the process.
+    pub fn remove_static_keys(&self, profile: &str) -> Result<bool> {
+        validate_profile_name(profile)?;
+        edit_doc(&self.paths.credentials_file, |doc| {
+            let mut removed = false;
+            for k in ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"].iter().chain(EXPIRATION_KEYS) {
+                removed |= doc.remove_key(profile, k);
+            }
+            if doc.section(profile).is_some_and(|s| s.is_empty()) {
+                doc.remove_section(profile);
+            }
+            Ok(removed)
+        })
+    }
+
     /// Reads a profile's keys from the credentials file (`None` if absent or incomplete).
     pub fn load_credentials(&self, profile: &str) -> Result<Option<AwsCredentials>> {
         let doc = read_doc(&self.paths.credentials_file)?;
@@ -228,6 +247,25 @@ impl AwsFiles {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn static_keys_leave_and_other_keys_stay() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = Paths::under_home(tmp.path());
+        std::fs::create_dir_all(tmp.path().join(".aws")).unwrap();
+        std::fs::write(
+            &paths.credentials_file,
+            "[p]\naws_access_key_id = AKIA1\naws_secret_access_key = s\naws_session_token = t\nx_security_token_expires = 2001-01-01T00:00:00Z\n\n[q]\naws_access_key_id = AKIA2\naws_secret_access_key = s2\nregion = eu-west-1\n",
+        )
+        .unwrap();
+        let files = AwsFiles::new(&paths);
+        assert!(files.remove_static_keys("p").unwrap());
+        assert!(files.remove_static_keys("q").unwrap());
+        assert!(!files.remove_static_keys("p").unwrap(), "nothing left to remove");
+        let text = std::fs::read_to_string(&paths.credentials_file).unwrap();
+        assert!(!text.contains("[p]") && !text.contains("AKIA"), "{text}");
+        assert!(text.contains("[q]") && text.contains("region = eu-west-1"), "{text}");
+    }
+
     use super::*;
     use std::fs;
     use std::time::Duration;

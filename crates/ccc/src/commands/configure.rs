@@ -51,9 +51,15 @@ pub fn configure(ctx: &Ctx, args: ConfigureArgs) -> CliResult {
     )?;
     let default_region =
         current(keys::REGION).or_else(|| pool.as_deref().and_then(|p| p.split('_').next()).map(str::to_owned));
-    let region = value(args.region, default_region.as_deref(), "AWS region", interactive, true)?;
-    let profile = value(args.profile, Some(cognito_auth::default_profile(&config)), "AWS profile", interactive, true)?
-        .unwrap_or_else(|| "default".to_owned());
+    let region = value(ctx.region_flag.clone(), default_region.as_deref(), "AWS region", interactive, true)?;
+    let profile = value(
+        ctx.profile_flag.clone(),
+        Some(cognito_auth::default_profile(&config)),
+        "AWS profile",
+        interactive,
+        true,
+    )?
+    .unwrap_or_else(|| "default".to_owned());
     let missing: Vec<&str> =
         [("--user-pool-id", pool.is_none()), ("--app-client-id", client.is_none()), ("--region", region.is_none())]
             .into_iter()

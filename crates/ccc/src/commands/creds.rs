@@ -2,7 +2,7 @@
 
 use cred_store::{AwsFiles, to_credential_process_json};
 
-use crate::cli::{CredsArgs, Output, ProfileArg, SetupProfileArgs};
+use crate::cli::{CredsArgs, Output};
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::{expiry, print_json, print_rows};
@@ -13,7 +13,7 @@ pub async fn creds(ctx: &Ctx, args: CredsArgs) -> CliResult {
     let budget = std::time::Duration::from_secs(args.timeout);
     let work = async {
         let config = ctx.config()?;
-        let profile = ctx.profile(&config, args.profile.as_deref());
+        let profile = ctx.profile(&config);
         CliResult::Ok(ctx.refreshing_within(&config, &profile, budget)?.get().await?)
     };
     let creds = tokio::time::timeout(budget, work).await.map_err(|_| {
@@ -36,52 +36,57 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-pub fn setup_profile(ctx: &Ctx, args: SetupProfileArgs) -> CliResult {
+pub fn setup_profile(ctx: &Ctx) -> CliResult {
     let config = ctx.config()?;
-    let profile = ctx.profile(&config, args.profile.as_deref());
+    let profile = ctx.profile(&config);
     let exe = std::env::current_exe().map_err(|e| CliError::new(format!("cannot find the ccc executable: {e}")))?;
     let command = format!("{} creds --profile {}", shell_quote(&exe.display().to_string()), shell_quote(&profile));
     let mut values = vec![("credential_process", command.as_str())];
     if let Some(r) = config.get_str(cognito_auth::keys::REGION) {
         values.push(("region", r));
     }
-    AwsFiles::new(&ctx.paths).set_profile_values(&profile, &values)?;
+    let files = AwsFiles::new(&ctx.paths);
+    files.set_profile_values(&profile, &values)?;
+    // every AWS SDK reads ~/.aws/credentials before credential_process: static keys of the
+    // same name would be served instead, and fail once they expire
+    let removed_keys = files.remove_static_keys(&profile)?;
     // a new process profile serves the user signed in on the configured profile; a profile
     // with a user of its own keeps it
     cognito_auth::CognitoProfile::bind_like(&ctx.paths, &profile, cognito_auth::default_profile(&config))?;
     match ctx.output {
-        Output::Json => print_json(&serde_json::json!({"profile": profile, "credential_process": command})),
+        Output::Json => print_json(
+            &serde_json::json!({"profile": profile, "credential_process": command, "removed_static_keys": removed_keys}),
+        ),
         Output::Table => {
             println!("Profile {profile} in {} now runs:", ctx.paths.config_file.display());
             println!("  credential_process = {command}");
+            if removed_keys {
+                println!(
+                    "Removed its static keys from {} (they would have been used instead, and expire).",
+                    ctx.paths.credentials_file.display()
+                );
+            }
         }
     }
     Ok(())
 }
 
-pub async fn whoami(ctx: &Ctx, args: ProfileArg) -> CliResult {
+pub async fn whoami(ctx: &Ctx) -> CliResult {
     let config = ctx.config()?;
-    let profile = ctx.profile(&config, args.profile.as_deref());
-    let cache = ctx.refreshing(&config, &profile)?;
-    let creds = cache.get().await?;
-    let region = crate::context::region(&config);
-    let mut builder = aws_config::SdkConfig::builder()
-        .region(aws_config::Region::new(region.clone()))
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(cache.clone()));
-    builder.set_endpoint_url(ctx.endpoint_url.clone());
-    let sdk = builder.build();
+    let profile = ctx.profile(&config);
+    let region = ctx.region(&config, &profile);
+    let (sdk, user, creds) = ctx.profile_sdk(&config, &profile).await?;
     let who = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.map_err(|e| {
         CliError::from_failure(aws_failure::call_failure("STS", "GetCallerIdentity", &e))
             .context(format!("profile {profile}, {region}"))
     })?;
-    let user = cognito_auth::signed_in_user(&config, &profile).unwrap_or_else(|| "-".to_owned());
+    let user = user.unwrap_or_else(|| "-".to_owned());
     let rows = [
         ("user", user),
         ("profile", profile),
         ("account", who.account().unwrap_or("-").to_owned()),
         ("arn", who.arn().unwrap_or("-").to_owned()),
-        ("valid until", expiry(creds.expiration())),
+        ("valid until", expiry(creds.expiry())),
     ];
     match ctx.output {
         Output::Json => print_json(&serde_json::Value::Object(

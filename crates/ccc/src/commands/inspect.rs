@@ -7,33 +7,23 @@ use std::sync::Arc;
 use aws_inspect::{HistoryOptions, ResourceOptions};
 
 use crate::cli::{HistoryArgs, Output, PermissionsArgs, ResourcesArgs};
-use cognito_auth::signed_in_user;
 
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::print_json;
 
-/// The signed-in user's SDK configuration, their user name, and where (`profile P, REGION`)
-/// for error reports.
-async fn user_sdk(ctx: &Ctx, profile: Option<&str>) -> CliResult<(aws_config::SdkConfig, String, String)> {
+/// The profile's SDK configuration, the ccc user signed in on it (if any), and where
+/// (`profile P, REGION`) for error reports.
+async fn user_sdk(ctx: &Ctx) -> CliResult<(aws_config::SdkConfig, String, String)> {
     let config = ctx.config()?;
-    let profile = ctx.profile(&config, profile);
-    let cache = ctx.refreshing(&config, &profile)?;
-    // credentials first: a sign-in that needs renewing is reported as that (exit 3), not as
-    // a request the SDK could not send
-    cache.get().await?;
-    let region = crate::context::region(&config);
-    let mut builder = aws_config::SdkConfig::builder()
-        .region(aws_config::Region::new(region.clone()))
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(cache));
-    builder.set_endpoint_url(ctx.endpoint_url.clone());
-    let user = signed_in_user(&config, &profile).unwrap_or_default();
-    Ok((builder.build(), user, format!("profile {profile}, {region}")))
+    let profile = ctx.profile(&config);
+    let region = ctx.region(&config, &profile);
+    let (sdk, user, _) = ctx.profile_sdk(&config, &profile).await?;
+    Ok((sdk, user.unwrap_or_default(), format!("profile {profile}, {region}")))
 }
 
 pub async fn history(ctx: &Ctx, args: HistoryArgs) -> CliResult {
-    let (sdk, me, at) = user_sdk(ctx, args.profile.as_deref()).await?;
+    let (sdk, me, at) = user_sdk(ctx).await?;
     let user = args.user.unwrap_or(me);
     let options = HistoryOptions::default().log_group(args.log_group);
     let history = aws_inspect::user_history(&sdk, &user, args.days, args.limit, &options, ctx.clock.as_ref())
@@ -52,7 +42,7 @@ pub async fn history(ctx: &Ctx, args: HistoryArgs) -> CliResult {
 }
 
 pub async fn resources(ctx: &Ctx, args: ResourcesArgs) -> CliResult {
-    let (sdk, me, at) = user_sdk(ctx, args.profile.as_deref()).await?;
+    let (sdk, me, at) = user_sdk(ctx).await?;
     let user = args.user.unwrap_or(me);
     let mut options = ResourceOptions::default();
     if !args.regions.is_empty() {
@@ -91,7 +81,7 @@ fn print_resources(ctx: &Ctx, result: aws_inspect::ResourceResult, verbose: bool
 }
 
 pub async fn permissions(ctx: &Ctx, args: PermissionsArgs) -> CliResult {
-    let (sdk, _, at) = user_sdk(ctx, args.profile.as_deref()).await?;
+    let (sdk, _, at) = user_sdk(ctx).await?;
     let result = aws_inspect::get_user_permissions(&sdk).await.map_err(|e| CliError::from(e).context(&at))?;
     let tests = match args.test {
         Some(actions) => {

@@ -3,7 +3,7 @@
 use cognito_auth::{Challenge, ChallengeAnswer, ChallengeName, CognitoError, PromptError, signed_in_user};
 use core_types::ExposeSecret;
 
-use crate::cli::{LoginArgs, Output, ProfileArg};
+use crate::cli::{LoginArgs, Output};
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::{expiry, print_json, print_rows};
@@ -51,8 +51,15 @@ fn answer(challenge: &Challenge) -> CliResult<ChallengeAnswer> {
 
 pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult {
     let config = ctx.config()?;
-    let profile = ctx.profile(&config, args.profile.as_deref());
-    let cognito = ctx.cognito_profile(&config, &profile)?.ledger(ctx.ledger().await?).build();
+    let profile = ctx.profile(&config);
+    // a profile served by credential_process gets no static keys: they would shadow it
+    let process_profile =
+        cred_store::AwsFiles::new(&ctx.paths).load_profile(&profile)?.is_some_and(|p| p.credential_process.is_some());
+    let cognito = ctx
+        .cognito_profile(&config, &profile)?
+        .ledger(ctx.ledger().await?)
+        .write_credentials_file(!process_profile)
+        .build();
     let username = match args.username {
         Some(u) => u,
         None if prompt::interactive() => prompt::ask("Username", signed_in_user(&config, &profile).as_deref())?,
@@ -81,22 +88,24 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult {
     match ctx.output {
         Output::Json => print_json(&serde_json::json!({
             "username": username, "profile": profile, "expires_at": expiry(creds.expiration()),
+            "credential_process": process_profile,
         })),
         Output::Table => {
             println!("Signed in as {username}.");
-            print_rows(&[
-                ("profile", profile.clone()),
-                ("credentials file", ctx.paths.credentials_file.display().to_string()),
-                ("valid until", expiry(creds.expiration())),
-            ]);
+            let served = if process_profile {
+                ("credential_process", ctx.paths.config_file.display().to_string())
+            } else {
+                ("credentials file", ctx.paths.credentials_file.display().to_string())
+            };
+            print_rows(&[("profile", profile.clone()), served, ("valid until", expiry(creds.expiration()))]);
         }
     }
     Ok(())
 }
 
-pub async fn logout(ctx: &Ctx, args: ProfileArg) -> CliResult {
+pub async fn logout(ctx: &Ctx) -> CliResult {
     let config = ctx.config()?;
-    let profile = ctx.profile(&config, args.profile.as_deref());
+    let profile = ctx.profile(&config);
     let out = ctx.cognito_profile(&config, &profile)?.build().sign_out().await?;
     for n in &out.warnings {
         eprintln!("warning: {n}; local credentials removed anyway");

@@ -1,5 +1,6 @@
 pub mod configure;
 pub mod creds;
+pub mod exec;
 pub mod inspect;
 pub mod login;
 pub mod oauth;

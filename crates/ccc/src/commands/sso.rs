@@ -2,7 +2,7 @@
 
 use sso_refresh::{AwsSso, SsoConfig, SsoError};
 
-use crate::cli::{Output, SsoArgs, SsoCommand};
+use crate::cli::{Output, SsoCommand};
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::{expiry, print_json, print_rows};
@@ -21,14 +21,14 @@ fn sso_error(e: SsoError) -> CliError {
     err
 }
 
-async fn open(ctx: &Ctx, args: &SsoArgs) -> CliResult<AwsSso> {
+async fn open(ctx: &Ctx, profile: &str) -> CliResult<AwsSso> {
     let mut config = SsoConfig::from_env().map_err(sso_error)?;
     if config.db_path.is_none() {
         config.db_path = ctx.ledger_location.clone();
     }
     let mut sdk = aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest());
     sdk.set_endpoint_url(ctx.endpoint_url.clone());
-    AwsSso::builder(config, &ctx.paths, &args.profile)
+    AwsSso::builder(config, &ctx.paths, profile)
         .sdk_config(&sdk.build())
         .clock(ctx.clock.clone())
         .build()
@@ -37,13 +37,15 @@ async fn open(ctx: &Ctx, args: &SsoArgs) -> CliResult<AwsSso> {
 }
 
 pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
+    // an SSO profile does not need the ccc config; a damaged one must not stop it
+    let profile = ctx.profile(&ctx.config().unwrap_or_default());
     match cmd {
-        SsoCommand::Status(args) => {
-            let sso = open(ctx, &args).await?;
+        SsoCommand::Status => {
+            let sso = open(ctx, &profile).await?;
             let due = sso.should_refresh_credentials().await.map_err(sso_error)?;
             let creds = sso.credentials_provider().peek().await;
             let ledger = ctx.ledger().await?;
-            let status = ledger.status(&sso.source_name(), &args.profile).await?;
+            let status = ledger.status(&sso.source_name(), &profile).await?;
             let p = sso.profile();
             let rows = [
                 ("profile", p.profile.clone()),
@@ -65,13 +67,13 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
                 Output::Table => print_rows(&rows),
             }
         }
-        SsoCommand::Ensure(args) => {
-            let creds = open(ctx, &args).await?.ensure_valid_credentials().await.map_err(sso_error)?;
-            report(ctx, &args.profile, creds.expiration());
+        SsoCommand::Ensure => {
+            let creds = open(ctx, &profile).await?.ensure_valid_credentials().await.map_err(sso_error)?;
+            report(ctx, &profile, creds.expiration());
         }
-        SsoCommand::Refresh(args) => {
-            let creds = open(ctx, &args).await?.refresh_credentials().await.map_err(sso_error)?;
-            report(ctx, &args.profile, creds.expiration());
+        SsoCommand::Refresh => {
+            let creds = open(ctx, &profile).await?.refresh_credentials().await.map_err(sso_error)?;
+            report(ctx, &profile, creds.expiration());
         }
     }
     Ok(())

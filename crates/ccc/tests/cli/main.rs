@@ -61,25 +61,48 @@ async fn configure_login_creds_whoami_boto3_logout() {
         );
     }
 
-    // boto3 through a credential_process profile that runs this ccc
-    home.ccc().args(["setup-profile", "--profile", "e2e"]).assert().success();
-    let py = StdCommand::new(peer("CCC_TEST_PYTHON"))
-        .args(["-c", "import boto3, json; c = boto3.Session(profile_name='e2e').get_credentials().get_frozen_credentials(); print(json.dumps([c.access_key, c.secret_key]))"])
-        .env("HOME", home.path())
-        .env("AWS_ENDPOINT_URL", peer("CCC_TEST_AWS_ENDPOINT"))
-        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
-        .env_remove("AWS_CONFIG_FILE")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .output()
-        .unwrap();
-    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
-    let keys: Vec<String> = serde_json::from_slice(&py.stdout).unwrap();
-    assert_eq!(keys, [json["AccessKeyId"].as_str().unwrap().to_owned(), secret]);
+    // boto3 through a credential_process profile that runs this ccc: setup-profile takes the
+    // static keys `ccc login` wrote out of ~/.aws/credentials, or boto3 would read those first
+    // and fail once they expire
+    let setup = home.ccc().args(["setup-profile", "--profile", "e2e"]).assert().success();
+    assert!(stdout(&setup).contains("Removed its static keys"), "{}", stdout(&setup));
+    assert!(!std::fs::read_to_string(home.path().join(".aws/credentials")).unwrap().contains("[e2e]"));
+    let boto3 = || {
+        let py = StdCommand::new(peer("CCC_TEST_PYTHON"))
+            .args(["-c", "import boto3, json; c = boto3.Session(profile_name='e2e').get_credentials(); f = c.get_frozen_credentials(); print(json.dumps([c.method, f.access_key, f.secret_key]))"])
+            .env("HOME", home.path())
+            .env("AWS_ENDPOINT_URL", peer("CCC_TEST_AWS_ENDPOINT"))
+            .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+            .env_remove("AWS_CONFIG_FILE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap();
+        assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+        serde_json::from_slice::<Vec<String>>(&py.stdout).unwrap()
+    };
+    let got = boto3();
+    assert_eq!(got, ["custom-process", json["AccessKeyId"].as_str().unwrap(), &secret]);
+    // an hour later: the cached credentials (and the sign-in's tokens) have expired; boto3
+    // still gets working credentials through the process, which renewed them
+    expire_cognito_sign_in(&home, "e2e");
+    let got = boto3();
+    assert_eq!(got[0], "custom-process");
+    let cache: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.path().join(".ccc/cache/cognito-e2e.json")).unwrap())
+            .unwrap();
+    let renewed_until = cache["value"]["expiration"].as_i64().unwrap();
+    assert!(renewed_until > 1_000_000_000, "renewed through the process: {cache}");
+    // signing in again on a process profile writes no static keys back
+    let again = home.login("alice").success();
+    assert!(stdout(&again).contains("credential_process"), "{}", stdout(&again));
+    assert!(!std::fs::read_to_string(home.path().join(".aws/credentials")).unwrap().contains("[e2e]"));
+    assert_eq!(boto3()[0], "custom-process");
 
-    // logout removes the profile and tokens; creds then says to log in
+    // logout signs out and removes the sign-in; creds then says to log in
     let logout = home.ccc().arg("logout").assert().success();
-    assert!(stdout(&logout).contains("profile e2e removed"), "{}", stdout(&logout));
+    assert!(stdout(&logout).contains("Signed out alice"), "{}", stdout(&logout));
     assert!(!std::fs::read_to_string(home.path().join(".aws/credentials")).unwrap().contains("[e2e]"));
     let after = home.ccc().arg("creds").assert().code(3); // exit 3: a person must sign in first
     assert!(stderr(&after).contains("ccc login"), "{}", stderr(&after));
@@ -614,4 +637,71 @@ async fn azure_sessions_check_through_the_managed_identity_endpoint_and_the_chai
     assert!(mi_report["error"].as_str().unwrap().contains("managed identity: unavailable"), "{mi_report}");
     assert_eq!(az.calls().len(), 1);
     assert!(stderr(&bad).contains("1 session(s) unhealthy"), "{}", stderr(&bad));
+}
+
+/// An ordinary AWS profile (keys ccc did not write) works with every command that needs
+/// credentials; `--profile` and AWS_PROFILE mean the same; `ccc env` and `ccc exec` hand the
+/// profile's credentials and region to other tools, boto3 judging.
+#[test]
+fn any_profile_works_and_exec_env_hand_on_fresh_credentials() {
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/credentials"),
+        "[plain]\naws_access_key_id = AKIAPLAINEXAMPLE0001\naws_secret_access_key = plain-secret-value\n",
+    )
+    .unwrap();
+    std::fs::write(home.path().join(".aws/config"), "[profile plain]\nregion = eu-west-2\n").unwrap();
+    ccc_tests::leak::secret("plain-secret-value");
+
+    let json_of = |a: &assert_cmd::assert::Assert| -> serde_json::Value { serde_json::from_str(&stdout(a)).unwrap() };
+    let who = json_of(&home.ccc().args(["whoami", "--profile", "plain", "-o", "json"]).assert().success());
+    assert_eq!(who["profile"], "plain");
+    assert_eq!(who["user"], "-", "no ccc sign-in on this profile");
+    assert!(who["arn"].as_str().unwrap().starts_with("arn:aws:"), "{who}");
+    let via_env = json_of(&home.ccc().env("AWS_PROFILE", "plain").args(["whoami", "-o", "json"]).assert().success());
+    assert_eq!(via_env["arn"], who["arn"]);
+
+    // the profile's region, unless --region or AWS_REGION says otherwise
+    let vars = json_of(&home.ccc().args(["env", "--profile", "plain", "--format", "json"]).assert().success());
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], "AKIAPLAINEXAMPLE0001");
+    assert_eq!(vars["AWS_REGION"], "eu-west-2");
+    assert_eq!(vars["CCC_PROFILE"], "plain");
+    let vars = json_of(
+        &home
+            .ccc()
+            .args(["env", "--profile", "plain", "--format", "json", "--region", "ap-south-1"])
+            .assert()
+            .success(),
+    );
+    assert_eq!(vars["AWS_REGION"], "ap-south-1");
+    let vars = json_of(
+        &home
+            .ccc()
+            .env("AWS_REGION", "sa-east-1")
+            .args(["env", "--profile", "plain", "--format", "json"])
+            .assert()
+            .success(),
+    );
+    assert_eq!(vars["AWS_DEFAULT_REGION"], "sa-east-1");
+    let sh = stdout(&home.ccc().args(["env", "--profile", "plain"]).assert().success());
+    assert!(sh.contains("export AWS_SECRET_ACCESS_KEY='plain-secret-value'"), "{sh}");
+
+    // exec: boto3 in the child finds the credentials in its environment, in the region
+    let py = peer("CCC_TEST_PYTHON");
+    let probe = "import boto3, json; s = boto3.Session(); c = s.get_credentials(); print(json.dumps([c.method, c.access_key, s.region_name, boto3.client('sts').get_caller_identity()['Account']]))";
+    let ran = home.ccc().args(["exec", "--profile", "plain", "--", &py, "-c", probe]).assert().success();
+    let got: Vec<String> = serde_json::from_str(&stdout(&ran)).unwrap();
+    assert_eq!(got[..3], ["env", "AKIAPLAINEXAMPLE0001", "eu-west-2"]);
+    assert_eq!(got[3].len(), 12, "STS answered through those credentials: {got:?}");
+    // the command's exit code is ccc's
+    home.ccc().args(["exec", "--profile", "plain", "--", "sh", "-c", "exit 7"]).assert().code(7);
+    // nesting is refused, not silent
+    let ccc_path = assert_cmd::cargo::cargo_bin("ccc");
+    let nested = home
+        .ccc()
+        .args(["exec", "--profile", "plain", "--", ccc_path.to_str().unwrap(), "env", "--profile", "plain"])
+        .assert()
+        .code(1);
+    assert!(stderr(&nested).contains("already exported"), "{}", stderr(&nested));
 }
