@@ -1,5 +1,6 @@
 //! A loopback protocol stub of AWS IAM Identity Center (no peer implements it): SSO-OIDC
-//! `CreateToken`, `RegisterClient`, `StartDeviceAuthorization` and SSO `GetRoleCredentials`,
+//! `CreateToken` (refresh and device-code grants), `RegisterClient`, `StartDeviceAuthorization`
+//! and SSO `GetRoleCredentials`,
 //! `ListAccounts`, `ListAccountRoles`, in their restJson wire format. It validates inputs,
 //! counts calls and injects faults.
 
@@ -22,6 +23,12 @@ struct State {
     expires_in: i64,
     role_lifetime_ms: i64,
     now_ms: i64,
+    /// Device-code polls answered `authorization_pending` before approval.
+    pending_polls: usize,
+    /// Answer the first device-code poll with `slow_down`.
+    slow_down_first: bool,
+    /// The person refuses the device sign-in.
+    device_denied: bool,
 }
 
 /// The running stub; stops when dropped.
@@ -67,6 +74,13 @@ impl SsoStub {
         lock(&self.state).access_tokens.insert(token.to_owned());
     }
 
+    /// The person approves a device sign-in after `pending` polls (the first answered
+    /// `slow_down` when `slow_down_first`), or refuses it (`denied`).
+    pub fn device_approval(&self, pending: usize, slow_down_first: bool, denied: bool) {
+        let mut s = lock(&self.state);
+        (s.pending_polls, s.slow_down_first, s.device_denied) = (pending, slow_down_first, denied);
+    }
+
     /// Calls of an operation (`CreateToken`, `GetRoleCredentials`, ...).
     pub fn calls(&self, op: &str) -> usize {
         lock(&self.state).calls.get(op).copied().unwrap_or(0)
@@ -93,6 +107,9 @@ fn err(status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
         "InvalidGrantException" => "invalid_grant",
         "InvalidClientException" => "invalid_client",
         "InvalidRequestException" => "invalid_request",
+        "AuthorizationPendingException" => "authorization_pending",
+        "SlowDownException" => "slow_down",
+        "AccessDeniedException" => "access_denied",
         _ => "",
     };
     respond(status, json!({"error": oauth, "error_description": message, "message": message}), Some(code))
@@ -130,14 +147,32 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
             let (Some(_), Some(_), Some(grant)) = (field("clientId"), field("clientSecret"), field("grantType")) else {
                 return Ok(err(400, "InvalidRequestException", "clientId, clientSecret and grantType are required"));
             };
-            if grant != "refresh_token" {
-                return Ok(err(400, "UnsupportedGrantTypeException", "this stub only refreshes"));
-            }
-            let Some(rt) = field("refreshToken") else {
-                return Ok(err(400, "InvalidRequestException", "refreshToken is required"));
-            };
-            if !s.refresh_tokens.remove(&rt) {
-                return Ok(err(400, "InvalidGrantException", "refresh token is invalid or was already used"));
+            match grant.as_str() {
+                "refresh_token" => {
+                    let Some(rt) = field("refreshToken") else {
+                        return Ok(err(400, "InvalidRequestException", "refreshToken is required"));
+                    };
+                    if !s.refresh_tokens.remove(&rt) {
+                        return Ok(err(400, "InvalidGrantException", "refresh token is invalid or was already used"));
+                    }
+                }
+                "urn:ietf:params:oauth:grant-type:device_code" => {
+                    if field("deviceCode").as_deref() != Some("stub-device") {
+                        return Ok(err(400, "InvalidGrantException", "unknown device code"));
+                    }
+                    if s.device_denied {
+                        return Ok(err(400, "AccessDeniedException", "the user denied the authorization"));
+                    }
+                    if s.slow_down_first {
+                        s.slow_down_first = false;
+                        return Ok(err(400, "SlowDownException", "polling too fast"));
+                    }
+                    if s.pending_polls > 0 {
+                        s.pending_polls -= 1;
+                        return Ok(err(400, "AuthorizationPendingException", "the user has not approved yet"));
+                    }
+                }
+                _ => return Ok(err(400, "UnsupportedGrantTypeException", "refresh_token or device_code only")),
             }
             s.issued += 1;
             let (access, refresh) = (format!("stub-access-{}", s.issued), format!("stub-refresh-{}", s.issued));

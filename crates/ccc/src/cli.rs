@@ -220,10 +220,31 @@ pub struct PermissionsArgs {
 pub enum SsoCommand {
     /// Whether the profile's SSO credentials need refreshing, and the ledger's view.
     Status,
+    /// Sign in with the device flow (no AWS CLI needed); the token goes to the SSO cache
+    /// where `aws`, boto3 and the SDKs find it.
+    Login(SsoLoginArgs),
+    /// The accounts the signed-in user can use.
+    Accounts,
+    /// The roles the signed-in user can assume (in every account, or one).
+    Roles(SsoRolesArgs),
     /// Refresh if needed (silently when the token cache allows), then show the expiry.
     Ensure,
     /// Refresh now.
     Refresh,
+}
+
+#[derive(Debug, Args)]
+pub struct SsoLoginArgs {
+    /// Print the page and code only; do not try to open a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SsoRolesArgs {
+    /// Only this account.
+    #[arg(long)]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

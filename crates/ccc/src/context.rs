@@ -166,7 +166,14 @@ impl Ctx {
             .as_ref()
             .and_then(|p| p.credential_process.as_deref())
             .is_some_and(|c| c.split_whitespace().any(|w| w == "creds") && c.contains("ccc"));
+        let is_sso = aws_profile.as_ref().is_some_and(|p| p.sso_session.is_some() || p.sso_start_url.is_some());
         let (provider, creds) = match aws_profile {
+            // an IAM Identity Center profile: sso-refresh's cached, refreshing role credentials
+            Some(_) if user.is_none() && is_sso => {
+                let cache = self.sso(profile).await?.credentials_provider();
+                let creds = cred_store::to_sdk_credentials(&cache.get().await?);
+                (SharedCredentialsProvider::new(cache), creds)
+            }
             Some(_) if user.is_none() && !served_by_ccc => {
                 let chain =
                     aws_config::profile::ProfileFileCredentialsProvider::builder().profile_name(profile).build();
@@ -192,6 +199,29 @@ impl Ctx {
             .credentials_provider(provider);
         b.set_endpoint_url(self.endpoint_url.clone());
         Ok((b.build(), user, creds))
+    }
+
+    /// Whether `profile` is an IAM Identity Center profile with no ccc Cognito sign-in.
+    pub fn is_sso_profile(&self, config: &CccConfig, profile: &str) -> CliResult<bool> {
+        Ok(cognito_auth::signed_in_user(config, profile).is_none()
+            && cred_store::AwsFiles::new(&self.paths)
+                .load_profile(profile)?
+                .is_some_and(|p| p.sso_session.is_some() || p.sso_start_url.is_some()))
+    }
+
+    /// sso-refresh over an IAM Identity Center profile (settings from the environment).
+    pub async fn sso(&self, profile: &str) -> CliResult<sso_refresh::AwsSso> {
+        let mut config = sso_refresh::SsoConfig::from_env()?;
+        if config.db_path.is_none() {
+            config.db_path = self.ledger_location.clone();
+        }
+        let mut sdk = SdkConfig::builder().behavior_version(BehaviorVersion::latest());
+        sdk.set_endpoint_url(self.endpoint_url.clone());
+        Ok(sso_refresh::AwsSso::builder(config, &self.paths, profile)
+            .sdk_config(&sdk.build())
+            .clock(self.clock.clone())
+            .build()
+            .await?)
     }
 
     pub async fn ledger(&self) -> CliResult<Ledger> {

@@ -199,6 +199,20 @@ impl From<cognito_auth::CognitoError> for CliError {
     }
 }
 
+impl From<sso_refresh::SsoError> for CliError {
+    fn from(e: sso_refresh::SsoError) -> Self {
+        let kind = e.kind();
+        let err = Self::from_kinded(&e);
+        match kind {
+            ErrorKind::NotAuthorized => err.hint("run `ccc sso login` to sign in again"),
+            ErrorKind::Unavailable => err.hint("retry in a moment"),
+            // the message says what the profile lacks; `ccc configure` is for Cognito, not SSO
+            ErrorKind::NotConfigured => Self { hint: None, ..err },
+            _ => err,
+        }
+    }
+}
+
 impl From<aws_inspect::InspectError> for CliError {
     fn from(e: aws_inspect::InspectError) -> Self {
         let mut err = Self::from_kinded(&e);

@@ -5,13 +5,18 @@ use core_types::RetryPolicy;
 
 use crate::error::SsoError;
 
-/// How `AwsSso` keeps credentials valid. Defaults: `aws` found on PATH, the ledger under the
+/// How `AwsSso` keeps credentials valid. Defaults: no AWS CLI (a sign-in that cannot be
+/// renewed silently is a typed error asking for a new device sign-in), the ledger under the
 /// ccc config directory, a 12-hour window, 3 retries from 5 s.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SsoConfig {
     /// The AWS CLI executable used for `aws sso login` when silent refresh is impossible.
     pub aws_exec_file_path: PathBuf,
+    /// Whether to run `aws sso login` then (an explicit choice: `AWS_EXEC_FILE_PATH` set, or
+    /// the builder's `aws_exec_file_path` / `cli_fallback`); otherwise the sign-in is the
+    /// caller's to redo, with [`crate::AwsSso::device_sign_in`].
+    pub cli_fallback: bool,
     /// The ledger (a SQLite path or `postgres://` URL); `None` uses the default file.
     pub db_path: Option<String>,
     /// Sign in again when the last good sign-in is older than this
@@ -28,6 +33,7 @@ impl std::fmt::Debug for SsoConfig {
         // a team ledger URL may carry a password (`postgres://user:pw@host/db`)
         f.debug_struct("SsoConfig")
             .field("aws_exec_file_path", &self.aws_exec_file_path)
+            .field("cli_fallback", &self.cli_fallback)
             .field("db_path", &self.db_path.as_deref().map(cred_store::redact_url))
             .field("max_sign_in_age", &self.max_sign_in_age)
             .field("max_retries", &self.max_retries)
@@ -40,6 +46,7 @@ impl Default for SsoConfig {
     fn default() -> Self {
         Self {
             aws_exec_file_path: PathBuf::from("aws"),
+            cli_fallback: false,
             db_path: None,
             max_sign_in_age: Duration::from_secs(12 * 3600),
             max_retries: 3,
@@ -55,10 +62,18 @@ pub struct SsoConfigBuilder {
 }
 
 impl SsoConfigBuilder {
-    /// The AWS CLI executable.
+    /// The AWS CLI executable, for `aws sso login` when silent refresh is impossible (this
+    /// turns the fallback on).
     #[must_use]
     pub fn aws_exec_file_path(mut self, p: impl Into<PathBuf>) -> Self {
         self.config.aws_exec_file_path = p.into();
+        self.config.cli_fallback = true;
+        self
+    }
+    /// Whether to fall back to `aws sso login` (default no).
+    #[must_use]
+    pub fn cli_fallback(mut self, on: bool) -> Self {
+        self.config.cli_fallback = on;
         self
     }
     /// The ledger location.
@@ -113,6 +128,7 @@ impl SsoConfig {
         let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
         if let Some(v) = get("AWS_EXEC_FILE_PATH") {
             c.aws_exec_file_path = PathBuf::from(v);
+            c.cli_fallback = true;
         }
         if let Some(v) = get("AWS_CREDENTIALS_DB_PATH") {
             c.db_path = Some(v);

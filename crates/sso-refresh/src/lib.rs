@@ -19,6 +19,7 @@
 //! ```
 
 mod config;
+mod device;
 mod error;
 mod profile;
 mod runner;
@@ -26,6 +27,7 @@ mod sso;
 mod upstream;
 
 pub use config::{SsoConfig, SsoConfigBuilder};
+pub use device::DeviceCode;
 pub use error::SsoError;
 pub use profile::SsoProfile;
 #[cfg(any(test, feature = "test-util"))]

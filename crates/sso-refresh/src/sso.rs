@@ -130,7 +130,7 @@ impl AwsSsoBuilder {
 /// when it can, through `aws sso login` when it must, recording every attempt in the ledger.
 #[derive(Clone)]
 pub struct AwsSso {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     credentials: Refreshing<SsoSource>,
 }
 

@@ -35,7 +35,7 @@ pub(crate) struct Inner {
 }
 
 /// A failed SSO / SSO-OIDC call as facts, the SDK's error kept as the cause.
-fn call_error<O>(
+pub(crate) fn call_error<O>(
     service: &str,
     operation: &str,
     e: aws_sdk_sso::error::SdkError<O, aws_sdk_sso::config::http::HttpResponse>,
@@ -105,6 +105,12 @@ impl Inner {
                 Ok(None) => {}
                 Err(e) => return Err(e),
             }
+        }
+        if !self.config.cli_fallback {
+            return Err(SsoError::Authentication(format!(
+                "the IAM Identity Center sign-in of profile {} has expired or cannot be renewed silently; sign in again with the device flow",
+                self.profile.profile
+            )));
         }
         self.cli_login().await?;
         let token = self.cache.load(self.profile.cache_key())?.ok_or_else(|| {

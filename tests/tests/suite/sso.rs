@@ -333,3 +333,95 @@ async fn a_profile_without_sso_settings_is_a_clear_error() {
     assert!(e.to_string().contains("aws configure sso --profile plain"), "{e}");
     let _ = Path::new("/");
 }
+
+/// `device_sign_in` signs in without the AWS CLI: RegisterClient, StartDeviceAuthorization,
+/// CreateToken polled at the service's interval (longer after `slow_down`); the token lands in
+/// the SSO cache where botocore finds it, and boto3 gets role credentials with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_sign_in_needs_no_aws_cli_and_boto3_uses_its_token() {
+    let w = World::new(Duration::from_secs(3600), false, false).await;
+    // no sign-in yet: no cached token, no client registration
+    std::fs::remove_file(w.paths.sso_cache_dir.join(cache_file_name("corp"))).unwrap();
+    w.stub.device_approval(2, true, false);
+    let sso = w.sso().await;
+    let shown = std::sync::Mutex::new(None);
+    let token = sso.device_sign_in(|code| *shown.lock().unwrap() = Some(code.clone())).await.unwrap();
+    let code = shown.lock().unwrap().clone().expect("the page and code were shown");
+    assert_eq!(code.user_code, "ABCD-EFGH");
+    assert!(code.verification_uri.starts_with("https://corp.awsapps.com/start"), "{code:?}");
+    // polled after the interval; slow_down added five seconds to it, for good
+    let secs: Vec<u64> = w.sleeper.delays().iter().map(Duration::as_secs).collect();
+    assert_eq!(secs, [1, 6, 6, 6]);
+    assert!(w.cli_calls().is_empty(), "the AWS CLI was not needed");
+    assert_eq!((w.stub.calls("RegisterClient"), w.stub.calls("StartDeviceAuthorization")), (1, 1));
+    assert_eq!(token.access_token.expose_secret(), "stub-access-1");
+    // botocore reads the token and the registration as awscli v2 would have written them
+    let script = format!(
+        "import json\nfrom botocore.utils import SSOTokenLoader, JSONFileCache\nt = SSOTokenLoader(cache=JSONFileCache('{}'))('https://corp.awsapps.com/start', session_name='corp')\nprint(json.dumps([t['accessToken'], t['refreshToken'], t['clientId'], 'registrationExpiresAt' in t]))",
+        w.paths.sso_cache_dir.display()
+    );
+    let out = std::process::Command::new(peer("CCC_TEST_PYTHON")).args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got, serde_json::json!(["stub-access-1", "stub-refresh-1", "client-ccc", true]));
+    // and boto3 gets role credentials through the profile with that token
+    let probe = format!(
+        "import boto3, json\nc = boto3.Session(profile_name='{}').get_credentials()\nprint(json.dumps([c.method, c.access_key]))",
+        w.profile
+    );
+    let out = std::process::Command::new(peer("CCC_TEST_PYTHON"))
+        .args(["-c", &probe])
+        .env("HOME", &w.paths.home)
+        .env("AWS_ENDPOINT_URL", &w.stub.url)
+        .env_remove("AWS_CONFIG_FILE")
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got[0], "sso");
+    assert!(got[1].starts_with("ASIASTUB"), "{got:?}");
+    // what the user may assume
+    assert_eq!(sso.accounts().await.unwrap(), [("111122223333".to_owned(), "dev".to_owned())]);
+    assert_eq!(sso.roles("111122223333").await.unwrap(), ["Developer"]);
+    // a refused sign-in says so
+    w.stub.device_approval(0, false, true);
+    let e = sso.device_sign_in(|_| {}).await.unwrap_err();
+    assert!(e.to_string().contains("refused"), "{e}");
+}
+
+/// The stub's device flow is judged by boto3's own sso-oidc client (AWS's service model
+/// parses every answer, the pending error included), not only by our code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_speaks_the_device_flow_with_the_sso_stub() {
+    let stub = SsoStub::start(ms(real_now()), 3_600_000).await;
+    stub.device_approval(1, false, false);
+    let script = r#"
+import boto3, json, os
+c = boto3.client('sso-oidc', region_name='us-east-1', endpoint_url=os.environ['STUB'],
+                 aws_access_key_id='x', aws_secret_access_key='y')
+reg = c.register_client(clientName='probe', clientType='public')
+dev = c.start_device_authorization(clientId=reg['clientId'], clientSecret=reg['clientSecret'],
+                                   startUrl='https://corp.awsapps.com/start')
+args = dict(clientId=reg['clientId'], clientSecret=reg['clientSecret'],
+            grantType='urn:ietf:params:oauth:grant-type:device_code', deviceCode=dev['deviceCode'])
+try:
+    c.create_token(**args)
+    pending = False
+except c.exceptions.AuthorizationPendingException:
+    pending = True
+tok = c.create_token(**args)
+print(json.dumps([reg['clientId'], dev['userCode'], dev['interval'], pending, tok['accessToken'], tok['expiresIn']]))
+"#;
+    let out = std::process::Command::new(peer("CCC_TEST_PYTHON"))
+        .args(["-c", script])
+        .env("STUB", &stub.url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got, serde_json::json!(["client-probe", "ABCD-EFGH", 1, true, "stub-access-1", 28800]));
+}

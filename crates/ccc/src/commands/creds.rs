@@ -14,6 +14,12 @@ pub async fn creds(ctx: &Ctx, args: CredsArgs) -> CliResult {
     let work = async {
         let config = ctx.config()?;
         let profile = ctx.profile(&config);
+        // an IAM Identity Center profile ccc has no Cognito sign-in on: its role credentials,
+        // cached and refreshed like every other source (for tools that only speak
+        // credential_process)
+        if ctx.is_sso_profile(&config, &profile)? {
+            return CliResult::Ok(ctx.sso(&profile).await?.credentials_provider().get().await?);
+        }
         CliResult::Ok(ctx.refreshing_within(&config, &profile, budget)?.get().await?)
     };
     let creds = tokio::time::timeout(budget, work).await.map_err(|_| {

@@ -1,6 +1,6 @@
 //! `ccc sso status|ensure|refresh`: sso-refresh over an AWS SSO profile.
 
-use sso_refresh::{AwsSso, SsoConfig, SsoError};
+use sso_refresh::{AwsSso, SsoError};
 
 use crate::cli::{Output, SsoCommand};
 use crate::context::Ctx;
@@ -8,32 +8,11 @@ use crate::error::{CliError, CliResult};
 use crate::output::{expiry, print_json, print_rows};
 
 fn sso_error(e: SsoError) -> CliError {
-    let hint = match core_types::Kinded::kind(&e) {
-        core_types::ErrorKind::NotAuthorized => Some("run `aws sso login` yourself to finish the browser sign-in"),
-        core_types::ErrorKind::Unavailable => Some("retry in a moment"),
-        _ => None,
-    };
-    let mut err = CliError::from_kinded(&e).hint_opt(hint);
-    if core_types::Kinded::kind(&e) == core_types::ErrorKind::NotConfigured {
-        // the message says what the profile lacks; `ccc configure` is for Cognito, not SSO
-        err.hint = None;
-    }
-    err
+    CliError::from(e)
 }
 
 async fn open(ctx: &Ctx, profile: &str) -> CliResult<AwsSso> {
-    let mut config = SsoConfig::from_env().map_err(sso_error)?;
-    if config.db_path.is_none() {
-        config.db_path = ctx.ledger_location.clone();
-    }
-    let mut sdk = aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest());
-    sdk.set_endpoint_url(ctx.endpoint_url.clone());
-    AwsSso::builder(config, &ctx.paths, profile)
-        .sdk_config(&sdk.build())
-        .clock(ctx.clock.clone())
-        .build()
-        .await
-        .map_err(sso_error)
+    ctx.sso(profile).await
 }
 
 pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
@@ -65,6 +44,75 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
                     rows.iter().map(|(k, v)| ((*k).replace(' ', "_"), v.clone().into())).collect(),
                 )),
                 Output::Table => print_rows(&rows),
+            }
+        }
+        SsoCommand::Login(args) => {
+            let sso = open(ctx, &profile).await?;
+            let token = sso
+                .device_sign_in(|code| {
+                    let page = code.verification_uri_complete.as_deref().unwrap_or(&code.verification_uri);
+                    eprintln!(
+                        "To sign in to {}, open\n  {}\nand confirm the code {} (valid {} min).",
+                        sso.profile().start_url,
+                        code.verification_uri,
+                        code.user_code,
+                        code.expires_in.as_secs().div_ceil(60)
+                    );
+                    if !args.no_browser {
+                        let _ = std::process::Command::new("xdg-open")
+                            .arg(page)
+                            .stdout(std::process::Stdio::null())
+                            .stderr(std::process::Stdio::null())
+                            .status();
+                    }
+                })
+                .await
+                .map_err(sso_error)?;
+            match ctx.output {
+                Output::Json => print_json(&serde_json::json!({
+                    "profile": profile, "start_url": sso.profile().start_url, "valid_until": expiry(Some(token.expires_at)),
+                })),
+                Output::Table => println!(
+                    "Signed in to {} for profile {profile}; the token is valid until {}.",
+                    sso.profile().start_url,
+                    expiry(Some(token.expires_at))
+                ),
+            }
+        }
+        SsoCommand::Accounts => {
+            let accounts = open(ctx, &profile).await?.accounts().await.map_err(sso_error)?;
+            match ctx.output {
+                Output::Json => print_json(&serde_json::Value::Array(
+                    accounts.iter().map(|(id, name)| serde_json::json!({"account_id": id, "name": name})).collect(),
+                )),
+                Output::Table => {
+                    for (id, name) in &accounts {
+                        println!("{id}  {name}");
+                    }
+                }
+            }
+        }
+        SsoCommand::Roles(args) => {
+            let sso = open(ctx, &profile).await?;
+            let accounts = match args.account {
+                Some(a) => vec![a],
+                None => sso.accounts().await.map_err(sso_error)?.into_iter().map(|(id, _)| id).collect(),
+            };
+            let mut rows = Vec::new();
+            for account in accounts {
+                for role in sso.roles(&account).await.map_err(sso_error)? {
+                    rows.push((account.clone(), role));
+                }
+            }
+            match ctx.output {
+                Output::Json => print_json(&serde_json::Value::Array(
+                    rows.iter().map(|(a, r)| serde_json::json!({"account_id": a, "role_name": r})).collect(),
+                )),
+                Output::Table => {
+                    for (a, r) in &rows {
+                        println!("{a}  {r}");
+                    }
+                }
             }
         }
         SsoCommand::Ensure => {

@@ -705,3 +705,70 @@ fn any_profile_works_and_exec_env_hand_on_fresh_credentials() {
         .code(1);
     assert!(stderr(&nested).contains("already exported"), "{}", stderr(&nested));
 }
+
+/// An IAM Identity Center user needs nothing but ccc: `ccc sso login` (device flow, no AWS
+/// CLI anywhere), then credential_process, accounts, roles and `ccc exec` serve the profile,
+/// and boto3 reads the token ccc wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sso_user_signs_in_with_ccc_alone() {
+    use ccc_tests::sso_stub::SsoStub;
+    #[allow(clippy::disallowed_methods)]
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let stub = SsoStub::start(now_ms, 3_600_000).await;
+    stub.device_approval(1, false, false);
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        "[profile corp-dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Developer\nregion = eu-west-1\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n",
+    )
+    .unwrap();
+    let ccc = |args: &[&str]| {
+        let mut c = home.ccc();
+        // no AWS CLI anywhere (and its fallback is off unless asked for)
+        c.env("AWS_ENDPOINT_URL", &stub.url).args(args);
+        c
+    };
+    let login = ccc(&["sso", "login", "--profile", "corp-dev", "--no-browser"]).assert().success();
+    let err = stderr(&login);
+    assert!(err.contains("ABCD-EFGH") && err.contains("https://corp.awsapps.com/start/#/device"), "{err}");
+    assert!(stdout(&login).contains("Signed in to https://corp.awsapps.com/start"), "{}", stdout(&login));
+    assert_eq!(stub.calls("CreateToken"), 2, "one pending poll, then the token");
+
+    // credential_process for the SSO profile
+    let creds: serde_json::Value =
+        serde_json::from_str(&stdout(&ccc(&["creds", "--profile", "corp-dev"]).assert().success())).unwrap();
+    assert!(creds["AccessKeyId"].as_str().unwrap().starts_with("ASIASTUB"), "{creds}");
+    assert_eq!(creds["Version"], 1);
+    // what the user may assume
+    let accounts: serde_json::Value = serde_json::from_str(&stdout(
+        &ccc(&["sso", "accounts", "--profile", "corp-dev", "-o", "json"]).assert().success(),
+    ))
+    .unwrap();
+    assert_eq!(accounts, serde_json::json!([{"account_id": "111122223333", "name": "dev"}]));
+    let roles = ccc(&["sso", "roles", "--profile", "corp-dev"]).assert().success();
+    assert_eq!(stdout(&roles), "111122223333  Developer\n");
+    // ccc exec hands the role credentials and the profile's region to boto3
+    let py = peer("CCC_TEST_PYTHON");
+    let probe = "import boto3, json; s = boto3.Session(); c = s.get_credentials(); print(json.dumps([c.method, c.access_key, s.region_name]))";
+    let ran = ccc(&["exec", "--profile", "corp-dev", "--", &py, "-c", probe]).assert().success();
+    let got: Vec<String> = serde_json::from_str(&stdout(&ran)).unwrap();
+    assert_eq!(got[0], "env");
+    assert!(got[1].starts_with("ASIASTUB") && got[2] == "eu-west-1", "{got:?}");
+    // boto3 on its own reads the SSO cache ccc wrote and gets role credentials with it
+    let own = StdCommand::new(&py)
+        .args(["-c", "import boto3, json; c = boto3.Session(profile_name='corp-dev').get_credentials(); print(json.dumps([c.method, c.access_key]))"])
+        .env("HOME", home.path())
+        .env("AWS_ENDPOINT_URL", &stub.url)
+        .env_remove("AWS_CONFIG_FILE")
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    assert!(own.status.success(), "{}", String::from_utf8_lossy(&own.stderr));
+    let got: Vec<String> = serde_json::from_slice(&own.stdout).unwrap();
+    assert_eq!(got[0], "sso");
+    assert!(got[1].starts_with("ASIASTUB"), "{got:?}");
+}
