@@ -1,5 +1,6 @@
 //! `cargo xtask demo`: configure, sign in, use the credentials from boto3, and ask what the
-//! user owns and may do, against moto. Every command shown is run for real.
+//! user owns and may do, against moto; then an IAM Identity Center user signs in with ccc
+//! alone. Every command shown is run for real.
 
 use std::fs;
 use std::path::Path;
@@ -51,6 +52,67 @@ fn show(home: &Path, endpoint: &str, program: &str, args: &[&str], stdin: Option
         print!("{err}");
     }
     if out.status.success() { Ok(()) } else { Err(format!("`{name} {}` failed ({})", shown.join(" "), out.status)) }
+}
+
+/// An IAM Identity Center user who has nothing but ccc: device sign-in against the SSO stub
+/// (a process of its own; no peer implements IAM Identity Center), an `aws`-style profile,
+/// `ccc exec`, and boto3 reading the token ccc wrote.
+fn sso_user(home: &Path, ccc: &str, python: &str) -> Result<(), String> {
+    use std::io::BufRead;
+    step("8. An IAM Identity Center (SSO) user: an aws-style profile, and no AWS CLI anywhere");
+    cmd::run("cargo", &["build", "--quiet", "-p", "ccc-tests", "--bin", "sso-stub"])?;
+    let mut stub = Command::new(cmd::root().join("target/debug/sso-stub"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start the SSO stub: {e}"))?;
+    let mut first = String::new();
+    if let Some(out) = stub.stdout.take() {
+        let _ = std::io::BufReader::new(out).read_line(&mut first);
+    }
+    let url = first.trim().to_owned();
+    let result = (|| {
+        if !url.starts_with("http://") {
+            return Err(format!("the SSO stub did not start (it said {url:?})"));
+        }
+        let profile = "[profile demo-sso]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Developer\nregion = eu-west-1\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n";
+        let config = home.join(".aws/config");
+        let before = fs::read_to_string(&config).unwrap_or_default();
+        fs::write(&config, format!("{before}\n{profile}")).map_err(|e| e.to_string())?;
+        println!("   ~/.aws/config gains, as `aws configure sso` would write it:\n{profile}");
+        println!("   (the SSO stub stands in for IAM Identity Center at {url}; its user approves the sign-in)");
+        show(home, &url, ccc, &["sso", "login", "--profile", "demo-sso", "--no-browser"], None)?;
+        show(home, &url, ccc, &["sso", "roles", "--profile", "demo-sso"], None)?;
+        show(
+            home,
+            &url,
+            ccc,
+            &[
+                "exec",
+                "--profile",
+                "demo-sso",
+                "--",
+                python,
+                "-c",
+                "import boto3, os; print('a command run by ccc exec has', os.environ['AWS_ACCESS_KEY_ID'][:8] + '…', 'until', os.environ['AWS_CREDENTIAL_EXPIRATION'], 'in', boto3.Session().region_name)",
+            ],
+            None,
+        )?;
+        show(
+            home,
+            &url,
+            python,
+            &[
+                "-c",
+                "import boto3; c = boto3.Session(profile_name='demo-sso').get_credentials(); print('boto3 on its own, from the SSO cache ccc wrote:', c.method, c.access_key[:8] + '…')",
+            ],
+            None,
+        )
+    })();
+    drop(stub.stdin.take());
+    let _ = stub.kill();
+    let _ = stub.wait();
+    result
 }
 
 pub fn run(env: &[(String, String)]) -> Result<(), String> {
@@ -146,6 +208,8 @@ pub fn run(env: &[(String, String)]) -> Result<(), String> {
 
     step("7. Sign out");
     show(&home, &endpoint, &ccc, &["logout"], None)?;
+
+    sso_user(&home, &ccc, &python)?;
     println!("\ndemo: every step above ran for real against moto on loopback.");
     Ok(())
 }
