@@ -128,12 +128,8 @@ impl Ctx {
             .refresh_window(refresh_window(config)?))
     }
 
-    /// The signed-in user's self-refreshing credentials for `profile`.
-    pub fn refreshing(&self, config: &CccConfig, profile: &str) -> CliResult<Refreshing<CognitoSource>> {
-        self.refreshing_within(config, profile, cred_store::DEFAULT_REFRESH_LOCK_WAIT)
-    }
-
-    /// Like [`Ctx::refreshing`], waiting at most `lock_wait` for another process's refresh.
+    /// The Cognito sign-in of `profile` as self-refreshing credentials, waiting at most
+    /// `lock_wait` for another process's refresh.
     pub fn refreshing_within(
         &self,
         config: &CccConfig,
@@ -158,10 +154,37 @@ impl Ctx {
         config: &CccConfig,
         profile: &str,
     ) -> CliResult<(SdkConfig, Option<String>, aws_credential_types::Credentials)> {
+        let (provider, user, creds) =
+            self.profile_credentials(config, profile, cred_store::DEFAULT_REFRESH_LOCK_WAIT).await?;
+        let mut b = SdkConfig::builder()
+            .region(Region::new(self.region(config, profile)))
+            .behavior_version(BehaviorVersion::latest())
+            .credentials_provider(provider);
+        b.set_endpoint_url(self.endpoint_url.clone());
+        Ok((b.build(), user, creds))
+    }
+
+    /// `profile`'s credentials and their provider: ccc's Cognito sign-in on it, sso-refresh's
+    /// role credentials for an IAM Identity Center profile, else the AWS SDK's provider for a
+    /// profile of the AWS config files (keys, roles, processes) that ccc does not serve.
+    /// Waits at most `lock_wait` for another process's refresh.
+    pub async fn profile_credentials(
+        &self,
+        config: &CccConfig,
+        profile: &str,
+        lock_wait: std::time::Duration,
+    ) -> CliResult<(
+        aws_credential_types::provider::SharedCredentialsProvider,
+        Option<String>,
+        aws_credential_types::Credentials,
+    )> {
         use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-        let region = self.region(config, profile);
         let user = cognito_auth::signed_in_user(config, profile);
-        let aws_profile = cred_store::AwsFiles::new(&self.paths).load_profile(profile)?;
+        // a Cognito sign-in needs no AWS file read (the credential_process warm path)
+        let aws_profile = match user {
+            Some(_) => None,
+            None => cred_store::AwsFiles::new(&self.paths).load_profile(profile)?,
+        };
         let served_by_ccc = aws_profile
             .as_ref()
             .and_then(|p| p.credential_process.as_deref())
@@ -169,44 +192,41 @@ impl Ctx {
         let is_sso = aws_profile.as_ref().is_some_and(|p| p.sso_session.is_some() || p.sso_start_url.is_some());
         let (provider, creds) = match aws_profile {
             // an IAM Identity Center profile: sso-refresh's cached, refreshing role credentials
-            Some(_) if user.is_none() && is_sso => {
+            Some(_) if is_sso => {
                 let cache = self.sso(profile).await?.credentials_provider();
                 let creds = cred_store::to_sdk_credentials(&cache.get().await?);
                 (SharedCredentialsProvider::new(cache), creds)
             }
-            Some(_) if user.is_none() && !served_by_ccc => {
-                let chain =
-                    aws_config::profile::ProfileFileCredentialsProvider::builder().profile_name(profile).build();
+            Some(_) if !served_by_ccc => {
+                // STS (for a role) needs a region; the endpoint override comes from the environment
+                let provider_config = aws_config::provider_config::ProviderConfig::default()
+                    .with_region(Some(Region::new(self.region(config, profile))));
+                let chain = aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .configure(&provider_config)
+                    .profile_name(profile)
+                    .build();
                 let creds = chain.provide_credentials().await.map_err(|e| {
-                    CliError::new(format!(
-                        "no credentials for profile {profile}: {}",
-                        core_types::one_line(&e.to_string())
-                    ))
+                    // the SDK's own words are in the innermost cause
+                    let mut why = e.to_string();
+                    let mut cause = std::error::Error::source(&e);
+                    while let Some(c) = cause {
+                        why = c.to_string();
+                        cause = c.source();
+                    }
+                    CliError::new(format!("no credentials for profile {profile}: {}", core_types::one_line(&why)))
                     .kind(core_types::ErrorKind::NotConfigured)
                     .hint(format!("check [profile {profile}] in {}", self.paths.config_file.display()))
                 })?;
                 (SharedCredentialsProvider::new(chain), creds)
             }
+            // a profile ccc serves (or none at all): the Cognito sign-in on it
             _ => {
-                let cache = self.refreshing(config, profile)?;
+                let cache = self.refreshing_within(config, profile, lock_wait)?;
                 let creds = cred_store::to_sdk_credentials(&cache.get().await?);
                 (SharedCredentialsProvider::new(cache), creds)
             }
         };
-        let mut b = SdkConfig::builder()
-            .region(Region::new(region))
-            .behavior_version(BehaviorVersion::latest())
-            .credentials_provider(provider);
-        b.set_endpoint_url(self.endpoint_url.clone());
-        Ok((b.build(), user, creds))
-    }
-
-    /// Whether `profile` is an IAM Identity Center profile with no ccc Cognito sign-in.
-    pub fn is_sso_profile(&self, config: &CccConfig, profile: &str) -> CliResult<bool> {
-        Ok(cognito_auth::signed_in_user(config, profile).is_none()
-            && cred_store::AwsFiles::new(&self.paths)
-                .load_profile(profile)?
-                .is_some_and(|p| p.sso_session.is_some() || p.sso_start_url.is_some()))
+        Ok((provider, user, creds))
     }
 
     /// sso-refresh over an IAM Identity Center profile (settings from the environment).

@@ -14,13 +14,16 @@ pub async fn creds(ctx: &Ctx, args: CredsArgs) -> CliResult {
     let work = async {
         let config = ctx.config()?;
         let profile = ctx.profile(&config);
-        // an IAM Identity Center profile ccc has no Cognito sign-in on: its role credentials,
-        // cached and refreshed like every other source (for tools that only speak
-        // credential_process)
-        if ctx.is_sso_profile(&config, &profile)? {
-            return CliResult::Ok(ctx.sso(&profile).await?.credentials_provider().get().await?);
-        }
-        CliResult::Ok(ctx.refreshing_within(&config, &profile, budget)?.get().await?)
+        // whatever serves the profile: a Cognito sign-in, an IAM Identity Center profile's
+        // refreshing role credentials, or the AWS SDK's provider for any other profile (for
+        // tools that only speak credential_process)
+        let (_, _, c) = ctx.profile_credentials(&config, &profile, budget).await?;
+        CliResult::Ok(core_types::AwsCredentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            c.session_token().map(str::to_owned),
+            c.expiry(),
+        ))
     };
     let creds = tokio::time::timeout(budget, work).await.map_err(|_| {
         CliError::new(format!(

@@ -651,8 +651,21 @@ fn any_profile_works_and_exec_env_hand_on_fresh_credentials() {
         "[plain]\naws_access_key_id = AKIAPLAINEXAMPLE0001\naws_secret_access_key = plain-secret-value\n",
     )
     .unwrap();
-    std::fs::write(home.path().join(".aws/config"), "[profile plain]\nregion = eu-west-2\n").unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        "[profile plain]\nregion = eu-west-2\n\n[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/Deploy\nsource_profile = plain\nrole_session_name = ccc-test\n",
+    )
+    .unwrap();
     ccc_tests::leak::secret("plain-secret-value");
+
+    // credential_process for any profile: keys as they are, a role assumed through moto's STS
+    let creds: serde_json::Value =
+        serde_json::from_str(&stdout(&home.ccc().args(["creds", "--profile", "plain"]).assert().success())).unwrap();
+    assert_eq!((creds["Version"].as_i64(), creds["AccessKeyId"].as_str()), (Some(1), Some("AKIAPLAINEXAMPLE0001")));
+    let role: serde_json::Value =
+        serde_json::from_str(&stdout(&home.ccc().args(["creds", "--profile", "deploy"]).assert().success())).unwrap();
+    assert!(role["SessionToken"].is_string() && role["Expiration"].is_string(), "{role}");
+    assert_ne!(role["AccessKeyId"], creds["AccessKeyId"]);
 
     let json_of = |a: &assert_cmd::assert::Assert| -> serde_json::Value { serde_json::from_str(&stdout(a)).unwrap() };
     let who = json_of(&home.ccc().args(["whoami", "--profile", "plain", "-o", "json"]).assert().success());
