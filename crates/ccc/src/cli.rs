@@ -49,6 +49,14 @@ pub enum Command {
     Login(LoginArgs),
     /// Sign out everywhere and remove the saved credentials and tokens.
     Logout,
+    /// Create a Cognito account (the password from the terminal or standard input).
+    SignUp(SignUpArgs),
+    /// Confirm a new account with the code sent at sign-up.
+    ConfirmSignUp(CodeArgs),
+    /// Ask Cognito for a code to reset a forgotten password.
+    ForgotPassword(UserArgs),
+    /// Set a new password with the code `forgot-password` sent.
+    ConfirmForgotPassword(NewPasswordArgs),
     /// Print credentials as credential_process JSON, refreshing them silently when needed.
     Creds(CredsArgs),
     /// Run a command with the profile's fresh credentials in its environment.
@@ -130,6 +138,49 @@ pub struct LoginArgs {
     #[arg(long, short = 'u')]
     pub username: Option<String>,
     /// Read the password from standard input instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignUpArgs {
+    /// The username.
+    #[arg(long, short = 'u')]
+    pub username: String,
+    /// An attribute (`email=me@example.com`), repeatable.
+    #[arg(long = "attribute", value_name = "NAME=VALUE")]
+    pub attributes: Vec<String>,
+    /// Read the password from standard input instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    /// The username.
+    #[arg(long, short = 'u')]
+    pub username: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CodeArgs {
+    /// The username.
+    #[arg(long, short = 'u')]
+    pub username: String,
+    /// The code Cognito sent (one use, minutes long).
+    #[arg(long)]
+    pub code: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NewPasswordArgs {
+    /// The username.
+    #[arg(long, short = 'u')]
+    pub username: String,
+    /// The code `forgot-password` sent.
+    #[arg(long)]
+    pub code: String,
+    /// Read the new password from standard input instead of prompting.
     #[arg(long)]
     pub password_stdin: bool,
 }

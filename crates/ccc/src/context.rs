@@ -214,8 +214,8 @@ impl Ctx {
                         cause = c.source();
                     }
                     CliError::new(format!("no credentials for profile {profile}: {}", core_types::one_line(&why)))
-                    .kind(core_types::ErrorKind::NotConfigured)
-                    .hint(format!("check [profile {profile}] in {}", self.paths.config_file.display()))
+                        .kind(core_types::ErrorKind::NotConfigured)
+                        .hint(format!("check [profile {profile}] in {}", self.paths.config_file.display()))
                 })?;
                 (SharedCredentialsProvider::new(chain), creds)
             }

@@ -174,8 +174,12 @@ fn hint_for(kind: ErrorKind) -> Option<String> {
             ErrorKind::ExpiredToken => "run `ccc login` to sign in again",
             ErrorKind::NotAuthorized => "check the username and password, or run `ccc login` again",
             ErrorKind::UserNotFound => "check the username; the pool's administrator creates users",
-            ErrorKind::UserNotConfirmed => "confirm the account (the code sent at sign-up), then run `ccc login`",
-            ErrorKind::PasswordResetRequired => "reset the password, then run `ccc login`",
+            ErrorKind::UserNotConfirmed => {
+                "run `ccc confirm-sign-up --username USER --code CODE` with the code sent at sign-up"
+            }
+            ErrorKind::PasswordResetRequired => {
+                "run `ccc forgot-password --username USER`, then `ccc confirm-forgot-password`"
+            }
             ErrorKind::AccessDenied => {
                 "the signed-in identity is not allowed this; ask an administrator for the permission"
             }

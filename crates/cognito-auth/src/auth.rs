@@ -57,6 +57,22 @@ impl ChallengeName {
     }
 }
 
+/// The secret to add to an authenticator app while answering `MFA_SETUP`.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct TotpSetup {
+    /// The shared secret (base32), for typing in by hand.
+    pub secret: SecretString,
+    /// `otpauth://totp/…`, for a QR code.
+    pub uri: SecretString,
+}
+
+impl fmt::Debug for TotpSetup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TotpSetup([REDACTED])")
+    }
+}
+
 /// A pending challenge. Hand it back with an answer to [`CognitoAuthenticator::respond_to_challenge`].
 #[derive(Clone)]
 #[non_exhaustive]
@@ -67,12 +83,30 @@ pub struct Challenge {
     pub parameters: HashMap<String, String>,
     username: String,
     session: Option<SecretString>,
+    totp: Option<TotpSetup>,
 }
 
 impl Challenge {
     /// The username the challenge is for (Cognito's internal name when it sent one).
     pub fn username(&self) -> &str {
         &self.username
+    }
+
+    /// For `MFA_SETUP`, once [`CognitoAuthenticator::associate_software_token`] ran: the secret
+    /// to add to an authenticator app.
+    pub fn totp_setup(&self) -> Option<&TotpSetup> {
+        self.totp.as_ref()
+    }
+
+    pub(crate) fn session(&self) -> Option<&SecretString> {
+        self.session.as_ref()
+    }
+
+    pub(crate) fn set_setup(&mut self, session: Option<SecretString>, setup: TotpSetup) {
+        if session.is_some() {
+            self.session = session;
+        }
+        self.totp = Some(setup);
     }
 }
 
@@ -83,6 +117,7 @@ impl fmt::Debug for Challenge {
             .field("parameters", &self.parameters)
             .field("username", &self.username)
             .field("session", &self.session.as_ref().map(|_| "[REDACTED]"))
+            .field("totp", &self.totp)
             .finish()
     }
 }
@@ -139,7 +174,9 @@ impl AuthOutcome {
 
 /// A failed Cognito call as facts: its operation, Cognito's code and message (or, without an
 /// answer, the innermost cause in words), the request id; the kind Cognito's code means.
-fn map_err<O>(what: &str) -> impl Fn(idp::error::SdkError<O, idp::config::http::HttpResponse>) -> CognitoError + '_
+pub(crate) fn map_err<O>(
+    what: &str,
+) -> impl Fn(idp::error::SdkError<O, idp::config::http::HttpResponse>) -> CognitoError + '_
 where
     O: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -208,7 +245,11 @@ impl CognitoAuthenticator {
         &self.config
     }
 
-    fn secret_hash(&self, username: &str) -> Option<String> {
+    pub(crate) fn idp(&self) -> &idp::Client {
+        &self.idp
+    }
+
+    pub(crate) fn secret_hash(&self, username: &str) -> Option<String> {
         self.config
             .app_client_secret
             .as_ref()
@@ -296,13 +337,24 @@ impl CognitoAuthenticator {
         answer: ChallengeAnswer,
     ) -> Result<AuthOutcome, CognitoError> {
         let username = challenge.username.clone();
+        // MFA_SETUP: the app's first code verifies the new secret; the session that yields
+        // answers the challenge
+        let mut session = challenge.session.as_ref().map(|s| s.expose_secret().to_owned());
+        if let (ChallengeName::MfaSetup, ChallengeAnswer::MfaCode(code)) = (&challenge.name, &answer) {
+            if challenge.totp.is_none() {
+                return Err(CognitoError::Invalid(
+                    "MFA_SETUP needs associate_software_token first (the secret for the authenticator app)".into(),
+                ));
+            }
+            session = self.verify_software_token(&challenge, code).await?.or(session);
+        }
         let mut req = self
             .idp
             .respond_to_auth_challenge()
             .client_id(&self.config.app_client_id)
             .challenge_name(ChallengeNameType::from(challenge.name.as_str()))
             .challenge_responses("USERNAME", &username)
-            .set_session(challenge.session.as_ref().map(|s| s.expose_secret().to_owned()));
+            .set_session(session);
         match (&challenge.name, &answer) {
             (ChallengeName::NewPasswordRequired, ChallengeAnswer::NewPassword { password, attributes }) => {
                 req = req.challenge_responses("NEW_PASSWORD", password.expose_secret());
@@ -319,6 +371,7 @@ impl CognitoAuthenticator {
             (ChallengeName::SelectMfaType, ChallengeAnswer::SelectMfaType(kind)) => {
                 req = req.challenge_responses("ANSWER", kind);
             }
+            (ChallengeName::MfaSetup, ChallengeAnswer::MfaCode(_)) => {}
             (name, answer) => {
                 return Err(CognitoError::Invalid(format!(
                     "{answer:?} does not answer the {} challenge",
@@ -395,6 +448,7 @@ impl CognitoAuthenticator {
             parameters,
             username,
             session: session.map(|s| SecretString::from(s.to_owned())),
+            totp: None,
         }))
     }
 

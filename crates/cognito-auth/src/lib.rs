@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+mod account;
 mod auth;
 mod config;
 mod error;
@@ -32,7 +33,8 @@ mod source;
 #[doc(hidden)] // the SRP arithmetic, public only for the pycognito cross-check and the bench
 pub mod srp;
 
-pub use auth::{AuthOutcome, Challenge, ChallengeAnswer, ChallengeName, CognitoAuthenticator};
+pub use account::SignUp;
+pub use auth::{AuthOutcome, Challenge, ChallengeAnswer, ChallengeName, CognitoAuthenticator, TotpSetup};
 pub use config::{
     ATTEMPT_TIMEOUT_KEY, AuthFlow, CognitoConfig, DEFAULT_ATTEMPT_TIMEOUT, keys, validate_identity_pool_id,
     validate_region, validate_user_pool_id,

@@ -311,7 +311,11 @@ impl CognitoProfile {
                         "more than {MAX_CHALLENGES} sign-in challenges in a row"
                     )));
                 }
-                AuthOutcome::Challenge(c) => {
+                AuthOutcome::Challenge(mut c) => {
+                    if c.name == crate::auth::ChallengeName::MfaSetup && c.totp_setup().is_none() {
+                        // the pool requires MFA: the prompt shows this secret for an app
+                        auth.associate_software_token(&mut c).await?;
+                    }
                     let answer = prompt(&c).map_err(CognitoError::Prompt)?;
                     answered += 1;
                     outcome = auth.respond_to_challenge(c, answer).await?;

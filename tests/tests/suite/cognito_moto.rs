@@ -215,3 +215,51 @@ async fn stored_refresh_token_keeps_a_user_signed_in_through_the_refreshing_cach
         .unwrap_err();
     assert!(e.to_string().contains("sign in first"), "{e}");
 }
+
+/// A pool that requires MFA answers a user's first sign-in with MFA_SETUP: `CognitoProfile`
+/// associates an authenticator app (its secret and otpauth URI reach the prompt), the app's
+/// first code verifies it, the sign-in completes, and the next one asks for the app's code.
+#[tokio::test]
+async fn mfa_setup_adds_an_authenticator_app_during_the_first_sign_in() {
+    let pool = pool().await;
+    pool.user("iris", true).await;
+    pool.admin
+        .set_user_pool_mfa_config()
+        .user_pool_id(&pool.pool_id)
+        .mfa_configuration(idp::types::UserPoolMfaType::On)
+        .software_token_mfa_configuration(idp::types::SoftwareTokenMfaConfigType::builder().enabled(true).build())
+        .send()
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let paths = cred_store::Paths::under_home(home.path());
+    let profile = cognito_auth::CognitoProfile::builder(pool.config(AuthFlow::Srp, false), &paths, "mfa")
+        .unwrap()
+        .sdk_config(&pool.sdk)
+        .build();
+    let secret = std::sync::Mutex::new(String::new());
+    let signed = profile
+        .sign_in("iris", &password(), |c| {
+            assert_eq!(c.name, ChallengeName::MfaSetup);
+            let setup = c.totp_setup().expect("the secret reaches the prompt");
+            let uri = setup.uri.expose_secret();
+            assert!(uri.starts_with("otpauth://totp/") && uri.contains("iris"), "{uri}");
+            assert!(!format!("{c:?}").contains(setup.secret.expose_secret()), "Debug hides the secret");
+            *secret.lock().unwrap() = setup.secret.expose_secret().to_owned();
+            #[allow(clippy::disallowed_methods)]
+            let code = totp(setup.secret.expose_secret(), SystemTime::now());
+            Ok(ChallengeAnswer::MfaCode(code))
+        })
+        .await
+        .unwrap();
+    assert_eq!(signed.username, "iris");
+    assert!(signed.credentials.session_token().is_some());
+    // set up now: the next sign-in asks for the app's code, and a wrong one is refused
+    let auth = pool.auth(AuthFlow::Srp, false);
+    match auth.authenticate("iris", &password()).await.unwrap() {
+        AuthOutcome::Challenge(c) => assert_eq!(c.name, ChallengeName::SoftwareTokenMfa),
+        other => panic!("expected SOFTWARE_TOKEN_MFA, got {other:?}"),
+    }
+    let secret = secret.lock().unwrap().clone();
+    assert!(!secret.is_empty());
+}

@@ -41,6 +41,17 @@ fn answer(challenge: &Challenge) -> CliResult<ChallengeAnswer> {
             let label = if challenge.name == ChallengeName::SmsMfa { "SMS code" } else { "Authenticator code" };
             ChallengeAnswer::MfaCode(prompt::ask_secret(label)?.expose_secret().to_owned())
         }
+        ChallengeName::MfaSetup => {
+            // the pool requires an authenticator app: show the secret to add, then its code
+            if let Some(setup) = challenge.totp_setup() {
+                eprintln!(
+                    "This account needs an authenticator app. Add this secret to it (or scan the URI as a QR code):"
+                );
+                eprintln!("  secret: {}", setup.secret.expose_secret());
+                eprintln!("  uri:    {}", setup.uri.expose_secret());
+            }
+            ChallengeAnswer::MfaCode(prompt::ask_secret("The app's current code")?.expose_secret().to_owned())
+        }
         ChallengeName::SelectMfaType => ChallengeAnswer::SelectMfaType(prompt::ask(
             "MFA type (SMS_MFA or SOFTWARE_TOKEN_MFA)",
             Some("SOFTWARE_TOKEN_MFA"),

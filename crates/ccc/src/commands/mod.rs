@@ -1,3 +1,4 @@
+pub mod account;
 pub mod configure;
 pub mod creds;
 pub mod exec;

@@ -785,3 +785,44 @@ async fn an_sso_user_signs_in_with_ccc_alone() {
     assert_eq!(got[0], "sso");
     assert!(got[1].starts_with("ASIASTUB"), "{got:?}");
 }
+
+/// A new user needs nothing but ccc: sign-up, confirmation, sign-in; a forgotten password is
+/// reset with the code Cognito sends (moto plays Cognito and accepts its codes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_confirm_and_reset_a_forgotten_password() {
+    let pool = pool().await;
+    let home = Home::new();
+    home.configure(&pool);
+    // USER_PASSWORD_AUTH: moto checks the password there (not in SRP's proof)
+    home.ccc().args(["config", "set", "auth_flow", "password"]).assert().success();
+    let signed = home
+        .ccc()
+        .args(["sign-up", "--username", "newbie", "--attribute", "email=newbie@example.com", "--password-stdin"])
+        .write_stdin(format!("{PASSWORD}\n"))
+        .assert()
+        .success();
+    assert!(stdout(&signed).contains("ccc confirm-sign-up --username newbie"), "{}", stdout(&signed));
+    // not confirmed yet: exit 3, and the hint names the command that confirms
+    let early = home.login("newbie").code(3);
+    assert!(stderr(&early).contains("ccc confirm-sign-up"), "{}", stderr(&early));
+    home.ccc().args(["confirm-sign-up", "--username", "newbie", "--code", "123456"]).assert().success();
+    home.login("newbie").success();
+    // a forgotten password
+    let forgot = home.ccc().args(["forgot-password", "--username", "newbie", "-o", "json"]).assert().success();
+    let forgot: serde_json::Value = serde_json::from_str(&stdout(&forgot)).unwrap();
+    assert_eq!(forgot["username"], "newbie");
+    let fresh = "Fresh-Passw0rd-42!";
+    ccc_tests::leak::secret(fresh);
+    home.ccc()
+        .args(["confirm-forgot-password", "--username", "newbie", "--code", "123456", "--password-stdin"])
+        .write_stdin(format!("{fresh}\n"))
+        .assert()
+        .success();
+    let old = home.login("newbie").code(3);
+    assert!(stderr(&old).contains("Incorrect username or password"), "{}", stderr(&old));
+    home.ccc()
+        .args(["login", "--username", "newbie", "--password-stdin"])
+        .write_stdin(format!("{fresh}\n"))
+        .assert()
+        .success();
+}
