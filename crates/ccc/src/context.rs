@@ -90,8 +90,9 @@ impl Ctx {
         Ok(load_config(&self.paths)?)
     }
 
-    pub fn cognito_config(&self, config: &CccConfig) -> CliResult<CognitoConfig> {
-        Ok(CognitoConfig::from_ccc_config(config)?)
+    /// The Cognito settings of `profile` (its own, else the file's top-level ones).
+    pub fn cognito_config(&self, config: &CccConfig, profile: &str) -> CliResult<CognitoConfig> {
+        Ok(CognitoConfig::for_profile(config, profile)?)
     }
 
     /// An SDK configuration for `region` without reading any file (fast start-up for
@@ -120,7 +121,7 @@ impl Ctx {
 
     /// The Cognito sign-in of `profile`.
     pub fn cognito_profile(&self, config: &CccConfig, profile: &str) -> CliResult<CognitoProfileBuilder> {
-        let cognito = self.cognito_config(config)?;
+        let cognito = self.cognito_config(config, profile)?;
         let sdk = self.sdk_config(&cognito.region);
         Ok(CognitoProfile::builder(cognito, &self.paths, profile)?
             .sdk_config(&sdk)

@@ -182,6 +182,35 @@ impl CognitoConfig {
         Ok(c)
     }
 
+    /// The Cognito settings of `profile`: its own (`profiles.PROFILE.KEY`, for a machine with
+    /// several users in several pools), else the file's top-level ones.
+    pub fn for_profile(config: &CccConfig, profile: &str) -> Result<Self, CognitoError> {
+        Self::from_ccc_config(&Self::profile_view(config, profile))
+    }
+
+    /// `config` with `profile`'s own Cognito settings in place of the top-level ones.
+    pub fn profile_view(config: &CccConfig, profile: &str) -> CccConfig {
+        let mut view = config.clone();
+        for key in [
+            keys::USER_POOL_ID,
+            keys::APP_CLIENT_ID,
+            keys::APP_CLIENT_SECRET,
+            keys::IDENTITY_POOL_ID,
+            keys::REGION,
+            keys::AUTH_FLOW,
+        ] {
+            if let Some(v) = config.profile_setting(profile, key) {
+                view.set(key, v.to_owned());
+            }
+        }
+        view
+    }
+
+    /// Whether `profile` has Cognito settings of its own.
+    pub fn profile_has_own(config: &CccConfig, profile: &str) -> bool {
+        config.profile_setting(profile, keys::USER_POOL_ID).is_some()
+    }
+
     /// Writes this configuration's keys into `config` (the file is the one place the app
     /// client secret is written), leaving every other key alone.
     pub fn write_to(&self, config: &mut CccConfig) {

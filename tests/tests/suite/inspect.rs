@@ -278,3 +278,54 @@ async fn permissions_list_every_policy_and_report_denied_parts() {
     let text = format_permissions(&perms, Some(&tests));
     assert!(text.contains("explicitDeny"), "{text}");
 }
+
+/// The front's own stubs are judged by boto3's clients (AWS's service models parse every
+/// answer): CloudTrail LookupEvents paged through its paginator, a modelled error, and IAM
+/// SimulatePrincipalPolicy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_parses_the_fronts_cloudtrail_and_simulation_answers() {
+    let front = Front::start().await;
+    let t = now();
+    front.set_cloudtrail_events(vec![
+        record("alice", "ListBuckets", t - Duration::from_secs(300), None),
+        record("alice", "GetObject", t - Duration::from_secs(200), None),
+        record("bob", "DeleteBucket", t - Duration::from_secs(150), None),
+        record("alice", "PutObject", t - Duration::from_secs(100), Some("AccessDenied")),
+    ]);
+    front.set_decision("s3:ListAllMyBuckets", "allowed");
+    let script = r#"
+import boto3, datetime, json, os
+kw = dict(region_name='us-east-1', endpoint_url=os.environ['FRONT'], aws_access_key_id='AKIAFRONTJUDGE', aws_secret_access_key='judge')
+ct = boto3.client('cloudtrail', **kw)
+pages = list(ct.get_paginator('lookup_events').paginate(
+    LookupAttributes=[{'AttributeKey': 'Username', 'AttributeValue': 'alice'}], PaginationConfig={'PageSize': 2}))
+events = [e for p in pages for e in p['Events']]
+names = [e['EventName'] for e in events]
+typed = all(isinstance(e['EventTime'], datetime.datetime) for e in events)
+inner = json.loads(events[0]['CloudTrailEvent'])['userIdentity']['type']
+try:
+    ct.lookup_events(MaxResults=99)
+    modelled = False
+except ct.exceptions.InvalidMaxResultsException:
+    modelled = True
+iam = boto3.client('iam', **kw)
+r = iam.simulate_principal_policy(PolicySourceArn='arn:aws:iam::123456789012:user/alice',
+                                  ActionNames=['s3:ListAllMyBuckets', 'iam:CreateUser'])
+decisions = [[x['EvalActionName'], x['EvalDecision']] for x in r['EvaluationResults']]
+print(json.dumps([len(pages), sorted(names), typed, inner, modelled, decisions]))
+"#;
+    let out = Command::new(peer("CCC_TEST_PYTHON")).args(["-c", script]).env("FRONT", &front.url).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        got,
+        json!([
+            2,
+            ["GetObject", "ListBuckets", "PutObject"],
+            true,
+            "IAMUser",
+            true,
+            [["s3:ListAllMyBuckets", "allowed"], ["iam:CreateUser", "implicitDeny"]]
+        ])
+    );
+}

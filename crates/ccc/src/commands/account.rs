@@ -10,7 +10,7 @@ use crate::prompt;
 
 fn authenticator(ctx: &Ctx) -> CliResult<cognito_auth::CognitoAuthenticator> {
     let config = ctx.config()?;
-    let cognito = ctx.cognito_config(&config)?;
+    let cognito = ctx.cognito_config(&config, &ctx.profile(&config))?;
     let sdk = ctx.sdk_config(&cognito.region);
     Ok(cognito_auth::CognitoAuthenticator::new(cognito, &sdk).with_clock(ctx.clock.clone()))
 }

@@ -37,7 +37,16 @@ fn ask_optional(label: &str, current: Option<&str>) -> CliResult<Option<String>>
 pub fn configure(ctx: &Ctx, args: ConfigureArgs) -> CliResult {
     let mut config: CccConfig = ctx.config()?;
     let interactive = !args.non_interactive && prompt::interactive();
-    let current = |key: &str| config.get_str(key).map(str::to_owned);
+    let default = cognito_auth::default_profile(&config).to_owned();
+    let profile = value(ctx.profile_flag.clone(), Some(&default), "AWS profile", interactive, true)?
+        .unwrap_or_else(|| "default".to_owned());
+    cred_store::validate_profile_name(&profile)?;
+    // a second profile in another pool (or with another client) gets settings of its own;
+    // the first one configured, and the default profile, use the file's top-level settings
+    let own = CognitoConfig::profile_has_own(&config, &profile)
+        || (config.get_str(keys::USER_POOL_ID).is_some() && profile != default);
+    let view = CognitoConfig::profile_view(&config, &profile);
+    let current = |key: &str| view.get_str(key).map(str::to_owned);
     let pool =
         value(args.user_pool_id, current(keys::USER_POOL_ID).as_deref(), "Cognito user pool id", interactive, true)?;
     let client =
@@ -52,14 +61,6 @@ pub fn configure(ctx: &Ctx, args: ConfigureArgs) -> CliResult {
     let default_region =
         current(keys::REGION).or_else(|| pool.as_deref().and_then(|p| p.split('_').next()).map(str::to_owned));
     let region = value(ctx.region_flag.clone(), default_region.as_deref(), "AWS region", interactive, true)?;
-    let profile = value(
-        ctx.profile_flag.clone(),
-        Some(cognito_auth::default_profile(&config)),
-        "AWS profile",
-        interactive,
-        true,
-    )?
-    .unwrap_or_else(|| "default".to_owned());
     let missing: Vec<&str> =
         [("--user-pool-id", pool.is_none()), ("--app-client-id", client.is_none()), ("--region", region.is_none())]
             .into_iter()
@@ -70,7 +71,7 @@ pub fn configure(ctx: &Ctx, args: ConfigureArgs) -> CliResult {
             .hint("pass them as flags, or run `ccc configure` on a terminal"));
     };
     // validate everything before writing anything
-    let mut cognito = match CognitoConfig::from_ccc_config(&config) {
+    let mut cognito = match CognitoConfig::from_ccc_config(&view) {
         Ok(c) => c,
         Err(_) => CognitoConfig::new(pool.clone(), client.clone(), region.clone()),
     };
@@ -83,13 +84,33 @@ pub fn configure(ctx: &Ctx, args: ConfigureArgs) -> CliResult {
         cognito.auth_flow = AuthFlow::Password;
     }
     cognito.validate()?;
-    cred_store::validate_profile_name(&profile)?;
-    cognito.write_to(&mut config);
-    config.set(PROFILE_KEY, profile.clone());
-    save_config(&ctx.paths, &config)?;
+    if own {
+        let mut settings = CccConfig::default();
+        cognito.write_to(&mut settings);
+        for key in [
+            keys::USER_POOL_ID,
+            keys::APP_CLIENT_ID,
+            keys::APP_CLIENT_SECRET,
+            keys::IDENTITY_POOL_ID,
+            keys::REGION,
+            keys::AUTH_FLOW,
+        ] {
+            cred_store::set_profile_setting(&ctx.paths, &profile, key, settings.get_str(key))?;
+        }
+    } else {
+        cognito.write_to(&mut config);
+        config.set(PROFILE_KEY, profile.clone());
+        save_config(&ctx.paths, &config)?;
+    }
     match ctx.output {
-        Output::Json => print_json(&serde_json::json!({"saved": ctx.paths.ccc_config_file(), "profile": profile})),
-        Output::Table => println!("Saved {} (profile {profile}).", ctx.paths.ccc_config_file().display()),
+        Output::Json => print_json(
+            &serde_json::json!({"saved": ctx.paths.ccc_config_file(), "profile": profile, "own_settings": own}),
+        ),
+        Output::Table => println!(
+            "Saved {} (profile {profile}{}).",
+            ctx.paths.ccc_config_file().display(),
+            if own { ", its own pool settings" } else { "" }
+        ),
     }
     Ok(())
 }

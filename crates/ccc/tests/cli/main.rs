@@ -826,3 +826,41 @@ async fn sign_up_confirm_and_reset_a_forgotten_password() {
         .assert()
         .success();
 }
+
+/// Two users in two pools on one machine: the second profile configured gets Cognito
+/// settings of its own, and each profile serves its own user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pools_two_users_one_machine() {
+    let (a, b) = (pool().await, pool().await);
+    a.user("alice", true).await;
+    b.user("bob", true).await;
+    let home = Home::new();
+    home.configure(&a); // profile e2e, top-level settings
+    home.login("alice").success();
+    home.ccc()
+        .args(["configure", "--non-interactive", "--region", "us-east-1", "--profile", "b-work"])
+        .args(["--user-pool-id", &b.pool_id, "--app-client-id", &b.client_id])
+        .args(["--identity-pool-id", &b.identity_pool_id])
+        .assert()
+        .success();
+    home.ccc()
+        .args(["login", "--profile", "b-work", "--username", "bob", "--password-stdin"])
+        .write_stdin(format!("{PASSWORD}\n"))
+        .assert()
+        .success();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.path().join(".ccc/config.json")).unwrap()).unwrap();
+    assert_eq!(config["user_pool_id"], a.pool_id.as_str(), "the first pool stays the default");
+    assert_eq!(config["profile"], "e2e");
+    assert_eq!(config["profiles"]["b-work"]["user_pool_id"], b.pool_id.as_str());
+    for (profile, user) in [("e2e", "alice"), ("b-work", "bob")] {
+        let who = home.ccc().args(["whoami", "--profile", profile, "-o", "json"]).assert().success();
+        let who: serde_json::Value = serde_json::from_str(&stdout(&who)).unwrap();
+        assert_eq!(who["user"], user, "{who}");
+        home.ccc().args(["creds", "--profile", profile]).assert().success();
+    }
+    // a sign-out of one leaves the other signed in
+    home.ccc().args(["logout", "--profile", "b-work"]).assert().success();
+    home.ccc().args(["creds", "--profile", "e2e"]).assert().success();
+    home.ccc().args(["creds", "--profile", "b-work"]).assert().code(3);
+}
