@@ -189,71 +189,65 @@ impl Reader {
     }
 
     async fn user(&mut self, user: &str) {
-        match self.iam.list_attached_user_policies().user_name(user).send().await {
-            Ok(out) => {
-                for p in out.attached_policies() {
-                    let (name, arn) =
-                        (p.policy_name().unwrap_or_default().to_owned(), p.policy_arn().unwrap_or_default().to_owned());
+        // every list is paged through: a user with more policies than one page holds
+        let attached: Result<Vec<(String, String)>, _> = self
+            .iam
+            .list_attached_user_policies()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map(|ps| ps.iter().map(|p| names(p.policy_name(), p.policy_arn())).collect());
+        match attached {
+            Ok(ps) => {
+                for (name, arn) in ps {
                     self.managed(&name, &arn, "attached").await;
                 }
             }
             Err(e) => self.failed("ListAttachedUserPolicies", &InspectError::aws("ListAttachedUserPolicies", e)),
         }
-        match self.iam.list_user_policies().user_name(user).send().await {
-            Ok(out) => {
-                for name in out.policy_names() {
+        match self
+            .iam
+            .list_user_policies()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+        {
+            Ok(inline) => {
+                for name in inline {
                     let doc = self
                         .iam
                         .get_user_policy()
                         .user_name(user)
-                        .policy_name(name)
+                        .policy_name(&name)
                         .send()
                         .await
                         .map(|o| o.policy_document().to_owned())
                         .map_err(|e| InspectError::aws("GetUserPolicy", e));
-                    self.inline(name, "inline", doc);
+                    self.inline(&name, "inline", doc);
                 }
             }
             Err(e) => self.failed("ListUserPolicies", &InspectError::aws("ListUserPolicies", e)),
         }
-        match self.iam.list_groups_for_user().user_name(user).send().await {
-            Ok(out) => {
-                let groups: Vec<String> = out.groups().iter().map(|g| g.group_name().to_owned()).collect();
+        let groups = self
+            .iam
+            .list_groups_for_user()
+            .user_name(user)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await;
+        match groups {
+            Ok(gs) => {
+                let groups: Vec<String> = gs.iter().map(|g| g.group_name().to_owned()).collect();
                 for g in &groups {
-                    match self.iam.list_attached_group_policies().group_name(g).send().await {
-                        Ok(out) => {
-                            for p in out.attached_policies() {
-                                let (name, arn) = (
-                                    p.policy_name().unwrap_or_default().to_owned(),
-                                    p.policy_arn().unwrap_or_default().to_owned(),
-                                );
-                                self.managed(&name, &arn, &format!("group:{g} attached")).await;
-                            }
-                        }
-                        Err(e) => self.failed(
-                            &format!("ListAttachedGroupPolicies {g}"),
-                            &InspectError::aws("ListAttachedGroupPolicies", e),
-                        ),
-                    }
-                    match self.iam.list_group_policies().group_name(g).send().await {
-                        Ok(out) => {
-                            for name in out.policy_names() {
-                                let doc = self
-                                    .iam
-                                    .get_group_policy()
-                                    .group_name(g)
-                                    .policy_name(name)
-                                    .send()
-                                    .await
-                                    .map(|o| o.policy_document().to_owned())
-                                    .map_err(|e| InspectError::aws("GetGroupPolicy", e));
-                                self.inline(name, &format!("group:{g} inline"), doc);
-                            }
-                        }
-                        Err(e) => {
-                            self.failed(&format!("ListGroupPolicies {g}"), &InspectError::aws("ListGroupPolicies", e))
-                        }
-                    }
+                    self.group(g).await;
                 }
                 self.result.groups = groups;
             }
@@ -261,35 +255,105 @@ impl Reader {
         }
     }
 
+    async fn group(&mut self, g: &str) {
+        let attached: Result<Vec<(String, String)>, _> = self
+            .iam
+            .list_attached_group_policies()
+            .group_name(g)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map(|ps| ps.iter().map(|p| names(p.policy_name(), p.policy_arn())).collect());
+        match attached {
+            Ok(ps) => {
+                for (name, arn) in ps {
+                    self.managed(&name, &arn, &format!("group:{g} attached")).await;
+                }
+            }
+            Err(e) => self
+                .failed(&format!("ListAttachedGroupPolicies {g}"), &InspectError::aws("ListAttachedGroupPolicies", e)),
+        }
+        match self
+            .iam
+            .list_group_policies()
+            .group_name(g)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+        {
+            Ok(inline) => {
+                for name in inline {
+                    let doc = self
+                        .iam
+                        .get_group_policy()
+                        .group_name(g)
+                        .policy_name(&name)
+                        .send()
+                        .await
+                        .map(|o| o.policy_document().to_owned())
+                        .map_err(|e| InspectError::aws("GetGroupPolicy", e));
+                    self.inline(&name, &format!("group:{g} inline"), doc);
+                }
+            }
+            Err(e) => self.failed(&format!("ListGroupPolicies {g}"), &InspectError::aws("ListGroupPolicies", e)),
+        }
+    }
+
     async fn role(&mut self, role: &str) {
-        match self.iam.list_attached_role_policies().role_name(role).send().await {
-            Ok(out) => {
-                for p in out.attached_policies() {
-                    let (name, arn) =
-                        (p.policy_name().unwrap_or_default().to_owned(), p.policy_arn().unwrap_or_default().to_owned());
+        let attached: Result<Vec<(String, String)>, _> = self
+            .iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map(|ps| ps.iter().map(|p| names(p.policy_name(), p.policy_arn())).collect());
+        match attached {
+            Ok(ps) => {
+                for (name, arn) in ps {
                     self.managed(&name, &arn, "role attached").await;
                 }
             }
             Err(e) => self.failed("ListAttachedRolePolicies", &InspectError::aws("ListAttachedRolePolicies", e)),
         }
-        match self.iam.list_role_policies().role_name(role).send().await {
-            Ok(out) => {
-                for name in out.policy_names() {
+        match self
+            .iam
+            .list_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+        {
+            Ok(inline) => {
+                for name in inline {
                     let doc = self
                         .iam
                         .get_role_policy()
                         .role_name(role)
-                        .policy_name(name)
+                        .policy_name(&name)
                         .send()
                         .await
                         .map(|o| o.policy_document().to_owned())
                         .map_err(|e| InspectError::aws("GetRolePolicy", e));
-                    self.inline(name, "role inline", doc);
+                    self.inline(&name, "role inline", doc);
                 }
             }
             Err(e) => self.failed("ListRolePolicies", &InspectError::aws("ListRolePolicies", e)),
         }
     }
+}
+
+/// A policy's name and ARN.
+fn names(name: Option<&str>, arn: Option<&str>) -> (String, String) {
+    (name.unwrap_or_default().to_owned(), arn.unwrap_or_default().to_owned())
 }
 
 /// Parses a caller ARN into (type, name).
@@ -359,8 +423,21 @@ pub async fn test_permissions(sdk: &SdkConfig, actions: &[String]) -> Result<Vec
         .send()
         .await
         .map_err(|e| InspectError::aws("sts:GetCallerIdentity", e))?;
-    let source = simulation_arn(who.arn().unwrap_or_default());
-    let out = aws_sdk_iam::Client::new(sdk)
+    let iam = aws_sdk_iam::Client::new(sdk);
+    let caller = who.arn().unwrap_or_default();
+    // a role's ARN carries its path (SSO roles live under /aws-reserved/sso.amazonaws.com/…),
+    // which the caller's assumed-role ARN does not show: GetRole knows it
+    let source = match principal(caller) {
+        (kind, Some(role)) if kind == "assumed-role" => match iam.get_role().role_name(&role).send().await {
+            Ok(out) => out.role().map(|r| r.arn().to_owned()).unwrap_or_else(|| simulation_arn(caller)),
+            Err(e) => {
+                tracing::debug!(error = %InspectError::aws("iam:GetRole", e), "GetRole refused; simulating without the role's path");
+                simulation_arn(caller)
+            }
+        },
+        _ => simulation_arn(caller),
+    };
+    let out = iam
         .simulate_principal_policy()
         .policy_source_arn(source)
         .set_action_names(Some(actions.clone()))

@@ -329,3 +329,49 @@ print(json.dumps([len(pages), sorted(names), typed, inner, modelled, decisions])
         ])
     );
 }
+
+/// An IAM Identity Center role lives under a path (`/aws-reserved/sso.amazonaws.com/`) that the
+/// caller's assumed-role ARN does not show: the simulation asks about the role's real ARN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulation_uses_the_roles_real_arn_with_its_path() {
+    let admin = sdk(&peer("CCC_TEST_AWS_ENDPOINT"), None).await;
+    let iam = aws_sdk_iam::Client::new(&admin);
+    let role = unique("AWSReservedSSO_Dev_");
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+    let created = iam
+        .create_role()
+        .role_name(&role)
+        .path("/aws-reserved/sso.amazonaws.com/")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let role_arn = created.role().unwrap().arn().to_owned();
+    assert!(role_arn.contains(":role/aws-reserved/sso.amazonaws.com/"), "{role_arn}");
+    let assumed = aws_sdk_sts::Client::new(&admin)
+        .assume_role()
+        .role_arn(&role_arn)
+        .role_session_name("alice")
+        .send()
+        .await
+        .unwrap();
+    let c = assumed.credentials().unwrap();
+    let front = Front::start().await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&front.url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            None,
+            "test",
+        ))
+        .load()
+        .await;
+    test_permissions(&config, &["s3:GetObject".to_owned()]).await.unwrap();
+    let requests = front.simulate_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].0, role_arn, "the path is kept");
+    assert_eq!(front.calls("iam:GetRole"), 1);
+}
