@@ -211,6 +211,19 @@ async fn forward(
     }
 }
 
+/// The `Username` CloudTrail's event history gives a record (and matches a `Username`
+/// lookup against), as AWS documents it: an IAM user's name; for an assumed role (SSO users,
+/// Cognito identity-pool credentials, any role) the role session's name, which ends the
+/// session's ARN; `root` for the root user.
+fn cloudtrail_username(r: &Value) -> Option<String> {
+    let id = r.get("userIdentity")?;
+    match id.get("type").and_then(Value::as_str)? {
+        "AssumedRole" => id.get("arn").and_then(Value::as_str)?.split('/').next_back().map(str::to_owned),
+        "Root" => Some("root".into()),
+        _ => id.get("userName").and_then(Value::as_str).map(str::to_owned),
+    }
+}
+
 /// CloudTrail LookupEvents over the configured records, as the service model describes it.
 fn lookup_events(state: &Mutex<State>, body: &[u8]) -> Response<Full<Bytes>> {
     let bad = |m: &str| error(&Protocol::Json, 400, "InvalidLookupAttributesException", m);
@@ -246,9 +259,7 @@ fn lookup_events(state: &Mutex<State>, body: &[u8]) -> Response<Full<Bytes>> {
     };
     let matching: Vec<&Value> = events
         .iter()
-        .filter(|r| {
-            user.as_deref().is_none_or(|u| r.pointer("/userIdentity/userName").and_then(Value::as_str) == Some(u))
-        })
+        .filter(|r| user.as_deref().is_none_or(|u| cloudtrail_username(r).as_deref() == Some(u)))
         .filter(|r| (start..=end).contains(&parse_time(r)))
         .collect();
     let page: Vec<Value> = matching
@@ -261,7 +272,7 @@ fn lookup_events(state: &Mutex<State>, body: &[u8]) -> Response<Full<Bytes>> {
                 "EventName": r.get("eventName").cloned().unwrap_or(Value::Null),
                 "EventTime": parse_time(r),
                 "EventSource": r.get("eventSource").cloned().unwrap_or(Value::Null),
-                "Username": r.pointer("/userIdentity/userName").cloned().unwrap_or(Value::Null),
+                "Username": cloudtrail_username(r).map(Value::String).unwrap_or(Value::Null),
                 "Resources": r.get("resources").and_then(Value::as_array).map(|rs| rs.iter().map(|x| json!({"ResourceType": x.get("type"), "ResourceName": x.get("ARN")})).collect::<Vec<_>>()).unwrap_or_default(),
                 "CloudTrailEvent": r.to_string(),
             })

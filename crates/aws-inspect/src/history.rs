@@ -93,9 +93,27 @@ fn enrich(event: &mut Event, record: &Value) {
     }
 }
 
+/// Whose events: CloudTrail's `Username` (an IAM user's name, a role session's name), and
+/// for a caller known by ARN, only the records of that exact principal (another role's
+/// session of the same name is someone else).
+struct Who<'a> {
+    username: &'a str,
+    arn: Option<&'a str>,
+}
+
+impl Who<'_> {
+    fn owns(&self, record: Option<&Value>) -> bool {
+        match (self.arn, record) {
+            (None, _) => true,
+            (Some(arn), Some(r)) => r.pointer("/userIdentity/arn").and_then(Value::as_str) == Some(arn),
+            (Some(_), None) => false,
+        }
+    }
+}
+
 async fn from_cloudtrail(
     sdk: &SdkConfig,
-    username: &str,
+    who: &Who<'_>,
     start: SystemTime,
     end: SystemTime,
     limit: usize,
@@ -109,7 +127,7 @@ async fn from_cloudtrail(
             .lookup_attributes(
                 LookupAttribute::builder()
                     .attribute_key(LookupAttributeKey::Username)
-                    .attribute_value(username)
+                    .attribute_value(who.username)
                     .build()
                     .map_err(|e| InspectError::Invalid(e.to_string()))?,
             )
@@ -131,10 +149,12 @@ async fn from_cloudtrail(
                 error_code: None,
                 username: e.username().map(str::to_owned),
             };
-            if let Some(raw) = e.cloud_trail_event()
-                && let Ok(record) = serde_json::from_str::<Value>(raw)
-            {
-                enrich(&mut event, &record);
+            let record = e.cloud_trail_event().and_then(|raw| serde_json::from_str::<Value>(raw).ok());
+            if let Some(record) = &record {
+                enrich(&mut event, record);
+            }
+            if !who.owns(record.as_ref()) {
+                continue;
             }
             events.push(event);
             if events.len() >= limit {
@@ -148,6 +168,18 @@ async fn from_cloudtrail(
     }
 }
 
+/// The name CloudTrail's `Username` lookup matches in a record: an IAM user's `userName`;
+/// for an assumed role (SSO, Cognito identity pools, any role) the role session's name, the
+/// last part of the session's ARN; `root` for the account's root user.
+pub fn cloudtrail_username(record: &Value) -> Option<String> {
+    let identity = record.get("userIdentity")?;
+    match identity.get("type").and_then(Value::as_str) {
+        Some("AssumedRole") => identity.get("arn").and_then(Value::as_str)?.rsplit('/').next().map(str::to_owned),
+        Some("Root") => Some("root".to_owned()),
+        _ => identity.get("userName").and_then(Value::as_str).map(str::to_owned),
+    }
+}
+
 fn millis(t: SystemTime) -> i64 {
     t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
@@ -155,7 +187,7 @@ fn millis(t: SystemTime) -> i64 {
 async fn from_logs(
     sdk: &SdkConfig,
     log_group: &str,
-    username: &str,
+    who: &Who<'_>,
     start: SystemTime,
     end: SystemTime,
     limit: usize,
@@ -164,7 +196,7 @@ async fn from_logs(
     let mut events = Vec::new();
     let mut token: Option<String> = None;
     // a quoted term matches the user name as one word in the JSON record
-    let pattern = format!("\"{}\"", username.replace('"', ""));
+    let pattern = format!("\"{}\"", who.username.replace('"', ""));
     loop {
         let page = client
             .filter_log_events()
@@ -193,8 +225,8 @@ async fn from_logs(
                 username: None,
             };
             enrich(&mut event, &record);
-            // the filter is a word match; keep only this user's records
-            if event.username.as_deref() == Some(username) {
+            // the filter is a word match; keep only this principal's records
+            if cloudtrail_username(&record).as_deref() == Some(who.username) && who.owns(Some(&record)) {
                 events.push(event);
             }
             if events.len() >= limit {
@@ -250,13 +282,58 @@ pub async fn user_history(
     if limit == 0 {
         return Ok(History { events: Vec::new(), source: HistorySource::CloudTrail, cloudtrail_failure: None });
     }
+    lookup(sdk, &Who { username, arn: None }, days, limit, options, clock).await
+}
+
+/// The history of whoever the credentials of `sdk` belong to (GetCallerIdentity), looked up
+/// the way CloudTrail records that kind of principal:
+///
+/// | principal | CloudTrail's `Username` | kept |
+/// |---|---|---|
+/// | IAM user | the user's name | records of that user's ARN |
+/// | assumed role, IAM Identity Center (SSO) | the role session's name (SSO: the user's name or e-mail) | records of that session's ARN (same role, same session name) |
+/// | Cognito identity-pool credentials | `CognitoIdentityCredentials`, shared by every identity of the pool's role | records of that role session's ARN: every identity of the pool using that role |
+/// | root | `root` | the account's root records |
+pub async fn caller_history(
+    sdk: &SdkConfig,
+    days: u32,
+    limit: usize,
+    options: &HistoryOptions,
+    clock: &dyn Clock,
+) -> Result<History, InspectError> {
+    let who = aws_sdk_sts::Client::new(sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| InspectError::aws("sts:GetCallerIdentity", e))?;
+    let arn = who.arn().unwrap_or_default().to_owned();
+    let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
+    let username = match resource.split('/').next() {
+        Some("user" | "assumed-role") => resource.rsplit('/').next().unwrap_or_default().to_owned(),
+        Some("root") => "root".to_owned(),
+        _ => return Err(InspectError::Invalid(format!("no CloudTrail user name is known for {arn}"))),
+    };
+    if limit == 0 {
+        return Ok(History { events: Vec::new(), source: HistorySource::CloudTrail, cloudtrail_failure: None });
+    }
+    lookup(sdk, &Who { username: &username, arn: Some(&arn) }, days, limit, options, clock).await
+}
+
+async fn lookup(
+    sdk: &SdkConfig,
+    who: &Who<'_>,
+    days: u32,
+    limit: usize,
+    options: &HistoryOptions,
+    clock: &dyn Clock,
+) -> Result<History, InspectError> {
     let end = clock.now();
     let start = end - Duration::from_secs(u64::from(days) * 86_400);
-    match from_cloudtrail(sdk, username, start, end, limit).await {
+    match from_cloudtrail(sdk, who, start, end, limit).await {
         Ok(events) => Ok(History { events, source: HistorySource::CloudTrail, cloudtrail_failure: None }),
         Err(e) if matches!(e.kind(), ErrorKind::AccessDenied | ErrorKind::Unavailable) => {
             tracing::info!(error = %e, "CloudTrail did not answer; falling back to CloudWatch Logs");
-            match from_logs(sdk, &options.log_group, username, start, end, limit).await {
+            match from_logs(sdk, &options.log_group, who, start, end, limit).await {
                 Ok(events) => {
                     Ok(History { events, source: HistorySource::CloudWatchLogs, cloudtrail_failure: Some(e) })
                 }

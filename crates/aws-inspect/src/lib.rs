@@ -17,7 +17,8 @@ mod resources;
 pub use error::{InspectError, kind_of_code};
 pub use format::{format_events, format_permissions, format_resources};
 pub use history::{
-    DEFAULT_TRAIL_LOG_GROUP, Event, History, HistoryOptions, HistorySource, get_user_history, user_history,
+    DEFAULT_TRAIL_LOG_GROUP, Event, History, HistoryOptions, HistorySource, caller_history, cloudtrail_username,
+    get_user_history, user_history,
 };
 pub use permissions::{
     DEFAULT_TEST_ACTIONS, PartError, PermissionTest, PermissionsResult, PolicySummary, StatementSummary,

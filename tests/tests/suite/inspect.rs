@@ -375,3 +375,86 @@ async fn the_simulation_uses_the_roles_real_arn_with_its_path() {
     assert_eq!(requests[0].0, role_arn, "the path is kept");
     assert_eq!(front.calls("iam:GetRole"), 1);
 }
+
+/// A record as CloudTrail writes it for a role session (AWS's documented example shape:
+/// `AssumedRole`, the session's ARN, the issuing role in `sessionContext`).
+fn role_record(role: &str, session: &str, name: &str, at: SystemTime) -> serde_json::Value {
+    json!({
+        "eventVersion": "1.08",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": format!("AROAEXAMPLEID:{session}"),
+            "arn": format!("arn:aws:sts::123456789012:assumed-role/{role}/{session}"),
+            "accountId": "123456789012",
+            "accessKeyId": "ASIAEXAMPLEKEY",
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": "AROAEXAMPLEID",
+                    "arn": format!("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/{role}"),
+                    "accountId": "123456789012",
+                    "userName": role
+                },
+                "attributes": {"creationDate": rfc3339(at - Duration::from_secs(60)), "mfaAuthenticated": "false"}
+            }
+        },
+        "eventTime": rfc3339(at),
+        "eventSource": "s3.amazonaws.com",
+        "eventName": name,
+        "awsRegion": "eu-west-1",
+        "sourceIPAddress": "203.0.113.7",
+        "userAgent": "aws-cli/2.15",
+        "eventID": format!("{role}-{session}-{name}"),
+        "readOnly": true,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": "123456789012"
+    })
+}
+
+/// Without a user name, history is the caller's: a role session is looked up by its session
+/// name (CloudTrail's `Username` for assumed roles, SSO included) and only that exact
+/// session's records are kept (another role's session of the same name is someone else).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_sessions_history_is_looked_up_as_cloudtrail_records_it() {
+    let admin = sdk(&peer("CCC_TEST_AWS_ENDPOINT"), None).await;
+    let iam = aws_sdk_iam::Client::new(&admin);
+    let role = unique("AWSReservedSSO_Dev_");
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+    let arn = iam.create_role().role_name(&role).assume_role_policy_document(trust).send().await.unwrap();
+    let session = "alice@example.com";
+    let assumed = aws_sdk_sts::Client::new(&admin)
+        .assume_role()
+        .role_arn(arn.role().unwrap().arn())
+        .role_session_name(session)
+        .send()
+        .await
+        .unwrap();
+    let c = assumed.credentials().unwrap();
+    let front = Front::start().await;
+    let t = now();
+    front.set_cloudtrail_events(vec![
+        role_record(&role, session, "ListBuckets", t - Duration::from_secs(300)),
+        role_record("SomeOtherRole", session, "DeleteBucket", t - Duration::from_secs(200)),
+        record("bob", "PutObject", t - Duration::from_secs(150), None),
+        role_record(&role, session, "GetObject", t - Duration::from_secs(100)),
+    ]);
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&front.url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            None,
+            "test",
+        ))
+        .load()
+        .await;
+    let h = aws_inspect::caller_history(&config, 1, 50, &HistoryOptions::default(), &SystemClock).await.unwrap();
+    assert_eq!(h.source, HistorySource::CloudTrail);
+    let mut names: Vec<&str> = h.events.iter().map(|e| e.event_name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["GetObject", "ListBuckets"], "only this session of this role");
+    assert!(h.events.iter().all(|e| e.username.as_deref() == Some(session)), "{:?}", h.events);
+}

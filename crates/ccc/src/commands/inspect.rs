@@ -24,11 +24,15 @@ async fn user_sdk(ctx: &Ctx) -> CliResult<(aws_config::SdkConfig, String, String
 
 pub async fn history(ctx: &Ctx, args: HistoryArgs) -> CliResult {
     let (sdk, me, at) = user_sdk(ctx).await?;
-    let user = args.user.unwrap_or(me);
     let options = HistoryOptions::default().log_group(args.log_group);
-    let history = aws_inspect::user_history(&sdk, &user, args.days, args.limit, &options, ctx.clock.as_ref())
-        .await
-        .map_err(|e| CliError::from(e).context(&at))?;
+    let clock = ctx.clock.as_ref();
+    // a named user, or the Cognito user signed in on the profile; otherwise whoever the
+    // profile's credentials belong to, looked up as CloudTrail records that principal
+    let history = match args.user.or((!me.is_empty()).then_some(me)) {
+        Some(user) => aws_inspect::user_history(&sdk, &user, args.days, args.limit, &options, clock).await,
+        None => aws_inspect::caller_history(&sdk, args.days, args.limit, &options, clock).await,
+    }
+    .map_err(|e| CliError::from(e).context(&at))?;
     let (events, source) = (history.events, history.source);
     if let Some(why) = &history.cloudtrail_failure {
         // a partial answer says so, in one line, and still shows what it found

@@ -235,7 +235,8 @@ async fn history_resources_and_permissions_of_the_signed_in_user() {
         .unwrap();
     front.set_cloudtrail_events(vec![serde_json::json!({
         "eventID": "e1", "eventTime": when, "eventName": "ListBuckets", "eventSource": "s3.amazonaws.com",
-        "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.4", "userIdentity": {"userName": user},
+        "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.4",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLEID", "arn": format!("arn:aws:iam::123456789012:user/{user}"), "accountId": "123456789012", "userName": user},
     })]);
     front.set_decision("s3:ListAllMyBuckets", "allowed");
     let home = Home::new();
