@@ -60,3 +60,25 @@ pub async fn moto_config() -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// What boto3 alone makes of `profile` in `home` with every AWS call sent to `endpoint`:
+/// its credentials' `method` (`sso`, `custom-process`, ...) and access key id.
+pub fn boto3_profile_credentials(home: &std::path::Path, endpoint: &str, profile: &str) -> (String, String) {
+    let probe = format!(
+        "import boto3, json; c = boto3.Session(profile_name='{profile}').get_credentials(); print(json.dumps([c.method, c.access_key]))"
+    );
+    let out = std::process::Command::new(peer("CCC_TEST_PYTHON"))
+        .args(["-c", &probe])
+        .env("HOME", home)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env_remove("AWS_CONFIG_FILE")
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .expect("run python");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Vec<String> = serde_json::from_slice(&out.stdout).expect("boto3 printed JSON");
+    (got[0].clone(), got[1].clone())
+}

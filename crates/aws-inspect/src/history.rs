@@ -301,11 +301,7 @@ pub async fn caller_history(
     options: &HistoryOptions,
     clock: &dyn Clock,
 ) -> Result<History, InspectError> {
-    let who = aws_sdk_sts::Client::new(sdk)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| InspectError::aws("sts:GetCallerIdentity", e))?;
+    let who = crate::permissions::caller(sdk).await?;
     let arn = who.arn().unwrap_or_default().to_owned();
     let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
     let username = match resource.split('/').next() {

@@ -3,6 +3,8 @@
 //! actions. A part that cannot be read (AccessDenied) is reported in the result.
 
 use aws_config::SdkConfig;
+use aws_failure::{HttpResponse, ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::types::AttachedPolicy;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -188,54 +190,63 @@ impl Reader {
         });
     }
 
-    async fn user(&mut self, user: &str) {
-        // every list is paged through: a user with more policies than one page holds
-        let attached: Result<Vec<(String, String)>, _> = self
-            .iam
-            .list_attached_user_policies()
-            .user_name(user)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map(|ps| ps.iter().map(|p| names(p.policy_name(), p.policy_arn())).collect());
-        match attached {
+    /// Reads each attached (managed) policy of a list that was paged through.
+    async fn attached<E>(
+        &mut self,
+        op: &str,
+        origin: &str,
+        listed: Result<Vec<AttachedPolicy>, SdkError<E, HttpResponse>>,
+    ) where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        match listed {
             Ok(ps) => {
-                for (name, arn) in ps {
-                    self.managed(&name, &arn, "attached").await;
+                for (name, arn) in ps.iter().map(|p| names(p.policy_name(), p.policy_arn())) {
+                    self.managed(&name, &arn, origin).await;
                 }
             }
-            Err(e) => self.failed("ListAttachedUserPolicies", &InspectError::aws("ListAttachedUserPolicies", e)),
+            Err(e) => self.failed(op, &InspectError::aws(op.split(' ').next().unwrap_or(op), e)),
         }
-        match self
-            .iam
-            .list_user_policies()
-            .user_name(user)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-        {
+    }
+
+    /// Reads each inline policy of a list that was paged through, with `get`.
+    async fn inlines<E, F, Fut>(
+        &mut self,
+        op: &str,
+        origin: &str,
+        listed: Result<Vec<String>, SdkError<E, HttpResponse>>,
+        get: F,
+    ) where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<String, InspectError>>,
+    {
+        match listed {
             Ok(inline) => {
                 for name in inline {
-                    let doc = self
-                        .iam
-                        .get_user_policy()
-                        .user_name(user)
-                        .policy_name(&name)
-                        .send()
-                        .await
-                        .map(|o| o.policy_document().to_owned())
-                        .map_err(|e| InspectError::aws("GetUserPolicy", e));
-                    self.inline(&name, "inline", doc);
+                    let doc = get(name.clone()).await;
+                    self.inline(&name, origin, doc);
                 }
             }
-            Err(e) => self.failed("ListUserPolicies", &InspectError::aws("ListUserPolicies", e)),
+            Err(e) => self.failed(op, &InspectError::aws(op.split(' ').next().unwrap_or(op), e)),
         }
-        let groups = self
-            .iam
+    }
+
+    async fn user(&mut self, user: &str) {
+        // every list is paged through: a user with more policies than one page holds
+        let iam = self.iam.clone();
+        let listed = iam.list_attached_user_policies().user_name(user).into_paginator().items().send().collect().await;
+        self.attached("ListAttachedUserPolicies", "attached", listed).await;
+        let listed = iam.list_user_policies().user_name(user).into_paginator().items().send().collect().await;
+        let get = |name: String| {
+            let iam = iam.clone();
+            async move {
+                let out = iam.get_user_policy().user_name(user).policy_name(name).send().await;
+                out.map(|o| o.policy_document().to_owned()).map_err(|e| InspectError::aws("GetUserPolicy", e))
+            }
+        };
+        self.inlines("ListUserPolicies", "inline", listed, get).await;
+        let groups = iam
             .list_groups_for_user()
             .user_name(user)
             .into_paginator()
@@ -256,98 +267,33 @@ impl Reader {
     }
 
     async fn group(&mut self, g: &str) {
-        let attached: Result<Vec<(String, String)>, _> = self
-            .iam
-            .list_attached_group_policies()
-            .group_name(g)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map(|ps| ps.iter().map(|p| names(p.policy_name(), p.policy_arn())).collect());
-        match attached {
-            Ok(ps) => {
-                for (name, arn) in ps {
-                    self.managed(&name, &arn, &format!("group:{g} attached")).await;
-                }
+        let iam = self.iam.clone();
+        let listed = iam.list_attached_group_policies().group_name(g).into_paginator().items().send().collect().await;
+        self.attached(&format!("ListAttachedGroupPolicies {g}"), &format!("group:{g} attached"), listed).await;
+        let listed = iam.list_group_policies().group_name(g).into_paginator().items().send().collect().await;
+        let get = |name: String| {
+            let iam = iam.clone();
+            async move {
+                let out = iam.get_group_policy().group_name(g).policy_name(name).send().await;
+                out.map(|o| o.policy_document().to_owned()).map_err(|e| InspectError::aws("GetGroupPolicy", e))
             }
-            Err(e) => self
-                .failed(&format!("ListAttachedGroupPolicies {g}"), &InspectError::aws("ListAttachedGroupPolicies", e)),
-        }
-        match self
-            .iam
-            .list_group_policies()
-            .group_name(g)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-        {
-            Ok(inline) => {
-                for name in inline {
-                    let doc = self
-                        .iam
-                        .get_group_policy()
-                        .group_name(g)
-                        .policy_name(&name)
-                        .send()
-                        .await
-                        .map(|o| o.policy_document().to_owned())
-                        .map_err(|e| InspectError::aws("GetGroupPolicy", e));
-                    self.inline(&name, &format!("group:{g} inline"), doc);
-                }
-            }
-            Err(e) => self.failed(&format!("ListGroupPolicies {g}"), &InspectError::aws("ListGroupPolicies", e)),
-        }
+        };
+        self.inlines(&format!("ListGroupPolicies {g}"), &format!("group:{g} inline"), listed, get).await;
     }
 
     async fn role(&mut self, role: &str) {
-        let attached: Result<Vec<(String, String)>, _> = self
-            .iam
-            .list_attached_role_policies()
-            .role_name(role)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map(|ps| ps.iter().map(|p| names(p.policy_name(), p.policy_arn())).collect());
-        match attached {
-            Ok(ps) => {
-                for (name, arn) in ps {
-                    self.managed(&name, &arn, "role attached").await;
-                }
+        let iam = self.iam.clone();
+        let listed = iam.list_attached_role_policies().role_name(role).into_paginator().items().send().collect().await;
+        self.attached("ListAttachedRolePolicies", "role attached", listed).await;
+        let listed = iam.list_role_policies().role_name(role).into_paginator().items().send().collect().await;
+        let get = |name: String| {
+            let iam = iam.clone();
+            async move {
+                let out = iam.get_role_policy().role_name(role).policy_name(name).send().await;
+                out.map(|o| o.policy_document().to_owned()).map_err(|e| InspectError::aws("GetRolePolicy", e))
             }
-            Err(e) => self.failed("ListAttachedRolePolicies", &InspectError::aws("ListAttachedRolePolicies", e)),
-        }
-        match self
-            .iam
-            .list_role_policies()
-            .role_name(role)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-        {
-            Ok(inline) => {
-                for name in inline {
-                    let doc = self
-                        .iam
-                        .get_role_policy()
-                        .role_name(role)
-                        .policy_name(&name)
-                        .send()
-                        .await
-                        .map(|o| o.policy_document().to_owned())
-                        .map_err(|e| InspectError::aws("GetRolePolicy", e));
-                    self.inline(&name, "role inline", doc);
-                }
-            }
-            Err(e) => self.failed("ListRolePolicies", &InspectError::aws("ListRolePolicies", e)),
-        }
+        };
+        self.inlines("ListRolePolicies", "role inline", listed, get).await;
     }
 }
 
@@ -381,14 +327,21 @@ pub fn simulation_arn(caller_arn: &str) -> String {
     caller_arn.to_owned()
 }
 
-/// The caller's policies. Only `GetCallerIdentity` failing is an error; denied IAM reads are
-/// listed in `errors`.
-pub async fn get_user_permissions(sdk: &SdkConfig) -> Result<PermissionsResult, InspectError> {
-    let who = aws_sdk_sts::Client::new(sdk)
+/// Who the credentials of `sdk` belong to (`GetCallerIdentity`).
+pub(crate) async fn caller(
+    sdk: &SdkConfig,
+) -> Result<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput, InspectError> {
+    aws_sdk_sts::Client::new(sdk)
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| InspectError::aws("sts:GetCallerIdentity", e))?;
+        .map_err(|e| InspectError::aws("sts:GetCallerIdentity", e))
+}
+
+/// The caller's policies. Only `GetCallerIdentity` failing is an error; denied IAM reads are
+/// listed in `errors`.
+pub async fn get_user_permissions(sdk: &SdkConfig) -> Result<PermissionsResult, InspectError> {
+    let who = caller(sdk).await?;
     let arn = who.arn().unwrap_or_default().to_owned();
     let (principal_type, principal_name) = principal(&arn);
     let mut reader = Reader {
@@ -418,11 +371,7 @@ pub async fn test_permissions(sdk: &SdkConfig, actions: &[String]) -> Result<Vec
     } else {
         actions.to_vec()
     };
-    let who = aws_sdk_sts::Client::new(sdk)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| InspectError::aws("sts:GetCallerIdentity", e))?;
+    let who = caller(sdk).await?;
     let iam = aws_sdk_iam::Client::new(sdk);
     let caller = who.arn().unwrap_or_default();
     // a role's ARN carries its path (SSO roles live under /aws-reserved/sso.amazonaws.com/…),

@@ -61,6 +61,9 @@ pub mod keys {
     pub const ATTEMPT_TIMEOUT: &str = "attempt_timeout_seconds";
     /// The keys whose values are secrets.
     pub const SECRETS: &[&str] = &[APP_CLIENT_SECRET];
+    /// The keys a profile may set for itself (`profiles.PROFILE.KEY`): a pool of its own.
+    pub const PER_PROFILE: &[&str] =
+        &[USER_POOL_ID, APP_CLIENT_ID, APP_CLIENT_SECRET, IDENTITY_POOL_ID, REGION, AUTH_FLOW];
 }
 
 /// The `~/.ccc/config.json` key overriding [`CognitoConfig::attempt_timeout`], in seconds.
@@ -191,16 +194,9 @@ impl CognitoConfig {
     /// `config` with `profile`'s own Cognito settings in place of the top-level ones.
     pub fn profile_view(config: &CccConfig, profile: &str) -> CccConfig {
         let mut view = config.clone();
-        for key in [
-            keys::USER_POOL_ID,
-            keys::APP_CLIENT_ID,
-            keys::APP_CLIENT_SECRET,
-            keys::IDENTITY_POOL_ID,
-            keys::REGION,
-            keys::AUTH_FLOW,
-        ] {
+        for key in keys::PER_PROFILE {
             if let Some(v) = config.profile_setting(profile, key) {
-                view.set(key, v.to_owned());
+                view.set(*key, v.to_owned());
             }
         }
         view

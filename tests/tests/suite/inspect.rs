@@ -29,6 +29,47 @@ async fn sdk(endpoint: &str, key: Option<(&str, &str)>) -> aws_config::SdkConfig
         .await
 }
 
+/// A new role (named like an IAM Identity Center role, under `path`) in moto, and a session
+/// of it named `session`: (role name, role ARN, the session's credentials).
+async fn sso_like_role_session(path: &str, session: &str) -> (String, String, aws_sdk_sts::types::Credentials) {
+    let admin = sdk(&peer("CCC_TEST_AWS_ENDPOINT"), None).await;
+    let role = unique("AWSReservedSSO_Dev_");
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+    let created = aws_sdk_iam::Client::new(&admin)
+        .create_role()
+        .role_name(&role)
+        .path(path)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let role_arn = created.role().unwrap().arn().to_owned();
+    let assumed = aws_sdk_sts::Client::new(&admin)
+        .assume_role()
+        .role_arn(&role_arn)
+        .role_session_name(session)
+        .send()
+        .await
+        .unwrap();
+    (role, role_arn, assumed.credentials().unwrap().clone())
+}
+
+/// An SDK configuration at `endpoint` with a role session's credentials.
+async fn session_config(endpoint: &str, c: &aws_sdk_sts::types::Credentials) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            None,
+            "test",
+        ))
+        .load()
+        .await
+}
+
 #[allow(clippy::disallowed_methods)]
 fn now() -> SystemTime {
     SystemTime::now()
@@ -334,41 +375,10 @@ print(json.dumps([len(pages), sorted(names), typed, inner, modelled, decisions])
 /// caller's assumed-role ARN does not show: the simulation asks about the role's real ARN.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_simulation_uses_the_roles_real_arn_with_its_path() {
-    let admin = sdk(&peer("CCC_TEST_AWS_ENDPOINT"), None).await;
-    let iam = aws_sdk_iam::Client::new(&admin);
-    let role = unique("AWSReservedSSO_Dev_");
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
-    let created = iam
-        .create_role()
-        .role_name(&role)
-        .path("/aws-reserved/sso.amazonaws.com/")
-        .assume_role_policy_document(trust)
-        .send()
-        .await
-        .unwrap();
-    let role_arn = created.role().unwrap().arn().to_owned();
-    assert!(role_arn.contains(":role/aws-reserved/sso.amazonaws.com/"), "{role_arn}");
-    let assumed = aws_sdk_sts::Client::new(&admin)
-        .assume_role()
-        .role_arn(&role_arn)
-        .role_session_name("alice")
-        .send()
-        .await
-        .unwrap();
-    let c = assumed.credentials().unwrap();
+    let (role, role_arn, c) = sso_like_role_session("/aws-reserved/sso.amazonaws.com/", "alice").await;
+    assert!(role_arn.contains(":role/aws-reserved/sso.amazonaws.com/") && role_arn.ends_with(&role), "{role_arn}");
     let front = Front::start().await;
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&front.url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_owned()),
-            None,
-            "test",
-        ))
-        .load()
-        .await;
+    let config = session_config(&front.url, &c).await;
     test_permissions(&config, &["s3:GetObject".to_owned()]).await.unwrap();
     let requests = front.simulate_requests();
     assert_eq!(requests.len(), 1);
@@ -417,20 +427,8 @@ fn role_record(role: &str, session: &str, name: &str, at: SystemTime) -> serde_j
 /// session's records are kept (another role's session of the same name is someone else).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_sessions_history_is_looked_up_as_cloudtrail_records_it() {
-    let admin = sdk(&peer("CCC_TEST_AWS_ENDPOINT"), None).await;
-    let iam = aws_sdk_iam::Client::new(&admin);
-    let role = unique("AWSReservedSSO_Dev_");
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
-    let arn = iam.create_role().role_name(&role).assume_role_policy_document(trust).send().await.unwrap();
     let session = "alice@example.com";
-    let assumed = aws_sdk_sts::Client::new(&admin)
-        .assume_role()
-        .role_arn(arn.role().unwrap().arn())
-        .role_session_name(session)
-        .send()
-        .await
-        .unwrap();
-    let c = assumed.credentials().unwrap();
+    let (role, _, c) = sso_like_role_session("/", session).await;
     let front = Front::start().await;
     let t = now();
     front.set_cloudtrail_events(vec![
@@ -439,18 +437,7 @@ async fn a_role_sessions_history_is_looked_up_as_cloudtrail_records_it() {
         record("bob", "PutObject", t - Duration::from_secs(150), None),
         role_record(&role, session, "GetObject", t - Duration::from_secs(100)),
     ]);
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&front.url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_owned()),
-            None,
-            "test",
-        ))
-        .load()
-        .await;
+    let config = session_config(&front.url, &c).await;
     let h = aws_inspect::caller_history(&config, 1, 50, &HistoryOptions::default(), &SystemClock).await.unwrap();
     assert_eq!(h.source, HistorySource::CloudTrail);
     let mut names: Vec<&str> = h.events.iter().map(|e| e.event_name.as_str()).collect();

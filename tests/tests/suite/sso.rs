@@ -365,25 +365,9 @@ async fn device_sign_in_needs_no_aws_cli_and_boto3_uses_its_token() {
     let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got, serde_json::json!(["stub-access-1", "stub-refresh-1", "client-ccc", true]));
     // and boto3 gets role credentials through the profile with that token
-    let probe = format!(
-        "import boto3, json\nc = boto3.Session(profile_name='{}').get_credentials()\nprint(json.dumps([c.method, c.access_key]))",
-        w.profile
-    );
-    let out = std::process::Command::new(peer("CCC_TEST_PYTHON"))
-        .args(["-c", &probe])
-        .env("HOME", &w.paths.home)
-        .env("AWS_ENDPOINT_URL", &w.stub.url)
-        .env_remove("AWS_CONFIG_FILE")
-        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let got: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(got[0], "sso");
-    assert!(got[1].starts_with("ASIASTUB"), "{got:?}");
+    let (method, key) = ccc_tests::boto3_profile_credentials(&w.paths.home, &w.stub.url, &w.profile);
+    assert_eq!(method, "sso");
+    assert!(key.starts_with("ASIASTUB"), "{key}");
     // what the user may assume
     assert_eq!(sso.accounts().await.unwrap(), [("111122223333".to_owned(), "dev".to_owned())]);
     assert_eq!(sso.roles("111122223333").await.unwrap(), ["Developer"]);

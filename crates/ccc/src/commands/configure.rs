@@ -87,14 +87,7 @@ pub fn configure(ctx: &Ctx, args: ConfigureArgs) -> CliResult {
     if own {
         let mut settings = CccConfig::default();
         cognito.write_to(&mut settings);
-        for key in [
-            keys::USER_POOL_ID,
-            keys::APP_CLIENT_ID,
-            keys::APP_CLIENT_SECRET,
-            keys::IDENTITY_POOL_ID,
-            keys::REGION,
-            keys::AUTH_FLOW,
-        ] {
+        for key in keys::PER_PROFILE {
             cred_store::set_profile_setting(&ctx.paths, &profile, key, settings.get_str(key))?;
         }
     } else {

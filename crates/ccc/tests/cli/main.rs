@@ -770,21 +770,9 @@ async fn an_sso_user_signs_in_with_ccc_alone() {
     assert_eq!(got[0], "env");
     assert!(got[1].starts_with("ASIASTUB") && got[2] == "eu-west-1", "{got:?}");
     // boto3 on its own reads the SSO cache ccc wrote and gets role credentials with it
-    let own = StdCommand::new(&py)
-        .args(["-c", "import boto3, json; c = boto3.Session(profile_name='corp-dev').get_credentials(); print(json.dumps([c.method, c.access_key]))"])
-        .env("HOME", home.path())
-        .env("AWS_ENDPOINT_URL", &stub.url)
-        .env_remove("AWS_CONFIG_FILE")
-        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .output()
-        .unwrap();
-    assert!(own.status.success(), "{}", String::from_utf8_lossy(&own.stderr));
-    let got: Vec<String> = serde_json::from_slice(&own.stdout).unwrap();
-    assert_eq!(got[0], "sso");
-    assert!(got[1].starts_with("ASIASTUB"), "{got:?}");
+    let (method, key) = ccc_tests::boto3_profile_credentials(home.path(), &stub.url, "corp-dev");
+    assert_eq!(method, "sso");
+    assert!(key.starts_with("ASIASTUB"), "{key}");
 }
 
 /// A new user needs nothing but ccc: sign-up, confirmation, sign-in; a forgotten password is
