@@ -1,0 +1,221 @@
+//! Every kind of AWS user with ccc alone: any profile, SSO without the AWS CLI, ccc exec
+//! and env, sign-up and password resets, several users on one machine.
+
+use ccc_tests::cognito::{PASSWORD, pool};
+use ccc_tests::peer;
+
+use crate::support::{Home, stderr, stdout};
+
+/// An ordinary AWS profile (keys ccc did not write) works with every command that needs
+/// credentials; `--profile` and AWS_PROFILE mean the same; `ccc env` and `ccc exec` hand the
+/// profile's credentials and region to other tools, boto3 judging.
+#[test]
+fn any_profile_works_and_exec_env_hand_on_fresh_credentials() {
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/credentials"),
+        "[plain]\naws_access_key_id = AKIAPLAINEXAMPLE0001\naws_secret_access_key = plain-secret-value\n",
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        "[profile plain]\nregion = eu-west-2\n\n[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/Deploy\nsource_profile = plain\nrole_session_name = ccc-test\n",
+    )
+    .unwrap();
+    ccc_tests::leak::secret("plain-secret-value");
+
+    // credential_process for any profile: keys as they are, a role assumed through moto's STS
+    let creds: serde_json::Value =
+        serde_json::from_str(&stdout(&home.ccc().args(["creds", "--profile", "plain"]).assert().success())).unwrap();
+    assert_eq!((creds["Version"].as_i64(), creds["AccessKeyId"].as_str()), (Some(1), Some("AKIAPLAINEXAMPLE0001")));
+    let role: serde_json::Value =
+        serde_json::from_str(&stdout(&home.ccc().args(["creds", "--profile", "deploy"]).assert().success())).unwrap();
+    assert!(role["SessionToken"].is_string() && role["Expiration"].is_string(), "{role}");
+    assert_ne!(role["AccessKeyId"], creds["AccessKeyId"]);
+
+    let json_of = |a: &assert_cmd::assert::Assert| -> serde_json::Value { serde_json::from_str(&stdout(a)).unwrap() };
+    let who = json_of(&home.ccc().args(["whoami", "--profile", "plain", "-o", "json"]).assert().success());
+    assert_eq!(who["profile"], "plain");
+    assert_eq!(who["user"], "-", "no ccc sign-in on this profile");
+    assert!(who["arn"].as_str().unwrap().starts_with("arn:aws:"), "{who}");
+    let via_env = json_of(&home.ccc().env("AWS_PROFILE", "plain").args(["whoami", "-o", "json"]).assert().success());
+    assert_eq!(via_env["arn"], who["arn"]);
+
+    // the profile's region, unless --region or AWS_REGION says otherwise
+    let vars = json_of(&home.ccc().args(["env", "--profile", "plain", "--format", "json"]).assert().success());
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], "AKIAPLAINEXAMPLE0001");
+    assert_eq!(vars["AWS_REGION"], "eu-west-2");
+    assert_eq!(vars["CCC_PROFILE"], "plain");
+    let vars = json_of(
+        &home
+            .ccc()
+            .args(["env", "--profile", "plain", "--format", "json", "--region", "ap-south-1"])
+            .assert()
+            .success(),
+    );
+    assert_eq!(vars["AWS_REGION"], "ap-south-1");
+    let vars = json_of(
+        &home
+            .ccc()
+            .env("AWS_REGION", "sa-east-1")
+            .args(["env", "--profile", "plain", "--format", "json"])
+            .assert()
+            .success(),
+    );
+    assert_eq!(vars["AWS_DEFAULT_REGION"], "sa-east-1");
+    let sh = stdout(&home.ccc().args(["env", "--profile", "plain"]).assert().success());
+    assert!(sh.contains("export AWS_SECRET_ACCESS_KEY='plain-secret-value'"), "{sh}");
+
+    // exec: boto3 in the child finds the credentials in its environment, in the region
+    let py = peer("CCC_TEST_PYTHON");
+    let probe = "import boto3, json; s = boto3.Session(); c = s.get_credentials(); print(json.dumps([c.method, c.access_key, s.region_name, boto3.client('sts').get_caller_identity()['Account']]))";
+    let ran = home.ccc().args(["exec", "--profile", "plain", "--", &py, "-c", probe]).assert().success();
+    let got: Vec<String> = serde_json::from_str(&stdout(&ran)).unwrap();
+    assert_eq!(got[..3], ["env", "AKIAPLAINEXAMPLE0001", "eu-west-2"]);
+    assert_eq!(got[3].len(), 12, "STS answered through those credentials: {got:?}");
+    // the command's exit code is ccc's
+    home.ccc().args(["exec", "--profile", "plain", "--", "sh", "-c", "exit 7"]).assert().code(7);
+    // nesting is refused, not silent
+    let ccc_path = assert_cmd::cargo::cargo_bin("ccc");
+    let nested = home
+        .ccc()
+        .args(["exec", "--profile", "plain", "--", ccc_path.to_str().unwrap(), "env", "--profile", "plain"])
+        .assert()
+        .code(1);
+    assert!(stderr(&nested).contains("already exported"), "{}", stderr(&nested));
+}
+
+/// An IAM Identity Center user needs nothing but ccc: `ccc sso login` (device flow, no AWS
+/// CLI anywhere), then credential_process, accounts, roles and `ccc exec` serve the profile,
+/// and boto3 reads the token ccc wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sso_user_signs_in_with_ccc_alone() {
+    use ccc_tests::sso_stub::SsoStub;
+    #[allow(clippy::disallowed_methods)]
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let stub = SsoStub::start(now_ms, 3_600_000).await;
+    stub.device_approval(1, false, false);
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        "[profile corp-dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Developer\nregion = eu-west-1\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n",
+    )
+    .unwrap();
+    let ccc = |args: &[&str]| {
+        let mut c = home.ccc();
+        // no AWS CLI anywhere (and its fallback is off unless asked for)
+        c.env("AWS_ENDPOINT_URL", &stub.url).args(args);
+        c
+    };
+    let login = ccc(&["sso", "login", "--profile", "corp-dev", "--no-browser"]).assert().success();
+    let err = stderr(&login);
+    assert!(err.contains("ABCD-EFGH") && err.contains("https://corp.awsapps.com/start/#/device"), "{err}");
+    assert!(stdout(&login).contains("Signed in to https://corp.awsapps.com/start"), "{}", stdout(&login));
+    assert_eq!(stub.calls("CreateToken"), 2, "one pending poll, then the token");
+
+    // credential_process for the SSO profile
+    let creds: serde_json::Value =
+        serde_json::from_str(&stdout(&ccc(&["creds", "--profile", "corp-dev"]).assert().success())).unwrap();
+    assert!(creds["AccessKeyId"].as_str().unwrap().starts_with("ASIASTUB"), "{creds}");
+    assert_eq!(creds["Version"], 1);
+    // what the user may assume
+    let accounts: serde_json::Value = serde_json::from_str(&stdout(
+        &ccc(&["sso", "accounts", "--profile", "corp-dev", "-o", "json"]).assert().success(),
+    ))
+    .unwrap();
+    assert_eq!(accounts, serde_json::json!([{"account_id": "111122223333", "name": "dev"}]));
+    let roles = ccc(&["sso", "roles", "--profile", "corp-dev"]).assert().success();
+    assert_eq!(stdout(&roles), "111122223333  Developer\n");
+    // ccc exec hands the role credentials and the profile's region to boto3
+    let py = peer("CCC_TEST_PYTHON");
+    let probe = "import boto3, json; s = boto3.Session(); c = s.get_credentials(); print(json.dumps([c.method, c.access_key, s.region_name]))";
+    let ran = ccc(&["exec", "--profile", "corp-dev", "--", &py, "-c", probe]).assert().success();
+    let got: Vec<String> = serde_json::from_str(&stdout(&ran)).unwrap();
+    assert_eq!(got[0], "env");
+    assert!(got[1].starts_with("ASIASTUB") && got[2] == "eu-west-1", "{got:?}");
+    // boto3 on its own reads the SSO cache ccc wrote and gets role credentials with it
+    let (method, key) = ccc_tests::boto3_profile_credentials(home.path(), &stub.url, "corp-dev");
+    assert_eq!(method, "sso");
+    assert!(key.starts_with("ASIASTUB"), "{key}");
+}
+
+/// A new user needs nothing but ccc: sign-up, confirmation, sign-in; a forgotten password is
+/// reset with the code Cognito sends (moto plays Cognito and accepts its codes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_confirm_and_reset_a_forgotten_password() {
+    let pool = pool().await;
+    let home = Home::new();
+    home.configure(&pool);
+    // USER_PASSWORD_AUTH: moto checks the password there (not in SRP's proof)
+    home.ccc().args(["config", "set", "auth_flow", "password"]).assert().success();
+    let signed = home
+        .ccc()
+        .args(["sign-up", "--username", "newbie", "--attribute", "email=newbie@example.com", "--password-stdin"])
+        .write_stdin(format!("{PASSWORD}\n"))
+        .assert()
+        .success();
+    assert!(stdout(&signed).contains("ccc confirm-sign-up --username newbie"), "{}", stdout(&signed));
+    // not confirmed yet: exit 3, and the hint names the command that confirms
+    let early = home.login("newbie").code(3);
+    assert!(stderr(&early).contains("ccc confirm-sign-up"), "{}", stderr(&early));
+    home.ccc().args(["confirm-sign-up", "--username", "newbie", "--code", "123456"]).assert().success();
+    home.login("newbie").success();
+    // a forgotten password
+    let forgot = home.ccc().args(["forgot-password", "--username", "newbie", "-o", "json"]).assert().success();
+    let forgot: serde_json::Value = serde_json::from_str(&stdout(&forgot)).unwrap();
+    assert_eq!(forgot["username"], "newbie");
+    let fresh = "Fresh-Passw0rd-42!";
+    ccc_tests::leak::secret(fresh);
+    home.ccc()
+        .args(["confirm-forgot-password", "--username", "newbie", "--code", "123456", "--password-stdin"])
+        .write_stdin(format!("{fresh}\n"))
+        .assert()
+        .success();
+    let old = home.login("newbie").code(3);
+    assert!(stderr(&old).contains("Incorrect username or password"), "{}", stderr(&old));
+    home.ccc()
+        .args(["login", "--username", "newbie", "--password-stdin"])
+        .write_stdin(format!("{fresh}\n"))
+        .assert()
+        .success();
+}
+
+/// Two users in two pools on one machine: the second profile configured gets Cognito
+/// settings of its own, and each profile serves its own user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_pools_two_users_one_machine() {
+    let (a, b) = (pool().await, pool().await);
+    a.user("alice", true).await;
+    b.user("bob", true).await;
+    let home = Home::new();
+    home.configure(&a); // profile e2e, top-level settings
+    home.login("alice").success();
+    home.ccc()
+        .args(["configure", "--non-interactive", "--region", "us-east-1", "--profile", "b-work"])
+        .args(["--user-pool-id", &b.pool_id, "--app-client-id", &b.client_id])
+        .args(["--identity-pool-id", &b.identity_pool_id])
+        .assert()
+        .success();
+    home.ccc()
+        .args(["login", "--profile", "b-work", "--username", "bob", "--password-stdin"])
+        .write_stdin(format!("{PASSWORD}\n"))
+        .assert()
+        .success();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.path().join(".ccc/config.json")).unwrap()).unwrap();
+    assert_eq!(config["user_pool_id"], a.pool_id.as_str(), "the first pool stays the default");
+    assert_eq!(config["profile"], "e2e");
+    assert_eq!(config["profiles"]["b-work"]["user_pool_id"], b.pool_id.as_str());
+    for (profile, user) in [("e2e", "alice"), ("b-work", "bob")] {
+        let who = home.ccc().args(["whoami", "--profile", profile, "-o", "json"]).assert().success();
+        let who: serde_json::Value = serde_json::from_str(&stdout(&who)).unwrap();
+        assert_eq!(who["user"], user, "{who}");
+        home.ccc().args(["creds", "--profile", profile]).assert().success();
+    }
+    // a sign-out of one leaves the other signed in
+    home.ccc().args(["logout", "--profile", "b-work"]).assert().success();
+    home.ccc().args(["creds", "--profile", "e2e"]).assert().success();
+    home.ccc().args(["creds", "--profile", "b-work"]).assert().code(3);
+}

@@ -1,0 +1,115 @@
+//! `ccc sessions`: YAML-declared AWS and Azure sessions, planned and checked.
+
+use crate::support::{Home, stderr, stdout};
+
+#[test]
+fn sessions_list_and_check() {
+    let home = Home::new();
+    let config = home.path().join("sessions.yaml");
+    std::fs::write(
+        &config,
+        "cloud_sessions:\n  - name: ci\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/CI_KEY\n    secret_access_key: ENV/CI_SECRET\n  - name: deploy\n    session_type: aws\n    region: eu-west-1\n    role_arn: arn:aws:iam::123456789012:role/Deploy\n    session_name: ccc\n    source: ci\n  - name: local\n    session_type: aws\n    region: us-east-1\n    profile: from-file\n",
+    )
+    .unwrap();
+    // the profile session reads ~/.aws/credentials like every AWS tool
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/credentials"),
+        "[from-file]\naws_access_key_id = AKIAPROFILEEXAMPLE01\naws_secret_access_key = profile-secret-value\n",
+    )
+    .unwrap();
+    ccc_tests::leak::secret("ci-secret-value");
+    ccc_tests::leak::secret("profile-secret-value");
+    let ccc = |args: &[&str]| {
+        let mut c = home.ccc();
+        c.env("CI_KEY", "AKIAIOSFODNN7EXAMPLE").env("CI_SECRET", "ci-secret-value").args(args);
+        c
+    };
+    let list = ccc(&["sessions", "list", "--config", config.to_str().unwrap()]).assert().success();
+    assert_eq!(stdout(&list), "ci\ndeploy\nlocal\n");
+    let check = ccc(&["sessions", "check", "--config", config.to_str().unwrap()]).assert().success();
+    let out = stdout(&check);
+    assert!(out.contains("ci ") && out.contains("deploy") && out.contains("assumed-role/Deploy/ccc"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("local") && l.contains(" ok ")), "{out}");
+    assert!(!stderr(&check).contains("ci-secret-value") && !stderr(&check).contains("profile-secret-value"));
+    std::fs::write(&config, "cloud_sessions:\n  - name: x\n    session_type: aws\n    regon: typo\n").unwrap();
+    let bad = ccc(&["sessions", "list", "--config", config.to_str().unwrap()]).assert().code(1);
+    assert!(stderr(&bad).contains("cloud_sessions[0]") && stderr(&bad).contains("regon"), "{}", stderr(&bad));
+    // `list` plans without building: an SSO profile that does not exist yet, behind a role,
+    // lists (in build order) without a network call or a file read; a cycle is named
+    let planned = "cloud_sessions:\n  - name: deploy\n    session_type: aws\n    region: us-east-1\n    role_arn: arn:aws:iam::123456789012:role/D\n    session_name: s\n    source: sso\n  - name: sso\n    session_type: aws\n    region: us-east-1\n    sso_profile: not-yet-configured\n";
+    std::fs::write(&config, planned).unwrap();
+    let list = ccc(&["sessions", "list", "--config", config.to_str().unwrap()]).assert().success();
+    assert_eq!(stdout(&list), "sso\ndeploy\n");
+    let cycle = planned.replace(
+        "sso_profile: not-yet-configured",
+        "role_arn: arn:aws:iam::123456789012:role/S\n    session_name: s\n    source: deploy",
+    );
+    std::fs::write(&config, cycle).unwrap();
+    let bad = ccc(&["sessions", "list", "--config", config.to_str().unwrap()]).assert().code(1);
+    assert!(
+        stderr(&bad).contains("cycle") && stderr(&bad).contains("session deploy → session sso → session deploy"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn azure_sessions_check_through_the_managed_identity_endpoint_and_the_chain() {
+    use ccc_tests::azure_stub::{FakeAz, ManagedIdentity};
+    let home = Home::new();
+    let mi = ManagedIdentity::start(3600).await;
+    let az = FakeAz::signed_in(3600);
+    let config = home.path().join("azure.yaml");
+    std::fs::write(
+        &config,
+        "cloud_sessions:\n  - name: auto\n    session_type: azure\n    subscription_id: sub-9\n  - name: mi\n    session_type: azure\n    use_managed_identity: true\n    client_id: 99999999-aaaa-bbbb-cccc-dddddddddddd\n",
+    )
+    .unwrap();
+    let check = |header: &str| {
+        let mut c = home.ccc();
+        c.env("PATH", az.path()).env("IDENTITY_ENDPOINT", &mi.endpoint).env("IDENTITY_HEADER", header).args([
+            "sessions",
+            "check",
+            "-o",
+            "json",
+            "--config",
+            config.to_str().unwrap(),
+        ]);
+        c.assert()
+    };
+    let ok = check(&mi.header).success();
+    let reports: serde_json::Value = serde_json::from_str(&stdout(&ok)).unwrap();
+    let by_name = |n: &str| reports.as_array().unwrap().iter().find(|r| r["name"] == n).unwrap().clone();
+    let auto = by_name("auto");
+    assert_eq!(auto["healthy"], true, "{auto}");
+    assert_eq!(auto["credential"], "managed identity");
+    assert_eq!(auto["account"], "sub-9");
+    assert_eq!(
+        auto["chain"],
+        serde_json::json!([
+            "environment: skipped (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET not set)",
+            "workload identity: skipped (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_FEDERATED_TOKEN_FILE not set)",
+            "managed identity: answered",
+            "azure cli: not tried",
+        ])
+    );
+    assert_eq!(by_name("mi")["chain"], serde_json::json!(["managed identity: answered"]));
+    assert_eq!(mi.calls(), 2, "one token per session");
+    assert!(az.calls().is_empty(), "the chain stopped at the first answer");
+    // tokens never reach the output or the trace log
+    assert!(!stdout(&ok).contains("mi-access-token") && !stderr(&ok).contains("mi-access-token"), "{}", stderr(&ok));
+    assert!(!stderr(&ok).contains(&mi.header));
+
+    // a managed identity that turns us away: the chain moves on to the CLI; the session that
+    // asked for the managed identity alone fails, and the exit code says so
+    let bad = check("wrong-header").code(1);
+    let reports: serde_json::Value = serde_json::from_str(&stdout(&bad)).unwrap();
+    let by_name = |n: &str| reports.as_array().unwrap().iter().find(|r| r["name"] == n).unwrap().clone();
+    assert_eq!(by_name("auto")["credential"], "azure cli");
+    let mi_report = by_name("mi");
+    assert_eq!(mi_report["healthy"], false);
+    assert!(mi_report["error"].as_str().unwrap().contains("managed identity: unavailable"), "{mi_report}");
+    assert_eq!(az.calls().len(), 1);
+    assert!(stderr(&bad).contains("1 session(s) unhealthy"), "{}", stderr(&bad));
+}
