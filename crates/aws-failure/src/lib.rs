@@ -3,7 +3,7 @@
 //! request id, HTTP status), and [`AwsCallError`] carries those facts with the SDK's error as
 //! its source. Never the SDK's `Debug` output, which can hold request details.
 
-use core_types::{CallFailure, ErrorKind, Kinded, describe_foreign_body};
+use core_types::{CallFailure, ErrorKind, Kinded, describe_foreign_body, innermost_cause};
 
 pub use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 pub use aws_smithy_runtime_api::client::result::SdkError;
@@ -55,23 +55,12 @@ where
         SdkError::ResponseError(ctx) => foreign(ctx.raw()),
         SdkError::TimeoutError(_) => {
             // the innermost cause names the deadline ("operation attempt timeout ... after 1s")
-            let mut root = None;
-            let mut cause = std::error::Error::source(e);
-            while let Some(c) = cause {
-                root = Some(c.to_string());
-                cause = c.source();
-            }
+            let root = innermost_cause(std::error::Error::source(e));
             failure(ErrorKind::Unavailable).with_summary(root.unwrap_or_else(|| "no answer within the deadline".into()))
         }
         SdkError::DispatchFailure(d) => {
             // the innermost cause says what happened (refused, no credentials, ...)
-            let mut root = None;
-            let mut cause: Option<&(dyn std::error::Error + 'static)> =
-                d.as_connector_error().and_then(|c| std::error::Error::source(c));
-            while let Some(c) = cause {
-                root = Some(c.to_string());
-                cause = c.source();
-            }
+            let root = innermost_cause(d.as_connector_error().and_then(|c| std::error::Error::source(c)));
             let what = if d.is_timeout() {
                 "no answer within the deadline".to_owned()
             } else if d.is_io() {
@@ -158,5 +147,23 @@ mod tests {
         assert!(err.to_string().contains("HTTP 502") && err.to_string().contains("HTML"), "{err}");
         assert!(std::error::Error::source(&err).is_some());
         assert_eq!(err.with_kind(ErrorKind::NotAuthorized).kind(), ErrorKind::NotAuthorized);
+    }
+
+    #[test]
+    fn an_answer_without_a_code_is_described_not_parsed() {
+        use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+        let no_code = || GetCallerIdentityError::generic(aws_smithy_types::error::ErrorMetadata::builder().build());
+        let mut html = answer(500, "text/html", "<!doctype html><p>boom");
+        html.headers_mut().insert("x-amzn-requestid", "req-9".to_owned());
+        let f = call_failure("Cognito", "RevokeToken", &SdkError::service_error(no_code(), html));
+        assert_eq!(f.to_string(), "Cognito RevokeToken: HTTP 500: an HTML page, not an AWS answer");
+        assert_eq!(f.request_id.as_deref(), Some("req-9"));
+        // with a code, the service's words
+        let meta = aws_smithy_types::error::ErrorMetadata::builder().code("AccessDenied").message("no").build();
+        let e: SdkError<GetCallerIdentityError, HttpResponse> =
+            SdkError::service_error(GetCallerIdentityError::generic(meta), answer(400, "text/xml", ""));
+        let f = call_failure("S", "O", &e);
+        assert_eq!(f.to_string(), "S O: AccessDenied: no");
+        assert_eq!(f.http_status, Some(400));
     }
 }

@@ -301,6 +301,9 @@ pub async fn caller_history(
     options: &HistoryOptions,
     clock: &dyn Clock,
 ) -> Result<History, InspectError> {
+    if limit == 0 {
+        return Ok(History { events: Vec::new(), source: HistorySource::CloudTrail, cloudtrail_failure: None });
+    }
     let who = crate::permissions::caller(sdk).await?;
     let arn = who.arn().unwrap_or_default().to_owned();
     let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
@@ -309,9 +312,6 @@ pub async fn caller_history(
         Some("root") => "root".to_owned(),
         _ => return Err(InspectError::Invalid(format!("no CloudTrail user name is known for {arn}"))),
     };
-    if limit == 0 {
-        return Ok(History { events: Vec::new(), source: HistorySource::CloudTrail, cloudtrail_failure: None });
-    }
     lookup(sdk, &Who { username: &username, arn: Some(&arn) }, days, limit, options, clock).await
 }
 

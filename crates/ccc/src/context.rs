@@ -76,12 +76,16 @@ impl Ctx {
     /// The region of AWS calls for `profile`: `--region`, `AWS_REGION` / `AWS_DEFAULT_REGION`,
     /// the profile's `region` in ~/.aws/config, the ccc config's `region`, us-east-1.
     pub fn region(&self, config: &CccConfig, profile: &str) -> String {
+        self.region_with(config, || cred_store::AwsFiles::new(&self.paths).load_profile(profile).ok().flatten())
+    }
+
+    /// Like [`Ctx::region`], with the profile's settings from `load` (read only when the
+    /// flag and the environment name no region).
+    fn region_with(&self, config: &CccConfig, load: impl FnOnce() -> Option<cred_store::Profile>) -> String {
         self.region_flag
             .clone()
             .or_else(|| self.aws_region.clone())
-            .or_else(|| {
-                cred_store::AwsFiles::new(&self.paths).load_profile(profile).ok().flatten().and_then(|p| p.region)
-            })
+            .or_else(|| load().and_then(|p| p.region))
             .or_else(|| config.get_str(cognito_auth::keys::REGION).map(str::to_owned))
             .unwrap_or_else(|| "us-east-1".to_owned())
     }
@@ -191,7 +195,9 @@ impl Ctx {
             .and_then(|p| p.credential_process.as_deref())
             .is_some_and(|c| c.split_whitespace().any(|w| w == "creds") && c.contains("ccc"));
         let is_sso = aws_profile.as_ref().is_some_and(|p| p.sso_session.is_some() || p.sso_start_url.is_some());
-        let (provider, creds) = match aws_profile {
+        // the profile was read once: its region comes from that reading
+        let region = || self.region_with(config, || aws_profile.clone());
+        let (provider, creds) = match &aws_profile {
             // an IAM Identity Center profile: sso-refresh's cached, refreshing role credentials
             Some(_) if is_sso => {
                 let cache = self.sso(profile).await?.credentials_provider();
@@ -200,20 +206,15 @@ impl Ctx {
             }
             Some(_) if !served_by_ccc => {
                 // STS (for a role) needs a region; the endpoint override comes from the environment
-                let provider_config = aws_config::provider_config::ProviderConfig::default()
-                    .with_region(Some(Region::new(self.region(config, profile))));
+                let provider_config =
+                    aws_config::provider_config::ProviderConfig::default().with_region(Some(Region::new(region())));
                 let chain = aws_config::profile::ProfileFileCredentialsProvider::builder()
                     .configure(&provider_config)
                     .profile_name(profile)
                     .build();
                 let creds = chain.provide_credentials().await.map_err(|e| {
                     // the SDK's own words are in the innermost cause
-                    let mut why = e.to_string();
-                    let mut cause = std::error::Error::source(&e);
-                    while let Some(c) = cause {
-                        why = c.to_string();
-                        cause = c.source();
-                    }
+                    let why = core_types::innermost_cause(Some(&e)).unwrap_or_default();
                     CliError::new(format!("no credentials for profile {profile}: {}", core_types::one_line(&why)))
                         .kind(core_types::ErrorKind::NotConfigured)
                         .hint(format!("check [profile {profile}] in {}", self.paths.config_file.display()))

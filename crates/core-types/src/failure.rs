@@ -60,57 +60,6 @@ impl CallFailure {
         self
     }
 
-    /// The facts of a failed SDK call, from what the SDK's error provides: the service's code
-    /// and message when it answered; otherwise the innermost cause of `error` in words (a
-    /// refused connection, a timeout). `kind` is the caller's reading of the failure.
-    pub fn from_error(
-        service: &str,
-        operation: &str,
-        code: Option<&str>,
-        message: Option<&str>,
-        request_id: Option<&str>,
-        error: &(dyn std::error::Error + 'static),
-        kind: ErrorKind,
-    ) -> Self {
-        Self::from_answer(service, operation, code, message, request_id, None, error, kind)
-    }
-
-    /// Like [`CallFailure::from_error`], with the HTTP answer when there was one (status,
-    /// content type, body): an answer that was not the service's own error is summarised
-    /// ("HTTP 500: an HTML page, not an AWS answer") rather than by the parser's complaint.
-    #[allow(clippy::too_many_arguments)] // the facts an SDK error offers, each optional
-    pub fn from_answer(
-        service: &str,
-        operation: &str,
-        code: Option<&str>,
-        message: Option<&str>,
-        request_id: Option<&str>,
-        answer: Option<(u16, Option<&str>, &[u8])>,
-        error: &(dyn std::error::Error + 'static),
-        kind: ErrorKind,
-    ) -> Self {
-        let base = Self::new(service, operation, kind).with_request_id(request_id);
-        let base = match answer {
-            Some((status, _, _)) => base.with_status(status),
-            None => base,
-        };
-        let mut failure = match (code, answer) {
-            (Some(_), _) => base.with_code(code, message),
-            (None, Some((_, content_type, body))) => base.with_summary(describe_foreign_body(content_type, body)),
-            (None, None) => {
-                let mut root = error.to_string();
-                let mut cur = error.source();
-                while let Some(c) = cur {
-                    root = c.to_string();
-                    cur = c.source();
-                }
-                base.with_summary(root)
-            }
-        };
-        failure.kind = kind;
-        failure
-    }
-
     /// With the HTTP status of the answer.
     #[must_use]
     pub fn with_status(mut self, status: u16) -> Self {
@@ -229,6 +178,19 @@ impl ErrorKind {
     }
 }
 
+/// What the deepest error of a `source()` chain says, starting at `first` (itself when it
+/// has no source): a wrapped failure's own words ("connection refused", "operation attempt
+/// timeout … after 1s"). `None` when there is no error at all.
+pub fn innermost_cause(first: Option<&(dyn std::error::Error + 'static)>) -> Option<String> {
+    let mut root = None;
+    let mut cur = first;
+    while let Some(c) = cur {
+        root = Some(c.to_string());
+        cur = c.source();
+    }
+    root
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,33 +208,23 @@ mod tests {
     }
 
     #[test]
-    fn an_answer_without_a_code_is_described_not_parsed() {
-        let parse = std::fmt::Error;
-        let f = CallFailure::from_answer(
-            "Cognito",
-            "RevokeToken",
-            None,
-            None,
-            Some("req-9"),
-            Some((500, Some("text/html"), b"<!doctype html><p>boom")),
-            &parse,
-            ErrorKind::Unavailable,
-        );
-        assert_eq!(f.to_string(), "Cognito RevokeToken: HTTP 500: an HTML page, not an AWS answer");
-        assert_eq!(f.request_id.as_deref(), Some("req-9"));
-        // with a code, the service's words
-        let f = CallFailure::from_answer(
-            "S",
-            "O",
-            Some("AccessDenied"),
-            Some("no"),
-            None,
-            Some((400, None, b"")),
-            &parse,
-            ErrorKind::Other,
-        );
-        assert_eq!(f.to_string(), "S O: AccessDenied: no");
-        assert_eq!(f.http_status, Some(400));
+    fn the_innermost_cause_says_what_happened() {
+        #[derive(Debug)]
+        struct Wrap(std::io::Error);
+        impl std::fmt::Display for Wrap {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("dispatch failure")
+            }
+        }
+        impl std::error::Error for Wrap {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Wrap(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused"));
+        assert_eq!(innermost_cause(Some(&e)).as_deref(), Some("connection refused"));
+        assert_eq!(innermost_cause(std::error::Error::source(&e.0)), None);
+        assert_eq!(innermost_cause(Some(&e.0)).as_deref(), Some("connection refused"));
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
 pub use credentials::AwsCredentials;
 pub use error::{ErrorKind, Kinded};
-pub use failure::{CallFailure, describe_foreign_body, one_line};
+pub use failure::{CallFailure, describe_foreign_body, innermost_cause, one_line};
 pub use logging::SECRET_BEARING_LOG_TARGETS;
 pub use policy::{Expiry, Freshness, RefreshPolicy};
 pub use retry::{Backoff, RetryPolicy, Verdict, retry_after};

@@ -1,27 +1,17 @@
 //! `ccc sso status|ensure|refresh`: sso-refresh over an AWS SSO profile.
 
-use sso_refresh::{AwsSso, SsoError};
-
 use crate::cli::{Output, SsoCommand};
 use crate::context::Ctx;
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
 use crate::output::{expiry, print_json, print_rows};
-
-fn sso_error(e: SsoError) -> CliError {
-    CliError::from(e)
-}
-
-async fn open(ctx: &Ctx, profile: &str) -> CliResult<AwsSso> {
-    ctx.sso(profile).await
-}
 
 pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
     // an SSO profile does not need the ccc config; a damaged one must not stop it
     let profile = ctx.profile(&ctx.config().unwrap_or_default());
     match cmd {
         SsoCommand::Status => {
-            let sso = open(ctx, &profile).await?;
-            let due = sso.should_refresh_credentials().await.map_err(sso_error)?;
+            let sso = ctx.sso(&profile).await?;
+            let due = sso.should_refresh_credentials().await?;
             let creds = sso.credentials_provider().peek().await;
             let ledger = ctx.ledger().await?;
             let status = ledger.status(&sso.source_name(), &profile).await?;
@@ -47,7 +37,7 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
             }
         }
         SsoCommand::Login(args) => {
-            let sso = open(ctx, &profile).await?;
+            let sso = ctx.sso(&profile).await?;
             let token = sso
                 .device_sign_in(|code| {
                     let page = code.verification_uri_complete.as_deref().unwrap_or(&code.verification_uri);
@@ -66,8 +56,7 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
                             .status();
                     }
                 })
-                .await
-                .map_err(sso_error)?;
+                .await?;
             match ctx.output {
                 Output::Json => print_json(&serde_json::json!({
                     "profile": profile, "start_url": sso.profile().start_url, "valid_until": expiry(Some(token.expires_at)),
@@ -80,7 +69,7 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
             }
         }
         SsoCommand::Accounts => {
-            let accounts = open(ctx, &profile).await?.accounts().await.map_err(sso_error)?;
+            let accounts = ctx.sso(&profile).await?.accounts().await?;
             match ctx.output {
                 Output::Json => print_json(&serde_json::Value::Array(
                     accounts.iter().map(|(id, name)| serde_json::json!({"account_id": id, "name": name})).collect(),
@@ -93,14 +82,14 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
             }
         }
         SsoCommand::Roles(args) => {
-            let sso = open(ctx, &profile).await?;
+            let sso = ctx.sso(&profile).await?;
             let accounts = match args.account {
                 Some(a) => vec![a],
-                None => sso.accounts().await.map_err(sso_error)?.into_iter().map(|(id, _)| id).collect(),
+                None => sso.accounts().await?.into_iter().map(|(id, _)| id).collect(),
             };
             let mut rows = Vec::new();
             for account in accounts {
-                for role in sso.roles(&account).await.map_err(sso_error)? {
+                for role in sso.roles(&account).await? {
                     rows.push((account.clone(), role));
                 }
             }
@@ -116,11 +105,11 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
             }
         }
         SsoCommand::Ensure => {
-            let creds = open(ctx, &profile).await?.ensure_valid_credentials().await.map_err(sso_error)?;
+            let creds = ctx.sso(&profile).await?.ensure_valid_credentials().await?;
             report(ctx, &profile, creds.expiration());
         }
         SsoCommand::Refresh => {
-            let creds = open(ctx, &profile).await?.refresh_credentials().await.map_err(sso_error)?;
+            let creds = ctx.sso(&profile).await?.refresh_credentials().await?;
             report(ctx, &profile, creds.expiration());
         }
     }
