@@ -409,3 +409,18 @@ print(json.dumps([reg['clientId'], dev['userCode'], dev['interval'], pending, to
     let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got, serde_json::json!(["client-probe", "ABCD-EFGH", 1, true, "stub-access-1", 28800]));
 }
+
+/// A device sign-in nobody approves ends when the code expires (the service's `expiresIn`),
+/// with an error saying so, instead of polling forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unapproved_device_sign_in_ends_when_its_code_expires() {
+    let w = World::new(Duration::from_secs(3600), false, false).await;
+    std::fs::remove_file(w.paths.sso_cache_dir.join(cache_file_name("corp"))).unwrap();
+    w.stub.device_approval(usize::MAX, false, false);
+    let e = w.sso().await.device_sign_in(|_| {}).await.unwrap_err();
+    assert!(e.to_string().contains("not approved within 600 s"), "{e}");
+    // the waits add up to the code's life (the stub's 600 s), polled once a second
+    let waited: Duration = w.sleeper.delays().iter().sum();
+    assert_eq!(waited, Duration::from_secs(600));
+    assert_eq!(w.stub.calls("CreateToken"), 600);
+}
