@@ -275,7 +275,7 @@ pub enum SsoCommand {
     /// where `aws`, boto3 and the SDKs find it.
     Login(SsoLoginArgs),
     /// The accounts the signed-in user can use.
-    Accounts,
+    Accounts(SsoSessionArg),
     /// The roles the signed-in user can assume (in every account, or one).
     Roles(SsoRolesArgs),
     /// Refresh if needed (silently when the token cache allows), then show the expiry.
@@ -286,13 +286,25 @@ pub enum SsoCommand {
 
 #[derive(Debug, Args)]
 pub struct SsoLoginArgs {
+    #[command(flatten)]
+    pub target: SsoSessionArg,
     /// Print the page and code only; do not try to open a browser.
     #[arg(long)]
     pub no_browser: bool,
 }
 
 #[derive(Debug, Args)]
+pub struct SsoSessionArg {
+    /// An `[sso-session NAME]` of ~/.aws/config, used without a profile (instead of
+    /// `--profile`), as `aws sso login --sso-session NAME` does.
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    pub sso_session: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct SsoRolesArgs {
+    #[command(flatten)]
+    pub target: SsoSessionArg,
     /// Only this account.
     #[arg(long)]
     pub account: Option<String>,

@@ -233,17 +233,22 @@ impl Ctx {
 
     /// sso-refresh over an IAM Identity Center profile (settings from the environment).
     pub async fn sso(&self, profile: &str) -> CliResult<sso_refresh::AwsSso> {
+        self.sso_for(profile, None).await
+    }
+
+    /// An SSO handle for `profile`, or for an `[sso-session]` alone when `session` is given.
+    pub async fn sso_for(&self, profile: &str, session: Option<&str>) -> CliResult<sso_refresh::AwsSso> {
         let mut config = sso_refresh::SsoConfig::from_env()?;
         if config.db_path.is_none() {
             config.db_path = self.ledger_location.clone();
         }
         let mut sdk = SdkConfig::builder().behavior_version(BehaviorVersion::latest());
         sdk.set_endpoint_url(self.endpoint_url.clone());
-        Ok(sso_refresh::AwsSso::builder(config, &self.paths, profile)
-            .sdk_config(&sdk.build())
-            .clock(self.clock.clone())
-            .build()
-            .await?)
+        let builder = match session {
+            Some(s) => sso_refresh::AwsSso::session_builder(config, &self.paths, s),
+            None => sso_refresh::AwsSso::builder(config, &self.paths, profile),
+        };
+        Ok(builder.sdk_config(&sdk.build()).clock(self.clock.clone()).build().await?)
     }
 
     pub async fn ledger(&self) -> CliResult<Ledger> {

@@ -163,7 +163,7 @@ impl AwsSso {
         .map_err(|e| SsoError::Unavailable(format!("lock task failed: {e}")))??;
         let kept = i.cache.save(&key, &token)?;
         i.record(Outcome::Success { expires_at: Some(kept.expires_at) }).await;
-        tracing::info!(profile = %i.profile.profile, "signed in to IAM Identity Center with the device flow");
+        tracing::info!(profile = %i.profile.name(), "signed in to IAM Identity Center with the device flow");
         Ok(kept)
     }
 

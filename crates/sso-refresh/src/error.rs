@@ -23,6 +23,14 @@ pub enum SsoError {
         /// What is missing.
         message: String,
     },
+    /// The `[sso-session]` section is missing or lacks keys.
+    #[error("[sso-session {session}]: {message}; run `aws configure sso-session` or add the section to ~/.aws/config")]
+    SessionNotConfigured {
+        /// The session name.
+        session: String,
+        /// What is missing.
+        message: String,
+    },
     /// Signing in failed: the refresh token was refused and `aws sso login` did not succeed.
     #[error("SSO sign-in failed: {0}")]
     Authentication(String),
@@ -45,7 +53,7 @@ impl Kinded for SsoError {
     fn kind(&self) -> ErrorKind {
         match self {
             SsoError::Config { .. } => ErrorKind::InvalidInput,
-            SsoError::NotConfigured { .. } => ErrorKind::NotConfigured,
+            SsoError::NotConfigured { .. } | SsoError::SessionNotConfigured { .. } => ErrorKind::NotConfigured,
             SsoError::Authentication(_) => ErrorKind::NotAuthorized,
             SsoError::Credential(_) => ErrorKind::AccessDenied,
             SsoError::Unavailable(_) => ErrorKind::Unavailable,

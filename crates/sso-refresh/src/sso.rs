@@ -18,11 +18,18 @@ use crate::profile::SsoProfile;
 use crate::runner::{CommandRunner, Sleeper, SystemRunner, TokioSleeper};
 use crate::upstream::{Inner, SsoSource};
 
+/// What an [`AwsSso`] is for: a profile, or an `[sso-session]` alone.
+#[derive(Debug, Clone)]
+enum Target {
+    Profile(String),
+    Session(String),
+}
+
 /// Builds an [`AwsSso`].
 pub struct AwsSsoBuilder {
     config: SsoConfig,
     paths: Paths,
-    profile: String,
+    target: Target,
     sdk: Option<SdkConfig>,
     runner: Arc<dyn CommandRunner>,
     sleeper: Arc<dyn Sleeper>,
@@ -35,7 +42,7 @@ impl fmt::Debug for AwsSsoBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AwsSsoBuilder")
             .field("config", &self.config)
-            .field("profile", &self.profile)
+            .field("target", &self.target)
             .finish_non_exhaustive()
     }
 }
@@ -82,7 +89,10 @@ impl AwsSsoBuilder {
     /// Reads the profile, opens the ledger and builds the clients.
     pub async fn build(self) -> Result<AwsSso, SsoError> {
         let files = AwsFiles::new(&self.paths);
-        let profile = SsoProfile::load(&files, &self.profile)?;
+        let profile = match &self.target {
+            Target::Profile(p) => SsoProfile::load(&files, p)?,
+            Target::Session(s) => SsoProfile::load_session(&files, s)?,
+        };
         let ledger = match &self.config.db_path {
             Some(loc) => Ledger::open(loc).await?,
             None => Ledger::open_default(&self.paths).await?,
@@ -116,7 +126,10 @@ impl AwsSsoBuilder {
             files,
             write_profile: self.write_profile,
         });
-        let entry = self.paths.cache_dir().join(format!("sso-{}.json", inner.profile.profile));
+        let entry = match &self.target {
+            Target::Profile(p) => role_cache_file(&self.paths, p),
+            Target::Session(s) => self.paths.cache_dir().join(format!("sso-session-{s}.json")),
+        };
         let credentials = Refreshing::builder(SsoSource { inner: inner.clone() })
             .refresh_window(inner.refresh_window)
             .clock(inner.clock.clone())
@@ -150,10 +163,20 @@ fn elapsed_since(now: SystemTime, then: SystemTime) -> Duration {
 impl AwsSso {
     /// A builder for `profile`, with the real CLI runner, sleeper and clock.
     pub fn builder(config: SsoConfig, paths: &Paths, profile: &str) -> AwsSsoBuilder {
+        Self::builder_for(config, paths, Target::Profile(profile.to_owned()))
+    }
+
+    /// A builder for an `[sso-session]` alone: signing in, and listing accounts and roles,
+    /// before (or without) a profile that names a role. Role credentials need a profile.
+    pub fn session_builder(config: SsoConfig, paths: &Paths, session: &str) -> AwsSsoBuilder {
+        Self::builder_for(config, paths, Target::Session(session.to_owned()))
+    }
+
+    fn builder_for(config: SsoConfig, paths: &Paths, target: Target) -> AwsSsoBuilder {
         AwsSsoBuilder {
             config,
             paths: paths.clone(),
-            profile: profile.to_owned(),
+            target,
             sdk: None,
             runner: Arc::new(SystemRunner),
             sleeper: Arc::new(TokioSleeper),
@@ -183,7 +206,7 @@ impl AwsSso {
     pub async fn should_refresh_credentials(&self) -> Result<bool, SsoError> {
         let i = &self.inner;
         let now = i.clock.now();
-        let status = i.ledger.status(&self.source_name(), &i.profile.profile).await?;
+        let status = i.ledger.status(&self.source_name(), &i.profile.name()).await?;
         let recent =
             status.and_then(|s| s.obtained_at).is_some_and(|t| elapsed_since(now, t) < i.config.max_sign_in_age);
         if !recent {

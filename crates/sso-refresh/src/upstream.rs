@@ -68,7 +68,7 @@ impl Inner {
 
     pub(crate) async fn record(&self, outcome: Outcome) {
         if let Err(e) =
-            self.ledger.record_attempt(&self.source(), &self.profile.profile, self.clock.now(), &outcome).await
+            self.ledger.record_attempt(&self.source(), &self.profile.name(), self.clock.now(), &outcome).await
         {
             tracing::warn!(error = %e, "could not record the attempt in the ledger");
         }
@@ -108,8 +108,8 @@ impl Inner {
         }
         if !self.config.cli_fallback {
             return Err(SsoError::Authentication(format!(
-                "the IAM Identity Center sign-in of profile {} has expired or cannot be renewed silently; sign in again with the device flow",
-                self.profile.profile
+                "the IAM Identity Center sign-in of {} has expired or cannot be renewed silently; sign in again with the device flow",
+                self.profile.name()
             )));
         }
         self.cli_login().await?;
@@ -160,7 +160,7 @@ impl Inner {
                 if let Some(rt) = out.refresh_token() {
                     fresh.refresh_token = Some(SecretString::from(rt.to_owned()));
                 }
-                tracing::info!(profile = %self.profile.profile, "SSO token refreshed silently");
+                tracing::info!(profile = %self.profile.name(), "SSO token refreshed silently");
                 match self.cache.save(self.profile.cache_key(), &fresh) {
                     // the file may hold a newer token still (`aws sso login` meanwhile)
                     Ok(kept) => Ok(Some(kept)),
@@ -186,18 +186,18 @@ impl Inner {
         }
     }
 
-    /// `aws sso login --profile P`, retried with growing delays.
+    /// `aws sso login --profile P` (or `--sso-session S`), retried with growing delays.
     async fn cli_login(&self) -> Result<(), SsoError> {
         let exe = &self.config.aws_exec_file_path;
-        let args: Vec<String> =
-            ["sso", "login", "--profile", &self.profile.profile].iter().map(|s| (*s).to_owned()).collect();
+        let [flag, target] = self.profile.login_args();
+        let args: Vec<String> = ["sso", "login", flag, target].iter().map(|s| (*s).to_owned()).collect();
         let args = &args;
         let mut attempt = 0u32;
         let once = || {
             attempt += 1;
             let n = attempt;
             async move {
-                tracing::info!(attempt = n, "running {} sso login --profile {}", exe.display(), self.profile.profile);
+                tracing::info!(attempt = n, "running {} sso login {flag} {target}", exe.display());
                 let failure = match self.runner.run(exe, args).await {
                     Ok(out) if out.success => {
                         self.record(Outcome::Success { expires_at: None }).await;
@@ -223,19 +223,19 @@ impl Inner {
         let (result, attempts) = self.config.retry_policy().run(once, judge, |d| self.sleeper.sleep(d)).await;
         result.map_err(|failure| {
             SsoError::Authentication(format!(
-                "`{} sso login --profile {}` failed {attempts} time(s), last: {failure}; run it yourself to finish the browser sign-in",
-                exe.display(),
-                self.profile.profile
+                "`{} sso login {flag} {target}` failed {attempts} time(s), last: {failure}; run it yourself to finish the browser sign-in",
+                exe.display()
             ))
         })
     }
 
     pub(crate) async fn role_credentials(&self, token: &SsoToken) -> Result<AwsCredentials, SsoError> {
+        let (account_id, role_name) = self.profile.role()?;
         let out = self
             .sso
             .get_role_credentials()
-            .role_name(&self.profile.role_name)
-            .account_id(&self.profile.account_id)
+            .role_name(role_name)
+            .account_id(account_id)
             .access_token(token.access_token.expose_secret())
             .send()
             .await;
@@ -249,8 +249,7 @@ impl Inner {
                     call_error("IAM Identity Center", "GetRoleCredentials", e, kind)
                 } else {
                     SsoError::Credential(format!(
-                        "GetRoleCredentials refused ({code}) for role {} in {}",
-                        self.profile.role_name, self.profile.account_id
+                        "GetRoleCredentials refused ({code}) for role {role_name} in {account_id}"
                     ))
                 });
             }
@@ -263,7 +262,7 @@ impl Inner {
         };
         let expiry = SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(rc.expiration()).unwrap_or(0));
         let creds = AwsCredentials::new(id, secret, rc.session_token().map(str::to_owned), Some(expiry))
-            .with_account_id(self.profile.account_id.clone());
+            .with_account_id(account_id.to_owned());
         if let Some(p) = &self.write_profile {
             self.files.save_credentials(p, &creds)?;
         }
@@ -281,7 +280,7 @@ pub struct SsoSource {
 
 impl fmt::Debug for SsoSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SsoSource").field("profile", &self.inner.profile.profile).finish()
+        f.debug_struct("SsoSource").field("profile", &self.inner.profile.name()).finish()
     }
 }
 

@@ -17,10 +17,13 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
             let status = ledger.status(&sso.source_name(), &profile).await?;
             let p = sso.profile();
             let rows = [
-                ("profile", p.profile.clone()),
+                ("profile", p.name()),
                 ("sso session", p.session.clone().unwrap_or_else(|| "-".into())),
                 ("start url", p.start_url.clone()),
-                ("account / role", format!("{} / {}", p.account_id, p.role_name)),
+                (
+                    "account / role",
+                    format!("{} / {}", p.account_id.as_deref().unwrap_or("-"), p.role_name.as_deref().unwrap_or("-")),
+                ),
                 ("refresh due", if due { "yes" } else { "no" }.to_owned()),
                 ("credentials valid until", creds.map(|c| expiry(c.expiration())).unwrap_or_else(|| "-".into())),
                 (
@@ -37,7 +40,7 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
             }
         }
         SsoCommand::Login(args) => {
-            let sso = ctx.sso(&profile).await?;
+            let sso = ctx.sso_for(&profile, args.target.sso_session.as_deref()).await?;
             let token = sso
                 .device_sign_in(|code| {
                     let page = code.verification_uri_complete.as_deref().unwrap_or(&code.verification_uri);
@@ -59,17 +62,19 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
                 .await?;
             match ctx.output {
                 Output::Json => print_json(&serde_json::json!({
-                    "profile": profile, "start_url": sso.profile().start_url, "valid_until": expiry(Some(token.expires_at)),
+                    "profile": sso.profile().profile, "sso_session": sso.profile().session,
+                    "start_url": sso.profile().start_url, "valid_until": expiry(Some(token.expires_at)),
                 })),
                 Output::Table => println!(
-                    "Signed in to {} for profile {profile}; the token is valid until {}.",
+                    "Signed in to {} for {}; the token is valid until {}.",
                     sso.profile().start_url,
+                    sso.profile().name(),
                     expiry(Some(token.expires_at))
                 ),
             }
         }
-        SsoCommand::Accounts => {
-            let accounts = ctx.sso(&profile).await?.accounts().await?;
+        SsoCommand::Accounts(target) => {
+            let accounts = ctx.sso_for(&profile, target.sso_session.as_deref()).await?.accounts().await?;
             match ctx.output {
                 Output::Json => print_json(&serde_json::Value::Array(
                     accounts.iter().map(|(id, name)| serde_json::json!({"account_id": id, "name": name})).collect(),
@@ -82,7 +87,7 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
             }
         }
         SsoCommand::Roles(args) => {
-            let sso = ctx.sso(&profile).await?;
+            let sso = ctx.sso_for(&profile, args.target.sso_session.as_deref()).await?;
             let accounts = match args.account {
                 Some(a) => vec![a],
                 None => sso.accounts().await?.into_iter().map(|(id, _)| id).collect(),

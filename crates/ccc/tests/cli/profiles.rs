@@ -141,6 +141,50 @@ async fn an_sso_user_signs_in_with_ccc_alone() {
     assert!(key.starts_with("ASIASTUB"), "{key}");
 }
 
+/// Signing in to an `[sso-session]` before any profile uses it (`ccc sso login --sso-session`,
+/// as `aws sso login --sso-session` does): accounts and roles are listed from it, and a
+/// profile added afterwards is served by boto3 with the token ccc wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sso_session_signs_in_without_a_profile() {
+    use ccc_tests::sso_stub::SsoStub;
+    #[allow(clippy::disallowed_methods)]
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let stub = SsoStub::start(now_ms, 3_600_000).await;
+    stub.device_approval(0, false, false);
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    let session = "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n";
+    std::fs::write(home.path().join(".aws/config"), session).unwrap();
+    let ccc = |args: &[&str]| {
+        let mut c = home.ccc();
+        c.env("AWS_ENDPOINT_URL", &stub.url).args(args);
+        c
+    };
+    // a session that is not there: exit 3, naming the section
+    let e = ccc(&["sso", "login", "--sso-session", "nope", "--no-browser"]).assert().code(3);
+    assert!(stderr(&e).contains("[sso-session nope]"), "{}", stderr(&e));
+    // --profile and --sso-session name two different things: a usage error
+    ccc(&["sso", "login", "--sso-session", "corp", "--profile", "x"]).assert().code(2);
+
+    let login = ccc(&["sso", "login", "--sso-session", "corp", "--no-browser", "-o", "json"]).assert().success();
+    let login: serde_json::Value = serde_json::from_str(&stdout(&login)).unwrap();
+    assert_eq!((&login["sso_session"], &login["profile"]), (&"corp".into(), &serde_json::Value::Null), "{login}");
+    let roles = ccc(&["sso", "roles", "--sso-session", "corp"]).assert().success();
+    assert_eq!(stdout(&roles), "111122223333  Developer\n");
+    // no sign-in again: the token in the cache serves the listing
+    assert_eq!(stub.calls("StartDeviceAuthorization"), 1);
+
+    // a profile added later uses the session; boto3 finds the token ccc wrote
+    std::fs::write(
+        home.path().join(".aws/config"),
+        format!("[profile corp-dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Developer\n\n{session}"),
+    )
+    .unwrap();
+    let (method, key) = ccc_tests::boto3_profile_credentials(home.path(), &stub.url, "corp-dev");
+    assert_eq!(method, "sso");
+    assert!(key.starts_with("ASIASTUB"), "{key}");
+}
+
 /// A new user needs nothing but ccc: sign-up, confirmation, sign-in; a forgotten password is
 /// reset with the code Cognito sends (moto plays Cognito and accepts its codes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
