@@ -24,6 +24,24 @@ pub fn refresh_window(config: &CccConfig) -> CliResult<core_types::RefreshPolicy
         .map_err(|e| CliError::from(e).hint(format!("run `ccc config set {} 300`", cred_store::REFRESH_WINDOW_KEY)))
 }
 
+/// What identifies an assumed-role profile's credentials: its name and every setting, so an
+/// edited profile gets a new cache entry rather than the old role's credentials.
+fn profile_fingerprint(p: &cred_store::Profile) -> Vec<String> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let mut parts = vec![
+        p.name.clone(),
+        opt(&p.role_arn),
+        opt(&p.source_profile),
+        opt(&p.credential_process),
+        opt(&p.region),
+        p.duration_seconds.map(|d| d.to_string()).unwrap_or_default(),
+    ];
+    for (k, v) in &p.other {
+        parts.extend([k.clone(), v.clone()]);
+    }
+    parts
+}
+
 pub struct Ctx {
     pub paths: Paths,
     pub output: Output,
@@ -212,14 +230,42 @@ impl Ctx {
                     .configure(&provider_config)
                     .profile_name(profile)
                     .build();
-                let creds = chain.provide_credentials().await.map_err(|e| {
-                    // the SDK's own words are in the innermost cause
-                    let why = core_types::innermost_cause(Some(&e)).unwrap_or_default();
-                    CliError::new(format!("no credentials for profile {profile}: {}", core_types::one_line(&why)))
-                        .kind(core_types::ErrorKind::NotConfigured)
-                        .hint(format!("check [profile {profile}] in {}", self.paths.config_file.display()))
-                })?;
-                (SharedCredentialsProvider::new(chain), creds)
+                let hint = || format!("check [profile {profile}] in {}", self.paths.config_file.display());
+                match aws_profile.as_ref().filter(|p| p.role_arn.is_some()) {
+                    // an assumed role: kept in the refreshing cache across runs (as the AWS
+                    // CLI keeps it in ~/.aws/cli/cache), renewed once inside the window
+                    Some(p) => {
+                        let source = cred_store::SdkProviderSource::new(
+                            format!("profile {profile}"),
+                            SharedCredentialsProvider::new(chain),
+                        );
+                        let cache = Refreshing::builder(source)
+                            .refresh_window(refresh_window(config)?)
+                            .clock(self.clock.clone())
+                            .lock_wait(lock_wait)
+                            .persist_to({
+                                let parts = profile_fingerprint(p);
+                                let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+                                self.paths.cache_entry("role", &parts)
+                            })
+                            .build();
+                        let creds = cache.get().await.map_err(|e| CliError::from(e).hint(hint()))?;
+                        (SharedCredentialsProvider::new(cache), cred_store::to_sdk_credentials(&creds))
+                    }
+                    None => {
+                        let creds = chain.provide_credentials().await.map_err(|e| {
+                            // the SDK's own words are in the innermost cause
+                            let why = core_types::innermost_cause(Some(&e)).unwrap_or_default();
+                            CliError::new(format!(
+                                "no credentials for profile {profile}: {}",
+                                core_types::one_line(&why)
+                            ))
+                            .kind(core_types::ErrorKind::NotConfigured)
+                            .hint(hint())
+                        })?;
+                        (SharedCredentialsProvider::new(chain), creds)
+                    }
+                }
             }
             // a profile ccc serves (or none at all): the Cognito sign-in on it
             _ => {

@@ -85,6 +85,20 @@ impl Paths {
         self.ccc_dir.join("cache")
     }
 
+    /// A refreshing-cache file for credentials identified by `parts` (a profile's name and
+    /// settings, a sessions file's text and a session name): `cache/KIND-SHA1.json`, so a
+    /// change to any part is a new entry and a stale one is never served for it.
+    pub fn cache_entry(&self, kind: &str, parts: &[&str]) -> PathBuf {
+        use sha1::{Digest, Sha1};
+        let mut h = Sha1::new();
+        for p in parts {
+            h.update(p.len().to_le_bytes());
+            h.update(p.as_bytes());
+        }
+        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        self.cache_dir().join(format!("{kind}-{hex}.json"))
+    }
+
     /// Whether `p` is inside the home directory (for messages).
     pub fn is_under_home(&self, p: &Path) -> bool {
         p.starts_with(&self.home)

@@ -1,10 +1,12 @@
-//! The refreshing cache as an AWS SDK credentials provider, and a source that never changes.
+//! The refreshing cache as an AWS SDK credentials provider, any AWS SDK provider as a
+//! credential source (so the cache can keep what it provides across processes), and a
+//! source that never changes.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use aws_credential_types::provider::{self, ProvideCredentials, error::CredentialsError};
-use core_types::{AwsCredentials, CredentialSource, ExposeSecret};
+use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider, error::CredentialsError};
+use core_types::{AwsCredentials, CredentialSource, ErrorKind, ExposeSecret};
 
 use crate::error::{Error, Result};
 use crate::refreshing::Refreshing;
@@ -34,6 +36,63 @@ where
                 Err(e) => Err(CredentialsError::provider_error(e)),
             }
         })
+    }
+}
+
+/// Any AWS SDK credentials provider (a profile's role chain, a process, a cloud session) as
+/// a [`CredentialSource`], so a [`Refreshing`] cache persisted to a file keeps its
+/// credentials across processes and renews them once, inside the refresh window, for all.
+/// Meant for providers whose credentials expire: one that never expires would be kept until
+/// the entry is removed.
+#[derive(Clone)]
+pub struct SdkProviderSource {
+    name: String,
+    provider: SharedCredentialsProvider,
+}
+
+impl SdkProviderSource {
+    /// A source named `name` (not secret: logs and errors show it) over `provider`.
+    pub fn new(name: impl Into<String>, provider: SharedCredentialsProvider) -> Self {
+        Self { name: name.into(), provider }
+    }
+}
+
+impl fmt::Debug for SdkProviderSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SdkProviderSource").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl CredentialSource for SdkProviderSource {
+    type Output = AwsCredentials;
+    type Error = Error;
+
+    fn name(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
+    }
+
+    async fn fetch(&self) -> Result<AwsCredentials> {
+        let c = self.provider.provide_credentials().await.map_err(|e| {
+            let kind = match &e {
+                CredentialsError::CredentialsNotLoaded(_) | CredentialsError::InvalidConfiguration(_) => {
+                    ErrorKind::NotConfigured
+                }
+                _ => ErrorKind::Unavailable,
+            };
+            // the provider's own words are in its innermost cause
+            let why = core_types::innermost_cause(Some(&e)).unwrap_or_else(|| e.to_string());
+            Error::Refresh { name: self.name.clone(), message: core_types::one_line(&why), kind }
+        })?;
+        let mut out = AwsCredentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            c.session_token().map(str::to_owned),
+            c.expiry(),
+        );
+        if let Some(a) = c.account_id() {
+            out = out.with_account_id(a.as_str().to_owned());
+        }
+        Ok(out)
     }
 }
 
@@ -70,5 +129,51 @@ where
 
     async fn fetch(&self) -> Result<T> {
         Ok(self.value.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use aws_credential_types::Credentials;
+    use aws_credential_types::provider::error::CredentialsError;
+    use core_types::Kinded;
+
+    use super::*;
+
+    #[derive(Debug)]
+    struct Fixed(Result<Credentials, &'static str>);
+
+    impl ProvideCredentials for Fixed {
+        fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            provider::future::ProvideCredentials::ready(match &self.0 {
+                Ok(c) => Ok(c.clone()),
+                Err(why) => Err(CredentialsError::not_loaded(*why)),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn an_sdk_provider_is_a_credential_source() {
+        let until = SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+        let c = Credentials::new("ASIAEXAMPLE", "s3cr3t-value", Some("tok".into()), Some(until), "test");
+        let got =
+            SdkProviderSource::new("profile p", SharedCredentialsProvider::new(Fixed(Ok(c)))).fetch().await.unwrap();
+        assert_eq!((got.access_key_id().expose_secret(), got.expiration()), ("ASIAEXAMPLE", Some(until)));
+        assert_eq!(got.session_token().map(|t| t.expose_secret().to_owned()).as_deref(), Some("tok"));
+
+        let e = SdkProviderSource::new("profile p", SharedCredentialsProvider::new(Fixed(Err("no role_arn source"))))
+            .fetch()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotConfigured);
+        assert_eq!(e.to_string(), "profile p: no role_arn source");
+        let debug =
+            format!("{:?}", SdkProviderSource::new("profile p", SharedCredentialsProvider::new(Fixed(Err("x")))));
+        assert!(!debug.contains("Fixed"), "{debug}");
     }
 }

@@ -33,6 +33,38 @@ fn any_profile_works_and_exec_env_hand_on_fresh_credentials() {
         serde_json::from_str(&stdout(&home.ccc().args(["creds", "--profile", "deploy"]).assert().success())).unwrap();
     assert!(role["SessionToken"].is_string() && role["Expiration"].is_string(), "{role}");
     assert_ne!(role["AccessKeyId"], creds["AccessKeyId"]);
+    // the assumed role is kept across runs (moto issues new keys for every AssumeRole), and
+    // boto3, through a process profile, gets those very credentials
+    let again: serde_json::Value =
+        serde_json::from_str(&stdout(&home.ccc().args(["creds", "--profile", "deploy"]).assert().success())).unwrap();
+    assert_eq!(again["AccessKeyId"], role["AccessKeyId"], "served from the cache, not a second AssumeRole");
+    let ccc_path = assert_cmd::cargo::cargo_bin("ccc");
+    let config = std::fs::read_to_string(home.path().join(".aws/config")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        format!(
+            "{config}\n[profile deploy-proc]\ncredential_process = {} creds --profile deploy\n",
+            ccc_path.display()
+        ),
+    )
+    .unwrap();
+    let (method, key) =
+        ccc_tests::boto3_profile_credentials(home.path(), &peer("CCC_TEST_AWS_ENDPOINT"), "deploy-proc");
+    assert_eq!((method.as_str(), key.as_str()), ("custom-process", role["AccessKeyId"].as_str().unwrap()));
+    // static keys are never copied into the cache; an edited role profile is a new entry
+    let cached: Vec<String> = std::fs::read_dir(home.path().join(".ccc/cache"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    assert!(!cached.iter().any(|c| c.contains("plain-secret-value")), "static keys copied into the cache");
+    std::fs::write(
+        home.path().join(".aws/config"),
+        config.replace("role_session_name = ccc-test", "role_session_name = ccc-test-2"),
+    )
+    .unwrap();
+    let edited: serde_json::Value =
+        serde_json::from_str(&stdout(&home.ccc().args(["creds", "--profile", "deploy"]).assert().success())).unwrap();
+    assert_ne!(edited["AccessKeyId"], role["AccessKeyId"], "an edited profile must not get the old role's credentials");
 
     let json_of = |a: &assert_cmd::assert::Assert| -> serde_json::Value { serde_json::from_str(&stdout(a)).unwrap() };
     let who = json_of(&home.ccc().args(["whoami", "--profile", "plain", "-o", "json"]).assert().success());
