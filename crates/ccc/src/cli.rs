@@ -187,6 +187,12 @@ pub struct NewPasswordArgs {
 
 #[derive(Debug, Args)]
 pub struct CredsArgs {
+    /// Serve a session declared in a cloud-sessions YAML file instead of a profile.
+    #[arg(long, value_name = "NAME", requires = "sessions_config", conflicts_with = "profile")]
+    pub session: Option<String>,
+    /// The YAML file with `cloud_sessions:` (for `--session`).
+    #[arg(long, value_name = "FILE", env = "CCC_SESSIONS_CONFIG")]
+    pub sessions_config: Option<std::path::PathBuf>,
     /// The most seconds the whole command may take (upstream calls and waiting for another
     /// process's refresh included); then it fails rather than hang its caller.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]

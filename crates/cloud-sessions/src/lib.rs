@@ -58,7 +58,7 @@ pub use manager::CloudSessionManager;
 pub use options::ManagerOptions;
 pub use plan::{
     AwsCredentialPlan, AwsSessionPlan, AzureCredentialPlan, AzureSessionPlan, Plan, RolePlan, RoleSource, Step,
-    StorePlan, plan,
+    StorePlan, plan, plan_for,
 };
 pub use refs::{
     AwsSecretStore, AzureKeyVaultStore, BoxFuture, EnvLookup, KEY_VAULT_API_VERSION, LocalSecretStore, Resolver,

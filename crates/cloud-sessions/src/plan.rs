@@ -211,7 +211,14 @@ impl Plan {
 /// Parses, validates and orders `yaml`. Errors carry the YAML path; a dependency cycle names
 /// every session and store on it.
 pub fn plan(yaml: &str) -> Result<Plan, SessionError> {
-    plan_config(parse_config(yaml)?)
+    plan_config(parse_config(yaml)?, None)
+}
+
+/// Like [`plan`] (the whole file is validated), keeping only what session `name` needs: its
+/// declaration, the sessions it assumes roles from, and the stores its `SEC/` values may
+/// come from (with their sessions). For serving one session without building the others.
+pub fn plan_for(yaml: &str, name: &str) -> Result<Plan, SessionError> {
+    plan_config(parse_config(yaml)?, Some(name))
 }
 
 fn aws_plan(index: usize, s: &SessionSpec) -> AwsSessionPlan {
@@ -401,8 +408,8 @@ impl Graph<'_> {
     }
 }
 
-/// Orders a parsed configuration.
-pub(crate) fn plan_config(config: LoadedConfig) -> Result<Plan, SessionError> {
+/// Orders a parsed configuration (only what session `only` needs, when given).
+pub(crate) fn plan_config(config: LoadedConfig, only: Option<&str>) -> Result<Plan, SessionError> {
     let stores: Vec<_> =
         config.file.secrets_manager.cloud_stores.iter().filter(|(_, s)| s.store_type != StoreType::Local).collect();
     let mut owner = BTreeMap::new();
@@ -417,6 +424,11 @@ pub(crate) fn plan_config(config: LoadedConfig) -> Result<Plan, SessionError> {
     let graph = Graph { config: &config, stores, owner };
     let (mut state, mut stack, mut order) = (BTreeMap::new(), Vec::new(), Vec::new());
     for i in 0..config.file.cloud_sessions.len() {
+        graph.visit(Node::Session(i), &mut state, &mut stack, &mut order)?;
+    }
+    if let Some(name) = only {
+        let i = *graph.owner.get(name).ok_or_else(|| SessionError::UnknownSession(name.to_owned()))?;
+        (state, order) = (BTreeMap::new(), Vec::new());
         graph.visit(Node::Session(i), &mut state, &mut stack, &mut order)?;
     }
     let mut steps = Vec::new();
@@ -489,6 +501,11 @@ secrets_manager:
 ";
         let p = plan(yaml).unwrap();
         assert_eq!(names(&p), ["local", "base", "store:sm", "deploy", "vault", "store:kv", "keys", "az"]);
+        // one session: what it needs and nothing else
+        assert_eq!(names(&plan_for(yaml, "deploy").unwrap()), ["local", "base", "store:sm", "deploy"]);
+        assert_eq!(names(&plan_for(yaml, "keys").unwrap()), ["local", "vault", "store:kv", "base", "store:sm", "keys"]);
+        assert_eq!(names(&plan_for(yaml, "vault").unwrap()), ["local", "vault", "store:kv"]);
+        assert!(matches!(plan_for(yaml, "nope"), Err(SessionError::UnknownSession(n)) if n == "nope"));
         let Step::Aws(deploy) = &p.steps[3] else { panic!() };
         assert!(
             matches!(&deploy.credentials, AwsCredentialPlan::AssumeRole { source: RoleSource::Session(s), .. } if s == "base")

@@ -7,8 +7,17 @@ use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::print_json;
 
-fn session_error(e: cloud_sessions::SessionError) -> CliError {
+pub fn session_error(e: cloud_sessions::SessionError) -> CliError {
     CliError::from_kinded(&e)
+}
+
+/// The manager's options from the environment (the endpoint override).
+pub fn options(ctx: &Ctx) -> ManagerOptions {
+    let mut options = ManagerOptions::default();
+    if let Some(e) = &ctx.endpoint_url {
+        options = options.endpoint_url(e.clone());
+    }
+    options
 }
 
 /// The file's text, planned: validated and ordered, nothing built.
@@ -57,11 +66,7 @@ pub async fn sessions(ctx: &Ctx, cmd: SessionsCommand) -> CliResult {
             for w in &plan.warnings {
                 eprintln!("warning: {w}");
             }
-            let mut options = ManagerOptions::default();
-            if let Some(e) = &ctx.endpoint_url {
-                options = options.endpoint_url(e.clone());
-            }
-            let manager = CloudSessionManager::from_plan(plan, options).await.map_err(session_error)?;
+            let manager = CloudSessionManager::from_plan(plan, options(ctx)).await.map_err(session_error)?;
             let reports = match name {
                 Some(n) => vec![manager.check_health(&n).await.map_err(session_error)?],
                 None => manager.check_all().await,

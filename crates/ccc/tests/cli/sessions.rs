@@ -113,3 +113,55 @@ async fn azure_sessions_check_through_the_managed_identity_endpoint_and_the_chai
     assert_eq!(az.calls().len(), 1);
     assert!(stderr(&bad).contains("1 session(s) unhealthy"), "{}", stderr(&bad));
 }
+
+/// `ccc creds --session` serves a session of a cloud-sessions file as credential_process
+/// JSON: it builds only what that session needs (another session's missing variable does
+/// not matter), keeps an assumed role across runs, and boto3, through a process profile,
+/// gets those credentials.
+#[test]
+fn creds_serve_a_declared_session() {
+    let home = Home::new();
+    let config = home.path().join("sessions.yaml");
+    std::fs::write(
+        &config,
+        "cloud_sessions:\n  - name: ci\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/CI_KEY\n    secret_access_key: ENV/CI_SECRET\n  - name: deploy\n    session_type: aws\n    region: us-east-1\n    role_arn: arn:aws:iam::123456789012:role/Deploy\n    session_name: ccc\n    source: ci\n  - name: other\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/NOT_SET_ANYWHERE\n    secret_access_key: ENV/NOT_SET_EITHER\n",
+    )
+    .unwrap();
+    ccc_tests::leak::secret("ci-secret-value");
+    let file = config.to_str().unwrap();
+    let ccc = |args: &[&str]| {
+        let mut c = home.ccc();
+        c.env("CI_KEY", "AKIAIOSFODNN7EXAMPLE").env("CI_SECRET", "ci-secret-value").args(args);
+        c
+    };
+    let json = |a: &assert_cmd::assert::Assert| -> serde_json::Value { serde_json::from_str(&stdout(a)).unwrap() };
+    let role = json(&ccc(&["creds", "--session", "deploy", "--sessions-config", file]).assert().success());
+    assert_eq!(role["Version"], 1);
+    assert!(role["AccessKeyId"].as_str().unwrap().starts_with("ASIA") && role["Expiration"].is_string(), "{role}");
+    // kept across runs: moto would issue new keys for a second AssumeRole
+    let again = json(&ccc(&["creds", "--session", "deploy", "--sessions-config", file]).assert().success());
+    assert_eq!(again["AccessKeyId"], role["AccessKeyId"]);
+    // keys from the environment are served as they are
+    let keys = json(&ccc(&["creds", "--session", "ci", "--sessions-config", file]).assert().success());
+    assert_eq!(keys["AccessKeyId"], "AKIAIOSFODNN7EXAMPLE");
+    // a name the file does not declare; --session without a file; --session with --profile
+    let e = ccc(&["creds", "--session", "nope", "--sessions-config", file]).assert().failure();
+    assert!(stderr(&e).contains("no cloud session named \"nope\""), "{}", stderr(&e));
+    ccc(&["creds", "--session", "deploy"]).assert().code(2);
+    ccc(&["creds", "--session", "deploy", "--sessions-config", file, "--profile", "p"]).assert().code(2);
+
+    // boto3 through a process profile (its environment has no CI_KEY: the kept role serves)
+    let ccc_path = assert_cmd::cargo::cargo_bin("ccc");
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        format!(
+            "[profile deploy]\ncredential_process = {} creds --session deploy --sessions-config {file}\n",
+            ccc_path.display()
+        ),
+    )
+    .unwrap();
+    let (method, key) =
+        ccc_tests::boto3_profile_credentials(home.path(), &ccc_tests::peer("CCC_TEST_AWS_ENDPOINT"), "deploy");
+    assert_eq!((method.as_str(), key.as_str()), ("custom-process", role["AccessKeyId"].as_str().unwrap()));
+}
