@@ -1,5 +1,6 @@
 //! A loopback front for moto: it serves the operations moto lacks as honest protocol stubs
-//! (CloudTrail `LookupEvents` in awsJson1.1, IAM `SimulatePrincipalPolicy` in awsQuery XML),
+//! (CloudTrail `LookupEvents` in awsJson1.1, IAM `SimulatePrincipalPolicy` in awsQuery XML,
+//! Account `ListRegions` in restJson1),
 //! forwards everything else to moto unchanged, counts every call per operation, and injects
 //! faults and latency on request.
 
@@ -32,7 +33,25 @@ struct State {
     events: Vec<Value>,
     decisions: HashMap<String, String>,
     simulate_requests: Vec<(String, Vec<String>)>,
+    /// (region, RegionOptStatus) that `ListRegions` serves.
+    account_regions: Vec<(String, String)>,
 }
+
+/// An account's regions as `ListRegions` reports them: those every account has, one opted
+/// into, and opt-in regions left disabled.
+pub const ACCOUNT_REGIONS: &[(&str, &str)] = &[
+    ("af-south-1", "DISABLED"),
+    ("ap-east-1", "ENABLED"),
+    ("ap-northeast-1", "ENABLED_BY_DEFAULT"),
+    ("ap-south-1", "ENABLED_BY_DEFAULT"),
+    ("ap-southeast-2", "ENABLED_BY_DEFAULT"),
+    ("eu-central-1", "ENABLED_BY_DEFAULT"),
+    ("eu-south-1", "DISABLED"),
+    ("eu-west-1", "ENABLED_BY_DEFAULT"),
+    ("me-south-1", "DISABLING"),
+    ("us-east-1", "ENABLED_BY_DEFAULT"),
+    ("us-west-2", "ENABLED_BY_DEFAULT"),
+];
 
 /// The running front; stops when dropped.
 pub struct Front {
@@ -61,7 +80,11 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 impl Front {
     /// Starts a front for the moto peer on a free loopback port.
     pub async fn start() -> Self {
-        let state = Arc::new(Mutex::new(State { moto: peer("CCC_TEST_AWS_ENDPOINT"), ..State::default() }));
+        let state = Arc::new(Mutex::new(State {
+            moto: peer("CCC_TEST_AWS_ENDPOINT"),
+            account_regions: ACCOUNT_REGIONS.iter().map(|(r, s)| ((*r).to_owned(), (*s).to_owned())).collect(),
+            ..State::default()
+        }));
         let http = reqwest::Client::new();
         let shared = state.clone();
         let (url, task) = crate::serve::serve(move |req| handle(shared.clone(), http.clone(), req)).await;
@@ -90,6 +113,11 @@ impl Front {
         lock(&self.state).events = events;
     }
 
+    /// The (region, RegionOptStatus) pairs `ListRegions` serves (default [`ACCOUNT_REGIONS`]).
+    pub fn set_account_regions(&self, regions: &[(&str, &str)]) {
+        lock(&self.state).account_regions = regions.iter().map(|(r, s)| ((*r).to_owned(), (*s).to_owned())).collect();
+    }
+
     /// The simulated decision for an action (default `implicitDeny`).
     pub fn set_decision(&self, action: &str, decision: &str) {
         lock(&self.state).decisions.insert(action.to_owned(), decision.to_owned());
@@ -112,6 +140,7 @@ fn respond(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<
 
 enum Protocol {
     Json,
+    RestJson,
     Query,
 }
 
@@ -120,6 +149,13 @@ fn error(protocol: &Protocol, status: u16, code: &str, message: &str) -> Respons
         Protocol::Json => {
             respond(status, "application/x-amz-json-1.1", json!({"__type": code, "message": message}).to_string())
         }
+        Protocol::RestJson => Response::builder()
+            .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+            .header("content-type", "application/json")
+            .header("x-amzn-requestid", "ccc-front-0001")
+            .header("x-amzn-errortype", code)
+            .body(Full::new(Bytes::from(json!({"message": message}).to_string())))
+            .unwrap_or_default(),
         Protocol::Query => respond(
             status,
             "text/xml",
@@ -131,7 +167,7 @@ fn error(protocol: &Protocol, status: u16, code: &str, message: &str) -> Respons
 }
 
 /// `(service, operation, region, protocol)` of a request.
-fn classify(req_headers: &hyper::HeaderMap, body: &[u8]) -> (String, String, String, Protocol) {
+fn classify(path: &str, req_headers: &hyper::HeaderMap, body: &[u8]) -> (String, String, String, Protocol) {
     let auth = req_headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
     // Credential=AKID/DATE/REGION/SERVICE/aws4_request
     let scope: Vec<&str> = auth.split("Credential=").nth(1).unwrap_or_default().split(['/', ',']).collect();
@@ -140,6 +176,13 @@ fn classify(req_headers: &hyper::HeaderMap, body: &[u8]) -> (String, String, Str
     if let Some(target) = req_headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         let op = target.rsplit('.').next().unwrap_or(target).to_owned();
         return (service, op, region, Protocol::Json);
+    }
+    if service == "account" {
+        // restJson1: the operation is the path (`POST /listRegions`)
+        let name = path.trim_start_matches('/');
+        let mut chars = name.chars();
+        let op = chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default();
+        return (service, op, region, Protocol::RestJson);
     }
     let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
     let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -159,7 +202,7 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let (service, op, region, protocol) = classify(&parts.headers, &body);
+    let (service, op, region, protocol) = classify(parts.uri.path(), &parts.headers, &body);
     let name = format!("{service}:{op}");
     let fault = {
         let mut s = lock(&state);
@@ -181,6 +224,7 @@ async fn handle(
     Ok(match name.as_str() {
         "cloudtrail:LookupEvents" => lookup_events(&state, &body),
         "iam:SimulatePrincipalPolicy" => simulate(&state, &body),
+        "account:ListRegions" => list_regions(&state, &body),
         _ => forward(&state, &http, parts, body).await,
     })
 }
@@ -320,4 +364,40 @@ fn simulate(state: &Mutex<State>, body: &[u8]) -> Response<Full<Bytes>> {
             "<SimulatePrincipalPolicyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>{members}</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>ccc-front-0001</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>"
         ),
     )
+}
+
+/// Account ListRegions over the configured regions, as the service model describes it:
+/// `RegionOptStatusContains` filters, `MaxResults` (1 to 50, default 20) pages, `NextToken`
+/// continues.
+fn list_regions(state: &Mutex<State>, body: &[u8]) -> Response<Full<Bytes>> {
+    let req: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let wanted: Option<Vec<&str>> =
+        req["RegionOptStatusContains"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect());
+    let max = req["MaxResults"].as_u64().unwrap_or(20);
+    if !(1..=50).contains(&max) {
+        return error(&Protocol::RestJson, 400, "ValidationException", "MaxResults must be between 1 and 50");
+    }
+    let start: usize = match req["NextToken"].as_str().map(str::parse) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return error(&Protocol::RestJson, 400, "ValidationException", "invalid NextToken"),
+    };
+    let regions: Vec<(String, String)> = lock(state)
+        .account_regions
+        .iter()
+        .filter(|(_, s)| wanted.as_ref().is_none_or(|w| w.contains(&s.as_str())))
+        .cloned()
+        .collect();
+    let end = (start + usize::try_from(max).unwrap_or(20)).min(regions.len());
+    let page: Vec<Value> = regions
+        .get(start..end)
+        .unwrap_or_default()
+        .iter()
+        .map(|(r, s)| json!({"RegionName": r, "RegionOptStatus": s}))
+        .collect();
+    let mut out = json!({ "Regions": page });
+    if end < regions.len() {
+        out["NextToken"] = json!(end.to_string());
+    }
+    respond(200, "application/json", out.to_string())
 }

@@ -2,7 +2,7 @@
 
 use crate::history::{Event, HistorySource};
 use crate::permissions::{PermissionTest, PermissionsResult};
-use crate::resources::ResourceResult;
+use crate::resources::{RegionsFrom, ResourceResult};
 
 /// Aligns rows under a header; the last column is not padded.
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -70,8 +70,13 @@ pub fn format_events(events: &[Event], source: HistorySource, limit: usize, verb
 pub fn format_resources(result: &ResourceResult, verbose: bool) -> String {
     let mut out = String::new();
     let whose = result.owner.as_deref().map(|o| format!(" owned by {o}")).unwrap_or_default();
+    let from = match result.regions_from {
+        RegionsFrom::Account => " (the account's enabled regions)",
+        RegionsFrom::BuiltIn => " (the built-in list)",
+        _ => "",
+    };
     out.push_str(&format!(
-        "{} resource(s){whose} in {} region(s)\n",
+        "{} resource(s){whose} in {} region(s){from}\n",
         result.total_resources,
         result.regions_scanned.len()
     ));
@@ -91,8 +96,19 @@ pub fn format_resources(result: &ResourceResult, verbose: bool) -> String {
     if result.truncated {
         out.push_str("(list cut at the limit)\n");
     }
+    if verbose {
+        out.push_str(&format!("scanned: {}\n", result.regions_scanned.join(", ")));
+    }
+    if !result.regions_skipped.is_empty() {
+        let skipped: Vec<String> =
+            result.regions_skipped.iter().map(|s| format!("{} ({})", s.region, s.status)).collect();
+        out.push_str(&format!("skipped, not enabled for the account: {}\n", skipped.join(", ")));
+    }
     for f in &result.failed_regions {
         out.push_str(&format!("warning: region {} not scanned: {}\n", f.region, f.error));
+    }
+    for w in &result.warnings {
+        out.push_str(&format!("warning: {w}\n"));
     }
     out
 }
@@ -148,7 +164,7 @@ pub fn format_permissions(result: &PermissionsResult, tests: Option<&[Permission
 mod tests {
     use super::*;
     use crate::permissions::{PartError, PolicySummary, StatementSummary};
-    use crate::resources::RegionFailure;
+    use crate::resources::{RegionFailure, SkippedRegion};
 
     fn events() -> Vec<Event> {
         vec![
@@ -192,6 +208,9 @@ mod tests {
             regions_scanned: vec!["eu-west-1".into(), "us-east-1".into()],
             failed_regions: vec![RegionFailure { region: "eu-west-3".into(), error: "timed out after 30s".into() }],
             truncated: false,
+            regions_from: RegionsFrom::Account,
+            regions_skipped: vec![SkippedRegion { region: "af-south-1".into(), status: "DISABLED".into() }],
+            warnings: Vec::new(),
         }
     }
 

@@ -25,5 +25,6 @@ pub use permissions::{
     get_user_permissions, simulation_arn, summarize_document, test_permissions,
 };
 pub use resources::{
-    DEFAULT_REGIONS, Progress, RegionFailure, ResourceOptions, ResourceResult, list_user_resources, resource_type,
+    AccountRegions, DEFAULT_REGIONS, Progress, RegionFailure, RegionsFrom, ResourceOptions, ResourceResult,
+    SkippedRegion, account_regions, list_user_resources, resource_type,
 };

@@ -1,6 +1,9 @@
 //! What does a user own: resources tagged with the user as owner, in every region at once
 //! (Resource Groups Tagging API `GetResources`). Regions are scanned concurrently with a
 //! bound and a per-region timeout; a failing region is reported and does not sink the rest.
+//! Unless the caller names regions, the scan covers the regions enabled for the account
+//! (`account:ListRegions`, the lightest client that knows), and falls back to a built-in
+//! list, with a warning, when the account's list cannot be read.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -13,7 +16,8 @@ use serde::Serialize;
 
 use crate::error::InspectError;
 
-/// Commercial regions, used when the caller names none.
+/// Commercial regions enabled in every account, scanned when the account's own list cannot
+/// be read.
 pub const DEFAULT_REGIONS: &[&str] = &[
     "us-east-1",
     "us-east-2",
@@ -40,7 +44,8 @@ pub type Progress = Arc<dyn Fn(usize, usize, &str) + Send + Sync>;
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ResourceOptions {
-    /// Regions to scan (default: [`DEFAULT_REGIONS`]).
+    /// Regions to scan (default, empty: the account's enabled regions, else
+    /// [`DEFAULT_REGIONS`]).
     pub regions: Vec<String>,
     /// Tag keys that name an owner.
     pub owner_tag_keys: Vec<String>,
@@ -66,7 +71,7 @@ impl std::fmt::Debug for ResourceOptions {
 impl Default for ResourceOptions {
     fn default() -> Self {
         Self {
-            regions: DEFAULT_REGIONS.iter().map(|r| (*r).to_owned()).collect(),
+            regions: Vec::new(),
             owner_tag_keys: ["Owner", "owner", "CreatedBy"].iter().map(|s| (*s).to_owned()).collect(),
             concurrency: 16,
             region_timeout: Duration::from_secs(30),
@@ -76,7 +81,7 @@ impl Default for ResourceOptions {
 }
 
 impl ResourceOptions {
-    /// Scans these regions.
+    /// Scans these regions (none: the account's enabled regions).
     #[must_use]
     pub fn regions(mut self, regions: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.regions = regions.into_iter().map(Into::into).collect();
@@ -118,6 +123,99 @@ pub struct RegionFailure {
     pub error: String,
 }
 
+/// A region the account has not enabled, left out of the scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct SkippedRegion {
+    /// The region.
+    pub region: String,
+    /// Its opt-in status (`DISABLED`, `ENABLING`, `DISABLING`).
+    pub status: String,
+}
+
+/// Where the list of scanned regions came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RegionsFrom {
+    /// The caller named them.
+    #[default]
+    Requested,
+    /// The account's enabled regions (`account:ListRegions`).
+    Account,
+    /// [`DEFAULT_REGIONS`], because the account's list could not be read.
+    BuiltIn,
+}
+
+/// The regions of an account, as `account:ListRegions` reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct AccountRegions {
+    /// Enabled (by default or by opting in), sorted.
+    pub enabled: Vec<String>,
+    /// The others, with their status, sorted.
+    pub skipped: Vec<SkippedRegion>,
+}
+
+/// The regions of the account the credentials belong to (`account:ListRegions`, every
+/// page), within `timeout`.
+pub async fn account_regions(sdk: &SdkConfig, timeout: Duration) -> Result<AccountRegions, InspectError> {
+    let client = aws_sdk_account::Client::new(sdk);
+    let list = async {
+        let mut pages = client.list_regions().max_results(50).into_paginator().send();
+        let mut out = AccountRegions::default();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| InspectError::aws("account:ListRegions", e))?;
+            for r in page.regions() {
+                let (Some(name), status) = (r.region_name(), r.region_opt_status()) else { continue };
+                match status.map(|s| s.as_str()) {
+                    Some("ENABLED" | "ENABLED_BY_DEFAULT") => out.enabled.push(name.to_owned()),
+                    other => out
+                        .skipped
+                        .push(SkippedRegion { region: name.to_owned(), status: other.unwrap_or("UNKNOWN").to_owned() }),
+                }
+            }
+        }
+        out.enabled.sort();
+        out.skipped.sort_by(|a, b| a.region.cmp(&b.region));
+        Ok(out)
+    };
+    tokio::time::timeout(timeout, list).await.unwrap_or_else(|_| {
+        Err(InspectError::Aws {
+            failure: Box::new(
+                CallFailure::new("Account", "ListRegions", ErrorKind::Unavailable)
+                    .with_summary(format!("timed out after {timeout:?}")),
+            ),
+            cause: None,
+        })
+    })
+}
+
+/// The regions to scan and where they came from, with the skipped ones and any warning.
+async fn regions_to_scan(
+    sdk: &SdkConfig,
+    options: &ResourceOptions,
+) -> (Vec<String>, RegionsFrom, Vec<SkippedRegion>, Vec<String>) {
+    if !options.regions.is_empty() {
+        return (options.regions.clone(), RegionsFrom::Requested, Vec::new(), Vec::new());
+    }
+    match account_regions(sdk, options.region_timeout).await {
+        Ok(r) if !r.enabled.is_empty() => (r.enabled, RegionsFrom::Account, r.skipped, Vec::new()),
+        outcome => {
+            let why = match outcome {
+                Ok(_) => "it lists no enabled region".to_owned(),
+                Err(e) => e.to_string(),
+            };
+            let warning = format!(
+                "could not read the account's enabled regions ({why}); scanned the {} regions every account has (allow account:ListRegions, or name regions)",
+                DEFAULT_REGIONS.len()
+            );
+            tracing::warn!("{warning}");
+            (DEFAULT_REGIONS.iter().map(|r| (*r).to_owned()).collect(), RegionsFrom::BuiltIn, Vec::new(), vec![warning])
+        }
+    }
+}
+
 /// The resources found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -132,6 +230,12 @@ pub struct ResourceResult {
     pub regions_scanned: Vec<String>,
     /// Regions that failed.
     pub failed_regions: Vec<RegionFailure>,
+    /// Where the scanned regions came from.
+    pub regions_from: RegionsFrom,
+    /// Regions the account has not enabled (not scanned).
+    pub regions_skipped: Vec<SkippedRegion>,
+    /// What the caller should know (a fallback to the built-in region list).
+    pub warnings: Vec<String>,
     /// Whether `limit` cut the list.
     pub truncated: bool,
 }
@@ -199,16 +303,14 @@ pub async fn list_user_resources(
     show_all: bool,
     options: &ResourceOptions,
 ) -> Result<ResourceResult, InspectError> {
-    if options.regions.is_empty() {
-        return Err(InspectError::Invalid("no regions to scan".into()));
-    }
     if !show_all && username.is_empty() {
         return Err(InspectError::Invalid("username is empty (or use show_all)".into()));
     }
     let owner = (!show_all).then(|| username.to_owned());
+    let (regions, regions_from, regions_skipped, warnings) = regions_to_scan(sdk, options).await;
     let permits = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    for region in &options.regions {
+    for region in &regions {
         let (sdk, region, owner, keys, permits) =
             (sdk.clone(), region.clone(), owner.clone(), options.owner_tag_keys.clone(), permits.clone());
         let timeout = options.region_timeout;
@@ -228,8 +330,8 @@ pub async fn list_user_resources(
             (region, result)
         });
     }
-    let total = options.regions.len();
-    let mut result = ResourceResult { owner, ..ResourceResult::default() };
+    let total = regions.len();
+    let mut result = ResourceResult { owner, regions_from, regions_skipped, warnings, ..ResourceResult::default() };
     let mut all = BTreeSet::new();
     let mut done = 0;
     // when no region answers, there is nothing partial to show: the first failure is the error

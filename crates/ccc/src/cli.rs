@@ -252,7 +252,8 @@ pub struct ResourcesArgs {
     /// Every tagged resource, whoever owns it.
     #[arg(long)]
     pub all: bool,
-    /// Regions to scan (default: every commercial region).
+    /// Regions to scan (default: the regions enabled for the account, from account:ListRegions;
+    /// the regions every account has when that cannot be read).
     #[arg(long, value_delimiter = ',')]
     pub regions: Vec<String>,
     /// Owner tag keys (default: Owner, owner, CreatedBy).

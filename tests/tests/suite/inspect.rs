@@ -445,3 +445,71 @@ async fn a_role_sessions_history_is_looked_up_as_cloudtrail_records_it() {
     assert_eq!(names, ["GetObject", "ListBuckets"], "only this session of this role");
     assert!(h.events.iter().all(|e| e.username.as_deref() == Some(session)), "{:?}", h.events);
 }
+
+/// The front's ListRegions is judged by boto3's account client: paged through its paginator,
+/// filtered by status, and a modelled error for a page size out of range.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_parses_the_fronts_list_regions_answers() {
+    let front = Front::start().await;
+    let script = r#"
+import boto3, json, os
+a = boto3.client('account', region_name='us-east-1', endpoint_url=os.environ['FRONT'],
+                 aws_access_key_id='AKIAFRONTJUDGE', aws_secret_access_key='judge')
+pages = list(a.get_paginator('list_regions').paginate(PaginationConfig={'PageSize': 3}))
+every = [[r['RegionName'], r['RegionOptStatus']] for p in pages for r in p['Regions']]
+enabled = [r['RegionName'] for p in a.get_paginator('list_regions').paginate(
+    RegionOptStatusContains=['ENABLED', 'ENABLED_BY_DEFAULT']) for r in p['Regions']]
+try:
+    a.list_regions(MaxResults=99)
+    modelled = False
+except a.exceptions.ValidationException:
+    modelled = True
+print(json.dumps([len(pages), every, enabled, modelled]))
+"#;
+    let out = Command::new(peer("CCC_TEST_PYTHON")).args(["-c", script]).env("FRONT", &front.url).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let all = ccc_tests::front::ACCOUNT_REGIONS;
+    let enabled: Vec<&str> = all.iter().filter(|(_, s)| s.starts_with("ENABLED")).map(|(r, _)| *r).collect();
+    assert_eq!(got, json!([all.len().div_ceil(3), all, enabled, true]));
+    assert_eq!(front.calls("account:ListRegions"), 4 + 1 + 1);
+}
+
+/// Without named regions the scan covers the account's enabled regions (opted-in ones
+/// included), says which were skipped and why; when the account's list cannot be read
+/// (AccessDenied), it scans the built-in list and warns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resources_scan_the_accounts_enabled_regions() {
+    let me = unique("carol");
+    seed_resources(&me, &["ap-east-1", "us-west-2"]);
+    let front = Front::start().await;
+    let config = sdk(&front.url, None).await;
+    let found = list_user_resources(&config, &me, 1000, false, &ResourceOptions::default()).await.unwrap();
+    let enabled: Vec<&str> =
+        ccc_tests::front::ACCOUNT_REGIONS.iter().filter(|(_, s)| s.starts_with("ENABLED")).map(|(r, _)| *r).collect();
+    assert_eq!(found.regions_from, aws_inspect::RegionsFrom::Account);
+    assert_eq!(found.regions_scanned, enabled);
+    // the opted-in region's resources are found
+    assert_eq!(found.total_resources, 4, "{found:#?}");
+    let skipped: Vec<(&str, &str)> =
+        found.regions_skipped.iter().map(|s| (s.region.as_str(), s.status.as_str())).collect();
+    assert_eq!(skipped, [("af-south-1", "DISABLED"), ("eu-south-1", "DISABLED"), ("me-south-1", "DISABLING")]);
+    assert_eq!(front.calls("tagging:GetResources"), enabled.len() * 3, "three owner keys per region");
+    let table = format_resources(&found, true);
+    assert!(table.contains("(the account's enabled regions)") && table.contains("af-south-1 (DISABLED)"), "{table}");
+
+    front.inject("account:ListRegions", None, 1, Fault::Error(403, "AccessDeniedException"));
+    let fallback = list_user_resources(&config, &me, 1000, false, &ResourceOptions::default()).await.unwrap();
+    assert_eq!(fallback.regions_from, aws_inspect::RegionsFrom::BuiltIn);
+    assert_eq!(fallback.regions_scanned.len(), aws_inspect::DEFAULT_REGIONS.len());
+    assert!(fallback.regions_skipped.is_empty());
+    assert!(
+        fallback.warnings.len() == 1
+            && fallback.warnings[0].contains("ListRegions")
+            && fallback.warnings[0].contains("AccessDenied"),
+        "{:?}",
+        fallback.warnings
+    );
+    // ap-east-1 is not in the list every account has: its resources are not found
+    assert_eq!(fallback.total_resources, 2);
+}

@@ -62,7 +62,9 @@ pub async fn resources(ctx: &Ctx, args: ResourcesArgs) -> CliResult {
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         let b = bar.clone();
-        options.progress = Some(Arc::new(move |done, _, region| {
+        options.progress = Some(Arc::new(move |done, total, region| {
+            // the regions may come from the account: the total is known once the scan starts
+            b.set_length(total as u64);
             b.set_position(done as u64);
             b.set_message(region.to_owned());
         }));
