@@ -1,6 +1,7 @@
 //! A loopback front for moto: it serves the operations moto lacks as honest protocol stubs
 //! (CloudTrail `LookupEvents` in awsJson1.1, IAM `SimulatePrincipalPolicy` in awsQuery XML,
-//! Account `ListRegions` in restJson1),
+//! Account `ListRegions` in restJson1), corrects moto where it departs from AWS (Cognito
+//! `GetId` returns the same identity for the same user, as the service does),
 //! forwards everything else to moto unchanged, counts every call per operation, and injects
 //! faults and latency on request.
 
@@ -35,6 +36,8 @@ struct State {
     simulate_requests: Vec<(String, Vec<String>)>,
     /// (region, RegionOptStatus) that `ListRegions` serves.
     account_regions: Vec<(String, String)>,
+    /// (identity pool, login provider, the token's `sub`) → the identity moto first gave.
+    identities: HashMap<(String, String, String), Bytes>,
 }
 
 /// An account's regions as `ListRegions` reports them: those every account has, one opted
@@ -225,6 +228,7 @@ async fn handle(
         "cloudtrail:LookupEvents" => lookup_events(&state, &body),
         "iam:SimulatePrincipalPolicy" => simulate(&state, &body),
         "account:ListRegions" => list_regions(&state, &body),
+        _ if op == "GetId" => get_id(&state, &http, parts, body).await,
         _ => forward(&state, &http, parts, body).await,
     })
 }
@@ -301,11 +305,13 @@ fn lookup_events(state: &Mutex<State>, body: &[u8]) -> Response<Full<Bytes>> {
             .map(|t| t.unix_timestamp() as f64)
             .unwrap_or(0.0)
     };
-    let matching: Vec<&Value> = events
+    let mut matching: Vec<&Value> = events
         .iter()
         .filter(|r| user.as_deref().is_none_or(|u| cloudtrail_username(r).as_deref() == Some(u)))
         .filter(|r| (start..=end).contains(&parse_time(r)))
         .collect();
+    // as CloudTrail answers: the most recent event first
+    matching.sort_by(|a, b| parse_time(b).total_cmp(&parse_time(a)));
     let page: Vec<Value> = matching
         .iter()
         .skip(offset)
@@ -400,4 +406,81 @@ fn list_regions(state: &Mutex<State>, body: &[u8]) -> Response<Full<Bytes>> {
         out["NextToken"] = json!(end.to_string());
     }
     respond(200, "application/json", out.to_string())
+}
+
+/// Cognito `GetId`: the service gives one identity per user of a login provider, whatever
+/// token of theirs is presented; moto makes a new one per call. The first answer moto gives
+/// for a (pool, provider, token `sub`) is remembered and given again.
+async fn get_id(
+    state: &Mutex<State>,
+    http: &reqwest::Client,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+) -> Response<Full<Bytes>> {
+    use base64::Engine as _;
+    let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let pool = req["IdentityPoolId"].as_str().unwrap_or_default().to_owned();
+    let login = req["Logins"].as_object().and_then(|m| m.iter().next()).map(|(p, t)| (p.clone(), t.clone()));
+    let sub = login.as_ref().and_then(|(_, t)| {
+        let payload = t.as_str()?.split('.').nth(1)?;
+        let claims: Value =
+            serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+        claims["sub"].as_str().map(str::to_owned)
+    });
+    let Some(key) = login.zip(sub).map(|((provider, _), sub)| (pool, provider, sub)) else {
+        return forward(state, http, parts, body).await;
+    };
+    if let Some(known) = lock(state).identities.get(&key).cloned() {
+        return respond(200, "application/x-amz-json-1.1", known);
+    }
+    let answer = forward(state, http, parts, body).await;
+    if answer.status() != StatusCode::OK {
+        return answer;
+    }
+    let bytes = answer.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    lock(state).identities.insert(key, bytes.clone());
+    respond(200, "application/x-amz-json-1.1", bytes)
+}
+
+/// A CloudTrail record of a call made with Cognito identity-pool credentials, shaped as AWS
+/// documents it (the `userIdentity` element of web-identity federation through Cognito): an
+/// `AssumedRole` whose session is `CognitoIdentityCredentials`, the identity in
+/// `webIdFederationData`. `at` is RFC 3339.
+pub fn cognito_identity_record(identity_id: &str, identity_pool_id: &str, event: &str, at: &str) -> Value {
+    let account = "123456789012";
+    let role = "Cognito_ccc_Auth_Role";
+    json!({
+        "eventVersion": "1.08",
+        "eventID": format!("{identity_id}-{event}-{at}"),
+        "eventTime": at,
+        "eventSource": "s3.amazonaws.com",
+        "eventName": event,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "198.51.100.4",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": "AROAEXAMPLEROLEID:CognitoIdentityCredentials",
+            "arn": format!("arn:aws:sts::{account}:assumed-role/{role}/CognitoIdentityCredentials"),
+            "accountId": account,
+            "accessKeyId": "ASIAEXAMPLEKEYID0001",
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": "AROAEXAMPLEROLEID",
+                    "arn": format!("arn:aws:iam::{account}:role/{role}"),
+                    "accountId": account,
+                    "userName": role
+                },
+                "webIdFederationData": {
+                    "federatedProvider": "cognito-identity.amazonaws.com",
+                    "attributes": {
+                        "cognito-identity.amazonaws.com:amr": "[\"authenticated\"]",
+                        "cognito-identity.amazonaws.com:aud": identity_pool_id,
+                        "cognito-identity.amazonaws.com:sub": identity_id
+                    }
+                },
+                "attributes": {"creationDate": at, "mfaAuthenticated": "false"}
+            }
+        }
+    })
 }

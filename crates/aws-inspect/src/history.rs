@@ -99,15 +99,30 @@ fn enrich(event: &mut Event, record: &Value) {
 struct Who<'a> {
     username: &'a str,
     arn: Option<&'a str>,
+    /// A Cognito identity-pool identity: only records whose web-identity federation names it.
+    identity: Option<&'a str>,
 }
+
+/// Where CloudTrail puts the Cognito identity id of a call made with identity-pool credentials.
+const COGNITO_SUB: &str =
+    "/userIdentity/sessionContext/webIdFederationData/attributes/cognito-identity.amazonaws.com:sub";
+
+/// The role session name Cognito gives every identity-pool session.
+pub const COGNITO_SESSION_NAME: &str = "CognitoIdentityCredentials";
 
 impl Who<'_> {
     fn owns(&self, record: Option<&Value>) -> bool {
-        match (self.arn, record) {
+        let arn_ok = match (self.arn, record) {
             (None, _) => true,
             (Some(arn), Some(r)) => r.pointer("/userIdentity/arn").and_then(Value::as_str) == Some(arn),
             (Some(_), None) => false,
-        }
+        };
+        let identity_ok = match (self.identity, record) {
+            (None, _) => true,
+            (Some(id), Some(r)) => r.pointer(COGNITO_SUB).and_then(Value::as_str) == Some(id),
+            (Some(_), None) => false,
+        };
+        arn_ok && identity_ok
     }
 }
 
@@ -282,7 +297,30 @@ pub async fn user_history(
     if limit == 0 {
         return Ok(History { events: Vec::new(), source: HistorySource::CloudTrail, cloudtrail_failure: None });
     }
-    lookup(sdk, &Who { username, arn: None }, days, limit, options, clock).await
+    lookup(sdk, &Who { username, arn: None, identity: None }, days, limit, options, clock).await
+}
+
+/// The history of a Cognito identity-pool identity (`identity_id`, from `GetId`): CloudTrail
+/// records every identity's calls under the same role session name
+/// ([`COGNITO_SESSION_NAME`]), so the lookup is by that name and only the records whose
+/// web-identity federation data names this identity (the
+/// `cognito-identity.amazonaws.com:sub` attribute) are kept. No `GetCallerIdentity` is needed.
+pub async fn identity_history(
+    sdk: &SdkConfig,
+    identity_id: &str,
+    days: u32,
+    limit: usize,
+    options: &HistoryOptions,
+    clock: &dyn Clock,
+) -> Result<History, InspectError> {
+    if identity_id.is_empty() {
+        return Err(InspectError::Invalid("identity id is empty".into()));
+    }
+    if limit == 0 {
+        return Ok(History { events: Vec::new(), source: HistorySource::CloudTrail, cloudtrail_failure: None });
+    }
+    let who = Who { username: COGNITO_SESSION_NAME, arn: None, identity: Some(identity_id) };
+    lookup(sdk, &who, days, limit, options, clock).await
 }
 
 /// The history of whoever the credentials of `sdk` belong to (GetCallerIdentity), looked up
@@ -292,7 +330,7 @@ pub async fn user_history(
 /// |---|---|---|
 /// | IAM user | the user's name | records of that user's ARN |
 /// | assumed role, IAM Identity Center (SSO) | the role session's name (SSO: the user's name or e-mail) | records of that session's ARN (same role, same session name) |
-/// | Cognito identity-pool credentials | `CognitoIdentityCredentials`, shared by every identity of the pool's role | records of that role session's ARN: every identity of the pool using that role |
+/// | Cognito identity-pool credentials | `CognitoIdentityCredentials`, shared by every identity of the pool's role | records of that role session's ARN: every identity of the pool using that role ([`identity_history`] keeps one identity's) |
 /// | root | `root` | the account's root records |
 pub async fn caller_history(
     sdk: &SdkConfig,
@@ -312,7 +350,7 @@ pub async fn caller_history(
         Some("root") => "root".to_owned(),
         _ => return Err(InspectError::Invalid(format!("no CloudTrail user name is known for {arn}"))),
     };
-    lookup(sdk, &Who { username: &username, arn: Some(&arn) }, days, limit, options, clock).await
+    lookup(sdk, &Who { username: &username, arn: Some(&arn), identity: None }, days, limit, options, clock).await
 }
 
 async fn lookup(

@@ -17,8 +17,8 @@ mod resources;
 pub use error::{InspectError, kind_of_code};
 pub use format::{format_events, format_permissions, format_resources};
 pub use history::{
-    DEFAULT_TRAIL_LOG_GROUP, Event, History, HistoryOptions, HistorySource, caller_history, cloudtrail_username,
-    get_user_history, user_history,
+    COGNITO_SESSION_NAME, DEFAULT_TRAIL_LOG_GROUP, Event, History, HistoryOptions, HistorySource, caller_history,
+    cloudtrail_username, get_user_history, identity_history, user_history,
 };
 pub use permissions::{
     DEFAULT_TEST_ACTIONS, PartError, PermissionTest, PermissionsResult, PolicySummary, StatementSummary,

@@ -151,6 +151,12 @@ impl Ctx {
             .refresh_window(refresh_window(config)?))
     }
 
+    /// The identity-pool identity of the Cognito user signed in on `profile` (what CloudTrail
+    /// records for calls made with the profile's credentials).
+    pub async fn cognito_identity(&self, config: &CccConfig, profile: &str) -> CliResult<String> {
+        Ok(self.cognito_profile(config, profile)?.build().identity_id().await?)
+    }
+
     /// The Cognito sign-in of `profile` as self-refreshing credentials, waiting at most
     /// `lock_wait` for another process's refresh.
     pub fn refreshing_within(

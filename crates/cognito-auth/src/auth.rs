@@ -508,21 +508,9 @@ impl CognitoAuthenticator {
     /// AWS credentials for a signed-in user through the identity pool (`GetId` +
     /// `GetCredentialsForIdentity`).
     pub async fn get_aws_credentials(&self, id_token: &SecretString) -> Result<AwsCredentials, CognitoError> {
-        let pool =
-            self.config.identity_pool_id.as_deref().ok_or_else(|| {
-                CognitoError::Config("no identity_pool_id configured; AWS credentials need one".into())
-            })?;
         let provider = self.config.login_provider();
-        let id = self
-            .identity
-            .get_id()
-            .identity_pool_id(pool)
-            .logins(&provider, id_token.expose_secret())
-            .send()
-            .await
-            .map_err(map_err("GetId"))?;
-        let identity_id =
-            id.identity_id().ok_or_else(|| CognitoError::Invalid("GetId returned no identity id".into()))?;
+        let identity_id = self.identity_id(id_token).await?;
+        let identity_id = identity_id.as_str();
         let out = self
             .identity
             .get_credentials_for_identity()
@@ -539,6 +527,25 @@ impl CognitoAuthenticator {
         };
         let expiry = c.expiration().and_then(|t| std::time::SystemTime::try_from(*t).ok());
         Ok(AwsCredentials::new(key, secret, c.session_token().map(str::to_owned), expiry))
+    }
+
+    /// The user's identity in the identity pool (`GetId`): the same for every sign-in of the
+    /// same user, and what CloudTrail records (`webIdFederationData`, the
+    /// `cognito-identity.amazonaws.com:sub` attribute) for calls made with its credentials.
+    pub async fn identity_id(&self, id_token: &SecretString) -> Result<String, CognitoError> {
+        let pool =
+            self.config.identity_pool_id.as_deref().ok_or_else(|| {
+                CognitoError::Config("no identity_pool_id configured; AWS credentials need one".into())
+            })?;
+        let id = self
+            .identity
+            .get_id()
+            .identity_pool_id(pool)
+            .logins(self.config.login_provider(), id_token.expose_secret())
+            .send()
+            .await
+            .map_err(map_err("GetId"))?;
+        id.identity_id().map(str::to_owned).ok_or_else(|| CognitoError::Invalid("GetId returned no identity id".into()))
     }
 
     /// Signs the user out everywhere (`GlobalSignOut`): every refresh token stops working.

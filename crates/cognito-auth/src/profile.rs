@@ -291,6 +291,19 @@ impl CognitoProfile {
         Ok(self.cache(&username))
     }
 
+    /// The signed-in user's identity-pool identity id (`GetId` with a valid ID token,
+    /// refreshed first when due): what CloudTrail records for calls made with the profile's
+    /// credentials.
+    pub async fn identity_id(&self) -> Result<String, CognitoError> {
+        let credentials = self.credentials()?;
+        let tokens = Box::pin(credentials.source().tokens().get()).await?;
+        let id_token = tokens
+            .id_token
+            .as_ref()
+            .ok_or_else(|| CognitoError::Invalid("the stored sign-in has no ID token".into()))?;
+        self.authenticator().identity_id(id_token).await
+    }
+
     /// Signs `username` in, answering challenges (new password, MFA) with `prompt`, and
     /// saves what the sign-in leaves: the profile's credentials, the user's tokens, the
     /// profile's user, the credential cache and a ledger row.

@@ -513,3 +513,30 @@ async fn resources_scan_the_accounts_enabled_regions() {
     // ap-east-1 is not in the list every account has: its resources are not found
     assert_eq!(fallback.total_resources, 2);
 }
+
+/// A Cognito identity's history: CloudTrail records every identity of the pool's role under
+/// the session name `CognitoIdentityCredentials`; only this identity's records are kept (its
+/// id in the web-identity federation data), not the other identity's nor an IAM user's who
+/// happens to bear that name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cognito_identitys_history_is_its_own() {
+    use ccc_tests::front::cognito_identity_record;
+    let t = now();
+    let at = |mins: u64| rfc3339(t - Duration::from_secs(mins * 60));
+    let pool = "us-east-1:00000000-0000-0000-0000-0000000000aa";
+    let (me, other) =
+        ("us-east-1:11111111-aaaa-bbbb-cccc-000000000001", "us-east-1:22222222-aaaa-bbbb-cccc-000000000002");
+    let front = Front::start().await;
+    front.set_cloudtrail_events(vec![
+        cognito_identity_record(me, pool, "GetObject", &at(30)),
+        cognito_identity_record(other, pool, "DeleteObject", &at(20)),
+        cognito_identity_record(me, pool, "PutObject", &at(10)),
+        record(aws_inspect::COGNITO_SESSION_NAME, "ListUsers", t - Duration::from_secs(300), None),
+    ]);
+    let config = sdk(&front.url, None).await;
+    let h = aws_inspect::identity_history(&config, me, 1, 50, &HistoryOptions::default(), &SystemClock).await.unwrap();
+    let names: Vec<&str> = h.events.iter().map(|e| e.event_name.as_str()).collect();
+    assert_eq!(names, ["PutObject", "GetObject"]);
+    assert_eq!(front.calls("cloudtrail:LookupEvents"), 1);
+    assert_eq!(front.calls("sts:GetCallerIdentity"), 0, "the identity id alone identifies the principal");
+}

@@ -144,9 +144,15 @@ pub async fn whoami(ctx: &Ctx) -> CliResult {
         CliError::from_failure(aws_failure::call_failure("STS", "GetCallerIdentity", &e))
             .context(format!("profile {profile}, {region}"))
     })?;
+    // a Cognito user's identity-pool identity: what CloudTrail records for their calls
+    let identity = match &user {
+        Some(_) => ctx.cognito_identity(&config, &profile).await?,
+        None => "-".to_owned(),
+    };
     let user = user.unwrap_or_else(|| "-".to_owned());
     let rows = [
         ("user", user),
+        ("identity", identity),
         ("profile", profile),
         ("account", who.account().unwrap_or("-").to_owned()),
         ("arn", who.arn().unwrap_or("-").to_owned()),

@@ -15,21 +15,32 @@ use crate::output::print_json;
 /// The profile's SDK configuration, the ccc user signed in on it (if any), and where
 /// (`profile P, REGION`) for error reports.
 async fn user_sdk(ctx: &Ctx) -> CliResult<(aws_config::SdkConfig, String, String)> {
+    let (sdk, user, at, _) = profile_sdk(ctx).await?;
+    Ok((sdk, user, at))
+}
+
+/// Like `user_sdk`, with the ccc config and the profile's name.
+async fn profile_sdk(ctx: &Ctx) -> CliResult<(aws_config::SdkConfig, String, String, (cred_store::CccConfig, String))> {
     let config = ctx.config()?;
     let profile = ctx.profile(&config);
     let region = ctx.region(&config, &profile);
     let (sdk, user, _) = ctx.profile_sdk(&config, &profile).await?;
-    Ok((sdk, user.unwrap_or_default(), format!("profile {profile}, {region}")))
+    Ok((sdk, user.unwrap_or_default(), format!("profile {profile}, {region}"), (config, profile)))
 }
 
 pub async fn history(ctx: &Ctx, args: HistoryArgs) -> CliResult {
-    let (sdk, me, at) = user_sdk(ctx).await?;
+    let (sdk, me, at, (config, profile)) = profile_sdk(ctx).await?;
     let options = HistoryOptions::default().log_group(args.log_group);
     let clock = ctx.clock.as_ref();
-    // a named user, or the Cognito user signed in on the profile; otherwise whoever the
+    // a named user; the Cognito user signed in on the profile, by their identity-pool
+    // identity (as CloudTrail records identity-pool sessions); otherwise whoever the
     // profile's credentials belong to, looked up as CloudTrail records that principal
-    let history = match args.user.or((!me.is_empty()).then_some(me)) {
+    let history = match args.user {
         Some(user) => aws_inspect::user_history(&sdk, &user, args.days, args.limit, &options, clock).await,
+        None if !me.is_empty() => {
+            let identity = ctx.cognito_identity(&config, &profile).await.map_err(|e| e.context(&at))?;
+            aws_inspect::identity_history(&sdk, &identity, args.days, args.limit, &options, clock).await
+        }
         None => aws_inspect::caller_history(&sdk, args.days, args.limit, &options, clock).await,
     }
     .map_err(|e| CliError::from(e).context(&at))?;

@@ -235,11 +235,6 @@ async fn history_resources_and_permissions_of_the_signed_in_user() {
     let when = time::OffsetDateTime::from(now - std::time::Duration::from_secs(3600))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
-    front.set_cloudtrail_events(vec![serde_json::json!({
-        "eventID": "e1", "eventTime": when, "eventName": "ListBuckets", "eventSource": "s3.amazonaws.com",
-        "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.4",
-        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLEID", "arn": format!("arn:aws:iam::123456789012:user/{user}"), "accountId": "123456789012", "userName": user},
-    })]);
     front.set_decision("s3:ListAllMyBuckets", "allowed");
     let home = Home::new();
     let ccc = |home: &Home| {
@@ -265,10 +260,28 @@ async fn history_resources_and_permissions_of_the_signed_in_user() {
         .assert()
         .success();
 
+    // CloudTrail records a Cognito user's calls under the identity pool's role session,
+    // naming their identity; an IAM user of the same name is someone else
+    let who = ccc(&home).args(["whoami", "-o", "json"]).assert().success();
+    let who: serde_json::Value = serde_json::from_str(&stdout(&who)).unwrap();
+    let identity = who["identity"].as_str().unwrap().to_owned();
+    assert!(identity.starts_with("us-east-1:"), "{who}");
+    let again = ccc(&home).args(["whoami", "-o", "json"]).assert().success();
+    assert!(stdout(&again).contains(&identity), "one identity per user, as Cognito gives");
+    front.set_cloudtrail_events(vec![
+        ccc_tests::front::cognito_identity_record(&identity, &pool.identity_pool_id, "ListBuckets", &when),
+        ccc_tests::front::cognito_identity_record("us-east-1:someone-else", &pool.identity_pool_id, "DeleteBucket", &when),
+        serde_json::json!({
+            "eventID": "e1", "eventTime": when, "eventName": "CreateUser", "eventSource": "iam.amazonaws.com",
+            "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.4",
+            "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLEID", "arn": format!("arn:aws:iam::123456789012:user/{user}"), "accountId": "123456789012", "userName": user},
+        }),
+    ]);
     let h = ccc(&home).args(["history", "--days", "1", "-o", "json"]).assert().success();
     let h: serde_json::Value = serde_json::from_str(&stdout(&h)).unwrap();
     assert_eq!(h["source"], "CloudTrail");
-    assert_eq!(h["events"][0]["event_name"], "ListBuckets");
+    let names: Vec<&str> = h["events"].as_array().unwrap().iter().map(|e| e["event_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["ListBuckets"], "{h}");
     let table = ccc(&home).args(["history", "--days", "1"]).assert().success();
     assert!(stdout(&table).contains("1 event(s) from CloudTrail"), "{}", stdout(&table));
 
