@@ -298,6 +298,9 @@ pub struct SsoLoginArgs {
     /// Print the page and code only; do not try to open a browser.
     #[arg(long)]
     pub no_browser: bool,
+    /// Sign in again even when the cached sign-in is still valid.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -167,6 +167,17 @@ impl AwsSso {
         Ok(kept)
     }
 
+    /// Until when the cached sign-in is good, if it is valid beyond the refresh window (a
+    /// new sign-in would throw it away for nothing).
+    pub fn signed_in_until(&self) -> Result<Option<SystemTime>, SsoError> {
+        let i = &self.inner;
+        let now = i.clock.now();
+        Ok(i.cache
+            .load(i.profile.cache_key())?
+            .map(|t| t.expires_at)
+            .filter(|&at| !i.refresh_window.needs_refresh(Some(at), now)))
+    }
+
     /// The accounts the signed-in user can use (`ListAccounts`, every page): id and name.
     pub async fn accounts(&self) -> Result<Vec<(String, String)>, SsoError> {
         let token = self.inner.obtain_token(false).await?;

@@ -41,6 +41,24 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
         }
         SsoCommand::Login(args) => {
             let sso = ctx.sso_for(&profile, args.target.sso_session.as_deref()).await?;
+            // a valid sign-in is kept: a browser round trip would only replace it
+            if !args.force
+                && let Some(until) = sso.signed_in_until()?
+            {
+                match ctx.output {
+                    Output::Json => print_json(&serde_json::json!({
+                        "profile": sso.profile().profile, "sso_session": sso.profile().session,
+                        "start_url": sso.profile().start_url, "valid_until": expiry(Some(until)), "already_signed_in": true,
+                    })),
+                    Output::Table => println!(
+                        "Already signed in to {} for {}, valid until {} (`--force` signs in again).",
+                        sso.profile().start_url,
+                        sso.profile().name(),
+                        expiry(Some(until))
+                    ),
+                }
+                return Ok(());
+            }
             let token = sso
                 .device_sign_in(|code| {
                     let page = code.verification_uri_complete.as_deref().unwrap_or(&code.verification_uri);
@@ -63,7 +81,7 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
             match ctx.output {
                 Output::Json => print_json(&serde_json::json!({
                     "profile": sso.profile().profile, "sso_session": sso.profile().session,
-                    "start_url": sso.profile().start_url, "valid_until": expiry(Some(token.expires_at)),
+                    "start_url": sso.profile().start_url, "valid_until": expiry(Some(token.expires_at)), "already_signed_in": false,
                 })),
                 Output::Table => println!(
                     "Signed in to {} for {}; the token is valid until {}.",

@@ -217,6 +217,45 @@ async fn an_sso_session_signs_in_without_a_profile() {
     assert!(key.starts_with("ASIASTUB"), "{key}");
 }
 
+/// A legacy SSO profile (start URL and region in the profile, no `[sso-session]`) signs in
+/// the same way; its token is cached under the start URL, where boto3 looks for a legacy
+/// profile's. A second `ccc sso login` keeps a still-valid sign-in (no browser round trip);
+/// `--force` replaces it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_sso_profile_signs_in_and_a_valid_sign_in_is_kept() {
+    use ccc_tests::sso_stub::SsoStub;
+    #[allow(clippy::disallowed_methods)]
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let stub = SsoStub::start(now_ms, 3_600_000).await;
+    stub.device_approval(0, false, false);
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        "[profile old-style]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 111122223333\nsso_role_name = Developer\n",
+    )
+    .unwrap();
+    let ccc = |args: &[&str]| {
+        let mut c = home.ccc();
+        c.env("AWS_ENDPOINT_URL", &stub.url).args(args);
+        c
+    };
+    ccc(&["sso", "login", "--profile", "old-style", "--no-browser"]).assert().success();
+    assert_eq!(stub.calls("StartDeviceAuthorization"), 1);
+    let cached = home.path().join(".aws/sso/cache").join(cred_store::cache_file_name("https://corp.awsapps.com/start"));
+    assert!(cached.exists(), "a legacy profile's token is keyed by its start URL");
+    let (method, key) = ccc_tests::boto3_profile_credentials(home.path(), &stub.url, "old-style");
+    assert_eq!(method, "sso");
+    assert!(key.starts_with("ASIASTUB"), "{key}");
+
+    let kept = ccc(&["sso", "login", "--profile", "old-style", "--no-browser", "-o", "json"]).assert().success();
+    let kept: serde_json::Value = serde_json::from_str(&stdout(&kept)).unwrap();
+    assert_eq!(kept["already_signed_in"], true, "{kept}");
+    assert_eq!(stub.calls("StartDeviceAuthorization"), 1, "a valid sign-in is not thrown away");
+    ccc(&["sso", "login", "--profile", "old-style", "--no-browser", "--force"]).assert().success();
+    assert_eq!(stub.calls("StartDeviceAuthorization"), 2);
+}
+
 /// A new user needs nothing but ccc: sign-up, confirmation, sign-in; a forgotten password is
 /// reset with the code Cognito sends (moto plays Cognito and accepts its codes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
