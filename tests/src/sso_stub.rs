@@ -29,7 +29,12 @@ struct State {
     slow_down_first: bool,
     /// The person refuses the device sign-in.
     device_denied: bool,
+    /// (account id, name) `ListAccounts` serves; each has the role `Developer`.
+    accounts: Vec<(String, String)>,
 }
+
+/// The service's page size when the caller names none (small, so paging is exercised).
+const DEFAULT_PAGE: usize = 2;
 
 /// The running stub; stops when dropped.
 pub struct SsoStub {
@@ -58,7 +63,13 @@ fn lock(s: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 impl SsoStub {
     /// Starts the stub. Role credentials expire `role_lifetime_ms` after `now_ms` (the test's clock).
     pub async fn start(now_ms: i64, role_lifetime_ms: i64) -> Self {
-        let state = Arc::new(Mutex::new(State { expires_in: 28_800, role_lifetime_ms, now_ms, ..State::default() }));
+        let state = Arc::new(Mutex::new(State {
+            expires_in: 28_800,
+            role_lifetime_ms,
+            now_ms,
+            accounts: vec![("111122223333".into(), "dev".into())],
+            ..State::default()
+        }));
         let shared = state.clone();
         let (url, task) = crate::serve::serve(move |req| handle(shared.clone(), req)).await;
         Self { url, state, task }
@@ -79,6 +90,11 @@ impl SsoStub {
     pub fn device_approval(&self, pending: usize, slow_down_first: bool, denied: bool) {
         let mut s = lock(&self.state);
         (s.pending_polls, s.slow_down_first, s.device_denied) = (pending, slow_down_first, denied);
+    }
+
+    /// The accounts (id, name) the signed-in user can use (default one, `111122223333` dev).
+    pub fn set_accounts(&self, accounts: &[(&str, &str)]) {
+        lock(&self.state).accounts = accounts.iter().map(|(i, n)| ((*i).to_owned(), (*n).to_owned())).collect();
     }
 
     /// Calls of an operation (`CreateToken`, `GetRoleCredentials`, ...).
@@ -216,18 +232,45 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
                     ),
                     _ => err(400, "InvalidRequestException", "role_name and account_id are required"),
                 },
-                "ListAccounts" => respond(
-                    200,
-                    json!({"accountList": [{"accountId": "111122223333", "accountName": "dev", "emailAddress": "dev@example.com"}]}),
-                    None,
-                ),
+                "ListAccounts" => {
+                    let all: Vec<Value> = s
+                        .accounts
+                        .iter()
+                        .map(|(id, name)| json!({"accountId": id, "accountName": name, "emailAddress": format!("{name}@example.com")}))
+                        .collect();
+                    page(&query, "accountList", &all)
+                }
                 _ => match query.get("account_id") {
-                    Some(a) => respond(200, json!({"roleList": [{"roleName": "Developer", "accountId": a}]}), None),
+                    Some(a) if s.accounts.iter().any(|(id, _)| id == a) => {
+                        page(&query, "roleList", &[json!({"roleName": "Developer", "accountId": a})])
+                    }
+                    Some(_) => err(404, "ResourceNotFoundException", "no such account for this user"),
                     None => err(400, "InvalidRequestException", "account_id is required"),
                 },
             }
         }
     })
+}
+
+/// One page of `items` under `key`, as the SSO portal pages: `max_result` (1 to 100) and
+/// `next_token` in the query, `nextToken` in the answer while more remain.
+fn page(query: &HashMap<String, String>, key: &str, items: &[Value]) -> Response<Full<Bytes>> {
+    let size = match query.get("max_result").map(|m| m.parse::<usize>()) {
+        None => DEFAULT_PAGE,
+        Some(Ok(n)) if (1..=100).contains(&n) => n,
+        Some(_) => return err(400, "InvalidRequestException", "max_result must be 1 to 100"),
+    };
+    let start = match query.get("next_token").map(|t| t.parse::<usize>()) {
+        None => 0,
+        Some(Ok(n)) if n <= items.len() => n,
+        Some(_) => return err(400, "InvalidRequestException", "invalid next_token"),
+    };
+    let end = (start + size).min(items.len());
+    let mut out = json!({ key: items[start..end] });
+    if end < items.len() {
+        out["nextToken"] = json!(end.to_string());
+    }
+    respond(200, out, None)
 }
 
 /// Writes an SSO profile (`sso_session = corp`, account 111122223333, role Developer) and a

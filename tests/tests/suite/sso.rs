@@ -378,11 +378,13 @@ async fn device_sign_in_needs_no_aws_cli_and_boto3_uses_its_token() {
 }
 
 /// The stub's device flow is judged by boto3's own sso-oidc client (AWS's service model
-/// parses every answer, the pending error included), not only by our code.
+/// parses every answer, the pending error included), and its portal listing by boto3's sso
+/// client (pages through the paginators, a modelled refusal), not only by our code.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_speaks_the_device_flow_with_the_sso_stub() {
     let stub = SsoStub::start(ms(real_now()), 3_600_000).await;
     stub.device_approval(1, false, false);
+    stub.set_accounts(&[("111122223333", "dev"), ("222233334444", "test"), ("333344445555", "prod")]);
     let script = r#"
 import boto3, json, os
 c = boto3.client('sso-oidc', region_name='us-east-1', endpoint_url=os.environ['STUB'],
@@ -398,7 +400,16 @@ try:
 except c.exceptions.AuthorizationPendingException:
     pending = True
 tok = c.create_token(**args)
-print(json.dumps([reg['clientId'], dev['userCode'], dev['interval'], pending, tok['accessToken'], tok['expiresIn']]))
+sso = boto3.client('sso', region_name='us-east-1', endpoint_url=os.environ['STUB'])
+pages = list(sso.get_paginator('list_accounts').paginate(accessToken=tok['accessToken'], PaginationConfig={'PageSize': 1}))
+accounts = [a['accountId'] for p in pages for a in p['accountList']]
+roles = [r['roleName'] for p in sso.get_paginator('list_account_roles').paginate(accessToken=tok['accessToken'], accountId=accounts[1]) for r in p['roleList']]
+try:
+    sso.list_accounts(accessToken='not-a-token')
+    refused = False
+except sso.exceptions.UnauthorizedException:
+    refused = True
+print(json.dumps([reg['clientId'], dev['userCode'], dev['interval'], pending, tok['accessToken'], tok['expiresIn'], len(pages), accounts, roles, refused]))
 "#;
     let out = std::process::Command::new(peer("CCC_TEST_PYTHON"))
         .args(["-c", script])
@@ -407,7 +418,21 @@ print(json.dumps([reg['clientId'], dev['userCode'], dev['interval'], pending, to
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(got, serde_json::json!(["client-probe", "ABCD-EFGH", 1, true, "stub-access-1", 28800]));
+    assert_eq!(
+        got,
+        serde_json::json!([
+            "client-probe",
+            "ABCD-EFGH",
+            1,
+            true,
+            "stub-access-1",
+            28800,
+            3,
+            ["111122223333", "222233334444", "333344445555"],
+            ["Developer"],
+            true
+        ])
+    );
 }
 
 /// A device sign-in nobody approves ends when the code expires (the service's `expiresIn`),

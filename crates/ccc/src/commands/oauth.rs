@@ -102,8 +102,7 @@ async fn login(ctx: &Ctx, login: OauthLogin) -> CliResult {
         c.login_with_loopback(
             |url| {
                 eprintln!("Open this URL to sign in:\n{url}");
-                !no_browser
-                    && std::process::Command::new("xdg-open").arg(url.as_str()).status().is_ok_and(|s| s.success())
+                !no_browser && crate::prompt::open_browser(url.as_str())
             },
             timeout,
         )

@@ -70,11 +70,7 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
                         code.expires_in.as_secs().div_ceil(60)
                     );
                     if !args.no_browser {
-                        let _ = std::process::Command::new("xdg-open")
-                            .arg(page)
-                            .stdout(std::process::Stdio::null())
-                            .stderr(std::process::Stdio::null())
-                            .status();
+                        crate::prompt::open_browser(page);
                     }
                 })
                 .await?;

@@ -160,6 +160,12 @@ async fn an_sso_user_signs_in_with_ccc_alone() {
     assert_eq!(accounts, serde_json::json!([{"account_id": "111122223333", "name": "dev"}]));
     let roles = ccc(&["sso", "roles", "--profile", "corp-dev"]).assert().success();
     assert_eq!(stdout(&roles), "111122223333  Developer\n");
+    // more accounts than the portal's page: every page is read
+    stub.set_accounts(&[("111122223333", "dev"), ("222233334444", "test"), ("333344445555", "prod")]);
+    let before = stub.calls("ListAccounts");
+    let roles = ccc(&["sso", "roles", "--profile", "corp-dev"]).assert().success();
+    assert_eq!(stdout(&roles), "111122223333  Developer\n222233334444  Developer\n333344445555  Developer\n");
+    assert_eq!(stub.calls("ListAccounts") - before, 2, "three accounts, two to a page");
     // ccc exec hands the role credentials and the profile's region to boto3
     let py = peer("CCC_TEST_PYTHON");
     let probe = "import boto3, json; s = boto3.Session(); c = s.get_credentials(); print(json.dumps([c.method, c.access_key, s.region_name]))";
