@@ -38,6 +38,8 @@ struct State {
     account_regions: Vec<(String, String)>,
     /// (identity pool, login provider, the token's `sub`) → the identity moto first gave.
     identities: HashMap<(String, String, String), Bytes>,
+    /// Added to the `Expiration` of STS answers: a test's manual clock runs ahead of moto's.
+    sts_clock_offset: Duration,
 }
 
 /// An account's regions as `ListRegions` reports them: those every account has, one opted
@@ -119,6 +121,13 @@ impl Front {
     /// The (region, RegionOptStatus) pairs `ListRegions` serves (default [`ACCOUNT_REGIONS`]).
     pub fn set_account_regions(&self, regions: &[(&str, &str)]) {
         lock(&self.state).account_regions = regions.iter().map(|(r, s)| ((*r).to_owned(), (*s).to_owned())).collect();
+    }
+
+    /// Moves the `Expiration` of every STS answer `offset` later: the test's manual clock is
+    /// that far ahead of the real one moto issues credentials by, so a credential lives its
+    /// real length on the test's clock.
+    pub fn set_sts_clock_offset(&self, offset: Duration) {
+        lock(&self.state).sts_clock_offset = offset;
     }
 
     /// The simulated decision for an action (default `implicitDeny`).
@@ -229,6 +238,10 @@ async fn handle(
         "iam:SimulatePrincipalPolicy" => simulate(&state, &body),
         "account:ListRegions" => list_regions(&state, &body),
         _ if op == "GetId" => get_id(&state, &http, parts, body).await,
+        _ if service == "sts" => {
+            let offset = lock(&state).sts_clock_offset;
+            shift_expiration(forward(&state, &http, parts, body).await, offset).await
+        }
         _ => forward(&state, &http, parts, body).await,
     })
 }
@@ -483,4 +496,29 @@ pub fn cognito_identity_record(identity_id: &str, identity_pool_id: &str, event:
             }
         }
     })
+}
+
+/// An STS answer with every `<Expiration>` moved `offset` later (unchanged when zero).
+async fn shift_expiration(answer: Response<Full<Bytes>>, offset: Duration) -> Response<Full<Bytes>> {
+    if offset.is_zero() {
+        return answer;
+    }
+    let (parts, body) = answer.into_parts();
+    let text = String::from_utf8_lossy(&body.collect().await.map(|b| b.to_bytes()).unwrap_or_default()).into_owned();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("<Expiration>") {
+        let (head, tail) = rest.split_at(at + "<Expiration>".len());
+        out.push_str(head);
+        let end = tail.find("</Expiration>").unwrap_or(0);
+        let rfc = &time::format_description::well_known::Rfc3339;
+        let shifted = time::OffsetDateTime::parse(&tail[..end], rfc)
+            .ok()
+            .and_then(|t| (t + offset).format(rfc).ok())
+            .unwrap_or_else(|| tail[..end].to_owned());
+        out.push_str(&shifted);
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    Response::from_parts(parts, Full::new(Bytes::from(out)))
 }

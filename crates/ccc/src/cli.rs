@@ -76,6 +76,9 @@ pub enum Command {
     /// Keep IAM Identity Center (SSO) credentials valid.
     #[command(subcommand)]
     Sso(SsoCommand),
+    /// Credentials for a long run (GetSessionToken, or AssumeRole with a duration).
+    #[command(subcommand)]
+    Session(SessionCommand),
     /// Cloud sessions declared in YAML.
     #[command(subcommand)]
     Sessions(SessionsCommand),
@@ -201,6 +204,12 @@ pub struct CredsArgs {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
+    /// Run under extended credentials (see `ccc session extend`) rather than the profile's own.
+    #[arg(long)]
+    pub extended: bool,
+    /// How long the extended credentials live, in hours (with --extended).
+    #[arg(long, requires = "extended", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=36))]
+    pub hours: u32,
     /// The command and its arguments (after `--`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -216,7 +225,8 @@ pub struct EnvArgs {
 /// Shells and files `ccc env` writes for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EnvFormat {
-    /// `export K='v'` (bash, zsh, sh).
+    /// `export K='v'` (bash, zsh, sh; `source` the file).
+    #[value(alias = "env")]
     Sh,
     /// `set -gx K 'v';`.
     Fish,
@@ -321,6 +331,26 @@ pub struct SsoRolesArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Obtain credentials that last `--hours` (GetSessionToken for IAM user keys, AssumeRole
+    /// with that duration for a role profile) and write them to a file for `source`.
+    Extend(ExtendArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExtendArgs {
+    /// How long they live, in hours (GetSessionToken allows 36, a role its MaxSessionDuration).
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=36))]
+    pub hours: u32,
+    /// How to write them (`env`: `export` lines to `source`).
+    #[arg(long, value_enum, default_value_t = EnvFormat::Sh)]
+    pub format: EnvFormat,
+    /// The file (created 0600; `-` prints them instead).
+    #[arg(long, default_value = ".env.extended")]
+    pub out: std::path::PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum SessionsCommand {
     /// The declared sessions (and configuration warnings).
     List(SessionsArgs),
@@ -331,6 +361,32 @@ pub enum SessionsCommand {
         /// Only this session.
         #[arg(long)]
         name: Option<String>,
+        /// Check again every SECONDS, with a summary line per round (until interrupted, or
+        /// `--rounds`); the exit code is the last round's.
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+        watch: Option<u64>,
+        /// With --watch: stop after this many rounds.
+        #[arg(long, requires = "watch")]
+        rounds: Option<u64>,
+    },
+    /// credential_process JSON for an AWS session (as `ccc creds --session`).
+    Creds {
+        #[command(flatten)]
+        args: SessionsArgs,
+        /// The session.
+        #[arg(long)]
+        name: String,
+    },
+    /// Print an Azure session's access token (on purpose, like `az account get-access-token`).
+    Token {
+        #[command(flatten)]
+        args: SessionsArgs,
+        /// The session.
+        #[arg(long)]
+        name: String,
+        /// The scope (repeatable; default the Azure Resource Manager's).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
     },
 }
 

@@ -71,6 +71,7 @@ async fn run(cli: Cli) -> CliResult<Option<ExitCode>> {
         Command::Resources(a) => commands::inspect::resources(&ctx, a).await,
         Command::Permissions(a) => commands::inspect::permissions(&ctx, a).await,
         Command::Sso(c) => commands::sso::sso(&ctx, c).await,
+        Command::Session(c) => commands::extend::session(&ctx, c).await,
         Command::Sessions(c) => commands::sessions::sessions(&ctx, c).await,
         Command::Oauth(c) => commands::oauth::oauth(&ctx, c).await,
         Command::Env(a) => commands::exec::env(&ctx, a).await,

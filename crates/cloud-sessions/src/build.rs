@@ -223,7 +223,11 @@ async fn build_aws(
             // own identity cache would hold credentials by wall-clock expiry instead
             sdk = sdk.to_builder().identity_cache(aws_config::identity::IdentityCache::no_cache()).build();
         }
-        out.push(AwsSession { name, region: region.clone(), sdk, provider, role, renewer, static_keys });
+        let profile = match &plan.credentials {
+            AwsCredentialPlan::Profile(p) => Some(p.clone()),
+            _ => None,
+        };
+        out.push(AwsSession { name, region: region.clone(), sdk, provider, role, renewer, static_keys, profile });
     }
     Ok(out)
 }

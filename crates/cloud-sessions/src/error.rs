@@ -82,6 +82,17 @@ pub enum SessionError {
     /// The refreshing cache or store failed.
     #[error(transparent)]
     Store(#[from] cred_store::Error),
+    /// The session failed transiently too many times in a row: calls fail fast until the
+    /// cool-down is over.
+    #[error("session {session:?}: circuit open after {failures} transient failures in a row; failing fast until {} (then one trial call)", cred_store::format_rfc3339(*retry_at))]
+    CircuitOpen {
+        /// The session.
+        session: String,
+        /// The failures that opened it.
+        failures: u32,
+        /// When a trial call may go through.
+        retry_at: std::time::SystemTime,
+    },
 }
 
 /// The first error of type `T` in `e`'s source chain (`e` itself included).
@@ -118,6 +129,7 @@ impl Kinded for SessionError {
             SessionError::Aws { code, .. } => kind_of_code(code),
             SessionError::Azure { kind, .. } | SessionError::Credentials { kind, .. } => *kind,
             SessionError::Store(e) => e.kind(),
+            SessionError::CircuitOpen { .. } => ErrorKind::Unavailable,
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use aws_config::retry::RetryConfig;
-use core_types::Kinded;
+use core_types::{CircuitState, Kinded};
 
 use crate::azure::{MANAGEMENT_SCOPE, azure_error};
 use crate::error::SessionError;
@@ -29,6 +29,7 @@ impl CloudSessionManager {
             attempts: 0,
             error_kind: None,
             error: None,
+            circuit: String::new(),
         };
         let failure = match self.get_session(name)? {
             Session::Aws(session) => {
@@ -36,7 +37,7 @@ impl CloudSessionManager {
                 let sts =
                     aws_sdk_sts::Client::new(&session.sdk.to_builder().retry_config(RetryConfig::disabled()).build());
                 let (result, attempts) = self
-                    .with_retry(|| async {
+                    .with_retry(name, || async {
                         sts.get_caller_identity().send().await.map_err(|e| aws_error(name, "sts:GetCallerIdentity", e))
                     })
                     .await;
@@ -53,7 +54,7 @@ impl CloudSessionManager {
             Session::Azure(session) => {
                 let credential = session.credential();
                 let (result, attempts) = self
-                    .with_retry(|| async {
+                    .with_retry(name, || async {
                         credential.get_token(&[MANAGEMENT_SCOPE], None).await.map_err(|e| azure_error(name, &e))
                     })
                     .await;
@@ -65,6 +66,11 @@ impl CloudSessionManager {
             }
         };
         report.latency = start.elapsed();
+        report.circuit = match self.circuit_state(name) {
+            CircuitState::Open { until } => format!("open until {}", cred_store::format_rfc3339(until)),
+            CircuitState::HalfOpen { .. } => "half-open".to_owned(),
+            _ => "closed".to_owned(),
+        };
         report.healthy = failure.is_none();
         if let Some(e) = failure {
             report.error_kind = Some(e.kind());

@@ -38,6 +38,7 @@ mod azure;
 mod build;
 mod config;
 mod error;
+mod extended;
 mod health;
 mod manager;
 mod options;
@@ -54,6 +55,7 @@ pub use config::{
     LoadedConfig, RoleSpec, SecretsSpec, SessionSpec, SessionType, SessionsFile, StoreSpec, StoreType, parse_config,
 };
 pub use error::SessionError;
+pub use extended::{DURATION_LIMITS, ExtendedSession, ExtendedSource};
 pub use manager::CloudSessionManager;
 pub use options::ManagerOptions;
 pub use plan::{
@@ -65,6 +67,5 @@ pub use refs::{
     SecretStore, ValueRef,
 };
 pub use reports::{HealthReport, RotationReport};
-pub use rotation::ExtendedSession;
 pub use session::{AwsSession, Session};
 pub use sources::AssumeRoleSource;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use core_types::{Kinded, Verdict};
+use core_types::{Admission, CallOutcome, CircuitBreaker, CircuitState, Kinded, Verdict};
 
 use crate::azure::AzureSession;
 use crate::config::RoleSpec;
@@ -24,6 +24,8 @@ pub(crate) struct Inner {
     pub(crate) azure: BTreeMap<String, AzureSession>,
     pub(crate) rotations: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     pub(crate) reports: Arc<Mutex<Vec<RotationReport>>>,
+    /// One circuit breaker per session name, made on first use.
+    pub(crate) breakers: Mutex<BTreeMap<String, Arc<CircuitBreaker>>>,
 }
 
 impl Drop for Inner {
@@ -67,6 +69,7 @@ impl CloudSessionManager {
                 azure: built.azure,
                 rotations: Mutex::default(),
                 reports: Arc::default(),
+                breakers: Mutex::default(),
             }),
         })
     }
@@ -83,17 +86,61 @@ impl CloudSessionManager {
         Self::from_yaml(&text, options).await
     }
 
-    /// Calls `op` until it succeeds, retrying throttling / unavailable errors only, per the
-    /// manager's retry policy. Returns the result and the attempts made.
-    pub(crate) async fn with_retry<T, F, Fut>(&self, op: F) -> (Result<T, SessionError>, u32)
+    /// Session `name`'s circuit breaker.
+    pub(crate) fn breaker(&self, name: &str) -> Arc<CircuitBreaker> {
+        let (threshold, cool_down) = self.inner.options.breaker;
+        self.inner
+            .breakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(name.to_owned())
+            .or_insert_with(|| Arc::new(CircuitBreaker::new(threshold, cool_down)))
+            .clone()
+    }
+
+    /// Calls `op` for session `name` until it succeeds, retrying throttling / unavailable
+    /// errors only, per the manager's retry policy, each attempt through the session's circuit
+    /// breaker: an open circuit fails fast (`SessionError::CircuitOpen`, not retried). Returns
+    /// the result and the attempts made.
+    pub(crate) async fn with_retry<T, F, Fut>(&self, name: &str, mut op: F) -> (Result<T, SessionError>, u32)
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, SessionError>>,
     {
-        let judge = |e: &SessionError| {
-            if e.kind().is_retryable() { Verdict::Retry { after: None } } else { Verdict::Final }
+        let breaker = self.breaker(name);
+        let clock = self.inner.options.clock.clone();
+        let attempt = || {
+            let (breaker, clock) = (breaker.clone(), clock.clone());
+            let call = match breaker.admit(clock.now()) {
+                Admission::FailFast { retry_at } => {
+                    Err(SessionError::CircuitOpen { session: name.to_owned(), failures: breaker.threshold(), retry_at })
+                }
+                _ => Ok(op()),
+            };
+            async move {
+                let result = call?.await;
+                breaker.record(
+                    clock.now(),
+                    match &result {
+                        Ok(_) => CallOutcome::Success,
+                        Err(e) if e.kind().is_retryable() => CallOutcome::Transient,
+                        Err(_) => CallOutcome::Final,
+                    },
+                );
+                result
+            }
         };
-        self.inner.options.retry.run(op, judge, tokio::time::sleep).await
+        let judge = |e: &SessionError| match e {
+            SessionError::CircuitOpen { .. } => Verdict::Final,
+            e if e.kind().is_retryable() => Verdict::Retry { after: None },
+            _ => Verdict::Final,
+        };
+        self.inner.options.retry.run(attempt, judge, tokio::time::sleep).await
+    }
+
+    /// Where session `name`'s circuit stands.
+    pub fn circuit_state(&self, name: &str) -> CircuitState {
+        self.breaker(name).state(self.inner.options.clock.now())
     }
 
     /// Warnings found at load (plaintext secrets).

@@ -22,6 +22,8 @@ pub struct ManagerOptions {
     pub(crate) attempt_timeout: Duration,
     pub(crate) http: reqwest::Client,
     pub(crate) paths: Option<cred_store::Paths>,
+    /// Consecutive transient failures that open a session's circuit, and its cool-down.
+    pub(crate) breaker: (u32, Duration),
 }
 
 impl fmt::Debug for ManagerOptions {
@@ -31,6 +33,7 @@ impl fmt::Debug for ManagerOptions {
             .field("retry", &self.retry)
             .field("refresh_window", &self.refresh_window)
             .field("attempt_timeout", &self.attempt_timeout)
+            .field("breaker", &self.breaker)
             .finish_non_exhaustive()
     }
 }
@@ -48,11 +51,21 @@ impl Default for ManagerOptions {
             attempt_timeout: Duration::from_secs(10),
             http: ReqwestTransport::default_client(),
             paths: None,
+            breaker: (5, Duration::from_secs(30)),
         }
     }
 }
 
 impl ManagerOptions {
+    /// After `threshold` transient failures in a row (default 5), a session's checks and
+    /// rotations fail fast for `cool_down` (default 30 s) instead of retrying against a
+    /// service that is down; then one trial call decides.
+    #[must_use]
+    pub fn circuit_breaker(mut self, threshold: u32, cool_down: Duration) -> Self {
+        self.breaker = (threshold.max(1), cool_down);
+        self
+    }
+
     /// Overrides every AWS endpoint (tests, VPC endpoints, LocalStack-style servers).
     #[must_use]
     pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {

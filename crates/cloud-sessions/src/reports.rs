@@ -46,6 +46,8 @@ pub struct HealthReport {
     pub error_kind: Option<ErrorKind>,
     /// The failure.
     pub error: Option<String>,
+    /// The session's circuit breaker: `closed`, `open until <RFC 3339>` or `half-open`.
+    pub circuit: String,
 }
 
 /// What a rotation did.

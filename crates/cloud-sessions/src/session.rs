@@ -23,6 +23,8 @@ pub struct AwsSession {
     pub(crate) role: Option<Refreshing<AssumeRoleSource>>,
     pub(crate) renewer: Option<Renewer>,
     pub(crate) static_keys: Option<AwsCredentials>,
+    /// The AWS profile the credentials come from, for a `profile` session.
+    pub(crate) profile: Option<String>,
 }
 
 impl fmt::Debug for AwsSession {

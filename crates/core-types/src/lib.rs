@@ -16,6 +16,7 @@
 //! assert!(!format!("{creds:?}").contains("wJalrXUtnFEMI"));
 //! ```
 
+mod breaker;
 mod clock;
 mod credentials;
 mod error;
@@ -26,6 +27,7 @@ mod retry;
 mod source;
 mod token;
 
+pub use breaker::{Admission, CallOutcome, CircuitBreaker, CircuitState};
 #[cfg(any(test, feature = "test-util"))]
 pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};

@@ -200,26 +200,59 @@ async fn references_resolve_from_env_local_store_and_secrets_manager() {
     assert!(!e.to_string().contains("from-"), "no secret values in errors: {e}");
 }
 
+/// An extended session renews itself: across three credential lifetimes on a manual clock
+/// (the front moves STS's expirations with it), clients built on it sign with valid
+/// credentials every time and STS is asked once per lifetime, for IAM-user keys
+/// (GetSessionToken) and for a role (AssumeRole with the duration).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn extended_sessions_for_long_runs() {
+async fn extended_sessions_renew_across_three_lifetimes() {
+    #[allow(clippy::disallowed_methods)]
+    let start = std::time::SystemTime::now();
+    let life = Duration::from_secs(900);
+    for (name, operation) in [("keys", "sts:GetSessionToken"), ("role", "sts:AssumeRole")] {
+        let front = Front::start().await;
+        let clock = ManualClock::new(start);
+        let m =
+            CloudSessionManager::from_yaml(KINDS, options(&front, ENV).clock(Arc::new(clock.clone()))).await.unwrap();
+        let ext = m.extended_session(name, life).await.unwrap();
+        let sts = aws_sdk_sts::Client::new(ext.sdk_config());
+        for lifetime in 0..3u32 {
+            // the test's clock is `lifetime` lives ahead of moto's
+            front.set_sts_clock_offset(life * lifetime);
+            clock.set(start + life * lifetime);
+            for _ in 0..6 {
+                sts.get_caller_identity().send().await.unwrap();
+                let c = ext.credentials().await.unwrap();
+                assert!(c.expiration().unwrap() > clock.now(), "{name}: handed out after expiry");
+                assert!(c.session_token().is_some());
+                clock.advance(Duration::from_secs(100));
+            }
+            assert_eq!(front.calls(operation), lifetime as usize + 1, "{name}: one {operation} per lifetime");
+        }
+        assert!(ext.time_until_expiry().await > Duration::ZERO);
+    }
+}
+
+/// What cannot be extended says why: session credentials (here keys with a session token)
+/// cannot call GetSessionToken; the error gives the limits per credential type and the role
+/// route. A duration GetSessionToken refuses is refused before any call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extending_session_credentials_says_why_and_what_to_do() {
     let front = Front::start().await;
-    let m = CloudSessionManager::from_yaml(KINDS, options(&front, ENV)).await.unwrap();
-    let ext = m.extended_session("keys", Duration::from_secs(12 * 3600)).await.unwrap();
-    assert!(ext.credentials().session_token().is_some());
-    assert!(ext.time_until_expiry() > Duration::from_secs(11 * 3600), "{:?}", ext.time_until_expiry());
-    assert_eq!(front.calls("sts:GetSessionToken"), 1);
-    aws_sdk_sts::Client::new(ext.sdk_config()).get_caller_identity().send().await.unwrap();
-    let role = m.extended_session("role", Duration::from_secs(3600)).await.unwrap();
-    assert!(role.time_until_expiry() > Duration::from_secs(3500));
-    // keys that already carry a session token: the documented troubleshooting case
     let yaml = "cloud_sessions:\n  - name: tmp\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/TEST_KEY_ID\n    secret_access_key: ENV/TEST_SECRET\n    session_token: ENV/TEST_SECRET\n";
     let m = CloudSessionManager::from_yaml(yaml, options(&front, ENV)).await.unwrap();
     let e = m.extended_session("tmp", Duration::from_secs(3600)).await.unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("cannot call GetSessionToken with session credentials"), "{text}");
     assert!(
-        e.to_string().contains("cannot call GetSessionToken with session credentials")
-            && e.to_string().contains("role_arn"),
-        "{e}"
+        text.contains("role_arn with duration_seconds") && text.contains("IAM user keys: GetSessionToken, up to 36 h")
     );
+    assert!(text.contains("IAM Identity Center: the permission set's session duration"), "{text}");
+    assert_eq!(e.kind(), ErrorKind::NotConfigured);
+    let m = CloudSessionManager::from_yaml(KINDS, options(&front, ENV)).await.unwrap();
+    let e = m.extended_session("keys", Duration::from_secs(37 * 3600)).await.unwrap_err();
+    assert!(e.to_string().contains("900 s to 36 h"), "{e}");
+    assert_eq!(front.calls("sts:GetSessionToken"), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -300,4 +333,36 @@ async fn an_sso_session_gets_role_credentials_through_sso_refresh() {
     let options = ManagerOptions::default().paths(paths);
     let e = CloudSessionManager::from_yaml(bad, options).await.unwrap_err();
     assert!(e.to_string().contains("session \"sso\"") && e.to_string().contains("no such profile"), "{e}");
+}
+
+/// The circuit breaker through the fault-injecting front: after the threshold of transient
+/// failures in a row a session's checks fail fast (the service sees no more calls) and the
+/// report says the circuit is open; after the cool-down one trial goes through and, the
+/// service being back, closes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_session_opens_its_circuit_and_a_trial_closes_it() {
+    #[allow(clippy::disallowed_methods)]
+    let clock = ManualClock::new(std::time::SystemTime::now());
+    let front = Front::start().await;
+    let opts = options(&front, ENV).clock(Arc::new(clock.clone())).circuit_breaker(3, Duration::from_secs(30));
+    let m = CloudSessionManager::from_yaml(KINDS, opts).await.unwrap();
+    front.inject("sts:GetCallerIdentity", None, 3, Fault::Error(503, "ServiceUnavailable"));
+    // the retry policy allows four attempts; the third failure opens the circuit, so the
+    // fourth fails fast instead of reaching the service
+    let r = m.check_health("keys").await.unwrap();
+    assert!(!r.healthy && r.attempts == 4, "{r:?}");
+    assert!(r.circuit.starts_with("open until"), "{r:?}");
+    assert_eq!(front.calls("sts:GetCallerIdentity"), 3);
+    // open: no call reaches the service, and the report says why
+    let r = m.check_health("keys").await.unwrap();
+    assert_eq!(front.calls("sts:GetCallerIdentity"), 3, "failing fast");
+    assert!(r.error.as_deref().is_some_and(|e| e.contains("circuit open after 3 transient failures")), "{r:?}");
+    assert_eq!(r.error_kind, Some(ErrorKind::Unavailable));
+    // the other sessions are not affected
+    assert!(m.check_health("role").await.unwrap().healthy);
+    // after the cool-down, one trial; the service is back, so the circuit closes
+    clock.advance(Duration::from_secs(31));
+    assert!(matches!(m.circuit_state("keys"), core_types::CircuitState::HalfOpen { .. }));
+    let r = m.check_health("keys").await.unwrap();
+    assert!(r.healthy && r.circuit == "closed", "{r:?}");
 }

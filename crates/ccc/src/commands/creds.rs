@@ -30,14 +30,26 @@ pub async fn creds(ctx: &Ctx, args: CredsArgs) -> CliResult {
             c.expiry(),
         ))
     };
-    let creds = tokio::time::timeout(budget, work).await.map_err(|_| {
-        CliError::new(format!(
-            "no credentials within {} s: the sign-in service did not answer in time, or another process's refresh did not finish",
-            budget.as_secs()
-        ))
-        .kind(core_types::ErrorKind::Unavailable)
-        .hint("check the network and retry; `--timeout` sets the budget")
-    })??;
+    let creds = tokio::time::timeout(budget, work).await.map_err(|_| over_budget(budget))??;
+    println!("{}", to_credential_process_json(&creds));
+    Ok(())
+}
+
+fn over_budget(budget: std::time::Duration) -> CliError {
+    CliError::new(format!(
+        "no credentials within {} s: the sign-in service did not answer in time, or another process's refresh did not finish",
+        budget.as_secs()
+    ))
+    .kind(core_types::ErrorKind::Unavailable)
+    .hint("check the network and retry; `--timeout` sets the budget")
+}
+
+/// `ccc sessions creds`: a session's credential_process JSON, within the default budget.
+pub async fn serve_session(ctx: &Ctx, file: &std::path::Path, name: &str) -> CliResult {
+    let budget = std::time::Duration::from_secs(60);
+    let creds = tokio::time::timeout(budget, session_credentials(ctx, file, name, budget))
+        .await
+        .map_err(|_| over_budget(budget))??;
     println!("{}", to_credential_process_json(&creds));
     Ok(())
 }

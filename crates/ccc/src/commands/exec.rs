@@ -19,7 +19,7 @@ const CREDENTIAL_VARS: &[&str] = &[
 ];
 
 /// The variables, in order: credentials, expiry, region, profile marker.
-fn variables(creds: &Credentials, region: &str, profile: &str) -> Vec<(&'static str, String)> {
+pub fn variables(creds: &Credentials, region: &str, profile: &str) -> Vec<(&'static str, String)> {
     let mut v = vec![
         ("AWS_ACCESS_KEY_ID", creds.access_key_id().to_owned()),
         ("AWS_SECRET_ACCESS_KEY", creds.secret_access_key().to_owned()),
@@ -47,12 +47,17 @@ fn refuse_nesting(ctx: &Ctx) -> CliResult {
     }
 }
 
-async fn fresh(ctx: &Ctx) -> CliResult<(Vec<(&'static str, String)>, String)> {
+async fn fresh(ctx: &Ctx, extended: Option<u32>) -> CliResult<(Vec<(&'static str, String)>, String)> {
     refuse_nesting(ctx)?;
     let config = ctx.config()?;
     let profile = ctx.profile(&config);
     let region = ctx.region(&config, &profile);
-    let (_, _, creds) = ctx.profile_sdk(&config, &profile).await?;
+    let creds = match extended {
+        Some(hours) => {
+            cred_store::to_sdk_credentials(&super::extend::extended_credentials(ctx, &config, &profile, hours).await?.0)
+        }
+        None => ctx.profile_sdk(&config, &profile).await?.2,
+    };
     if creds.expiry().is_some_and(|e| e <= ctx.clock.now()) {
         return Err(CliError::new(format!("the credentials of profile {profile} have expired"))
             .kind(core_types::ErrorKind::ExpiredToken));
@@ -70,7 +75,7 @@ fn ps_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', "''"))
 }
 
-fn render(vars: &[(&'static str, String)], format: EnvFormat) -> String {
+pub fn render(vars: &[(&'static str, String)], format: EnvFormat) -> String {
     let mut out = String::new();
     match format {
         EnvFormat::Json => {
@@ -98,14 +103,14 @@ fn render(vars: &[(&'static str, String)], format: EnvFormat) -> String {
 
 /// `ccc env`: prints the variables for `eval` (printing the secret is the purpose).
 pub async fn env(ctx: &Ctx, args: EnvArgs) -> CliResult {
-    let (vars, _) = fresh(ctx).await?;
+    let (vars, _) = fresh(ctx, None).await?;
     print!("{}", render(&vars, args.format));
     Ok(())
 }
 
 /// `ccc exec`: runs the command with the variables; its exit code is ccc's.
 pub async fn exec(ctx: &Ctx, args: ExecArgs) -> CliResult<ExitCode> {
-    let (vars, profile) = fresh(ctx).await?;
+    let (vars, profile) = fresh(ctx, args.extended.then_some(args.hours)).await?;
     let Some((program, rest)) = args.command.split_first() else {
         return Err(CliError::new("no command to run").hint("ccc exec -- COMMAND ARGS…"));
     };

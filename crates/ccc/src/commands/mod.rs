@@ -2,6 +2,7 @@ pub mod account;
 pub mod configure;
 pub mod creds;
 pub mod exec;
+pub mod extend;
 pub mod inspect;
 pub mod login;
 pub mod oauth;

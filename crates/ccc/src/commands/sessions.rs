@@ -11,9 +11,11 @@ pub fn session_error(e: cloud_sessions::SessionError) -> CliError {
     CliError::from_kinded(&e)
 }
 
-/// The manager's options from the environment (the endpoint override).
+/// The manager's options from the environment: the endpoint override, ccc's token store (the
+/// `store_type: local` secrets), its files and clock.
 pub fn options(ctx: &Ctx) -> ManagerOptions {
-    let mut options = ManagerOptions::default();
+    let mut options =
+        ManagerOptions::default().token_store(ctx.token_store()).paths(ctx.paths.clone()).clock(ctx.clock.clone());
     if let Some(e) = &ctx.endpoint_url {
         options = options.endpoint_url(e.clone());
     }
@@ -61,38 +63,84 @@ pub async fn sessions(ctx: &Ctx, cmd: SessionsCommand) -> CliResult {
             }
             Ok(())
         }
-        SessionsCommand::Check { args, name } => {
+        SessionsCommand::Check { args, name, watch, rounds } => {
             let plan = plan_file(&args.config)?;
             for w in &plan.warnings {
                 eprintln!("warning: {w}");
             }
             let manager = CloudSessionManager::from_plan(plan, options(ctx)).await.map_err(session_error)?;
-            let reports = match name {
-                Some(n) => vec![manager.check_health(&n).await.map_err(session_error)?],
-                None => manager.check_all().await,
+            let Some(every) = watch else {
+                return check_round(ctx, &manager, name.as_deref()).await;
             };
-            match ctx.output {
-                Output::Json => print_json(&serde_json::to_value(&reports).unwrap_or_default()),
-                Output::Table => print_health(&reports),
+            // the manager lives across rounds: what it cached and renewed is what a
+            // long-running program would see
+            let mut round = 0u64;
+            loop {
+                round += 1;
+                let outcome = check_round(ctx, &manager, name.as_deref()).await;
+                let summary = match &outcome {
+                    Ok(()) => "all healthy".to_owned(),
+                    Err(e) => e.to_string(),
+                };
+                println!("round {round}: {summary}");
+                if rounds.is_some_and(|r| round >= r) {
+                    return outcome;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_secs(every)) => {}
+                    _ = tokio::signal::ctrl_c() => return outcome,
+                }
             }
-            let unhealthy: Vec<String> = reports
-                .iter()
-                .filter(|r| !r.healthy)
-                .map(|r| match r.error_kind {
-                    Some(k) => format!("{} ({k})", r.name),
-                    None => r.name.clone(),
-                })
-                .collect();
-            if !unhealthy.is_empty() {
-                // which ones, and why in a word; the table above has each one's error
-                return Err(CliError::new(format!(
-                    "{} session(s) unhealthy: {}",
-                    unhealthy.len(),
-                    unhealthy.join(", ")
-                ))
-                .hint("the table above shows each session's error; `-v` shows more"));
+        }
+        SessionsCommand::Creds { args, name } => super::creds::serve_session(ctx, &args.config, &name).await,
+        SessionsCommand::Token { args, name, scopes } => {
+            let plan = cloud_sessions::plan_for(&cred_store::fsutil::read_text(&args.config)?, &name)
+                .map_err(session_error)?;
+            let manager = CloudSessionManager::from_plan(plan, options(ctx)).await.map_err(session_error)?;
+            let session = manager.azure_session(&name).map_err(session_error)?;
+            let scopes: Vec<&str> = if scopes.is_empty() {
+                vec![cloud_sessions::MANAGEMENT_SCOPE]
+            } else {
+                scopes.iter().map(String::as_str).collect()
+            };
+            let token = session.token(&scopes).await.map_err(session_error)?;
+            match ctx.output {
+                Output::Json => print_json(&serde_json::json!({
+                    "accessToken": token.token.secret(),
+                    "expiresOn": token.expires_on.to_string(),
+                    "tenant": session.tenant_id(),
+                    "subscription": session.subscription_id(),
+                })),
+                Output::Table => println!("{}", token.token.secret()),
             }
             Ok(())
         }
     }
+}
+
+/// One round of health checks: the table (or JSON), then the exit-code contract (an
+/// unhealthy session is a failure naming it).
+async fn check_round(ctx: &Ctx, manager: &CloudSessionManager, name: Option<&str>) -> CliResult {
+    let reports = match name {
+        Some(n) => vec![manager.check_health(n).await.map_err(session_error)?],
+        None => manager.check_all().await,
+    };
+    match ctx.output {
+        Output::Json => print_json(&serde_json::to_value(&reports).unwrap_or_default()),
+        Output::Table => print_health(&reports),
+    }
+    let unhealthy: Vec<String> = reports
+        .iter()
+        .filter(|r| !r.healthy)
+        .map(|r| match r.error_kind {
+            Some(k) => format!("{} ({k})", r.name),
+            None => r.name.clone(),
+        })
+        .collect();
+    if !unhealthy.is_empty() {
+        // which ones, and why in a word; the table above has each one's error
+        return Err(CliError::new(format!("{} session(s) unhealthy: {}", unhealthy.len(), unhealthy.join(", ")))
+            .hint("the table above shows each session's error; `-v` shows more"));
+    }
+    Ok(())
 }

@@ -165,3 +165,90 @@ fn creds_serve_a_declared_session() {
         ccc_tests::boto3_profile_credentials(home.path(), &ccc_tests::peer("CCC_TEST_AWS_ENDPOINT"), "deploy");
     assert_eq!((method.as_str(), key.as_str()), ("custom-process", role["AccessKeyId"].as_str().unwrap()));
 }
+
+/// `ccc session extend` writes what the design's configure_extended_session.py wrote: a
+/// `.env.extended` (0600) to `source`, with credentials that last the hours asked for
+/// (GetSessionToken for keys, AssumeRole with the duration for a role profile); boto3 run
+/// from a shell that sourced it uses them. Session credentials are refused with the reasons;
+/// `ccc exec --extended` runs a command under extended credentials.
+#[test]
+fn session_extend_writes_an_env_file_boto3_uses() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/credentials"),
+        "[plain]\naws_access_key_id = AKIAPLAINEXAMPLE0002\naws_secret_access_key = plain-secret-value-2\n",
+    )
+    .unwrap();
+    let session_json = r#"{"Version": 1, "AccessKeyId": "ASIAPROCESSEXAMPLE01", "SecretAccessKey": "process-secret-1", "SessionToken": "process-token", "Expiration": "2099-01-01T00:00:00Z"}"#;
+    std::fs::write(
+        home.path().join(".aws/config"),
+        format!("[profile plain]\nregion = eu-west-2\n\n[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/Deploy\nsource_profile = plain\n\n[profile temp]\ncredential_process = echo '{session_json}'\n"),
+    )
+    .unwrap();
+    ccc_tests::leak::secret("plain-secret-value-2");
+    let ccc = |args: &[&str]| {
+        let mut c = home.ccc();
+        c.current_dir(home.path()).args(args);
+        c
+    };
+    let json = |a: &assert_cmd::assert::Assert| -> serde_json::Value { serde_json::from_str(&stdout(a)).unwrap() };
+    let out = json(&ccc(&["session", "extend", "--profile", "plain", "--hours", "2", "-o", "json"]).assert().success());
+    assert_eq!(out["method"], "GetSessionToken");
+    let file = home.path().join(".env.extended");
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("export AWS_SESSION_TOKEN=") && text.contains("export AWS_REGION='eu-west-2'"), "{text}");
+    // the consumer: a shell that sources the file, and boto3 in it
+    let probe = "import boto3, json; s = boto3.Session(); c = s.get_credentials(); print(json.dumps([c.method, c.access_key, c.token is not None, s.region_name]))";
+    let py = ccc_tests::peer("CCC_TEST_PYTHON");
+    let ran = std::process::Command::new("bash")
+        .args(["-c", &format!(". {} && exec {py} -c \"{probe}\"", file.display())])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("AWS_ENDPOINT_URL", ccc_tests::peer("CCC_TEST_AWS_ENDPOINT"))
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
+    let got: serde_json::Value = serde_json::from_slice(&ran.stdout).unwrap();
+    assert_eq!((&got[0], &got[2], &got[3]), (&"env".into(), &true.into(), &"eu-west-2".into()), "{got}");
+    assert!(text.contains(got[1].as_str().unwrap()), "boto3 uses the file's key");
+    // an expiry two hours out (GetSessionToken's DurationSeconds)
+    let until = time::OffsetDateTime::parse(
+        out["valid_until"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let left = until - time::OffsetDateTime::now_utc();
+    assert!(left > time::Duration::minutes(110) && left <= time::Duration::minutes(121), "{left}");
+
+    // a role profile: AssumeRole with the duration
+    let role = json(
+        &ccc(&["session", "extend", "--profile", "deploy", "--hours", "3", "--out", "-", "--format", "json"])
+            .assert()
+            .success(),
+    );
+    assert!(role["AWS_ACCESS_KEY_ID"].as_str().unwrap().starts_with("ASIA"), "{role}");
+    let until = time::OffsetDateTime::parse(
+        role["AWS_CREDENTIAL_EXPIRATION"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(until - time::OffsetDateTime::now_utc() > time::Duration::minutes(170), "AssumeRole got the duration");
+
+    // session credentials cannot call GetSessionToken: the reasons and the routes
+    let e = ccc(&["session", "extend", "--profile", "temp"]).assert().code(3);
+    let err = stderr(&e);
+    assert!(
+        err.contains("cannot call GetSessionToken with session credentials") && err.contains("profile temp"),
+        "{err}"
+    );
+    assert!(!err.contains("process-secret-1"), "{err}");
+
+    // a command under extended credentials
+    let ran =
+        ccc(&["exec", "--extended", "--hours", "1", "--profile", "plain", "--", &py, "-c", probe]).assert().success();
+    let got: serde_json::Value = serde_json::from_str(&stdout(&ran)).unwrap();
+    assert_eq!((&got[0], &got[2]), (&"env".into(), &true.into()), "{got}");
+}

@@ -1,0 +1,104 @@
+//! `ccc session extend` and `ccc exec --extended`: credentials for a long run through
+//! cloud-sessions' extended sessions (GetSessionToken for IAM user keys, AssumeRole with a
+//! duration for a role profile).
+
+use std::time::Duration;
+
+use cloud_sessions::CloudSessionManager;
+use cred_store::CccConfig;
+
+use crate::cli::{ExtendArgs, Output, SessionCommand};
+use crate::context::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::output::{expiry, print_json};
+
+/// The name of the one session ccc declares for a profile.
+const SESSION: &str = "extended";
+
+/// A value as a YAML scalar (a JSON string is one), so no profile name or ARN can change
+/// the document's structure.
+fn scalar(v: &str) -> String {
+    serde_json::Value::from(v).to_string()
+}
+
+/// The cloud-sessions declaration that extends `profile`: the role it assumes with its source
+/// profile (AssumeRole with the duration), or the profile itself (GetSessionToken with its
+/// keys; refused, with the reasons, when they are session credentials).
+fn declaration(ctx: &Ctx, profile: &str, region: &str, seconds: u64) -> CliResult<(String, &'static str)> {
+    let p = cred_store::AwsFiles::new(&ctx.paths).load_profile(profile)?;
+    let head = format!("cloud_sessions:\n  - name: {SESSION}\n    session_type: aws\n    region: {}\n", scalar(region));
+    if let Some(p) = &p
+        && let (Some(role), Some(source)) = (&p.role_arn, &p.source_profile)
+    {
+        let session_name = p.other.get("role_session_name").map_or("ccc-extended", String::as_str);
+        let mut yaml = format!(
+            "{head}    role_arn: {}\n    source_profile: {}\n    session_name: {}\n    duration_seconds: {seconds}\n",
+            scalar(role),
+            scalar(source),
+            scalar(session_name)
+        );
+        if let Some(x) = p.other.get("external_id") {
+            yaml.push_str(&format!("    external_id: {}\n", scalar(x)));
+        }
+        return Ok((yaml, "AssumeRole"));
+    }
+    Ok((format!("{head}    profile: {}\n", scalar(profile)), "GetSessionToken"))
+}
+
+/// Credentials for `profile` that live `hours`, and how they were obtained.
+pub async fn extended_credentials(
+    ctx: &Ctx,
+    config: &CccConfig,
+    profile: &str,
+    hours: u32,
+) -> CliResult<(core_types::AwsCredentials, &'static str)> {
+    let region = ctx.region(config, profile);
+    let seconds = u64::from(hours) * 3600;
+    let (yaml, method) = declaration(ctx, profile, &region, seconds)?;
+    let options = super::sessions::options(ctx).paths(ctx.paths.clone()).clock(ctx.clock.clone());
+    let at = |e: cloud_sessions::SessionError| super::sessions::session_error(e).context(format!("profile {profile}"));
+    let manager = CloudSessionManager::from_yaml(&yaml, options).await.map_err(at)?;
+    let session = manager.extended_session(SESSION, Duration::from_secs(seconds)).await.map_err(at)?;
+    Ok((session.credentials().await.map_err(at)?, method))
+}
+
+pub async fn session(ctx: &Ctx, cmd: SessionCommand) -> CliResult {
+    match cmd {
+        SessionCommand::Extend(args) => extend(ctx, args).await,
+    }
+}
+
+async fn extend(ctx: &Ctx, args: ExtendArgs) -> CliResult {
+    let config = ctx.config().unwrap_or_default();
+    let profile = ctx.profile(&config);
+    let region = ctx.region(&config, &profile);
+    let (creds, method) = extended_credentials(ctx, &config, &profile, args.hours).await?;
+    let sdk = cred_store::to_sdk_credentials(&creds);
+    let text = super::exec::render(&super::exec::variables(&sdk, &region, &profile), args.format);
+    let until = creds.expiration();
+    if args.out.as_os_str() == "-" {
+        print!("{text}");
+        return Ok(());
+    }
+    cred_store::fsutil::write_atomic(&args.out, text.as_bytes())?;
+    let left = until.and_then(|u| u.duration_since(ctx.clock.now()).ok()).unwrap_or_default();
+    match ctx.output {
+        Output::Json => print_json(&serde_json::json!({
+            "profile": profile, "method": method, "valid_until": expiry(until), "file": args.out.display().to_string(),
+        })),
+        Output::Table => println!(
+            "Extended credentials for profile {profile} ({method}), valid until {} ({} h {} min), in {} (0600): `source {}`",
+            expiry(until),
+            left.as_secs() / 3600,
+            left.as_secs() % 3600 / 60,
+            args.out.display(),
+            args.out.display()
+        ),
+    }
+    if left.is_zero() {
+        return Err(
+            CliError::new("the extended credentials are already expired").kind(core_types::ErrorKind::ExpiredToken)
+        );
+    }
+    Ok(())
+}
