@@ -377,6 +377,12 @@ pub enum SessionsCommand {
         #[arg(long)]
         name: String,
     },
+    /// Keep a secret in ccc's token store, for `SEC/NAME` values of `store_type: local`
+    /// (the value from standard input, never argv).
+    SetSecret {
+        /// The secret's name (`SEC/NAME` in the YAML).
+        name: String,
+    },
     /// Print an Azure session's access token (on purpose, like `az account get-access-token`).
     Token {
         #[command(flatten)]

@@ -92,6 +92,12 @@ pub async fn sessions(ctx: &Ctx, cmd: SessionsCommand) -> CliResult {
                 }
             }
         }
+        SessionsCommand::SetSecret { name } => {
+            let value = crate::prompt::secret_from_stdin(&format!("value for SEC/{name}"))?;
+            cloud_sessions::LocalSecretStore::new(ctx.token_store()).put(&name, value).map_err(session_error)?;
+            println!("Kept SEC/{name} in {} (for store_type: local).", ctx.paths.token_store_file().display());
+            Ok(())
+        }
         SessionsCommand::Creds { args, name } => super::creds::serve_session(ctx, &args.config, &name).await,
         SessionsCommand::Token { args, name, scopes } => {
             let plan = cloud_sessions::plan_for(&cred_store::fsutil::read_text(&args.config)?, &name)
@@ -107,7 +113,7 @@ pub async fn sessions(ctx: &Ctx, cmd: SessionsCommand) -> CliResult {
             match ctx.output {
                 Output::Json => print_json(&serde_json::json!({
                     "accessToken": token.token.secret(),
-                    "expiresOn": token.expires_on.to_string(),
+                    "expiresOn": cred_store::format_rfc3339(std::time::SystemTime::from(token.expires_on)),
                     "tenant": session.tenant_id(),
                     "subscription": session.subscription_id(),
                 })),

@@ -96,6 +96,17 @@ async fn azure_sessions_check_through_the_managed_identity_endpoint_and_the_chai
     );
     assert_eq!(by_name("mi")["chain"], serde_json::json!(["managed identity: answered"]));
     assert_eq!(mi.calls(), 2, "one token per session");
+    // a token printed on purpose, as `az account get-access-token` does
+    let token = home
+        .ccc()
+        .env("IDENTITY_ENDPOINT", &mi.endpoint)
+        .env("IDENTITY_HEADER", &mi.header)
+        .args(["sessions", "token", "--config", config.to_str().unwrap(), "--name", "mi", "-o", "json"])
+        .assert()
+        .success();
+    let token: serde_json::Value = serde_json::from_str(&stdout(&token)).unwrap();
+    assert!(token["accessToken"].as_str().unwrap().starts_with("mi-access-token"), "{token}");
+    assert!(token["expiresOn"].is_string());
     assert!(az.calls().is_empty(), "the chain stopped at the first answer");
     // tokens never reach the output or the trace log
     assert!(!stdout(&ok).contains("mi-access-token") && !stderr(&ok).contains("mi-access-token"), "{}", stderr(&ok));
@@ -141,6 +152,9 @@ fn creds_serve_a_declared_session() {
     // kept across runs: moto would issue new keys for a second AssumeRole
     let again = json(&ccc(&["creds", "--session", "deploy", "--sessions-config", file]).assert().success());
     assert_eq!(again["AccessKeyId"], role["AccessKeyId"]);
+    // the same through `ccc sessions creds`
+    let same = json(&ccc(&["sessions", "creds", "--config", file, "--name", "deploy"]).assert().success());
+    assert_eq!(same["AccessKeyId"], role["AccessKeyId"]);
     // keys from the environment are served as they are
     let keys = json(&ccc(&["creds", "--session", "ci", "--sessions-config", file]).assert().success());
     assert_eq!(keys["AccessKeyId"], "AKIAIOSFODNN7EXAMPLE");
@@ -251,4 +265,31 @@ fn session_extend_writes_an_env_file_boto3_uses() {
         ccc(&["exec", "--extended", "--hours", "1", "--profile", "plain", "--", &py, "-c", probe]).assert().success();
     let got: serde_json::Value = serde_json::from_str(&stdout(&ran)).unwrap();
     assert_eq!((&got[0], &got[2]), (&"env".into(), &true.into()), "{got}");
+}
+
+/// `store_type: local` works from the CLI (ccc's token store is passed; `ccc sessions
+/// set-secret` fills it from stdin), and `check --watch` runs rounds with a summary line each.
+#[test]
+fn a_local_store_secret_and_watched_checks() {
+    let home = Home::new();
+    let config = home.path().join("sessions.yaml");
+    std::fs::write(
+        &config,
+        "cloud_sessions:\n  - name: app\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAAPPEXAMPLE000001\n    secret_access_key: SEC/app_secret\nsecrets_manager:\n  cloud_stores:\n    mine:\n      store_type: local\n",
+    )
+    .unwrap();
+    let secret = "local-store-secret-value";
+    ccc_tests::leak::secret(secret);
+    let file = config.to_str().unwrap();
+    let missing = home.ccc().args(["sessions", "creds", "--config", file, "--name", "app"]).assert().failure();
+    assert!(stderr(&missing).contains("SEC/app_secret"), "{}", stderr(&missing));
+    home.ccc().args(["sessions", "set-secret", "app_secret"]).write_stdin(format!("{secret}\n")).assert().success();
+    let creds = home.ccc().args(["sessions", "creds", "--config", file, "--name", "app"]).assert().success();
+    let creds: serde_json::Value = serde_json::from_str(&stdout(&creds)).unwrap();
+    assert_eq!(creds["SecretAccessKey"], secret);
+    let watched =
+        home.ccc().args(["sessions", "check", "--config", file, "--watch", "1", "--rounds", "2"]).assert().success();
+    let out = stdout(&watched);
+    assert!(out.contains("round 1: all healthy") && out.contains("round 2: all healthy"), "{out}");
+    assert!(!out.contains(secret) && !stderr(&watched).contains(secret));
 }
