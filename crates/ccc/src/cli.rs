@@ -405,27 +405,77 @@ pub struct SessionsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum OauthCommand {
+    /// Save a provider under a name (a client secret goes to the token store, never the config).
+    Add(OauthAdd),
+    /// The saved providers, and whether each is signed in.
+    List,
+    /// Forget a saved provider (its stored tokens and client secret too).
+    Remove {
+        /// The provider's name.
+        name: String,
+    },
     /// Sign in (browser with a loopback redirect, or --device) and store the tokens.
     Login(OauthLogin),
     /// Print a valid access token, refreshing it when needed.
     Token(OauthArgs),
     /// Refresh now.
     Refresh(OauthArgs),
-    /// Revoke the stored tokens and forget them.
+    /// Revoke the stored tokens at the provider and forget them.
     Revoke(OauthArgs),
+    /// Run a command with a valid access token in its environment.
+    Exec(OauthExec),
 }
 
 #[derive(Debug, Args)]
 pub struct OauthArgs {
+    /// A saved provider (`ccc oauth add`), instead of --issuer and --client-id.
+    #[arg(conflicts_with_all = ["issuer", "client_id"], required_unless_present = "issuer")]
+    pub name: Option<String>,
     /// The provider's issuer URL (discovery at /.well-known/openid-configuration).
+    #[arg(long, requires = "client_id")]
+    pub issuer: Option<String>,
+    /// The client id.
+    #[arg(long, requires = "issuer")]
+    pub client_id: Option<String>,
+    /// Read a client secret from standard input (confidential clients).
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OauthAdd {
+    /// The name to use in later commands.
+    pub name: String,
+    /// The provider's issuer URL.
     #[arg(long)]
     pub issuer: String,
     /// The client id.
     #[arg(long)]
     pub client_id: String,
-    /// Read a client secret from standard input (confidential clients).
+    /// Scopes to ask for (repeatable; default openid offline_access).
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// Read the client secret from standard input (confidential clients).
     #[arg(long)]
     pub client_secret_stdin: bool,
+    /// The variable `ccc oauth exec` sets (default ACCESS_TOKEN).
+    #[arg(long)]
+    pub token_var: Option<String>,
+    /// Save without asking the issuer for its discovery document.
+    #[arg(long)]
+    pub no_check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OauthExec {
+    #[command(flatten)]
+    pub args: OauthArgs,
+    /// The variable to set (default: the provider's, else ACCESS_TOKEN).
+    #[arg(long)]
+    pub var: Option<String>,
+    /// The command and its arguments (after `--`).
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -69,14 +69,6 @@ impl CliError {
         self
     }
 
-    /// Replaces the kind's hint with `hint` when there is one.
-    pub fn hint_opt(self, hint: Option<&str>) -> Self {
-        match hint {
-            Some(h) => self.hint(h),
-            None => self,
-        }
-    }
-
     pub fn kind(mut self, kind: ErrorKind) -> Self {
         self.kind = kind;
         self

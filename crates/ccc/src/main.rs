@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod context;
 mod error;
+mod oauth_providers;
 mod output;
 mod prompt;
 mod retries;
@@ -52,10 +53,12 @@ async fn run(cli: Cli) -> CliResult<Option<ExitCode>> {
         return Ok(None);
     }
     let ctx = Ctx::from_env(cli.output, cli.verbose > 0, cli.profile, cli.region)?;
-    if let Command::Exec(a) = cli.command {
-        return commands::exec::exec(&ctx, a).await.map(Some);
-    }
-    let done = match cli.command {
+    let cli_command = match cli.command {
+        Command::Exec(a) => return commands::exec::exec(&ctx, a).await.map(Some),
+        Command::Oauth(cli::OauthCommand::Exec(a)) => return commands::oauth::exec(&ctx, a).await.map(Some),
+        c => c,
+    };
+    let done = match cli_command {
         Command::Configure(a) => commands::configure::configure(&ctx, a),
         Command::Config(c) => commands::configure::config(&ctx, c),
         Command::Login(a) => commands::login::login(&ctx, a).await,

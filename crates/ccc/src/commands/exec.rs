@@ -130,7 +130,7 @@ pub async fn exec(ctx: &Ctx, args: ExecArgs) -> CliResult<ExitCode> {
 
 /// The command's exit code; a command killed by a signal exits 128 + the signal, as a shell
 /// reports it.
-fn exit_code(status: std::process::ExitStatus) -> ExitCode {
+pub fn exit_code(status: std::process::ExitStatus) -> ExitCode {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(c), _) => ExitCode::from(u8::try_from(c).unwrap_or(1)),

@@ -452,11 +452,18 @@ async fn each_profile_keeps_its_own_cognito_user_and_logout_signs_out_only_that_
 
 /// Signs `user` in with `ccc oauth login` (the headless browser answers the provider's pages).
 async fn oauth_login(home: &Home, user: &str) {
-    use std::io::BufRead;
     let issuer = peer("CCC_TEST_OIDC_ISSUER");
+    oauth_login_with(home, user, &["--issuer", &issuer, "--client-id", "ccc-public"]).await;
+}
+
+/// `ccc oauth login TARGET…` for `user`, the headless browser answering the provider's pages.
+async fn oauth_login_with(home: &Home, user: &str, target: &[&str]) {
+    use std::io::BufRead;
     let ccc_path = assert_cmd::cargo::cargo_bin("ccc");
     let mut login = StdCommand::new(&ccc_path)
-        .args(["oauth", "login", "--issuer", &issuer, "--client-id", "ccc-public", "--no-browser", "--timeout", "60"])
+        .args(["oauth", "login"])
+        .args(target)
+        .args(["--no-browser", "--timeout", "60"])
         .env_clear()
         .env("HOME", home.path())
         .env("PATH", "/usr/bin:/bin")
@@ -541,4 +548,89 @@ async fn oauth_login_token_refresh_revoke() {
     home.ccc().args(["oauth", "revoke"]).args(args).assert().success();
     let after = home.ccc().args(["oauth", "token"]).args(args).assert().code(3);
     assert!(stderr(&after).contains("ccc oauth login"), "{}", stderr(&after));
+}
+
+/// Whether the provider's introspection endpoint (RFC 7662, asked as the confidential test
+/// client) says `token` is active: the provider judges revocation, not our store.
+async fn provider_says_active(token: &str) -> bool {
+    let issuer = peer("CCC_TEST_OIDC_ISSUER");
+    let discovery: serde_json::Value =
+        reqwest::get(format!("{issuer}/.well-known/openid-configuration")).await.unwrap().json().await.unwrap();
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(discovery["introspection_endpoint"].as_str().unwrap())
+        .basic_auth("ccc-confidential", Some("ccc-confidential-secret"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["active"] == true
+}
+
+/// A provider saved by name: `add` (checked against the issuer's discovery), `list`, then
+/// `login`, `token`, `exec` and `revoke` by name; a confidential client's secret goes to the
+/// token store, not the config file; revocation is checked at the provider (introspection
+/// says both tokens are inactive).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_provider_signs_in_runs_commands_and_revokes_at_the_provider() {
+    let home = Home::new();
+    let issuer = peer("CCC_TEST_OIDC_ISSUER");
+    let ccc = |args: &[&str]| {
+        let mut c = home.ccc();
+        c.args(args);
+        c
+    };
+    ccc(&["oauth", "add", "corp", "--issuer", &issuer, "--client-id", "ccc-public", "--token-var", "API_TOKEN"])
+        .assert()
+        .success();
+    let bad = ccc(&["oauth", "add", "typo", "--issuer", "http://127.0.0.1:9", "--client-id", "x"]).assert().failure();
+    assert!(stderr(&bad).contains("issuer"), "{}", stderr(&bad));
+    ccc(&["oauth", "add", "conf", "--issuer", &issuer, "--client-id", "ccc-confidential", "--client-secret-stdin"])
+        .write_stdin("ccc-confidential-secret\n")
+        .assert()
+        .success();
+    assert!(
+        !std::fs::read_to_string(home.path().join(".ccc/config.json")).unwrap().contains("ccc-confidential-secret")
+    );
+    let listed: serde_json::Value =
+        serde_json::from_str(&stdout(&ccc(&["oauth", "list", "-o", "json"]).assert().success())).unwrap();
+    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["conf", "corp"]);
+    assert_eq!((&listed[0]["confidential"], &listed[1]["signed_in"]), (&true.into(), &false.into()));
+    let early = ccc(&["oauth", "token", "corp"]).assert().code(3);
+    assert!(stderr(&early).contains("ccc oauth login corp"), "{}", stderr(&early));
+
+    oauth_login_with(&home, "erin", &["corp"]).await;
+    let access = stdout(&ccc(&["oauth", "token", "corp"]).assert().success()).trim().to_owned();
+    ccc_tests::leak::secret(&access);
+    assert!(provider_accepts(&access).await);
+    // a command with the token in the provider's variable; its exit code passes through
+    let ran = ccc(&["oauth", "exec", "corp", "--", "sh", "-c", "printf %s \"$API_TOKEN\""]).assert().success();
+    assert_eq!(stdout(&ran), access);
+    ccc(&["oauth", "exec", "corp", "--", "sh", "-c", "exit 5"]).assert().code(5);
+    let ran =
+        ccc(&["oauth", "exec", "corp", "--var", "TOKEN", "--", "sh", "-c", "printf %s \"$TOKEN\""]).assert().success();
+    assert_eq!(stdout(&ran), access);
+
+    // revocation, judged by the provider
+    let store = cred_store::TokenStore::new(&cred_store::Paths::under_home(home.path()));
+    let stored = store.get(&cred_store::TokenKey::new("oauth", &issuer, "ccc-public")).unwrap().unwrap();
+    let refresh = stored.refresh_token.clone().expect("a refresh token");
+    use core_types::ExposeSecret;
+    ccc_tests::leak::secret(refresh.expose_secret());
+    assert!(provider_says_active(&access).await && provider_says_active(refresh.expose_secret()).await);
+    ccc(&["oauth", "revoke", "corp"]).assert().success();
+    assert!(!provider_says_active(&access).await, "the access token is still active at the provider");
+    assert!(!provider_says_active(refresh.expose_secret()).await, "the refresh token is still active at the provider");
+    ccc(&["oauth", "token", "corp"]).assert().code(3);
+
+    ccc(&["oauth", "remove", "conf"]).assert().success();
+    let listed: serde_json::Value =
+        serde_json::from_str(&stdout(&ccc(&["oauth", "list", "-o", "json"]).assert().success())).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert!(
+        !std::fs::read_to_string(home.path().join(".ccc/tokens.json")).unwrap().contains("ccc-confidential-secret")
+    );
 }
