@@ -85,6 +85,8 @@ pub enum Command {
     /// OAuth 2 / OIDC sign-in against any provider.
     #[command(subcommand)]
     Oauth(OauthCommand),
+    /// Check the files ccc owns (modes, owners) and say which token store and ledger are in use.
+    Doctor,
     /// Print a shell completion script.
     Completions {
         /// The shell.

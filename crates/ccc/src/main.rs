@@ -78,6 +78,7 @@ async fn run(cli: Cli) -> CliResult<Option<ExitCode>> {
         Command::Sessions(c) => commands::sessions::sessions(&ctx, c).await,
         Command::Oauth(c) => commands::oauth::oauth(&ctx, c).await,
         Command::Env(a) => commands::exec::env(&ctx, a).await,
+        Command::Doctor => commands::doctor::doctor(&ctx),
         Command::Completions { .. } | Command::Exec(_) => Ok(()),
     };
     done.map(|()| None)

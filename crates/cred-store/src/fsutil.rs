@@ -108,7 +108,7 @@ pub fn read_optional(path: &Path) -> Result<Option<String>> {
     }
 }
 
-fn my_uid() -> u32 {
+pub(crate) fn my_uid() -> u32 {
     rustix::process::getuid().as_raw()
 }
 

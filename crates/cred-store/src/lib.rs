@@ -22,6 +22,7 @@
 mod aws_files;
 mod codec;
 mod config;
+pub mod doctor;
 mod error;
 pub mod fsutil;
 mod ini;

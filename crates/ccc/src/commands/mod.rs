@@ -1,6 +1,7 @@
 pub mod account;
 pub mod configure;
 pub mod creds;
+pub mod doctor;
 pub mod exec;
 pub mod extend;
 pub mod inspect;

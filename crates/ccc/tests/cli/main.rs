@@ -634,3 +634,25 @@ async fn a_saved_provider_signs_in_runs_commands_and_revokes_at_the_provider() {
         !std::fs::read_to_string(home.path().join(".ccc/tokens.json")).unwrap().contains("ccc-confidential-secret")
     );
 }
+
+/// `ccc doctor` names the stores in use and finds a secret file others can read, with the
+/// command that fixes it; once fixed, it passes.
+#[test]
+fn doctor_finds_open_files_and_says_how_to_fix_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::new();
+    home.ccc().args(["sessions", "set-secret", "doctor_probe"]).write_stdin("doctor-probe-value\n").assert().success();
+    ccc_tests::leak::secret("doctor-probe-value");
+    let tokens = home.path().join(".ccc/tokens.json");
+    assert_eq!(std::fs::metadata(&tokens).unwrap().permissions().mode() & 0o777, 0o600, "written 0600");
+    let clean = home.ccc().args(["doctor"]).assert().success();
+    assert!(stdout(&clean).contains("token store: file") && stdout(&clean).contains("ledger:"), "{}", stdout(&clean));
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let open = home.ccc().args(["doctor", "-o", "json"]).assert().code(1);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&open)).unwrap();
+    let store = report["files"].as_array().unwrap().iter().find(|f| f["what"] == "token store").unwrap();
+    assert_eq!((&store["mode"], &store["finding"]["status"]), (&0o644.into(), &"too_open".into()), "{store}");
+    assert!(stderr(&open).contains(&format!("chmod 600 {}", tokens.display())), "{}", stderr(&open));
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
+    home.ccc().args(["doctor"]).assert().success();
+}
