@@ -1,6 +1,7 @@
 //! `cargo xtask demo`: configure, sign in, use the credentials from boto3, and ask what the
 //! user owns and may do, against moto; then an IAM Identity Center user signs in with ccc
-//! alone. Every command shown is run for real.
+//! alone; a long run outlives its credentials; an OAuth provider is saved, signed in to and
+//! used. Every command shown is run for real.
 
 use std::fs;
 use std::path::Path;
@@ -115,6 +116,74 @@ fn sso_user(home: &Path, ccc: &str, python: &str) -> Result<(), String> {
     result
 }
 
+/// A run longer than one credential's life: `ccc session extend` for a profile with IAM-user
+/// keys, then the library's extended session across three lifetimes on a fast clock.
+fn long_run(home: &Path, endpoint: &str, ccc: &str) -> Result<(), String> {
+    step("9. A long run: credentials that outlive their lifetime");
+    let keys = "[demo-keys]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = demo-long-run-secret\n";
+    fs::write(home.join(".aws/credentials"), keys).map_err(|e| e.to_string())?;
+    println!("   ~/.aws/credentials holds IAM-user keys for profile demo-keys");
+    let file = home.join(".env.extended").display().to_string();
+    show(home, endpoint, ccc, &["session", "extend", "--profile", "demo-keys", "--hours", "12", "--out", &file], None)?;
+    println!("   (`source` that file and a six-hour test suite keeps working; in a program, the");
+    println!("   extended session renews itself. Here on a fast clock, 15-minute credentials:)");
+    cmd::run("cargo", &["build", "--quiet", "-p", "ccc-tests", "--bin", "long-run"])?;
+    let out = Command::new(cmd::root().join("target/debug/long-run"))
+        .env("CCC_TEST_AWS_ENDPOINT", endpoint)
+        .output()
+        .map_err(|e| format!("cannot run the long run: {e}"))?;
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    if !out.status.success() {
+        return Err(format!("the long run failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(())
+}
+
+/// An OAuth user: a provider saved by name, a browser sign-in (a headless browser plays the
+/// person at oidc-provider's pages), a command run with the token, revocation.
+fn oauth_user(home: &Path, endpoint: &str, ccc: &str, python: &str, issuer: &str) -> Result<(), String> {
+    use std::io::BufRead;
+    step("10. An OAuth API user: a saved provider, a browser sign-in, a command with the token");
+    show(home, endpoint, ccc, &["oauth", "add", "demo-api", "--issuer", issuer, "--client-id", "ccc-public"], None)?;
+    println!("$ ccc oauth login demo-api --no-browser");
+    let mut login = Command::new(ccc)
+        .args(["oauth", "login", "demo-api", "--no-browser", "--timeout", "60"])
+        .env("HOME", home)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run ccc: {e}"))?;
+    let mut lines = std::io::BufReader::new(login.stderr.take().ok_or("no stderr")?).lines();
+    let url = loop {
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("http") => break line,
+            Some(Ok(line)) => println!("{line}"),
+            _ => return Err("ccc oauth login printed no URL".into()),
+        }
+    };
+    println!("{}?…  (the sign-in page; a headless browser signs in as {USER})", url.split('?').next().unwrap_or(""));
+    cmd::run("cargo", &["build", "--quiet", "-p", "ccc-tests", "--bin", "oidc-browser"])?;
+    let page = Command::new(cmd::root().join("target/debug/oidc-browser"))
+        .args([url.as_str(), USER])
+        .output()
+        .map_err(|e| format!("cannot run the headless browser: {e}"))?;
+    if !page.status.success() {
+        return Err(format!("the browser sign-in failed: {}", String::from_utf8_lossy(&page.stderr)));
+    }
+    let out = login.wait_with_output().map_err(|e| e.to_string())?;
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    if !out.status.success() {
+        return Err("ccc oauth login failed".into());
+    }
+    show(home, endpoint, ccc, &["oauth", "list"], None)?;
+    let probe = format!(
+        "import json, os, urllib.request; r = urllib.request.Request('{issuer}/me', headers={{'Authorization': 'Bearer ' + os.environ['ACCESS_TOKEN']}}); print('the API sees', json.load(urllib.request.urlopen(r))['sub'])"
+    );
+    show(home, endpoint, ccc, &["oauth", "exec", "demo-api", "--", python, "-c", &probe], None)?;
+    show(home, endpoint, ccc, &["oauth", "revoke", "demo-api"], None)?;
+    Ok(())
+}
+
 pub fn run(env: &[(String, String)]) -> Result<(), String> {
     let endpoint = get(env, "CCC_TEST_AWS_ENDPOINT")?.to_owned();
     let python = get(env, "CCC_TEST_PYTHON")?.to_owned();
@@ -210,6 +279,8 @@ pub fn run(env: &[(String, String)]) -> Result<(), String> {
     show(&home, &endpoint, &ccc, &["logout"], None)?;
 
     sso_user(&home, &ccc, &python)?;
-    println!("\ndemo: every step above ran for real against moto on loopback.");
+    long_run(&home, &endpoint, &ccc)?;
+    oauth_user(&home, &endpoint, &ccc, &python, get(env, "CCC_TEST_OIDC_ISSUER")?)?;
+    println!("\ndemo: every step above ran for real against moto and oidc-provider on loopback.");
     Ok(())
 }
