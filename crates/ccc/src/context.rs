@@ -59,6 +59,8 @@ pub struct Ctx {
     aws_region: Option<String>,
     /// Credentials already exported in this environment, and by whom (`ccc exec` nesting).
     pub exported: Option<String>,
+    /// `CCC_TOKEN_STORE=keyring`: tokens sealed with a key in the platform keyring.
+    sealed_tokens: bool,
 }
 
 impl Ctx {
@@ -83,6 +85,15 @@ impl Ctx {
             region_flag: region_flag.filter(|r| !r.is_empty()),
             aws_profile: var("AWS_PROFILE"),
             aws_region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+            sealed_tokens: match var("CCC_TOKEN_STORE").as_deref() {
+                None | Some("file") => false,
+                Some("keyring") => true,
+                Some(other) => {
+                    return Err(CliError::new(format!("CCC_TOKEN_STORE={other:?} is not a token store"))
+                        .kind(core_types::ErrorKind::InvalidInput)
+                        .hint("use `file` (the default) or `keyring`"));
+                }
+            },
             exported: match (var(CCC_PROFILE_VAR), var("AWS_ACCESS_KEY_ID")) {
                 (Some(p), _) => Some(format!("`ccc exec` for profile {p}")),
                 (None, Some(_)) => Some("AWS_ACCESS_KEY_ID".to_owned()),
@@ -128,8 +139,11 @@ impl Ctx {
         b.build()
     }
 
+    /// The token store: the 0600 file, its tokens sealed with a key in the platform keyring
+    /// when `CCC_TOKEN_STORE=keyring`.
     pub fn token_store(&self) -> TokenStore {
-        TokenStore::new(&self.paths)
+        let store = TokenStore::new(&self.paths);
+        if self.sealed_tokens { store.sealed_with_keyring() } else { store }
     }
 
     /// The AWS profile a command acts on: `--profile`, `AWS_PROFILE`, the ccc config's
@@ -146,6 +160,7 @@ impl Ctx {
         let cognito = self.cognito_config(config, profile)?;
         let sdk = self.sdk_config(&cognito.region);
         Ok(CognitoProfile::builder(cognito, &self.paths, profile)?
+            .token_store(self.token_store())
             .sdk_config(&sdk)
             .clock(self.clock.clone())
             .refresh_window(refresh_window(config)?))

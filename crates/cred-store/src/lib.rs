@@ -31,6 +31,8 @@ mod paths;
 mod process;
 mod refreshing;
 mod sdk;
+#[cfg(feature = "keyring")]
+mod sealing;
 mod shared;
 mod sso_cache;
 mod timefmt;

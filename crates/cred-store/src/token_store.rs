@@ -36,6 +36,12 @@ impl TokenKey {
         format!("{}\u{1f}{}\u{1f}{}", self.provider, self.account, self.user)
     }
 
+    /// A field of this entry, readable in messages and bound into a sealed value (which then
+    /// opens only there).
+    fn slot(&self, field: &str) -> String {
+        format!("{}|{}|{} {field}", self.provider, self.account, self.user)
+    }
+
     fn decode(s: &str) -> Option<Self> {
         let mut parts = s.split('\u{1f}');
         let k = Self::new(parts.next()?, parts.next()?, parts.next()?);
@@ -86,40 +92,122 @@ impl From<&TokenSet> for Entry {
     }
 }
 
-impl From<Entry> for TokenSet {
-    fn from(e: Entry) -> Self {
-        TokenSet {
-            access_token: e.access_token.map(SecretString::from),
-            id_token: e.id_token.map(SecretString::from),
-            refresh_token: e.refresh_token.map(SecretString::from),
-            token_type: e.token_type,
-            scopes: e.scopes,
-            expires_at: e.expires_at.map(from_unix_seconds),
+/// The prefix of a sealed value (see the `keyring` feature).
+const SEALED_PREFIX: &str = "sealed:v1:";
+
+/// Whether the store's secrets are sealed, and with what.
+#[derive(Clone, Default)]
+struct Sealing {
+    #[cfg(feature = "keyring")]
+    sealer: Option<std::sync::Arc<crate::sealing::Sealer>>,
+}
+
+impl Sealing {
+    fn seal(&self, value: Option<String>, slot: &str) -> Result<Option<String>> {
+        #[cfg(feature = "keyring")]
+        if let (Some(s), Some(v)) = (&self.sealer, &value) {
+            return s.seal(v, slot).map(Some);
         }
+        let _ = slot;
+        Ok(value)
+    }
+
+    fn open(&self, value: Option<String>, slot: &str) -> Result<Option<SecretString>> {
+        let Some(v) = value else { return Ok(None) };
+        #[cfg(feature = "keyring")]
+        if let Some(s) = &self.sealer {
+            return s.open(&v, slot).map(|p| Some(SecretString::from(p)));
+        }
+        if v.starts_with(SEALED_PREFIX) {
+            return Err(Error::NotConfigured(format!(
+                "set CCC_TOKEN_STORE=keyring to read this token: it is sealed with a key from the platform keyring ({slot}); or remove the entry and sign in again"
+            )));
+        }
+        Ok(Some(SecretString::from(v)))
+    }
+
+    fn describe(&self) -> String {
+        #[cfg(feature = "keyring")]
+        if let Some(s) = &self.sealer {
+            return s.describe();
+        }
+        "plain JSON, mode 0600".to_owned()
     }
 }
 
-/// The file-backed token store.
+/// The file-backed token store. By default the file holds the tokens as JSON, readable by
+/// its owner only; with the `keyring` feature, [`TokenStore::sealed_with_keyring`] seals each
+/// token with a key kept in the platform keyring.
 #[derive(Clone)]
 pub struct TokenStore {
     path: PathBuf,
+    sealing: Sealing,
 }
 
 impl fmt::Debug for TokenStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenStore").field("path", &self.path).finish()
+        f.debug_struct("TokenStore").field("path", &self.path).field("sealing", &self.sealing.describe()).finish()
     }
 }
 
 impl TokenStore {
     /// The store at `paths.token_store_file()`.
     pub fn new(paths: &Paths) -> Self {
-        Self { path: paths.token_store_file() }
+        Self { path: paths.token_store_file(), sealing: Sealing::default() }
     }
 
     /// A store in an explicit file.
     pub fn at(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self { path: path.into(), sealing: Sealing::default() }
+    }
+
+    /// This store with every token sealed (AES-256-GCM) under a key kept in the platform
+    /// keyring, created on first use; values written before are read and sealed on the next
+    /// write. A keyring that cannot be reached is an error at the first read or write, never
+    /// a silent fallback to plain storage.
+    #[cfg(feature = "keyring")]
+    pub fn sealed_with_keyring(self) -> Self {
+        let account = self.path.display().to_string();
+        Self {
+            sealing: Sealing { sealer: Some(std::sync::Arc::new(crate::sealing::Sealer::keyring(account))) },
+            ..self
+        }
+    }
+
+    /// This store with every token sealed under `key` (for callers with their own key
+    /// management, and tests).
+    #[cfg(feature = "keyring")]
+    pub fn sealed_with_key(self, key: [u8; 32]) -> Self {
+        Self { sealing: Sealing { sealer: Some(std::sync::Arc::new(crate::sealing::Sealer::fixed(key))) }, ..self }
+    }
+
+    /// How the tokens are kept (for `doctor`-style reports): `plain JSON, mode 0600` or how
+    /// they are sealed.
+    pub fn describe(&self) -> String {
+        format!("{} ({})", self.path.display(), self.sealing.describe())
+    }
+
+    /// The entry a token set is kept as, its secrets sealed when the store seals.
+    fn write_entry(&self, key: &TokenKey, tokens: &TokenSet) -> Result<Entry> {
+        let mut e = Entry::from(tokens);
+        let slot = |f: &str| key.slot(f);
+        e.access_token = self.sealing.seal(e.access_token.take(), &slot("access_token"))?;
+        e.id_token = self.sealing.seal(e.id_token.take(), &slot("id_token"))?;
+        e.refresh_token = self.sealing.seal(e.refresh_token.take(), &slot("refresh_token"))?;
+        Ok(e)
+    }
+
+    /// The token set an entry holds, its secrets opened.
+    fn read_entry(&self, key: &TokenKey, e: Entry) -> Result<TokenSet> {
+        let slot = |f: &str| key.slot(f);
+        Ok(TokenSet {
+            access_token: self.sealing.open(e.access_token, &slot("access_token"))?,
+            id_token: self.sealing.open(e.id_token, &slot("id_token"))?,
+            refresh_token: self.sealing.open(e.refresh_token, &slot("refresh_token"))?,
+            token_type: e.token_type,
+            scopes: e.scopes,
+            expires_at: e.expires_at.map(from_unix_seconds),
+        })
     }
 
     fn parse(&self, text: Option<String>) -> Result<StoreFile> {
@@ -145,15 +233,16 @@ impl TokenStore {
 
     /// Stores (replaces) a token set.
     pub fn put(&self, key: &TokenKey, tokens: &TokenSet) -> Result<()> {
+        let entry = self.write_entry(key, tokens)?;
         self.edit(|s| {
-            s.entries.insert(key.encode(), Entry::from(tokens));
+            s.entries.insert(key.encode(), entry);
         })
     }
 
     /// Reads a token set.
     pub fn get(&self, key: &TokenKey) -> Result<Option<TokenSet>> {
         let mut store = self.parse(fsutil::read_optional(&self.path)?)?;
-        Ok(store.entries.remove(&key.encode()).map(TokenSet::from))
+        store.entries.remove(&key.encode()).map(|e| self.read_entry(key, e)).transpose()
     }
 
     /// Removes a token set. Returns whether it was there.
@@ -167,17 +256,21 @@ impl TokenStore {
     /// Reads a token set and when it was obtained (if recorded).
     pub fn get_with_time(&self, key: &TokenKey) -> Result<Option<(TokenSet, Option<SystemTime>)>> {
         let mut store = self.parse(fsutil::read_optional(&self.path)?)?;
-        Ok(store.entries.remove(&key.encode()).map(|e| {
-            let at = e.obtained_at.map(from_unix_seconds);
-            (TokenSet::from(e), at)
-        }))
+        store
+            .entries
+            .remove(&key.encode())
+            .map(|e| {
+                let at = e.obtained_at.map(from_unix_seconds);
+                self.read_entry(key, e).map(|t| (t, at))
+            })
+            .transpose()
     }
 
     /// Stores (replaces) a token set obtained at `at`.
     pub fn put_at(&self, key: &TokenKey, tokens: &TokenSet, at: SystemTime) -> Result<()> {
+        let mut entry = self.write_entry(key, tokens)?;
+        entry.obtained_at = Some(unix_seconds(at));
         self.edit(|s| {
-            let mut entry = Entry::from(tokens);
-            entry.obtained_at = Some(unix_seconds(at));
             s.entries.insert(key.encode(), entry);
         })
     }
@@ -248,6 +341,35 @@ impl crate::SharedEntry<TokenSet> for TokenEntry {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    /// A sealed store keeps no token readable in its file, reads entries written before
+    /// sealing, and a plain store refuses sealed entries with a clear error (never garbage).
+    #[cfg(feature = "keyring")]
+    #[test]
+    fn a_sealed_store_keeps_nothing_readable_in_its_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = Paths::under_home(tmp.path());
+        let key = TokenKey::new("oauth", "https://id.example.com", "cli");
+        let tokens = TokenSet {
+            access_token: Some(SecretString::from("AT-SECRET-VALUE".to_owned())),
+            refresh_token: Some(SecretString::from("RT-SECRET-VALUE".to_owned())),
+            ..TokenSet::default()
+        };
+        // written plain first, then read and rewritten by a sealed store
+        TokenStore::new(&paths).put(&key, &tokens).unwrap();
+        let sealed = TokenStore::new(&paths).sealed_with_key([3; 32]);
+        let back = sealed.get(&key).unwrap().unwrap();
+        assert_eq!(back.refresh_token.unwrap().expose_secret(), "RT-SECRET-VALUE");
+        sealed.put(&key, &tokens).unwrap();
+        let text = std::fs::read_to_string(paths.token_store_file()).unwrap();
+        assert!(!text.contains("SECRET-VALUE") && text.contains(SEALED_PREFIX), "{text}");
+        assert_eq!(sealed.get(&key).unwrap().unwrap().access_token.unwrap().expose_secret(), "AT-SECRET-VALUE");
+        let e = TokenStore::new(&paths).get(&key).unwrap_err().to_string();
+        assert!(e.contains("CCC_TOKEN_STORE=keyring"), "{e}");
+        let e = TokenStore::new(&paths).sealed_with_key([4; 32]).get(&key).unwrap_err().to_string();
+        assert!(e.contains("does not open"), "{e}");
+        assert!(sealed.describe().contains("sealed (AES-256-GCM"));
+    }
 
     #[test]
     fn put_get_remove_with_0600_file() {

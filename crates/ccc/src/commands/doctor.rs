@@ -17,7 +17,7 @@ pub fn doctor(ctx: &Ctx) -> CliResult {
         Some(loc) => cred_store::redact_url(loc),
         None => format!("SQLite file {}", ctx.paths.default_ledger_db().display()),
     };
-    let token_store = format!("file {} (JSON, mode 0600, not encrypted)", ctx.paths.token_store_file().display());
+    let token_store = format!("file {}", ctx.token_store().describe());
     let checks = check_files(&ctx.paths, ledger_file.as_deref());
     let problems: Vec<_> = checks.iter().filter(|c| c.is_problem()).collect();
     match ctx.output {

@@ -656,3 +656,37 @@ fn doctor_finds_open_files_and_says_how_to_fix_them() {
     std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
     home.ccc().args(["doctor"]).assert().success();
 }
+
+/// `CCC_TOKEN_STORE=keyring`: the token store's file holds nothing readable (each token
+/// sealed with a key the platform keyring keeps: the kernel keyring here), the tokens still
+/// serve, `ccc doctor` says which store is in use, and a plain-file ccc refuses the sealed
+/// entry with the way out instead of reading garbage.
+#[test]
+fn tokens_sealed_with_the_keyring_leave_nothing_readable_in_the_file() {
+    let home = Home::new();
+    let sealed = |args: &[&str]| {
+        let mut c = home.ccc();
+        c.env("CCC_TOKEN_STORE", "keyring").args(args);
+        c
+    };
+    let value = "keyring-sealed-secret-value";
+    ccc_tests::leak::secret(value);
+    sealed(&["sessions", "set-secret", "sealed_probe"]).write_stdin(format!("{value}\n")).assert().success();
+    let file = std::fs::read_to_string(home.path().join(".ccc/tokens.json")).unwrap();
+    assert!(!file.contains(value) && file.contains("sealed:v1:"), "{file}");
+    let config = home.path().join("sessions.yaml");
+    std::fs::write(
+        &config,
+        "cloud_sessions:\n  - name: app\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAAPPEXAMPLE000002\n    secret_access_key: SEC/sealed_probe\nsecrets_manager:\n  cloud_stores:\n    mine:\n      store_type: local\n",
+    )
+    .unwrap();
+    let args = ["sessions", "creds", "--config", config.to_str().unwrap(), "--name", "app"];
+    let creds: serde_json::Value = serde_json::from_str(&stdout(&sealed(&args).assert().success())).unwrap();
+    assert_eq!(creds["SecretAccessKey"], value);
+    let doctor = sealed(&["doctor"]).assert().success();
+    assert!(stdout(&doctor).contains("sealed (AES-256-GCM, key in the platform keyring"), "{}", stdout(&doctor));
+    let plain = home.ccc().args(args).assert().failure();
+    assert!(stderr(&plain).contains("CCC_TOKEN_STORE=keyring"), "{}", stderr(&plain));
+    assert!(!stderr(&plain).contains(value));
+    home.ccc().env("CCC_TOKEN_STORE", "vault").arg("doctor").assert().code(1);
+}
