@@ -379,6 +379,21 @@ pub enum SessionsCommand {
         #[arg(long)]
         name: String,
     },
+    /// Sign in with the browser for a `use_interactive_browser` Azure session (the refresh
+    /// token goes to the token store).
+    Login {
+        #[command(flatten)]
+        args: SessionsArgs,
+        /// The session.
+        #[arg(long)]
+        name: String,
+        /// Print the page only; do not try to open a browser.
+        #[arg(long)]
+        no_browser: bool,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
     /// Keep a secret in ccc's token store, for `SEC/NAME` values of `store_type: local`
     /// (the value from standard input, never argv).
     SetSecret {

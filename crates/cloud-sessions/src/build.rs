@@ -250,6 +250,24 @@ async fn build_azure(
         }
         AzureCredentialPlan::ManagedIdentity => AzureWay::ManagedIdentity,
         AzureCredentialPlan::AzureCli => AzureWay::AzureCli,
+        #[cfg(feature = "azure-browser")]
+        AzureCredentialPlan::InteractiveBrowser => {
+            let tenant = plain(&plan.tenant_id, "tenant_id").await?;
+            let client = plain(&plan.client_id, "client_id").await?.unwrap_or_default();
+            let store = match (&options.token_store, &options.paths) {
+                (Some(s), _) => s.clone(),
+                (None, Some(p)) => cred_store::TokenStore::new(p),
+                (None, None) => cred_store::TokenStore::new(&cred_store::Paths::from_env()?),
+            };
+            AzureWay::InteractiveBrowser(Arc::new(crate::azure::BrowserCredential {
+                issuer: crate::azure::BrowserCredential::issuer(plan.authority_host.as_deref(), tenant.as_deref()),
+                client_id: client,
+                store,
+                clock: options.clock.clone(),
+            }))
+        }
+        #[cfg(not(feature = "azure-browser"))]
+        AzureCredentialPlan::InteractiveBrowser => AzureWay::InteractiveBrowser,
         AzureCredentialPlan::Chain => AzureWay::Chain,
     };
     let spec = AzureSpec {
@@ -271,6 +289,11 @@ async fn build_azure(
     let chain = ctx.chain(&plan.name, &spec);
     Ok(AzureSession {
         name: plan.name.clone(),
+        #[cfg(feature = "azure-browser")]
+        browser: match &spec.way {
+            AzureWay::InteractiveBrowser(b) => Some(b.clone()),
+            _ => None,
+        },
         tenant_id: spec.tenant_id,
         subscription_id: spec.subscription_id,
         tokens: Arc::new(chain),

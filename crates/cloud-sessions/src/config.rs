@@ -79,6 +79,10 @@ pub struct SessionSpec {
     /// Use the Azure CLI's sign-in.
     #[serde(default)]
     pub use_azure_cli: bool,
+    /// Use a developer's browser sign-in (authorization code + PKCE against the tenant's
+    /// authority, the refresh token in the token store); needs client_id.
+    #[serde(default)]
+    pub use_interactive_browser: bool,
     /// Workload identity federated token file.
     pub federated_token_file: Option<String>,
     /// Entra authority for sovereign or private clouds (default: `AZURE_AUTHORITY_HOST`, else
@@ -119,6 +123,7 @@ impl std::fmt::Debug for SessionSpec {
             .field("client_secret", &redact_plain(&self.client_secret))
             .field("use_managed_identity", &self.use_managed_identity)
             .field("use_azure_cli", &self.use_azure_cli)
+            .field("use_interactive_browser", &self.use_interactive_browser)
             .field("federated_token_file", &self.federated_token_file)
             .field("authority_host", &self.authority_host)
             .finish()
@@ -305,6 +310,7 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
             ("client_secret", s.client_secret.is_some()),
             ("use_managed_identity", s.use_managed_identity),
             ("use_azure_cli", s.use_azure_cli),
+            ("use_interactive_browser", s.use_interactive_browser),
             ("federated_token_file", s.federated_token_file.is_some()),
             ("authority_host", s.authority_host.is_some()),
         ];
@@ -361,13 +367,14 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
                 ("federated_token_file", s.federated_token_file.is_some()),
                 ("use_managed_identity", s.use_managed_identity),
                 ("use_azure_cli", s.use_azure_cli),
+                ("use_interactive_browser", s.use_interactive_browser),
             ];
             let chosen: Vec<&str> = ways.iter().filter(|(_, set)| *set).map(|(n, _)| *n).collect();
             if chosen.len() > 1 {
                 return Err(err(
                     at(chosen[1]),
                     format!(
-                        "choose one of client_secret, federated_token_file, use_managed_identity or use_azure_cli (got {}); declare none for the credential chain",
+                        "choose one of client_secret, federated_token_file, use_managed_identity, use_azure_cli or use_interactive_browser (got {}); declare none for the credential chain",
                         chosen.join(" and ")
                     ),
                 ));
@@ -382,8 +389,18 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
                     }
                 }
             }
+            if chosen.first() == Some(&"use_interactive_browser") && s.client_id.is_none() {
+                return Err(err(
+                    at("client_id"),
+                    "missing: use_interactive_browser needs client_id (the app registration)",
+                ));
+            }
+            // https, or http to this machine (a local test provider)
             if let Some(h) = &s.authority_host
                 && !h.starts_with("https://")
+                && !(h.starts_with("http://127.0.0.1")
+                    || h.starts_with("http://localhost")
+                    || h.starts_with("http://[::1]"))
             {
                 return Err(err(at("authority_host"), "must be an https:// URL"));
             }

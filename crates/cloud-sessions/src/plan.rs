@@ -112,6 +112,8 @@ pub enum AzureCredentialPlan {
     ManagedIdentity,
     /// The Azure CLI's sign-in.
     AzureCli,
+    /// A developer's browser sign-in.
+    InteractiveBrowser,
     /// environment → workload identity → managed identity → Azure CLI.
     Chain,
 }
@@ -270,6 +272,8 @@ fn azure_plan(index: usize, s: &SessionSpec) -> AzureSessionPlan {
         AzureCredentialPlan::ManagedIdentity
     } else if s.use_azure_cli {
         AzureCredentialPlan::AzureCli
+    } else if s.use_interactive_browser {
+        AzureCredentialPlan::InteractiveBrowser
     } else {
         AzureCredentialPlan::Chain
     };

@@ -50,12 +50,19 @@ impl OAuthClient {
     /// New tokens from a refresh token. Providers that rotate return a new refresh token,
     /// which the result carries; otherwise the old one is kept.
     pub async fn refresh_token(&self, refresh: &SecretString) -> Result<TokenSet, OAuthError> {
+        self.refresh_token_for(refresh, &[]).await
+    }
+
+    /// New tokens from a refresh token for `scopes` (none: the granted ones; a narrower set,
+    /// or, at providers that allow it such as Entra ID, another resource's).
+    pub async fn refresh_token_for(&self, refresh: &SecretString, scopes: &[&str]) -> Result<TokenSet, OAuthError> {
         let rt = RefreshToken::new(refresh.expose_secret().to_owned());
         let r = self
             .retrying("refresh", Replay::OnlyIfUnsent, || async {
                 self.inner
                     .exchange_refresh_token(&rt)
                     .map_err(|e| OAuthError::Config(format!("{e}: set the token endpoint")))?
+                    .add_scopes(scopes.iter().map(|s| oauth2::Scope::new((*s).to_owned())))
                     .request_async(&http_client(&self.http))
                     .await
                     .map_err(token_error)

@@ -318,3 +318,56 @@ async fn a_vault_whose_session_needs_the_vault_says_so() {
     assert!(vault.requests().is_empty());
     assert!(!text.contains(SECRET));
 }
+
+/// A developer's browser sign-in, built on oauth-pkce (azure_identity 1.0 has no interactive
+/// credential) against the tenant's v2.0 authority, oidc-provider standing in for Entra ID:
+/// before the sign-in the session says what to do; after it, tokens for two resources come
+/// from the kept refresh token, one redemption per scope set (counted at the provider), and
+/// the refresh token rotates in the token store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interactive_browser_sign_in_against_an_entra_like_tenant() {
+    use core_types::ExposeSecret;
+    let issuer = ccc_tests::peer("CCC_TEST_OIDC_ISSUER");
+    let dir = tempfile::tempdir().unwrap();
+    let store = cred_store::TokenStore::at(dir.path().join("tokens.json"));
+    let yaml = format!(
+        "cloud_sessions:\n  - name: dev\n    session_type: azure\n    tenant_id: ccc-tenant\n    client_id: azure-dev\n    authority_host: {issuer}\n    use_interactive_browser: true\n"
+    );
+    let options =
+        ManagerOptions::default().token_store(store.clone()).retry(RetryPolicy::new(1, Duration::from_millis(10)));
+    let m = CloudSessionManager::from_yaml(&yaml, options).await.unwrap();
+    let before = m.check_health("dev").await.unwrap();
+    assert!(!before.healthy, "{before:?}");
+    assert!(before.error.as_deref().is_some_and(|e| e.contains("not signed in")), "{before:?}");
+
+    // a user of its own: the provider's counters outlive one test run
+    let user = ccc_tests::cognito::unique("azure-dana");
+    let session = m.azure_session("dev").unwrap();
+    let vault = "https://vault.azure.net/.default";
+    session
+        .browser_sign_in(
+            &[MANAGEMENT_SCOPE, vault],
+            |url| {
+                // the person at the browser: oidc-provider's development login
+                let (url, user) = (url.to_string(), user.clone());
+                tokio::spawn(async move { ccc_tests::oidc::drive(&url, &user, "x", None).await });
+                true
+            },
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    let key = cred_store::TokenKey::new("azure-browser", format!("{issuer}/ccc-tenant/v2.0"), "azure-dev");
+    let first_refresh = store.get(&key).unwrap().unwrap().refresh_token.unwrap().expose_secret().to_owned();
+    ccc_tests::leak::secret(&first_refresh);
+
+    let counter = format!("tenant:refresh_token:{user}");
+    let grants = || ccc_tests::oidc::token_requests(&counter);
+    let after = m.check_health("dev").await.unwrap();
+    assert!(after.healthy && after.credential.as_deref() == Some("interactive browser"), "{after:?}");
+    session.token(&[vault]).await.unwrap();
+    session.token(&[MANAGEMENT_SCOPE]).await.unwrap();
+    assert_eq!(grants().await, 2, "one redemption per scope set; the second ARM token came from the cache");
+    let rotated = store.get(&key).unwrap().unwrap().refresh_token.unwrap().expose_secret().to_owned();
+    assert_ne!(rotated, first_refresh, "the rotated refresh token is kept");
+}

@@ -1,5 +1,6 @@
 // A strict OAuth 2 / OIDC provider for the ccc toolkit's tests. Started by `cargo xtask peers up`
 // on 127.0.0.1:$PORT. PKCE (S256) is required, codes are single use, refresh tokens rotate.
+import http from 'node:http';
 import Provider, { errors } from 'oidc-provider';
 
 const port = Number(process.env.PORT || 0);
@@ -60,6 +61,25 @@ const configuration = {
 
 const provider = new Provider(issuer, configuration);
 
+// A stand-in for an Entra ID tenant: the same provider, its issuer `{authority}/{tenant}/v2.0`
+// as Entra's (so a client builds it from an authority and a tenant), with a public client like
+// a developer app registration and Azure-style `.default` scopes.
+const tenantPath = '/ccc-tenant/v2.0';
+const entra = new Provider(`${issuer}${tenantPath}`, {
+  ...configuration,
+  clients: [
+    {
+      client_id: 'azure-dev',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: ['http://127.0.0.1/callback'],
+    },
+  ],
+  scopes: ['openid', 'offline_access', 'https://management.azure.com/.default', 'https://vault.azure.net/.default'],
+});
+
 // The resource-owner password grant is not built in (it is discouraged); tests of the client's
 // password flow need it, so it is registered here, issuing tokens the way built-in grants do.
 provider.registerGrantType('password', async (ctx) => {
@@ -109,7 +129,30 @@ provider.use(async (ctx, next) => {
   await next();
 });
 
-const server = provider.listen(port, '127.0.0.1', () => {
-  console.log(`oidc-provider listening on ${issuer}`);
+// the tenant's token requests are counted too (`tenant:refresh_token:dana`)
+entra.use(async (ctx, next) => {
+  await next();
+  if (ctx.path === '/token' && ctx.method === 'POST') {
+    const grant = ctx.oidc?.params?.grant_type || 'unknown';
+    const account = ctx.oidc?.entities?.RefreshToken?.accountId || ctx.oidc?.entities?.Account?.accountId;
+    const key = `tenant:${grant}:${account}${ctx.status >= 400 ? ':refused' : ''}`;
+    counters[key] = (counters[key] || 0) + 1;
+  }
+});
+
+// one port: the tenant's paths go to the tenant's provider, mounted where its issuer says
+// (oidc-provider reads the mount path from `originalUrl`)
+const main = provider.callback();
+const tenant = entra.callback();
+const server = http.createServer((req, res) => {
+  if (req.url === tenantPath || req.url.startsWith(`${tenantPath}/`) || req.url.startsWith(`${tenantPath}?`)) {
+    req.originalUrl = req.url;
+    req.url = req.url.slice(tenantPath.length) || '/';
+    return tenant(req, res);
+  }
+  return main(req, res);
+});
+server.listen(port, '127.0.0.1', () => {
+  console.log(`oidc-provider listening on ${issuer} (and an Entra-like tenant at ${issuer}${tenantPath})`);
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

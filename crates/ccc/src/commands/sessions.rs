@@ -92,6 +92,28 @@ pub async fn sessions(ctx: &Ctx, cmd: SessionsCommand) -> CliResult {
                 }
             }
         }
+        SessionsCommand::Login { args, name, no_browser, timeout } => {
+            let plan = cloud_sessions::plan_for(&cred_store::fsutil::read_text(&args.config)?, &name)
+                .map_err(session_error)?;
+            let manager = CloudSessionManager::from_plan(plan, options(ctx)).await.map_err(session_error)?;
+            let session = manager.azure_session(&name).map_err(session_error)?;
+            let until = session
+                .browser_sign_in(
+                    &[],
+                    |url| {
+                        eprintln!("Open this URL to sign in:\n{url}");
+                        !no_browser && crate::prompt::open_browser(url.as_str())
+                    },
+                    std::time::Duration::from_secs(timeout),
+                )
+                .await
+                .map_err(session_error)?;
+            println!(
+                "Signed in for session {name}; the first token is valid until {}.",
+                crate::output::expiry(Some(until))
+            );
+            Ok(())
+        }
         SessionsCommand::SetSecret { name } => {
             let value = crate::prompt::secret_from_stdin(&format!("value for SEC/{name}"))?;
             cloud_sessions::LocalSecretStore::new(ctx.token_store()).put(&name, value).map_err(session_error)?;

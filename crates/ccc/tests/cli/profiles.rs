@@ -118,29 +118,34 @@ fn any_profile_works_and_exec_env_hand_on_fresh_credentials() {
     assert!(stderr(&nested).contains("already exported"), "{}", stderr(&nested));
 }
 
+/// An SSO stub that approves a device sign-in after `pending` polls, and a home whose
+/// `~/.aws/config` is `config`.
+async fn sso_home(pending: usize, config: &str) -> (ccc_tests::sso_stub::SsoStub, Home) {
+    #[allow(clippy::disallowed_methods)]
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let stub = ccc_tests::sso_stub::SsoStub::start(now_ms, 3_600_000).await;
+    stub.device_approval(pending, false, false);
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(home.path().join(".aws/config"), config).unwrap();
+    (stub, home)
+}
+
+/// `ccc ARGS` in `home` with `stub` as every AWS endpoint (no AWS CLI anywhere, and its
+/// fallback is off unless asked for).
+fn sso_ccc(home: &Home, stub: &ccc_tests::sso_stub::SsoStub, args: &[&str]) -> assert_cmd::Command {
+    let mut c = home.ccc();
+    c.env("AWS_ENDPOINT_URL", &stub.url).args(args);
+    c
+}
+
 /// An IAM Identity Center user needs nothing but ccc: `ccc sso login` (device flow, no AWS
 /// CLI anywhere), then credential_process, accounts, roles and `ccc exec` serve the profile,
 /// and boto3 reads the token ccc wrote.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sso_user_signs_in_with_ccc_alone() {
-    use ccc_tests::sso_stub::SsoStub;
-    #[allow(clippy::disallowed_methods)]
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    let stub = SsoStub::start(now_ms, 3_600_000).await;
-    stub.device_approval(1, false, false);
-    let home = Home::new();
-    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
-    std::fs::write(
-        home.path().join(".aws/config"),
-        "[profile corp-dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Developer\nregion = eu-west-1\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n",
-    )
-    .unwrap();
-    let ccc = |args: &[&str]| {
-        let mut c = home.ccc();
-        // no AWS CLI anywhere (and its fallback is off unless asked for)
-        c.env("AWS_ENDPOINT_URL", &stub.url).args(args);
-        c
-    };
+    let (stub, home) = sso_home(1, "[profile corp-dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Developer\nregion = eu-west-1\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n").await;
+    let ccc = |args: &[&str]| sso_ccc(&home, &stub, args);
     let login = ccc(&["sso", "login", "--profile", "corp-dev", "--no-browser"]).assert().success();
     let err = stderr(&login);
     assert!(err.contains("ABCD-EFGH") && err.contains("https://corp.awsapps.com/start/#/device"), "{err}");
@@ -184,20 +189,9 @@ async fn an_sso_user_signs_in_with_ccc_alone() {
 /// profile added afterwards is served by boto3 with the token ccc wrote.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sso_session_signs_in_without_a_profile() {
-    use ccc_tests::sso_stub::SsoStub;
-    #[allow(clippy::disallowed_methods)]
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    let stub = SsoStub::start(now_ms, 3_600_000).await;
-    stub.device_approval(0, false, false);
-    let home = Home::new();
-    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
     let session = "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n";
-    std::fs::write(home.path().join(".aws/config"), session).unwrap();
-    let ccc = |args: &[&str]| {
-        let mut c = home.ccc();
-        c.env("AWS_ENDPOINT_URL", &stub.url).args(args);
-        c
-    };
+    let (stub, home) = sso_home(0, session).await;
+    let ccc = |args: &[&str]| sso_ccc(&home, &stub, args);
     // a session that is not there: exit 3, naming the section
     let e = ccc(&["sso", "login", "--sso-session", "nope", "--no-browser"]).assert().code(3);
     assert!(stderr(&e).contains("[sso-session nope]"), "{}", stderr(&e));
@@ -229,23 +223,8 @@ async fn an_sso_session_signs_in_without_a_profile() {
 /// `--force` replaces it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_legacy_sso_profile_signs_in_and_a_valid_sign_in_is_kept() {
-    use ccc_tests::sso_stub::SsoStub;
-    #[allow(clippy::disallowed_methods)]
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    let stub = SsoStub::start(now_ms, 3_600_000).await;
-    stub.device_approval(0, false, false);
-    let home = Home::new();
-    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
-    std::fs::write(
-        home.path().join(".aws/config"),
-        "[profile old-style]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 111122223333\nsso_role_name = Developer\n",
-    )
-    .unwrap();
-    let ccc = |args: &[&str]| {
-        let mut c = home.ccc();
-        c.env("AWS_ENDPOINT_URL", &stub.url).args(args);
-        c
-    };
+    let (stub, home) = sso_home(0, "[profile old-style]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 111122223333\nsso_role_name = Developer\n").await;
+    let ccc = |args: &[&str]| sso_ccc(&home, &stub, args);
     ccc(&["sso", "login", "--profile", "old-style", "--no-browser"]).assert().success();
     assert_eq!(stub.calls("StartDeviceAuthorization"), 1);
     let cached = home.path().join(".aws/sso/cache").join(cred_store::cache_file_name("https://corp.awsapps.com/start"));

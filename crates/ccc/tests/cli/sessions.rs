@@ -293,3 +293,50 @@ fn a_local_store_secret_and_watched_checks() {
     assert!(out.contains("round 1: all healthy") && out.contains("round 2: all healthy"), "{out}");
     assert!(!out.contains(secret) && !stderr(&watched).contains(secret));
 }
+
+/// `ccc sessions login` for a `use_interactive_browser` Azure session (oidc-provider standing
+/// in for an Entra tenant, a headless browser for the person): then `sessions token` and
+/// `sessions check` serve it from the kept refresh token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_azure_developer_signs_in_with_the_browser() {
+    use std::io::BufRead;
+    let home = Home::new();
+    let issuer = ccc_tests::peer("CCC_TEST_OIDC_ISSUER");
+    let config = home.path().join("azure.yaml");
+    std::fs::write(
+        &config,
+        format!("cloud_sessions:\n  - name: dev\n    session_type: azure\n    tenant_id: ccc-tenant\n    client_id: azure-dev\n    authority_host: {issuer}\n    use_interactive_browser: true\n"),
+    )
+    .unwrap();
+    let file = config.to_str().unwrap();
+    let early = home.ccc().args(["sessions", "token", "--config", file, "--name", "dev"]).assert().failure();
+    assert!(stderr(&early).contains("not signed in"), "{}", stderr(&early));
+    let mut login = std::process::Command::new(assert_cmd::cargo::cargo_bin("ccc"))
+        .args(["sessions", "login", "--config", file, "--name", "dev", "--no-browser", "--timeout", "60"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(login.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("ccc printed the URL").unwrap();
+        if line.starts_with("http") {
+            break line;
+        }
+    };
+    assert!(url.starts_with(&format!("{issuer}/ccc-tenant/v2.0/auth")), "{url}");
+    ccc_tests::oidc::drive(&url, "azure-erin", "x", None).await.expect("browser sign-in");
+    let out = login.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Signed in for session dev"));
+    let token = home.ccc().args(["sessions", "token", "--config", file, "--name", "dev"]).assert().success();
+    let token = stdout(&token).trim().to_owned();
+    ccc_tests::leak::secret(&token);
+    assert!(token.len() > 20, "{token}");
+    let check = home.ccc().args(["sessions", "check", "--config", file, "-o", "json"]).assert().success();
+    let reports: serde_json::Value = serde_json::from_str(&stdout(&check)).unwrap();
+    assert_eq!(reports[0]["credential"], "interactive browser", "{reports}");
+}

@@ -36,6 +36,11 @@ pub(crate) enum AzureWay {
     Workload(String),
     ManagedIdentity,
     AzureCli,
+    /// A developer's browser sign-in (unavailable without the `azure-browser` feature).
+    #[cfg(feature = "azure-browser")]
+    InteractiveBrowser(Arc<super::BrowserCredential>),
+    #[cfg(not(feature = "azure-browser"))]
+    InteractiveBrowser,
     Chain,
 }
 
@@ -130,6 +135,18 @@ impl AzureEnv<'_> {
             AzureWay::Workload(file) => vec![self.workload(tenant, client, file, host)],
             AzureWay::ManagedIdentity => vec![self.managed(spec.client_id.as_deref())],
             AzureWay::AzureCli => vec![self.cli(spec.tenant_id.as_deref(), spec.subscription_id.as_deref())],
+            #[cfg(feature = "azure-browser")]
+            AzureWay::InteractiveBrowser(b) => {
+                vec![Link {
+                    can_reject: true,
+                    ..self.link("interactive browser", Ok(b.clone() as Arc<dyn TokenCredential>))
+                }]
+            }
+            #[cfg(not(feature = "azure-browser"))]
+            AzureWay::InteractiveBrowser => vec![self.link(
+                "interactive browser",
+                Err("this build has no interactive browser sign-in (cloud-sessions feature azure-browser)".into()),
+            )],
             AzureWay::Chain => {
                 let tenant = spec.tenant_id.clone().or_else(|| self.var("AZURE_TENANT_ID"));
                 let client = spec.client_id.clone().or_else(|| self.var("AZURE_CLIENT_ID"));

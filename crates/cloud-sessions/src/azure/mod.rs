@@ -6,6 +6,8 @@
 //! through to another identity surprises people; [`AzureChain`] keeps the convenience and
 //! makes the choice visible: [`AzureSession::attempts`] says what was tried.
 
+#[cfg(feature = "azure-browser")]
+mod browser;
 mod chain;
 mod links;
 mod tokens;
@@ -19,6 +21,8 @@ use core_types::ExposeSecret;
 
 use crate::error::{SessionError, find_source};
 
+#[cfg(feature = "azure-browser")]
+pub(crate) use browser::BrowserCredential;
 pub(crate) use chain::ChainFailure;
 pub(crate) use links::{AzureEnv, AzureSpec, AzureWay};
 pub(crate) use tokens::AzureTokens;
@@ -72,6 +76,9 @@ pub struct AzureSession {
     pub(crate) tenant_id: Option<String>,
     pub(crate) subscription_id: Option<String>,
     pub(crate) tokens: Arc<AzureTokens>,
+    /// The browser sign-in, for a `use_interactive_browser` session.
+    #[cfg(feature = "azure-browser")]
+    pub(crate) browser: Option<Arc<BrowserCredential>>,
 }
 
 impl fmt::Debug for AzureSession {
@@ -86,6 +93,32 @@ impl fmt::Debug for AzureSession {
 }
 
 impl AzureSession {
+    /// For a `use_interactive_browser` session: signs in with the browser (`open` opens or
+    /// shows the page and returns whether a browser started), consenting to `scopes` (default
+    /// Azure Resource Manager), and keeps the refresh token in the token store. Returns when
+    /// the first access token expires.
+    #[cfg(feature = "azure-browser")]
+    pub async fn browser_sign_in(
+        &self,
+        scopes: &[&str],
+        open: impl FnOnce(&reqwest::Url) -> bool,
+        timeout: std::time::Duration,
+    ) -> Result<std::time::SystemTime, SessionError> {
+        let Some(b) = &self.browser else {
+            return Err(SessionError::Unsupported {
+                name: self.name.clone(),
+                message: "not a use_interactive_browser session".into(),
+            });
+        };
+        let scopes = if scopes.is_empty() { &[MANAGEMENT_SCOPE][..] } else { scopes };
+        let until = b.sign_in(scopes, open, timeout).await.map_err(|message| SessionError::Azure {
+            session: self.name.clone(),
+            kind: core_types::ErrorKind::NotAuthorized,
+            message,
+        })?;
+        Ok(until)
+    }
+
     /// The session's name.
     pub fn name(&self) -> &str {
         &self.name
