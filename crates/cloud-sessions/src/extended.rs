@@ -217,3 +217,38 @@ fn session_credentials_help(session: &crate::session::AwsSession, paths: Option<
         "cannot call GetSessionToken with session credentials (these carry a session token: an assumed role, IAM Identity Center or Cognito); {route}. Limits: {DURATION_LIMITS}"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The refusal names the route that works for the profile it came from: a role profile's
+    /// `duration_seconds` (with its current value), else IAM user keys.
+    #[test]
+    fn the_refusal_offers_the_profiles_role_duration() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = cred_store::Paths::under_home(home.path());
+        cred_store::AwsFiles::new(&paths)
+            .set_profile_values(
+                "long",
+                &[("role_arn", "arn:aws:iam::123456789012:role/Long"), ("duration_seconds", "3600")],
+            )
+            .unwrap();
+        let session = |profile: Option<&str>| crate::session::AwsSession {
+            name: "s".into(),
+            region: "us-east-1".into(),
+            sdk: SdkConfig::builder().build(),
+            provider: SharedCredentialsProvider::new(aws_credential_types::Credentials::for_tests()),
+            role: None,
+            renewer: None,
+            static_keys: None,
+            profile: profile.map(str::to_owned),
+        };
+        let text = session_credentials_help(&session(Some("long")), Some(paths.clone()));
+        assert!(text.contains("profile long assumes arn:aws:iam::123456789012:role/Long"), "{text}");
+        assert!(text.contains("set duration_seconds in [profile long]") && text.contains("now 3600 s"), "{text}");
+        assert!(text.contains(DURATION_LIMITS));
+        let text = session_credentials_help(&session(Some("other")), Some(paths));
+        assert!(text.contains("give profile other IAM user keys"), "{text}");
+    }
+}

@@ -603,8 +603,12 @@ async fn a_saved_provider_signs_in_runs_commands_and_revokes_at_the_provider() {
     assert!(stderr(&early).contains("ccc oauth login corp"), "{}", stderr(&early));
 
     oauth_login_with(&home, "erin", &["corp"]).await;
+    let first = stdout(&ccc(&["oauth", "token", "corp"]).assert().success()).trim().to_owned();
+    ccc_tests::leak::secret(&first);
+    ccc(&["oauth", "refresh", "corp"]).assert().success();
     let access = stdout(&ccc(&["oauth", "token", "corp"]).assert().success()).trim().to_owned();
     ccc_tests::leak::secret(&access);
+    assert_ne!(access, first, "refresh by name gave a new access token");
     assert!(provider_accepts(&access).await);
     // a command with the token in the provider's variable; its exit code passes through
     let ran = ccc(&["oauth", "exec", "corp", "--", "sh", "-c", "printf %s \"$API_TOKEN\""]).assert().success();
