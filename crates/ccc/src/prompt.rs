@@ -49,23 +49,9 @@ pub fn secret_from_stdin(what: &str) -> CliResult<SecretString> {
     Ok(SecretString::from(value))
 }
 
-/// Opens `url` in the desktop's browser (`open` on macOS, the URL handler on Windows,
-/// `xdg-open` elsewhere), quietly; whether a browser was started. The URL is one argument,
-/// never parsed by a shell.
+/// Opens `url` in the desktop's browser (the `webbrowser` crate: the platform's own opener,
+/// the URL one argument, never a shell string); whether a browser was started. On a machine
+/// without a desktop nothing opens and the caller's printed URL is the way.
 pub fn open_browser(url: &str) -> bool {
-    let (program, lead): (&str, &[&str]) = if cfg!(target_os = "macos") {
-        ("open", &[])
-    } else if cfg!(windows) {
-        ("rundll32", &["url.dll,FileProtocolHandler"])
-    } else {
-        ("xdg-open", &[])
-    };
-    std::process::Command::new(program)
-        .args(lead)
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    webbrowser::open(url).is_ok()
 }

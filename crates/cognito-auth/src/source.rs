@@ -50,9 +50,9 @@ impl CredentialSource for CognitoTokens {
     }
 
     async fn refresh(&self, previous: Option<&TokenSet>) -> Result<TokenSet, CognitoError> {
-        let stored = previous.ok_or_else(|| {
-            CognitoError::NotAuthorized(format!("no stored sign-in for {}; sign in first", self.user))
-        })?;
+        // nobody signed in here: "not loaded" to an SDK provider chain, which moves on
+        let stored = previous
+            .ok_or_else(|| CognitoError::NotSignedIn(format!("no stored sign-in for {}; sign in first", self.user)))?;
         let refresh = stored.refresh_token.as_ref().ok_or_else(|| {
             CognitoError::NotAuthorized(format!(
                 "the stored sign-in of {} has no refresh token; sign in again",

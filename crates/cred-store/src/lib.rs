@@ -49,7 +49,7 @@ pub use ledger::{Attempt, Backend, Ledger, LedgerEntry, Outcome, redact_url};
 pub use paths::Paths;
 pub use process::{from_credential_process_json, to_credential_process_json};
 pub use refreshing::{CacheCodec, DEFAULT_REFRESH_LOCK_WAIT, Refreshing, RefreshingBuilder};
-pub use sdk::{SdkProviderSource, StaticSource, to_sdk_credentials};
+pub use sdk::{SdkProviderSource, StaticSource, to_credentials_error, to_sdk_credentials};
 pub use shared::{SharedEntry, entry_written_at};
 pub use sso_cache::{SsoCache, SsoToken, cache_file_name};
 pub use timefmt::{format_rfc3339, parse_rfc3339};

@@ -11,15 +11,30 @@ use core_types::{AwsCredentials, CredentialSource, ErrorKind, ExposeSecret};
 use crate::error::{Error, Result};
 use crate::refreshing::Refreshing;
 
-/// Converts our credentials into the AWS SDK's.
+/// Converts our credentials into the AWS SDK's (the account id too, when known).
 pub fn to_sdk_credentials(c: &AwsCredentials) -> aws_credential_types::Credentials {
-    aws_credential_types::Credentials::new(
-        c.access_key_id().expose_secret(),
-        c.secret_access_key().expose_secret(),
-        c.session_token().map(|t| t.expose_secret().to_owned()),
-        c.expiration(),
-        "ccc-refreshing-cache",
-    )
+    let mut b = aws_credential_types::Credentials::builder()
+        .access_key_id(c.access_key_id().expose_secret())
+        .secret_access_key(c.secret_access_key().expose_secret())
+        .provider_name("ccc-refreshing-cache");
+    b.set_session_token(c.session_token().map(|t| t.expose_secret().to_owned()));
+    b.set_expiry(c.expiration());
+    b.set_account_id(c.account_id().map(aws_credential_types::attributes::AccountId::from));
+    b.build()
+}
+
+/// A cache failure as the error aws-config's provider chains understand: "nothing here"
+/// (not signed in, not configured) is `not_loaded`, so a `CredentialsProviderChain` moves on
+/// to its next provider; a wait that ran out is `provider_timed_out`; a bad setting is
+/// `invalid_configuration`; an upstream refusal or outage is `provider_error`, which stops
+/// the chain (another identity would be a surprise).
+pub fn to_credentials_error(e: Error) -> CredentialsError {
+    match (&e, core_types::Kinded::kind(&e)) {
+        (Error::LockTimeout { waited, .. }, _) => CredentialsError::provider_timed_out(*waited),
+        (_, ErrorKind::NotConfigured) => CredentialsError::not_loaded(e),
+        (_, ErrorKind::InvalidInput) => CredentialsError::invalid_configuration(e),
+        _ => CredentialsError::provider_error(e),
+    }
 }
 
 impl<S> ProvideCredentials for Refreshing<S>
@@ -33,7 +48,7 @@ where
         provider::future::ProvideCredentials::new(async move {
             match self.get().await {
                 Ok(c) => Ok(to_sdk_credentials(&c)),
-                Err(e) => Err(CredentialsError::provider_error(e)),
+                Err(e) => Err(to_credentials_error(e)),
             }
         })
     }
@@ -155,6 +170,25 @@ mod tests {
                 Err(why) => Err(CredentialsError::not_loaded(*why)),
             })
         }
+    }
+
+    #[test]
+    fn cache_failures_map_to_what_sdk_chains_expect() {
+        let refresh = |kind| Error::Refresh { name: "n".into(), message: "m".into(), kind };
+        assert!(matches!(
+            to_credentials_error(refresh(ErrorKind::NotConfigured)),
+            CredentialsError::CredentialsNotLoaded(_)
+        ));
+        assert!(matches!(
+            to_credentials_error(refresh(ErrorKind::InvalidInput)),
+            CredentialsError::InvalidConfiguration(_)
+        ));
+        assert!(matches!(to_credentials_error(refresh(ErrorKind::Unavailable)), CredentialsError::ProviderError(_)));
+        assert!(matches!(to_credentials_error(refresh(ErrorKind::NotAuthorized)), CredentialsError::ProviderError(_)));
+        let waited = Error::LockTimeout { path: "x".into(), waited: Duration::from_secs(45) };
+        assert!(matches!(to_credentials_error(waited), CredentialsError::ProviderTimedOut(_)));
+        let c = to_sdk_credentials(&AwsCredentials::new("AKIA1", "s", None, None).with_account_id("123456789012"));
+        assert_eq!(c.account_id().map(|a| a.as_str()), Some("123456789012"));
     }
 
     #[tokio::test]

@@ -263,3 +263,52 @@ async fn mfa_setup_adds_an_authenticator_app_during_the_first_sign_in() {
     let secret = secret.lock().unwrap().clone();
     assert!(!secret.is_empty());
 }
+
+/// ccc's refreshing credentials are good citizens of aws-config: inside a
+/// `CredentialsProviderChain`, "nobody signed in here" is `not_loaded` and the chain moves on
+/// to its next provider, while an upstream refusal stops it (`provider_error`: another
+/// identity would be a surprise); given to `aws_config::from_env()`, a signed-in user's
+/// credentials sign real STS calls.
+#[tokio::test]
+async fn ccc_credentials_behave_inside_aws_config_chains() {
+    use aws_config::meta::credentials::CredentialsProviderChain;
+    use aws_credential_types::provider::ProvideCredentials;
+    use aws_credential_types::provider::error::CredentialsError;
+    let pool = pool().await;
+    let user = ccc_tests::cognito::unique("chain");
+    pool.user(&user, true).await;
+    let tokens = sign_in(&pool.auth(AuthFlow::Srp, false), &user).await;
+    let home = tempfile::tempdir().unwrap();
+    let store = cred_store::TokenStore::new(&cred_store::Paths::under_home(home.path()));
+    let auth = pool.auth(AuthFlow::Srp, false);
+    let cache = |username: &str| {
+        cred_store::Refreshing::builder(CognitoSource::new(auth.clone(), store.clone(), username)).build()
+    };
+    let fallback = aws_credential_types::Credentials::new("AKIAFALLBACK0000001", "fallback-secret", None, None, "test");
+
+    let chain = CredentialsProviderChain::first_try("ccc", cache("nobody")).or_else("fallback", fallback.clone());
+    assert_eq!(chain.provide_credentials().await.unwrap().access_key_id(), "AKIAFALLBACK0000001");
+
+    // a stored sign-in Cognito refuses to renew: the chain stops with the provider's error
+    let key = CognitoSource::token_key(&pool.pool_id, &user);
+    let refused = core_types::TokenSet {
+        refresh_token: Some(SecretString::from("not-a-refresh-token".to_owned())),
+        expires_at: Some(SystemTime::UNIX_EPOCH),
+        ..core_types::TokenSet::default()
+    };
+    store.put(&key, &refused).unwrap();
+    let chain = CredentialsProviderChain::first_try("ccc", cache(&user)).or_else("fallback", fallback);
+    let e = chain.provide_credentials().await.unwrap_err();
+    assert!(matches!(e, CredentialsError::ProviderError(_)), "{e:?}");
+
+    // signed in: aws-config's own loader signs with them
+    store.put(&key, &tokens).unwrap();
+    let sdk = aws_config::from_env()
+        .endpoint_url(peer("CCC_TEST_AWS_ENDPOINT"))
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(cache(&user))
+        .load()
+        .await;
+    let who = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.unwrap();
+    assert!(who.arn().is_some_and(|a| a.starts_with("arn:aws:")), "{who:?}");
+}

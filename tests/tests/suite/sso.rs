@@ -368,6 +368,12 @@ async fn device_sign_in_needs_no_aws_cli_and_boto3_uses_its_token() {
     let (method, key) = ccc_tests::boto3_profile_credentials(&w.paths.home, &w.stub.url, &w.profile);
     assert_eq!(method, "sso");
     assert!(key.starts_with("ASIASTUB"), "{key}");
+    // as an SDK provider, the role credentials carry their account
+    let sdk_creds =
+        aws_credential_types::provider::ProvideCredentials::provide_credentials(&sso.credentials_provider())
+            .await
+            .unwrap();
+    assert_eq!(sdk_creds.account_id().map(|a| a.as_str()), Some("111122223333"));
     // what the user may assume
     assert_eq!(sso.accounts().await.unwrap(), [("111122223333".to_owned(), "dev".to_owned())]);
     assert_eq!(sso.roles("111122223333").await.unwrap(), ["Developer"]);
