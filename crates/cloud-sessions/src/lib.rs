@@ -50,7 +50,7 @@ mod rotation;
 mod session;
 mod sources;
 
-pub use azure::{AttemptOutcome, AzureSession, ChainAttempt, MANAGEMENT_SCOPE};
+pub use azure::{AttemptOutcome, AzureSession, AzureSessionBuilder, ChainAttempt, MANAGEMENT_SCOPE};
 pub use config::{
     LoadedConfig, RoleSpec, SecretsSpec, SessionSpec, SessionType, SessionsFile, StoreSpec, StoreType, parse_config,
 };

@@ -371,3 +371,37 @@ async fn interactive_browser_sign_in_against_an_entra_like_tenant() {
     let rotated = store.get(&key).unwrap().unwrap().refresh_token.unwrap().expose_secret().to_owned();
     assert_ne!(rotated, first_refresh, "the rotated refresh token is kept");
 }
+
+/// The chain without YAML: `AzureSession::builder` hands any Azure SDK client the same caching
+/// `TokenCredential` a declared session gets (a service principal over HTTPS here), and the
+/// chain built from the environment reports which credential answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chain_is_a_token_credential_without_yaml() {
+    use azure_core::credentials::TokenCredential;
+    let ca = TestCa::new();
+    let entra = Entra::start(&ca, TENANT, CLIENT, SECRET, ASSERTION).await;
+    let session = cloud_sessions::AzureSession::builder("in-code")
+        .tenant_id(TENANT)
+        .client_id(CLIENT)
+        .client_secret(core_types::SecretString::from(SECRET.to_owned()))
+        .authority_host(entra.authority.clone())
+        .options(options(&ca, vec![]))
+        .build();
+    let credential: Arc<dyn TokenCredential> = session.credential();
+    assert_eq!(credential.get_token(&[MANAGEMENT_SCOPE], None).await.unwrap().token.secret(), "entra-token-1");
+    credential.get_token(&[MANAGEMENT_SCOPE], None).await.unwrap();
+    assert_eq!(entra.calls(), 1, "cached");
+    assert_eq!(session.answered_by(), Some("service principal"));
+    assert!(!format!("{session:?}").contains(SECRET));
+
+    let env = vec![
+        ("AZURE_TENANT_ID", TENANT.to_owned()),
+        ("AZURE_CLIENT_ID", CLIENT.to_owned()),
+        ("AZURE_CLIENT_SECRET", SECRET.to_owned()),
+        ("AZURE_AUTHORITY_HOST", entra.authority.clone()),
+    ];
+    let chained = cloud_sessions::AzureSession::builder("from-env").options(options(&ca, env)).build();
+    chained.token(&[MANAGEMENT_SCOPE]).await.unwrap();
+    assert_eq!(chained.answered_by(), Some("environment"));
+    assert_eq!(chained.attempts()[0].outcome, AttemptOutcome::Answered);
+}

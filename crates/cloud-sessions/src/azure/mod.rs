@@ -8,6 +8,7 @@
 
 #[cfg(feature = "azure-browser")]
 mod browser;
+mod builder;
 mod chain;
 mod links;
 mod tokens;
@@ -23,6 +24,7 @@ use crate::error::{SessionError, find_source};
 
 #[cfg(feature = "azure-browser")]
 pub(crate) use browser::BrowserCredential;
+pub use builder::AzureSessionBuilder;
 pub(crate) use chain::ChainFailure;
 pub(crate) use links::{AzureEnv, AzureSpec, AzureWay};
 pub(crate) use tokens::AzureTokens;
