@@ -2,14 +2,21 @@
 
 use crate::cmd;
 
-/// The crates that publish to crates.io: every workspace member under `crates/`.
+/// The packages that publish to crates.io: every workspace member under `crates/`, by the
+/// package name its manifest gives (the CLI's directory is `ccc`, its package `ccc-cli`).
 fn published() -> Result<Vec<String>, String> {
     let manifest = std::fs::read_to_string(cmd::root().join("Cargo.toml")).map_err(|e| format!("Cargo.toml: {e}"))?;
     let members = manifest.split("members = [").nth(1).and_then(|m| m.split(']').next()).unwrap_or_default();
-    let crates: Vec<String> = members
-        .split(',')
-        .filter_map(|m| m.trim().trim_matches('"').strip_prefix("crates/").map(str::to_owned))
-        .collect();
+    let mut crates = Vec::new();
+    for dir in members.split(',').filter_map(|m| m.trim().trim_matches('"').strip_prefix("crates/")) {
+        let path = cmd::root().join("crates").join(dir).join("Cargo.toml");
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let name = text
+            .lines()
+            .find_map(|l| l.strip_prefix("name = \"").and_then(|r| r.strip_suffix('"')))
+            .ok_or_else(|| format!("{}: no package name", path.display()))?;
+        crates.push(name.to_owned());
+    }
     if crates.is_empty() { Err("no crates/ members in Cargo.toml".into()) } else { Ok(crates) }
 }
 
@@ -22,8 +29,10 @@ pub fn run() -> Result<(), String> {
     deny()?;
     for krate in &published()? {
         let files = cmd::output("cargo", &["package", "--list", "--allow-dirty", "-p", krate])?;
-        if !files.lines().any(|l| l == "README.md") {
-            return Err(format!("crate {krate} would publish without its README.md"));
+        for needed in ["README.md", "LICENSE-MIT", "LICENSE-APACHE"] {
+            if !files.lines().any(|l| l == needed) {
+                return Err(format!("crate {krate} would publish without its {needed}"));
+            }
         }
     }
     eprintln!("lint: all gates passed");

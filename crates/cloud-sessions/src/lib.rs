@@ -35,6 +35,7 @@
 //! the manager, a cheap-to-clone handle.
 
 mod azure;
+mod azure_builder;
 mod build;
 mod config;
 mod error;
@@ -50,7 +51,8 @@ mod rotation;
 mod session;
 mod sources;
 
-pub use azure::{AttemptOutcome, AzureSession, AzureSessionBuilder, ChainAttempt, MANAGEMENT_SCOPE};
+pub use azure::{AttemptOutcome, AzureSession, ChainAttempt, MANAGEMENT_SCOPE};
+pub use azure_builder::AzureSessionBuilder;
 pub use config::{
     LoadedConfig, RoleSpec, SecretsSpec, SessionSpec, SessionType, SessionsFile, StoreSpec, StoreType, parse_config,
 };

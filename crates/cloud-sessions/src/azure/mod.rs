@@ -8,7 +8,6 @@
 
 #[cfg(feature = "azure-browser")]
 mod browser;
-mod builder;
 mod chain;
 mod links;
 mod tokens;
@@ -24,7 +23,6 @@ use crate::error::{SessionError, find_source};
 
 #[cfg(feature = "azure-browser")]
 pub(crate) use browser::BrowserCredential;
-pub use builder::AzureSessionBuilder;
 pub(crate) use chain::ChainFailure;
 pub(crate) use links::{AzureEnv, AzureSpec, AzureWay};
 pub(crate) use tokens::AzureTokens;

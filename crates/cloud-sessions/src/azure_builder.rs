@@ -6,7 +6,7 @@ use std::sync::Arc;
 use azure_core::credentials::Secret;
 use core_types::{ExposeSecret, SecretString};
 
-use super::{AzureEnv, AzureSession, AzureSpec, AzureWay};
+use crate::azure::{AzureEnv, AzureSession, AzureSpec, AzureWay};
 use crate::options::ManagerOptions;
 
 /// Builds an [`AzureSession`] in code. With no way chosen it is the chain (environment →
