@@ -25,6 +25,7 @@ const CARGO_DENY_VERSION: &str = "0.20.2";
 pub fn run() -> Result<(), String> {
     cmd::run("cargo", &["fmt", "--all", "--check"])?;
     cmd::run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    unused_dependencies()?;
     doc()?;
     deny()?;
     for krate in &published()? {
@@ -62,4 +63,65 @@ fn deny() -> Result<(), String> {
     }
     eprintln!("note: `cargo deny check advisories` skipped: the advisory database needs a network this machine lacks");
     cmd::run("cargo", &["deny", "check", "--hide-inclusion-graph", "licenses", "bans", "sources"])
+}
+
+/// Every dependency a manifest declares is named somewhere in its package's Rust files (the
+/// check cargo-machete makes, without its install): a dependency only there to pick a feature
+/// is listed in `[package.metadata.cargo-machete] ignored`, with the reason beside it.
+fn unused_dependencies() -> Result<(), String> {
+    eprintln!("$ unused dependencies (every declared dependency is used)");
+    let root = cmd::root();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).map_err(|e| format!("Cargo.toml: {e}"))?;
+    let members = manifest.split("members = [").nth(1).and_then(|m| m.split(']').next()).unwrap_or_default();
+    let mut unused = Vec::new();
+    for dir in members.split(',').map(|m| m.trim().trim_matches('"')).filter(|m| !m.is_empty()) {
+        let package = root.join(dir);
+        let text = std::fs::read_to_string(package.join("Cargo.toml")).map_err(|e| format!("{dir}/Cargo.toml: {e}"))?;
+        let mut code = String::new();
+        rust_files(&package, &mut code);
+        let ignored: Vec<String> = text
+            .split("[package.metadata.cargo-machete]")
+            .nth(1)
+            .and_then(|t| t.split("ignored = [").nth(1))
+            .and_then(|t| t.split(']').next())
+            .map(|l| l.split(',').map(|n| n.trim().trim_matches('"').to_owned()).filter(|n| !n.is_empty()).collect())
+            .unwrap_or_default();
+        let mut section = "";
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with('[') {
+                section = line;
+                continue;
+            }
+            if !section.ends_with("dependencies]") || line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some(name) = line.split(['=', '.']).next().map(str::trim) else { continue };
+            let ident = name.replace('-', "_");
+            let used = code.match_indices(&ident).any(|(i, _)| {
+                let before = code[..i].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                let after = code[i + ident.len()..].chars().next().is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                before && after
+            });
+            if !used && !ignored.iter().any(|n| n == name) {
+                unused.push(format!("{dir}: {name} ({section})"));
+            }
+        }
+    }
+    if unused.is_empty() { Ok(()) } else { Err(format!("dependencies declared and never used: {}", unused.join("; "))) }
+}
+
+fn rust_files(dir: &std::path::Path, out: &mut String) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            if !matches!(path.file_name().and_then(|n| n.to_str()), Some("target" | "node_modules" | ".git")) {
+                rust_files(&path, out);
+            }
+        } else if path.extension().is_some_and(|x| x == "rs") {
+            out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+            out.push('\n');
+        }
+    }
 }
