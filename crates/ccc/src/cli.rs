@@ -5,8 +5,9 @@ const EXIT_CODES: &str = "Exit codes: 0 ok, 1 failure, 2 usage error, 3 a person
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Credentials that are valid when asked for: Cognito sign-in, AWS credential_process,
-/// and questions about the signed-in user.
+/// Credentials that are valid when asked for — AWS (IAM Identity Center, Cognito, roles, any
+/// profile), Azure and OAuth — through credential_process, `exec` and `env`; and what the
+/// signed-in user did, owns and may do.
 #[derive(Debug, Parser)]
 #[command(name = "ccc", version, propagate_version = true, after_help = EXIT_CODES)]
 pub struct Cli {
@@ -87,6 +88,8 @@ pub enum Command {
     Oauth(OauthCommand),
     /// Check the files ccc owns (modes, owners) and say which token store and ledger are in use.
     Doctor,
+    /// Print the manual page (roff; `ccc man > ccc.1`, then `man ./ccc.1`).
+    Man,
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -52,6 +52,10 @@ async fn run(cli: Cli) -> CliResult<Option<ExitCode>> {
         clap_complete::generate(shell, &mut Cli::command(), "ccc", &mut std::io::stdout());
         return Ok(None);
     }
+    if let Command::Man = cli.command {
+        clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+        return Ok(None);
+    }
     let ctx = Ctx::from_env(cli.output, cli.verbose > 0, cli.profile, cli.region)?;
     let cli_command = match cli.command {
         Command::Exec(a) => return commands::exec::exec(&ctx, a).await.map(Some),
@@ -79,7 +83,7 @@ async fn run(cli: Cli) -> CliResult<Option<ExitCode>> {
         Command::Oauth(c) => commands::oauth::oauth(&ctx, c).await,
         Command::Env(a) => commands::exec::env(&ctx, a).await,
         Command::Doctor => commands::doctor::doctor(&ctx),
-        Command::Completions { .. } | Command::Exec(_) => Ok(()),
+        Command::Completions { .. } | Command::Man | Command::Exec(_) => Ok(()),
     };
     done.map(|()| None)
 }

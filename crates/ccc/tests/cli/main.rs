@@ -506,3 +506,17 @@ fn tokens_sealed_with_the_keyring_leave_nothing_readable_in_the_file() {
     assert!(!stderr(&plain).contains(value));
     home.ccc().env("CCC_TOKEN_STORE", "vault").arg("doctor").assert().code(1);
 }
+
+/// `ccc man` prints a manual page (roff) that names every command.
+#[test]
+fn the_manual_page_names_every_command() {
+    let home = Home::new();
+    let man = stdout(&home.ccc().arg("man").assert().success());
+    assert!(man.contains(".TH ccc 1"), "{}", &man[..man.len().min(300)]);
+    // the SUBCOMMANDS section: one `ccc\-NAME(1)` entry per command clap knows
+    let listed = man.matches("ccc\\-").count();
+    for command in ["configure", "login", "creds", "exec", "sso", "session", "sessions", "oauth", "doctor", "man"] {
+        assert!(man.contains(&format!("ccc\\-{command}(1)")), "{command} missing");
+    }
+    assert!(listed >= 24, "{listed} commands listed");
+}
