@@ -2,6 +2,7 @@
 //! SDK client into a [`CallFailure`] (service, operation, the service's code and message,
 //! request id, HTTP status), and [`AwsCallError`] carries those facts with the SDK's error as
 //! its source. Never the SDK's `Debug` output, which can hold request details.
+#![warn(missing_docs)]
 
 use core_types::{CallFailure, ErrorKind, Kinded, describe_foreign_body, innermost_cause};
 

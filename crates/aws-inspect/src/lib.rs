@@ -7,6 +7,7 @@
 //!
 //! [`format_events`], [`format_resources`] and [`format_permissions`] render tables; every
 //! result is `Serialize` for JSON.
+#![warn(missing_docs)]
 
 mod error;
 mod format;

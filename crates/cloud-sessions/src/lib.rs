@@ -33,6 +33,7 @@
 //! credential chain caches tokens and reports which credential answered. Health checks, retry (transient
 //! errors only), scheduled rotation, role-based access and extended sessions are methods of
 //! the manager, a cheap-to-clone handle.
+#![warn(missing_docs)]
 
 mod azure;
 mod azure_builder;

@@ -22,6 +22,7 @@
 //! }
 //! # Ok(()) }
 //! ```
+#![warn(missing_docs)]
 
 mod account;
 mod auth;

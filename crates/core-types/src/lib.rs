@@ -15,6 +15,7 @@
 //! assert_eq!(policy.freshness_at(creds.expiration(), now), Freshness::RefreshDue);
 //! assert!(!format!("{creds:?}").contains("wJalrXUtnFEMI"));
 //! ```
+#![warn(missing_docs)]
 
 mod breaker;
 mod clock;

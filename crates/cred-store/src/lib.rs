@@ -18,6 +18,7 @@
 //! files.save_credentials("work", &AwsCredentials::new("AKIA…", "secret", None, None))?;
 //! # Ok::<(), cred_store::Error>(())
 //! ```
+#![warn(missing_docs)]
 
 mod aws_files;
 mod codec;

@@ -12,6 +12,7 @@
 //! - [`OAuthClient::validate_id_token`]; [`OAuthSession`]: single-flight refreshing.
 //!
 //! It stores nothing itself: token sets go back to the caller (or cred-store).
+#![warn(missing_docs)]
 
 mod client;
 mod code;

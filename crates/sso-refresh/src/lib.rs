@@ -17,6 +17,7 @@
 //! tracing::info!(expires = ?creds.expiration(), "credentials are valid");
 //! # Ok(()) }
 //! ```
+#![warn(missing_docs)]
 
 mod config;
 mod device;
