@@ -7,7 +7,6 @@ use std::time::Duration;
 use core_types::{Clock, RefreshPolicy, RetryPolicy, SystemClock};
 use cred_store::TokenStore;
 
-use crate::azure::ReqwestTransport;
 use crate::refs::EnvLookup;
 
 /// How the manager builds sessions: `ManagerOptions::default()` and the setters below.
@@ -49,7 +48,7 @@ impl Default for ManagerOptions {
             clock: Arc::new(SystemClock),
             token_store: None,
             attempt_timeout: Duration::from_secs(10),
-            http: ReqwestTransport::default_client(),
+            http: crate::azure::default_client(),
             paths: None,
             breaker: (5, Duration::from_secs(30)),
         }
@@ -126,6 +125,6 @@ impl ManagerOptions {
     }
 
     pub(crate) fn azure_transport(&self) -> Arc<dyn azure_core::http::HttpClient> {
-        Arc::new(ReqwestTransport::new(self.http.clone()))
+        Arc::new(self.http.clone())
     }
 }

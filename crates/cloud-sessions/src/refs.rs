@@ -153,7 +153,7 @@ impl AzureKeyVaultStore {
             vault,
             scope,
             session,
-            transport: Arc::new(crate::azure::ReqwestTransport::new(http)),
+            transport: Arc::new(http),
             retry: RetryPolicy::default(),
             attempt_timeout: Duration::from_secs(10),
         })

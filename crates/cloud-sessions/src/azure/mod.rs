@@ -26,7 +26,7 @@ pub(crate) use browser::BrowserCredential;
 pub(crate) use chain::ChainFailure;
 pub(crate) use links::{AzureEnv, AzureSpec, AzureWay};
 pub(crate) use tokens::AzureTokens;
-pub(crate) use transport::ReqwestTransport;
+pub(crate) use transport::default_client;
 
 /// The scope a health check asks for (Azure Resource Manager).
 pub const MANAGEMENT_SCOPE: &str = "https://management.azure.com/.default";
