@@ -28,6 +28,12 @@ pub fn run() -> Result<(), String> {
     unused_dependencies()?;
     doc()?;
     deny()?;
+    // every crate alone, with no default features and with all of them: a feature
+    // combination cannot rot unseen
+    for krate in &published()? {
+        cmd::run("cargo", &["check", "--quiet", "-p", krate, "--no-default-features"])?;
+        cmd::run("cargo", &["check", "--quiet", "-p", krate, "--all-features"])?;
+    }
     for krate in &published()? {
         let files = cmd::output("cargo", &["package", "--list", "--allow-dirty", "-p", krate])?;
         for needed in ["README.md", "LICENSE-MIT", "LICENSE-APACHE"] {

@@ -61,6 +61,7 @@ pub enum Error {
     #[error("{0}")]
     InvalidInput(String),
     /// The ledger database failed.
+    #[cfg(feature = "ledger")]
     #[error("ledger database ({backend}): {source}; check the database is reachable and writable")]
     Database {
         /// `sqlite` or `postgres`.
@@ -90,7 +91,9 @@ impl Error {
 impl Kinded for Error {
     fn kind(&self) -> ErrorKind {
         match self {
-            Error::Io { .. } | Error::Database { .. } => ErrorKind::Io,
+            Error::Io { .. } => ErrorKind::Io,
+            #[cfg(feature = "ledger")]
+            Error::Database { .. } => ErrorKind::Io,
             Error::Parse { .. } | Error::InvalidInput(_) => ErrorKind::InvalidInput,
             Error::ForeignSymlink { .. } | Error::UnsafeDirectory { .. } => ErrorKind::AccessDenied,
             Error::LockTimeout { .. } => ErrorKind::Unavailable,

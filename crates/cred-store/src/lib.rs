@@ -5,7 +5,7 @@
 //! - [`to_credential_process_json`]: the `credential_process` output;
 //! - [`load_config`] and friends: `~/.ccc/config.json`;
 //! - [`SsoCache`]: the awscli SSO token cache; [`TokenStore`]: refresh tokens;
-//! - [`Ledger`]: the validity ledger (SQLite or PostgreSQL);
+//! - `Ledger` (feature `ledger`, on by default): the validity ledger (SQLite or PostgreSQL);
 //! - [`Refreshing`]: the refreshing cache;
 //! - [`fsutil`]: atomic, locked writes (0600 files, 0700 directories).
 //!
@@ -27,10 +27,12 @@ pub mod doctor;
 mod error;
 pub mod fsutil;
 mod ini;
+#[cfg(feature = "ledger")]
 mod ledger;
 mod paths;
 mod process;
 mod refreshing;
+#[cfg(feature = "aws-sdk")]
 mod sdk;
 #[cfg(feature = "keyring")]
 mod sealing;
@@ -46,10 +48,12 @@ pub use config::{
 };
 pub use error::{Error, Result};
 pub use ini::{IniDocument, ParseError};
+#[cfg(feature = "ledger")]
 pub use ledger::{Attempt, Backend, Ledger, LedgerEntry, Outcome, redact_url};
 pub use paths::Paths;
 pub use process::{from_credential_process_json, to_credential_process_json};
 pub use refreshing::{CacheCodec, DEFAULT_REFRESH_LOCK_WAIT, Refreshing, RefreshingBuilder};
+#[cfg(feature = "aws-sdk")]
 pub use sdk::{SdkProviderSource, StaticSource, to_credentials_error, to_sdk_credentials};
 pub use shared::{SharedEntry, entry_written_at};
 pub use sso_cache::{SsoCache, SsoToken, cache_file_name};

@@ -381,6 +381,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "aws-sdk")]
     use aws_credential_types::provider::ProvideCredentials;
     use core_types::{AwsCredentials, ExposeSecret, ManualClock};
     use std::borrow::Cow;
@@ -593,6 +594,7 @@ mod tests {
         assert!(!file.exists());
     }
 
+    #[cfg(feature = "aws-sdk")]
     #[tokio::test]
     async fn plugs_into_the_aws_sdk_as_a_credentials_provider() {
         let (cache, _, _, _) = setup();
