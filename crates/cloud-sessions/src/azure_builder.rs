@@ -6,7 +6,7 @@ use std::sync::Arc;
 use azure_core::credentials::Secret;
 use core_types::{ExposeSecret, SecretString};
 
-use crate::azure::{AzureEnv, AzureSession, AzureSpec, AzureWay};
+use crate::azure::{AzureSession, AzureSpec, AzureWay};
 use crate::options::ManagerOptions;
 
 /// Builds an [`AzureSession`] in code. With no way chosen it is the chain (environment →
@@ -120,17 +120,7 @@ impl AzureSessionBuilder {
             authority_host: self.authority_host,
             way,
         };
-        let o = &self.options;
-        let env = o.env.clone();
-        let lookup = move |k: &str| env(k);
-        let ctx = AzureEnv {
-            env: &lookup,
-            transport: o.azure_transport(),
-            clock: o.clock.clone(),
-            refresh_window: o.refresh_window,
-            attempt_timeout: o.attempt_timeout,
-        };
-        let tokens = ctx.chain(&self.name, &spec);
+        let tokens = crate::build::azure_tokens(&self.options, &self.name, &spec);
         AzureSession {
             name: self.name,
             tenant_id: spec.tenant_id,

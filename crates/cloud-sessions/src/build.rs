@@ -232,6 +232,19 @@ async fn build_aws(
     Ok(out)
 }
 
+/// A declaration's credentials behind the token cache, with the manager's environment, HTTP
+/// client, clock, refresh window and attempt timeout (YAML sessions and the builder alike).
+pub(crate) fn azure_tokens(options: &ManagerOptions, name: &str, spec: &AzureSpec) -> crate::azure::AzureTokens {
+    let ctx = AzureEnv {
+        env: &*options.env,
+        transport: options.azure_transport(),
+        clock: options.clock.clone(),
+        refresh_window: options.refresh_window,
+        attempt_timeout: options.attempt_timeout,
+    };
+    ctx.chain(name, spec)
+}
+
 async fn build_azure(
     plan: &AzureSessionPlan,
     options: &ManagerOptions,
@@ -277,16 +290,7 @@ async fn build_azure(
         authority_host: plan.authority_host.clone(),
         way,
     };
-    let env = options.env.clone();
-    let lookup = move |k: &str| env(k);
-    let ctx = AzureEnv {
-        env: &lookup,
-        transport: options.azure_transport(),
-        clock: options.clock.clone(),
-        refresh_window: options.refresh_window,
-        attempt_timeout: options.attempt_timeout,
-    };
-    let chain = ctx.chain(&plan.name, &spec);
+    let chain = azure_tokens(options, &plan.name, &spec);
     Ok(AzureSession {
         name: plan.name.clone(),
         #[cfg(feature = "azure-browser")]

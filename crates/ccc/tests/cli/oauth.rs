@@ -1,11 +1,9 @@
 //! `ccc oauth`: sign-in through oidc-provider (a headless browser plays the person), tokens,
 //! single-flight refresh across processes, saved providers, revocation judged by the provider.
 
-use std::process::Command as StdCommand;
-
 use ccc_tests::peer;
 
-use crate::support::{Home, concurrently, expire_stored_oauth_tokens, stderr, stdout};
+use crate::support::{Home, concurrently, expire_stored_oauth_tokens, spawn_sign_in, stderr, stdout};
 
 /// Signs `user` in with `ccc oauth login` (the headless browser answers the provider's pages).
 async fn oauth_login(home: &Home, user: &str) {
@@ -15,26 +13,12 @@ async fn oauth_login(home: &Home, user: &str) {
 
 /// `ccc oauth login TARGET…` for `user`, the headless browser answering the provider's pages.
 async fn oauth_login_with(home: &Home, user: &str, target: &[&str]) {
-    use std::io::BufRead;
-    let ccc_path = assert_cmd::cargo::cargo_bin("ccc");
-    let mut login = StdCommand::new(&ccc_path)
-        .args(["oauth", "login"])
-        .args(target)
-        .args(["--no-browser", "--timeout", "60"])
-        .env_clear()
-        .env("HOME", home.path())
-        .env("PATH", "/usr/bin:/bin")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(login.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("ccc printed the URL").unwrap();
-        if line.starts_with("http") {
-            break line;
-        }
-    };
+    let args: Vec<&str> = ["oauth", "login"]
+        .into_iter()
+        .chain(target.iter().copied())
+        .chain(["--no-browser", "--timeout", "60"])
+        .collect();
+    let (login, url) = spawn_sign_in(home, &args);
     let page = ccc_tests::oidc::drive(&url, user, "x", None).await.expect("browser sign-in");
     assert!(page.contains("close this tab"), "{page}");
     let out = login.wait_with_output().unwrap();

@@ -1,6 +1,6 @@
 //! `ccc sessions`: YAML-declared AWS and Azure sessions, planned and checked.
 
-use crate::support::{Home, stderr, stdout};
+use crate::support::{Home, spawn_sign_in, stderr, stdout};
 
 #[test]
 fn sessions_list_and_check() {
@@ -299,7 +299,6 @@ fn a_local_store_secret_and_watched_checks() {
 /// `sessions check` serve it from the kept refresh token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_azure_developer_signs_in_with_the_browser() {
-    use std::io::BufRead;
     let home = Home::new();
     let issuer = ccc_tests::peer("CCC_TEST_OIDC_ISSUER");
     let config = home.path().join("azure.yaml");
@@ -311,22 +310,10 @@ async fn an_azure_developer_signs_in_with_the_browser() {
     let file = config.to_str().unwrap();
     let early = home.ccc().args(["sessions", "token", "--config", file, "--name", "dev"]).assert().failure();
     assert!(stderr(&early).contains("not signed in"), "{}", stderr(&early));
-    let mut login = std::process::Command::new(assert_cmd::cargo::cargo_bin("ccc"))
-        .args(["sessions", "login", "--config", file, "--name", "dev", "--no-browser", "--timeout", "60"])
-        .env_clear()
-        .env("HOME", home.path())
-        .env("PATH", "/usr/bin:/bin")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(login.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("ccc printed the URL").unwrap();
-        if line.starts_with("http") {
-            break line;
-        }
-    };
+    let (login, url) = spawn_sign_in(
+        &home,
+        &["sessions", "login", "--config", file, "--name", "dev", "--no-browser", "--timeout", "60"],
+    );
     assert!(url.starts_with(&format!("{issuer}/ccc-tenant/v2.0/auth")), "{url}");
     ccc_tests::oidc::drive(&url, "azure-erin", "x", None).await.expect("browser sign-in");
     let out = login.wait_with_output().unwrap();

@@ -104,3 +104,28 @@ pub fn expire_stored_oauth_tokens(home: &Home) {
     }
     std::fs::write(&file, store.to_string()).unwrap();
 }
+
+/// Starts `ccc ARGS` (a browser sign-in with `--no-browser`) in `home` and returns it running,
+/// with the sign-in URL it printed on stderr (what follows on stderr is drained).
+pub fn spawn_sign_in(home: &Home, args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("ccc"))
+        .args(args)
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("ccc printed the URL").unwrap();
+        if line.starts_with("http") {
+            break line;
+        }
+    };
+    // the rest of stderr is read until ccc exits: a closed pipe would fail its next line
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, url)
+}
