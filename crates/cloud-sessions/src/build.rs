@@ -10,20 +10,26 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use core_types::{AwsCredentials, ExposeSecret};
 use cred_store::{Refreshing, to_sdk_credentials};
 
+#[cfg(feature = "azure")]
 use crate::azure::{AzureEnv, AzureSession, AzureSpec, AzureWay, secret};
 use crate::error::SessionError;
+#[cfg(feature = "key-vault")]
+use crate::keyvault::AzureKeyVaultStore;
 use crate::options::ManagerOptions;
-use crate::plan::{
-    AwsCredentialPlan, AwsSessionPlan, AzureCredentialPlan, AzureSessionPlan, Plan, RoleSource, Step, StorePlan,
-};
-use crate::refs::{AwsSecretStore, AzureKeyVaultStore, LocalSecretStore, Resolver};
+use crate::plan::{AwsCredentialPlan, AwsSessionPlan, Plan, RoleSource, Step, StorePlan};
+#[cfg(feature = "azure")]
+use crate::plan::{AzureCredentialPlan, AzureSessionPlan};
+use crate::refs::{LocalSecretStore, Resolver};
 use crate::renew::Renewer;
+#[cfg(feature = "secrets-manager")]
+use crate::secretsmanager::AwsSecretStore;
 use crate::session::AwsSession;
 use crate::sources::{Assume, AssumeRoleSource};
 
 /// The sessions a plan built.
 pub(crate) struct Built {
     pub aws: BTreeMap<String, AwsSession>,
+    #[cfg(feature = "azure")]
     pub azure: BTreeMap<String, AzureSession>,
 }
 
@@ -70,7 +76,11 @@ pub(crate) async fn build(plan: &Plan, options: &ManagerOptions) -> Result<Built
             .unwrap_or(0);
         resolver.add_store(priority, Arc::new(LocalSecretStore::new(store.clone())));
     }
-    let mut built = Built { aws: BTreeMap::new(), azure: BTreeMap::new() };
+    let mut built = Built {
+        aws: BTreeMap::new(),
+        #[cfg(feature = "azure")]
+        azure: BTreeMap::new(),
+    };
     for step in &plan.steps {
         match step {
             Step::Aws(spec) => {
@@ -79,12 +89,18 @@ pub(crate) async fn build(plan: &Plan, options: &ManagerOptions) -> Result<Built
                     built.aws.insert(s.name.clone(), s);
                 }
             }
+            #[cfg(feature = "azure")]
             Step::Azure(spec) => {
                 let made = build_azure(spec, options, &resolver).await;
                 let session = made.map_err(|e| own_store_note(e, plan, &spec.name))?;
                 built.azure.insert(spec.name.clone(), session);
             }
+            #[cfg(not(feature = "azure"))]
+            Step::Azure(spec) => {
+                return Err(not_in_this_build(format!("cloud_sessions[{}]", spec.index), "Azure sessions", "azure"));
+            }
             Step::Store(StorePlan::Local { .. }) => {}
+            #[cfg(feature = "secrets-manager")]
             Step::Store(StorePlan::SecretsManager { session, region, priority, .. }) => {
                 let s = &built.aws[session];
                 let sdk = match region {
@@ -93,6 +109,12 @@ pub(crate) async fn build(plan: &Plan, options: &ManagerOptions) -> Result<Built
                 };
                 resolver.add_store(*priority, Arc::new(AwsSecretStore::new(&sdk)));
             }
+            #[cfg(not(feature = "secrets-manager"))]
+            Step::Store(StorePlan::SecretsManager { name, .. }) => {
+                let path = format!("secrets_manager.cloud_stores.{name}");
+                return Err(not_in_this_build(path, "AWS Secrets Manager stores", "secrets-manager"));
+            }
+            #[cfg(feature = "key-vault")]
             Step::Store(StorePlan::KeyVault { name, session, vault_url, priority }) => {
                 let store = AzureKeyVaultStore::new(vault_url, built.azure[session].clone(), options.http.clone())
                     .map_err(|message| SessionError::Config {
@@ -103,9 +125,23 @@ pub(crate) async fn build(plan: &Plan, options: &ManagerOptions) -> Result<Built
                     .with_attempt_timeout(options.attempt_timeout);
                 resolver.add_store(*priority, Arc::new(store));
             }
+            #[cfg(not(feature = "key-vault"))]
+            Step::Store(StorePlan::KeyVault { name, .. }) => {
+                let path = format!("secrets_manager.cloud_stores.{name}");
+                return Err(not_in_this_build(path, "Azure Key Vault stores", "key-vault"));
+            }
         }
     }
     Ok(built)
+}
+
+/// A declaration this build of the crate cannot serve: which feature would.
+#[cfg(not(all(feature = "azure", feature = "key-vault", feature = "secrets-manager")))]
+fn not_in_this_build(path: String, what: &str, feature: &str) -> SessionError {
+    SessionError::Config {
+        path,
+        message: format!("{what} are not in this build: build cloud-sessions with its `{feature}` feature"),
+    }
 }
 
 /// A `SEC/` value that no store had, of a session that itself reads a store: that store
@@ -232,6 +268,7 @@ async fn build_aws(
     Ok(out)
 }
 
+#[cfg(feature = "azure")]
 /// A declaration's credentials behind the token cache, with the manager's environment, HTTP
 /// client, clock, refresh window and attempt timeout (YAML sessions and the builder alike).
 pub(crate) fn azure_tokens(options: &ManagerOptions, name: &str, spec: &AzureSpec) -> crate::azure::AzureTokens {
@@ -245,6 +282,7 @@ pub(crate) fn azure_tokens(options: &ManagerOptions, name: &str, spec: &AzureSpe
     ctx.chain(name, spec)
 }
 
+#[cfg(feature = "azure")]
 async fn build_azure(
     plan: &AzureSessionPlan,
     options: &ManagerOptions,

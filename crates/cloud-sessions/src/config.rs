@@ -226,14 +226,21 @@ fn err(path: String, message: impl Into<String>) -> SessionError {
 /// known field instead of the list of every field ("unknown field `regoin`, did you mean
 /// `region`?").
 fn readable(message: &str, at: &str) -> String {
-    // serde_norway prefixes the YAML path it already gave: `cloud_sessions[0]: unknown ...`
+    // a message may carry the YAML path already given: `cloud_sessions[0]: unknown ...`
     let message = match message.split_once(": ") {
         Some((prefix, rest)) if !prefix.contains(' ') => rest,
         _ => message,
     };
+    // and its own "line 4 column 5: ", which `at` says in our words
+    let message = match message.split_once(": ") {
+        Some((prefix, rest)) if prefix.starts_with("line ") && prefix.contains(" column ") => rest,
+        _ => message,
+    };
     let Some(rest) = message.strip_prefix("unknown field `") else { return format!("{message}{at}") };
     let Some((field, expected)) = rest.split_once('`') else { return format!("{message}{at}") };
-    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    // "…, expected one of `a`, `b`" (serde) or "…, expected one of a, b" (serde-saphyr)
+    let list = expected.split_once("one of ").map_or("", |(_, l)| l);
+    let known: Vec<&str> = list.split(", ").map(|k| k.trim().trim_matches('`')).filter(|k| !k.is_empty()).collect();
     let closest = known.iter().min_by_key(|k| edit_distance(field, k)).filter(|k| edit_distance(field, k) <= 2);
     match closest {
         Some(k) => format!("unknown field `{field}`, did you mean `{k}`?{at}"),
@@ -257,15 +264,46 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+thread_local! {
+    /// Where the last failed deserialization on this thread was, in YAML-path form.
+    static FAILED_AT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The file, tracking the path serde was at (serde-saphyr reports a line and column; the
+/// path comes from `serde_path_to_error`, which wraps the deserializer it is handed).
+struct Tracked(SessionsFile);
+
+impl<'de> Deserialize<'de> for Tracked {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde_path_to_error::deserialize(d).map(Tracked).map_err(|e| {
+            FAILED_AT.with(|p| *p.borrow_mut() = Some(e.path().to_string()));
+            e.into_inner()
+        })
+    }
+}
+
+/// The YAML as the file's types (serde-saphyr: a YAML parser in Rust, with budgets on
+/// aliases, depth and size), or the first mismatch with its path, line and column.
+fn deserialize(yaml: &str) -> Result<SessionsFile, SessionError> {
+    FAILED_AT.with(|p| p.borrow_mut().take());
+    serde_saphyr::from_str::<Tracked>(yaml).map(|t| t.0).map_err(|e| {
+        let path = FAILED_AT.with(|p| p.borrow_mut().take()).unwrap_or_else(|| ".".into());
+        let at = e
+            .location()
+            .filter(|l| l.line() > 0)
+            .map(|l| format!(" (line {}, column {})", l.line(), l.column()))
+            .unwrap_or_default();
+        let message = match &e {
+            serde_saphyr::Error::Message { msg, .. } => msg.clone(),
+            other => other.to_string().lines().next().unwrap_or_default().to_owned(),
+        };
+        err(if path == "." { "(document)".into() } else { path }, readable(&message, &at))
+    })
+}
+
 /// Parses and validates YAML.
 pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
-    let de = serde_norway::Deserializer::from_str(yaml);
-    let file: SessionsFile = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let at = inner.location().map(|l| format!(" (line {}, column {})", l.line(), l.column())).unwrap_or_default();
-        err(if path == "." { "(document)".into() } else { path }, readable(&inner.to_string(), &at))
-    })?;
+    let file = deserialize(yaml)?;
     let mut warnings = Vec::new();
     let mut names = BTreeSet::new();
     let mut kinds = BTreeMap::new();
@@ -598,7 +636,7 @@ mod tests {
                 "roles.dev.allowed_sessions",
                 "unknown session",
             ),
-            ("cloud_sessions: [\n", "cloud_sessions", "line 2"),
+            ("cloud_sessions: [\n", "cloud_sessions", "unclosed bracket '[' (line 1, column 17)"),
             (
                 "cloud_sessions:\n  - name: a\n    session_type: azure\n    client_secret: ENV/S\n    client_id: c\n",
                 "cloud_sessions[0].tenant_id",

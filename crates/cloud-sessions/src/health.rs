@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use aws_config::retry::RetryConfig;
 use core_types::{CircuitState, Kinded};
 
+#[cfg(feature = "azure")]
 use crate::azure::{MANAGEMENT_SCOPE, azure_error};
 use crate::error::SessionError;
 use crate::manager::CloudSessionManager;
@@ -51,6 +52,7 @@ impl CloudSessionManager {
                     Err(e) => Some(e),
                 }
             }
+            #[cfg(feature = "azure")]
             Session::Azure(session) => {
                 let credential = session.credential();
                 let (result, attempts) = self

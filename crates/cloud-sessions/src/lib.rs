@@ -35,13 +35,17 @@
 //! the manager, a cheap-to-clone handle.
 #![warn(missing_docs)]
 
+#[cfg(feature = "azure")]
 mod azure;
+#[cfg(feature = "azure")]
 mod azure_builder;
 mod build;
 mod config;
 mod error;
 mod extended;
 mod health;
+#[cfg(feature = "key-vault")]
+mod keyvault;
 mod manager;
 mod options;
 mod plan;
@@ -49,26 +53,31 @@ mod refs;
 mod renew;
 mod reports;
 mod rotation;
+#[cfg(feature = "secrets-manager")]
+mod secretsmanager;
 mod session;
 mod sources;
 
+#[cfg(feature = "azure")]
 pub use azure::{AttemptOutcome, AzureSession, ChainAttempt, MANAGEMENT_SCOPE};
+#[cfg(feature = "azure")]
 pub use azure_builder::AzureSessionBuilder;
 pub use config::{
     LoadedConfig, RoleSpec, SecretsSpec, SessionSpec, SessionType, SessionsFile, StoreSpec, StoreType, parse_config,
 };
 pub use error::SessionError;
 pub use extended::{DURATION_LIMITS, ExtendedSession, ExtendedSource};
+#[cfg(feature = "key-vault")]
+pub use keyvault::{AzureKeyVaultStore, KEY_VAULT_API_VERSION};
 pub use manager::CloudSessionManager;
 pub use options::ManagerOptions;
 pub use plan::{
     AwsCredentialPlan, AwsSessionPlan, AzureCredentialPlan, AzureSessionPlan, Plan, RolePlan, RoleSource, Step,
     StorePlan, plan, plan_for,
 };
-pub use refs::{
-    AwsSecretStore, AzureKeyVaultStore, BoxFuture, EnvLookup, KEY_VAULT_API_VERSION, LocalSecretStore, Resolver,
-    SecretStore, ValueRef,
-};
+pub use refs::{BoxFuture, EnvLookup, LocalSecretStore, Resolver, SecretStore, ValueRef};
 pub use reports::{HealthReport, RotationReport};
+#[cfg(feature = "secrets-manager")]
+pub use secretsmanager::AwsSecretStore;
 pub use session::{AwsSession, Session};
 pub use sources::AssumeRoleSource;

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use core_types::{Admission, CallOutcome, CircuitBreaker, CircuitState, Kinded, Verdict};
 
+#[cfg(feature = "azure")]
 use crate::azure::AzureSession;
 use crate::config::RoleSpec;
 use crate::error::SessionError;
@@ -21,6 +22,7 @@ pub(crate) struct Inner {
     pub(crate) warnings: Vec<String>,
     pub(crate) options: ManagerOptions,
     pub(crate) aws: BTreeMap<String, AwsSession>,
+    #[cfg(feature = "azure")]
     pub(crate) azure: BTreeMap<String, AzureSession>,
     pub(crate) rotations: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     pub(crate) reports: Arc<Mutex<Vec<RotationReport>>>,
@@ -66,6 +68,7 @@ impl CloudSessionManager {
                 warnings: plan.warnings,
                 options,
                 aws: built.aws,
+                #[cfg(feature = "azure")]
                 azure: built.azure,
                 rotations: Mutex::default(),
                 reports: Arc::default(),
@@ -150,7 +153,10 @@ impl CloudSessionManager {
 
     /// Every session name (regional ones included).
     pub fn session_names(&self) -> Vec<String> {
-        self.inner.aws.keys().chain(self.inner.azure.keys()).cloned().collect()
+        let names = self.inner.aws.keys().cloned();
+        #[cfg(feature = "azure")]
+        let names = names.chain(self.inner.azure.keys().cloned());
+        names.collect()
     }
 
     /// A session by name.
@@ -158,6 +164,7 @@ impl CloudSessionManager {
         if let Some(s) = self.inner.aws.get(name) {
             return Ok(Session::Aws(Box::new(s.clone())));
         }
+        #[cfg(feature = "azure")]
         if let Some(s) = self.inner.azure.get(name) {
             return Ok(Session::Azure(s.clone()));
         }
@@ -168,11 +175,13 @@ impl CloudSessionManager {
     pub fn aws_session(&self, name: &str) -> Result<AwsSession, SessionError> {
         match self.get_session(name)? {
             Session::Aws(s) => Ok(*s),
+            #[cfg(feature = "azure")]
             Session::Azure(_) => Err(wrong_kind(name, "an Azure", "AWS")),
         }
     }
 
     /// An Azure session by name (an AWS one of that name is an error saying so).
+    #[cfg(feature = "azure")]
     pub fn azure_session(&self, name: &str) -> Result<AzureSession, SessionError> {
         match self.get_session(name)? {
             Session::Azure(s) => Ok(s),
@@ -191,6 +200,7 @@ impl CloudSessionManager {
     }
 }
 
+#[cfg(feature = "azure")]
 fn wrong_kind(name: &str, is: &str, wanted: &str) -> SessionError {
     SessionError::Unsupported {
         name: name.to_owned(),

@@ -19,6 +19,7 @@ pub struct ManagerOptions {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) token_store: Option<TokenStore>,
     pub(crate) attempt_timeout: Duration,
+    #[cfg(feature = "azure")]
     pub(crate) http: reqwest::Client,
     pub(crate) paths: Option<cred_store::Paths>,
     /// Consecutive transient failures that open a session's circuit, and its cool-down.
@@ -48,6 +49,7 @@ impl Default for ManagerOptions {
             clock: Arc::new(SystemClock),
             token_store: None,
             attempt_timeout: Duration::from_secs(10),
+            #[cfg(feature = "azure")]
             http: crate::azure::default_client(),
             paths: None,
             breaker: (5, Duration::from_secs(30)),
@@ -111,6 +113,7 @@ impl ManagerOptions {
     }
     /// The HTTP client Azure credentials and Key Vault send through (default: rustls with
     /// the platform's roots).
+    #[cfg(feature = "azure")]
     #[must_use]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = client;
@@ -124,6 +127,7 @@ impl ManagerOptions {
         self
     }
 
+    #[cfg(feature = "azure")]
     pub(crate) fn azure_transport(&self) -> Arc<dyn azure_core::http::HttpClient> {
         Arc::new(self.http.clone())
     }

@@ -3,6 +3,7 @@
 use std::sync::PoisonError;
 use std::time::Duration;
 
+#[cfg(feature = "azure")]
 use crate::azure::{AzureSession, azure_error};
 use crate::error::SessionError;
 use crate::manager::CloudSessionManager;
@@ -16,6 +17,7 @@ impl CloudSessionManager {
     pub fn schedule_rotation(&self, name: &str, every: Duration) -> Result<(), SessionError> {
         let session = match self.get_session(name)? {
             Session::Aws(s) => *s,
+            #[cfg(feature = "azure")]
             Session::Azure(azure) => return self.schedule_azure_rotation(azure, every),
         };
         let Some(renewer) = session.renewer.clone() else {
@@ -51,6 +53,7 @@ impl CloudSessionManager {
     }
 
     /// Azure: re-obtains the session's cached tokens every `every`.
+    #[cfg(feature = "azure")]
     fn schedule_azure_rotation(&self, session: AzureSession, every: Duration) -> Result<(), SessionError> {
         let reports = self.inner.reports.clone();
         let clock = self.inner.options.clock.clone();

@@ -8,6 +8,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use core_types::AwsCredentials;
 use cred_store::Refreshing;
 
+#[cfg(feature = "azure")]
 use crate::azure::AzureSession;
 use crate::config::SessionType;
 use crate::renew::Renewer;
@@ -52,12 +53,14 @@ impl AwsSession {
     }
 }
 
-/// A declared session of either kind.
+/// A declared session of either kind (the Azure kind with feature `azure`).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Session {
     /// An AWS session (boxed: an `SdkConfig` is large).
     Aws(Box<AwsSession>),
     /// An Azure session.
+    #[cfg(feature = "azure")]
     Azure(AzureSession),
 }
 
@@ -66,6 +69,7 @@ impl Session {
     pub fn name(&self) -> &str {
         match self {
             Session::Aws(s) => s.name(),
+            #[cfg(feature = "azure")]
             Session::Azure(s) => s.name(),
         }
     }
@@ -73,6 +77,7 @@ impl Session {
     pub fn session_type(&self) -> SessionType {
         match self {
             Session::Aws(_) => SessionType::Aws,
+            #[cfg(feature = "azure")]
             Session::Azure(_) => SessionType::Azure,
         }
     }
@@ -80,10 +85,12 @@ impl Session {
     pub fn as_aws(&self) -> Option<&AwsSession> {
         match self {
             Session::Aws(s) => Some(s),
+            #[cfg(feature = "azure")]
             Session::Azure(_) => None,
         }
     }
     /// The Azure session, if it is one.
+    #[cfg(feature = "azure")]
     pub fn as_azure(&self) -> Option<&AzureSession> {
         match self {
             Session::Azure(s) => Some(s),

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use core_types::{AwsCredentials, Clock, RefreshPolicy, SecretString, SystemClock};
-use cred_store::{AwsFiles, CccConfig, Ledger, Outcome, Paths, Refreshing, TokenStore};
+use cred_store::{AwsFiles, CccConfig, Paths, Refreshing, TokenStore};
+#[cfg(feature = "ledger")]
+use cred_store::{Ledger, Outcome};
 
 use crate::auth::{AuthOutcome, Challenge, ChallengeAnswer, CognitoAuthenticator};
 use crate::config::CognitoConfig;
@@ -99,6 +101,7 @@ struct Inner {
     refresh_window: RefreshPolicy,
     lock_wait: Duration,
     store: TokenStore,
+    #[cfg(feature = "ledger")]
     ledger: Option<Ledger>,
     write_credentials_file: bool,
 }
@@ -125,6 +128,7 @@ pub struct CognitoProfileBuilder {
     refresh_window: RefreshPolicy,
     lock_wait: Duration,
     store: Option<TokenStore>,
+    #[cfg(feature = "ledger")]
     ledger: Option<Ledger>,
     write_credentials_file: bool,
 }
@@ -163,7 +167,8 @@ impl CognitoProfileBuilder {
         self.write_credentials_file = write;
         self
     }
-    /// Records each sign-in in `ledger`.
+    /// Records each sign-in in `ledger` (feature `ledger`).
+    #[cfg(feature = "ledger")]
     pub fn ledger(mut self, ledger: Ledger) -> Self {
         self.ledger = Some(ledger);
         self
@@ -187,6 +192,7 @@ impl CognitoProfileBuilder {
                 refresh_window: self.refresh_window,
                 lock_wait: self.lock_wait,
                 store,
+                #[cfg(feature = "ledger")]
                 ledger: self.ledger,
                 write_credentials_file: self.write_credentials_file,
             }),
@@ -226,6 +232,7 @@ impl CognitoProfile {
             refresh_window: RefreshPolicy::default(),
             lock_wait: cred_store::DEFAULT_REFRESH_LOCK_WAIT,
             store: None,
+            #[cfg(feature = "ledger")]
             ledger: None,
             write_credentials_file: true,
         }
@@ -351,6 +358,7 @@ impl CognitoProfile {
             cred_store::set_profile_setting(&self.inner.paths, profile, USERNAME_SETTING, Some(username))?;
         }
         self.cache(username).seed(credentials.clone()).await?;
+        #[cfg(feature = "ledger")]
         if let Some(ledger) = &self.inner.ledger {
             let at = self.inner.clock.now();
             let outcome = Outcome::Success { expires_at: credentials.expiration() };
@@ -364,6 +372,7 @@ impl CognitoProfile {
         format!("cognito:{}", self.inner.config.user_pool_id)
     }
 
+    #[cfg(feature = "ledger")]
     fn ledger_profile<'a>(&'a self, username: &'a str) -> &'a str {
         self.profile().unwrap_or(username)
     }

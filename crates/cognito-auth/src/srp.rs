@@ -20,7 +20,8 @@ use std::time::SystemTime;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
 use num_bigint::{BigInt, BigUint, Sign};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;

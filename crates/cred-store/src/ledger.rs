@@ -10,13 +10,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use core_types::ErrorKind;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::outcome::Outcome;
 use crate::paths::Paths;
+use crate::redact::redact_url;
 use crate::timefmt::{from_unix_seconds, unix_seconds};
 
 const SQLITE_SCHEMA: &[&str] = &[
@@ -92,25 +93,6 @@ impl Backend {
     }
 }
 
-/// The outcome of one refresh attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Outcome {
-    /// New credentials were obtained.
-    Success {
-        /// When they expire.
-        expires_at: Option<SystemTime>,
-    },
-    /// The attempt failed. The message must not contain a secret (error messages of this
-    /// workspace never do).
-    Failure {
-        /// The category.
-        kind: ErrorKind,
-        /// What happened.
-        message: String,
-    },
-}
-
 /// The ledger's current view of one credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -163,43 +145,6 @@ impl fmt::Debug for Ledger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ledger").field("backend", &self.backend).field("location", &self.location).finish()
     }
-}
-
-/// A connection URL with any password replaced, for messages.
-pub fn redact_url(url: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let mut out = match base.find("://") {
-        Some(scheme_end) => {
-            let rest = &base[scheme_end + 3..];
-            let authority_end = rest.find('/').unwrap_or(rest.len());
-            match rest[..authority_end].rfind('@') {
-                Some(at) => match rest[..at].split_once(':') {
-                    Some((user, _)) => format!("{}{user}:****{}", &base[..scheme_end + 3], &rest[at..]),
-                    None => base.to_owned(),
-                },
-                None => base.to_owned(),
-            }
-        }
-        None => base.to_owned(),
-    };
-    if let Some(q) = query {
-        // libpq's URI parameters that carry a secret
-        let params: Vec<String> = q
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((k, _)) if ["password", "sslpassword"].contains(&k.to_ascii_lowercase().as_str()) => {
-                    format!("{k}=****")
-                }
-                _ => pair.to_owned(),
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&params.join("&"));
-    }
-    out
 }
 
 impl Ledger {
@@ -281,6 +226,13 @@ impl Ledger {
 
     /// [`Ledger::open_postgres`] with an explicit connection timeout.
     pub async fn open_postgres_with_timeout(url: &str, timeout: Duration) -> Result<Self> {
+        if !cfg!(feature = "ledger-postgres") {
+            return Err(Error::NotConfigured(format!(
+                "{} is a PostgreSQL ledger, and this build has none: build cred-store with its \
+                 `ledger-postgres` feature, or use a SQLite file",
+                redact_url(url)
+            )));
+        }
         sqlx::any::install_default_drivers();
         let db_err = |source| Error::Database { backend: "postgres", source };
         let pool =
@@ -452,27 +404,5 @@ impl Ledger {
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_are_redacted() {
-        assert_eq!(redact_url("postgres://u:pw@h:5/db"), "postgres://u:****@h:5/db");
-        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact_url("/tmp/x.sqlite"), "/tmp/x.sqlite");
-        assert_eq!(
-            redact_url("postgres://h/db?user=u&password=hunter2&sslmode=require"),
-            "postgres://h/db?user=u&password=****&sslmode=require"
-        );
-        assert_eq!(
-            redact_url("postgresql://u:pw@h/db?PassWord=x&sslpassword=y"),
-            "postgresql://u:****@h/db?PassWord=****&sslpassword=****"
-        );
-        // an @ after the authority is not userinfo
-        assert_eq!(redact_url("postgres://h/db?application_name=a@b"), "postgres://h/db?application_name=a@b");
     }
 }

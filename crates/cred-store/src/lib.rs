@@ -20,6 +20,14 @@
 //! ```
 #![warn(missing_docs)]
 
+// Credentials stay private through POSIX file modes (0600/0700), owner checks on every path
+// written through, and advisory locks: none of which Windows has in this form.
+#[cfg(not(unix))]
+compile_error!(
+    "cred-store is Unix only (Linux, macOS, the BSDs): it keeps credentials private with POSIX \
+     file modes, owner checks and advisory locks"
+);
+
 mod aws_files;
 mod codec;
 mod config;
@@ -29,8 +37,10 @@ pub mod fsutil;
 mod ini;
 #[cfg(feature = "ledger")]
 mod ledger;
+mod outcome;
 mod paths;
 mod process;
+mod redact;
 mod refreshing;
 #[cfg(feature = "aws-sdk")]
 mod sdk;
@@ -49,9 +59,11 @@ pub use config::{
 pub use error::{Error, Result};
 pub use ini::{IniDocument, ParseError};
 #[cfg(feature = "ledger")]
-pub use ledger::{Attempt, Backend, Ledger, LedgerEntry, Outcome, redact_url};
+pub use ledger::{Attempt, Backend, Ledger, LedgerEntry};
+pub use outcome::Outcome;
 pub use paths::Paths;
 pub use process::{from_credential_process_json, to_credential_process_json};
+pub use redact::redact_url;
 pub use refreshing::{CacheCodec, DEFAULT_REFRESH_LOCK_WAIT, Refreshing, RefreshingBuilder};
 #[cfg(feature = "aws-sdk")]
 pub use sdk::{SdkProviderSource, StaticSource, to_credentials_error, to_sdk_credentials};

@@ -2,8 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use chrono::{DateTime, SecondsFormat, Utc};
 
 /// Formats whole seconds in UTC with a `Z` suffix, the form botocore and the SDKs parse.
 pub fn format_rfc3339(t: SystemTime) -> String {
@@ -11,17 +10,16 @@ pub fn format_rfc3339(t: SystemTime) -> String {
         Ok(d) => d.as_secs() as i64,
         Err(e) => -(e.duration().as_secs() as i64),
     };
-    OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|dt| dt.format(&Rfc3339).ok())
+    DateTime::<Utc>::from_timestamp(secs, 0)
+        .map(|dt| dt.to_rfc3339_opts(SecondsFormat::Secs, true))
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
 }
 
 /// Parses RFC 3339 (any offset, optional fraction); `None` when malformed.
 pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
-    let dt = OffsetDateTime::parse(s.trim(), &Rfc3339).ok()?;
-    let secs = dt.unix_timestamp();
-    let nanos = dt.nanosecond();
+    let dt = DateTime::parse_from_rfc3339(s.trim()).ok()?;
+    let secs = dt.timestamp();
+    let nanos = dt.timestamp_subsec_nanos();
     if secs >= 0 {
         Some(SystemTime::UNIX_EPOCH + Duration::new(secs as u64, nanos))
     } else {

@@ -75,10 +75,10 @@ impl OAuthClient {
         &self,
         redirect: Option<&str>,
     ) -> Result<(Url, PkceVerifier, CsrfState), OAuthError> {
-        // every secret random value comes from the OS generator (RFC 7636 §7.1, RFC 6749 §10.10)
-        let verifier = PkceCodeVerifier::new(os_random_token()?);
+        // every secret random value comes from a cryptographic generator (RFC 7636 §7.1, RFC 6749 §10.10)
+        let verifier = PkceCodeVerifier::new(random_token()?);
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
-        let state = CsrfToken::new(os_random_token()?);
+        let state = CsrfToken::new(random_token()?);
         let mut req = self
             .inner
             .authorize_url(|| state)
@@ -90,7 +90,7 @@ impl OAuthClient {
             redirect_owned = RedirectUrl::new(r.to_owned()).map_err(|e| OAuthError::Config(e.to_string()))?;
             req = req.set_redirect_uri(std::borrow::Cow::Borrowed(&redirect_owned));
         }
-        let nonce = if self.config.scopes.iter().any(|s| s == "openid") { Some(os_random_token()?) } else { None };
+        let nonce = if self.config.scopes.iter().any(|s| s == "openid") { Some(random_token()?) } else { None };
         if let Some(n) = &nonce {
             req = req.add_extra_param("nonce", n.clone());
         }
@@ -152,12 +152,13 @@ impl OAuthClient {
     }
 }
 
-/// 32 bytes from the operating system's generator, base64url without padding (43 characters:
+/// 32 bytes from a cryptographic generator, base64url without padding (43 characters:
 /// a valid PKCE verifier, and an unguessable state or nonce).
-fn os_random_token() -> Result<String, OAuthError> {
+fn random_token() -> Result<String, OAuthError> {
     use base64::Engine;
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| OAuthError::Config(format!("the system's random generator failed ({e}); try again")))?;
+    // AWS-LC's generator (seeded from the OS, the one the TLS stack and JWT checks already use)
+    aws_lc_rs::rand::fill(&mut bytes)
+        .map_err(|_| OAuthError::Config("the system's random generator failed; try again".into()))?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }

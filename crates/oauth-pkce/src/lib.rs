@@ -11,7 +11,9 @@
 //!   [`OAuthClient::sign_out`] (RFC 7009 revocation), [`OAuthClient::introspect`];
 //! - [`OAuthClient::validate_id_token`]; [`OAuthSession`]: single-flight refreshing.
 //!
-//! It stores nothing itself: token sets go back to the caller (or cred-store).
+//! It stores nothing itself: token sets go back to the caller. An [`OAuthSession`] keeps
+//! them in memory, or persists them through a [`SharedEntry`] (cred-store's file token
+//! store, or one the caller implements), so every process shares one rotation chain.
 #![warn(missing_docs)]
 
 mod client;
@@ -29,6 +31,7 @@ mod session;
 pub use client::{IdTokenField, OAuthClient};
 pub use code::{CsrfState, PkceVerifier};
 pub use config::{Endpoints, OAuthConfig};
+pub use cred_store::SharedEntry;
 pub use device::DeviceAuthorization;
 pub use error::OAuthError;
 pub use http::HttpError;

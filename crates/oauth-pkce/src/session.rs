@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use core_types::{CredentialSource, RefreshPolicy, SecretString, TokenSet};
-use cred_store::{Refreshing, TokenEntry};
+use cred_store::{Refreshing, RefreshingBuilder, SharedEntry};
 
 use crate::client::OAuthClient;
 use crate::error::OAuthError;
@@ -59,20 +59,24 @@ pub struct OAuthSession {
 impl OAuthSession {
     /// A session starting from `tokens` (e.g. just obtained by a sign-in), kept in memory.
     pub async fn new(client: OAuthClient, tokens: TokenSet, policy: RefreshPolicy) -> Result<Self, OAuthError> {
-        let session = Self::build(client, tokens.clone(), policy, None);
+        let session = Self { cache: Self::builder(client, tokens.clone(), policy).build() };
         session.cache.seed(tokens).await?;
         Ok(session)
     }
 
     /// A session whose tokens were just obtained by a sign-in and are now stored in
     /// `entry`, so every process using the store shares one rotation chain.
+    ///
+    /// `entry` is where the token set persists: cred-store's file token store
+    /// ([`cred_store::TokenEntry`]), or any [`SharedEntry`] the caller implements (an
+    /// encrypted file, a secret manager), whose `refresh_lock` file serialises refreshes.
     pub async fn with_store(
         client: OAuthClient,
         tokens: TokenSet,
         policy: RefreshPolicy,
-        entry: TokenEntry,
+        entry: impl SharedEntry<TokenSet>,
     ) -> Result<Self, OAuthError> {
-        let session = Self::build(client, tokens.clone(), policy, Some(entry));
+        let session = Self { cache: Self::builder(client, tokens.clone(), policy).shared(entry).build() };
         session.cache.seed(tokens).await?;
         Ok(session)
     }
@@ -81,19 +85,15 @@ impl OAuthSession {
     /// rotated by another process since). Nothing is written until a refresh is due; then
     /// exactly one process on the machine spends the refresh token, under the entry's
     /// refresh lock, and the others read its result.
-    pub fn from_store(client: OAuthClient, policy: RefreshPolicy, entry: TokenEntry) -> Self {
-        Self::build(client, TokenSet::default(), policy, Some(entry))
+    pub fn from_store(client: OAuthClient, policy: RefreshPolicy, entry: impl SharedEntry<TokenSet>) -> Self {
+        Self { cache: Self::builder(client, TokenSet::default(), policy).shared(entry).build() }
     }
 
-    fn build(client: OAuthClient, tokens: TokenSet, policy: RefreshPolicy, entry: Option<TokenEntry>) -> Self {
+    fn builder(client: OAuthClient, tokens: TokenSet, policy: RefreshPolicy) -> RefreshingBuilder<OAuthSource> {
         let name = format!("oauth:{}", client.config.client_id);
         let clock = client.clock.clone();
         let source = OAuthSource { client, current: Mutex::new(tokens), name };
-        let mut builder = Refreshing::builder(source).refresh_window(policy).clock(clock);
-        if let Some(e) = entry {
-            builder = builder.shared(e);
-        }
-        Self { cache: builder.build() }
+        Refreshing::builder(source).refresh_window(policy).clock(clock)
     }
 
     /// A valid access token (refreshed once, however many tasks ask at the same moment).

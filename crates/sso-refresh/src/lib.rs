@@ -22,6 +22,7 @@
 mod config;
 mod device;
 mod error;
+mod journal;
 mod profile;
 mod runner;
 mod sso;

@@ -7,13 +7,14 @@ use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use core_types::{AwsCredentials, Clock, RefreshPolicy, SystemClock};
-use cred_store::{AwsFiles, Ledger, Paths, Refreshing, SsoCache};
+use cred_store::{AwsFiles, Paths, Refreshing, SsoCache};
 
 use crate::config::SsoConfig;
 
 /// How long one SSO / SSO-OIDC call attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 use crate::error::SsoError;
+use crate::journal::Journal;
 use crate::profile::SsoProfile;
 use crate::runner::{CommandRunner, Sleeper, SystemRunner, TokioSleeper};
 use crate::upstream::{Inner, SsoSource};
@@ -93,10 +94,7 @@ impl AwsSsoBuilder {
             Target::Profile(p) => SsoProfile::load(&files, p)?,
             Target::Session(s) => SsoProfile::load_session(&files, s)?,
         };
-        let ledger = match &self.config.db_path {
-            Some(loc) => Ledger::open(loc).await?,
-            None => Ledger::open_default(&self.paths).await?,
-        };
+        let journal = Journal::open(&self.config, &self.paths).await?;
         let sdk = self
             .sdk
             .unwrap_or_else(|| SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build());
@@ -121,7 +119,7 @@ impl AwsSsoBuilder {
             runner: self.runner,
             sleeper: self.sleeper,
             clock: self.clock,
-            ledger,
+            journal,
             refresh_window: self.refresh_window,
             files,
             write_profile: self.write_profile,
@@ -206,9 +204,10 @@ impl AwsSso {
     pub async fn should_refresh_credentials(&self) -> Result<bool, SsoError> {
         let i = &self.inner;
         let now = i.clock.now();
-        let status = i.ledger.status(&self.source_name(), &i.profile.name()).await?;
-        let recent =
-            status.and_then(|s| s.obtained_at).is_some_and(|t| elapsed_since(now, t) < i.config.max_sign_in_age);
+        let recent = match i.journal.last_sign_in(&self.source_name(), &i.profile.name()).await? {
+            Some(t) => elapsed_since(now, t) < i.config.max_sign_in_age,
+            None => true,
+        };
         if !recent {
             return Ok(true);
         }

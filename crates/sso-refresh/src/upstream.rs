@@ -8,10 +8,11 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_sso::error::ProvideErrorMetadata;
 use core_types::{AwsCredentials, Clock, CredentialSource, ErrorKind, ExposeSecret, RefreshPolicy, SecretString};
-use cred_store::{AwsFiles, Ledger, Outcome, SsoCache, SsoToken};
+use cred_store::{AwsFiles, Outcome, SsoCache, SsoToken};
 
 use crate::config::SsoConfig;
 use crate::error::SsoError;
+use crate::journal::Journal;
 use crate::profile::SsoProfile;
 use crate::runner::{CommandRunner, Sleeper};
 
@@ -28,7 +29,7 @@ pub(crate) struct Inner {
     pub(crate) runner: Arc<dyn CommandRunner>,
     pub(crate) sleeper: Arc<dyn Sleeper>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) ledger: Ledger,
+    pub(crate) journal: Journal,
     pub(crate) refresh_window: RefreshPolicy,
     pub(crate) files: AwsFiles,
     pub(crate) write_profile: Option<String>,
@@ -67,11 +68,7 @@ impl Inner {
     }
 
     pub(crate) async fn record(&self, outcome: Outcome) {
-        if let Err(e) =
-            self.ledger.record_attempt(&self.source(), &self.profile.name(), self.clock.now(), &outcome).await
-        {
-            tracing::warn!(error = %e, "could not record the attempt in the ledger");
-        }
+        self.journal.record(&self.source(), &self.profile.name(), self.clock.now(), &outcome).await;
     }
 
     /// A valid SSO access token: the cached one (unless `force`), else refreshed through

@@ -123,7 +123,8 @@ fn base32_decode(s: &str) -> Vec<u8> {
 
 /// RFC 6238 TOTP (SHA-1, 30 s, 6 digits).
 fn totp(secret: &str, at: SystemTime) -> String {
-    use hmac::{KeyInit, Mac};
+    use hmac::Mac;
+    use hmac::digest::KeyInit;
     let counter = at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() / 30;
     let mut mac = <hmac::Hmac<sha1::Sha1> as KeyInit>::new_from_slice(&base32_decode(secret)).unwrap();
     mac.update(&counter.to_be_bytes());

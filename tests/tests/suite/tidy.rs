@@ -175,7 +175,7 @@ fn fastrand_is_for_jitter_only() {
         if krate != "core-types" {
             assert!(
                 !normal_deps(&manifest(krate)).iter().any(|d| d == "fastrand"),
-                "{krate} depends on fastrand: secret randomness comes from getrandom"
+                "{krate} depends on fastrand: secret randomness comes from getrandom or AWS-LC"
             );
         }
     }
@@ -191,11 +191,12 @@ fn fastrand_is_for_jitter_only() {
         }
         assert!(!src.contains("fastrand"), "{} uses fastrand: draw secrets from getrandom", f.display());
     }
-    // the secret draws really go to the OS generator
+    // the secret draws really go to a cryptographic generator: the OS's, or AWS-LC's
+    // (seeded from the OS, the TLS stack's own)
     let srp = fs::read_to_string(workspace_root().join("crates/cognito-auth/src/srp.rs")).unwrap();
     assert!(srp.contains("getrandom::SysRng") && srp.contains("TryCryptoRng"));
     let oauth = fs::read_to_string(workspace_root().join("crates/oauth-pkce/src/code.rs")).unwrap();
-    assert!(oauth.contains("getrandom::fill") && !oauth.contains("new_random"));
+    assert!(oauth.contains("aws_lc_rs::rand::fill") && !oauth.contains("new_random"));
 }
 
 /// Libraries never name the CLI's commands: the hint that names one is `ccc`'s to give (it
