@@ -341,3 +341,31 @@ async fn build_azure(
         tokens: Arc::new(chain),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{CloudSessionManager, ManagerOptions};
+
+    /// A declaration whose kind this build left out fails at its entry, naming the feature
+    /// that would serve it; with every feature, the same declarations build.
+    #[tokio::test]
+    async fn what_the_build_lacks_is_named_at_its_entry() {
+        let options = || ManagerOptions::default().env(|_| None).endpoint_url("http://127.0.0.1:1");
+        let azure = "cloud_sessions:\n  - name: kv\n    session_type: azure\n    tenant_id: t\n    client_id: c\n    use_managed_identity: true\n";
+        let made = CloudSessionManager::from_yaml(azure, options()).await;
+        if cfg!(feature = "azure") {
+            made.unwrap();
+        } else {
+            let e = made.unwrap_err().to_string();
+            assert!(e.starts_with("cloud_sessions[0]") && e.contains("`azure` feature"), "{e}");
+        }
+        let store = "cloud_sessions:\n  - name: a\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAEXAMPLE\n    secret_access_key: ENV/K\nsecrets_manager:\n  cloud_stores:\n    sm:\n      store_type: aws\n      session_name: a\n";
+        let made = CloudSessionManager::from_yaml(store, ManagerOptions::default().env(|_| Some("k".into()))).await;
+        if cfg!(feature = "secrets-manager") {
+            made.unwrap();
+        } else {
+            let e = made.unwrap_err().to_string();
+            assert!(e.contains("secrets_manager.cloud_stores.sm") && e.contains("`secrets-manager` feature"), "{e}");
+        }
+    }
+}

@@ -66,3 +66,29 @@ impl Journal {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without the ledger feature: no ledger asked for is fine, one asked for is an error that
+    /// names the feature (and shows no password); with it, the configured ledger opens.
+    #[tokio::test]
+    async fn a_configured_ledger_needs_the_feature() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::under_home(home.path());
+        let none = SsoConfig::builder().build();
+        let with = SsoConfig::builder().db_path("postgres://team:hunter2@127.0.0.1:1/ledger").build();
+        if cfg!(feature = "ledger") {
+            let sqlite = SsoConfig::builder().db_path(paths.cache_dir().join("l.db").display().to_string()).build();
+            let journal = Journal::open(&sqlite, &paths).await.unwrap();
+            assert_eq!(journal.last_sign_in("s", "p").await.unwrap(), Some(SystemTime::UNIX_EPOCH));
+        } else {
+            let journal = Journal::open(&none, &paths).await.unwrap();
+            assert_eq!(journal.last_sign_in("s", "p").await.unwrap(), None);
+            let e = Journal::open(&with, &paths).await.unwrap_err().to_string();
+            assert!(e.contains("`ledger` feature") && e.contains("AWS_CREDENTIALS_DB_PATH"), "{e}");
+            assert!(!e.contains("hunter2"), "{e}");
+        }
+    }
+}
