@@ -19,6 +19,10 @@ use hyper::{Request, Response, StatusCode};
 
 use crate::serve::{serve, serve_tls};
 
+/// The host name the Key Vault stub answers as: Key Vault's challenge names the audience
+/// `https://vault.azure.net`, and the SDK accepts it only for a host of that domain.
+pub const VAULT_HOST: &str = "ccc-test.vault.azure.net";
+
 /// A CA made for one test, and a localhost server certificate it signed.
 pub struct TestCa {
     /// The CA certificate (PEM).
@@ -39,7 +43,7 @@ impl Default for TestCa {
 }
 
 impl TestCa {
-    /// Generates the CA and a `localhost` / `127.0.0.1` certificate.
+    /// Generates the CA and a `localhost` / `127.0.0.1` / [`VAULT_HOST`] certificate.
     pub fn new() -> Self {
         use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
         let ca_key = KeyPair::generate().expect("ca key");
@@ -50,7 +54,9 @@ impl TestCa {
         let ca_cert = ca.self_signed(&ca_key).expect("ca cert");
         let issuer = Issuer::new(ca, ca_key);
         let leaf_key = KeyPair::generate().expect("leaf key");
-        let mut leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).expect("leaf");
+        let mut leaf =
+            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned(), VAULT_HOST.to_owned()])
+                .expect("leaf");
         leaf.use_authority_key_identifier_extension = true;
         let leaf_cert = leaf.signed_by(&leaf_key, &issuer).expect("leaf cert");
         let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).expect("key der");
@@ -64,10 +70,12 @@ impl TestCa {
         Self { pem: ca_cert.pem(), acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)) }
     }
 
-    /// A client that trusts this CA and nothing else.
+    /// A client that trusts this CA and nothing else, and finds [`VAULT_HOST`] on this machine.
     pub fn client(&self) -> reqwest::Client {
         let cert = reqwest::Certificate::from_pem(self.pem.as_bytes()).expect("ca pem");
-        reqwest::Client::builder().tls_certs_only([cert]).build().expect("client")
+        // port 0: the URL's own port is used
+        let here = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        reqwest::Client::builder().tls_certs_only([cert]).resolve(VAULT_HOST, here).build().expect("client")
     }
 }
 
@@ -205,6 +213,8 @@ struct VaultState {
     denied: std::sync::atomic::AtomicBool,
     /// Answer this many requests with this status first (429s with `Retry-After: 0`).
     faults: Faults,
+    /// The audience its challenge names (default Key Vault's own, `https://vault.azure.net`).
+    audience: Mutex<Option<String>>,
 }
 
 fn vault_error(status: StatusCode, code: &str, message: String) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -217,7 +227,7 @@ fn vault_error(status: StatusCode, code: &str, message: String) -> Result<Respon
 /// deny access on demand.
 #[derive(Debug)]
 pub struct KeyVault {
-    /// `https://localhost:PORT/`: the `vault_url`.
+    /// `https://ccc-test.vault.azure.net:PORT/` (see [`VAULT_HOST`]): the `vault_url`.
     pub url: String,
     state: Arc<VaultState>,
     task: tokio::task::JoinHandle<()>,
@@ -268,11 +278,18 @@ impl KeyVault {
                     return Ok(r);
                 }
                 if !auth.as_deref().is_some_and(|a| a.starts_with("Bearer entra-token-")) {
-                    return vault_error(
+                    // Key Vault's challenge: which authority and audience a token must have
+                    let mut r = vault_error(
                         StatusCode::UNAUTHORIZED,
                         "Unauthorized",
                         "AKV10000: Request is missing a Bearer or PoP token.".into(),
+                    )?;
+                    let challenge = format!(
+                        "Bearer authorization=\"https://login.microsoftonline.com/ccc-test\", resource=\"{}\"",
+                        s.audience.lock().expect("audience").as_deref().unwrap_or("https://vault.azure.net")
                     );
+                    r.headers_mut().insert("www-authenticate", challenge.parse().expect("header"));
+                    return Ok(r);
                 }
                 if s.denied.load(Ordering::SeqCst) {
                     return vault_error(
@@ -313,7 +330,13 @@ impl KeyVault {
             }
         };
         let (authority, task) = serve_tls(handler, ca.acceptor.clone()).await;
-        Self { url: format!("{authority}/"), state, task }
+        let url = format!("{}/", authority.replace("localhost", VAULT_HOST).replace("127.0.0.1", VAULT_HOST));
+        Self { url, state, task }
+    }
+
+    /// Challenges for a token of another audience (a vault impersonated, or misconfigured).
+    pub fn challenge_for(&self, audience: &str) {
+        *self.state.audience.lock().expect("audience") = Some(audience.to_owned());
     }
 
     /// Every request: path, query and Authorization header.

@@ -1,49 +1,62 @@
-//! `SEC/` references read from Azure Key Vault (feature `key-vault`).
+//! `SEC/` references read from Azure Key Vault (feature `key-vault`), through the Azure SDK's
+//! own `SecretClient`: Key Vault's challenge-based authentication (the vault names its token
+//! audience, checked against the vault's domain), sent through the manager's HTTP client, with
+//! the session's credential. Retries and the per-attempt deadline are the manager's.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use azure_core::http::HttpClient;
+use azure_core::error::ErrorKind as AzureErrorKind;
+use azure_core::http::{ClientOptions, RetryOptions, Transport};
+use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
 use core_types::{RetryPolicy, SecretString, Verdict};
 
 use crate::azure::AzureSession;
 use crate::refs::{BoxFuture, SecretStore};
 
-/// The Key Vault REST API version the store speaks.
-pub const KEY_VAULT_API_VERSION: &str = "7.5";
+/// The Key Vault REST API version the store speaks (the SDK's).
+pub const KEY_VAULT_API_VERSION: &str = "2025-07-01";
 
-/// Azure Key Vault through an Azure session's credential: `GET {vault}/secrets/{name}`, with a
-/// bearer token for the vault's audience (taken from the vault's host: public, sovereign
-/// clouds and managed HSM).
+/// Azure Key Vault through an Azure session's credential: the SDK's `SecretClient`, which
+/// asks the vault which audience it wants (public, sovereign clouds and managed HSM alike)
+/// and refuses an audience outside the vault's own domain.
 #[derive(Clone)]
 pub struct AzureKeyVaultStore {
     label: String,
     vault: azure_core::http::Url,
-    scope: String,
-    session: AzureSession,
-    transport: Arc<dyn HttpClient>,
+    client: Arc<SecretClient>,
     retry: RetryPolicy,
     attempt_timeout: Duration,
 }
 
 impl fmt::Debug for AzureKeyVaultStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AzureKeyVaultStore").field("vault", &self.vault.as_str()).field("scope", &self.scope).finish()
+        f.debug_struct("AzureKeyVaultStore").field("vault", &self.vault.as_str()).finish_non_exhaustive()
     }
 }
 
 impl AzureKeyVaultStore {
     /// Reads secrets from `vault_url` (an `https://` URL) with `session`'s credential, sending
-    /// through `transport`.
+    /// through `http`.
     pub fn new(vault_url: &str, session: AzureSession, http: reqwest::Client) -> Result<Self, String> {
-        let (vault, scope, label) = parse_vault_url(vault_url)?;
+        let (vault, label) = parse_vault_url(vault_url)?;
+        let options = SecretClientOptions {
+            api_version: KEY_VAULT_API_VERSION.to_owned(),
+            client_options: ClientOptions {
+                transport: Some(Transport::new(Arc::new(http))),
+                // the store's own retry policy decides (and honours Retry-After)
+                retry: RetryOptions::none(),
+                ..ClientOptions::default()
+            },
+            ..SecretClientOptions::default()
+        };
+        let client = SecretClient::new(vault.as_str(), session.credential(), Some(options))
+            .map_err(|e| format!("vault_url {vault_url:?}: {e}"))?;
         Ok(Self {
             label,
             vault,
-            scope,
-            session,
-            transport: Arc::new(http),
+            client: Arc::new(client),
             retry: RetryPolicy::default(),
             attempt_timeout: Duration::from_secs(10),
         })
@@ -64,15 +77,10 @@ impl AzureKeyVaultStore {
         self.retry = retry;
         self
     }
-
-    /// The token audience asked for.
-    pub fn scope(&self) -> &str {
-        &self.scope
-    }
 }
 
-/// A vault URL checked (`https`), with a trailing slash; its token audience; its label.
-fn parse_vault_url(vault_url: &str) -> Result<(azure_core::http::Url, String, String), String> {
+/// A vault URL checked (`https`), with a trailing slash; its label.
+fn parse_vault_url(vault_url: &str) -> Result<(azure_core::http::Url, String), String> {
     let mut vault =
         azure_core::http::Url::parse(vault_url).map_err(|e| format!("vault_url {vault_url:?} is not a URL: {e}"))?;
     if vault.scheme() != "https" {
@@ -83,19 +91,7 @@ fn parse_vault_url(vault_url: &str) -> Result<(azure_core::http::Url, String, St
         vault.set_path(&path);
     }
     let host = vault.host_str().unwrap_or_default().to_ascii_lowercase();
-    let scope = key_vault_scope(&host);
-    Ok((vault, scope, format!("Azure Key Vault {host}")))
-}
-
-/// The audience of a vault: `https://<host without the vault's own name>/.default` for the
-/// Key Vault and managed HSM domains of every cloud; the public cloud's otherwise.
-fn key_vault_scope(host: &str) -> String {
-    match host.split_once('.') {
-        Some((_, domain)) if domain.starts_with("vault.") || domain.starts_with("managedhsm.") => {
-            format!("https://{domain}/.default")
-        }
-        _ => "https://vault.azure.net/.default".to_owned(),
-    }
+    Ok((vault, format!("Azure Key Vault {host}")))
 }
 
 /// Key Vault's names: 1–127 letters, digits and dashes.
@@ -110,44 +106,44 @@ enum VaultAttempt {
 }
 
 impl AzureKeyVaultStore {
-    async fn attempt(&self, key: &str, bearer: &str) -> VaultAttempt {
-        use azure_core::http::{Method, Request};
-        let mut url = match self.vault.join("secrets/").and_then(|u| u.join(key)) {
-            Ok(u) => u,
-            Err(e) => return VaultAttempt::Done(Err(e.to_string())),
-        };
-        url.query_pairs_mut().append_pair("api-version", KEY_VAULT_API_VERSION);
-        let mut request = Request::new(url, Method::Get);
-        request.insert_header("authorization", format!("Bearer {bearer}"));
-        request.insert_header("accept", "application/json");
-        let response = match self.transport.execute_request(&request).await {
-            Ok(r) => r,
-            Err(e) => return VaultAttempt::Busy { message: format!("request failed: {e}"), retry_after: None },
-        };
-        let status = u16::from(response.status());
-        let (headers, date) = (response.headers(), azure_core::http::headers::HeaderName::from_static("date"));
-        let retry_after = headers
-            .get_optional_str(&azure_core::http::headers::RETRY_AFTER)
-            .and_then(|v| core_types::retry_after(v, headers.get_optional_str(&date)));
-        let body = match response.into_body().collect().await {
-            Ok(b) => b,
-            Err(e) => return VaultAttempt::Busy { message: format!("reading the response: {e}"), retry_after: None },
-        };
-        match status {
-            200 => {
-                #[derive(serde::Deserialize)]
-                struct Bundle {
-                    value: Option<String>,
-                }
-                VaultAttempt::Done(
-                    serde_json::from_slice::<Bundle>(&body)
-                        .map(|b| b.value.map(SecretString::from))
+    async fn attempt(&self, key: &str) -> VaultAttempt {
+        let e = match self.client.get_secret(key, None).await {
+            Ok(response) => {
+                return VaultAttempt::Done(
+                    response
+                        .into_model()
+                        .map(|secret| secret.value.map(SecretString::from))
                         .map_err(|_| "the vault's answer is not a Key Vault secret bundle".to_owned()),
-                )
+                );
             }
-            404 => VaultAttempt::Done(Ok(None)),
-            429 | 500..=599 => VaultAttempt::Busy { message: key_vault_error(status, &body), retry_after },
-            _ => VaultAttempt::Done(Err(key_vault_error(status, &body))),
+            Err(e) => e,
+        };
+        match e.kind() {
+            AzureErrorKind::HttpResponse { status, raw_response, .. } => {
+                let status = u16::from(*status);
+                let (body, retry_after) = match raw_response {
+                    Some(r) => {
+                        let headers = r.headers();
+                        let date = azure_core::http::headers::HeaderName::from_static("date");
+                        let after = headers
+                            .get_optional_str(&azure_core::http::headers::RETRY_AFTER)
+                            .and_then(|v| core_types::retry_after(v, headers.get_optional_str(&date)));
+                        (r.body().to_vec(), after)
+                    }
+                    None => (Vec::new(), None),
+                };
+                match status {
+                    404 => VaultAttempt::Done(Ok(None)),
+                    429 | 500..=599 => VaultAttempt::Busy { message: key_vault_error(status, &body), retry_after },
+                    _ => VaultAttempt::Done(Err(key_vault_error(status, &body))),
+                }
+            }
+            AzureErrorKind::Connection | AzureErrorKind::Io => {
+                VaultAttempt::Busy { message: format!("request failed: {e}"), retry_after: None }
+            }
+            // the session's credential could not get a token, or the vault's challenge named
+            // an audience outside its domain: an answer, not worth another attempt
+            _ => VaultAttempt::Done(Err(e.to_string())),
         }
     }
 }
@@ -164,10 +160,9 @@ impl SecretStore for AzureKeyVaultStore {
             if !is_key_vault_name(key) {
                 return Err("not a Key Vault secret name (1-127 letters, digits and dashes)".into());
             }
-            let token = self.session.token(&[self.scope.as_str()]).await.map_err(|e| e.to_string())?;
             // Done is an answer (found, missing, refused); Busy is worth another attempt
             let attempt = || async {
-                match tokio::time::timeout(self.attempt_timeout, self.attempt(key, token.token.secret())).await {
+                match tokio::time::timeout(self.attempt_timeout, self.attempt(key)).await {
                     Ok(VaultAttempt::Done(result)) => Ok(result),
                     Ok(VaultAttempt::Busy { message, retry_after }) => Err((message, retry_after)),
                     Err(_) => Err((format!("no answer within {} ms", self.attempt_timeout.as_millis()), None)),
@@ -220,25 +215,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_vaults_audience_follows_its_cloud() {
-        for (host, scope) in [
-            ("myvault.vault.azure.net", "https://vault.azure.net/.default"),
-            ("cn-vault.vault.azure.cn", "https://vault.azure.cn/.default"),
-            ("gov.vault.usgovcloudapi.net", "https://vault.usgovcloudapi.net/.default"),
-            ("hsm1.managedhsm.azure.net", "https://managedhsm.azure.net/.default"),
-            ("localhost", "https://vault.azure.net/.default"),
-            ("vault.example.com", "https://vault.azure.net/.default"),
-        ] {
-            assert_eq!(key_vault_scope(host), scope, "{host}");
-        }
-    }
-
-    #[test]
     fn vault_urls_must_be_https_and_names_key_vault_shaped() {
-        let (vault, scope, label) = parse_vault_url("https://MyVault.vault.azure.net").unwrap();
+        let (vault, label) = parse_vault_url("https://MyVault.vault.azure.net").unwrap();
         assert_eq!(label, "Azure Key Vault myvault.vault.azure.net");
         assert_eq!(vault.as_str(), "https://myvault.vault.azure.net/");
-        assert_eq!(scope, "https://vault.azure.net/.default");
         assert!(parse_vault_url("http://v.vault.azure.net/").unwrap_err().contains("https://"));
         assert!(parse_vault_url("not a url").unwrap_err().contains("not a URL"));
         assert!(is_key_vault_name("db-password-2"));

@@ -247,16 +247,21 @@ async fn key_vault_serves_sec_references_through_an_azure_session() {
     assert_eq!(secret_key_of(&m, "app").await, "kv-app-secret-R2d7");
     assert_eq!(secret_key_of(&m, "both").await, "kv-shared-value-9Qx", "the higher-priority store answers first");
     assert_eq!(secret_key_of(&m, "legacy").await, "local-only-value-8Np", "not a Key Vault name: the next store");
-    // the wire: one Entra token for the vault's audience, cached across lookups; Key Vault's
-    // REST shape with that token
+    // the wire, as the Azure SDK's SecretClient speaks it: a first request without a token
+    // draws the vault's challenge, which names the audience; one Entra token for it, cached
+    // across lookups; Key Vault's REST shape with that token
     assert_eq!(entra.calls(), 1);
     assert_eq!(entra.forms()[0]["scope"], "https://vault.azure.net/.default");
     let requests = vault.requests();
-    assert_eq!(requests.len(), 2, "{requests:?}");
-    assert_eq!(requests[0].0, "/secrets/app-secret");
-    assert_eq!(requests[1].0, "/secrets/shared");
-    for (_, query, auth) in &requests {
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert_eq!((requests[0].0.as_str(), requests[0].2.as_deref()), ("/secrets/app-secret/", None), "the challenge");
+    // (the SDK's path: `/secrets/{name}/{version}`, the version empty for the latest)
+    assert_eq!(requests[1].0, "/secrets/app-secret/");
+    assert_eq!(requests[2].0, "/secrets/shared/");
+    for (_, query, _) in &requests {
         assert_eq!(query, &format!("api-version={}", cloud_sessions::KEY_VAULT_API_VERSION));
+    }
+    for (_, _, auth) in &requests[1..] {
         assert_eq!(auth.as_deref(), Some("Bearer entra-token-1"));
     }
     assert!(!format!("{m:?}").contains("kv-"), "no secret in Debug output");
@@ -266,7 +271,8 @@ async fn key_vault_serves_sec_references_through_an_azure_session() {
     let text = e.to_string();
     assert!(text.contains("SEC/nowhere") && text.contains("cloud_sessions[0].secret_access_key"), "{text}");
     assert!(
-        text.contains("Azure Key Vault localhost: not found") && text.contains("local token store: not found"),
+        text.contains(&format!("Azure Key Vault {}: not found", ccc_tests::azure_stub::VAULT_HOST))
+            && text.contains("local token store: not found"),
         "{text}"
     );
 
@@ -295,12 +301,20 @@ async fn key_vault_serves_sec_references_through_an_azure_session() {
     vault.deny();
     let before = vault.requests().len();
     let e = CloudSessionManager::from_yaml(&yaml, opts()).await.unwrap_err();
-    assert_eq!(vault.requests().len() - before, 1, "a denial is not retried");
+    assert_eq!(vault.requests().len() - before, 2, "the challenge, then the denial, not retried");
     let text = e.to_string();
     assert!(text.contains("HTTP 403 Forbidden") && text.contains("Key Vault Secrets User"), "{text}");
     for secret in [SECRET, "kv-app-secret-R2d7", "local-shared-value-4Lm", "entra-token"] {
         assert!(!text.contains(secret), "{text}");
     }
+
+    // a vault (or an impostor) whose challenge names an audience outside the vault's domain
+    // gets no token
+    vault.challenge_for("https://vault.example.org");
+    let calls = entra.calls();
+    let e = CloudSessionManager::from_yaml(&yaml, opts()).await.unwrap_err();
+    assert!(e.to_string().contains("doesn't match the requested domain"), "{e}");
+    assert_eq!(entra.calls(), calls, "no token asked for another audience");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
