@@ -15,16 +15,22 @@
 //!
 //! `pad` is the big-endian bytes, with a leading zero byte when the top bit is set (a
 //! positive two's-complement encoding), which is what pycognito's hex padding amounts to.
+//!
+//! The arithmetic is crypto-bigint's, in Montgomery form: every exponentiation with a secret
+//! exponent (`a`, the password-derived `x`, and `a + u·x`) runs in time that depends on the
+//! exponent's bit length bound only (known from the protocol), never on its value.
 
 use std::time::SystemTime;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
+use crypto_bigint::{Odd, U256, U3072, U4096};
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
-use num_bigint::{BigInt, BigUint, Sign};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
+use zeroize::Zeroize;
 
 use rand_core::TryCryptoRng;
 
@@ -43,18 +49,58 @@ const N_HEX: &str = concat!(
 
 type HmacSha256 = Hmac<Sha256>;
 
-fn n() -> BigUint {
-    // A compile-time constant: parsing cannot fail.
-    BigUint::parse_bytes(N_HEX.as_bytes(), 16).unwrap_or_default()
+const LIMBS: usize = U3072::LIMBS;
+const WIDE: usize = U4096::LIMBS;
+type Monty = FixedMontyForm<LIMBS>;
+
+/// `N`, checked odd when the crate is compiled.
+const N: Odd<U3072> = Odd::<U3072>::from_be_hex(N_HEX);
+
+/// Montgomery parameters of `N` (public, so computed in variable time, once).
+fn params() -> &'static FixedMontyParams<LIMBS> {
+    static PARAMS: std::sync::LazyLock<FixedMontyParams<LIMBS>> =
+        std::sync::LazyLock::new(|| FixedMontyParams::new_vartime(N));
+    &PARAMS
+}
+
+/// Big-endian bytes without leading zeros (at least one byte).
+fn trimmed(v: &U3072) -> Vec<u8> {
+    let bytes = v.to_be_bytes();
+    let bytes: &[u8] = bytes.as_ref();
+    let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len() - 1);
+    bytes[first..].to_vec()
 }
 
 /// Big-endian bytes with a leading zero when the top bit is set (pycognito's `pad_hex`).
-fn pad(v: &BigUint) -> Vec<u8> {
-    let mut bytes = v.to_bytes_be();
+fn pad(v: &U3072) -> Vec<u8> {
+    let mut bytes = trimmed(v);
     if bytes.first().is_some_and(|b| b & 0x80 != 0) {
         bytes.insert(0, 0);
     }
     bytes
+}
+
+/// A number of at most 3072 bits from big-endian bytes (leading zeros allowed).
+fn uint_from_be(bytes: &[u8]) -> Option<U3072> {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    let bytes = &bytes[start..];
+    if bytes.len() > U3072::BYTES {
+        return None;
+    }
+    let mut full = [0u8; U3072::BYTES];
+    full[U3072::BYTES - bytes.len()..].copy_from_slice(bytes);
+    let v = U3072::from_be_slice(&full);
+    full.zeroize();
+    Some(v)
+}
+
+/// Hex as the server sends it (any length, odd included).
+fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
+    if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let padded = if hex.len() % 2 == 1 { format!("0{hex}") } else { hex.to_owned() };
+    (0..padded.len()).step_by(2).map(|i| u8::from_str_radix(&padded[i..i + 2], 16).ok()).collect()
 }
 
 /// pycognito's `pad_hex` on a hex string as the server sent it (leading zeros kept).
@@ -97,9 +143,17 @@ fn unreachable_hmac() -> HmacSha256 {
 
 /// The client side of one SRP sign-in: the secret `a` and public `A`.
 pub struct SrpClient {
-    a: BigUint,
-    big_a: BigUint,
+    a: U3072,
+    /// How many bits `a` may have (from the length it was drawn with, not its value).
+    a_bits: u32,
+    big_a: U3072,
     pool_name: String,
+}
+
+impl Drop for SrpClient {
+    fn drop(&mut self) {
+        self.a.zeroize();
+    }
 }
 
 impl std::fmt::Debug for SrpClient {
@@ -133,18 +187,21 @@ impl SrpClient {
             user_pool_id.split_once('_').map(|(_, name)| name.to_owned()).filter(|n| !n.is_empty()).ok_or_else(
                 || CognitoError::Config(format!("user pool id {user_pool_id:?} is not of the form REGION_NAME")),
             )?;
-        let n = n();
-        let a = BigUint::from_bytes_be(a_bytes) % &n;
-        let big_a = BigUint::from(2u32).modpow(&a, &n);
-        if big_a == BigUint::ZERO {
+        let too_long = || CognitoError::Srp("a must be at most 384 bytes".into());
+        let raw = uint_from_be(a_bytes).ok_or_else(too_long)?;
+        // a mod N: a value below N is kept, one above (only possible with 384 bytes) reduced
+        let a = Monty::new(&raw, params()).retrieve();
+        let a_bits = (a_bytes.len() as u32 * 8).min(U3072::BITS);
+        let big_a = Monty::new(&U3072::from_u8(2), params()).pow_bounded_exp(&a, a_bits).retrieve();
+        if big_a.is_zero_vartime() {
             return Err(CognitoError::Srp("A = 0; pick another random a".into()));
         }
-        Ok(Self { a, big_a, pool_name })
+        Ok(Self { a, a_bits, big_a, pool_name })
     }
 
     /// `SRP_A` as Cognito wants it: lowercase hex without padding.
     pub fn srp_a(&self) -> String {
-        self.big_a.to_str_radix(16)
+        trimmed(&self.big_a).iter().map(|b| format!("{b:02x}")).collect::<String>().trim_start_matches('0').to_owned()
     }
 
     /// The 16-byte password authentication key from the server's challenge.
@@ -155,32 +212,36 @@ impl SrpClient {
         srp_b_hex: &str,
         salt_hex: &str,
     ) -> Result<[u8; 16], CognitoError> {
-        let parse = |name: &str, v: &str| {
-            BigUint::parse_bytes(v.as_bytes(), 16)
-                .ok_or_else(|| CognitoError::Srp(format!("server sent a {name} that is not hex")))
-        };
-        let n = n();
-        let b = parse("SRP_B", srp_b_hex)?;
-        if &b % &n == BigUint::ZERO {
+        let b = hex_bytes(srp_b_hex)
+            .and_then(|bytes| uint_from_be(&bytes))
+            .ok_or_else(|| CognitoError::Srp("server sent an SRP_B that is not hex of at most 3072 bits".into()))?;
+        let params = params();
+        let b_mod_n = Monty::new(&b, params);
+        if b_mod_n.retrieve().is_zero_vartime() {
             return Err(CognitoError::Srp("server sent SRP_B = 0 mod N; refusing (possible attack)".into()));
         }
         let salt = pad_hex_str(salt_hex)?;
-        let u = BigUint::from_bytes_be(&sha256(&[&pad(&self.big_a), &pad(&b)]));
-        if u == BigUint::ZERO {
+        let u = U256::from_be_slice(&sha256(&[&pad(&self.big_a), &pad(&b)]));
+        if u.is_zero_vartime() {
             return Err(CognitoError::Srp("u = 0; sign in again".into()));
         }
-        let g = BigUint::from(2u32);
-        let k = BigUint::from_bytes_be(&sha256(&[&pad(&n), &[2u8]]));
-        let identity = sha256(&[self.pool_name.as_bytes(), user_id_for_srp.as_bytes(), b":", password.as_bytes()]);
-        let x = BigUint::from_bytes_be(&sha256(&[&salt, &identity]));
-        // S = (B - k * g^x)^(a + u*x) mod N; the base may go negative: reduce it into [0, N)
-        let n_int = BigInt::from_biguint(Sign::Plus, n.clone());
-        let base =
-            (BigInt::from_biguint(Sign::Plus, b) - BigInt::from_biguint(Sign::Plus, k * g.modpow(&x, &n))) % &n_int;
-        let base = if base.sign() == Sign::Minus { base + &n_int } else { base };
-        let base = base.to_biguint().unwrap_or_default();
-        let s = base.modpow(&(&self.a + u.clone() * x), &n);
-        let prk = hmac(&pad(&u), &[&pad(&s)]);
+        let k = U256::from_be_slice(&sha256(&[&pad(&N), &[2u8]]));
+        let mut identity = sha256(&[self.pool_name.as_bytes(), user_id_for_srp.as_bytes(), b":", password.as_bytes()]);
+        let mut x = U256::from_be_slice(&sha256(&[&salt, &identity]));
+        identity.zeroize();
+        // S = (B - k * g^x)^(a + u*x) mod N, every power in constant time for its bound
+        let g_x = Monty::new(&U3072::from_u8(2), params).pow_bounded_exp(&x, U256::BITS);
+        let base = b_mod_n - Monty::new(&k.resize::<LIMBS>(), params) * g_x;
+        let mut exponent = self.a.resize::<WIDE>().wrapping_add(&u.resize::<WIDE>().wrapping_mul(&x.resize::<WIDE>()));
+        x.zeroize();
+        let bound = self.a_bits.max(2 * U256::BITS) + 1;
+        let mut s = base.pow_bounded_exp(&exponent, bound).retrieve();
+        exponent.zeroize();
+        let u = uint_from_be(u.to_be_bytes().as_ref()).unwrap_or_default();
+        let mut padded_s = pad(&s);
+        s.zeroize();
+        let prk = hmac(&pad(&u), &[&padded_s]);
+        padded_s.zeroize();
         let okm = hmac(&prk, &[b"Caldera Derived Key", &[1u8]]);
         let mut key = [0u8; 16];
         key.copy_from_slice(&okm[..16]);
@@ -252,8 +313,11 @@ mod tests {
 
     #[test]
     fn pad_adds_a_zero_only_for_high_bit() {
-        assert_eq!(pad(&BigUint::from(0x7fu32)), vec![0x7f]);
-        assert_eq!(pad(&BigUint::from(0x80u32)), vec![0x00, 0x80]);
+        assert_eq!(pad(&U3072::from_u8(0x7f)), vec![0x7f]);
+        assert_eq!(pad(&U3072::from_u8(0x80)), vec![0x00, 0x80]);
+        assert_eq!(pad(&U3072::ZERO), vec![0x00]);
+        assert_eq!(uint_from_be(&[0, 0, 1]), Some(U3072::ONE));
+        assert_eq!(uint_from_be(&[1; 385]), None);
     }
 
     #[test]
