@@ -53,9 +53,34 @@ pub fn run() -> Result<(), String> {
     }
     // every crate packages and builds from its own tarball, the workspace's other crates
     // served from a local registry as they would be from crates.io (the dependency order)
+    forget_unpacked_packages(&published()?);
     cmd::run("cargo", &["package", "--workspace", "--allow-dirty", "--exclude", "ccc-tests", "--exclude", "xtask"])?;
     eprintln!("lint: all gates passed");
     Ok(())
+}
+
+/// `cargo package --workspace` verifies each crate against the others served from a local
+/// registry, which cargo unpacks under `$CARGO_HOME/registry/src/-<hash>/NAME-VERSION` and
+/// then reuses as long as the version is the same: an earlier run's sources would be built
+/// instead of today's. Those unpacked copies of our own crates are removed first.
+#[allow(clippy::disallowed_methods)] // an entry point: where cargo keeps its files comes from the environment
+fn forget_unpacked_packages(crates: &[String]) {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo")));
+    let Some(src) = home.map(|h| h.join("registry").join("src")) else { return };
+    let Ok(registries) = std::fs::read_dir(&src) else { return };
+    // local registries have no host in their name: `-<hash>`
+    for registry in registries.flatten().filter(|r| r.file_name().to_string_lossy().starts_with('-')) {
+        let Ok(unpacked) = std::fs::read_dir(registry.path()) else { continue };
+        for dir in unpacked.flatten() {
+            let name = dir.file_name().to_string_lossy().into_owned();
+            let ours = name.rsplit_once('-').is_some_and(|(krate, _)| crates.iter().any(|c| c == krate));
+            if ours {
+                let _ = std::fs::remove_dir_all(dir.path());
+            }
+        }
+    }
 }
 
 /// The portable crates check for Windows (the target comes with the pinned toolchain,

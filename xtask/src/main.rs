@@ -4,6 +4,7 @@
 mod bench;
 mod cmd;
 mod demo;
+mod dist;
 mod leak;
 mod lint;
 mod peers;
@@ -18,7 +19,8 @@ commands:
   lint                   fmt, clippy -D warnings, doc -D warnings, cargo deny, cargo package --list
   ci                     lint, then test
   demo                   the end-to-end story against the peers
-  bench [--quick]        performance ratios -> target/bench/report.md + report.json";
+  bench [--quick]        performance ratios -> target/bench/report.md + report.json
+  dist                   the binary users install -> target/dist/ccc (+ man page ccc.1)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         Some("lint") => lint::run(),
         Some("ci") => lint::run().and_then(|()| test(&[])),
         Some("demo") => demo(),
+        Some("dist") => dist::build().map(|_| ()),
         Some("bench") => bench::run(args.iter().any(|a| a == "--quick")),
         _ => {
             eprintln!("{USAGE}");
