@@ -123,12 +123,11 @@ fn base32_decode(s: &str) -> Vec<u8> {
 
 /// RFC 6238 TOTP (SHA-1, 30 s, 6 digits).
 fn totp(secret: &str, at: SystemTime) -> String {
-    use hmac::Mac;
-    use hmac::digest::KeyInit;
+    use aws_lc_rs::hmac;
     let counter = at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() / 30;
-    let mut mac = <hmac::Hmac<sha1::Sha1> as KeyInit>::new_from_slice(&base32_decode(secret)).unwrap();
-    mac.update(&counter.to_be_bytes());
-    let h = mac.finalize().into_bytes();
+    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &base32_decode(secret));
+    let tag = hmac::sign(&key, &counter.to_be_bytes());
+    let h = tag.as_ref();
     let off = (h[19] & 0xf) as usize;
     let code = (u32::from_be_bytes([h[off], h[off + 1], h[off + 2], h[off + 3]]) & 0x7fff_ffff) % 1_000_000;
     format!("{code:06}")
