@@ -3,7 +3,7 @@
 //! stall it, answer 503 — or, with none queued, is piped to the peer untouched. Faults live at the TCP level, below HTTP, where a library's retry logic
 //! sees what a flaky network gives it. [`refused_url`] is an address nobody listens on.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -28,8 +28,15 @@ pub struct FaultProxy {
     faults: Arc<Mutex<VecDeque<TcpFault>>>,
     connections: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
+    operations: Operations,
+    refuse: Arc<tokio::sync::Notify>,
+    refuse_for: Arc<Mutex<Duration>>,
     task: tokio::task::JoinHandle<()>,
 }
+
+/// Requests per operation: the `X-Amz-Target` header (AWS JSON protocols), else the
+/// `Action=` of a query-protocol form, else the path; faulted requests counted apart.
+type Operations = Arc<Mutex<BTreeMap<String, usize>>>;
 
 impl Drop for FaultProxy {
     fn drop(&mut self) {
@@ -47,18 +54,54 @@ impl FaultProxy {
             target.port_or_known_default().expect("upstream port")
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let addr = listener.local_addr().expect("local addr");
+        let url = format!("http://{addr}");
         let faults: Arc<Mutex<VecDeque<TcpFault>>> = Arc::default();
         let connections = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(AtomicUsize::new(0));
-        let (f, c, r) = (faults.clone(), connections.clone(), requests.clone());
+        let operations = Operations::default();
+        let refuse = Arc::new(tokio::sync::Notify::new());
+        let refuse_for = Arc::new(Mutex::new(Duration::ZERO));
+        let (f, c, r, o) = (faults.clone(), connections.clone(), requests.clone(), operations.clone());
+        let (refuse_now, refuse_len) = (refuse.clone(), refuse_for.clone());
         let task = tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                c.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(connection(client, target.clone(), f.clone(), r.clone()));
+            let mut listener = listener;
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((client, _)) = accepted else { break };
+                        c.fetch_add(1, Ordering::SeqCst);
+                        tokio::spawn(connection(client, target.clone(), f.clone(), r.clone(), o.clone()));
+                    }
+                    () = refuse_now.notified() => {
+                        // no listener at all for a while: connecting is refused (RST to the SYN)
+                        drop(listener);
+                        let pause = *refuse_len.lock().unwrap_or_else(PoisonError::into_inner);
+                        tokio::time::sleep(pause).await;
+                        listener = loop {
+                            match tokio::net::TcpListener::bind(addr).await {
+                                Ok(l) => break l,
+                                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                            }
+                        };
+                    }
+                }
             }
         });
-        Self { url, faults, connections, requests, task }
+        Self { url, faults, connections, requests, operations, refuse, refuse_for, task }
+    }
+
+    /// Closes the listening socket for `pause`, so new connections are refused, then listens
+    /// on the same port again. Connections already open are not touched.
+    pub fn refuse_for(&self, pause: Duration) {
+        *self.refuse_for.lock().unwrap_or_else(PoisonError::into_inner) = pause;
+        self.refuse.notify_one();
+    }
+
+    /// Requests forwarded to the peer per operation (see [`Operations`]), and faulted ones
+    /// under `faulted:<operation>`.
+    pub fn operations(&self) -> BTreeMap<String, usize> {
+        self.operations.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Applies these faults to the next connections, in order.
@@ -85,6 +128,7 @@ async fn connection(
     target: String,
     faults: Arc<Mutex<VecDeque<TcpFault>>>,
     requests: Arc<AtomicUsize>,
+    operations: Operations,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (mut from_client, to_client) = client.into_split();
@@ -99,6 +143,9 @@ async fn connection(
         if starts_request(&buf[..n]) {
             requests.fetch_add(1, Ordering::SeqCst);
             let fault = faults.lock().unwrap_or_else(PoisonError::into_inner).pop_front();
+            let op = operation(&buf[..n]);
+            let op = if fault.is_some() { format!("faulted:{op}") } else { op };
+            *operations.lock().unwrap_or_else(PoisonError::into_inner).entry(op).or_default() += 1;
             let mut out = to_client.lock().await;
             match fault {
                 Some(TcpFault::Status(code)) => {
@@ -147,6 +194,31 @@ async fn connection(
         let _ = to_upstream.shutdown().await;
         down.abort();
     }
+}
+
+/// The operation a request names (its first chunk: the head and usually the body).
+fn operation(chunk: &[u8]) -> String {
+    let text = String::from_utf8_lossy(chunk);
+    let mut lines = text.split("\r\n");
+    let path = lines.next().and_then(|l| l.split(' ').nth(1)).unwrap_or("?").split('?').next().unwrap_or("?");
+    for line in lines.by_ref() {
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("x-amz-target")
+        {
+            return value.trim().to_owned();
+        }
+    }
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+        return action.to_owned();
+    }
+    if let Some(grant) = body.split('&').find_map(|kv| kv.strip_prefix("grant_type=")) {
+        return format!("{path} {grant}");
+    }
+    path.to_owned()
 }
 
 /// Whether a chunk from the client opens an HTTP/1.1 request (`METHOD /path HTTP/1.1`).

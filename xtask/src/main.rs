@@ -8,6 +8,7 @@ mod dist;
 mod leak;
 mod lint;
 mod peers;
+mod soak;
 
 use std::process::ExitCode;
 
@@ -20,7 +21,10 @@ commands:
   ci                     lint, then test
   demo                   the end-to-end story against the peers
   bench [--quick]        performance ratios -> target/bench/report.md + report.json
-  dist                   the binary users install -> target/dist/ccc (+ man page ccc.1)";
+  dist                   the binary users install -> target/dist/ccc (+ man page ccc.1)
+  soak [--minutes N] [--seed S]
+                         16 processes of credential traffic under seeded faults and kills
+                         -> target/soak/report.md + report.json";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +35,7 @@ fn main() -> ExitCode {
         Some("ci") => lint::run().and_then(|()| test(&[])),
         Some("demo") => demo(),
         Some("dist") => dist::build().map(|_| ()),
+        Some("soak") => soak::run(&args[1..]),
         Some("bench") => bench::run(args.iter().any(|a| a == "--quick")),
         _ => {
             eprintln!("{USAGE}");

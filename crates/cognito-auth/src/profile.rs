@@ -9,6 +9,8 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use core_types::{AwsCredentials, Clock, RefreshPolicy, SecretString, SystemClock};
 use cred_store::{AwsFiles, CccConfig, Paths, Refreshing, TokenStore};
+
+use crate::source::TokenEntries;
 #[cfg(feature = "ledger")]
 use cred_store::{Ledger, Outcome};
 
@@ -100,7 +102,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     refresh_window: RefreshPolicy,
     lock_wait: Duration,
-    store: TokenStore,
+    store: Arc<dyn TokenEntries>,
     #[cfg(feature = "ledger")]
     ledger: Option<Ledger>,
     write_credentials_file: bool,
@@ -127,7 +129,7 @@ pub struct CognitoProfileBuilder {
     clock: Arc<dyn Clock>,
     refresh_window: RefreshPolicy,
     lock_wait: Duration,
-    store: Option<TokenStore>,
+    store: Option<Arc<dyn TokenEntries>>,
     #[cfg(feature = "ledger")]
     ledger: Option<Ledger>,
     write_credentials_file: bool,
@@ -157,7 +159,13 @@ impl CognitoProfileBuilder {
     }
     /// Keeps the user's tokens in `store` (default the token store under `paths`).
     pub fn token_store(mut self, store: TokenStore) -> Self {
-        self.store = Some(store);
+        self.store = Some(Arc::new(store));
+        self
+    }
+    /// Keeps the user's tokens in `entries` (a keychain, a database, memory...) instead of
+    /// cred-store's token store.
+    pub fn token_entries(mut self, entries: impl TokenEntries) -> Self {
+        self.store = Some(Arc::new(entries));
         self
     }
     /// Whether a sign-in writes the profile's keys to `~/.aws/credentials` (default yes). A
@@ -181,7 +189,7 @@ impl CognitoProfileBuilder {
                 .behavior_version(aws_config::BehaviorVersion::latest())
                 .build()
         });
-        let store = self.store.unwrap_or_else(|| TokenStore::new(&self.paths));
+        let store = self.store.unwrap_or_else(|| Arc::new(TokenStore::new(&self.paths)));
         CognitoProfile {
             inner: Arc::new(Inner {
                 config: self.config,
@@ -276,7 +284,7 @@ impl CognitoProfile {
         let (config, sdk, clock) = (self.inner.config.clone(), self.inner.sdk.clone(), self.inner.clock.clone());
         // the authenticator (SDK clients, TLS trust store) is built only when a refresh is due
         let make = move || CognitoAuthenticator::new(config.clone(), &sdk).with_clock(clock.clone());
-        CognitoSource::lazy(&self.inner.config.user_pool_id, make, self.inner.store.clone(), username)
+        CognitoSource::lazy(&self.inner.config.user_pool_id, make, &*self.inner.store, username)
     }
 
     fn cache(&self, username: &str) -> Refreshing<CognitoSource> {
@@ -352,7 +360,7 @@ impl CognitoProfile {
         {
             AwsFiles::new(&self.inner.paths).save_credentials(profile, &credentials)?;
         }
-        self.inner.store.put(&key, &tokens)?;
+        self.inner.store.entry(key).store(&tokens, self.inner.clock.now())?;
         if let Binding::Profile(profile) = &self.inner.binding {
             // the profile remembers its own user: another profile's sign-in never changes it
             cred_store::set_profile_setting(&self.inner.paths, profile, USERNAME_SETTING, Some(username))?;
@@ -390,7 +398,7 @@ impl CognitoProfile {
         };
         if let Some(user) = &username {
             let key = CognitoSource::token_key(&self.inner.config.user_pool_id, user);
-            if let Some(tokens) = self.inner.store.get(&key)? {
+            if let Some((tokens, _)) = self.inner.store.entry(key.clone()).load()? {
                 let auth = self.authenticator();
                 if let Some(access) = &tokens.access_token
                     && let Err(e) = auth.sign_out(access).await
@@ -410,7 +418,7 @@ impl CognitoProfile {
                 Binding::User(_) => 0,
             };
             if others == 0 {
-                self.inner.store.remove(&key)?;
+                self.inner.store.entry(key).remove()?;
             }
             if let Binding::Profile(p) = &self.inner.binding {
                 cred_store::set_profile_setting(&self.inner.paths, p, USERNAME_SETTING, None)?;

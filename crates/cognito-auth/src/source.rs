@@ -3,12 +3,27 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use core_types::{AwsCredentials, CredentialSource, RefreshPolicy, TokenSet};
-use cred_store::{Refreshing, TokenKey, TokenStore};
+use cred_store::{Refreshing, SharedEntry, TokenKey, TokenStore};
 
 use crate::auth::CognitoAuthenticator;
 use crate::error::CognitoError;
 
 type MakeAuth = Arc<dyn Fn() -> CognitoAuthenticator + Send + Sync>;
+
+/// Where users' Cognito tokens persist: one [`SharedEntry`] per user (the refreshing cache
+/// reads it, refreshes under its lock, writes the rotated tokens back). cred-store's
+/// [`TokenStore`] (one 0600 file, sealed when configured) is the one `ccc` uses; implement
+/// this to keep them in a keychain, a database or memory instead.
+pub trait TokenEntries: fmt::Debug + Send + Sync + 'static {
+    /// The entry holding the tokens stored under `key` (it need not exist yet).
+    fn entry(&self, key: TokenKey) -> Arc<dyn SharedEntry<TokenSet>>;
+}
+
+impl TokenEntries for TokenStore {
+    fn entry(&self, key: TokenKey) -> Arc<dyn SharedEntry<TokenSet>> {
+        Arc::new(TokenStore::entry(self, key))
+    }
+}
 
 /// The authenticator, built on first use.
 #[derive(Clone)]
@@ -91,8 +106,9 @@ impl CognitoSource {
         TokenKey::new("cognito", user_pool_id, username)
     }
 
-    /// A source for `username`, whose refresh token is in `store`.
-    pub fn new(auth: CognitoAuthenticator, store: TokenStore, username: &str) -> Self {
+    /// A source for `username`, whose refresh token is in `store` (cred-store's
+    /// [`TokenStore`], or any [`TokenEntries`]).
+    pub fn new(auth: CognitoAuthenticator, store: &impl TokenEntries, username: &str) -> Self {
         let pool = auth.config().user_pool_id.clone();
         let cell = OnceLock::new();
         let _ = cell.set(auth.clone());
@@ -107,7 +123,7 @@ impl CognitoSource {
     pub fn lazy(
         user_pool_id: &str,
         make_auth: impl Fn() -> CognitoAuthenticator + Send + Sync + 'static,
-        store: TokenStore,
+        store: &(impl TokenEntries + ?Sized),
         username: &str,
     ) -> Self {
         let auth = LazyAuth { cell: Arc::new(OnceLock::new()), make: Arc::new(make_auth) };

@@ -102,19 +102,15 @@ fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
     (0..padded.len()).step_by(2).map(|i| u8::from_str_radix(&padded[i..i + 2], 16).ok()).collect()
 }
 
-/// pycognito's `pad_hex` on a hex string as the server sent it (leading zeros kept).
+/// pycognito's `pad_hex` on a hex string as the server sent it (leading zeros kept): an
+/// even-length string whose first digit has the high bit set gets a zero byte in front.
 fn pad_hex_str(hex: &str) -> Result<Vec<u8>, CognitoError> {
-    let bad = || CognitoError::Srp("server sent a SALT that is not hex".into());
-    let mut s = hex.to_owned();
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(bad());
+    let mut bytes =
+        hex_bytes(hex).ok_or_else(|| CognitoError::Srp("server sent a SALT that is not hex".into()))?;
+    if hex.len().is_multiple_of(2) && bytes[0] & 0x80 != 0 {
+        bytes.insert(0, 0);
     }
-    if s.len() % 2 == 1 {
-        s.insert(0, '0');
-    } else if s.as_bytes()[0] >= b'8' {
-        s.insert_str(0, "00");
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| bad())).collect()
+    Ok(bytes)
 }
 
 fn sha256(parts: &[&[u8]]) -> [u8; 32] {
@@ -236,7 +232,7 @@ impl SrpClient {
         let bound = self.a_bits.max(2 * U256::BITS) + 1;
         let mut s = base.pow_bounded_exp(&exponent, bound).retrieve();
         exponent.zeroize();
-        let u = uint_from_be(u.to_be_bytes().as_ref()).unwrap_or_default();
+        let u = u.resize::<LIMBS>();
         let mut padded_s = pad(&s);
         s.zeroize();
         let prk = hmac(&pad(&u), &[&padded_s]);

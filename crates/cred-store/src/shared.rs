@@ -30,6 +30,26 @@ pub trait SharedEntry<T>: Send + Sync + 'static {
     fn remove(&self) -> Result<()>;
 }
 
+/// A shared entry behind an `Arc` (e.g. `Arc<dyn SharedEntry<T>>` handed out by a store of
+/// many entries) is one too.
+impl<T: 'static, E: SharedEntry<T> + ?Sized> SharedEntry<T> for std::sync::Arc<E> {
+    fn location(&self) -> String {
+        (**self).location()
+    }
+    fn refresh_lock(&self) -> PathBuf {
+        (**self).refresh_lock()
+    }
+    fn load(&self) -> Result<Option<(T, Option<SystemTime>)>> {
+        (**self).load()
+    }
+    fn store(&self, value: &T, at: SystemTime) -> Result<()> {
+        (**self).store(value, at)
+    }
+    fn remove(&self) -> Result<()> {
+        (**self).remove()
+    }
+}
+
 /// An entry file of its own (0600) holding one cached value.
 pub(crate) struct EntryFile {
     pub(crate) path: PathBuf,

@@ -193,7 +193,7 @@ async fn stored_refresh_token_keeps_a_user_signed_in_through_the_refreshing_cach
     let dir = tempfile::tempdir().unwrap();
     let store = cred_store::TokenStore::at(dir.path().join("tokens.json"));
     store.put(&CognitoSource::token_key(&pool.pool_id, "ivan"), &tokens).unwrap();
-    let cache = cred_store::Refreshing::builder(CognitoSource::new(auth, store, "ivan"))
+    let cache = cred_store::Refreshing::builder(CognitoSource::new(auth, &store, "ivan"))
         .persist_to(dir.path().join("ivan.json"))
         .build();
     let creds = cache.get().await.expect("credentials from the stored refresh token");
@@ -208,7 +208,7 @@ async fn stored_refresh_token_keeps_a_user_signed_in_through_the_refreshing_cach
     aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.expect("STS through the cache");
     // no stored sign-in: a clear error
     let empty = cred_store::TokenStore::at(dir.path().join("none.json"));
-    let e = cred_store::Refreshing::builder(CognitoSource::new(pool.auth(AuthFlow::Srp, false), empty, "nobody"))
+    let e = cred_store::Refreshing::builder(CognitoSource::new(pool.auth(AuthFlow::Srp, false), &empty, "nobody"))
         .build()
         .get()
         .await
@@ -282,7 +282,7 @@ async fn ccc_credentials_behave_inside_aws_config_chains() {
     let store = cred_store::TokenStore::new(&cred_store::Paths::under_home(home.path()));
     let auth = pool.auth(AuthFlow::Srp, false);
     let cache = |username: &str| {
-        cred_store::Refreshing::builder(CognitoSource::new(auth.clone(), store.clone(), username)).build()
+        cred_store::Refreshing::builder(CognitoSource::new(auth.clone(), &store, username)).build()
     };
     let fallback = aws_credential_types::Credentials::new("AKIAFALLBACK0000001", "fallback-secret", None, None, "test");
 
@@ -311,4 +311,81 @@ async fn ccc_credentials_behave_inside_aws_config_chains() {
         .await;
     let who = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.unwrap();
     assert!(who.arn().is_some_and(|a| a.starts_with("arn:aws:")), "{who:?}");
+}
+
+/// Tokens kept where the caller says: a profile built with `token_entries` signs in, serves
+/// credentials and signs out through the caller's entries (an in-memory map here), and never
+/// writes cred-store's token file.
+#[tokio::test]
+async fn a_profile_keeps_its_tokens_in_the_callers_entries() {
+    use cognito_auth::TokenEntries;
+    use core_types::TokenSet;
+    use cred_store::{SharedEntry, TokenKey};
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+    use std::sync::{Arc, Mutex};
+
+    type Map = Arc<Mutex<HashMap<String, (TokenSet, SystemTime)>>>;
+    #[derive(Debug, Clone)]
+    struct Memory {
+        map: Map,
+        locks: PathBuf,
+        loads: Arc<std::sync::atomic::AtomicUsize>,
+    }
+    struct Entry {
+        memory: Memory,
+        key: String,
+    }
+    impl TokenEntries for Memory {
+        fn entry(&self, key: TokenKey) -> Arc<dyn SharedEntry<TokenSet>> {
+            Arc::new(Entry { memory: self.clone(), key: format!("{}:{}:{}", key.provider, key.account, key.user) })
+        }
+    }
+    impl SharedEntry<TokenSet> for Entry {
+        fn location(&self) -> String {
+            format!("memory [{}]", self.key)
+        }
+        fn refresh_lock(&self) -> PathBuf {
+            self.memory.locks.join(self.key.replace(['/', ':'], "_"))
+        }
+        fn load(&self) -> cred_store::Result<Option<(TokenSet, Option<SystemTime>)>> {
+            self.memory.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(self.memory.map.lock().unwrap().get(&self.key).map(|(t, at)| (t.clone(), Some(*at))))
+        }
+        fn store(&self, value: &TokenSet, at: SystemTime) -> cred_store::Result<()> {
+            self.memory.map.lock().unwrap().insert(self.key.clone(), (value.clone(), at));
+            Ok(())
+        }
+        fn remove(&self) -> cred_store::Result<()> {
+            self.memory.map.lock().unwrap().remove(&self.key);
+            Ok(())
+        }
+    }
+
+    let pool = pool().await;
+    pool.user("jack", true).await;
+    let home = tempfile::tempdir().unwrap();
+    let paths = cred_store::Paths::under_home(home.path());
+    let memory = Memory { map: Map::default(), locks: home.path().to_path_buf(), loads: Default::default() };
+    let profile = cognito_auth::CognitoProfile::builder(pool.config(AuthFlow::Srp, false), &paths, "mem")
+        .unwrap()
+        .sdk_config(&pool.sdk)
+        .token_entries(memory.clone())
+        .write_credentials_file(false)
+        .build();
+    profile.sign_in("jack", &password(), |c| panic!("no challenge expected: {c:?}")).await.unwrap();
+    let key = CognitoSource::token_key(&pool.pool_id, "jack");
+    let key = format!("{}:{}:{}", key.provider, key.account, key.user);
+    assert!(memory.map.lock().unwrap().get(&key).is_some_and(|(t, _)| t.refresh_token.is_some()));
+    assert!(!paths.ccc_dir.join("tokens.json").exists(), "cred-store's token file is not written");
+
+    // a fresh process (no cached credentials) gets credentials from the caller's tokens
+    std::fs::remove_file(profile.cache_file()).unwrap();
+    let before = memory.loads.load(std::sync::atomic::Ordering::SeqCst);
+    let creds = profile.credentials().unwrap().get().await.unwrap();
+    assert!(creds.session_token().is_some());
+    assert!(memory.loads.load(std::sync::atomic::Ordering::SeqCst) > before, "the tokens came from the caller's entry");
+
+    profile.sign_out().await.unwrap();
+    assert!(memory.map.lock().unwrap().is_empty(), "signing out removes the caller's entry");
 }

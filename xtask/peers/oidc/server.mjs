@@ -4,7 +4,9 @@ import http from 'node:http';
 import Provider, { errors } from 'oidc-provider';
 
 const port = Number(process.env.PORT || 0);
-const issuer = `http://127.0.0.1:${port}`;
+// ISSUER: the address clients use, when it is not the listener's own (a proxy in front, as
+// in `cargo xtask soak`)
+const issuer = process.env.ISSUER || `http://127.0.0.1:${port}`;
 
 // The one test account the password grant accepts (dev interactions accept any login name).
 const accounts = { alice: { password: 'alice-password', email: 'alice@example.com' } };
