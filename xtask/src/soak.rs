@@ -43,7 +43,8 @@ fn soak(env: &[(String, String)], minutes: &str, seed: &str) -> Result<(), Strin
         Err(e) => e.clone(),
     });
     let verdict = verdict(&report, leaks.is_ok());
-    report["verdict"] = verdict.iter().map(|(name, ok, why)| serde_json::json!({"check": name, "ok": ok, "why": why})).collect();
+    report["verdict"] =
+        verdict.iter().map(|(name, ok, why)| serde_json::json!({"check": name, "ok": ok, "why": why})).collect();
     let pretty = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(out.join("report.json"), pretty).map_err(|e| e.to_string())?;
     let md = markdown(&report, &verdict);
@@ -69,7 +70,9 @@ fn verdict(r: &Value, no_leaks: bool) -> Vec<(String, bool, String)> {
         let allowed = lifetimes.ceil() + 1.0 + kills;
         out.push((
             format!("{source}: refreshes follow lifetimes, not processes"),
-            refreshes <= allowed && (refreshes >= 1.0 || lifetimes < 1.0),
+            // a refresh delayed by the chaos moves the next one later: fewer is fine, but a
+            // run that crossed two lifetimes must have refreshed
+            refreshes <= allowed && (refreshes >= 1.0 || lifetimes < 2.0),
             format!("{refreshes} refreshes for {lifetimes:.1} lifetimes crossed ({kills} kills; at most {allowed})"),
         ));
     }
@@ -143,7 +146,14 @@ fn markdown(r: &Value, verdict: &[(String, bool, String)]) -> String {
     }
     let _ = writeln!(s, "\nSlowest calls:\n");
     for c in r["slowest"].as_array().into_iter().flatten() {
-        let _ = writeln!(s, "- {} ms `{}` (worker {}) {}", c["ms"], c["action"].as_str().unwrap_or("?"), c["worker"], c["error"].as_str().unwrap_or("ok"));
+        let _ = writeln!(
+            s,
+            "- {} ms `{}` (worker {}) {}",
+            c["ms"],
+            c["action"].as_str().unwrap_or("?"),
+            c["worker"],
+            c["error"].as_str().unwrap_or("ok")
+        );
     }
     for key in ["violations", "corrupt_files", "mode_violations"] {
         for v in r[key].as_array().into_iter().flatten().take(20) {
@@ -152,4 +162,3 @@ fn markdown(r: &Value, verdict: &[(String, bool, String)]) -> String {
     }
     s
 }
-

@@ -105,8 +105,7 @@ fn hex_bytes(hex: &str) -> Option<Vec<u8>> {
 /// pycognito's `pad_hex` on a hex string as the server sent it (leading zeros kept): an
 /// even-length string whose first digit has the high bit set gets a zero byte in front.
 fn pad_hex_str(hex: &str) -> Result<Vec<u8>, CognitoError> {
-    let mut bytes =
-        hex_bytes(hex).ok_or_else(|| CognitoError::Srp("server sent a SALT that is not hex".into()))?;
+    let mut bytes = hex_bytes(hex).ok_or_else(|| CognitoError::Srp("server sent a SALT that is not hex".into()))?;
     if hex.len().is_multiple_of(2) && bytes[0] & 0x80 != 0 {
         bytes.insert(0, 0);
     }

@@ -226,6 +226,17 @@ where
         self.obtain(true).await
     }
 
+    /// Whether `v`, due for a refresh, may be served without waiting for another process's
+    /// refresh: more than a third of the refresh window is left before it expires.
+    fn serve_while_refreshing(&self, v: &S::Output) -> bool {
+        let left = core_types::Expiring::expiry(v).map(|e| e.duration_since(self.inner.clock.now()));
+        match left {
+            None => true,
+            Some(Ok(left)) => left > self.inner.policy.window() / 3,
+            Some(Err(_)) => false,
+        }
+    }
+
     fn fresh_enough(&self, v: &S::Output, force: bool) -> bool {
         !force && self.freshness(v) == Freshness::Fresh
     }
@@ -248,16 +259,28 @@ where
             }
             return result.map(|(v, _)| v);
         };
-        if let Some(v) = self.read_noting(&shared)
-            && self.fresh_enough(&v, force)
+        let current = self.read_noting(&shared);
+        if let Some(v) = &current
+            && self.fresh_enough(v, force)
         {
+            *state = Some(v.clone());
+            return Ok(v.clone());
+        }
+        // Cross-process single flight: wait (boundedly) for the entry's refresh lock, then
+        // look again: another process may have refreshed it while we waited. While the value
+        // on hand still has more than a third of the window left, nobody waits: when another
+        // process holds the lock (it is refreshing), the value is served at once, as botocore's
+        // advisory refresh does; only a value nearly or fully expired waits for the refresh.
+        let advisory = current.or_else(|| state.clone()).filter(|v| !force && self.serve_while_refreshing(v));
+        let (target, wait) = (shared.refresh_lock(), self.inner.lock_wait);
+        let wait = if advisory.is_some() { std::time::Duration::ZERO } else { wait };
+        let locked = self.blocking(move || fsutil::lock_within(&target, wait)).await;
+        if let (Err(Error::LockTimeout { .. }), Some(v)) = (&locked, advisory) {
+            tracing::debug!(entry = %shared.location(), "another process is refreshing; serving the still-valid value");
             *state = Some(v.clone());
             return Ok(v);
         }
-        // Cross-process single flight: wait (boundedly) for the entry's refresh lock, then
-        // look again: another process may have refreshed it while we waited.
-        let (target, wait) = (shared.refresh_lock(), self.inner.lock_wait);
-        let _lock = self.blocking(move || fsutil::lock_within(&target, wait)).await.map_err(|e| match e {
+        let _lock = locked.map_err(|e| match e {
             Error::LockTimeout { waited, .. } => self.error(
                 ErrorKind::Unavailable,
                 format!(
@@ -592,6 +615,44 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         make().invalidate().await.unwrap();
         assert!(!file.exists());
+    }
+
+    /// While another process refreshes (it holds the entry's refresh lock), a caller whose
+    /// value still has more than a third of the window left is served at once; one whose value
+    /// is nearly expired waits, boundedly, for that refresh. Found by the soak: every caller
+    /// sat out a stalled refresh (10 s) with valid credentials in hand.
+    #[tokio::test]
+    async fn a_refresh_in_another_process_does_not_hold_up_a_still_valid_value() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("entry.json");
+        let (_, calls, _, clock) = setup();
+        let make = || {
+            let source = Counting {
+                calls: calls.clone(),
+                fail: Default::default(),
+                clock: clock.clone(),
+                lifetime: Duration::from_secs(3600),
+            };
+            Refreshing::builder(source)
+                .refresh_window(RefreshPolicy::new(Duration::from_secs(300)))
+                .clock(Arc::new(clock.clone()))
+                .persist_to(&file)
+                .lock_wait(Duration::from_millis(500))
+                .build()
+        };
+        let first = make().get().await.unwrap();
+        // another process is refreshing: it holds the entry's refresh lock and never finishes
+        let other = fsutil::lock(&file).unwrap();
+        clock.advance(Duration::from_secs(3600 - 200)); // due (200 s left), advisory (> 100 s)
+        assert_eq!(make().get().await.unwrap(), first, "served without waiting for the lock");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        clock.advance(Duration::from_secs(150)); // 50 s left: this caller waits for the refresh
+        let e = make().get().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        assert!(e.to_string().contains("another process"), "{e}");
+        drop(other);
+        assert_ne!(make().get().await.unwrap(), first);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
     #[cfg(feature = "aws-sdk")]

@@ -9,14 +9,23 @@ use core_types::{CredentialSource, RefreshPolicy, SecretString, TokenSet};
 use cred_store::{Refreshing, RefreshingBuilder, SharedEntry};
 
 use crate::client::OAuthClient;
+use crate::config::OAuthConfig;
 use crate::error::OAuthError;
 
 /// Renews an OAuth token set from the latest refresh token (the one the refreshing cache
 /// read under its refresh lock; rotated ones replace it), or client credentials.
 pub struct OAuthSource {
-    client: OAuthClient,
+    /// The client: given, or discovered from `config` on the first refresh.
+    client: Arc<tokio::sync::OnceCell<OAuthClient>>,
+    config: OAuthConfig,
     current: Mutex<TokenSet>,
     name: String,
+}
+
+impl OAuthSource {
+    async fn client(&self) -> Result<&OAuthClient, OAuthError> {
+        self.client.get_or_try_init(|| OAuthClient::discover(self.config.clone())).await
+    }
 }
 
 impl fmt::Debug for OAuthSource {
@@ -44,7 +53,7 @@ impl CredentialSource for OAuthSource {
             Some(p) => p.clone(),
             None => self.current.lock().unwrap_or_else(PoisonError::into_inner).clone(),
         };
-        let fresh = self.client.refresh(&current).await?;
+        let fresh = self.client().await?.refresh(&current).await?;
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = fresh.clone();
         Ok(fresh)
     }
@@ -89,10 +98,22 @@ impl OAuthSession {
         Self { cache: Self::builder(client, TokenSet::default(), policy).shared(entry).build() }
     }
 
+    /// Like [`OAuthSession::from_store`], asking the issuer for its discovery document only
+    /// when a refresh is due: a process that finds a valid token in `entry` (a
+    /// `credential_process`-style helper run once per call) makes no network call at all, and
+    /// serves it while the issuer is unreachable.
+    pub fn discovering(config: OAuthConfig, policy: RefreshPolicy, entry: impl SharedEntry<TokenSet>) -> Self {
+        let name = format!("oauth:{}", config.client_id);
+        let source = OAuthSource { client: Arc::default(), config, current: Mutex::new(TokenSet::default()), name };
+        Self { cache: Refreshing::builder(source).refresh_window(policy).shared(entry).build() }
+    }
+
     fn builder(client: OAuthClient, tokens: TokenSet, policy: RefreshPolicy) -> RefreshingBuilder<OAuthSource> {
         let name = format!("oauth:{}", client.config.client_id);
         let clock = client.clock.clone();
-        let source = OAuthSource { client, current: Mutex::new(tokens), name };
+        let config = client.config.clone();
+        let client = Arc::new(tokio::sync::OnceCell::new_with(Some(client)));
+        let source = OAuthSource { client, config, current: Mutex::new(tokens), name };
         Refreshing::builder(source).refresh_window(policy).clock(clock)
     }
 
@@ -118,6 +139,7 @@ impl Clone for OAuthSource {
     fn clone(&self) -> Self {
         Self {
             client: self.client.clone(),
+            config: self.config.clone(),
             current: Mutex::new(self.current.lock().unwrap_or_else(PoisonError::into_inner).clone()),
             name: self.name.clone(),
         }

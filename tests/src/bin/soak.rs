@@ -12,6 +12,8 @@
 //!
 //! `soak worker` is one worker; it writes one JSON line per call.
 
+#![allow(clippy::print_stderr)] // a harness reports on its terminal and into its workers' logs
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -117,7 +119,7 @@ async fn run(args: &[String]) -> Res<()> {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut events: Vec<Value> = Vec::new();
     let mut mode_violations: Vec<String> = Vec::new();
-    let mut generation = vec![0u32; WORKERS];
+    let mut generation = [0u32; WORKERS];
     let mut next_chaos = Instant::now() + Duration::from_millis(rng.u64(1000..4000));
     let mut next_modes = Instant::now();
     while started.elapsed() < length {
@@ -405,7 +407,10 @@ fn lock_holders(home: &Path) -> Vec<(u32, String)> {
             let name = e.file_name().to_string_lossy().into_owned();
             if path.is_dir() {
                 stack.push(path);
-            } else if name.contains("refresh") || name.ends_with(".lock") {
+            } else if name.ends_with(".lock")
+                && (name.contains(".refresh-") || dir.file_name().is_some_and(|d| d == "cache"))
+            {
+                // refresh locks: a token entry's, a cache entry's (not a file's write lock)
                 if let Ok(m) = std::fs::metadata(&path) {
                     inodes.insert(m.ino(), name);
                 }
@@ -458,6 +463,9 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// One caller's latencies (ms), successes and errors by message.
+type Tally = (Vec<u64>, usize, BTreeMap<String, usize>);
+
 async fn judge(
     setup: &Setup,
     elapsed: Duration,
@@ -473,7 +481,7 @@ async fn judge(
         // a worker killed mid-line leaves a torn last line: skipped
         calls.extend(text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()));
     }
-    let mut per_action: BTreeMap<String, (Vec<u64>, usize, BTreeMap<String, usize>)> = BTreeMap::new();
+    let mut per_action: BTreeMap<String, Tally> = BTreeMap::new();
     let mut violations: Vec<String> = Vec::new();
     let mut hangs = 0usize;
     for c in &calls {
@@ -744,7 +752,7 @@ enum Failure {
 impl Worker {
     async fn run_ccc(&self, args: &[&str]) -> Result<String, Failure> {
         let mut cmd = tokio::process::Command::new(&self.ccc);
-        cmd.args(args).arg("-v").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        cmd.args(args).arg("-vv").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         let child = cmd.spawn().map_err(|e| Failure::Error(format!("cannot run ccc: {e}")))?;
         let output = match tokio::time::timeout(CALL_BUDGET, child.wait_with_output()).await {
             Ok(Ok(o)) => o,
@@ -757,8 +765,14 @@ impl Worker {
             eprint!("[worker {} ccc {}] {stderr}", self.id, args.join(" "));
         }
         if !output.status.success() {
-            let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("(no message)");
-            return Err(Failure::Error(last.trim().to_owned()));
+            // the message, not the log lines (which start with a timestamp) around it
+            let message = stderr
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with(|c: char| c.is_ascii_digit()))
+                .collect::<Vec<_>>()
+                .join(" / ");
+            return Err(Failure::Error(if message.is_empty() { "(no message)".into() } else { message }));
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }

@@ -281,9 +281,8 @@ async fn ccc_credentials_behave_inside_aws_config_chains() {
     let home = tempfile::tempdir().unwrap();
     let store = cred_store::TokenStore::new(&cred_store::Paths::under_home(home.path()));
     let auth = pool.auth(AuthFlow::Srp, false);
-    let cache = |username: &str| {
-        cred_store::Refreshing::builder(CognitoSource::new(auth.clone(), &store, username)).build()
-    };
+    let cache =
+        |username: &str| cred_store::Refreshing::builder(CognitoSource::new(auth.clone(), &store, username)).build();
     let fallback = aws_credential_types::Credentials::new("AKIAFALLBACK0000001", "fallback-secret", None, None, "test");
 
     let chain = CredentialsProviderChain::first_try("ccc", cache("nobody")).or_else("fallback", fallback.clone());

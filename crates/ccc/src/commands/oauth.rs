@@ -88,6 +88,10 @@ fn oauth_error(e: OAuthError, t: Option<&Target>) -> CliError {
 }
 
 async fn client(t: &Target, scopes: &[String]) -> CliResult<OAuthClient> {
+    OAuthClient::discover(config(t, scopes)).await.map_err(|e| oauth_error(e, Some(t)))
+}
+
+fn config(t: &Target, scopes: &[String]) -> OAuthConfig {
     let mut config = OAuthConfig::new(&t.issuer, &t.client_id);
     config.scopes = if !scopes.is_empty() {
         scopes.to_vec()
@@ -97,19 +101,20 @@ async fn client(t: &Target, scopes: &[String]) -> CliResult<OAuthClient> {
         vec!["openid".into(), "offline_access".into()]
     };
     config.client_secret = t.secret.clone();
-    OAuthClient::discover(config).await.map_err(|e| oauth_error(e, Some(t)))
+    config
 }
 
 /// A session over the tokens a sign-in stored. Nothing is seeded: another process may rotate
 /// the tokens between this read and a refresh; the session re-reads them under the entry's
-/// refresh lock.
-async fn stored_session(ctx: &Ctx, t: &Target) -> CliResult<OAuthSession> {
+/// refresh lock. The issuer is asked for its discovery document only when a refresh is due:
+/// a valid stored token is printed without a network call (and while the issuer is down).
+fn stored_session(ctx: &Ctx, t: &Target) -> CliResult<OAuthSession> {
     let stored = ctx.token_store().get(&t.key())?.ok_or_else(|| {
         CliError::new("not signed in to this provider").kind(core_types::ErrorKind::NotConfigured).hint(t.login_hint())
     })?;
     // the configured window (`refresh_window_seconds`), as for every other credential
     let policy = crate::context::refresh_window(&ctx.config()?)?;
-    Ok(OAuthSession::from_store(client(t, &stored.scopes).await?, policy, ctx.token_store().entry(t.key())))
+    Ok(OAuthSession::discovering(config(t, &stored.scopes), policy, ctx.token_store().entry(t.key())))
 }
 
 pub async fn oauth(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
@@ -137,14 +142,14 @@ pub async fn oauth(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
         OauthCommand::Login(login) => self::login(ctx, login).await,
         OauthCommand::Token(args) => {
             let t = target(ctx, &args)?;
-            let session = stored_session(ctx, &t).await?;
+            let session = stored_session(ctx, &t)?;
             // printing the token is this command's purpose (like `gcloud auth print-access-token`)
             println!("{}", session.access_token().await.map_err(|e| oauth_error(e, Some(&t)))?.expose_secret());
             Ok(())
         }
         OauthCommand::Refresh(args) => {
             let t = target(ctx, &args)?;
-            let fresh = stored_session(ctx, &t).await?.refresh_now().await.map_err(|e| oauth_error(e, Some(&t)))?;
+            let fresh = stored_session(ctx, &t)?.refresh_now().await.map_err(|e| oauth_error(e, Some(&t)))?;
             report(ctx, "refreshed", &fresh);
             Ok(())
         }
@@ -269,7 +274,7 @@ pub async fn exec(ctx: &Ctx, args: OauthExec) -> CliResult<ExitCode> {
     let t = target(ctx, &args.args)?;
     let var = args.var.clone().unwrap_or_else(|| t.token_var.clone());
     check_var(&var)?;
-    let token = stored_session(ctx, &t).await?.access_token().await.map_err(|e| oauth_error(e, Some(&t)))?;
+    let token = stored_session(ctx, &t)?.access_token().await.map_err(|e| oauth_error(e, Some(&t)))?;
     let Some((program, rest)) = args.command.split_first() else {
         return Err(CliError::new("no command to run").hint("ccc oauth exec NAME -- COMMAND ARGS…"));
     };

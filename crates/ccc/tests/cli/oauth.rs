@@ -179,3 +179,27 @@ async fn a_saved_provider_signs_in_runs_commands_and_revokes_at_the_provider() {
         !std::fs::read_to_string(home.path().join(".ccc/tokens.json")).unwrap().contains("ccc-confidential-secret")
     );
 }
+
+/// A valid stored token is printed without a network call: the issuer is asked for its
+/// discovery document only when a refresh is due (found by the soak: every `ccc oauth token`
+/// failed while the issuer refused connections, with a valid token stored). Once the token
+/// is due, the unreachable issuer is a clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valid_token_is_printed_while_the_issuer_is_unreachable() {
+    let home = Home::new();
+    oauth_login(&home, "gwen").await;
+    let issuer = peer("CCC_TEST_OIDC_ISSUER");
+    let store = cred_store::TokenStore::new(&cred_store::Paths::under_home(home.path()));
+    let tokens = store.get(&cred_store::TokenKey::new("oauth", &issuer, "ccc-public")).unwrap().unwrap();
+    // the same tokens, filed under an issuer nobody answers for
+    let down = ccc_tests::proxy::refused_url().await;
+    store.put(&cred_store::TokenKey::new("oauth", &down, "ccc-public"), &tokens).unwrap();
+    let access = tokens.access_token.as_ref().map(|t| core_types::ExposeSecret::expose_secret(t).to_owned()).unwrap();
+    ccc_tests::leak::secret(&access);
+    let args = ["oauth", "token", "--issuer", down.as_str(), "--client-id", "ccc-public"];
+    let printed = home.ccc().args(args).assert().success();
+    assert_eq!(stdout(&printed).trim(), access);
+    expire_stored_oauth_tokens(&home);
+    let failed = home.ccc().args(args).assert().failure();
+    assert!(stderr(&failed).contains("issuer"), "{}", stderr(&failed));
+}
