@@ -98,7 +98,8 @@ impl FaultProxy {
         self.refuse.notify_one();
     }
 
-    /// Requests forwarded to the peer per operation (see [`Operations`]), and faulted ones
+    /// Requests forwarded to the peer per operation (the `X-Amz-Target` header, else the
+    /// query protocol's `Action`, else the path and OAuth grant type), and faulted ones
     /// under `faulted:<operation>`.
     pub fn operations(&self) -> BTreeMap<String, usize> {
         self.operations.lock().unwrap_or_else(PoisonError::into_inner).clone()

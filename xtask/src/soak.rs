@@ -62,7 +62,7 @@ fn num(v: &Value) -> f64 {
 fn verdict(r: &Value, no_leaks: bool) -> Vec<(String, bool, String)> {
     let mut out = Vec::new();
     let kills = num(&r["chaos"]["kills"]);
-    for source in ["cognito", "oauth"] {
+    for source in ["cognito", "sts", "oauth"] {
         let s = &r["upstream"][source];
         let (refreshes, lifetimes) = (num(&s["refreshes"]), num(&s["lifetimes_crossed"]));
         // one refresh per lifetime crossed; a process killed after the provider answered
@@ -88,6 +88,11 @@ fn verdict(r: &Value, no_leaks: bool) -> Vec<(String, bool, String)> {
         format!("{} over budget, stuck workers {}", r["hangs"], r["stuck_workers"]),
     ));
     let list = |k: &str| r[k].as_array().map(Vec::len).unwrap_or(0);
+    out.push((
+        "0 crashed workers (a worker's own failure, not a kill)".into(),
+        list("crashed_workers") == 0,
+        format!("{} crashed", list("crashed_workers")),
+    ));
     out.push((
         "every answer valid, unexpired, never going back in time".into(),
         list("violations") == 0,
@@ -155,7 +160,7 @@ fn markdown(r: &Value, verdict: &[(String, bool, String)]) -> String {
             c["error"].as_str().unwrap_or("ok")
         );
     }
-    for key in ["violations", "corrupt_files", "mode_violations"] {
+    for key in ["violations", "corrupt_files", "mode_violations", "crashed_workers"] {
         for v in r[key].as_array().into_iter().flatten().take(20) {
             let _ = writeln!(s, "- {key}: {}", v.as_str().unwrap_or("?"));
         }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use core_types::{AwsCredentials, Clock, RefreshPolicy, SecretString, SystemClock};
-use cred_store::{AwsFiles, CccConfig, Paths, Refreshing, TokenStore};
+#[cfg(feature = "token-store")]
+use cred_store::TokenStore;
+use cred_store::{AwsFiles, CccConfig, Paths, Refreshing};
 
 use crate::source::TokenEntries;
 #[cfg(feature = "ledger")]
@@ -118,6 +120,16 @@ impl fmt::Debug for CognitoProfile {
     }
 }
 
+#[cfg(feature = "token-store")]
+fn default_entries(paths: &Paths) -> Arc<dyn TokenEntries> {
+    Arc::new(TokenStore::new(paths))
+}
+
+#[cfg(not(feature = "token-store"))]
+fn default_entries(paths: &Paths) -> Arc<dyn TokenEntries> {
+    Arc::new(crate::source::MemoryTokens::new(paths.ccc_dir.clone()))
+}
+
 /// Builds a [`CognitoProfile`].
 #[must_use]
 #[derive(Debug)]
@@ -157,13 +169,16 @@ impl CognitoProfileBuilder {
         self.lock_wait = wait;
         self
     }
-    /// Keeps the user's tokens in `store` (default the token store under `paths`).
+    /// Keeps the user's tokens in `store` (default the token store under `paths`; feature
+    /// `token-store`).
+    #[cfg(feature = "token-store")]
     pub fn token_store(mut self, store: TokenStore) -> Self {
         self.store = Some(Arc::new(store));
         self
     }
-    /// Keeps the user's tokens in `entries` (a keychain, a database, memory...) instead of
-    /// cred-store's token store.
+    /// Keeps the user's tokens in `entries` (a keychain, a database, [`crate::MemoryTokens`])
+    /// instead of cred-store's token store. Without the `token-store` feature the default
+    /// is `MemoryTokens`: a sign-in lasts as long as the process.
     pub fn token_entries(mut self, entries: impl TokenEntries) -> Self {
         self.store = Some(Arc::new(entries));
         self
@@ -189,7 +204,7 @@ impl CognitoProfileBuilder {
                 .behavior_version(aws_config::BehaviorVersion::latest())
                 .build()
         });
-        let store = self.store.unwrap_or_else(|| Arc::new(TokenStore::new(&self.paths)));
+        let store = self.store.unwrap_or_else(|| default_entries(&self.paths));
         CognitoProfile {
             inner: Arc::new(Inner {
                 config: self.config,

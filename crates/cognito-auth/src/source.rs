@@ -1,9 +1,14 @@
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::SystemTime;
 
 use core_types::{AwsCredentials, CredentialSource, RefreshPolicy, TokenSet};
-use cred_store::{Refreshing, SharedEntry, TokenKey, TokenStore};
+#[cfg(feature = "token-store")]
+use cred_store::TokenStore;
+use cred_store::{Refreshing, SharedEntry, TokenKey};
 
 use crate::auth::CognitoAuthenticator;
 use crate::error::CognitoError;
@@ -12,16 +17,75 @@ type MakeAuth = Arc<dyn Fn() -> CognitoAuthenticator + Send + Sync>;
 
 /// Where users' Cognito tokens persist: one [`SharedEntry`] per user (the refreshing cache
 /// reads it, refreshes under its lock, writes the rotated tokens back). cred-store's
-/// [`TokenStore`] (one 0600 file, sealed when configured) is the one `ccc` uses; implement
-/// this to keep them in a keychain, a database or memory instead.
+/// `TokenStore` (feature `token-store`: one 0600 file, sealed when configured) is the one
+/// `ccc` uses; [`MemoryTokens`] keeps them for the process's life; implement this to keep
+/// them in a keychain or a database instead.
 pub trait TokenEntries: fmt::Debug + Send + Sync + 'static {
     /// The entry holding the tokens stored under `key` (it need not exist yet).
     fn entry(&self, key: TokenKey) -> Arc<dyn SharedEntry<TokenSet>>;
 }
 
+#[cfg(feature = "token-store")]
 impl TokenEntries for TokenStore {
     fn entry(&self, key: TokenKey) -> Arc<dyn SharedEntry<TokenSet>> {
         Arc::new(TokenStore::entry(self, key))
+    }
+}
+
+/// Tokens kept in this process's memory only: a sign-in lasts as long as the process (the
+/// default of a build without the `token-store` feature). Refreshes are still serialised
+/// through a lock file per user in `lock_dir`.
+#[derive(Debug, Clone)]
+pub struct MemoryTokens {
+    map: Arc<Mutex<HashMap<TokenKey, (TokenSet, SystemTime)>>>,
+    lock_dir: PathBuf,
+}
+
+impl MemoryTokens {
+    /// An empty store whose refresh locks live in `lock_dir`.
+    pub fn new(lock_dir: impl Into<PathBuf>) -> Self {
+        Self { map: Arc::default(), lock_dir: lock_dir.into() }
+    }
+}
+
+impl TokenEntries for MemoryTokens {
+    fn entry(&self, key: TokenKey) -> Arc<dyn SharedEntry<TokenSet>> {
+        Arc::new(MemoryEntry { store: self.clone(), key })
+    }
+}
+
+struct MemoryEntry {
+    store: MemoryTokens,
+    key: TokenKey,
+}
+
+impl MemoryEntry {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<TokenKey, (TokenSet, SystemTime)>> {
+        self.store.map.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl SharedEntry<TokenSet> for MemoryEntry {
+    fn location(&self) -> String {
+        format!("memory [{}:{}]", self.key.provider, self.key.account)
+    }
+    fn refresh_lock(&self) -> PathBuf {
+        // a stable, file-name-safe name per key (not a security boundary)
+        let name = format!("{}|{}|{}", self.key.provider, self.key.account, self.key.user);
+        let hash =
+            name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        self.store.lock_dir.join(format!(".memory-tokens-{hash:016x}"))
+    }
+    fn load(&self) -> cred_store::Result<Option<(TokenSet, Option<SystemTime>)>> {
+        Ok(self.map().get(&self.key).map(|(t, at)| (t.clone(), Some(*at))))
+    }
+    fn store(&self, value: &TokenSet, at: SystemTime) -> cred_store::Result<()> {
+        self.map().insert(self.key.clone(), (value.clone(), at));
+        Ok(())
+    }
+    fn remove(&self) -> cred_store::Result<()> {
+        self.map().remove(&self.key);
+        Ok(())
     }
 }
 
@@ -107,7 +171,7 @@ impl CognitoSource {
     }
 
     /// A source for `username`, whose refresh token is in `store` (cred-store's
-    /// [`TokenStore`], or any [`TokenEntries`]).
+    /// `TokenStore`, or any [`TokenEntries`]).
     pub fn new(auth: CognitoAuthenticator, store: &impl TokenEntries, username: &str) -> Self {
         let pool = auth.config().user_pool_id.clone();
         let cell = OnceLock::new();

@@ -49,6 +49,8 @@ mod sealing;
 mod shared;
 mod sso_cache;
 mod timefmt;
+mod token_key;
+#[cfg(feature = "token-store")]
 mod token_store;
 
 pub use aws_files::{AwsFiles, EXPIRATION_KEY, Profile, config_section, validate_profile_name};
@@ -70,4 +72,6 @@ pub use sdk::{SdkProviderSource, StaticSource, to_credentials_error, to_sdk_cred
 pub use shared::{SharedEntry, entry_written_at};
 pub use sso_cache::{SsoCache, SsoToken, cache_file_name};
 pub use timefmt::{format_rfc3339, parse_rfc3339};
-pub use token_store::{TokenEntry, TokenKey, TokenStore};
+pub use token_key::TokenKey;
+#[cfg(feature = "token-store")]
+pub use token_store::{TokenEntry, TokenStore};

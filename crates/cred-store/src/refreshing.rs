@@ -298,11 +298,19 @@ where
             return Ok(v.clone());
         }
         let stale = on_disk.or_else(|| state.clone());
-        let (value, from_upstream) = self.refresh_from_upstream(stale, force).await?;
+        let (mut value, from_upstream) = self.refresh_from_upstream(stale, force).await?;
         if from_upstream {
             let now = self.inner.clock.now();
             self.note_obtained(&value, now);
-            if let Err(e) = shared.store(&value, now) {
+            let stored = shared.store(&value, now);
+            // serve what every other process will read: the entry may keep less than the
+            // value holds (expiry to the second), and a caller must never see time go back
+            if stored.is_ok()
+                && let Some((kept, _)) = shared.load().ok().flatten()
+            {
+                value = kept;
+            }
+            if let Err(e) = stored {
                 // The refresh happened upstream (a rotating token is already spent): the
                 // caller gets the fresh value, and the failure to keep it is said loudly.
                 tracing::error!(
@@ -329,13 +337,20 @@ where
     pub async fn seed(&self, value: S::Output) -> Result<()> {
         let mut state = self.inner.state.lock().await;
         let now = self.inner.clock.now();
+        let mut value = value;
         if let Some(shared) = self.inner.shared.clone() {
             let (v, wait) = (value.clone(), self.inner.lock_wait);
-            self.blocking(move || {
-                let _lock = fsutil::lock_within(&shared.refresh_lock(), wait)?;
-                shared.store(&v, now)
-            })
-            .await?;
+            let kept = self
+                .blocking(move || {
+                    let _lock = fsutil::lock_within(&shared.refresh_lock(), wait)?;
+                    shared.store(&v, now)?;
+                    // what other processes will read (see `obtain`)
+                    Ok(shared.load().ok().flatten().map(|(kept, _)| kept))
+                })
+                .await?;
+            if let Some(kept) = kept {
+                value = kept;
+            }
         }
         self.note_obtained(&value, now);
         *state = Some(value);
@@ -653,6 +668,30 @@ mod tests {
         drop(other);
         assert_ne!(make().get().await.unwrap(), first);
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// The process that refreshed serves exactly what the others read from the entry (which
+    /// keeps expiry to the second): otherwise a caller that saw the refresher's value could
+    /// later see the stored one, half a second "older". Found by the soak.
+    #[tokio::test]
+    async fn the_refresher_serves_what_the_entry_keeps() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("entry.json");
+        let (_, calls, _, clock) = setup();
+        clock.advance(Duration::from_millis(600)); // an expiry with a fraction of a second
+        let make = || {
+            let source = Counting {
+                calls: calls.clone(),
+                fail: Default::default(),
+                clock: clock.clone(),
+                lifetime: Duration::from_secs(3600),
+            };
+            Refreshing::builder(source).clock(Arc::new(clock.clone())).persist_to(&file).build()
+        };
+        let refresher = make().get().await.unwrap();
+        let reader = make().get().await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(refresher.expiration(), reader.expiration());
     }
 
     #[cfg(feature = "aws-sdk")]

@@ -13,7 +13,8 @@
 //!
 //! It stores nothing itself: token sets go back to the caller. An [`OAuthSession`] keeps
 //! them in memory, or persists them through a [`SharedEntry`] (cred-store's file token
-//! store, or one the caller implements), so every process shares one rotation chain.
+//! store, re-exported as [`TokenStore`] with the default `token-store` feature, or one the
+//! caller implements), so every process shares one rotation chain.
 #![warn(missing_docs)]
 
 mod client;
@@ -31,7 +32,9 @@ mod session;
 pub use client::{IdTokenField, OAuthClient};
 pub use code::{CsrfState, PkceVerifier};
 pub use config::{Endpoints, OAuthConfig};
-pub use cred_store::SharedEntry;
+pub use cred_store::{SharedEntry, TokenKey};
+#[cfg(feature = "token-store")]
+pub use cred_store::{TokenEntry, TokenStore};
 pub use device::DeviceAuthorization;
 pub use error::OAuthError;
 pub use http::HttpError;

@@ -77,7 +77,7 @@ impl OAuthSession {
     /// `entry`, so every process using the store shares one rotation chain.
     ///
     /// `entry` is where the token set persists: cred-store's file token store
-    /// ([`cred_store::TokenEntry`]), or any [`SharedEntry`] the caller implements (an
+    /// (`TokenStore::entry`, feature `token-store`), or any [`SharedEntry`] the caller implements (an
     /// encrypted file, a secret manager), whose `refresh_lock` file serialises refreshes.
     pub async fn with_store(
         client: OAuthClient,

@@ -34,6 +34,14 @@ const OAUTH_TTL_S: u64 = 45;
 const REFRESH_WINDOW_S: u64 = 30;
 /// moto's identity-pool credentials live 90 s: refreshed when 60 s old.
 const COGNITO_TTL_S: u64 = 90;
+/// The STS role session: moto's AssumeRole honours a 900 s session, longer than a soak, so the
+/// soak's source tells the cache each session lives 20 times less (45 s; [`ShortLived`]),
+/// refreshed when 15 s are left. The upstream calls are real; only the cache's view of time
+/// is shortened (moto's clock is the wall clock, so a sped-up clock would not do).
+const STS_SCALE: u32 = 20;
+const STS_SESSION_S: u64 = 900;
+const STS_WINDOW_S: u64 = 15;
+const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/soak";
 /// Longer than ccc's per-attempt deadline (10 s): a stall the deadline must cut.
 const STALL: Duration = Duration::from_secs(12);
 const PROFILE: &str = "soak";
@@ -119,6 +127,7 @@ async fn run(args: &[String]) -> Res<()> {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut events: Vec<Value> = Vec::new();
     let mut mode_violations: Vec<String> = Vec::new();
+    let mut crashes: Vec<String> = Vec::new();
     let mut generation = [0u32; WORKERS];
     let mut next_chaos = Instant::now() + Duration::from_millis(rng.u64(1000..4000));
     let mut next_modes = Instant::now();
@@ -126,7 +135,14 @@ async fn run(args: &[String]) -> Res<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
         // a worker that died (killed, or crashed) is replaced: the machine keeps 16 processes
         for id in 0..WORKERS {
-            let done = workers[id].as_mut().map(|c| matches!(c.try_wait(), Ok(Some(_)))).unwrap_or(true);
+            let status = workers[id].as_mut().map(|c| c.try_wait());
+            if let Some(Ok(Some(st))) = &status
+                && st.code().is_some_and(|c| c != 0)
+            {
+                // killed by us is a signal; an exit code is the worker's own failure
+                crashes.push(format!("worker {id} exited with {st} (see leak/log-worker-{id}.log)"));
+            }
+            let done = !matches!(status, Some(Ok(None)));
             if done && started.elapsed() + Duration::from_secs(2) < length {
                 generation[id] += 1;
                 workers[id] = Some(spawn_worker(&setup, id, seed, until, generation[id])?);
@@ -165,7 +181,8 @@ async fn run(args: &[String]) -> Res<()> {
     }
     check_modes(&setup.home, &mut mode_violations);
     let elapsed = started.elapsed();
-    let report = judge(&setup, elapsed, seed, minutes, events, mode_violations, stuck).await?;
+    let seen = Observed { events, modes: mode_violations, stuck, crashes };
+    let report = judge(&setup, elapsed, seed, minutes, seen).await?;
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(out.join("report.json"), text).map_err(|e| format!("cannot write the report: {e}"))?;
     eprintln!("soak: report written to {}", out.join("report.json").display());
@@ -466,15 +483,16 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 /// One caller's latencies (ms), successes and errors by message.
 type Tally = (Vec<u64>, usize, BTreeMap<String, usize>);
 
-async fn judge(
-    setup: &Setup,
-    elapsed: Duration,
-    seed: u64,
-    minutes: f64,
+/// What the parent saw during the run.
+struct Observed {
     events: Vec<Value>,
     modes: Vec<String>,
     stuck: Vec<usize>,
-) -> Res<Value> {
+    crashes: Vec<String>,
+}
+
+async fn judge(setup: &Setup, elapsed: Duration, seed: u64, minutes: f64, seen: Observed) -> Res<Value> {
+    let Observed { events, modes, stuck, crashes } = seen;
     let mut calls: Vec<Value> = Vec::new();
     for e in std::fs::read_dir(setup.out.join("workers")).map_err(|e| e.to_string())?.flatten() {
         let text = std::fs::read_to_string(e.path()).unwrap_or_default();
@@ -533,10 +551,13 @@ async fn judge(
         Err(_) => Value::Null,
     };
     let oauth_refreshes = counters[format!("refresh_token:{OAUTH_USER}")].as_u64().unwrap_or(0);
+    let sts_refreshes = ops.get("AssumeRole").copied().unwrap_or(0);
     let oauth_refused = counters[format!("refresh_token:{OAUTH_USER}:refused")].as_u64().unwrap_or(0);
     let secs = elapsed.as_secs_f64();
     let cognito_lifetimes = secs / (COGNITO_TTL_S - REFRESH_WINDOW_S) as f64;
     let oauth_lifetimes = secs / (OAUTH_TTL_S - REFRESH_WINDOW_S) as f64;
+    let sts_life = STS_SESSION_S as f64 / f64::from(STS_SCALE);
+    let sts_lifetimes = secs / (sts_life - STS_WINDOW_S as f64);
     let kills = events.iter().filter(|e| e["event"].as_str().is_some_and(|s| s.starts_with("kill -9"))).count();
 
     // the family alive: one more token straight from the provider, and the last one valid there
@@ -564,6 +585,10 @@ async fn judge(
         "actions": actions,
         "upstream": {
             "cognito": {"refreshes": cognito_refreshes, "lifetimes_crossed": cognito_lifetimes, "lifetime_s": COGNITO_TTL_S},
+            "sts": {
+                "refreshes": sts_refreshes, "lifetimes_crossed": sts_lifetimes,
+                "lifetime_s": sts_life, "upstream_session_s": STS_SESSION_S,
+            },
             "oauth": {
                 "refreshes": oauth_refreshes, "lifetimes_crossed": oauth_lifetimes, "lifetime_s": OAUTH_TTL_S,
                 "refused": oauth_refused, "family_alive": family_alive,
@@ -575,6 +600,7 @@ async fn judge(
         "chaos": {"events": events.len(), "kills": kills, "log": events},
         "hangs": hangs,
         "stuck_workers": stuck,
+        "crashed_workers": crashes,
         "slowest": slowest,
         "violations": violations,
         "mode_violations": modes,
@@ -672,8 +698,58 @@ struct Worker {
     provider: String,
     http: reqwest::Client,
     session: Option<Arc<oauth_pkce::OAuthSession>>,
+    role: Option<cred_store::Refreshing<ShortLived>>,
     cognito: Seen,
     oauth: Seen,
+    sts: Seen,
+    /// The expiry of the last credential handed out (for the report's diagnosis).
+    last_expiry: Option<SystemTime>,
+}
+
+/// An STS role session whose credentials the cache sees as living [`STS_SCALE`] times less
+/// than STS says (a 900 s session as 45 s: the expiry moved earlier by the difference, the
+/// same for every process that reads the credential). STS is called directly: aws-config's
+/// `AssumeRoleProvider` keeps a cache of its own, which would answer a due refresh with the
+/// credential the cache already holds.
+struct ShortLived {
+    sts: aws_sdk_sts::Client,
+}
+
+impl core_types::CredentialSource for ShortLived {
+    type Output = core_types::AwsCredentials;
+    type Error = cred_store::Error;
+
+    fn name(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed("sts:soak-role")
+    }
+
+    async fn fetch(&self) -> Result<core_types::AwsCredentials, cred_store::Error> {
+        let failed = |message: String| cred_store::Error::Refresh {
+            name: "sts:soak-role".into(),
+            message,
+            kind: core_types::ErrorKind::Unavailable,
+        };
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(ROLE_ARN)
+            .role_session_name("soak")
+            .duration_seconds(STS_SESSION_S as i32)
+            .send()
+            .await
+            .map_err(|e| {
+                failed(core_types::one_line(&core_types::innermost_cause(Some(&e)).unwrap_or_else(|| e.to_string())))
+            })?;
+        let c = out.credentials.ok_or_else(|| failed("AssumeRole returned no credentials".into()))?;
+        let expiry = SystemTime::try_from(c.expiration).map_err(|_| failed("bad expiration".into()))?;
+        let shortened = STS_SESSION_S - STS_SESSION_S / u64::from(STS_SCALE);
+        Ok(core_types::AwsCredentials::new(
+            c.access_key_id,
+            c.secret_access_key,
+            Some(c.session_token),
+            Some(expiry - Duration::from_secs(shortened)),
+        ))
+    }
 }
 
 async fn worker(args: &[String]) -> Res<()> {
@@ -691,8 +767,11 @@ async fn worker(args: &[String]) -> Res<()> {
         provider: need("--provider-direct")?,
         http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| e.to_string())?,
         session: None,
+        role: None,
         cognito: Seen::default(),
         oauth: Seen::default(),
+        sts: Seen::default(),
+        last_expiry: None,
     };
     for s in [PASSWORD, OAUTH_PASSWORD, CLIENT_SECRET] {
         ccc_tests::leak::secret(s);
@@ -707,15 +786,20 @@ async fn worker(args: &[String]) -> Res<()> {
         let roll = rng.u32(0..100);
         let started = Instant::now();
         let at = now();
-        let (action, result) = if roll < 45 {
+        let (action, result) = if roll < 40 {
             ("ccc creds", w.creds().await)
-        } else if roll < 80 {
+        } else if roll < 70 {
             ("ccc oauth token", w.oauth_cli().await)
-        } else {
+        } else if roll < 85 {
             ("library oauth", w.oauth_library().await)
+        } else {
+            ("library sts role", w.sts_library().await)
         };
         let ms = started.elapsed().as_millis() as u64;
         let mut line = json!({"worker": id, "action": action, "t": unix_ms(at), "ms": ms});
+        if let Some(e) = w.last_expiry.take() {
+            line["expires"] = json!(unix_ms(e));
+        }
         match result {
             Ok(()) => line["ok"] = json!(true),
             Err(Failure::Error(e)) => {
@@ -797,6 +881,7 @@ impl Worker {
         if expiry <= now() {
             return Err(Failure::Violation("expired when handed out".into()));
         }
+        self.last_expiry = Some(expiry);
         self.cognito.expiry(expiry).map_err(Failure::Violation)
     }
 
@@ -825,6 +910,58 @@ impl Worker {
             Err(_) => return Err(Failure::Hung),
         };
         self.check_token(token.expose_secret()).await
+    }
+
+    /// The STS role session as a library caller builds it: aws-config's `AssumeRoleProvider`
+    /// (moto, through the fault proxy) behind cred-store's refreshing cache, kept in a cache
+    /// entry every worker shares.
+    async fn sts_library(&mut self) -> Result<(), Failure> {
+        use aws_credential_types::provider::SharedCredentialsProvider;
+        if self.role.is_none() {
+            #[allow(clippy::disallowed_methods)] // the worker's environment is the machine's
+            let (endpoint, home) =
+                (std::env::var("AWS_ENDPOINT_URL").unwrap_or_default(), std::env::var("HOME").unwrap_or_default());
+            let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new("us-east-1"))
+                .endpoint_url(endpoint)
+                .credentials_provider(SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
+                    "AKIAIOSFODNN7EXAMPLE",
+                    "soak-base-secret-key",
+                    None,
+                    None,
+                    "soak-base",
+                )))
+                .timeout_config(
+                    aws_config::timeout::TimeoutConfig::builder()
+                        .operation_attempt_timeout(Duration::from_secs(10))
+                        .build(),
+                )
+                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+                .load()
+                .await;
+            let source = ShortLived { sts: aws_sdk_sts::Client::new(&sdk) };
+            let cache = cred_store::Refreshing::builder(source)
+                .refresh_window(core_types::RefreshPolicy::new(Duration::from_secs(STS_WINDOW_S)))
+                .persist_to(PathBuf::from(home).join(".ccc/cache/soak-sts-role.json"))
+                .build();
+            self.role = Some(cache);
+        }
+        let cache = self.role.clone().expect("set above");
+        let creds = match tokio::time::timeout(CALL_BUDGET, cache.get()).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => return Err(Failure::Error(e.to_string())),
+            Err(_) => return Err(Failure::Hung),
+        };
+        ccc_tests::leak::secret(creds.secret_access_key().expose_secret());
+        if let Some(t) = creds.session_token() {
+            ccc_tests::leak::secret(t.expose_secret());
+        }
+        let expiry = creds.expiration().ok_or_else(|| Failure::Violation("no expiry".into()))?;
+        self.last_expiry = Some(expiry);
+        if expiry <= now() {
+            return Err(Failure::Violation("expired when handed out".into()));
+        }
+        self.sts.expiry(expiry).map_err(Failure::Violation)
     }
 
     /// The provider is the judge: the token must be one it accepts now, and not one this
