@@ -149,11 +149,33 @@ fn markdown(r: &Value, verdict: &[(String, bool, String)]) -> String {
             }
         }
     }
-    let _ = writeln!(s, "\nSlowest calls:\n");
+    // the warm path under the soak next to the quiet figure of the last bench run
+    let creds = &r["actions"]["ccc creds"];
+    let quiet = std::fs::read_to_string(cmd::root().join("target/bench/report.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|b| {
+            let build = if b["quick"].as_bool() == Some(true) { " --quick, debug build" } else { ", optimised build" };
+            let rows = b["rows"].as_array()?;
+            let warm = rows.iter().find(|row| row["what"].as_str().is_some_and(|w| w.contains("warm")))?;
+            Some(format!(
+                "{} (`cargo xtask bench`{build}, one process at a time)",
+                warm["time"].as_str().unwrap_or("?")
+            ))
+        })
+        .unwrap_or_else(|| "not measured (run `cargo xtask bench`)".into());
+    let _ = writeln!(
+        s,
+        "\nWarm path under the soak (`ccc creds`, debug build, 16 processes on this machine): p50 {} ms, p99 {} ms; quiet: {quiet}.",
+        creds["p50_ms"], creds["p99_ms"]
+    );
+    let _ = writeln!(s, "\nSlowest calls, with the chaos events around them:\n");
     for c in r["slowest"].as_array().into_iter().flatten() {
+        let chaos: Vec<&str> = c["chaos"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let around = if chaos.is_empty() { String::new() } else { format!("; around it: {}", chaos.join("; ")) };
         let _ = writeln!(
             s,
-            "- {} ms `{}` (worker {}) {}",
+            "- {} ms `{}` (worker {}) {}{around}",
             c["ms"],
             c["action"].as_str().unwrap_or("?"),
             c["worker"],

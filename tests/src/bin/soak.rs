@@ -129,6 +129,7 @@ async fn run(args: &[String]) -> Res<()> {
     let mut mode_violations: Vec<String> = Vec::new();
     let mut crashes: Vec<String> = Vec::new();
     let mut generation = [0u32; WORKERS];
+    let start_ms = unix_ms(now());
     let mut next_chaos = Instant::now() + Duration::from_millis(rng.u64(1000..4000));
     let mut next_modes = Instant::now();
     while started.elapsed() < length {
@@ -181,7 +182,7 @@ async fn run(args: &[String]) -> Res<()> {
     }
     check_modes(&setup.home, &mut mode_violations);
     let elapsed = started.elapsed();
-    let seen = Observed { events, modes: mode_violations, stuck, crashes };
+    let seen = Observed { start_ms, events, modes: mode_violations, stuck, crashes };
     let report = judge(&setup, elapsed, seed, minutes, seen).await?;
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(out.join("report.json"), text).map_err(|e| format!("cannot write the report: {e}"))?;
@@ -485,6 +486,8 @@ type Tally = (Vec<u64>, usize, BTreeMap<String, usize>);
 
 /// What the parent saw during the run.
 struct Observed {
+    /// When the chaos clock started (ms since the epoch): events are `at_s` after it.
+    start_ms: u64,
     events: Vec<Value>,
     modes: Vec<String>,
     stuck: Vec<usize>,
@@ -492,7 +495,7 @@ struct Observed {
 }
 
 async fn judge(setup: &Setup, elapsed: Duration, seed: u64, minutes: f64, seen: Observed) -> Res<Value> {
-    let Observed { events, modes, stuck, crashes } = seen;
+    let Observed { start_ms, events, modes, stuck, crashes } = seen;
     let mut calls: Vec<Value> = Vec::new();
     for e in std::fs::read_dir(setup.out.join("workers")).map_err(|e| e.to_string())?.flatten() {
         let text = std::fs::read_to_string(e.path()).unwrap_or_default();
@@ -525,7 +528,23 @@ async fn judge(setup: &Setup, elapsed: Duration, seed: u64, minutes: f64, seen: 
     let slowest: Vec<Value> = slowest
         .iter()
         .take(10)
-        .map(|c| json!({"action": c["action"], "ms": c["ms"], "ok": c["ok"], "error": c["error"], "worker": c["worker"]}))
+        .map(|c| {
+            // what it waited for: the chaos events from just before it started (a queued
+            // fault, a stall of up to 12 s) to its end
+            let (t, ms) = (c["t"].as_u64().unwrap_or(0), c["ms"].as_u64().unwrap_or(0));
+            let during: Vec<&str> = events
+                .iter()
+                .filter(|e| {
+                    let at = start_ms + (e["at_s"].as_f64().unwrap_or(0.0) * 1000.0) as u64;
+                    at + STALL.as_millis() as u64 >= t && at <= t + ms
+                })
+                .filter_map(|e| e["event"].as_str())
+                .collect();
+            json!({
+                "action": c["action"], "ms": ms, "ok": c["ok"], "error": c["error"], "worker": c["worker"],
+                "chaos": during,
+            })
+        })
         .collect();
     let actions: BTreeMap<String, Value> = per_action
         .into_iter()
@@ -707,10 +726,8 @@ struct Worker {
 }
 
 /// An STS role session whose credentials the cache sees as living [`STS_SCALE`] times less
-/// than STS says (a 900 s session as 45 s: the expiry moved earlier by the difference, the
-/// same for every process that reads the credential). STS is called directly: aws-config's
-/// `AssumeRoleProvider` keeps a cache of its own, which would answer a due refresh with the
-/// credential the cache already holds.
+/// than STS says (a 900 s session as 45 s: the expiry moved earlier by the difference, so
+/// the shortened expiry is a function of the credential alone, the same in every process).
 struct ShortLived {
     sts: aws_sdk_sts::Client,
 }
@@ -856,7 +873,15 @@ impl Worker {
                 .filter(|l| !l.is_empty() && !l.starts_with(|c: char| c.is_ascii_digit()))
                 .collect::<Vec<_>>()
                 .join(" / ");
-            return Err(Failure::Error(if message.is_empty() { "(no message)".into() } else { message }));
+            if message.is_empty() {
+                use std::os::unix::process::ExitStatusExt;
+                // the chaos kills the process holding a refresh lock: that is this one
+                return Err(Failure::Error(match output.status.signal() {
+                    Some(sig) => format!("ccc killed by signal {sig} (the chaos schedule)"),
+                    None => format!("ccc exited with {} and no message", output.status),
+                }));
+            }
+            return Err(Failure::Error(message));
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
