@@ -4,6 +4,8 @@
 use core_types::{AwsCredentials, ExposeSecret, SecretString, TokenSet};
 use serde_json::{Value, json};
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use crate::timefmt::{from_unix_seconds, unix_seconds};
 
 /// How a cached value is written to its entry file (0600). This is one of the places a
@@ -19,6 +21,24 @@ fn s(v: &Value, k: &str) -> Option<String> {
     v.get(k).and_then(Value::as_str).map(str::to_owned)
 }
 
+/// An instant: whole seconds under `<key>` (what entries written before kept, and what a
+/// person or a script edits), refined by the milliseconds under `<key>_ms` when both name the
+/// same second. What the refresher serves is what it stores, so the precision kept is the
+/// precision every process sees (two renewals in one second stay apart).
+fn instant(v: &Value, key: &str) -> Option<SystemTime> {
+    let secs = v.get(key).and_then(Value::as_i64)?;
+    match v.get(format!("{key}_ms")).and_then(Value::as_i64) {
+        Some(ms) if ms >= 0 && ms.div_euclid(1000) == secs => {
+            Some(UNIX_EPOCH + Duration::from_millis(ms.unsigned_abs()))
+        }
+        _ => Some(from_unix_seconds(secs)),
+    }
+}
+
+fn millis(t: SystemTime) -> Option<i64> {
+    t.duration_since(UNIX_EPOCH).ok().and_then(|d| i64::try_from(d.as_millis()).ok())
+}
+
 impl CacheCodec for AwsCredentials {
     fn encode(&self) -> Value {
         json!({
@@ -26,6 +46,7 @@ impl CacheCodec for AwsCredentials {
             "secret_access_key": self.secret_access_key().expose_secret(),
             "session_token": self.session_token().map(|t| t.expose_secret().to_owned()),
             "expiration": self.expiration().map(unix_seconds),
+            "expiration_ms": self.expiration().and_then(millis),
             "account_id": self.account_id(),
         })
     }
@@ -35,7 +56,7 @@ impl CacheCodec for AwsCredentials {
             s(v, "access_key_id")?,
             s(v, "secret_access_key")?,
             s(v, "session_token"),
-            v.get("expiration").and_then(Value::as_i64).map(from_unix_seconds),
+            instant(v, "expiration"),
         );
         Some(match s(v, "account_id") {
             Some(a) => creds.with_account_id(a),
@@ -54,6 +75,7 @@ impl CacheCodec for TokenSet {
             "token_type": self.token_type,
             "scopes": self.scopes,
             "expires_at": self.expires_at.map(unix_seconds),
+            "expires_at_ms": self.expires_at.and_then(millis),
         })
     }
 
@@ -69,7 +91,7 @@ impl CacheCodec for TokenSet {
                 .and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
                 .unwrap_or_default(),
-            expires_at: v.get("expires_at").and_then(Value::as_i64).map(from_unix_seconds),
+            expires_at: instant(v, "expires_at"),
         })
     }
 }
@@ -93,5 +115,21 @@ mod tests {
         assert_eq!(back.scopes, t.scopes);
         assert_eq!(back.expires_at, t.expires_at);
         assert!(AwsCredentials::decode(&json!({"access_key_id": "A"})).is_none());
+    }
+
+    /// Expiry is kept to the millisecond, and an entry written with whole seconds still reads.
+    #[test]
+    fn expiry_keeps_milliseconds_and_reads_older_entries() {
+        let at = from_unix_seconds(1_800_000_000) + Duration::from_millis(224);
+        let c = AwsCredentials::new("A", "B", None, Some(at));
+        assert_eq!(AwsCredentials::decode(&c.encode()).unwrap().expiration(), Some(at));
+        let old = json!({"access_key_id": "A", "secret_access_key": "B", "expiration": 1_800_000_000});
+        assert_eq!(AwsCredentials::decode(&old).unwrap().expiration(), Some(from_unix_seconds(1_800_000_000)));
+        // the seconds were edited (an entry expired by hand): they win over stale milliseconds
+        let mut edited = c.encode();
+        edited["expiration"] = json!(1_000_000_000);
+        assert_eq!(AwsCredentials::decode(&edited).unwrap().expiration(), Some(from_unix_seconds(1_000_000_000)));
+        let t = TokenSet { expires_at: Some(at), ..TokenSet::default() };
+        assert_eq!(TokenSet::decode(&t.encode()).unwrap().expires_at, Some(at));
     }
 }
