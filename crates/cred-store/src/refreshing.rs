@@ -302,21 +302,16 @@ where
         if from_upstream {
             let now = self.inner.clock.now();
             self.note_obtained(&value, now);
-            let stored = shared.store(&value, now);
-            // serve what every other process will read: the entry may keep less than the
-            // value holds (expiry to the second), and a caller must never see time go back
-            if stored.is_ok()
-                && let Some((kept, _)) = shared.load().ok().flatten()
-            {
-                value = kept;
-            }
-            if let Err(e) = stored {
-                // The refresh happened upstream (a rotating token is already spent): the
-                // caller gets the fresh value, and the failure to keep it is said loudly.
-                tracing::error!(
-                    entry = %shared.location(), error = %e,
-                    "refreshed, but could NOT SAVE the new credential; it is used now but will be lost when this process ends — free disk space or fix the permissions"
-                );
+            match store_kept(shared.as_ref(), &value, now) {
+                Ok(kept) => value = kept,
+                Err(e) => {
+                    // The refresh happened upstream (a rotating token is already spent): the
+                    // caller gets the fresh value, and the failure to keep it is said loudly.
+                    tracing::error!(
+                        entry = %shared.location(), error = %e,
+                        "refreshed, but could NOT SAVE the new credential; it is used now but will be lost when this process ends — free disk space or fix the permissions"
+                    );
+                }
             }
         }
         *state = Some(value.clone());
@@ -343,14 +338,10 @@ where
             let kept = self
                 .blocking(move || {
                     let _lock = fsutil::lock_within(&shared.refresh_lock(), wait)?;
-                    shared.store(&v, now)?;
-                    // what other processes will read (see `obtain`)
-                    Ok(shared.load().ok().flatten().map(|(kept, _)| kept))
+                    store_kept(shared.as_ref(), &v, now)
                 })
                 .await?;
-            if let Some(kept) = kept {
-                value = kept;
-            }
+            value = kept;
         }
         self.note_obtained(&value, now);
         *state = Some(value);
@@ -414,6 +405,14 @@ where
             },
         }
     }
+}
+
+/// Stores `value` and returns what the entry kept of it: what every other process will read.
+/// The entry may keep less than the value holds (expiry to the millisecond), and a caller
+/// must never see time go back. The value itself when the entry cannot be read back.
+fn store_kept<T: Clone + 'static>(shared: &dyn SharedEntry<T>, value: &T, at: SystemTime) -> Result<T> {
+    shared.store(value, at)?;
+    Ok(shared.load().ok().flatten().map_or_else(|| value.clone(), |(kept, _)| kept))
 }
 
 #[cfg(test)]
@@ -604,20 +603,24 @@ mod tests {
         assert_eq!(cache.get().await.unwrap_err().kind(), ErrorKind::Unavailable);
     }
 
+    /// A cache over an always-up upstream whose credentials live an hour, kept in `file`
+    /// (each call is a new process's cache over the same entry).
+    fn persisted(calls: &Arc<AtomicUsize>, clock: &ManualClock, file: &std::path::Path) -> RefreshingBuilder<Counting> {
+        let source = Counting {
+            calls: calls.clone(),
+            fail: Default::default(),
+            clock: clock.clone(),
+            lifetime: Duration::from_secs(3600),
+        };
+        Refreshing::builder(source).clock(Arc::new(clock.clone())).persist_to(file)
+    }
+
     #[tokio::test]
     async fn persisted_entries_survive_a_new_cache_and_are_0600() {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("cache/entry.json");
         let (_, calls, _, clock) = setup();
-        let make = || {
-            let source = Counting {
-                calls: calls.clone(),
-                fail: Default::default(),
-                clock: clock.clone(),
-                lifetime: Duration::from_secs(3600),
-            };
-            Refreshing::builder(source).clock(Arc::new(clock.clone())).persist_to(&file).build()
-        };
+        let make = || persisted(&calls, &clock, &file).build();
         let a = make().get().await.unwrap();
         let b = make().get().await.unwrap();
         assert_eq!(a, b);
@@ -642,16 +645,8 @@ mod tests {
         let file = tmp.path().join("entry.json");
         let (_, calls, _, clock) = setup();
         let make = || {
-            let source = Counting {
-                calls: calls.clone(),
-                fail: Default::default(),
-                clock: clock.clone(),
-                lifetime: Duration::from_secs(3600),
-            };
-            Refreshing::builder(source)
+            persisted(&calls, &clock, &file)
                 .refresh_window(RefreshPolicy::new(Duration::from_secs(300)))
-                .clock(Arc::new(clock.clone()))
-                .persist_to(&file)
                 .lock_wait(Duration::from_millis(500))
                 .build()
         };
@@ -671,23 +666,16 @@ mod tests {
     }
 
     /// The process that refreshed serves exactly what the others read from the entry (which
-    /// keeps expiry to the second): otherwise a caller that saw the refresher's value could
-    /// later see the stored one, half a second "older". Found by the soak.
+    /// keeps expiry to the millisecond): otherwise a caller that saw the refresher's value
+    /// could later see the stored one, a moment "older". Found by the soak.
     #[tokio::test]
     async fn the_refresher_serves_what_the_entry_keeps() {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("entry.json");
         let (_, calls, _, clock) = setup();
-        clock.advance(Duration::from_millis(600)); // an expiry with a fraction of a second
-        let make = || {
-            let source = Counting {
-                calls: calls.clone(),
-                fail: Default::default(),
-                clock: clock.clone(),
-                lifetime: Duration::from_secs(3600),
-            };
-            Refreshing::builder(source).clock(Arc::new(clock.clone())).persist_to(&file).build()
-        };
+        // an expiry finer than the entry keeps (a millisecond and a fraction)
+        clock.advance(Duration::from_micros(600_300));
+        let make = || persisted(&calls, &clock, &file).build();
         let refresher = make().get().await.unwrap();
         let reader = make().get().await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 1);
