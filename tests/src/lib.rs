@@ -11,6 +11,7 @@ pub mod cognito;
 pub mod front;
 pub mod leak;
 pub mod oidc;
+pub mod pipe;
 pub mod proxy;
 pub mod serve;
 pub mod sso_stub;

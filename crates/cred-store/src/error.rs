@@ -70,6 +70,25 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
+    /// Another machine has held a team store entry's lock for longer than we may wait.
+    #[error("team store {location}: another machine has been refreshing this entry for {} s without finishing; try again, or see `ccc team status`", waited.as_secs())]
+    TeamBusy {
+        /// The entry (store and key; never a secret).
+        location: String,
+        /// How long we waited.
+        waited: std::time::Duration,
+    },
+    /// The team store failed: unreachable (kind `Unavailable`), a key that does not open it
+    /// (`NotConfigured`), an entry that does not open (`InvalidInput`).
+    #[error("team store {location}: {message}")]
+    Team {
+        /// The store or entry (never a secret).
+        location: String,
+        /// What happened and what to do.
+        message: String,
+        /// The category.
+        kind: ErrorKind,
+    },
     /// The refreshing cache could not produce a usable credential.
     #[error("{name}: {message}")]
     Refresh {
@@ -96,7 +115,8 @@ impl Kinded for Error {
             Error::Database { .. } => ErrorKind::Io,
             Error::Parse { .. } | Error::InvalidInput(_) => ErrorKind::InvalidInput,
             Error::ForeignSymlink { .. } | Error::UnsafeDirectory { .. } => ErrorKind::AccessDenied,
-            Error::LockTimeout { .. } => ErrorKind::Unavailable,
+            Error::LockTimeout { .. } | Error::TeamBusy { .. } => ErrorKind::Unavailable,
+            Error::Team { kind, .. } => *kind,
             Error::NotConfigured(_) => ErrorKind::NotConfigured,
             Error::Refresh { kind, .. } => *kind,
         }

@@ -6,7 +6,8 @@
 //! - [`load_config`] and friends: `~/.ccc/config.json`;
 //! - [`SsoCache`]: the awscli SSO token cache; [`TokenStore`]: refresh tokens;
 //! - `Ledger` (feature `ledger`, on by default): the validity ledger (SQLite or PostgreSQL);
-//! - [`Refreshing`]: the refreshing cache;
+//! - [`Refreshing`]: the refreshing cache (process, machine and, with `TeamStore` (feature
+//!   `team-store`), fleet levels);
 //! - [`fsutil`]: atomic, locked writes (0600 files, 0700 directories).
 //!
 //! ```no_run
@@ -28,6 +29,8 @@ compile_error!(
      file modes, owner checks and advisory locks"
 );
 
+#[cfg(any(feature = "keyring", feature = "team-store"))]
+mod aead;
 mod aws_files;
 mod codec;
 mod config;
@@ -48,6 +51,8 @@ mod sdk;
 mod sealing;
 mod shared;
 mod sso_cache;
+#[cfg(feature = "team-store")]
+mod team;
 mod timefmt;
 mod token_key;
 #[cfg(feature = "token-store")]
@@ -66,11 +71,13 @@ pub use outcome::Outcome;
 pub use paths::Paths;
 pub use process::{from_credential_process_json, to_credential_process_json};
 pub use redact::redact_url;
-pub use refreshing::{CacheCodec, DEFAULT_REFRESH_LOCK_WAIT, Refreshing, RefreshingBuilder};
+pub use refreshing::{CacheCodec, DEFAULT_REFRESH_LOCK_WAIT, FLEET_RETRY_AFTER, Refreshing, RefreshingBuilder};
 #[cfg(feature = "aws-sdk")]
 pub use sdk::{SdkProviderSource, StaticSource, to_credentials_error, to_sdk_credentials};
-pub use shared::{SharedEntry, entry_written_at};
+pub use shared::{BoxFuture, FleetEntry, FleetHold, SharedEntry, entry_written_at};
 pub use sso_cache::{SsoCache, SsoToken, cache_file_name};
+#[cfg(feature = "team-store")]
+pub use team::{TeamEntry, TeamEntryStatus, TeamKey, TeamStore};
 pub use timefmt::{format_rfc3339, parse_rfc3339};
 pub use token_key::TokenKey;
 #[cfg(feature = "token-store")]

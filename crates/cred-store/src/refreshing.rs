@@ -18,13 +18,18 @@ use core_types::{Clock, CredentialSource, ErrorKind, Freshness, Kinded, RefreshP
 pub use crate::codec::CacheCodec;
 use crate::error::{Error, Result};
 use crate::fsutil;
-use crate::shared::{EntryFile, SharedEntry};
+use crate::shared::{EntryFile, FleetEntry, SharedEntry};
 use crate::timefmt::format_rfc3339;
 
 type Shared<T> = Arc<dyn SharedEntry<T>>;
+type Fleet<T> = Arc<dyn FleetEntry<T>>;
 
 /// How long a refresh waits for another process's refresh before giving up (default).
 pub const DEFAULT_REFRESH_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(45);
+
+/// After the fleet level failed to answer, how long this process goes without asking it again
+/// (serving what is valid, or refreshing at the machine level).
+pub const FLEET_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Builds a [`Refreshing`] cache.
 pub struct RefreshingBuilder<S: CredentialSource> {
@@ -33,6 +38,7 @@ pub struct RefreshingBuilder<S: CredentialSource> {
     clock: Arc<dyn Clock>,
     file: Option<PathBuf>,
     shared: Option<Shared<S::Output>>,
+    fleet: Option<Fleet<S::Output>>,
     lock_wait: std::time::Duration,
 }
 
@@ -43,11 +49,25 @@ impl<S: CredentialSource> fmt::Debug for RefreshingBuilder<S> {
             .field("policy", &self.policy)
             .field("file", &self.file)
             .field("shared", &self.shared.as_ref().map(|s| s.location()))
+            .field("fleet", &self.fleet.as_ref().map(|s| s.location()))
             .finish_non_exhaustive()
     }
 }
 
 impl<S: CredentialSource> RefreshingBuilder<S> {
+    /// Coordinates refreshes with other machines through `entry` (the fleet level, e.g.
+    /// `TeamStore::entry` on PostgreSQL): when this machine's value is due, the cache takes
+    /// the entry's fleet-wide lock, serves the fleet's value if another machine refreshed it,
+    /// and otherwise refreshes from it (a rotating refresh token is spent once fleet-wide) and
+    /// publishes the result. A warm call never reaches it. When the fleet cannot be reached,
+    /// a still-valid value is served and an expired one is refreshed on this machine alone
+    /// (docs/ARCHITECTURE.md says what that risks).
+    #[must_use]
+    pub fn fleet(mut self, entry: impl FleetEntry<S::Output>) -> Self {
+        self.fleet = Some(Arc::new(entry));
+        self
+    }
+
     /// The refresh window (default five minutes).
     #[must_use]
     pub fn refresh_window(mut self, window: RefreshPolicy) -> Self {
@@ -104,8 +124,10 @@ where
                 policy: self.policy,
                 clock: self.clock,
                 shared,
+                fleet: self.fleet,
                 lock_wait: self.lock_wait,
                 state: tokio::sync::Mutex::new(None),
+                fleet_down_until: std::sync::Mutex::new(None),
                 obtained: std::sync::Mutex::new(None),
             }),
         }
@@ -117,8 +139,12 @@ struct Inner<S: CredentialSource> {
     policy: RefreshPolicy,
     clock: Arc<dyn Clock>,
     shared: Option<Shared<S::Output>>,
+    fleet: Option<Fleet<S::Output>>,
     lock_wait: std::time::Duration,
     state: tokio::sync::Mutex<Option<S::Output>>,
+    /// Until when the fleet level counts as unreachable without asking again (it just failed
+    /// to answer): callers in this process do not each wait out the connect timeout.
+    fleet_down_until: std::sync::Mutex<Option<std::time::Instant>>,
     /// When the current value was obtained, and its expiry (to recognise it).
     obtained: std::sync::Mutex<Option<(SystemTime, Option<SystemTime>)>>,
 }
@@ -140,6 +166,7 @@ impl<S: CredentialSource> fmt::Debug for Refreshing<S> {
             .field("source", &self.inner.source.name())
             .field("policy", &self.inner.policy)
             .field("shared", &self.inner.shared.as_ref().map(|s| s.location()))
+            .field("fleet", &self.inner.fleet.as_ref().map(|s| s.location()))
             .finish_non_exhaustive()
     }
 }
@@ -157,6 +184,7 @@ where
             clock: Arc::new(SystemClock),
             file: None,
             shared: None,
+            fleet: None,
             lock_wait: DEFAULT_REFRESH_LOCK_WAIT,
         }
     }
@@ -249,15 +277,12 @@ where
             return Ok(v.clone());
         }
         let Some(shared) = self.inner.shared.clone() else {
-            let stale = state.clone();
-            let result = self.refresh_from_upstream(stale, force).await;
-            if let Ok((v, from_upstream)) = &result {
-                if *from_upstream {
-                    self.note_obtained(v, self.inner.clock.now());
-                }
-                *state = Some(v.clone());
+            let (v, obtained) = self.refresh_above(state.clone(), force).await?;
+            if let Some(at) = obtained {
+                self.note_obtained(&v, at);
             }
-            return result.map(|(v, _)| v);
+            *state = Some(v.clone());
+            return Ok(v);
         };
         let current = self.read_noting(&shared);
         if let Some(v) = &current
@@ -298,11 +323,10 @@ where
             return Ok(v.clone());
         }
         let stale = on_disk.or_else(|| state.clone());
-        let (mut value, from_upstream) = self.refresh_from_upstream(stale, force).await?;
-        if from_upstream {
-            let now = self.inner.clock.now();
-            self.note_obtained(&value, now);
-            match store_kept(shared.as_ref(), &value, now) {
+        let (mut value, obtained) = self.refresh_above(stale, force).await?;
+        if let Some(at) = obtained {
+            self.note_obtained(&value, at);
+            match store_kept(shared.as_ref(), &value, at) {
                 Ok(kept) => value = kept,
                 Err(e) => {
                     // The refresh happened upstream (a rotating token is already spent): the
@@ -343,6 +367,17 @@ where
                 .await?;
             value = kept;
         }
+        if let Some(fleet) = self.inner.fleet.clone() {
+            // other machines take it from here; the fleet's lock keeps it from landing in the
+            // middle of another machine's refresh
+            match fleet.lock(self.inner.lock_wait).await {
+                Ok(hold) => hold.publish(&value, now).await?,
+                Err(e @ Error::Team { kind: ErrorKind::Unavailable, .. }) => {
+                    tracing::warn!(entry = %fleet.location(), error = %e, "team store unreachable; the credential is kept on this machine only");
+                }
+                Err(e) => return Err(e),
+            }
+        }
         self.note_obtained(&value, now);
         *state = Some(value);
         Ok(())
@@ -361,6 +396,109 @@ where
             .await?;
         }
         Ok(())
+    }
+
+    /// A new value from the level above the machine: the fleet when there is one, otherwise
+    /// upstream. Returns it and when it was obtained, `None` when it is the value on hand
+    /// (served because the refresh failed while it is still valid): nothing new to keep.
+    async fn refresh_above(&self, local: Option<S::Output>, force: bool) -> Result<(S::Output, Option<SystemTime>)> {
+        match self.inner.fleet.clone() {
+            Some(fleet) => self.through_fleet(fleet.as_ref(), local, force).await,
+            None => self.upstream_noting(local, force).await,
+        }
+    }
+
+    async fn upstream_noting(&self, stale: Option<S::Output>, force: bool) -> Result<(S::Output, Option<SystemTime>)> {
+        let (v, from_upstream) = self.refresh_from_upstream(stale, force).await?;
+        Ok((v, from_upstream.then(|| self.inner.clock.now())))
+    }
+
+    /// Whether the fleet level counts as unreachable now; `failed`: it just failed to answer
+    /// (not asked again for [`FLEET_RETRY_AFTER`]).
+    fn fleet_down(&self, failed: bool) -> bool {
+        let mut until = self.inner.fleet_down_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let down = until.is_some_and(|t| std::time::Instant::now() < t);
+        if failed && !down {
+            *until = Some(std::time::Instant::now() + FLEET_RETRY_AFTER);
+        }
+        down
+    }
+
+    /// The fleet level: under the entry's fleet-wide lock, the fleet's value if another
+    /// machine refreshed it, otherwise a refresh from it (never from an older local copy: a
+    /// rotating refresh token is spent once fleet-wide), published as the next version.
+    async fn through_fleet(
+        &self,
+        fleet: &dyn FleetEntry<S::Output>,
+        local: Option<S::Output>,
+        force: bool,
+    ) -> Result<(S::Output, Option<SystemTime>)> {
+        // as at the machine level: a value with more than a third of the window left is
+        // served at once while another machine refreshes
+        let advisory = local.clone().filter(|v| !force && self.serve_while_refreshing(v));
+        let wait = if advisory.is_some() { std::time::Duration::ZERO } else { self.inner.lock_wait };
+        let lock = if self.fleet_down(false) {
+            Err(Error::Team {
+                location: fleet.location(),
+                message: "did not answer moments ago; not asked again yet".into(),
+                kind: ErrorKind::Unavailable,
+            })
+        } else {
+            fleet.lock(wait).await
+        };
+        let mut hold = match lock {
+            Ok(hold) => hold,
+            Err(Error::TeamBusy { .. }) if advisory.is_some() => {
+                tracing::debug!(entry = %fleet.location(), "another machine is refreshing; serving the still-valid value");
+                return Ok((advisory.unwrap_or_else(|| unreachable!("checked above")), None));
+            }
+            Err(e @ Error::Team { kind: ErrorKind::Unavailable, .. }) => {
+                self.fleet_down(true);
+                if let Some(v) = local.clone().filter(|v| !force && self.freshness(v) != Freshness::Expired) {
+                    tracing::warn!(entry = %fleet.location(), error = %e, "team store unreachable; serving the still-valid credential this machine has");
+                    return Ok((v, None));
+                }
+                tracing::warn!(entry = %fleet.location(), error = %e, "team store unreachable; refreshing on this machine alone");
+                return self.upstream_noting(local, force).await;
+            }
+            Err(e) => return Err(e),
+        };
+        let theirs = match hold.current() {
+            Ok(theirs) => theirs,
+            Err(e) => {
+                hold.release().await;
+                return Err(e);
+            }
+        };
+        if let Some((v, at)) = &theirs {
+            self.note_obtained(v, *at);
+            if self.fresh_enough(v, force) {
+                hold.release().await;
+                return Ok((v.clone(), Some(*at)));
+            }
+        }
+        let stale = theirs.map(|(v, _)| v).or(local);
+        let (value, from_upstream) = match self.refresh_from_upstream(stale, force).await {
+            Ok(done) => done,
+            Err(e) => {
+                hold.release().await;
+                return Err(e);
+            }
+        };
+        if !from_upstream {
+            hold.release().await;
+            return Ok((value, None));
+        }
+        let now = self.inner.clock.now();
+        if let Err(e) = hold.publish(&value, now).await {
+            // spent upstream already: used here, and said loudly (other machines will refresh
+            // again from the fleet's older value)
+            tracing::error!(
+                entry = %fleet.location(), error = %e,
+                "refreshed, but could NOT PUBLISH the new credential to the team store; other machines will refresh it again"
+            );
+        }
+        Ok((value, Some(now)))
     }
 
     fn error(&self, kind: ErrorKind, message: String) -> Error {

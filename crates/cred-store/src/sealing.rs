@@ -7,7 +7,6 @@
 
 use std::sync::OnceLock;
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
@@ -53,31 +52,21 @@ impl Sealer {
         }
     }
 
-    fn key(&self) -> Result<LessSafeKey> {
-        let bytes = self
-            .key
+    fn key(&self) -> Result<[u8; 32]> {
+        self.key
             .get_or_init(|| match &self.source {
                 KeySource::Fixed(k) => Ok(*k),
                 KeySource::Keyring(account) => keyring_key(account),
             })
             .clone()
-            .map_err(Error::NotConfigured)?;
-        let unbound =
-            UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| Error::InvalidInput("bad sealing key".into()))?;
-        Ok(LessSafeKey::new(unbound))
+            .map_err(Error::NotConfigured)
     }
 
     /// `plain`, sealed for `slot` (the entry and field it belongs to: the value opens only there).
     pub(crate) fn seal(&self, plain: &str, slot: &str) -> Result<String> {
-        let key = self.key()?;
-        let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| Error::InvalidInput("no randomness for a nonce".into()))?;
-        let mut data = plain.as_bytes().to_vec();
-        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(slot.as_bytes()), &mut data)
-            .map_err(|_| Error::InvalidInput("sealing failed".into()))?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&data);
-        Ok(format!("{PREFIX}{}", STANDARD.encode(out)))
+        let sealed = crate::aead::seal(&self.key()?, plain.as_bytes(), slot.as_bytes())
+            .ok_or_else(|| Error::InvalidInput("sealing failed: no randomness for a nonce".into()))?;
+        Ok(format!("{PREFIX}{}", STANDARD.encode(sealed)))
     }
 
     /// Opens a sealed value for `slot`; a plain one (written before sealing was turned on) is
@@ -90,14 +79,8 @@ impl Sealer {
             ))
         };
         let raw = STANDARD.decode(b64).map_err(|_| refused())?;
-        if raw.len() < NONCE_LEN {
-            return Err(refused());
-        }
-        let (nonce, sealed) = raw.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| refused())?;
-        let mut data = sealed.to_vec();
-        let plain = self.key()?.open_in_place(nonce, Aad::from(slot.as_bytes()), &mut data).map_err(|_| refused())?;
-        String::from_utf8(plain.to_vec()).map_err(|_| refused())
+        let plain = crate::aead::open(&self.key()?, &raw, slot.as_bytes()).ok_or_else(refused)?;
+        String::from_utf8(plain).map_err(|_| refused())
     }
 }
 
@@ -116,8 +99,7 @@ fn keyring_key(account: &str) -> std::result::Result<[u8; 32], String> {
     if let Some(key) = ring.get()? {
         return Ok(key);
     }
-    let mut key = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut key).map_err(|_| "no randomness for a key".to_owned())?;
+    let key = crate::aead::random_key().ok_or_else(|| "no randomness for a key".to_owned())?;
     ring.set(&key)?;
     Ok(key)
 }

@@ -110,3 +110,34 @@ pub(crate) fn read_entry_at<T: CacheCodec>(file: &Path) -> Option<(T, Option<Sys
 pub fn entry_written_at(file: &Path) -> Option<SystemTime> {
     std::fs::metadata(file).ok()?.modified().ok()
 }
+
+/// A boxed future, for the object-safe [`FleetEntry`] and [`FleetHold`].
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// The fleet level of a refreshing cache (docs/ARCHITECTURE.md, "three levels"): where
+/// machines that share one credential coordinate its refresh, so one of them refreshes and
+/// the others read its result. [`crate::RefreshingBuilder::fleet`] adds it above the process
+/// and the machine; the cache reaches it only when the machine's entry is due, so a warm
+/// call never touches it. cred-store's `TeamStore` (feature `team-store`) keeps it in
+/// PostgreSQL.
+pub trait FleetEntry<T>: Send + Sync + 'static {
+    /// Where it lives, for logs and errors (never a secret).
+    fn location(&self) -> String;
+    /// Takes the entry's fleet-wide lock, waiting at most `wait` (zero: only if it is free),
+    /// and reads the entry under it. Errors: [`Error::TeamBusy`] when another holder kept it
+    /// past `wait`; [`Error::Team`] with kind `Unavailable` when the fleet cannot be reached
+    /// (the cache then carries on at the machine level), any other kind to fail the call.
+    fn lock(&self, wait: std::time::Duration) -> BoxFuture<'_, Result<Box<dyn FleetHold<T>>>>;
+}
+
+/// A fleet entry's lock, held: the entry as read under it, and the way to publish the next
+/// version. Dropped or [released](FleetHold::release) without publishing, nothing changes.
+pub trait FleetHold<T>: Send {
+    /// The value the fleet keeps and when it was obtained; an error when it does not open
+    /// (sealed with another key, or altered).
+    fn current(&mut self) -> Result<Option<(T, SystemTime)>>;
+    /// Stores `value`, obtained at `at`, as the entry's next version and releases the lock.
+    fn publish<'a>(self: Box<Self>, value: &'a T, at: SystemTime) -> BoxFuture<'a, Result<()>>;
+    /// Releases the lock without changing the entry.
+    fn release(self: Box<Self>) -> BoxFuture<'static, ()>;
+}

@@ -32,7 +32,7 @@ mod session;
 pub use client::{IdTokenField, OAuthClient};
 pub use code::{CsrfState, PkceVerifier};
 pub use config::{Endpoints, OAuthConfig};
-pub use cred_store::{SharedEntry, TokenKey};
+pub use cred_store::{FleetEntry, SharedEntry, TokenKey};
 #[cfg(feature = "token-store")]
 pub use cred_store::{TokenEntry, TokenStore};
 pub use device::DeviceAuthorization;

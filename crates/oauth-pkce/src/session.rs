@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use core_types::{CredentialSource, RefreshPolicy, SecretString, TokenSet};
-use cred_store::{Refreshing, RefreshingBuilder, SharedEntry};
+use cred_store::{FleetEntry, Refreshing, RefreshingBuilder, SharedEntry};
 
 use crate::client::OAuthClient;
 use crate::config::OAuthConfig;
@@ -103,9 +103,26 @@ impl OAuthSession {
     /// `credential_process`-style helper run once per call) makes no network call at all, and
     /// serves it while the issuer is unreachable.
     pub fn discovering(config: OAuthConfig, policy: RefreshPolicy, entry: impl SharedEntry<TokenSet>) -> Self {
+        Self { cache: Self::discovering_builder(config, policy).shared(entry).build() }
+    }
+
+    /// Like [`OAuthSession::discovering`], with the fleet level above the machine: when the
+    /// machine's tokens are due, the machines sharing `fleet` (e.g. cred-store's `TeamStore`
+    /// entry on PostgreSQL) refresh them once between them, so a rotating refresh token is
+    /// never spent twice across the fleet.
+    pub fn discovering_in_fleet(
+        config: OAuthConfig,
+        policy: RefreshPolicy,
+        entry: impl SharedEntry<TokenSet>,
+        fleet: impl FleetEntry<TokenSet>,
+    ) -> Self {
+        Self { cache: Self::discovering_builder(config, policy).shared(entry).fleet(fleet).build() }
+    }
+
+    fn discovering_builder(config: OAuthConfig, policy: RefreshPolicy) -> RefreshingBuilder<OAuthSource> {
         let name = format!("oauth:{}", config.client_id);
         let source = OAuthSource { client: Arc::default(), config, current: Mutex::new(TokenSet::default()), name };
-        Self { cache: Refreshing::builder(source).refresh_window(policy).shared(entry).build() }
+        Refreshing::builder(source).refresh_window(policy)
     }
 
     fn builder(client: OAuthClient, tokens: TokenSet, policy: RefreshPolicy) -> RefreshingBuilder<OAuthSource> {

@@ -8,6 +8,7 @@ mod cognito_moto;
 mod cognito_srp;
 mod cred_store_peers;
 mod faults;
+mod fleet;
 mod inspect;
 mod negative;
 mod oauth;

@@ -1,0 +1,292 @@
+//! The fleet level (issue 20): machines sharing one credential refresh it once between them,
+//! through the team store on the PostgreSQL peer. Each "machine" is a process with its own
+//! HOME (`fleet-worker`); the provider counts the refresh grants; each test has a database of
+//! its own (the store's key check is per database).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use ccc_tests::oidc::{code_flow, issuer, public_client, token_requests};
+use ccc_tests::peer;
+use ccc_tests::pipe::TcpPipe;
+use core_types::{
+    AwsCredentials, Clock, CredentialSource, ErrorKind, ExposeSecret, Kinded, ManualClock, RefreshPolicy, TokenSet,
+};
+use cred_store::{FleetEntry, Refreshing, TeamKey, TeamStore};
+
+const WORKER: &str = env!("CARGO_BIN_EXE_fleet-worker");
+
+/// A database of the test's own on the peer: its URL.
+async fn fresh_database(name: &str) -> String {
+    let admin = peer("CCC_TEST_DATABASE_URL");
+    let db = format!("ccc_fleet_{name}_{}", std::process::id());
+    let pool = sqlx::PgPool::connect(&admin).await.expect("peer PostgreSQL");
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}"))).execute(&pool).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&pool).await.expect("create database");
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    format!("{base}/{db}")
+}
+
+fn key_file(dir: &Path) -> PathBuf {
+    let path = dir.join("team.key");
+    let key = TeamKey::generate().unwrap();
+    key.write_new(&path).unwrap();
+    ccc_tests::leak::secret(std::fs::read_to_string(&path).unwrap().trim());
+    path
+}
+
+#[allow(clippy::disallowed_methods)] // real time: the provider's and PostgreSQL's clocks
+fn now() -> SystemTime {
+    SystemTime::now()
+}
+
+/// Starts one machine: `fleet-worker` with a HOME of its own.
+fn machine(root: &Path, n: usize, url: &str, key: &Path, tasks: usize, args: &[&str]) -> tokio::process::Child {
+    let home = root.join(format!("machine-{n}"));
+    std::fs::create_dir_all(&home).unwrap();
+    tokio::process::Command::new(WORKER)
+        .args(args)
+        .env("HOME", &home)
+        .env("CCC_TEAM_STORE", url)
+        .env("CCC_TEAM_KEY_FILE", key)
+        .env("FLEET_TASKS", tasks.to_string())
+        .env("FLEET_GO", root.join("go"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start fleet-worker")
+}
+
+/// Lets every machine started so far begin at once (they wait for the file `go`).
+async fn go(root: &Path) {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    std::fs::write(root.join("go"), b"").unwrap();
+}
+
+/// A machine's summary line, within `bound`.
+async fn summary(child: tokio::process::Child, bound: Duration) -> serde_json::Value {
+    let out = tokio::time::timeout(bound, child.wait_with_output()).await.expect("a machine hung").unwrap();
+    assert!(out.status.success(), "fleet-worker failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("summary line: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_machines_spend_a_rotating_refresh_token_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database("oauth").await;
+    let key = key_file(dir.path());
+    // a user of this test's own, so the provider's per-user count is this test's alone
+    let user = format!("fleet-{}", std::process::id());
+    let (mut tokens, _) = code_flow(&public_client().await, &user).await;
+    assert!(tokens.refresh_token.is_some(), "the provider gave a refresh token");
+    // the fleet's entry holds it, already due: the first machine to look must refresh
+    tokens.expires_at = Some(now() - Duration::from_secs(1));
+    let store = TeamStore::new(&url, TeamKey::from_file(&key).unwrap()).unwrap();
+    let fleet_key = format!("oauth|{}|ccc-public|{user}", issuer());
+    let hold = FleetEntry::<TokenSet>::lock(&store.entry(&fleet_key), Duration::from_secs(5)).await.unwrap();
+    hold.publish(&tokens, now()).await.unwrap();
+    let counter = format!("refresh_token:{user}");
+    let before = token_requests(&counter).await;
+
+    let machines: Vec<_> =
+        (0..16).map(|n| machine(dir.path(), n, &url, &key, 200, &["oauth", &issuer(), &user])).collect();
+    go(dir.path()).await;
+    let mut values = std::collections::BTreeSet::new();
+    for m in machines {
+        let s = summary(m, Duration::from_secs(120)).await;
+        assert_eq!(s["ok"], 200, "every caller got a token: {s}");
+        assert_eq!(s["errors"].as_array().unwrap().len(), 0, "{s}");
+        assert_eq!(s["accepted"], 1, "the provider accepts the token handed out: {s}");
+        values.extend(s["values"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()));
+    }
+    assert_eq!(token_requests(&counter).await - before, 1, "exactly one refresh grant for the whole fleet");
+    assert_eq!(token_requests(&format!("{counter}:refused")).await, 0, "no refresh token was spent twice");
+    assert_eq!(values.len(), 1, "all 3 200 callers on 16 machines got the same token");
+
+    // the family is alive: the fleet's latest refresh token still refreshes
+    let mut hold = FleetEntry::<TokenSet>::lock(&store.entry(&fleet_key), Duration::from_secs(5)).await.unwrap();
+    let (latest, _) = hold.current().unwrap().expect("the fleet keeps the refreshed tokens");
+    hold.release().await;
+    ccc_tests::leak::tokens(&latest);
+    let again = public_client().await.refresh(&latest).await.expect("the rotated family still refreshes");
+    ccc_tests::leak::tokens(&again);
+
+    let status = store.status().await.unwrap();
+    assert_eq!(status.len(), 1);
+    assert_eq!(status[0].version, 2, "seeded once, refreshed once");
+    assert!(status[0].written_by.starts_with("ccc@") && status[0].held_by.is_none(), "{:?}", status[0]);
+}
+
+fn lines(file: &Path) -> usize {
+    std::fs::read_to_string(file).map(|t| t.lines().count()).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_killed_mid_refresh_releases_the_fleet_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database("kill").await;
+    let key = key_file(dir.path());
+    let count = dir.path().join("refreshes.log");
+    let count_s = count.display().to_string();
+    // the first machine takes the lock and stalls inside its refresh
+    let mut holder = machine(dir.path(), 0, &url, &key, 1, &["counting", &count_s, "60000"]);
+    go(dir.path()).await;
+    let started = Instant::now();
+    while lines(&count) == 0 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the first machine never began its refresh");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let store = TeamStore::new(&url, TeamKey::from_file(&key).unwrap()).unwrap();
+    let held = store.status().await.unwrap();
+    assert!(held.is_empty(), "nothing published yet: {held:?}");
+    holder.start_kill().unwrap(); // SIGKILL: no unwinding, no rollback sent
+    holder.wait().await.unwrap();
+
+    let killed_at = Instant::now();
+    let machines: Vec<_> =
+        (1..9).map(|n| machine(dir.path(), n, &url, &key, 20, &["counting", &count_s, "300"])).collect();
+    let mut values = std::collections::BTreeSet::new();
+    for m in machines {
+        let s = summary(m, Duration::from_secs(60)).await;
+        assert_eq!(s["ok"], 20, "{s}");
+        values.extend(s["values"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()));
+    }
+    assert!(killed_at.elapsed() < Duration::from_secs(30), "the lock went with the dead holder's session");
+    assert_eq!(lines(&count), 2, "the killed refresh, then exactly one more by another machine");
+    assert_eq!(values.into_iter().collect::<Vec<_>>(), ["ASIAFLEET00000002"], "everyone got the second refresh");
+    let status = store.status().await.unwrap();
+    assert_eq!(status[0].version, 1);
+}
+
+/// Counts its refreshes; each returns credentials valid for 15 minutes of `clock`.
+struct Upstream {
+    calls: Arc<AtomicUsize>,
+    clock: ManualClock,
+}
+
+impl CredentialSource for Upstream {
+    type Output = AwsCredentials;
+    type Error = cred_store::Error;
+
+    fn name(&self) -> std::borrow::Cow<'_, str> {
+        "upstream".into()
+    }
+
+    async fn fetch(&self) -> Result<AwsCredentials, cred_store::Error> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let secret = format!("fleet-upstream-secret-{n}-{}", std::process::id());
+        ccc_tests::leak::secret(&secret);
+        Ok(AwsCredentials::new(
+            format!("ASIAUPSTREAM{n:04}"),
+            secret,
+            None,
+            Some(self.clock.now() + Duration::from_secs(900)),
+        ))
+    }
+}
+
+fn cache(home: &Path, store: &TeamStore, calls: &Arc<AtomicUsize>, clock: &ManualClock) -> Refreshing<Upstream> {
+    Refreshing::builder(Upstream { calls: calls.clone(), clock: clock.clone() })
+        .refresh_window(RefreshPolicy::new(Duration::from_secs(300)))
+        .clock(Arc::new(clock.clone()))
+        .lock_wait(Duration::from_secs(3))
+        .persist_to(home.join("entry.json"))
+        .fleet(store.entry("shared-role"))
+        .build()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_gone_mid_storm_serves_what_is_valid_then_refreshes_per_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database("gone").await;
+    let upstream = url.split_once('@').unwrap().1.split_once('/').unwrap().0.to_owned();
+    let pipe = TcpPipe::start(upstream.clone()).await;
+    let piped = url.replace(&upstream, &pipe.addr.to_string());
+    let key = TeamKey::generate().unwrap();
+    let store = TeamStore::new(&piped, key).unwrap().connect_timeout(Duration::from_secs(1));
+    let clock = ManualClock::new(now());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let (one, two) = (cache(&a, &store, &calls, &clock), cache(&b, &store, &calls, &clock));
+    let first = one.get().await.unwrap();
+    assert_eq!(two.get().await.unwrap(), first, "the second machine read the first one's refresh");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // PostgreSQL goes away; the credential is due (4 of its 15 minutes left)
+    pipe.cut();
+    clock.advance(Duration::from_secs(11 * 60));
+    let (one, two) = (cache(&a, &store, &calls, &clock), cache(&b, &store, &calls, &clock));
+    let t = Instant::now();
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let c = if i % 2 == 0 { one.clone() } else { two.clone() };
+            tokio::spawn(async move { c.get().await })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), first, "the still-valid credential is served");
+    }
+    assert!(t.elapsed() < Duration::from_secs(10), "bounded: {:?}", t.elapsed());
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "nothing refreshed while the value is valid");
+
+    // past its expiry: each machine refreshes on its own, once (machine-level single flight)
+    clock.advance(Duration::from_secs(5 * 60));
+    let t = Instant::now();
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let c = if i % 2 == 0 { one.clone() } else { two.clone() };
+            tokio::spawn(async move { c.get().await })
+        })
+        .collect();
+    for task in tasks {
+        let got = task.await.unwrap().unwrap();
+        assert_ne!(got, first);
+    }
+    assert!(t.elapsed() < Duration::from_secs(15), "bounded: {:?}", t.elapsed());
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "one refresh per machine while the fleet is unreachable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_key_or_an_altered_row_is_refused_never_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database("sealed").await;
+    let clock = ManualClock::new(now());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let store = TeamStore::new(&url, TeamKey::generate().unwrap()).unwrap();
+    let first = cache(&dir.path().join("a"), &store, &calls, &clock).get().await.unwrap();
+
+    // what a dump shows: no secret
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let dump: Vec<(String, String)> =
+        sqlx::query_as("SELECT key, sealed FROM ccc_team_entries").fetch_all(&pool).await.unwrap();
+    assert_eq!(dump.len(), 1);
+    assert!(!dump[0].1.contains(first.secret_access_key().expose_secret()) && !dump[0].1.contains("ASIAUPSTREAM"));
+
+    // another key: refused with what to do, before any value is read
+    let stranger = TeamStore::new(&url, TeamKey::generate().unwrap()).unwrap();
+    let e = cache(&dir.path().join("b"), &stranger, &calls, &clock).get().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotConfigured, "{e}");
+    assert!(e.to_string().contains("team key does not open this store"), "{e}");
+
+    // a row edited in the database (its version bumped): the AEAD refuses it
+    sqlx::query("UPDATE ccc_team_entries SET version = version + 1").execute(&pool).await.unwrap();
+    let e = cache(&dir.path().join("c"), &store, &calls, &clock).get().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    let text = e.to_string();
+    assert!(text.contains("does not open") && text.contains("ccc team forget shared-role"), "{text}");
+    assert!(!text.contains(first.secret_access_key().expose_secret()));
+    // a sealed value swapped in from elsewhere: refused too
+    sqlx::query("UPDATE ccc_team_entries SET version = version - 1, sealed = 'AAAA' || substr(sealed, 5)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(cache(&dir.path().join("d"), &store, &calls, &clock).get().await.is_err());
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "no refresh from a value that did not open");
+    assert!(store.forget("shared-role").await.unwrap());
+    assert!(cache(&dir.path().join("e"), &store, &calls, &clock).get().await.is_ok());
+}
