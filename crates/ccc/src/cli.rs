@@ -86,6 +86,9 @@ pub enum Command {
     /// OAuth 2 / OIDC sign-in against any provider.
     #[command(subcommand)]
     Oauth(OauthCommand),
+    /// The team store machines share refreshes through (CCC_TEAM_STORE, PostgreSQL).
+    #[command(subcommand)]
+    Team(TeamCommand),
     /// Check the files ccc owns (modes, owners) and say which token store and ledger are in use.
     Doctor,
     /// Print the manual page (roff; `ccc man > ccc.1`, then `man ./ccc.1`).
@@ -421,6 +424,23 @@ pub struct SessionsArgs {
     /// The YAML file with `cloud_sessions:`.
     #[arg(long, env = "CCC_SESSIONS_CONFIG")]
     pub config: std::path::PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Each entry's version, expiry, writer, and who is refreshing it now (never a secret).
+    Status,
+    /// Make a new team key (32 random bytes, base64) in a new 0600 file.
+    Key {
+        /// The file to create (it must not exist).
+        #[arg(long = "new", value_name = "FILE")]
+        new: std::path::PathBuf,
+    },
+    /// Remove an entry: the next refresh starts from a machine's own value, or a sign-in.
+    Forget {
+        /// The entry's key, as `ccc team status` shows it.
+        key: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

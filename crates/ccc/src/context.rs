@@ -61,6 +61,47 @@ pub struct Ctx {
     pub exported: Option<String>,
     /// `CCC_TOKEN_STORE=keyring`: tokens sealed with a key in the platform keyring.
     sealed_tokens: bool,
+    /// `CCC_TEAM_STORE`: the team store's URL (else the ccc config's `team_store`).
+    team_store: Option<String>,
+    /// `CCC_TEAM_KEY`: where the team key is (else the ccc config's `team_key`).
+    team_key: Option<TeamKeyRef>,
+}
+
+/// The ccc config's key naming the team store (`postgres://…`).
+pub const TEAM_STORE_KEY: &str = "team_store";
+/// The ccc config's key saying where the team key is.
+pub const TEAM_KEY_KEY: &str = "team_key";
+
+/// Where the team key is: `ENV/NAME` (its base64 text in the variable NAME, read at start-up),
+/// or a private file holding it.
+#[derive(Debug, Clone)]
+pub enum TeamKeyRef {
+    /// The variable's name, and its value when it was set.
+    Env(String, Option<core_types::SecretString>),
+    /// A file (0600) holding the key's base64 text.
+    File(std::path::PathBuf),
+}
+
+impl TeamKeyRef {
+    fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Self {
+        match text.strip_prefix("ENV/") {
+            Some(name) => Self::Env(name.to_owned(), env(name).map(core_types::SecretString::from)),
+            None => Self::File(text.into()),
+        }
+    }
+
+    fn key(&self) -> CliResult<cred_store::TeamKey> {
+        use core_types::ExposeSecret;
+        let hint = "make one with `ccc team key --new FILE` and point CCC_TEAM_KEY at it (or at ENV/NAME)";
+        match self {
+            Self::Env(name, Some(v)) => Ok(cred_store::TeamKey::from_base64(v.expose_secret())
+                .map_err(|e| CliError::new(format!("{name}: {e}")).kind(core_types::ErrorKind::InvalidInput))?),
+            Self::Env(name, None) => Err(CliError::new(format!("the team key's variable {name} is not set"))
+                .kind(core_types::ErrorKind::NotConfigured)
+                .hint(hint)),
+            Self::File(path) => Ok(cred_store::TeamKey::from_file(path).map_err(|e| CliError::from(e).hint(hint))?),
+        }
+    }
 }
 
 impl Ctx {
@@ -94,6 +135,8 @@ impl Ctx {
                         .hint("use `file` (the default) or `keyring`"));
                 }
             },
+            team_store: var("CCC_TEAM_STORE"),
+            team_key: var("CCC_TEAM_KEY").map(|k| TeamKeyRef::parse(&k, var)),
             exported: match (var(CCC_PROFILE_VAR), var("AWS_ACCESS_KEY_ID")) {
                 (Some(p), _) => Some(format!("`ccc exec` for profile {p}")),
                 (None, Some(_)) => Some("AWS_ACCESS_KEY_ID".to_owned()),
@@ -146,6 +189,23 @@ impl Ctx {
         if self.sealed_tokens { store.sealed_with_keyring() } else { store }
     }
 
+    /// The team store (the refreshing caches' fleet level), when `CCC_TEAM_STORE` or the
+    /// config's `team_store` names one; its key from `CCC_TEAM_KEY` or the config's
+    /// `team_key`. Creating it does no I/O: a warm call never reaches the database.
+    pub fn team_store(&self, config: &CccConfig) -> CliResult<Option<cred_store::TeamStore>> {
+        let Some(url) = self.team_store.clone().or_else(|| config.get_str(TEAM_STORE_KEY).map(str::to_owned)) else {
+            return Ok(None);
+        };
+        #[allow(clippy::disallowed_methods)] // a config file's ENV/ reference, read where it is named
+        let from_config = || config.get_str(TEAM_KEY_KEY).map(|k| TeamKeyRef::parse(k, |n| std::env::var(n).ok()));
+        let key = self.team_key.clone().or_else(from_config).ok_or_else(|| {
+            CliError::new("a team store is set but no team key")
+                .kind(core_types::ErrorKind::NotConfigured)
+                .hint("set CCC_TEAM_KEY to the key file (or ENV/NAME); `ccc team key --new FILE` makes one")
+        })?;
+        Ok(Some(cred_store::TeamStore::new(&url, key.key()?)?))
+    }
+
     /// The AWS profile a command acts on: `--profile`, `AWS_PROFILE`, the ccc config's
     /// `profile`, `default`.
     pub fn profile(&self, config: &CccConfig) -> String {
@@ -159,11 +219,15 @@ impl Ctx {
     pub fn cognito_profile(&self, config: &CccConfig, profile: &str) -> CliResult<CognitoProfileBuilder> {
         let cognito = self.cognito_config(config, profile)?;
         let sdk = self.sdk_config(&cognito.region);
-        Ok(CognitoProfile::builder(cognito, &self.paths, profile)?
+        let builder = CognitoProfile::builder(cognito, &self.paths, profile)?
             .token_store(self.token_store())
             .sdk_config(&sdk)
             .clock(self.clock.clone())
-            .refresh_window(refresh_window(config)?))
+            .refresh_window(refresh_window(config)?);
+        Ok(match self.team_store(config)? {
+            Some(team) => builder.fleet(team),
+            None => builder,
+        })
     }
 
     /// The identity-pool identity of the Cognito user signed in on `profile` (what CloudTrail

@@ -46,4 +46,4 @@ pub use profile::{
     CognitoProfile, CognitoProfileBuilder, DEFAULT_PROFILE_KEY, PromptError, SignedIn, SignedOut, USERNAME_SETTING,
     default_profile, signed_in_user,
 };
-pub use source::{CognitoSource, CognitoTokens, MemoryTokens, TokenEntries};
+pub use source::{CognitoSource, CognitoTokens, FleetEntries, MemoryTokens, TokenEntries};

@@ -12,7 +12,7 @@ use core_types::{AwsCredentials, Clock, RefreshPolicy, SecretString, SystemClock
 use cred_store::TokenStore;
 use cred_store::{AwsFiles, CccConfig, Paths, Refreshing};
 
-use crate::source::TokenEntries;
+use crate::source::{FleetEntries, TokenEntries};
 #[cfg(feature = "ledger")]
 use cred_store::{Ledger, Outcome};
 
@@ -105,6 +105,7 @@ struct Inner {
     refresh_window: RefreshPolicy,
     lock_wait: Duration,
     store: Arc<dyn TokenEntries>,
+    fleet: Option<Arc<dyn FleetEntries>>,
     #[cfg(feature = "ledger")]
     ledger: Option<Ledger>,
     write_credentials_file: bool,
@@ -142,12 +143,21 @@ pub struct CognitoProfileBuilder {
     refresh_window: RefreshPolicy,
     lock_wait: Duration,
     store: Option<Arc<dyn TokenEntries>>,
+    fleet: Option<Arc<dyn FleetEntries>>,
     #[cfg(feature = "ledger")]
     ledger: Option<Ledger>,
     write_credentials_file: bool,
 }
 
 impl CognitoProfileBuilder {
+    /// Coordinates the user's refreshes with other machines through `fleet` (e.g. cred-store's
+    /// `TeamStore` on PostgreSQL, feature `team-store`): when this machine's tokens or
+    /// credentials are due, one machine of the fleet refreshes them and the rest read its
+    /// result. A warm call never reaches it.
+    pub fn fleet(mut self, fleet: impl FleetEntries) -> Self {
+        self.fleet = Some(Arc::new(fleet));
+        self
+    }
     /// The SDK configuration (region, endpoint); default: the pool's region, no endpoint
     /// override. Cognito's sign-in calls need no AWS credentials.
     pub fn sdk_config(mut self, sdk: &SdkConfig) -> Self {
@@ -215,6 +225,7 @@ impl CognitoProfileBuilder {
                 refresh_window: self.refresh_window,
                 lock_wait: self.lock_wait,
                 store,
+                fleet: self.fleet,
                 #[cfg(feature = "ledger")]
                 ledger: self.ledger,
                 write_credentials_file: self.write_credentials_file,
@@ -255,6 +266,7 @@ impl CognitoProfile {
             refresh_window: RefreshPolicy::default(),
             lock_wait: cred_store::DEFAULT_REFRESH_LOCK_WAIT,
             store: None,
+            fleet: None,
             #[cfg(feature = "ledger")]
             ledger: None,
             write_credentials_file: true,
@@ -299,16 +311,23 @@ impl CognitoProfile {
         let (config, sdk, clock) = (self.inner.config.clone(), self.inner.sdk.clone(), self.inner.clock.clone());
         // the authenticator (SDK clients, TLS trust store) is built only when a refresh is due
         let make = move || CognitoAuthenticator::new(config.clone(), &sdk).with_clock(clock.clone());
-        CognitoSource::lazy(&self.inner.config.user_pool_id, make, &*self.inner.store, username)
+        let pool = &self.inner.config.user_pool_id;
+        CognitoSource::lazy_in(pool, make, &*self.inner.store, self.inner.fleet.as_deref(), username)
     }
 
     fn cache(&self, username: &str) -> Refreshing<CognitoSource> {
-        Refreshing::builder(self.source(username))
+        let cache = Refreshing::builder(self.source(username))
             .refresh_window(self.inner.refresh_window)
             .clock(self.inner.clock.clone())
             .persist_to(self.cache_file())
-            .lock_wait(self.inner.lock_wait)
-            .build()
+            .lock_wait(self.inner.lock_wait);
+        match &self.inner.fleet {
+            Some(fleet) => {
+                let key = CognitoSource::token_key(&self.inner.config.user_pool_id, username);
+                cache.fleet(fleet.credentials(&key)).build()
+            }
+            None => cache.build(),
+        }
     }
 
     /// The signed-in user's self-refreshing AWS credentials. No one signed in: a
@@ -369,13 +388,13 @@ impl CognitoProfile {
             tokens.id_token.clone().ok_or_else(|| CognitoError::Invalid("Cognito returned no ID token".into()))?;
         let credentials = auth.get_aws_credentials(&id_token).await?;
 
-        let key = CognitoSource::token_key(&self.inner.config.user_pool_id, username);
         if let Binding::Profile(profile) = &self.inner.binding
             && self.inner.write_credentials_file
         {
             AwsFiles::new(&self.inner.paths).save_credentials(profile, &credentials)?;
         }
-        self.inner.store.entry(key).store(&tokens, self.inner.clock.now())?;
+        // kept in the user's entry, and in the fleet's when there is one
+        self.source(username).tokens().seed(tokens.clone()).await?;
         if let Binding::Profile(profile) = &self.inner.binding {
             // the profile remembers its own user: another profile's sign-in never changes it
             cred_store::set_profile_setting(&self.inner.paths, profile, USERNAME_SETTING, Some(username))?;

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use core_types::{AwsCredentials, CredentialSource, RefreshPolicy, TokenSet};
 #[cfg(feature = "token-store")]
 use cred_store::TokenStore;
-use cred_store::{Refreshing, SharedEntry, TokenKey};
+use cred_store::{FleetEntry, Refreshing, SharedEntry, TokenKey};
 
 use crate::auth::CognitoAuthenticator;
 use crate::error::CognitoError;
@@ -29,6 +29,27 @@ pub trait TokenEntries: fmt::Debug + Send + Sync + 'static {
 impl TokenEntries for TokenStore {
     fn entry(&self, key: TokenKey) -> Arc<dyn SharedEntry<TokenSet>> {
         Arc::new(TokenStore::entry(self, key))
+    }
+}
+
+/// The fleet level for Cognito sign-ins (machines sharing one user's sign-in refresh it once
+/// between them): an entry for the user's tokens and one for their AWS credentials, keyed
+/// alike on every machine. cred-store's `TeamStore` (feature `team-store`, PostgreSQL) is
+/// one; [`crate::CognitoProfileBuilder::fleet`] takes it.
+pub trait FleetEntries: fmt::Debug + Send + Sync + 'static {
+    /// The fleet entry of the tokens stored under `key`.
+    fn tokens(&self, key: &TokenKey) -> Arc<dyn FleetEntry<TokenSet>>;
+    /// The fleet entry of the AWS credentials of the user whose tokens are under `key`.
+    fn credentials(&self, key: &TokenKey) -> Arc<dyn FleetEntry<AwsCredentials>>;
+}
+
+#[cfg(feature = "team-store")]
+impl FleetEntries for cred_store::TeamStore {
+    fn tokens(&self, key: &TokenKey) -> Arc<dyn FleetEntry<TokenSet>> {
+        Arc::new(self.entry(format!("{}|{}|{}", key.provider, key.account, key.user)))
+    }
+    fn credentials(&self, key: &TokenKey) -> Arc<dyn FleetEntry<AwsCredentials>> {
+        Arc::new(self.entry(format!("{}-aws|{}|{}", key.provider, key.account, key.user)))
     }
 }
 
@@ -190,15 +211,29 @@ impl CognitoSource {
         store: &(impl TokenEntries + ?Sized),
         username: &str,
     ) -> Self {
+        Self::lazy_in(user_pool_id, make_auth, store, None, username)
+    }
+
+    /// [`CognitoSource::lazy`], the tokens' refreshes coordinated across machines through
+    /// `fleet` when given.
+    pub(crate) fn lazy_in(
+        user_pool_id: &str,
+        make_auth: impl Fn() -> CognitoAuthenticator + Send + Sync + 'static,
+        store: &(impl TokenEntries + ?Sized),
+        fleet: Option<&dyn FleetEntries>,
+        username: &str,
+    ) -> Self {
         let auth = LazyAuth { cell: Arc::new(OnceLock::new()), make: Arc::new(make_auth) };
         let key = Self::token_key(user_pool_id, username);
         let name = format!("cognito:{user_pool_id}:{username}");
         // the same name as the credentials over them: a failure is reported once, by the tokens
         let tokens = CognitoTokens { auth: auth.clone(), user: username.to_owned(), name: name.clone() };
-        let tokens = Refreshing::builder(tokens)
-            .refresh_window(RefreshPolicy::default())
-            .shared(store.entry(key.clone()))
-            .build();
+        let mut tokens =
+            Refreshing::builder(tokens).refresh_window(RefreshPolicy::default()).shared(store.entry(key.clone()));
+        if let Some(fleet) = fleet {
+            tokens = tokens.fleet(fleet.tokens(&key));
+        }
+        let tokens = tokens.build();
         Self { auth, tokens, key, name }
     }
 

@@ -533,9 +533,12 @@ where
                             format!("expired at {at} and could not be renewed: {e}; retry when the service answers"),
                         ))
                     } else {
+                        // the source may have said it already (oauth's invalid_grant does)
+                        let refused = e.to_string();
+                        let advice = if refused.ends_with("sign in again") { "" } else { "; sign in again" };
                         Err(self.error(
                             ErrorKind::ExpiredToken,
-                            format!("expired at {at} and the renewal was refused: {e}; sign in again"),
+                            format!("expired at {at} and the renewal was refused: {refused}{advice}"),
                         ))
                     }
                 }

@@ -130,6 +130,16 @@ pub trait FleetEntry<T>: Send + Sync + 'static {
     fn lock(&self, wait: std::time::Duration) -> BoxFuture<'_, Result<Box<dyn FleetHold<T>>>>;
 }
 
+/// A fleet entry behind an `Arc` (handed out by a store of many) is one too.
+impl<T: 'static, E: FleetEntry<T> + ?Sized> FleetEntry<T> for std::sync::Arc<E> {
+    fn location(&self) -> String {
+        (**self).location()
+    }
+    fn lock(&self, wait: std::time::Duration) -> BoxFuture<'_, Result<Box<dyn FleetHold<T>>>> {
+        (**self).lock(wait)
+    }
+}
+
 /// A fleet entry's lock, held: the entry as read under it, and the way to publish the next
 /// version. Dropped or [released](FleetHold::release) without publishing, nothing changes.
 pub trait FleetHold<T>: Send {

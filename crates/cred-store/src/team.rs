@@ -454,6 +454,13 @@ impl TeamEntry {
         format!("{} ({})", self.store.inner.location, self.key)
     }
 
+    /// Stores `value`, obtained at `at`, as the entry's next version under its lock (a
+    /// sign-in's tokens, say, for the rest of the fleet to take from here).
+    pub async fn put<T: CacheCodec + Expiring + Send + Sync + 'static>(&self, value: &T, at: SystemTime) -> Result<()> {
+        let hold = FleetEntry::<T>::lock(self, crate::DEFAULT_REFRESH_LOCK_WAIT).await?;
+        hold.publish(value, at).await
+    }
+
     async fn hold<T>(&self, wait: Duration) -> Result<TeamHold<T>> {
         let store = &self.store;
         let pool = store.pool().await?;
@@ -597,12 +604,8 @@ fn from_millis(ms: i64) -> SystemTime {
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown-host".to_owned())
+    let name = rustix::system::uname().nodename().to_string_lossy().trim().to_owned();
+    if name.is_empty() { "unknown-host".to_owned() } else { name }
 }
 
 #[cfg(test)]

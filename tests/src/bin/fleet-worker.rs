@@ -6,6 +6,9 @@
 //! - `oauth ISSUER USER`: the oidc-provider peer's public client; the token store's entry and
 //!   the team entry `oauth|ISSUER|ccc-public|USER`; every distinct access token is checked at
 //!   the provider's userinfo endpoint.
+//! - `cognito POOL_ID CLIENT_ID IDENTITY_POOL_ID USER`: the user's Cognito sign-in on moto
+//!   (`CCC_TEST_AWS_ENDPOINT`, a counting proxy in the test), its tokens' and credentials'
+//!   fleet entries from `CognitoProfileBuilder::fleet`.
 //! - `counting COUNT_FILE SLEEP_MS`: a source that appends a line to COUNT_FILE, sleeps, and
 //!   returns credentials numbered by the count (the kill -9 test kills one mid-refresh).
 #![allow(clippy::print_stdout)] // the summary line is the output
@@ -98,6 +101,24 @@ async fn main() {
                 }));
             }
             checker = Some((reqwest::Client::new(), issuer));
+        }
+        Some("cognito") => {
+            let mut config = cognito_auth::CognitoConfig::new(&args[1], &args[2], "us-east-1");
+            config.identity_pool_id = Some(args[3].clone());
+            let sdk = ccc_tests::moto_config().await;
+            let cache = cognito_auth::CognitoProfile::for_user(config, &paths, &args[4])
+                .sdk_config(&sdk)
+                .refresh_window(policy)
+                .fleet(team.clone())
+                .build()
+                .credentials()
+                .expect("the user's credentials");
+            for _ in 0..tasks {
+                let c = cache.clone();
+                handles.push(tokio::spawn(async move {
+                    c.get().await.map(|v| v.access_key_id().expose_secret().to_owned()).map_err(|e| e.to_string())
+                }));
+            }
         }
         Some("counting") => {
             let source =

@@ -12,23 +12,13 @@ use std::time::{Duration, Instant, SystemTime};
 use ccc_tests::oidc::{code_flow, issuer, public_client, token_requests};
 use ccc_tests::peer;
 use ccc_tests::pipe::TcpPipe;
+use ccc_tests::team::fresh_database;
 use core_types::{
     AwsCredentials, Clock, CredentialSource, ErrorKind, ExposeSecret, Kinded, ManualClock, RefreshPolicy, TokenSet,
 };
 use cred_store::{FleetEntry, Refreshing, TeamKey, TeamStore};
 
 const WORKER: &str = env!("CARGO_BIN_EXE_fleet-worker");
-
-/// A database of the test's own on the peer: its URL.
-async fn fresh_database(name: &str) -> String {
-    let admin = peer("CCC_TEST_DATABASE_URL");
-    let db = format!("ccc_fleet_{name}_{}", std::process::id());
-    let pool = sqlx::PgPool::connect(&admin).await.expect("peer PostgreSQL");
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}"))).execute(&pool).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&pool).await.expect("create database");
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    format!("{base}/{db}")
-}
 
 fn key_file(dir: &Path) -> PathBuf {
     let path = dir.join("team.key");
@@ -43,12 +33,12 @@ fn now() -> SystemTime {
     SystemTime::now()
 }
 
-/// Starts one machine: `fleet-worker` with a HOME of its own.
-fn machine(root: &Path, n: usize, url: &str, key: &Path, tasks: usize, args: &[&str]) -> tokio::process::Child {
+/// One machine's command: `fleet-worker` with a HOME of its own.
+fn machine_cmd(root: &Path, n: usize, url: &str, key: &Path, tasks: usize, args: &[&str]) -> tokio::process::Command {
     let home = root.join(format!("machine-{n}"));
     std::fs::create_dir_all(&home).unwrap();
-    tokio::process::Command::new(WORKER)
-        .args(args)
+    let mut cmd = tokio::process::Command::new(WORKER);
+    cmd.args(args)
         .env("HOME", &home)
         .env("CCC_TEAM_STORE", url)
         .env("CCC_TEAM_KEY_FILE", key)
@@ -56,9 +46,13 @@ fn machine(root: &Path, n: usize, url: &str, key: &Path, tasks: usize, args: &[&
         .env("FLEET_GO", root.join("go"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start fleet-worker")
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Starts one machine.
+fn machine(root: &Path, n: usize, url: &str, key: &Path, tasks: usize, args: &[&str]) -> tokio::process::Child {
+    machine_cmd(root, n, url, key, tasks, args).spawn().expect("start fleet-worker")
 }
 
 /// Lets every machine started so far begin at once (they wait for the file `go`).
@@ -289,4 +283,77 @@ async fn a_wrong_key_or_an_altered_row_is_refused_never_served() {
     assert_eq!(calls.load(Ordering::SeqCst), 1, "no refresh from a value that did not open");
     assert!(store.forget("shared-role").await.unwrap());
     assert!(cache(&dir.path().join("e"), &store, &calls, &clock).get().await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_machines_share_one_cognito_refresh() {
+    use cognito_auth::{AuthFlow, CognitoProfile, CognitoSource};
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database("cognito").await;
+    let key = key_file(dir.path());
+    let pool = ccc_tests::cognito::pool().await;
+    let user = "fleetuser";
+    pool.user(user, true).await;
+    let config = pool.config(AuthFlow::Srp, false);
+    let store = TeamStore::new(&url, TeamKey::from_file(&key).unwrap()).unwrap();
+
+    // one machine signs in: its tokens and credentials go to the fleet too
+    let seed = cred_store::Paths::under_home(dir.path().join("seed"));
+    let profile =
+        CognitoProfile::for_user(config.clone(), &seed, user).sdk_config(&pool.sdk).fleet(store.clone()).build();
+    let password = core_types::SecretString::from(ccc_tests::cognito::PASSWORD.to_owned());
+    profile.sign_in(user, &password, |c| panic!("no challenge expected: {c:?}")).await.unwrap();
+    // ... an hour ago: both are due now, so the storm must refresh the tokens and then the
+    // credentials, once for the whole fleet
+    let token_key = CognitoSource::token_key(&pool.pool_id, user);
+    let (tokens_entry, creds_entry) = (
+        store.entry(format!("cognito|{}|{user}", pool.pool_id)),
+        store.entry(format!("cognito-aws|{}|{user}", pool.pool_id)),
+    );
+    let mut hold = FleetEntry::<TokenSet>::lock(&tokens_entry, Duration::from_secs(5)).await.unwrap();
+    let mut tokens = hold.current().unwrap().expect("the sign-in's tokens are in the fleet").0;
+    hold.release().await;
+    tokens.expires_at = Some(now() - Duration::from_secs(1));
+    tokens_entry.put(&tokens, now() - Duration::from_secs(3600)).await.unwrap();
+    let mut hold = FleetEntry::<AwsCredentials>::lock(&creds_entry, Duration::from_secs(5)).await.unwrap();
+    let creds = hold.current().unwrap().expect("the sign-in's credentials are in the fleet").0;
+    hold.release().await;
+    let expired = AwsCredentials::new(
+        creds.access_key_id().expose_secret(),
+        creds.secret_access_key().expose_secret(),
+        creds.session_token().map(|t| t.expose_secret().to_owned()),
+        Some(now() - Duration::from_secs(1)),
+    );
+    creds_entry.put(&expired, now() - Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(token_key.user, user);
+
+    // sixteen machines, 200 tasks each, every AWS call through a counting proxy
+    let proxy = ccc_tests::proxy::FaultProxy::start(&peer("CCC_TEST_AWS_ENDPOINT")).await;
+    let args = ["cognito", &pool.pool_id, &pool.client_id, &pool.identity_pool_id, user];
+    let machines: Vec<_> = (0..16)
+        .map(|n| {
+            let mut m = machine_cmd(dir.path(), n, &url, &key, 200, &args);
+            m.env("CCC_TEST_AWS_ENDPOINT", &proxy.url);
+            m.spawn().expect("start fleet-worker")
+        })
+        .collect();
+    go(dir.path()).await;
+    let mut values = std::collections::BTreeSet::new();
+    for m in machines {
+        let s = summary(m, Duration::from_secs(120)).await;
+        assert_eq!(s["ok"], 200, "every caller got credentials: {s}");
+        values.extend(s["values"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()));
+    }
+    let calls = proxy.operations();
+    let count = |op: &str| calls.iter().filter(|(k, _)| k.ends_with(op)).map(|(_, n)| *n).sum::<usize>();
+    assert_eq!(count("InitiateAuth"), 1, "one token refresh for the fleet: {calls:?}");
+    assert_eq!(count("GetCredentialsForIdentity"), 1, "one credentials call for the fleet: {calls:?}");
+    assert_eq!(values.len(), 1, "every machine got the same new credentials: {values:?}");
+    // (moto hands out the same keys each time: the fleet's entries say they were renewed)
+    let status = store.status().await.unwrap();
+    for e in &status {
+        assert_eq!(e.version, 3, "signed in, expired by the test, refreshed once: {e:?}");
+        assert!(e.expires_at.is_some_and(|t| t > now()), "{e:?}");
+    }
+    assert_eq!(status.len(), 2, "the tokens and the credentials: {status:?}");
 }

@@ -9,3 +9,4 @@ pub mod login;
 pub mod oauth;
 pub mod sessions;
 pub mod sso;
+pub mod team;

@@ -32,6 +32,11 @@ impl Target {
         TokenKey::new("oauth", self.issuer.trim_end_matches('/'), &self.client_id)
     }
 
+    /// Its team store entry: the same on every machine.
+    fn fleet_key(&self) -> String {
+        format!("oauth|{}|{}", self.issuer.trim_end_matches('/'), self.client_id)
+    }
+
     /// `ccc oauth login NAME` or `ccc oauth login --issuer …`.
     fn login_hint(&self) -> String {
         match &self.name {
@@ -109,12 +114,24 @@ fn config(t: &Target, scopes: &[String]) -> OAuthConfig {
 /// refresh lock. The issuer is asked for its discovery document only when a refresh is due:
 /// a valid stored token is printed without a network call (and while the issuer is down).
 fn stored_session(ctx: &Ctx, t: &Target) -> CliResult<OAuthSession> {
-    let stored = ctx.token_store().get(&t.key())?.ok_or_else(|| {
-        CliError::new("not signed in to this provider").kind(core_types::ErrorKind::NotConfigured).hint(t.login_hint())
-    })?;
+    let ccc_config = ctx.config()?;
+    let team = ctx.team_store(&ccc_config)?;
+    let stored = ctx.token_store().get(&t.key())?;
+    // on a machine of a fleet, the team store may hold the sign-in this machine never made
+    if stored.is_none() && team.is_none() {
+        return Err(CliError::new("not signed in to this provider")
+            .kind(core_types::ErrorKind::NotConfigured)
+            .hint(t.login_hint()));
+    }
     // the configured window (`refresh_window_seconds`), as for every other credential
-    let policy = crate::context::refresh_window(&ctx.config()?)?;
-    Ok(OAuthSession::discovering(config(t, &stored.scopes), policy, ctx.token_store().entry(t.key())))
+    let policy = crate::context::refresh_window(&ccc_config)?;
+    let scopes = stored.map(|s| s.scopes).unwrap_or_default();
+    let (config, entry) = (config(t, &scopes), ctx.token_store().entry(t.key()));
+    Ok(match team {
+        // the fleet's entry is keyed alike on every machine: provider, issuer and client
+        Some(team) => OAuthSession::discovering_in_fleet(config, policy, entry, team.entry(t.fleet_key())),
+        None => OAuthSession::discovering(config, policy, entry),
+    })
 }
 
 pub async fn oauth(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
@@ -264,6 +281,10 @@ async fn login(ctx: &Ctx, login: OauthLogin) -> CliResult {
         .map_err(err)?
     };
     ctx.token_store().put(&t.key(), &tokens)?;
+    if let Some(team) = ctx.team_store(&ctx.config()?)? {
+        // the rest of the fleet takes the sign-in from here
+        team.entry(t.fleet_key()).put(&tokens, ctx.clock.now()).await?;
+    }
     report(ctx, "stored", &tokens);
     Ok(())
 }

@@ -12,6 +12,7 @@ mod oauth;
 mod profiles;
 mod sessions;
 mod support;
+mod team;
 
 use support::{Home, concurrently, expire_cognito_sign_in, stderr, stdout};
 

@@ -12,7 +12,7 @@ async fn oauth_login(home: &Home, user: &str) {
 }
 
 /// `ccc oauth login TARGET…` for `user`, the headless browser answering the provider's pages.
-async fn oauth_login_with(home: &Home, user: &str, target: &[&str]) {
+pub(crate) async fn oauth_login_with(home: &Home, user: &str, target: &[&str]) {
     let args: Vec<&str> = ["oauth", "login"]
         .into_iter()
         .chain(target.iter().copied())
@@ -27,12 +27,12 @@ async fn oauth_login_with(home: &Home, user: &str, target: &[&str]) {
 }
 
 /// The provider's count of `grant` token requests for `user` (other tests use other users).
-async fn grants_for(grant: &str, user: &str) -> u64 {
+pub(crate) async fn grants_for(grant: &str, user: &str) -> u64 {
     ccc_tests::oidc::token_requests(&format!("{grant}:{user}")).await
 }
 
 /// Whether the provider accepts `access` (its userinfo endpoint answers 200).
-async fn provider_accepts(access: &str) -> bool {
+pub(crate) async fn provider_accepts(access: &str) -> bool {
     let resp = reqwest::Client::new()
         .get(format!("{}/me", peer("CCC_TEST_OIDC_ISSUER")))
         .bearer_auth(access)

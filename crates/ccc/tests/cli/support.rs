@@ -11,11 +11,19 @@ use ccc_tests::peer;
 
 pub struct Home {
     dir: tempfile::TempDir,
+    /// Variables every `ccc` run in this home gets (a team store, say).
+    env: Vec<(String, String)>,
 }
 
 impl Home {
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
+        Self { dir: tempfile::tempdir().unwrap(), env: Vec::new() }
+    }
+
+    /// A home whose every `ccc` run has `name=value` in its environment.
+    pub fn with_env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -28,7 +36,8 @@ impl Home {
             .env("HOME", self.path())
             .env("PATH", "/usr/bin:/bin")
             .env("AWS_ENDPOINT_URL", peer("CCC_TEST_AWS_ENDPOINT"))
-            .env("RUST_LOG", "trace");
+            .env("RUST_LOG", "trace")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
 
@@ -70,6 +79,7 @@ pub async fn concurrently(home: &Home, endpoint: &str, args: &[&str], n: usize) 
                 .env("PATH", "/usr/bin:/bin")
                 .env("AWS_ENDPOINT_URL", endpoint)
                 .env("RUST_LOG", "trace")
+                .envs(home.env.iter().map(|(k, v)| (k, v)))
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -114,6 +124,7 @@ pub fn spawn_sign_in(home: &Home, args: &[&str]) -> (std::process::Child, String
         .env_clear()
         .env("HOME", home.path())
         .env("PATH", "/usr/bin:/bin")
+        .envs(home.env.iter().map(|(k, v)| (k, v)))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
