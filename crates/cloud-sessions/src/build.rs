@@ -76,6 +76,7 @@ pub(crate) async fn build(plan: &Plan, options: &ManagerOptions) -> Result<Built
             .unwrap_or(0);
         resolver.add_store(priority, Arc::new(LocalSecretStore::new(store.clone())));
     }
+    let mut team = None;
     let mut built = Built {
         aws: BTreeMap::new(),
         #[cfg(feature = "azure")]
@@ -84,7 +85,11 @@ pub(crate) async fn build(plan: &Plan, options: &ManagerOptions) -> Result<Built
     for step in &plan.steps {
         match step {
             Step::Aws(spec) => {
-                let made = build_aws(spec, options, &resolver, &built.aws).await;
+                let shared = match spec.team {
+                    true => Some(crate::team::open(plan, &resolver, &mut team).await?),
+                    false => None,
+                };
+                let made = build_aws(spec, options, &resolver, &built.aws, shared.as_ref()).await;
                 for s in made.map_err(|e| own_store_note(e, plan, &spec.name))? {
                     built.aws.insert(s.name.clone(), s);
                 }
@@ -136,8 +141,8 @@ pub(crate) async fn build(plan: &Plan, options: &ManagerOptions) -> Result<Built
 }
 
 /// A declaration this build of the crate cannot serve: which feature would.
-#[cfg(not(all(feature = "azure", feature = "key-vault", feature = "secrets-manager")))]
-fn not_in_this_build(path: String, what: &str, feature: &str) -> SessionError {
+#[cfg(not(all(feature = "azure", feature = "key-vault", feature = "secrets-manager", feature = "team-store")))]
+pub(crate) fn not_in_this_build(path: String, what: &str, feature: &str) -> SessionError {
     SessionError::Config {
         path,
         message: format!("{what} are not in this build: build cloud-sessions with its `{feature}` feature"),
@@ -173,6 +178,7 @@ async fn build_aws(
     options: &ManagerOptions,
     resolver: &Resolver,
     built: &BTreeMap<String, AwsSession>,
+    team: Option<&crate::team::Team>,
 ) -> Result<Vec<AwsSession>, SessionError> {
     let at = |f: &str| format!("cloud_sessions[{}].{f}", plan.index);
     let mut out = Vec::new();
@@ -226,10 +232,11 @@ async fn build_aws(
                     duration_seconds: r.duration_seconds,
                     how,
                 };
-                let cache = Refreshing::builder(source)
-                    .refresh_window(options.refresh_window)
-                    .clock(options.clock.clone())
-                    .build();
+                // the fleet's entry: every machine assuming this role under this session name
+                let key = format!("aws-role|{}|{}", r.role_arn, r.session_name);
+                let cache =
+                    Refreshing::builder(source).refresh_window(options.refresh_window).clock(options.clock.clone());
+                let cache = crate::team::role_fleet(cache, team, key).build();
                 role = Some(cache.clone());
                 renewer = Some(Renewer::new(&name, cache.clone()));
                 SharedCredentialsProvider::new(cache)
@@ -244,7 +251,7 @@ async fn build_aws(
             AwsCredentialPlan::Cognito { config, username } => {
                 let sdk = base_config(region, options, None, RetryConfig::standard());
                 let ctx = crate::renew::Ctx { name: &name, index: plan.index, sdk: &sdk, options };
-                let (provider, r) = crate::renew::cognito(&ctx, config, username)?;
+                let (provider, r) = crate::renew::cognito(&ctx, config, username, team)?;
                 renewer = Some(r);
                 provider
             }

@@ -88,6 +88,30 @@ pub struct SessionSpec {
     /// Entra authority for sovereign or private clouds (default: `AZURE_AUTHORITY_HOST`, else
     /// `https://login.microsoftonline.com`).
     pub authority_host: Option<String>,
+    /// Whether this session's refreshes are shared by every machine using the file's
+    /// `team_store` (an assumed role, a web identity or a Cognito sign-in): one machine
+    /// refreshes, the others read its result.
+    #[serde(default)]
+    pub team_store: bool,
+}
+
+/// The team store sessions with `team_store: true` share refreshes through (PostgreSQL).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TeamStoreSpec {
+    /// `postgres://…`, or a reference to it (`ENV/NAME`, `SEC/NAME`: the URL may hold a password).
+    pub url: String,
+    /// The team key (32 bytes, base64) as a reference (`ENV/NAME`, `SEC/NAME`), or the path of
+    /// a private file holding it.
+    pub key: String,
+}
+
+impl std::fmt::Debug for TeamStoreSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = if self.url.contains("://") { cred_store::redact_url(&self.url) } else { self.url.clone() };
+        f.debug_struct("TeamStoreSpec").field("url", &url).field("key", &self.key).finish()
+    }
 }
 
 /// A plaintext secret shows as `[REDACTED]`; an `ENV/` or `SEC/` reference names no secret
@@ -126,6 +150,7 @@ impl std::fmt::Debug for SessionSpec {
             .field("use_interactive_browser", &self.use_interactive_browser)
             .field("federated_token_file", &self.federated_token_file)
             .field("authority_host", &self.authority_host)
+            .field("team_store", &self.team_store)
             .finish()
     }
 }
@@ -206,6 +231,8 @@ pub struct SessionsFile {
     /// Access control.
     #[serde(default)]
     pub roles: BTreeMap<String, RoleSpec>,
+    /// The team store sessions with `team_store: true` share refreshes through.
+    pub team_store: Option<TeamStoreSpec>,
 }
 
 /// A parsed configuration and the warnings it deserves.
@@ -336,6 +363,7 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
             ("source_profile", s.source_profile.is_some()),
             ("duration_seconds", s.duration_seconds.is_some()),
             ("external_id", s.external_id.is_some()),
+            ("team_store", s.team_store),
             ("web_identity_token_file", s.web_identity_token_file.is_some()),
             ("sso_profile", s.sso_profile.is_some()),
             ("cognito", s.cognito.is_some()),
@@ -358,6 +386,20 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
         };
         if let Some((f, _)) = foreign {
             return Err(err(at(f), format!("not a field of a {kind:?} session").to_lowercase()));
+        }
+        if s.team_store {
+            if file.team_store.is_none() {
+                return Err(err(
+                    at("team_store"),
+                    "no team store is declared: add a top-level team_store with url and key",
+                ));
+            }
+            if s.role_arn.is_none() && s.cognito.is_none() {
+                return Err(err(
+                    at("team_store"),
+                    "only a session that refreshes its credentials (role_arn, or cognito) can share them",
+                ));
+            }
         }
         if kind == SessionType::Aws {
             if s.access_key_id.is_some() != s.secret_access_key.is_some() {
@@ -609,6 +651,22 @@ mod tests {
                 "colour",
             ),
             ("cloud_sessions:\n  - name: a\n    region: r\n", "cloud_sessions[0].session_type", "missing"),
+            (
+                "cloud_sessions:\n  - name: a\n    session_type: aws\n    role_arn: arn:aws:iam::1:role/r\n    team_store: true\n",
+                "cloud_sessions[0].team_store",
+                "no team store is declared",
+            ),
+            (
+                "team_store:\n  url: ENV/DB\n  key: ENV/K\ncloud_sessions:\n  - name: a\n    session_type: aws\n    profile: p\n    team_store: true\n",
+                "cloud_sessions[0].team_store",
+                "only a session that refreshes",
+            ),
+            (
+                "team_store:\n  url: ENV/DB\n  key: ENV/K\ncloud_sessions:\n  - name: a\n    session_type: azure\n    use_azure_cli: true\n    team_store: true\n",
+                "cloud_sessions[0].team_store",
+                "not a field",
+            ),
+            ("team_store:\n  url: ENV/DB\n", "team_store", "key"),
             ("cloud_sessions:\n  - name: a\n    session_type: gcp\n", "cloud_sessions[0].session_type", "gcp"),
             (
                 "cloud_sessions:\n  - name: a\n    session_type: aws\n    region: r\n  - name: a\n    session_type: aws\n    region: r\n",

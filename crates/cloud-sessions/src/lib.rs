@@ -57,13 +57,15 @@ mod rotation;
 mod secretsmanager;
 mod session;
 mod sources;
+mod team;
 
 #[cfg(feature = "azure")]
 pub use azure::{AttemptOutcome, AzureSession, ChainAttempt, MANAGEMENT_SCOPE};
 #[cfg(feature = "azure")]
 pub use azure_builder::AzureSessionBuilder;
 pub use config::{
-    LoadedConfig, RoleSpec, SecretsSpec, SessionSpec, SessionType, SessionsFile, StoreSpec, StoreType, parse_config,
+    LoadedConfig, RoleSpec, SecretsSpec, SessionSpec, SessionType, SessionsFile, StoreSpec, StoreType, TeamStoreSpec,
+    parse_config,
 };
 pub use error::SessionError;
 pub use extended::{DURATION_LIMITS, ExtendedSession, ExtendedSource};

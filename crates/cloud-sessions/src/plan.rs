@@ -87,6 +87,8 @@ pub struct AwsSessionPlan {
     pub regions: Vec<String>,
     /// Its credentials.
     pub credentials: AwsCredentialPlan,
+    /// Whether its refreshes go through the team store.
+    pub team: bool,
 }
 
 impl AwsSessionPlan {
@@ -194,6 +196,8 @@ pub struct Plan {
     pub roles: BTreeMap<String, RoleSpec>,
     /// Non-fatal findings (plaintext secrets).
     pub warnings: Vec<String>,
+    /// The team store sessions with `team_store: true` share refreshes through.
+    pub team_store: Option<crate::config::TeamStoreSpec>,
 }
 
 impl Plan {
@@ -260,7 +264,7 @@ fn aws_plan(index: usize, s: &SessionSpec) -> AwsSessionPlan {
     } else {
         AwsCredentialPlan::DefaultChain
     };
-    AwsSessionPlan { name: s.name.clone(), index, regions, credentials }
+    AwsSessionPlan { name: s.name.clone(), index, regions, credentials, team: s.team_store }
 }
 
 fn azure_plan(index: usize, s: &SessionSpec) -> AzureSessionPlan {
@@ -357,7 +361,14 @@ impl Graph<'_> {
                         }
                     }
                 }
-                if secret_refs(s) {
+                let team_refs = s.team_store
+                    && self
+                        .config
+                        .file
+                        .team_store
+                        .as_ref()
+                        .is_some_and(|t| [&t.url, &t.key].iter().any(|v| v.starts_with("SEC/")));
+                if secret_refs(s) || team_refs {
                     // a `SEC/` value may be in any cloud store but those this session reads
                     for j in 0..self.stores.len() {
                         if self.session_of_store(j) != Some(i) {
@@ -468,7 +479,7 @@ pub(crate) fn plan_config(config: LoadedConfig, only: Option<&str>) -> Result<Pl
             }
         });
     }
-    Ok(Plan { steps, roles: config.file.roles, warnings: config.warnings })
+    Ok(Plan { steps, roles: config.file.roles, warnings: config.warnings, team_store: config.file.team_store })
 }
 
 #[cfg(test)]

@@ -120,7 +120,12 @@ impl Ctx<'_> {
 /// the user's stored refresh token (from `ccc login`), kept fresh in a refreshing cache.
 /// `default` names `~/.ccc/config.json`.
 #[cfg(feature = "cognito")]
-pub(crate) fn cognito(ctx: &Ctx<'_>, config_file: &str, username: &str) -> Result<Built, SessionError> {
+pub(crate) fn cognito(
+    ctx: &Ctx<'_>,
+    config_file: &str,
+    username: &str,
+    team: Option<&crate::team::Team>,
+) -> Result<Built, SessionError> {
     let paths = ctx.paths()?;
     let config_file = match config_file {
         "default" | "~/.ccc/config.json" => paths.ccc_config_file(),
@@ -145,12 +150,18 @@ pub(crate) fn cognito(ctx: &Ctx<'_>, config_file: &str, username: &str) -> Resul
     if let Some(store) = &options.token_store {
         profile = profile.token_store(store.clone());
     }
-    let cache = profile.build().credentials().map_err(|e| e.into_session_error(ctx.name))?;
+    let cache =
+        crate::team::cognito_fleet(profile, team).build().credentials().map_err(|e| e.into_session_error(ctx.name))?;
     Ok(ctx.built(cache))
 }
 
 #[cfg(not(feature = "cognito"))]
-pub(crate) fn cognito(ctx: &Ctx<'_>, _config_file: &str, _username: &str) -> Result<Built, SessionError> {
+pub(crate) fn cognito(
+    ctx: &Ctx<'_>,
+    _config_file: &str,
+    _username: &str,
+    _team: Option<&crate::team::Team>,
+) -> Result<Built, SessionError> {
     Err(ctx.missing("cognito"))
 }
 

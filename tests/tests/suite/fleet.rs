@@ -357,3 +357,58 @@ async fn sixteen_machines_share_one_cognito_refresh() {
     }
     assert_eq!(status.len(), 2, "the tokens and the credentials: {status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_machines_declaring_team_store_in_yaml_share_one_role_refresh() {
+    use aws_credential_types::provider::ProvideCredentials;
+    use cloud_sessions::{CloudSessionManager, ManagerOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database("yaml").await;
+    let key = std::fs::read_to_string(key_file(dir.path())).unwrap().trim().to_owned();
+    let front = ccc_tests::front::Front::start().await;
+    let yaml = "team_store:\n  url: ENV/TEAM_DB\n  key: ENV/TEAM_KEY\ncloud_sessions:\n\
+        \x20 - name: keys\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/TEST_KEY_ID\n    secret_access_key: ENV/TEST_SECRET\n\
+        \x20 - name: deploy\n    session_type: aws\n    region: us-east-1\n    role_arn: arn:aws:iam::123456789012:role/Deployer\n    session_name: fleet\n    source: keys\n    team_store: true\n\
+        \x20 - name: alone\n    session_type: aws\n    region: us-east-1\n    role_arn: arn:aws:iam::123456789012:role/Deployer\n    session_name: alone\n    source: keys\n";
+    let env: Vec<(&str, String)> = vec![
+        ("TEST_KEY_ID", "AKIAIOSFODNN7EXAMPLE".into()),
+        ("TEST_SECRET", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
+        ("TEAM_DB", url.clone()),
+        ("TEAM_KEY", key),
+    ];
+    let clock = ManualClock::new(now());
+    let options = || {
+        let env = env.clone();
+        ManagerOptions::default()
+            .endpoint_url(front.url.clone())
+            .env(move |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .clock(Arc::new(clock.clone()))
+    };
+    // two machines: each its own manager, its own caches
+    let one = CloudSessionManager::from_yaml(yaml, options()).await.unwrap();
+    let two = CloudSessionManager::from_yaml(yaml, options()).await.unwrap();
+    let creds = |m: &CloudSessionManager, s: &str| {
+        let p = m.aws_session(s).unwrap().credentials_provider();
+        async move { p.provide_credentials().await.unwrap() }
+    };
+    let first = creds(&one, "deploy").await;
+    assert_eq!(creds(&two, "deploy").await.access_key_id(), first.access_key_id(), "machine two read machine one's");
+    assert_eq!(front.calls("sts:AssumeRole"), 1);
+    // a session without `team_store: true` is each machine's own
+    creds(&one, "alone").await;
+    creds(&two, "alone").await;
+    assert_eq!(front.calls("sts:AssumeRole"), 3);
+
+    // both due (moto's hour-long credentials, 4 minutes left): one machine renews for both
+    clock.advance(Duration::from_secs(56 * 60));
+    front.set_sts_clock_offset(Duration::from_secs(56 * 60));
+    let renewed = creds(&one, "deploy").await;
+    assert_ne!(renewed.access_key_id(), first.access_key_id());
+    assert_eq!(creds(&two, "deploy").await.access_key_id(), renewed.access_key_id());
+    assert_eq!(front.calls("sts:AssumeRole"), 4, "one renewal for the two machines");
+    let store = TeamStore::new(&url, TeamKey::from_file(&dir.path().join("team.key")).unwrap()).unwrap();
+    let status = store.status().await.unwrap();
+    assert_eq!(status.len(), 1);
+    assert_eq!(status[0].key, "aws-role|arn:aws:iam::123456789012:role/Deployer|fleet");
+    assert_eq!(status[0].version, 2);
+}
