@@ -182,6 +182,17 @@ fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
         &[("HOME", home_s.clone())],
         &noop,
     )?;
+    // the same warm call on a machine of a fleet: the team store is never reached on a hit
+    let team_key = home.join("team.key");
+    let _ = fs::remove_file(&team_key);
+    run_capture(&ccc, &["team", "key", "--new", &team_key.display().to_string()], &[], None)?;
+    let team_env = [
+        ccc_env[0].clone(),
+        ccc_env[1].clone(),
+        ("CCC_TEAM_STORE", get(env, "CCC_TEST_DATABASE_URL")?.to_owned()),
+        ("CCC_TEAM_KEY", team_key.display().to_string()),
+    ];
+    let warm_team = time_runs(runs, &ccc, &["creds", "--profile", "bench"], &team_env, &noop)?;
     let bare = time_runs(runs, "/bin/true", &[], &[], &noop)?;
     let version = time_runs(runs, &ccc, &["--version"], &[], &noop)?;
     let rss = peak_rss_kib(&ccc, &["creds", "--profile", "bench"], &ccc_env);
@@ -234,16 +245,29 @@ fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
     let region = parse_line(&bench_out, "bench: multi_region");
     let srp = parse_line(&bench_out, "bench: srp");
     let login = parse_line(&bench_out, "bench: moto_login");
+    let fleet = parse_line(&bench_out, "bench: fleet_storm_fleet");
+    let alone = parse_line(&bench_out, "bench: fleet_storm_machines_alone");
 
     let machine = machine();
     let storm_label =
         format!("refresh storm: {} processes, {} tasks in all", val(&storm, "processes"), val(&storm, "tasks"));
+    let fleet_label = format!(
+        "fleet storm: {} machines (a HOME each), {} tasks in all",
+        val(&fleet, "machines"),
+        val(&fleet, "tasks")
+    );
     let rows: Vec<(&str, String, String, String)> = vec![
         (
             "`ccc creds` warm (credential_process)",
             format!("{:.1} ms", ms(warm)),
             format!("{:.0}× faster than boto3 (goal ≥ 100×)", ms(boto3) / ms(warm)),
             format!("{:.2}× a bare spawn (goal ≤ 1.5×)", ms(warm) / ms(bare)),
+        ),
+        (
+            "`ccc creds` warm on a machine of a fleet (`CCC_TEAM_STORE` set)",
+            format!("{:.1} ms", ms(warm_team)),
+            format!("{:.2}× without it (goal: unchanged, PostgreSQL never reached)", ms(warm_team) / ms(warm)),
+            String::new(),
         ),
         (
             "peak RSS of `ccc creds` warm",
@@ -264,6 +288,18 @@ fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
             storm_label.as_str(),
             format!("{} ms", val(&storm, "wall_ms")),
             format!("{} upstream call(s) (goal 1)", val(&storm, "upstream_calls")),
+            String::new(),
+        ),
+        (
+            &fleet_label,
+            format!("{} ms", val(&fleet, "wall_ms")),
+            format!("{} upstream call(s) (goal 1)", val(&fleet, "upstream_calls")),
+            "team store on PostgreSQL; upstream takes 300 ms".to_owned(),
+        ),
+        (
+            "the same 16 machines without the team store",
+            format!("{} ms", val(&alone, "wall_ms")),
+            format!("{} upstream call(s): one per machine", val(&alone, "upstream_calls")),
             String::new(),
         ),
         (

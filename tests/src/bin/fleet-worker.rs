@@ -123,11 +123,14 @@ async fn main() {
         Some("counting") => {
             let source =
                 Counting { file: args[1].clone().into(), sleep: Duration::from_millis(args[2].parse().unwrap()) };
-            let cache = Refreshing::builder(source)
-                .refresh_window(policy)
-                .persist_to(paths.ccc_dir.join("counting.json"))
-                .fleet(team.entry("counting"))
-                .build();
+            let cache =
+                Refreshing::builder(source).refresh_window(policy).persist_to(paths.ccc_dir.join("counting.json"));
+            // FLEET_LEVEL=off: the same machines without it (the benchmark's comparison)
+            #[allow(clippy::disallowed_methods)] // a test harness reads its environment
+            let cache = match std::env::var("FLEET_LEVEL").as_deref() {
+                Ok("off") => cache.build(),
+                _ => cache.fleet(team.entry("counting")).build(),
+            };
             for _ in 0..tasks {
                 let c = cache.clone();
                 handles.push(tokio::spawn(async move {

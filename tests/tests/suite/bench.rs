@@ -130,3 +130,41 @@ async fn bench_moto_login_round_trip() {
     }
     println!("bench: moto_login runs={n} median_ms={:.1}", median(times).as_secs_f64() * 1e3);
 }
+
+/// The fleet storm: 16 machines (a HOME each), every task asking at once for a credential none
+/// of them has, from an upstream taking 300 ms (as the machine-level storm's): with the team
+/// store, and without it (each machine alone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run by cargo xtask bench"]
+async fn bench_fleet_storm() {
+    use crate::fleet::{go, key_file, lines, machine_cmd, summary};
+    let tasks = if quick() { 25 } else { 200 };
+    for (level, fleet) in [("fleet", true), ("machines_alone", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let url = ccc_tests::team::fresh_database(&format!("bench_{level}")).await;
+        let key = key_file(dir.path());
+        let count = dir.path().join("upstream.log");
+        let count_s = count.display().to_string();
+        let machines: Vec<_> = (0..16)
+            .map(|n| {
+                let mut m = machine_cmd(dir.path(), n, &url, &key, tasks, &["counting", &count_s, "300"]);
+                if !fleet {
+                    m.env("FLEET_LEVEL", "off");
+                }
+                m.spawn().unwrap()
+            })
+            .collect();
+        go(dir.path()).await;
+        let started = Instant::now();
+        for m in machines {
+            assert_eq!(summary(m, Duration::from_secs(120)).await["ok"], tasks);
+        }
+        let wall = started.elapsed();
+        println!(
+            "bench: fleet_storm_{level} machines=16 tasks={} upstream_calls={} wall_ms={}",
+            16 * tasks,
+            lines(&count),
+            wall.as_millis()
+        );
+    }
+}

@@ -20,7 +20,7 @@ use cred_store::{FleetEntry, Refreshing, TeamKey, TeamStore};
 
 const WORKER: &str = env!("CARGO_BIN_EXE_fleet-worker");
 
-fn key_file(dir: &Path) -> PathBuf {
+pub(crate) fn key_file(dir: &Path) -> PathBuf {
     let path = dir.join("team.key");
     let key = TeamKey::generate().unwrap();
     key.write_new(&path).unwrap();
@@ -34,7 +34,14 @@ fn now() -> SystemTime {
 }
 
 /// One machine's command: `fleet-worker` with a HOME of its own.
-fn machine_cmd(root: &Path, n: usize, url: &str, key: &Path, tasks: usize, args: &[&str]) -> tokio::process::Command {
+pub(crate) fn machine_cmd(
+    root: &Path,
+    n: usize,
+    url: &str,
+    key: &Path,
+    tasks: usize,
+    args: &[&str],
+) -> tokio::process::Command {
     let home = root.join(format!("machine-{n}"));
     std::fs::create_dir_all(&home).unwrap();
     let mut cmd = tokio::process::Command::new(WORKER);
@@ -51,18 +58,25 @@ fn machine_cmd(root: &Path, n: usize, url: &str, key: &Path, tasks: usize, args:
 }
 
 /// Starts one machine.
-fn machine(root: &Path, n: usize, url: &str, key: &Path, tasks: usize, args: &[&str]) -> tokio::process::Child {
+pub(crate) fn machine(
+    root: &Path,
+    n: usize,
+    url: &str,
+    key: &Path,
+    tasks: usize,
+    args: &[&str],
+) -> tokio::process::Child {
     machine_cmd(root, n, url, key, tasks, args).spawn().expect("start fleet-worker")
 }
 
 /// Lets every machine started so far begin at once (they wait for the file `go`).
-async fn go(root: &Path) {
+pub(crate) async fn go(root: &Path) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     std::fs::write(root.join("go"), b"").unwrap();
 }
 
 /// A machine's summary line, within `bound`.
-async fn summary(child: tokio::process::Child, bound: Duration) -> serde_json::Value {
+pub(crate) async fn summary(child: tokio::process::Child, bound: Duration) -> serde_json::Value {
     let out = tokio::time::timeout(bound, child.wait_with_output()).await.expect("a machine hung").unwrap();
     assert!(out.status.success(), "fleet-worker failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout)
@@ -116,7 +130,7 @@ async fn sixteen_machines_spend_a_rotating_refresh_token_once() {
     assert!(status[0].written_by.starts_with("ccc@") && status[0].held_by.is_none(), "{:?}", status[0]);
 }
 
-fn lines(file: &Path) -> usize {
+pub(crate) fn lines(file: &Path) -> usize {
     std::fs::read_to_string(file).map(|t| t.lines().count()).unwrap_or(0)
 }
 
