@@ -4,7 +4,7 @@
 //! used. Every command shown is run for real.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cmd;
@@ -142,13 +142,27 @@ fn long_run(home: &Path, endpoint: &str, ccc: &str) -> Result<(), String> {
 /// An OAuth user: a provider saved by name, a browser sign-in (a headless browser plays the
 /// person at oidc-provider's pages), a command run with the token, revocation.
 fn oauth_user(home: &Path, endpoint: &str, ccc: &str, python: &str, issuer: &str) -> Result<(), String> {
-    use std::io::BufRead;
     step("10. An OAuth API user: a saved provider, a browser sign-in, a command with the token");
     show(home, endpoint, ccc, &["oauth", "add", "demo-api", "--issuer", issuer, "--client-id", "ccc-public"], None)?;
+    browser_sign_in(home, ccc, &[])?;
+    show(home, endpoint, ccc, &["oauth", "list"], None)?;
+    let probe = format!(
+        "import json, os, urllib.request; r = urllib.request.Request('{issuer}/me', headers={{'Authorization': 'Bearer ' + os.environ['ACCESS_TOKEN']}}); print('the API sees', json.load(urllib.request.urlopen(r))['sub'])"
+    );
+    show(home, endpoint, ccc, &["oauth", "exec", "demo-api", "--", python, "-c", &probe], None)?;
+    show(home, endpoint, ccc, &["oauth", "revoke", "demo-api"], None)?;
+    Ok(())
+}
+
+/// `ccc oauth login demo-api --no-browser` in `home` (with `envs`), a headless browser signing
+/// in as the demo user at the provider's pages.
+fn browser_sign_in(home: &Path, ccc: &str, envs: &[(&str, String)]) -> Result<(), String> {
+    use std::io::BufRead;
     println!("$ ccc oauth login demo-api --no-browser");
     let mut login = Command::new(ccc)
         .args(["oauth", "login", "demo-api", "--no-browser", "--timeout", "60"])
         .env("HOME", home)
+        .envs(envs.iter().map(|(k, v)| (k, v)))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -175,12 +189,6 @@ fn oauth_user(home: &Path, endpoint: &str, ccc: &str, python: &str, issuer: &str
     if !out.status.success() {
         return Err("ccc oauth login failed".into());
     }
-    show(home, endpoint, ccc, &["oauth", "list"], None)?;
-    let probe = format!(
-        "import json, os, urllib.request; r = urllib.request.Request('{issuer}/me', headers={{'Authorization': 'Bearer ' + os.environ['ACCESS_TOKEN']}}); print('the API sees', json.load(urllib.request.urlopen(r))['sub'])"
-    );
-    show(home, endpoint, ccc, &["oauth", "exec", "demo-api", "--", python, "-c", &probe], None)?;
-    show(home, endpoint, ccc, &["oauth", "revoke", "demo-api"], None)?;
     Ok(())
 }
 
@@ -281,6 +289,112 @@ pub fn run(env: &[(String, String)]) -> Result<(), String> {
     sso_user(&home, &ccc, &python)?;
     long_run(&home, &endpoint, &ccc)?;
     oauth_user(&home, &endpoint, &ccc, &python, get(env, "CCC_TEST_OIDC_ISSUER")?)?;
+    fleet(env, &ccc, &python)?;
     println!("\ndemo: every step above ran for real against moto and oidc-provider on loopback.");
     Ok(())
+}
+
+/// Runs `ccc ARGS` on a demo machine, showing it as `machine-x$ ccc …`; its stdout.
+fn on(machine: &(String, PathBuf), envs: &[(&str, String)], ccc: &str, args: &[&str]) -> Result<String, String> {
+    println!("{}$ ccc {}", machine.0, args.join(" "));
+    let mut command = Command::new(ccc);
+    command.args(args).env("HOME", &machine.1).envs(envs.iter().map(|(k, v)| (k, v)));
+    let out = cmd::capture(command, ccc, None)?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("`ccc {}` failed on {}: {err}", args.join(" "), machine.0));
+    }
+    if !err.trim().is_empty() {
+        print!("{err}");
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A token shown by a fingerprint, never itself.
+fn fingerprint(token: &str) -> String {
+    let sum =
+        token.trim().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    format!("token #{:08x}", sum >> 32)
+}
+
+/// Two machines (a HOME each) sharing one team store on the PostgreSQL peer: the second takes
+/// the first one's sign-in, and when the token is due, one refresh serves both.
+fn fleet(env: &[(String, String)], ccc: &str, python: &str) -> Result<(), String> {
+    step("11. A fleet: two machines share one sign-in and one refresh (team store on PostgreSQL)");
+    let issuer = get(env, "CCC_TEST_OIDC_ISSUER")?;
+    let url = crate::peers::fresh_database(env, "ccc_demo_team")?;
+    let root = cmd::root().join("target/demo");
+    let key = root.join("team.key");
+    let _ = fs::remove_file(&key);
+    let machines: Vec<(String, PathBuf)> =
+        ["machine-a", "machine-b"].iter().map(|m| ((*m).to_owned(), root.join(m))).collect();
+    for (_, home) in &machines {
+        let _ = fs::remove_dir_all(home);
+        fs::create_dir_all(home).map_err(|e| e.to_string())?;
+    }
+    let envs = [("CCC_TEAM_STORE", url.clone()), ("CCC_TEAM_KEY", key.display().to_string())];
+    on(&machines[0], &[], ccc, &["team", "key", "--new", &key.display().to_string()])?;
+    println!("   both machines: CCC_TEAM_STORE={}  CCC_TEAM_KEY={}", redact(&url), key.display());
+    for m in &machines {
+        on(m, &envs, ccc, &["oauth", "add", "demo-api", "--issuer", issuer, "--client-id", "ccc-public"])?;
+    }
+    println!("{}$ (sign in)", machines[0].0);
+    browser_sign_in(&machines[0].1, ccc, &envs)?;
+    let first = on(&machines[0], &envs, ccc, &["oauth", "token", "demo-api"])?;
+    println!("   {}", fingerprint(&first));
+    let b = on(&machines[1], &envs, ccc, &["oauth", "token", "demo-api"])?;
+    println!("   {}  (machine-b never signed in: it took machine-a's from the team store)", fingerprint(&b));
+    let counter = format!("refresh_token:{USER}");
+    let grants = || -> Result<u64, String> {
+        let probe = format!(
+            "import json, urllib.request; print(json.load(urllib.request.urlopen('{issuer}/test/counters')).get('{counter}', 0))"
+        );
+        cmd::output(python, &["-c", &probe])?.trim().parse::<u64>().map_err(|e| e.to_string())
+    };
+    let before = grants()?;
+    // the refresh token rotates: machine-b's copy of it is now spent
+    let renewed = on(&machines[0], &envs, ccc, &["oauth", "refresh", "demo-api"])?;
+    print!("{renewed}");
+    println!("   (an hour later on machine-b: its copy of the token has expired; its refresh token was");
+    println!("    spent by machine-a's refresh, and spending it again would get the whole family revoked)");
+    expire_local_tokens(&machines[1].1)?;
+    let b = on(&machines[1], &envs, ccc, &["oauth", "token", "demo-api"])?;
+    let a = on(&machines[0], &envs, ccc, &["oauth", "token", "demo-api"])?;
+    println!("   machine-a: {}   machine-b: {}", fingerprint(&a), fingerprint(&b));
+    print!("{}", on(&machines[1], &envs, ccc, &["team", "status"])?);
+    let refreshed = grants()? - before;
+    println!("   the provider counted {refreshed} refresh grant for the two machines, and refused none");
+    let refused = {
+        let probe = format!(
+            "import json, urllib.request; print(json.load(urllib.request.urlopen('{issuer}/test/counters')).get('{counter}:refused', 0))"
+        );
+        cmd::output(python, &["-c", &probe])?.trim().to_owned()
+    };
+    if refreshed != 1 || a.trim() != b.trim() || a.trim() == first.trim() || refused != "0" {
+        return Err(format!("expected one refresh shared by both machines, saw {refreshed} ({refused} refused)"));
+    }
+    Ok(())
+}
+
+/// Marks a machine's stored OAuth tokens expired (the demo's "an hour later").
+fn expire_local_tokens(home: &Path) -> Result<(), String> {
+    let file = home.join(".ccc/tokens.json");
+    let text = fs::read_to_string(&file).map_err(|e| e.to_string())?;
+    let mut store: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    if let Some(entries) = store.get_mut("entries").and_then(serde_json::Value::as_object_mut) {
+        for entry in entries.values_mut() {
+            entry["expires_at"] = serde_json::json!(1_000_000_000);
+        }
+    }
+    fs::write(&file, store.to_string()).map_err(|e| e.to_string())
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if url[s + 3..at].contains(':') => {
+            let user = url[s + 3..at].split(':').next().unwrap_or_default();
+            format!("{}{user}:****{}", &url[..s + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
 }

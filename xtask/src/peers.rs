@@ -215,6 +215,21 @@ fn install_node(dir: &Path) -> Result<(), String> {
     fs::write(&stamp, lock).map_err(|e| e.to_string())
 }
 
+/// A new, empty database `name` on the PostgreSQL peer (dropped first if it exists): its URL.
+pub fn fresh_database(env: &[(String, String)], name: &str) -> Result<String, String> {
+    let admin = env
+        .iter()
+        .find(|(k, _)| k == "CCC_TEST_DATABASE_URL")
+        .map(|(_, v)| v.clone())
+        .ok_or("peer variable CCC_TEST_DATABASE_URL missing")?;
+    let psql = pg_bin_dir()?.join("psql").display().to_string();
+    let drop = format!("DROP DATABASE IF EXISTS {name}");
+    let create = format!("CREATE DATABASE {name}");
+    cmd::output(&psql, &["-q", "-v", "ON_ERROR_STOP=1", &admin, "-c", &drop, "-c", &create])?;
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    Ok(format!("{base}/{name}"))
+}
+
 fn pg_bin_dir() -> Result<PathBuf, String> {
     if let Ok(out) = cmd::output("sh", &["-c", "command -v initdb"]) {
         let p = PathBuf::from(out.trim());

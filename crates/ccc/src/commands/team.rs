@@ -59,7 +59,8 @@ async fn status(ctx: &Ctx) -> CliResult {
     match ctx.output {
         Output::Json => print_json(&serde_json::json!({ "store": store.location(), "entries": rows })),
         Output::Table => {
-            println!("team store {} — {} entries", store.location(), rows.len());
+            let n = rows.len();
+            println!("team store {} — {n} {}", store.location(), if n == 1 { "entry" } else { "entries" });
             for e in &entries {
                 let refreshing = match &e.held_by {
                     Some((who, held)) => format!("  refreshing by {who} for {} s", held.as_secs()),
