@@ -13,6 +13,8 @@ use cred_store::{Refreshing, to_sdk_credentials};
 #[cfg(feature = "azure")]
 use crate::azure::{AzureEnv, AzureSession, AzureSpec, AzureWay, secret};
 use crate::error::SessionError;
+#[cfg(not(all(feature = "azure", feature = "key-vault", feature = "secrets-manager")))]
+use crate::error::not_in_this_build;
 #[cfg(feature = "key-vault")]
 use crate::keyvault::AzureKeyVaultStore;
 use crate::options::ManagerOptions;
@@ -138,15 +140,6 @@ pub(crate) async fn build(plan: &Plan, options: &ManagerOptions) -> Result<Built
         }
     }
     Ok(built)
-}
-
-/// A declaration this build of the crate cannot serve: which feature would.
-#[cfg(not(all(feature = "azure", feature = "key-vault", feature = "secrets-manager", feature = "team-store")))]
-pub(crate) fn not_in_this_build(path: String, what: &str, feature: &str) -> SessionError {
-    SessionError::Config {
-        path,
-        message: format!("{what} are not in this build: build cloud-sessions with its `{feature}` feature"),
-    }
 }
 
 /// A `SEC/` value that no store had, of a session that itself reads a store: that store

@@ -133,3 +133,12 @@ impl Kinded for SessionError {
         }
     }
 }
+
+/// A declaration this build of the crate cannot serve: which feature would.
+#[cfg(not(all(feature = "azure", feature = "key-vault", feature = "secrets-manager", feature = "team-store")))]
+pub(crate) fn not_in_this_build(path: String, what: &str, feature: &str) -> SessionError {
+    SessionError::Config {
+        path,
+        message: format!("{what} are not in this build: build cloud-sessions with its `{feature}` feature"),
+    }
+}

@@ -56,7 +56,7 @@ fn make(url: &str, key: KeyText) -> Result<Team, SessionError> {
 
 #[cfg(not(feature = "team-store"))]
 fn make(_url: &str, _key: KeyText) -> Result<Team, SessionError> {
-    Err(crate::build::not_in_this_build("team_store".into(), "team stores", "team-store"))
+    Err(crate::error::not_in_this_build("team_store".into(), "team stores", "team-store"))
 }
 
 /// An assumed role's cache, with the fleet level when the session shares its refreshes.

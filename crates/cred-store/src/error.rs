@@ -71,7 +71,7 @@ pub enum Error {
         source: sqlx::Error,
     },
     /// Another machine has held a team store entry's lock for longer than we may wait.
-    #[error("team store {location}: another machine has been refreshing this entry for {} s without finishing; try again, or see `ccc team status`", waited.as_secs())]
+    #[error("team store {location}: another machine has been refreshing this entry for {} s without finishing; try again, or end the refresh that holds it (the store's status names its holder)", waited.as_secs())]
     TeamBusy {
         /// The entry (store and key; never a secret).
         location: String,

@@ -39,6 +39,7 @@ pub struct RefreshingBuilder<S: CredentialSource> {
     file: Option<PathBuf>,
     shared: Option<Shared<S::Output>>,
     fleet: Option<Fleet<S::Output>>,
+    alone_when_fleet_down: bool,
     lock_wait: std::time::Duration,
 }
 
@@ -65,6 +66,16 @@ impl<S: CredentialSource> RefreshingBuilder<S> {
     #[must_use]
     pub fn fleet(mut self, entry: impl FleetEntry<S::Output>) -> Self {
         self.fleet = Some(Arc::new(entry));
+        self
+    }
+
+    /// Whether an expired value is refreshed on this machine alone while the fleet level
+    /// cannot be reached (default yes). No: the call fails (`Unavailable`) until the fleet
+    /// answers, so a rotating refresh token is never spent outside the fleet's lock — at the
+    /// price of every machine stopping for as long as the fleet is down.
+    #[must_use]
+    pub fn refresh_alone_when_fleet_down(mut self, alone: bool) -> Self {
+        self.alone_when_fleet_down = alone;
         self
     }
 
@@ -125,6 +136,7 @@ where
                 clock: self.clock,
                 shared,
                 fleet: self.fleet,
+                alone_when_fleet_down: self.alone_when_fleet_down,
                 lock_wait: self.lock_wait,
                 state: tokio::sync::Mutex::new(None),
                 fleet_down_until: std::sync::Mutex::new(None),
@@ -140,6 +152,7 @@ struct Inner<S: CredentialSource> {
     clock: Arc<dyn Clock>,
     shared: Option<Shared<S::Output>>,
     fleet: Option<Fleet<S::Output>>,
+    alone_when_fleet_down: bool,
     lock_wait: std::time::Duration,
     state: tokio::sync::Mutex<Option<S::Output>>,
     /// Until when the fleet level counts as unreachable without asking again (it just failed
@@ -185,6 +198,7 @@ where
             file: None,
             shared: None,
             fleet: None,
+            alone_when_fleet_down: true,
             lock_wait: DEFAULT_REFRESH_LOCK_WAIT,
         }
     }
@@ -458,6 +472,12 @@ where
                     tracing::warn!(entry = %fleet.location(), error = %e, "team store unreachable; serving the still-valid credential this machine has");
                     return Ok((v, None));
                 }
+                if !self.inner.alone_when_fleet_down {
+                    return Err(self.error(
+                        ErrorKind::Unavailable,
+                        format!("{e}; this credential is refreshed only through the team store: retry when it answers"),
+                    ));
+                }
                 tracing::warn!(entry = %fleet.location(), error = %e, "team store unreachable; refreshing on this machine alone");
                 return self.upstream_noting(local, force).await;
             }
@@ -624,6 +644,53 @@ mod tests {
             .clock(Arc::new(clock.clone()))
             .build();
         (cache, calls, fail, clock)
+    }
+
+    /// A fleet level that never answers.
+    struct DownFleet;
+
+    impl FleetEntry<AwsCredentials> for DownFleet {
+        fn location(&self) -> String {
+            "down-fleet".into()
+        }
+        fn lock(&self, _wait: Duration) -> crate::BoxFuture<'_, Result<Box<dyn crate::FleetHold<AwsCredentials>>>> {
+            Box::pin(async {
+                Err(Error::Team {
+                    location: "down-fleet".into(),
+                    message: "no answer".into(),
+                    kind: ErrorKind::Unavailable,
+                })
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_fleet_serves_what_is_valid_then_refreshes_alone_or_fails_as_told() {
+        for alone in [true, false] {
+            let clock = ManualClock::fixed();
+            let calls = Arc::new(AtomicUsize::new(0));
+            let fail = Arc::new(std::sync::atomic::AtomicU8::new(UP));
+            let source =
+                Counting { calls: calls.clone(), fail, clock: clock.clone(), lifetime: Duration::from_secs(900) };
+            let cache = Refreshing::builder(source)
+                .refresh_window(RefreshPolicy::new(Duration::from_secs(300)))
+                .clock(Arc::new(clock.clone()))
+                .fleet(DownFleet)
+                .refresh_alone_when_fleet_down(alone)
+                .build();
+            let got = cache.get().await;
+            assert_eq!(got.is_ok(), alone, "nothing valid yet: refreshed alone, or failed");
+            assert_eq!(calls.load(Ordering::SeqCst), usize::from(alone));
+            if let Err(e) = got {
+                assert_eq!(e.kind(), ErrorKind::Unavailable);
+                assert!(e.to_string().contains("only through the team store"), "{e}");
+                continue;
+            }
+            // due, not expired: served as it is, nothing refreshed
+            clock.advance(Duration::from_secs(700));
+            assert!(cache.get().await.is_ok());
+            assert_eq!(calls.load(Ordering::SeqCst), 1);
+        }
     }
 
     #[tokio::test]

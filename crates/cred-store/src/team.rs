@@ -55,6 +55,9 @@ const SCHEMA: &[&str] = &[
 /// Serialises schema creation across every process and host using this database.
 const SCHEMA_LOCK: i64 = 7_312_046_692;
 const KEY_CHECK_AAD: &[u8] = b"ccc-team/v1 key check";
+/// The schema this code reads and writes, recorded in `ccc_team_meta`: a store a newer
+/// version changed is refused rather than misread.
+const SCHEMA_VERSION: i64 = 1;
 const KEY_CHECK_TEXT: &[u8] = b"ccc team store";
 
 /// The operator's 256-bit key that seals the team store's values. Never printed: `Debug`
@@ -77,13 +80,11 @@ impl TeamKey {
     /// A key from its base64 text (32 bytes, standard alphabet; surrounding space ignored).
     pub fn from_base64(text: &str) -> Result<Self> {
         let bytes = STANDARD.decode(text.trim()).map_err(|_| {
-            Error::InvalidInput(
-                "the team key is not base64; make one with `ccc team key --new FILE` (32 random bytes, base64)".into(),
-            )
+            Error::InvalidInput("the team key is not base64: a team key is 32 random bytes, base64-encoded".into())
         })?;
         let key: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
             Error::InvalidInput(format!(
-                "the team key is {} bytes, not 32; make one with `ccc team key --new FILE`",
+                "the team key is {} bytes, not 32: a team key is 32 random bytes, base64-encoded",
                 b.len()
             ))
         })?;
@@ -273,6 +274,26 @@ impl TeamStore {
         for stmt in SCHEMA {
             sqlx::query(*stmt).execute(&mut *tx).await.map_err(|e| self.error(&e))?;
         }
+        sqlx::query(
+            "INSERT INTO ccc_team_meta (name, value) VALUES ('schema_version', $1) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(SCHEMA_VERSION.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.error(&e))?;
+        let schema: String = sqlx::query_scalar("SELECT value FROM ccc_team_meta WHERE name = 'schema_version'")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.error(&e))?;
+        if schema.parse::<i64>().map_or(true, |v| v > SCHEMA_VERSION) {
+            return Err(Error::Team {
+                location: self.inner.location.clone(),
+                message: format!(
+                    "the store's schema is version {schema}, newer than this program's ({SCHEMA_VERSION}); upgrade it on this machine"
+                ),
+                kind: ErrorKind::NotConfigured,
+            });
+        }
         let check = crate::aead::seal(self.inner.key.bytes(), KEY_CHECK_TEXT, KEY_CHECK_AAD)
             .ok_or_else(|| Error::InvalidInput("no randomness for a nonce".into()))?;
         sqlx::query("INSERT INTO ccc_team_meta (name, value) VALUES ('key_check', $1) ON CONFLICT (name) DO NOTHING")
@@ -293,7 +314,7 @@ impl TeamStore {
         if !opens {
             return Err(Error::Team {
                 location: self.inner.location.clone(),
-                message: "the team key does not open this store: it was set up with another key; use the team's key (CCC_TEAM_KEY)".into(),
+                message: "the team key does not open this store: it was set up with another key; use the key the store was set up with".into(),
                 kind: ErrorKind::NotConfigured,
             });
         }
@@ -454,6 +475,15 @@ impl TeamEntry {
         format!("{} ({})", self.store.inner.location, self.key)
     }
 
+    /// The value the entry holds and when it was obtained (read under its lock, so never half
+    /// of another machine's write).
+    pub async fn get<T: CacheCodec + Expiring + Send + Sync + 'static>(&self) -> Result<Option<(T, SystemTime)>> {
+        let mut hold = FleetEntry::<T>::lock(self, crate::DEFAULT_REFRESH_LOCK_WAIT).await?;
+        let current = hold.current();
+        hold.release().await;
+        current
+    }
+
     /// Stores `value`, obtained at `at`, as the entry's next version under its lock (a
     /// sign-in's tokens, say, for the rest of the fleet to take from here).
     pub async fn put<T: CacheCodec + Expiring + Send + Sync + 'static>(&self, value: &T, at: SystemTime) -> Result<()> {
@@ -524,7 +554,7 @@ impl<T: CacheCodec + Expiring + Send + Sync + 'static> FleetHold<T> for TeamHold
             location: self.entry.location(),
             message: format!(
                 "version {} does not open with the team key: the row was altered in the database, or written with another key; \
-                 `ccc team forget {key}` removes it (the next refresh then starts from a sign-in)",
+                 remove the entry {key} from the team store, then sign in again",
                 row.version
             ),
             kind: ErrorKind::InvalidInput,
@@ -541,7 +571,7 @@ impl<T: CacheCodec + Expiring + Send + Sync + 'static> FleetHold<T> for TeamHold
                 Error::Team {
                     location: self.entry.location(),
                     message: format!(
-                        "version {} holds a value this version of ccc cannot read; `ccc team forget {key}` removes it",
+                        "version {} holds a value this program cannot read; upgrade it, or remove the entry {key} from the team store",
                         row.version
                     ),
                     kind: ErrorKind::InvalidInput,

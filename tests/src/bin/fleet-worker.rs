@@ -157,7 +157,9 @@ async fn main() {
     }
     let mut accepted = 0usize;
     for v in &distinct {
-        ccc_tests::leak::secret(v);
+        if checker.is_some() {
+            ccc_tests::leak::secret(v); // an access token (the other modes print key ids)
+        }
         values.insert(if checker.is_some() { fingerprint(v) } else { v.clone() });
         if let Some((http, issuer)) = &checker {
             let token = SecretString::from(v.clone());

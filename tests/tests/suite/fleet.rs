@@ -141,6 +141,10 @@ async fn a_holder_killed_mid_refresh_releases_the_fleet_lock() {
     let key = key_file(dir.path());
     let count = dir.path().join("refreshes.log");
     let count_s = count.display().to_string();
+    let store = TeamStore::new(&url, TeamKey::from_file(&key).unwrap()).unwrap();
+    // the fleet's credential has expired
+    let old = AwsCredentials::new("ASIAFLEETEXPIRED", "old-secret", None, Some(now() - Duration::from_secs(1)));
+    store.entry("counting").put(&old, now() - Duration::from_secs(3600)).await.unwrap();
     // the first machine takes the lock and stalls inside its refresh
     let mut holder = machine(dir.path(), 0, &url, &key, 1, &["counting", &count_s, "60000"]);
     go(dir.path()).await;
@@ -149,9 +153,10 @@ async fn a_holder_killed_mid_refresh_releases_the_fleet_lock() {
         assert!(started.elapsed() < Duration::from_secs(30), "the first machine never began its refresh");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let store = TeamStore::new(&url, TeamKey::from_file(&key).unwrap()).unwrap();
+    // `ccc team status` names the holder (its connection's application_name) while it refreshes
     let held = store.status().await.unwrap();
-    assert!(held.is_empty(), "nothing published yet: {held:?}");
+    let (who, _) = held[0].held_by.clone().expect("the holder is shown");
+    assert!(who.ends_with(&format!("pid {}", holder.id().unwrap())), "{who}");
     holder.start_kill().unwrap(); // SIGKILL: no unwinding, no rollback sent
     holder.wait().await.unwrap();
 
@@ -168,7 +173,8 @@ async fn a_holder_killed_mid_refresh_releases_the_fleet_lock() {
     assert_eq!(lines(&count), 2, "the killed refresh, then exactly one more by another machine");
     assert_eq!(values.into_iter().collect::<Vec<_>>(), ["ASIAFLEET00000002"], "everyone got the second refresh");
     let status = store.status().await.unwrap();
-    assert_eq!(status[0].version, 1);
+    assert_eq!(status[0].version, 2, "the expired one, then the second refresh");
+    assert!(status[0].held_by.is_none());
 }
 
 /// Counts its refreshes; each returns credentials valid for 15 minutes of `clock`.
@@ -286,7 +292,7 @@ async fn a_wrong_key_or_an_altered_row_is_refused_never_served() {
     let e = cache(&dir.path().join("c"), &store, &calls, &clock).get().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
     let text = e.to_string();
-    assert!(text.contains("does not open") && text.contains("ccc team forget shared-role"), "{text}");
+    assert!(text.contains("does not open") && text.contains("remove the entry shared-role"), "{text}");
     assert!(!text.contains(first.secret_access_key().expose_secret()));
     // a sealed value swapped in from elsewhere: refused too
     sqlx::query("UPDATE ccc_team_entries SET version = version - 1, sealed = 'AAAA' || substr(sealed, 5)")

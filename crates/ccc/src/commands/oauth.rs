@@ -177,6 +177,15 @@ pub async fn oauth(ctx: &Ctx, cmd: OauthCommand) -> CliResult {
                 client(&t, &stored.scopes).await?.sign_out(&stored).await.map_err(|e| oauth_error(e, Some(&t)))?;
             }
             store.remove(&t.key())?;
+            if let Some(team) = ctx.team_store(&ctx.config()?)? {
+                // the fleet's tokens may be newer than this machine's: revoked too, and gone
+                let entry = team.entry(t.fleet_key());
+                if let Some((theirs, _)) = entry.get::<core_types::TokenSet>().await? {
+                    client(&t, &theirs.scopes).await?.sign_out(&theirs).await.map_err(|e| oauth_error(e, Some(&t)))?;
+                    team.forget(entry.key()).await?;
+                    eprintln!("removed from the team store: every machine of the fleet is signed out");
+                }
+            }
             println!("Signed out of {} ({}).", t.issuer, t.client_id);
             Ok(())
         }

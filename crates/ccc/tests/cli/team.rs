@@ -59,12 +59,17 @@ async fn a_second_machine_takes_the_first_ones_sign_in_from_the_team_store() {
     let table = stdout(&b.ccc().args(["team", "status"]).assert().success());
     assert!(table.contains("v1") && !table.contains(printed_by_a.trim()), "{table}");
 
-    // forgetting the entry: a machine without its own sign-in is told to sign in
-    let key_name = format!("oauth|{issuer}|ccc-public");
-    b.ccc().args(["team", "forget", &key_name]).assert().success();
+    // signing out on one machine signs the fleet out: revoked at the provider, gone from the store
+    let revoked = b.ccc().args(["oauth", "revoke"]).args(target).assert().success();
+    assert!(stderr(&revoked).contains("every machine of the fleet is signed out"), "{}", stderr(&revoked));
+    assert!(!crate::oauth::provider_accepts(printed_by_a.trim()).await, "the fleet's tokens are revoked");
+    let empty = stdout(&b.ccc().args(["--output", "json", "team", "status"]).assert().success());
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&empty).unwrap()["entries"], serde_json::json!([]));
+    // a machine without its own sign-in is told to sign in
     let c = Home::new().with_env("CCC_TEAM_STORE", &url).with_env("CCC_TEAM_KEY", key);
     let failed = c.ccc().args(&args).assert().failure();
     assert!(stderr(&failed).contains("sign"), "{}", stderr(&failed));
+    let key_name = format!("oauth|{issuer}|ccc-public");
     let missing = b.ccc().args(["team", "forget", &key_name]).assert().failure();
     assert!(stderr(&missing).contains("ccc team status"), "{}", stderr(&missing));
 }
