@@ -452,6 +452,12 @@ impl CognitoProfile {
                 Binding::User(_) => 0,
             };
             if others == 0 {
+                // the fleet's copies too: every machine sharing this sign-in is signed out
+                if let Some(fleet) = &self.inner.fleet
+                    && let Err(e) = fleet.forget(&key).await
+                {
+                    out.warnings.push(format!("removing the sign-in from the fleet's store failed ({e})"));
+                }
                 self.inner.store.entry(key).remove()?;
             }
             if let Binding::Profile(p) = &self.inner.binding {

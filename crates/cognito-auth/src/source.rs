@@ -41,6 +41,8 @@ pub trait FleetEntries: fmt::Debug + Send + Sync + 'static {
     fn tokens(&self, key: &TokenKey) -> Arc<dyn FleetEntry<TokenSet>>;
     /// The fleet entry of the AWS credentials of the user whose tokens are under `key`.
     fn credentials(&self, key: &TokenKey) -> Arc<dyn FleetEntry<AwsCredentials>>;
+    /// Removes both entries of the user whose tokens are under `key` (their sign-in ended).
+    fn forget<'a>(&'a self, key: &'a TokenKey) -> cred_store::BoxFuture<'a, Result<(), cred_store::Error>>;
 }
 
 #[cfg(feature = "team-store")]
@@ -50,6 +52,13 @@ impl FleetEntries for cred_store::TeamStore {
     }
     fn credentials(&self, key: &TokenKey) -> Arc<dyn FleetEntry<AwsCredentials>> {
         Arc::new(self.entry(format!("{}-aws|{}|{}", key.provider, key.account, key.user)))
+    }
+    fn forget<'a>(&'a self, key: &'a TokenKey) -> cred_store::BoxFuture<'a, Result<(), cred_store::Error>> {
+        Box::pin(async move {
+            cred_store::TeamStore::forget(self, &format!("{}|{}|{}", key.provider, key.account, key.user)).await?;
+            cred_store::TeamStore::forget(self, &format!("{}-aws|{}|{}", key.provider, key.account, key.user)).await?;
+            Ok(())
+        })
     }
 }
 

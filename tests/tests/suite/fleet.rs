@@ -376,6 +376,12 @@ async fn sixteen_machines_share_one_cognito_refresh() {
         assert!(e.expires_at.is_some_and(|t| t > now()), "{e:?}");
     }
     assert_eq!(status.len(), 2, "the tokens and the credentials: {status:?}");
+
+    // signing out on one machine removes the sign-in from the fleet's store
+    let out = profile.sign_out().await.unwrap();
+    // (moto answers RevokeToken with a 500: that warning is moto's, PEERS.md)
+    assert!(!out.warnings.iter().any(|w| w.contains("fleet")), "{:?}", out.warnings);
+    assert_eq!(store.status().await.unwrap(), vec![], "both entries are gone");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
