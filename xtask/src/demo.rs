@@ -60,7 +60,7 @@ fn show(home: &Path, endpoint: &str, program: &str, args: &[&str], stdin: Option
 /// `ccc exec`, and boto3 reading the token ccc wrote.
 fn sso_user(home: &Path, ccc: &str, python: &str) -> Result<(), String> {
     use std::io::BufRead;
-    step("8. An IAM Identity Center (SSO) user: an aws-style profile, and no AWS CLI anywhere");
+    step("9. An IAM Identity Center (SSO) user: an aws-style profile, and no AWS CLI anywhere");
     cmd::run("cargo", &["build", "--quiet", "-p", "ccc-tests", "--bin", "sso-stub"])?;
     let mut stub = Command::new(cmd::root().join("target/debug/sso-stub"))
         .stdin(std::process::Stdio::piped())
@@ -119,7 +119,7 @@ fn sso_user(home: &Path, ccc: &str, python: &str) -> Result<(), String> {
 /// A run longer than one credential's life: `ccc session extend` for a profile with IAM-user
 /// keys, then the library's extended session across three lifetimes on a fast clock.
 fn long_run(home: &Path, endpoint: &str, ccc: &str) -> Result<(), String> {
-    step("9. A long run: credentials that outlive their lifetime");
+    step("10. A long run: credentials that outlive their lifetime");
     let keys = "[demo-keys]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = demo-long-run-secret\n";
     fs::write(home.join(".aws/credentials"), keys).map_err(|e| e.to_string())?;
     println!("   ~/.aws/credentials holds IAM-user keys for profile demo-keys");
@@ -142,7 +142,7 @@ fn long_run(home: &Path, endpoint: &str, ccc: &str) -> Result<(), String> {
 /// An OAuth user: a provider saved by name, a browser sign-in (a headless browser plays the
 /// person at oidc-provider's pages), a command run with the token, revocation.
 fn oauth_user(home: &Path, endpoint: &str, ccc: &str, python: &str, issuer: &str) -> Result<(), String> {
-    step("10. An OAuth API user: a saved provider, a browser sign-in, a command with the token");
+    step("11. An OAuth API user: a saved provider, a browser sign-in, a command with the token");
     show(home, endpoint, ccc, &["oauth", "add", "demo-api", "--issuer", issuer, "--client-id", "ccc-public"], None)?;
     browser_sign_in(home, ccc, &[])?;
     show(home, endpoint, ccc, &["oauth", "list"], None)?;
@@ -283,7 +283,9 @@ pub fn run(env: &[(String, String)]) -> Result<(), String> {
     );
     show(&home, &endpoint, &ccc, &["permissions"], None)?;
 
-    step("7. Sign out");
+    serve_step(&home, &endpoint, &ccc, &python)?;
+
+    step("8. Sign out");
     show(&home, &endpoint, &ccc, &["logout"], None)?;
 
     sso_user(&home, &ccc, &python)?;
@@ -320,7 +322,7 @@ fn fingerprint(token: &str) -> String {
 /// Two machines (a HOME each) sharing one team store on the PostgreSQL peer: the second takes
 /// the first one's sign-in, and when the token is due, one refresh serves both.
 fn fleet(env: &[(String, String)], ccc: &str, python: &str) -> Result<(), String> {
-    step("11. A fleet: two machines share one sign-in and one refresh (team store on PostgreSQL)");
+    step("12. A fleet: two machines share one sign-in and one refresh (team store on PostgreSQL)");
     let issuer = get(env, "CCC_TEST_OIDC_ISSUER")?;
     let url = crate::peers::fresh_database(env, "ccc_demo_team")?;
     let root = cmd::root().join("target/demo");
@@ -397,4 +399,67 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// `ccc serve` feeding a boto3 process that has nothing but the two container variables.
+fn serve_step(home: &Path, endpoint: &str, ccc: &str, python: &str) -> Result<(), String> {
+    use std::io::BufRead;
+    step("7. Serve fresh credentials to a container-style client (ccc serve; boto3 with no profile, no keys)");
+    println!("$ ccc serve --slot demo &");
+    let mut server = Command::new(ccc)
+        .args(["serve", "--slot", "demo"])
+        .env("HOME", home)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run ccc serve: {e}"))?;
+    let mut lines = std::io::BufReader::new(server.stderr.take().ok_or("no stderr")?).lines();
+    let served = loop {
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("serving profile") => break line,
+            Some(Ok(_)) => {}
+            _ => return Err("ccc serve did not start".into()),
+        }
+    };
+    println!("{served}");
+    std::thread::spawn(move || lines.for_each(drop));
+    let result = (|| {
+        println!("$ eval \"$(ccc serve --print-env demo)\"");
+        let mut print_env = Command::new(ccc);
+        print_env.args(["serve", "--print-env", "demo"]).env("HOME", home);
+        let printed = String::from_utf8_lossy(&cmd::capture(print_env, ccc, None)?.stdout).into_owned();
+        let vars: Vec<(String, String)> = printed
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
+            .collect();
+        for (k, v) in &vars {
+            let shown = if k.ends_with("TOKEN") { "****".to_owned() } else { v.clone() };
+            println!("   {k}={shown}");
+        }
+        let empty = cmd::root().join("target/demo/container-home");
+        let _ = fs::create_dir_all(&empty);
+        let out = Command::new(python)
+            .args([
+                "-c",
+                "import boto3; s = boto3.Session(); c = s.get_credentials(); print('boto3 got key', c.get_frozen_credentials().access_key[:4] + '…', 'from', c.method, 'and is', s.client('sts', region_name='us-east-1').get_caller_identity()['Arn'])",
+            ])
+            .env_clear()
+            .env("HOME", &empty)
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .envs(vars.iter().map(|(k, v)| (k, v)))
+            .output()
+            .map_err(|e| e.to_string())?;
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!("boto3 failed: {}", String::from_utf8_lossy(&out.stderr)))
+        }
+    })();
+    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    let _ = server.wait();
+    result
 }

@@ -89,6 +89,9 @@ pub enum Command {
     /// The team store machines share refreshes through (CCC_TEAM_STORE, PostgreSQL).
     #[command(subcommand)]
     Team(TeamCommand),
+    /// Serve profiles' fresh credentials to containers and SDKs (the container credentials
+    /// protocol) on loopback or a unix socket.
+    Serve(ServeArgs),
     /// Check the files ccc owns (modes, owners) and say which token store and ledger are in use.
     Doctor,
     /// Print the manual page (roff; `ccc man > ccc.1`, then `man ./ccc.1`).
@@ -424,6 +427,22 @@ pub struct SessionsArgs {
     /// The YAML file with `cloud_sessions:`.
     #[arg(long, env = "CCC_SESSIONS_CONFIG")]
     pub config: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A profile to serve (repeatable); with none, the profile (--profile, AWS_PROFILE, …).
+    #[arg(long = "slot", value_name = "PROFILE")]
+    pub slots: Vec<String>,
+    /// Where to listen: a loopback address and port (default: a free port on 127.0.0.1).
+    #[arg(long, default_value = "127.0.0.1:0", conflicts_with = "socket")]
+    pub listen: String,
+    /// Listen on a unix socket instead (created 0600), e.g. to forward over SSH.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<std::path::PathBuf>,
+    /// Print the two variables a client needs for SLOT of the running server, and exit.
+    #[arg(long, value_name = "SLOT")]
+    pub print_env: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

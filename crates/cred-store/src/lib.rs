@@ -73,7 +73,7 @@ pub use process::{from_credential_process_json, to_credential_process_json};
 pub use redact::redact_url;
 pub use refreshing::{CacheCodec, DEFAULT_REFRESH_LOCK_WAIT, FLEET_RETRY_AFTER, Refreshing, RefreshingBuilder};
 #[cfg(feature = "aws-sdk")]
-pub use sdk::{SdkProviderSource, StaticSource, to_credentials_error, to_sdk_credentials};
+pub use sdk::{SdkProviderSource, StaticSource, from_sdk_credentials, to_credentials_error, to_sdk_credentials};
 pub use shared::{BoxFuture, FleetEntry, FleetHold, SharedEntry, entry_written_at};
 pub use sso_cache::{SsoCache, SsoToken, cache_file_name};
 #[cfg(feature = "team-store")]

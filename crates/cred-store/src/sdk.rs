@@ -98,16 +98,17 @@ impl CredentialSource for SdkProviderSource {
             let why = core_types::innermost_cause(Some(&e)).unwrap_or_else(|| e.to_string());
             Error::Refresh { name: self.name.clone(), message: core_types::one_line(&why), kind }
         })?;
-        let mut out = AwsCredentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            c.session_token().map(str::to_owned),
-            c.expiry(),
-        );
-        if let Some(a) = c.account_id() {
-            out = out.with_account_id(a.as_str().to_owned());
-        }
-        Ok(out)
+        Ok(from_sdk_credentials(&c))
+    }
+}
+
+/// The AWS SDK's credentials as the toolkit's (keys, session token, expiry, account).
+pub fn from_sdk_credentials(c: &aws_credential_types::Credentials) -> AwsCredentials {
+    let out =
+        AwsCredentials::new(c.access_key_id(), c.secret_access_key(), c.session_token().map(str::to_owned), c.expiry());
+    match c.account_id() {
+        Some(a) => out.with_account_id(a.as_str().to_owned()),
+        None => out,
     }
 }
 

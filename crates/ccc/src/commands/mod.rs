@@ -7,6 +7,7 @@ pub mod extend;
 pub mod inspect;
 pub mod login;
 pub mod oauth;
+pub mod serve;
 pub mod sessions;
 pub mod sso;
 pub mod team;

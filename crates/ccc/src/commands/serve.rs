@@ -1,0 +1,303 @@
+//! `ccc serve`: a local credential server speaking the container credentials protocol the AWS
+//! SDKs already read (`AWS_CONTAINER_CREDENTIALS_FULL_URI` + `AWS_CONTAINER_AUTHORIZATION_TOKEN`),
+//! so a container, an SSH-forwarded session or a ten-hour run gets fresh credentials without
+//! holding long-lived keys.
+//!
+//! One slot per profile, each with its own random bearer token; every slot is served from a
+//! refreshing cache (one refresh however many clients ask across an expiry). Loopback or a
+//! unix socket (0600) only. A request without the slot's token is refused and logged without
+//! the token. The running server keeps its address and the slots' tokens in
+//! `~/.ccc/serve.json` (0600) for `ccc serve --print-env SLOT`, and removes it when it stops.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use core_types::{ErrorKind, ExposeSecret, Kinded, SecretString};
+use cred_store::{Refreshing, SdkProviderSource};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::cli::ServeArgs;
+use crate::context::Ctx;
+use crate::error::{CliError, CliResult};
+
+/// How long one connection may take to send its request (an idle one must not hold a task).
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest request head accepted.
+const MAX_HEAD: usize = 16 * 1024;
+/// How long a refresh may take before the client is told to retry.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The path a slot is served at.
+fn slot_path(slot: &str) -> String {
+    format!("/creds/{slot}")
+}
+
+struct Slot {
+    token: SecretString,
+    cache: Refreshing<SdkProviderSource>,
+}
+
+type Slots = Arc<BTreeMap<String, Slot>>;
+
+/// A new bearer token: 32 bytes of OS randomness, hex.
+fn new_token() -> CliResult<SecretString> {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| CliError::new("no randomness for a token"))?;
+    Ok(SecretString::from(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+}
+
+pub async fn serve(ctx: &Ctx, args: ServeArgs) -> CliResult {
+    let state_file = ctx.paths.ccc_dir.join("serve.json");
+    if let Some(slot) = &args.print_env {
+        return print_env(&state_file, slot);
+    }
+    let config = ctx.config()?;
+    let mut names: Vec<String> = args.slots.clone();
+    if names.is_empty() || ctx.profile_flag.is_some() {
+        names.insert(0, ctx.profile(&config));
+    }
+    names.dedup();
+    let window = crate::context::refresh_window(&config)?;
+    let mut slots = BTreeMap::new();
+    for name in &names {
+        // resolved now: a profile that cannot give credentials fails here, not at a client
+        let (provider, _, creds) =
+            ctx.profile_credentials(&config, name, cred_store::DEFAULT_REFRESH_LOCK_WAIT).await?;
+        let cache = Refreshing::builder(SdkProviderSource::new(format!("profile {name}"), provider))
+            .refresh_window(window)
+            .clock(ctx.clock.clone())
+            .build();
+        let creds = cred_store::from_sdk_credentials(&creds);
+        // never hand out long-term keys
+        if creds.session_token().is_none() {
+            return Err(CliError::new(format!(
+                "profile {name} has long-term keys: ccc serve hands out temporary credentials only"
+            ))
+            .kind(ErrorKind::InvalidInput)
+            .hint("serve a role, SSO or Cognito profile, or run `ccc session extend` and serve that"));
+        }
+        cache.seed(creds).await?;
+        slots.insert(name.clone(), Slot { token: new_token()?, cache });
+    }
+    let slots: Slots = Arc::new(slots);
+    let (address, listener) = match (&args.socket, &args.listen) {
+        (Some(path), _) => {
+            let _ = std::fs::remove_file(path);
+            let l = tokio::net::UnixListener::bind(path)
+                .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", path.display())))?;
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| CliError::new(format!("cannot make {} private: {e}", path.display())))?;
+            (Address::Socket(path.clone()), Listener::Unix(l))
+        }
+        (None, listen) => {
+            let addr: SocketAddr = listen.parse().map_err(|_| {
+                CliError::new(format!("--listen {listen} is not an address"))
+                    .kind(ErrorKind::InvalidInput)
+                    .hint("e.g. --listen 127.0.0.1:9911")
+            })?;
+            if !addr.ip().is_loopback() {
+                return Err(CliError::new(format!(
+                    "--listen {addr} is not a loopback address: credentials are served to this machine only"
+                ))
+                .kind(ErrorKind::InvalidInput)
+                .hint("use 127.0.0.1:PORT (forward it with ssh -L or --network host), or --socket PATH"));
+            }
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| CliError::new(format!("cannot listen on {addr}: {e}")).hint("choose another port"))?;
+            let bound = l.local_addr().map_err(|e| CliError::new(e.to_string()))?;
+            (Address::Tcp(bound), Listener::Tcp(l))
+        }
+    };
+    write_state(&state_file, &address, &slots)?;
+    for name in slots.keys() {
+        match &address {
+            Address::Tcp(a) => eprintln!("serving profile {name} at http://{a}{}", slot_path(name)),
+            Address::Socket(p) => eprintln!("serving profile {name} at {}{}", p.display(), slot_path(name)),
+        }
+    }
+    eprintln!("a client's variables: `ccc serve --print-env SLOT`; stop with Ctrl-C");
+    let stopped = run(listener, slots).await;
+    let _ = std::fs::remove_file(&state_file);
+    if let Address::Socket(p) = &address {
+        let _ = std::fs::remove_file(p);
+    }
+    stopped
+}
+
+enum Address {
+    Tcp(SocketAddr),
+    Socket(std::path::PathBuf),
+}
+
+enum Listener {
+    Tcp(tokio::net::TcpListener),
+    Unix(tokio::net::UnixListener),
+}
+
+/// Accepts connections until Ctrl-C or SIGTERM; each is served on its own task.
+async fn run(listener: Listener, slots: Slots) -> CliResult {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| CliError::new(format!("cannot watch for SIGTERM: {e}")))?;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+            accepted = accept(&listener) => match accepted {
+                Ok(Conn::Tcp(s)) => { tokio::spawn(handle(s, slots.clone())); }
+                Ok(Conn::Unix(s)) => { tokio::spawn(handle(s, slots.clone())); }
+                Err(e) => tracing::warn!(error = %e, "accepting a connection failed"),
+            },
+        }
+    }
+    eprintln!("stopped");
+    Ok(())
+}
+
+enum Conn {
+    Tcp(tokio::net::TcpStream),
+    Unix(tokio::net::UnixStream),
+}
+
+async fn accept(listener: &Listener) -> std::io::Result<Conn> {
+    match listener {
+        Listener::Tcp(l) => l.accept().await.map(|(s, _)| Conn::Tcp(s)),
+        Listener::Unix(l) => l.accept().await.map(|(s, _)| Conn::Unix(s)),
+    }
+}
+
+/// The request head (up to the blank line), within the read timeout and size bound.
+async fn read_head(stream: &mut (impl AsyncRead + Unpin)) -> Option<String> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 2048];
+    let read = async {
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.ok()?;
+            if n == 0 || head.len() + n > MAX_HEAD {
+                return None;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        Some(())
+    };
+    tokio::time::timeout(READ_TIMEOUT, read).await.ok()??;
+    Some(String::from_utf8_lossy(&head).into_owned())
+}
+
+async fn reply(stream: &mut (impl AsyncWrite + Unpin), status: &str, body: &str) {
+    let resp = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(resp.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+fn error_body(code: &str, message: &str) -> String {
+    serde_json::json!({ "code": code, "message": message }).to_string()
+}
+
+/// Compares in constant time (the token is a secret).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn handle(mut stream: impl AsyncRead + AsyncWrite + Unpin, slots: Slots) {
+    let Some(head) = read_head(&mut stream).await else { return };
+    let mut lines = head.split("\r\n");
+    let request = lines.next().unwrap_or_default();
+    let mut parts = request.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let authorization = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("authorization"))
+        .map(|(_, v)| v.trim().to_owned());
+    let path = target.split('?').next().unwrap_or_default();
+    let Some((name, slot)) = slots.iter().find(|(name, _)| slot_path(name) == path) else {
+        reply(&mut stream, "404 Not Found", &error_body("NotFound", "no such slot")).await;
+        return;
+    };
+    if method != "GET" {
+        reply(&mut stream, "405 Method Not Allowed", &error_body("MethodNotAllowed", "GET only")).await;
+        return;
+    }
+    if !authorization.is_some_and(|a| same(a.as_bytes(), slot.token.expose_secret().as_bytes())) {
+        // said without the token the client sent (it may be a real one for another slot)
+        tracing::warn!(slot = %name, "refused a request without the slot's token");
+        reply(&mut stream, "401 Unauthorized", &error_body("AccessDenied", "missing or wrong authorization token"))
+            .await;
+        return;
+    }
+    match tokio::time::timeout(ANSWER_TIMEOUT, slot.cache.get()).await {
+        Ok(Ok(c)) => {
+            let body = serde_json::json!({
+                "AccessKeyId": c.access_key_id().expose_secret(),
+                "SecretAccessKey": c.secret_access_key().expose_secret(),
+                "Token": c.session_token().map(|t| t.expose_secret().to_owned()),
+                "Expiration": c.expiration().map(cred_store::format_rfc3339),
+                "AccountId": c.account_id(),
+            });
+            reply(&mut stream, "200 OK", &body.to_string()).await;
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(slot = %name, error = %e, "could not serve credentials");
+            let status = if e.kind().is_retryable() { "503 Service Unavailable" } else { "500 Internal Server Error" };
+            reply(&mut stream, status, &error_body(e.kind().as_str(), &e.to_string())).await;
+        }
+        Err(_) => {
+            reply(
+                &mut stream,
+                "503 Service Unavailable",
+                &error_body("Unavailable", "the refresh is taking too long; retry"),
+            )
+            .await;
+        }
+    }
+}
+
+fn write_state(file: &std::path::Path, address: &Address, slots: &Slots) -> CliResult {
+    let tokens: serde_json::Map<String, serde_json::Value> =
+        slots.iter().map(|(n, s)| (n.clone(), serde_json::Value::from(s.token.expose_secret()))).collect();
+    let where_ = match address {
+        Address::Tcp(a) => serde_json::json!({ "url": format!("http://{a}") }),
+        Address::Socket(p) => serde_json::json!({ "socket": p.display().to_string() }),
+    };
+    let state = serde_json::json!({ "pid": std::process::id(), "at": where_, "slots": tokens });
+    Ok(cred_store::fsutil::write_atomic(file, state.to_string().as_bytes())?)
+}
+
+/// `ccc serve --print-env SLOT`: the two variables a client needs, from the running server.
+fn print_env(file: &std::path::Path, slot: &str) -> CliResult {
+    let not_running = || {
+        CliError::new("no ccc serve is running for this user")
+            .kind(ErrorKind::NotConfigured)
+            .hint("start one: `ccc serve --slot PROFILE`")
+    };
+    let text = cred_store::fsutil::read_optional(file)?.ok_or_else(not_running)?;
+    let state: serde_json::Value = serde_json::from_str(&text).map_err(|_| not_running())?;
+    // a server killed without its cleanup leaves its file behind
+    if let Some(pid) = state["pid"].as_u64()
+        && std::path::Path::new("/proc/self").exists()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    {
+        return Err(not_running());
+    }
+    let Some(token) = state["slots"][slot].as_str() else {
+        let served: Vec<&str> =
+            state["slots"].as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+        return Err(CliError::new(format!("the running ccc serve has no slot {slot}"))
+            .kind(ErrorKind::InvalidInput)
+            .hint(format!("it serves: {}", served.join(", "))));
+    };
+    let Some(url) = state["at"]["url"].as_str() else {
+        return Err(CliError::new("the running ccc serve listens on a unix socket, which the SDKs cannot read")
+            .kind(ErrorKind::InvalidInput)
+            .hint("forward the socket to a loopback port (ssh -L 9911:SOCKET), or run `ccc serve --listen 127.0.0.1:PORT`"));
+    };
+    println!("export AWS_CONTAINER_CREDENTIALS_FULL_URI='{url}{}'", slot_path(slot));
+    println!("export AWS_CONTAINER_AUTHORIZATION_TOKEN='{token}'");
+    Ok(())
+}

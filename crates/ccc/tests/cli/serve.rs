@@ -1,0 +1,244 @@
+//! `ccc serve`: the container credentials protocol, judged by boto3's `ContainerProvider` and
+//! aws-config's ECS provider, each then calling STS on moto.
+
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Child, Command as StdCommand, Stdio};
+use std::time::Duration;
+
+use ccc_tests::peer;
+
+use crate::support::{Home, stdout};
+
+/// A credential_process that counts its runs and hands out credentials numbered by the count,
+/// valid for `life` seconds.
+fn counting_profile(home: &Home, life: u64) -> std::path::PathBuf {
+    let count = home.path().join("process-runs.log");
+    let script = home.path().join("creds.py");
+    std::fs::write(
+        &script,
+        format!(
+            "import datetime, json, sys\n\
+             with open(sys.argv[1], 'a') as f: f.write('run\\n')\n\
+             n = sum(1 for _ in open(sys.argv[1]))\n\
+             exp = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds={life})\n\
+             print(json.dumps({{'Version': 1, 'AccessKeyId': 'ASIASERVED%04d' % n, 'SecretAccessKey': 'served-secret-%d-abcdef' % n,\n\
+             \x20 'SessionToken': 'served-session-token-%d-abcdef' % n, 'Expiration': exp.strftime('%Y-%m-%dT%H:%M:%SZ')}}))\n"
+        ),
+    )
+    .unwrap();
+    for n in 1..=4 {
+        ccc_tests::leak::secret(&format!("served-secret-{n}-abcdef"));
+        ccc_tests::leak::secret(&format!("served-session-token-{n}-abcdef"));
+    }
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        format!(
+            "[profile served]\nregion = us-east-1\ncredential_process = {} {} {}\n",
+            peer("CCC_TEST_PYTHON"),
+            script.display(),
+            count.display()
+        ),
+    )
+    .unwrap();
+    count
+}
+
+fn runs(count: &Path) -> usize {
+    std::fs::read_to_string(count).map(|t| t.lines().count()).unwrap_or(0)
+}
+
+/// `ccc serve ARGS` running in `home`; its slot's URL from the line it prints; its stderr
+/// drained into a string the test reads at the end.
+struct Server {
+    child: Child,
+    url: String,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Server {
+    fn start(home: &Home, args: &[&str]) -> Self {
+        let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("ccc"))
+            .arg("serve")
+            .args(args)
+            .env_clear()
+            .env("HOME", home.path())
+            .env("PATH", "/usr/bin:/bin")
+            .env("RUST_LOG", "trace")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let url = loop {
+            let line = lines.next().expect("ccc serve said where it serves").unwrap();
+            log.lock().unwrap().push_str(&format!("{line}\n"));
+            if let Some(at) = line.strip_prefix("serving profile served at ") {
+                break at.to_owned();
+            }
+        };
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        Self { child, url, log }
+    }
+
+    /// Stops it (SIGTERM) and returns its log (also handed to the leak scan).
+    fn stop(mut self) -> String {
+        let _ = StdCommand::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        let log = self.log.lock().unwrap().clone();
+        ccc_tests::leak::child_log(&log);
+        log
+    }
+}
+
+/// The tests crate's Rust SDK client (built with the workspace's tests; built here when this
+/// package's tests run alone).
+fn sdk_client() -> std::path::PathBuf {
+    let bin = assert_cmd::cargo::cargo_bin("sdk-container-client");
+    if !bin.exists() {
+        let built = StdCommand::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "ccc-tests", "--bin", "sdk-container-client"])
+            .current_dir(ccc_tests::workspace_root())
+            .status()
+            .unwrap();
+        assert!(built.success(), "building sdk-container-client");
+    }
+    bin
+}
+
+/// The two variables `ccc serve --print-env served` prints.
+fn client_env(home: &Home) -> Vec<(String, String)> {
+    let printed = stdout(&home.ccc().args(["serve", "--print-env", "served"]).assert().success());
+    printed
+        .lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
+        .collect()
+}
+
+#[test]
+fn boto3_and_the_rust_sdk_take_credentials_from_ccc_serve_and_a_wrong_token_is_refused() {
+    let home = Home::new();
+    let count = counting_profile(&home, 3600);
+    let server = Server::start(&home, &["--slot", "served"]);
+    let env = client_env(&home);
+    assert_eq!(env.len(), 2, "{env:?}");
+    assert_eq!(env[0], ("AWS_CONTAINER_CREDENTIALS_FULL_URI".to_owned(), server.url.clone()));
+    let token = env[1].1.clone();
+    ccc_tests::leak::secret(&token);
+    let endpoint = peer("CCC_TEST_AWS_ENDPOINT");
+    let empty = tempfile::tempdir().unwrap();
+
+    // boto3: nothing but the two variables (no profile, no keys)
+    let out = StdCommand::new(peer("CCC_TEST_PYTHON"))
+        .args([
+            "-c",
+            "import boto3; s = boto3.Session(); c = s.get_credentials(); \
+             print(c.method, c.get_frozen_credentials().access_key, s.client('sts', region_name='us-east-1').get_caller_identity()['Arn'])",
+        ])
+        .env_clear()
+        .env("HOME", empty.path())
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "boto3: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.starts_with("container-role ASIASERVED0001 arn:aws:"), "{said}");
+
+    // the Rust SDK: aws-config's ECS provider, then STS
+    let out = StdCommand::new(sdk_client())
+        .env_clear()
+        .env("HOME", empty.path())
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "rust sdk: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.starts_with("ASIASERVED0001 arn:aws:"), "{said}");
+    assert_eq!(runs(&count), 1, "both clients were served from the cache");
+
+    // without the slot's token: refused, and the refusal is logged without the token sent
+    let wrong = "wrong-token-0123456789abcdef";
+    ccc_tests::leak::secret(wrong);
+    let get = |auth: Option<&str>, url: &str| {
+        let mut c = StdCommand::new("curl");
+        c.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", url]);
+        if let Some(a) = auth {
+            c.args(["-H", &format!("Authorization: {a}")]);
+        }
+        String::from_utf8_lossy(&c.output().unwrap().stdout).into_owned()
+    };
+    assert_eq!(get(None, &server.url), "401");
+    assert_eq!(get(Some(wrong), &server.url), "401");
+    assert_eq!(get(Some(&token), &server.url.replace("/served", "/other")), "404");
+    assert_eq!(get(Some(&token), &server.url), "200");
+    let log = server.stop();
+    assert!(log.contains("refused a request without the slot's token"), "{log}");
+    assert!(!log.contains(wrong) && !log.contains(&token), "no token in the server's log");
+    assert!(!home.path().join(".ccc/serve.json").exists(), "the server removed its state when it stopped");
+    let e = home.ccc().args(["serve", "--print-env", "served"]).assert().failure();
+    assert!(crate::support::stderr(&e).contains("no ccc serve is running"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_four_clients_across_an_expiry_cause_one_refresh() {
+    let home = Home::new();
+    let count = counting_profile(&home, 8);
+    home.ccc().args(["config", "set", "refresh_window_seconds", "5"]).assert().success();
+    let server = Server::start(&home, &["--slot", "served"]);
+    let env = client_env(&home);
+    let token = env[1].1.clone();
+    assert_eq!(runs(&count), 1);
+    // past the credentials' expiry
+    tokio::time::sleep(Duration::from_millis(8500)).await;
+    let http = reqwest::Client::new();
+    let asks: Vec<_> = (0..64)
+        .map(|_| {
+            let (http, url, token) = (http.clone(), server.url.clone(), token.clone());
+            tokio::spawn(async move {
+                let r = http.get(url).header("Authorization", token).send().await.unwrap();
+                assert_eq!(r.status(), 200);
+                r.json::<serde_json::Value>().await.unwrap()
+            })
+        })
+        .collect();
+    let mut keys = std::collections::BTreeSet::new();
+    for a in asks {
+        let body = a.await.unwrap();
+        keys.insert(body["AccessKeyId"].as_str().unwrap().to_owned());
+        assert!(body["Token"].is_string() && body["Expiration"].is_string(), "{body}");
+    }
+    assert_eq!(runs(&count), 2, "one refresh for 64 clients");
+    assert_eq!(keys.into_iter().collect::<Vec<_>>(), ["ASIASERVED0002"]);
+    server.stop();
+}
+
+#[test]
+fn serve_refuses_what_would_leak_credentials() {
+    let home = Home::new();
+    counting_profile(&home, 3600);
+    let e = home.ccc().args(["serve", "--slot", "served", "--listen", "0.0.0.0:0"]).assert().failure();
+    assert!(crate::support::stderr(&e).contains("not a loopback address"));
+    // long-term keys are not served
+    std::fs::write(
+        home.path().join(".aws/credentials"),
+        "[keys]\naws_access_key_id = AKIAKEYS\naws_secret_access_key = long-term-secret-key\n",
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(home.path().join(".aws/config")).unwrap();
+    std::fs::write(home.path().join(".aws/config"), format!("{config}[profile keys]\nregion = us-east-1\n")).unwrap();
+    ccc_tests::leak::secret("long-term-secret-key");
+    let e = home.ccc().args(["serve", "--slot", "keys"]).assert().failure();
+    assert!(crate::support::stderr(&e).contains("long-term keys"), "{}", crate::support::stderr(&e));
+}
