@@ -242,3 +242,30 @@ fn serve_refuses_what_would_leak_credentials() {
     let e = home.ccc().args(["serve", "--slot", "keys"]).assert().failure();
     assert!(crate::support::stderr(&e).contains("long-term keys"), "{}", crate::support::stderr(&e));
 }
+
+#[test]
+fn a_unix_socket_is_private_and_serves_the_same_protocol() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::new();
+    counting_profile(&home, 3600);
+    let socket = home.path().join("creds.sock");
+    let server = Server::start(&home, &["--slot", "served", "--socket", socket.to_str().unwrap()]);
+    assert_eq!(std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777, 0o600);
+    let state = home.path().join(".ccc/serve.json");
+    assert_eq!(std::fs::metadata(&state).unwrap().permissions().mode() & 0o777, 0o600);
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap();
+    let token = state["slots"]["served"].as_str().unwrap().to_owned();
+    ccc_tests::leak::secret(&token);
+    let body = StdCommand::new("curl")
+        .args(["-s", "--unix-socket", socket.to_str().unwrap(), "http://localhost/creds/served", "-H"])
+        .arg(format!("Authorization: {token}"))
+        .output()
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&body.stdout).unwrap();
+    assert_eq!(body["AccessKeyId"], "ASIASERVED0001");
+    // the SDKs cannot read a unix socket: --print-env says what to do instead
+    let e = home.ccc().args(["serve", "--print-env", "served"]).assert().failure();
+    assert!(crate::support::stderr(&e).contains("unix socket"), "{}", crate::support::stderr(&e));
+    server.stop();
+    assert!(!socket.exists(), "the socket goes with the server");
+}
