@@ -31,6 +31,13 @@ struct State {
     device_denied: bool,
     /// (account id, name) `ListAccounts` serves; each has the role `Developer`.
     accounts: Vec<(String, String)>,
+    /// The portal's throttle: at most this many `List*` calls in any second; more are
+    /// answered 429 `TooManyRequestsException` with `Retry-After: 1`.
+    rate_limit: Option<usize>,
+    /// When the recent `List*` calls came (the last second's).
+    recent: std::collections::VecDeque<std::time::Instant>,
+    /// Calls the throttle refused.
+    throttled: usize,
 }
 
 /// The service's page size when the caller names none (small, so paging is exercised).
@@ -102,6 +109,17 @@ impl SsoStub {
         lock(&self.state).calls.get(op).copied().unwrap_or(0)
     }
 
+    /// Throttles `ListAccounts` / `ListAccountRoles` at `per_second` calls (429 with
+    /// `Retry-After: 1` beyond), as the portal does at about 20.
+    pub fn rate_limit(&self, per_second: usize) {
+        lock(&self.state).rate_limit = Some(per_second);
+    }
+
+    /// Calls the rate limit refused.
+    pub fn throttled(&self) -> usize {
+        lock(&self.state).throttled
+    }
+
     /// The next `times` calls of `op` fail with `status` and AWS error type `code`.
     pub fn inject(&self, op: &str, status: u16, code: &str, times: usize) {
         lock(&self.state).faults.insert(op.to_owned(), (status, code.to_owned(), times));
@@ -116,6 +134,14 @@ fn respond(status: u16, body: Value, error_type: Option<&str>) -> Response<Full<
     let text = body.to_string();
     crate::leak::secrets_in_response(&text);
     b.body(Full::new(Bytes::from(text))).unwrap_or_default()
+}
+
+/// A 429 says when to come back, as the portal's throttle does.
+fn with_retry_after(status: u16, mut r: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    if status == 429 {
+        r.headers_mut().insert("retry-after", hyper::header::HeaderValue::from_static("1"));
+    }
+    r
 }
 
 fn err(status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
@@ -154,7 +180,20 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
     {
         *left -= 1;
         let (status, code) = (*status, code.clone());
-        return Ok(err(status, &code, "injected fault"));
+        return Ok(with_retry_after(status, err(status, &code, "injected fault")));
+    }
+    if op.starts_with("List")
+        && let Some(limit) = s.rate_limit
+    {
+        let now = std::time::Instant::now();
+        while s.recent.front().is_some_and(|t| now.duration_since(*t) >= std::time::Duration::from_secs(1)) {
+            s.recent.pop_front();
+        }
+        if s.recent.len() >= limit {
+            s.throttled += 1;
+            return Ok(with_retry_after(429, err(429, "TooManyRequestsException", "Rate exceeded")));
+        }
+        s.recent.push_back(now);
     }
     let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let field = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_owned);

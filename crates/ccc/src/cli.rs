@@ -306,10 +306,29 @@ pub enum SsoCommand {
     Accounts(SsoSessionArg),
     /// The roles the signed-in user can assume (in every account, or one).
     Roles(SsoRolesArgs),
+    /// Write a profile for every account and role the signed-in user can use.
+    Populate(SsoPopulateArgs),
     /// Refresh if needed (silently when the token cache allows), then show the expiry.
     Ensure,
     /// Refresh now.
     Refresh,
+}
+
+#[derive(Debug, Args)]
+pub struct SsoPopulateArgs {
+    /// The `[sso-session NAME]` whose signed-in user's accounts and roles become profiles.
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: String,
+    /// How profiles are named, from {account_name}, {account_id}, {role_name}, {sso_session}.
+    #[arg(long, default_value = "{account_name}.{role_name}")]
+    pub template: String,
+    /// Also remove the profiles this command wrote for this sso-session earlier whose account
+    /// or role is gone.
+    #[arg(long)]
+    pub prune: bool,
+    /// Calls per second to IAM Identity Center at most (it throttles at about 20).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_rps: u32,
 }
 
 #[derive(Debug, Args)]

@@ -92,6 +92,20 @@ fn edit_doc<T>(path: &Path, edit: impl FnOnce(&mut IniDocument) -> Result<T>) ->
     })
 }
 
+/// What [`AwsFiles::sync_profiles`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SyncReport {
+    /// Profiles written for the first time.
+    pub added: Vec<String>,
+    /// Profiles it had written before, brought up to date.
+    pub kept: Vec<String>,
+    /// Names taken by profiles it did not write: left alone.
+    pub skipped: Vec<String>,
+    /// Profiles it had written that are gone upstream: removed (with `prune`).
+    pub removed: Vec<String>,
+}
+
 /// Access to the AWS shared files at the given [`Paths`].
 #[derive(Debug, Clone)]
 pub struct AwsFiles {
@@ -235,6 +249,53 @@ impl AwsFiles {
                 doc.set(&section, k, v).map_err(Error::InvalidInput)?;
             }
             Ok(())
+        })
+    }
+
+    /// Writes a set of generated profiles in one locked, atomic edit of the config file, each
+    /// marked `marker.0 = marker.1` (e.g. `ccc_populated_from = SESSION`), touching nothing
+    /// else: a profile of that name without the marker is someone else's and is left alone
+    /// (reported as skipped); with `prune`, marked profiles not in `profiles` are removed.
+    pub fn sync_profiles(
+        &self,
+        marker: (&str, &str),
+        profiles: &[(String, Vec<(String, String)>)],
+        prune: bool,
+    ) -> Result<SyncReport> {
+        crate::ini::check_entry(marker.0, marker.1).map_err(Error::InvalidInput)?;
+        for (name, values) in profiles {
+            validate_profile_name(name)?;
+            for (k, v) in values {
+                crate::ini::check_entry(k, v).map_err(Error::InvalidInput)?;
+            }
+        }
+        edit_doc(&self.paths.config_file, |doc| {
+            let mut report = SyncReport::default();
+            let ours = |doc: &IniDocument, section: &str| doc.get(section, marker.0).as_deref() == Some(marker.1);
+            for (name, values) in profiles {
+                let section = config_section(name);
+                let existed = doc.has_section(&section);
+                if existed && !ours(doc, &section) {
+                    report.skipped.push(name.clone());
+                    continue;
+                }
+                for (k, v) in values {
+                    doc.set(&section, k, v).map_err(Error::InvalidInput)?;
+                }
+                doc.set(&section, marker.0, marker.1).map_err(Error::InvalidInput)?;
+                if existed { &mut report.kept } else { &mut report.added }.push(name.clone());
+            }
+            if prune {
+                let wanted: std::collections::BTreeSet<String> =
+                    profiles.iter().map(|(n, _)| config_section(n)).collect();
+                for section in doc.section_names() {
+                    if section.starts_with("profile ") && !wanted.contains(&section) && ours(doc, &section) {
+                        doc.remove_section(&section);
+                        report.removed.push(section["profile ".len()..].trim().to_owned());
+                    }
+                }
+            }
+            Ok(report)
         })
     }
 

@@ -58,7 +58,7 @@ mod token_key;
 #[cfg(feature = "token-store")]
 mod token_store;
 
-pub use aws_files::{AwsFiles, EXPIRATION_KEY, Profile, config_section, validate_profile_name};
+pub use aws_files::{AwsFiles, EXPIRATION_KEY, Profile, SyncReport, config_section, validate_profile_name};
 pub use config::{
     CccConfig, PROFILES_KEY, REFRESH_WINDOW_KEY, get_config_value, load_config, load_config_from, save_config,
     set_config_value, set_profile_setting,

@@ -19,6 +19,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod assignments;
 mod config;
 mod device;
 mod error;
@@ -28,6 +29,7 @@ mod runner;
 mod sso;
 mod upstream;
 
+pub use assignments::{Assignment, Pace};
 pub use config::{SsoConfig, SsoConfigBuilder};
 pub use device::DeviceCode;
 pub use error::SsoError;

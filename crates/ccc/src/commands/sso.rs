@@ -123,6 +123,7 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
                 }
             }
         }
+        SsoCommand::Populate(args) => populate(ctx, &profile, args).await?,
         SsoCommand::Ensure => {
             let creds = ctx.sso(&profile).await?.ensure_valid_credentials().await?;
             report(ctx, &profile, creds.expiration());
@@ -140,4 +141,111 @@ fn report(ctx: &Ctx, profile: &str, until: Option<std::time::SystemTime>) {
         Output::Json => print_json(&serde_json::json!({"profile": profile, "valid_until": expiry(until)})),
         Output::Table => println!("SSO credentials for {profile} valid until {}.", expiry(until)),
     }
+}
+
+/// The key marking the profiles `ccc sso populate` wrote (their sso-session), so `--prune`
+/// removes only those.
+const POPULATED: &str = "ccc_populated_from";
+
+/// A profile name from `template`: characters a profile name cannot hold become `-`.
+fn profile_name(template: &str, a: &sso_refresh::Assignment, session: &str) -> String {
+    let name = template
+        .replace("{account_name}", &a.account_name)
+        .replace("{account_id}", &a.account_id)
+        .replace("{role_name}", &a.role_name)
+        .replace("{sso_session}", session);
+    let name: String = name
+        .chars()
+        .map(|c| if c.is_control() || c.is_whitespace() || matches!(c, '[' | ']' | '#' | ';') { '-' } else { c })
+        .collect();
+    name.trim_matches('-').to_owned()
+}
+
+async fn populate(ctx: &Ctx, profile: &str, args: crate::cli::SsoPopulateArgs) -> CliResult {
+    use std::io::IsTerminal;
+    let session = args.sso_session.as_str();
+    if !args.template.contains("{role_name}")
+        || !(args.template.contains("{account_id}") || args.template.contains("{account_name}"))
+    {
+        return Err(crate::error::CliError::new(format!(
+            "--template {:?} would give two roles the same profile",
+            args.template
+        ))
+        .kind(core_types::ErrorKind::InvalidInput)
+        .hint("name both the account ({account_name} or {account_id}) and the role ({role_name})"));
+    }
+    let files = cred_store::AwsFiles::new(&ctx.paths);
+    let sso_session = files.load_sso_session(session)?.ok_or_else(|| {
+        crate::error::CliError::new(format!(
+            "there is no [sso-session {session}] in {}",
+            ctx.paths.config_file.display()
+        ))
+        .kind(core_types::ErrorKind::NotConfigured)
+        .hint(format!("run `ccc sso login --sso-session {session}` after adding it, as `aws configure sso` does"))
+    })?;
+    let sso = ctx.sso_for(profile, Some(session)).await?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} accounts")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message("listing roles");
+        bar
+    });
+    let shown = bar.clone();
+    let pace = sso_refresh::Pace::default().max_per_second(args.max_rps);
+    let assignments = sso
+        .assignments(pace, move |done, total| {
+            if let Some(b) = &shown {
+                b.set_length(total as u64);
+                b.set_position(done as u64);
+            }
+        })
+        .await?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let region = ctx.region_flag.clone().or_else(|| sso_session.get("sso_region").cloned());
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    let mut profiles = Vec::new();
+    for a in &assignments {
+        let mut name = profile_name(&args.template, a, session);
+        // two accounts of the same name: the second one's profiles carry its id
+        if seen.contains_key(&name) {
+            name = format!("{name}.{}", a.account_id);
+        }
+        *seen.entry(name.clone()).or_default() += 1;
+        let mut values = vec![
+            ("sso_session".to_owned(), session.to_owned()),
+            ("sso_account_id".to_owned(), a.account_id.clone()),
+            ("sso_role_name".to_owned(), a.role_name.clone()),
+        ];
+        if let Some(r) = &region {
+            values.push(("region".to_owned(), r.clone()));
+        }
+        profiles.push((name, values));
+    }
+    let report = files.sync_profiles((POPULATED, session), &profiles, args.prune)?;
+    match ctx.output {
+        Output::Json => print_json(&serde_json::json!({
+            "sso_session": session, "assignments": assignments.len(),
+            "added": report.added, "updated": report.kept, "skipped": report.skipped, "removed": report.removed,
+        })),
+        Output::Table => {
+            println!(
+                "{} profiles for {} roles in {} accounts: {} added, {} up to date, {} removed",
+                profiles.len() - report.skipped.len(),
+                assignments.len(),
+                assignments.iter().map(|a| &a.account_id).collect::<std::collections::BTreeSet<_>>().len(),
+                report.added.len(),
+                report.kept.len(),
+                report.removed.len()
+            );
+            for name in &report.skipped {
+                println!("skipped {name}: a profile of that name exists and ccc did not write it");
+            }
+        }
+    }
+    Ok(())
 }

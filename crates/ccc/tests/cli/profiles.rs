@@ -319,3 +319,81 @@ async fn two_pools_two_users_one_machine() {
     home.ccc().args(["creds", "--profile", "e2e"]).assert().success();
     home.ccc().args(["creds", "--profile", "b-work"]).assert().code(3);
 }
+
+/// `ccc sso populate`: a profile per account and role for 600 accounts, through the portal's
+/// throttle (the stub refuses calls beyond its rate with 429 + Retry-After, and 429s are
+/// injected besides), nothing else in the file touched, `--prune` removes only what it wrote;
+/// boto3 reads the profiles and gets role credentials with one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sso_populate_writes_a_profile_per_role_for_six_hundred_accounts() {
+    let session = "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n";
+    let mine = "# my own profile, and a comment ccc must keep\n[profile mine]\nregion = eu-north-1\n\n";
+    let (stub, home) = sso_home(0, &format!("{mine}{session}")).await;
+    let ccc = |args: &[&str]| sso_ccc(&home, &stub, args);
+    ccc(&["sso", "login", "--sso-session", "corp", "--no-browser"]).assert().success();
+    let accounts: Vec<(String, String)> =
+        (0..600).map(|n| (format!("{:012}", 100_000_000_000u64 + n), format!("team-{n:03}"))).collect();
+    let refs: Vec<(&str, &str)> = accounts.iter().map(|(i, n)| (i.as_str(), n.as_str())).collect();
+    stub.set_accounts(&refs);
+    // an existing profile with a name populate would take is left alone
+    let config = std::fs::read_to_string(home.path().join(".aws/config")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        format!("{config}\n[profile team-007.Developer]\nregion = ap-south-1\n"),
+    )
+    .unwrap();
+    stub.rate_limit(100);
+    stub.inject("ListAccountRoles", 429, "TooManyRequestsException", 5);
+    let t = std::time::Instant::now();
+    let out = ccc(&["sso", "populate", "--sso-session", "corp", "--max-rps", "80", "-o", "json"]).assert().success();
+    let elapsed = t.elapsed();
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["assignments"], 600);
+    assert_eq!(report["added"].as_array().unwrap().len(), 599);
+    assert_eq!(report["skipped"], serde_json::json!(["team-007.Developer"]));
+    let calls = stub.calls("ListAccounts") + stub.calls("ListAccountRoles");
+    assert!(calls >= 600 + 6 + 5, "every account's roles were listed, 5 after a 429: {calls}");
+    // paced: 80 calls a second at most, so the stub's 100 a second was never hit
+    assert_eq!(stub.throttled(), 0, "the pace kept under the portal's throttle");
+    assert!(elapsed >= std::time::Duration::from_millis(600 * 1000 / 80), "{elapsed:?} for {calls} calls");
+
+    let text = std::fs::read_to_string(home.path().join(".aws/config")).unwrap();
+    assert!(text.starts_with(mine), "the user's own lines come first, untouched");
+    assert!(
+        text.contains("[profile team-007.Developer]\nregion = ap-south-1\n"),
+        "the existing profile is kept as it was"
+    );
+    // botocore's parser is the judge: 600 populated profiles (+ mine + the one left alone)
+    let probe = "import boto3, json; s = boto3.Session(); ps = s.available_profiles; \
+                 full = s._session.full_config['profiles']; \
+                 print(json.dumps([len(ps), sum(1 for p in ps if full[p].get('sso_session') == 'corp'), full['team-599.Developer']]))";
+    let out = std::process::Command::new(peer("CCC_TEST_PYTHON"))
+        .args(["-c", probe])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen[0], 601);
+    assert_eq!(seen[1], 599);
+    assert_eq!(seen[2]["sso_account_id"], "100000000599");
+    assert_eq!(seen[2]["sso_role_name"], "Developer");
+    assert_eq!(seen[2]["region"], "us-east-1");
+    let (method, key) = ccc_tests::boto3_profile_credentials(home.path(), &stub.url, "team-599.Developer");
+    assert_eq!(method, "sso");
+    assert!(key.starts_with("ASIASTUB"), "{key}");
+
+    // two accounts go away: --prune removes their profiles and nothing else
+    stub.set_accounts(&refs[..598]);
+    stub.rate_limit(1000);
+    let out = ccc(&["sso", "populate", "--sso-session", "corp", "--prune", "--max-rps", "500", "-o", "json"])
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["removed"], serde_json::json!(["team-598.Developer", "team-599.Developer"]));
+    let text = std::fs::read_to_string(home.path().join(".aws/config")).unwrap();
+    assert!(
+        text.starts_with(mine) && text.contains("[profile team-007.Developer]") && text.contains("[sso-session corp]")
+    );
+    assert!(!text.contains("team-599"));
+}
