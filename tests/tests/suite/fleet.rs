@@ -214,6 +214,21 @@ fn cache(home: &Path, store: &TeamStore, calls: &Arc<AtomicUsize>, clock: &Manua
         .build()
 }
 
+/// 64 callers at once, half on each machine.
+async fn ask_both(one: &Refreshing<Upstream>, two: &Refreshing<Upstream>) -> Vec<AwsCredentials> {
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let c = if i % 2 == 0 { one.clone() } else { two.clone() };
+            tokio::spawn(async move { c.get().await })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.unwrap().unwrap());
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_gone_mid_storm_serves_what_is_valid_then_refreshes_per_machine() {
     let dir = tempfile::tempdir().unwrap();
@@ -236,14 +251,8 @@ async fn postgres_gone_mid_storm_serves_what_is_valid_then_refreshes_per_machine
     clock.advance(Duration::from_secs(11 * 60));
     let (one, two) = (cache(&a, &store, &calls, &clock), cache(&b, &store, &calls, &clock));
     let t = Instant::now();
-    let tasks: Vec<_> = (0..64)
-        .map(|i| {
-            let c = if i % 2 == 0 { one.clone() } else { two.clone() };
-            tokio::spawn(async move { c.get().await })
-        })
-        .collect();
-    for task in tasks {
-        assert_eq!(task.await.unwrap().unwrap(), first, "the still-valid credential is served");
+    for got in ask_both(&one, &two).await {
+        assert_eq!(got, first, "the still-valid credential is served");
     }
     assert!(t.elapsed() < Duration::from_secs(10), "bounded: {:?}", t.elapsed());
     assert_eq!(calls.load(Ordering::SeqCst), 1, "nothing refreshed while the value is valid");
@@ -251,14 +260,7 @@ async fn postgres_gone_mid_storm_serves_what_is_valid_then_refreshes_per_machine
     // past its expiry: each machine refreshes on its own, once (machine-level single flight)
     clock.advance(Duration::from_secs(5 * 60));
     let t = Instant::now();
-    let tasks: Vec<_> = (0..64)
-        .map(|i| {
-            let c = if i % 2 == 0 { one.clone() } else { two.clone() };
-            tokio::spawn(async move { c.get().await })
-        })
-        .collect();
-    for task in tasks {
-        let got = task.await.unwrap().unwrap();
+    for got in ask_both(&one, &two).await {
         assert_ne!(got, first);
     }
     assert!(t.elapsed() < Duration::from_secs(15), "bounded: {:?}", t.elapsed());

@@ -138,33 +138,26 @@ fn boto3_and_the_rust_sdk_take_credentials_from_ccc_serve_and_a_wrong_token_is_r
     let endpoint = peer("CCC_TEST_AWS_ENDPOINT");
     let empty = tempfile::tempdir().unwrap();
 
-    // boto3: nothing but the two variables (no profile, no keys)
-    let out = StdCommand::new(peer("CCC_TEST_PYTHON"))
-        .args([
-            "-c",
-            "import boto3; s = boto3.Session(); c = s.get_credentials(); \
-             print(c.method, c.get_frozen_credentials().access_key, s.client('sts', region_name='us-east-1').get_caller_identity()['Arn'])",
-        ])
-        .env_clear()
-        .env("HOME", empty.path())
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "boto3: {}", String::from_utf8_lossy(&out.stderr));
+    // a client with nothing but the two variables (no profile, no keys) and moto's address
+    let client = |program: &Path, args: &[&str]| {
+        let out = StdCommand::new(program)
+            .args(args)
+            .env_clear()
+            .env("HOME", empty.path())
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}: {}", program.display(), String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // boto3
+    let probe = "import boto3; s = boto3.Session(); c = s.get_credentials(); \
+                 print(c.method, c.get_frozen_credentials().access_key, s.client('sts', region_name='us-east-1').get_caller_identity()['Arn'])";
+    let said = client(Path::new(&peer("CCC_TEST_PYTHON")), &["-c", probe]);
     assert!(said.starts_with("container-role ASIASERVED0001 arn:aws:"), "{said}");
-
     // the Rust SDK: aws-config's ECS provider, then STS
-    let out = StdCommand::new(sdk_client())
-        .env_clear()
-        .env("HOME", empty.path())
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "rust sdk: {}", String::from_utf8_lossy(&out.stderr));
+    let said = client(&sdk_client(), &[]);
     assert!(said.starts_with("ASIASERVED0001 arn:aws:"), "{said}");
     assert_eq!(runs(&count), 1, "both clients were served from the cache");
 
