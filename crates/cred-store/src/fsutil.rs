@@ -90,6 +90,21 @@ pub fn lock_within(path: &Path, wait: Duration) -> Result<FileLock> {
     }
 }
 
+/// Removes a file; one already gone is fine. Whether it was there.
+pub fn remove_optional(path: &Path) -> Result<bool> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io("remove", path, e)),
+    }
+}
+
+/// Makes a file (a unix socket just bound, say) readable and writable by its owner only.
+pub fn make_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(FILE_MODE)).map_err(|e| Error::io("chmod", path, e))
+}
+
 /// Reads a UTF-8 text file (a missing one is an error naming it).
 pub fn read_text(path: &Path) -> Result<String> {
     read_optional(path)?.ok_or_else(|| Error::io("read", path, std::io::Error::from(IoKind::NotFound)))

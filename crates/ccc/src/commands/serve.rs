@@ -84,12 +84,10 @@ pub async fn serve(ctx: &Ctx, args: ServeArgs) -> CliResult {
     let slots: Slots = Arc::new(slots);
     let (address, listener) = match (&args.socket, &args.listen) {
         (Some(path), _) => {
-            let _ = std::fs::remove_file(path);
+            cred_store::fsutil::remove_optional(path)?;
             let l = tokio::net::UnixListener::bind(path)
                 .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", path.display())))?;
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| CliError::new(format!("cannot make {} private: {e}", path.display())))?;
+            cred_store::fsutil::make_private(path)?;
             (Address::Socket(path.clone()), Listener::Unix(l))
         }
         (None, listen) => {
@@ -121,9 +119,9 @@ pub async fn serve(ctx: &Ctx, args: ServeArgs) -> CliResult {
     }
     eprintln!("a client's variables: `ccc serve --print-env SLOT`; stop with Ctrl-C");
     let stopped = run(listener, slots).await;
-    let _ = std::fs::remove_file(&state_file);
+    let _ = cred_store::fsutil::remove_optional(&state_file);
     if let Address::Socket(p) = &address {
-        let _ = std::fs::remove_file(p);
+        let _ = cred_store::fsutil::remove_optional(p);
     }
     stopped
 }
