@@ -29,6 +29,25 @@ pub fn ask(label: &str, default: Option<&str>) -> CliResult<String> {
     Ok(answer)
 }
 
+/// Whether this process has a controlling terminal to prompt on (`/dev/tty` opens), whatever
+/// its stdin, stdout and stderr are (a credential_process has them all taken).
+pub fn has_terminal() -> bool {
+    cred_store::fsutil::controlling_terminal().is_some()
+}
+
+/// Writes a line on the controlling terminal.
+pub fn tell_terminal(line: &str) -> CliResult {
+    let mut tty = cred_store::fsutil::controlling_terminal().ok_or_else(|| CliError::new("no terminal to write to"))?;
+    writeln!(tty, "{line}")?;
+    Ok(())
+}
+
+/// Asks for a secret on the controlling terminal, without echo.
+pub fn ask_terminal_secret(label: &str) -> CliResult<SecretString> {
+    // rpassword prompts on, and reads from, /dev/tty
+    ask_secret(label)
+}
+
 /// Asks for a secret without echo.
 pub fn ask_secret(label: &str) -> CliResult<SecretString> {
     let value = rpassword::prompt_password(format!("{label}: "))?;

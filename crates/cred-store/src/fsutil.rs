@@ -90,6 +90,12 @@ pub fn lock_within(path: &Path, wait: Duration) -> Result<FileLock> {
     }
 }
 
+/// The controlling terminal (`/dev/tty`), when the process has one: where a prompt goes when
+/// stdin and stdout belong to someone else (a credential_process run by an AWS tool).
+pub fn controlling_terminal() -> Option<std::fs::File> {
+    std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").ok()
+}
+
 /// Removes a file; one already gone is fine. Whether it was there.
 pub fn remove_optional(path: &Path) -> Result<bool> {
     match std::fs::remove_file(path) {

@@ -15,24 +15,97 @@ pub async fn creds(ctx: &Ctx, args: CredsArgs) -> CliResult {
     let budget = std::time::Duration::from_secs(args.timeout);
     let work = async {
         if let (Some(name), Some(file)) = (&args.session, &args.sessions_config) {
-            return session_credentials(ctx, file, name, budget).await;
+            return session_credentials(ctx, file, name, budget).await.map(Fetched::Now);
         }
         let config = ctx.config()?;
         let profile = ctx.profile(&config);
         // whatever serves the profile: a Cognito sign-in, an IAM Identity Center profile's
         // refreshing role credentials, or the AWS SDK's provider for any other profile (for
         // tools that only speak credential_process)
-        let (_, _, c) = ctx.profile_credentials(&config, &profile, budget).await?;
-        CliResult::Ok(core_types::AwsCredentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            c.session_token().map(str::to_owned),
-            c.expiry(),
-        ))
+        match ctx.profile_credentials(&config, &profile, budget).await {
+            Ok((_, _, c)) => Ok(Fetched::Now(cred_store::from_sdk_credentials(&c))),
+            // a Cognito sign-in whose renewal was refused needs a person
+            Err(e) if needs_person(&e) && cognito_auth::signed_in_user(&config, &profile).is_some() => {
+                Ok(Fetched::NeedsSignIn(config, profile, e))
+            }
+            Err(e) => Err(e),
+        }
     };
-    let creds = tokio::time::timeout(budget, work).await.map_err(|_| over_budget(budget))??;
+    let creds = match tokio::time::timeout(budget, work).await.map_err(|_| over_budget(budget))?? {
+        Fetched::Now(c) => c,
+        // no budget here: a person is typing
+        Fetched::NeedsSignIn(config, profile, why) => sign_in_on_terminal(ctx, &config, &profile, why, budget).await?,
+    };
     println!("{}", to_credential_process_json(&creds));
     Ok(())
+}
+
+/// What the first look at the profile found.
+enum Fetched {
+    /// Credentials.
+    Now(core_types::AwsCredentials),
+    /// A sign-in whose renewal was refused: the config, the profile, and why.
+    NeedsSignIn(cred_store::CccConfig, String, CliError),
+}
+
+/// Whether only a person can fix this: the renewal was refused (not: the service was down).
+fn needs_person(e: &CliError) -> bool {
+    matches!(e.kind, core_types::ErrorKind::ExpiredToken | core_types::ErrorKind::NotAuthorized)
+}
+
+/// How long a process waits for another one's interactive sign-in (a person typing).
+const SIGN_IN_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A credential_process whose renewal needs a person: stdout belongs to the AWS tool and stderr
+/// is often swallowed, so the prompt goes to the controlling terminal (`/dev/tty`) when there
+/// is one, and only one process of however many asked at once prompts (the others wait for its
+/// sign-in under the same lock and use it). With no terminal: one line naming the command.
+async fn sign_in_on_terminal(
+    ctx: &Ctx,
+    config: &cred_store::CccConfig,
+    profile: &str,
+    why: CliError,
+    budget: std::time::Duration,
+) -> CliResult<core_types::AwsCredentials> {
+    let user = cognito_auth::signed_in_user(config, profile).unwrap_or_default();
+    let instruction = || {
+        CliError::new(format!(
+            "profile {profile}: the sign-in of {user} has ended and there is no terminal to ask on; run `ccc login --profile {profile}`"
+        ))
+        .kind(core_types::ErrorKind::NotAuthorized)
+    };
+    if !crate::prompt::has_terminal() {
+        tracing::debug!(error = %why, "the renewal was refused");
+        return Err(instruction());
+    }
+    let lock = ctx.paths.cache_entry("sign-in", &[profile]);
+    let _lock = tokio::task::spawn_blocking(move || cred_store::fsutil::lock_within(&lock, SIGN_IN_WAIT))
+        .await
+        .map_err(|e| CliError::new(format!("lock task failed: {e}")))??;
+    // another process may have signed in while this one waited
+    if let Ok((_, _, c)) = ctx.profile_credentials(config, profile, budget).await {
+        return Ok(cred_store::from_sdk_credentials(&c));
+    }
+    crate::prompt::tell_terminal(&format!(
+        "ccc: the sign-in of {user} (profile {profile}) has ended; sign in again to go on."
+    ))?;
+    let password = crate::prompt::ask_terminal_secret(&format!("Password for {user}"))?;
+    let process_profile =
+        cred_store::AwsFiles::new(&ctx.paths).load_profile(profile)?.is_some_and(|p| p.credential_process.is_some());
+    let cognito = ctx.cognito_profile(config, profile)?.write_credentials_file(!process_profile).build();
+    let signed = cognito
+        .sign_in(&user, &password, |c| {
+            super::login::answer_on_terminal(c).map_err(|e| Box::new(e) as cognito_auth::PromptError)
+        })
+        .await
+        .map_err(|e| match e {
+            cognito_auth::CognitoError::Prompt(inner) => match inner.downcast::<CliError>() {
+                Ok(cli) => *cli,
+                Err(other) => CliError::from(cognito_auth::CognitoError::Prompt(other)),
+            },
+            e => e.into(),
+        })?;
+    Ok(signed.credentials)
 }
 
 fn over_budget(budget: std::time::Duration) -> CliError {

@@ -9,6 +9,20 @@ use crate::error::{CliError, CliResult};
 use crate::output::{expiry, print_json, print_rows};
 use crate::prompt;
 
+/// A challenge answered on the controlling terminal (a credential_process whose stdin and
+/// stdout belong to the AWS tool): MFA codes; anything longer needs `ccc login`.
+pub(crate) fn answer_on_terminal(challenge: &Challenge) -> CliResult<ChallengeAnswer> {
+    match &challenge.name {
+        ChallengeName::SmsMfa | ChallengeName::SoftwareTokenMfa => {
+            let label = if challenge.name == ChallengeName::SmsMfa { "SMS code" } else { "Authenticator code" };
+            Ok(ChallengeAnswer::MfaCode(prompt::ask_terminal_secret(label)?.expose_secret().to_owned()))
+        }
+        other => Err(CliError::new(format!("the sign-in needs the {other:?} challenge answered"))
+            .kind(core_types::ErrorKind::NotAuthorized)
+            .hint("run `ccc login` on a terminal")),
+    }
+}
+
 fn answer(challenge: &Challenge) -> CliResult<ChallengeAnswer> {
     if !prompt::interactive() {
         // a person must answer: exit 3, like any sign-in that needs one

@@ -10,6 +10,7 @@ use core_types::SecretString;
 mod errors;
 mod oauth;
 mod profiles;
+mod prompts;
 mod serve;
 mod sessions;
 mod support;
