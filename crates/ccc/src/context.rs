@@ -61,6 +61,8 @@ pub struct Ctx {
     pub exported: Option<String>,
     /// `CCC_TOKEN_STORE=keyring`: tokens sealed with a key in the platform keyring.
     sealed_tokens: bool,
+    /// `CCC_NO_PROMPT` set: never ask on the terminal (scripts, tests), as `GIT_TERMINAL_PROMPT=0`.
+    pub no_prompt: bool,
     /// `CCC_TEAM_STORE`: the team store's URL (else the ccc config's `team_store`).
     team_store: Option<String>,
     /// `CCC_TEAM_KEY`: where the team key is (else the ccc config's `team_key`).
@@ -135,6 +137,7 @@ impl Ctx {
                         .hint("use `file` (the default) or `keyring`"));
                 }
             },
+            no_prompt: var("CCC_NO_PROMPT").is_some_and(|v| v != "0"),
             team_store: var("CCC_TEAM_STORE"),
             team_key: var("CCC_TEAM_KEY").map(|k| TeamKeyRef::parse(&k, var)),
             exported: match (var(CCC_PROFILE_VAR), var("AWS_ACCESS_KEY_ID")) {

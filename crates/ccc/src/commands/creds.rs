@@ -59,7 +59,8 @@ const SIGN_IN_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 /// A credential_process whose renewal needs a person: stdout belongs to the AWS tool and stderr
 /// is often swallowed, so the prompt goes to the controlling terminal (`/dev/tty`) when there
 /// is one, and only one process of however many asked at once prompts (the others wait for its
-/// sign-in under the same lock and use it). With no terminal: one line naming the command.
+/// sign-in under the same lock and use it). With no terminal (or `CCC_NO_PROMPT` set): one line
+/// naming the command.
 async fn sign_in_on_terminal(
     ctx: &Ctx,
     config: &cred_store::CccConfig,
@@ -70,11 +71,11 @@ async fn sign_in_on_terminal(
     let user = cognito_auth::signed_in_user(config, profile).unwrap_or_default();
     let instruction = || {
         CliError::new(format!(
-            "profile {profile}: the sign-in of {user} has ended and there is no terminal to ask on; run `ccc login --profile {profile}`"
+            "profile {profile}: the sign-in of {user} has ended (its renewal was refused) and there is no terminal to ask on; run `ccc login --profile {profile}`"
         ))
         .kind(core_types::ErrorKind::NotAuthorized)
     };
-    if !crate::prompt::has_terminal() {
+    if ctx.no_prompt || !crate::prompt::has_terminal() {
         tracing::debug!(error = %why, "the renewal was refused");
         return Err(instruction());
     }

@@ -37,6 +37,8 @@ impl Home {
             .env("PATH", "/usr/bin:/bin")
             .env("AWS_ENDPOINT_URL", peer("CCC_TEST_AWS_ENDPOINT"))
             .env("RUST_LOG", "trace")
+            // a developer's terminal is never asked; the prompt tests give ccc one on purpose
+            .env("CCC_NO_PROMPT", "1")
             .envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
@@ -79,6 +81,7 @@ pub async fn concurrently(home: &Home, endpoint: &str, args: &[&str], n: usize) 
                 .env("PATH", "/usr/bin:/bin")
                 .env("AWS_ENDPOINT_URL", endpoint)
                 .env("RUST_LOG", "trace")
+                .env("CCC_NO_PROMPT", "1")
                 .envs(home.env.iter().map(|(k, v)| (k, v)))
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
