@@ -7,7 +7,9 @@ use core_types::{ExposeSecret, SecretString, TokenSet};
 use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl};
 use url::Url;
 
-use crate::client::{OAuthClient, constant_time_eq, token_error};
+use core_types::constant_time_eq;
+
+use crate::client::{OAuthClient, token_error};
 use crate::error::OAuthError;
 use crate::http::client as http_client;
 

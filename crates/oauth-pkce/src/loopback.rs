@@ -7,7 +7,9 @@ use core_types::TokenSet;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
-use crate::client::{OAuthClient, constant_time_eq};
+use core_types::constant_time_eq;
+
+use crate::client::OAuthClient;
 use crate::error::{OAuthError, from_code};
 
 const DONE_PAGE: &str =

@@ -198,11 +198,6 @@ fn error_body(code: &str, message: &str) -> String {
     serde_json::json!({ "code": code, "message": message }).to_string()
 }
 
-/// Compares in constant time (the token is a secret).
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 async fn handle(mut stream: impl AsyncRead + AsyncWrite + Unpin, slots: Slots) {
     let Some(head) = read_head(&mut stream).await else { return };
     let mut lines = head.split("\r\n");
@@ -222,7 +217,8 @@ async fn handle(mut stream: impl AsyncRead + AsyncWrite + Unpin, slots: Slots) {
         reply(&mut stream, "405 Method Not Allowed", &error_body("MethodNotAllowed", "GET only")).await;
         return;
     }
-    if !authorization.is_some_and(|a| same(a.as_bytes(), slot.token.expose_secret().as_bytes())) {
+    if !authorization.is_some_and(|a| core_types::constant_time_eq(a.as_bytes(), slot.token.expose_secret().as_bytes()))
+    {
         // said without the token the client sent (it may be a real one for another slot)
         tracing::warn!(slot = %name, "refused a request without the slot's token");
         reply(&mut stream, "401 Unauthorized", &error_body("AccessDenied", "missing or wrong authorization token"))
