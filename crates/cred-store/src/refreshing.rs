@@ -427,15 +427,18 @@ where
         Ok((v, from_upstream.then(|| self.inner.clock.now())))
     }
 
-    /// Whether the fleet level counts as unreachable now; `failed`: it just failed to answer
-    /// (not asked again for [`FLEET_RETRY_AFTER`]).
-    fn fleet_down(&self, failed: bool) -> bool {
-        let mut until = self.inner.fleet_down_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let down = until.is_some_and(|t| std::time::Instant::now() < t);
-        if failed && !down {
-            *until = Some(std::time::Instant::now() + FLEET_RETRY_AFTER);
-        }
-        down
+    fn fleet_down_until(&self) -> std::sync::MutexGuard<'_, Option<std::time::Instant>> {
+        self.inner.fleet_down_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the fleet level failed to answer less than [`FLEET_RETRY_AFTER`] ago.
+    fn fleet_is_down(&self) -> bool {
+        self.fleet_down_until().is_some_and(|t| std::time::Instant::now() < t)
+    }
+
+    /// The fleet level just failed to answer: not asked again for [`FLEET_RETRY_AFTER`].
+    fn mark_fleet_down(&self) {
+        *self.fleet_down_until() = Some(std::time::Instant::now() + FLEET_RETRY_AFTER);
     }
 
     /// The fleet level: under the entry's fleet-wide lock, the fleet's value if another
@@ -451,7 +454,7 @@ where
         // served at once while another machine refreshes
         let advisory = local.clone().filter(|v| !force && self.serve_while_refreshing(v));
         let wait = if advisory.is_some() { std::time::Duration::ZERO } else { self.inner.lock_wait };
-        let lock = if self.fleet_down(false) {
+        let lock = if self.fleet_is_down() {
             Err(Error::Team {
                 location: fleet.location(),
                 message: "did not answer moments ago; not asked again yet".into(),
@@ -460,14 +463,16 @@ where
         } else {
             fleet.lock(wait).await
         };
-        let mut hold = match lock {
-            Ok(hold) => hold,
-            Err(Error::TeamBusy { .. }) if advisory.is_some() => {
+        let mut hold = match (lock, advisory) {
+            (Ok(hold), _) => hold,
+            (Err(Error::TeamBusy { .. }), Some(v)) => {
                 tracing::debug!(entry = %fleet.location(), "another machine is refreshing; serving the still-valid value");
-                return Ok((advisory.unwrap_or_else(|| unreachable!("checked above")), None));
+                return Ok((v, None));
             }
-            Err(e @ Error::Team { kind: ErrorKind::Unavailable, .. }) => {
-                self.fleet_down(true);
+            (Err(e @ Error::Team { kind: ErrorKind::Unavailable, .. }), _) => {
+                if !self.fleet_is_down() {
+                    self.mark_fleet_down();
+                }
                 if let Some(v) = local.clone().filter(|v| !force && self.freshness(v) != Freshness::Expired) {
                     tracing::warn!(entry = %fleet.location(), error = %e, "team store unreachable; serving the still-valid credential this machine has");
                     return Ok((v, None));
@@ -481,7 +486,7 @@ where
                 tracing::warn!(entry = %fleet.location(), error = %e, "team store unreachable; refreshing on this machine alone");
                 return self.upstream_noting(local, force).await;
             }
-            Err(e) => return Err(e),
+            (Err(e), _) => return Err(e),
         };
         let theirs = match hold.current() {
             Ok(theirs) => theirs,

@@ -140,6 +140,7 @@ pub struct TeamStore {
     inner: Arc<StoreInner>,
 }
 
+#[derive(Clone)]
 struct StoreInner {
     options: PgConnectOptions,
     location: String,
@@ -204,15 +205,11 @@ impl TeamStore {
     /// any lock wait; then the store counts as unreachable.
     #[must_use]
     pub fn connect_timeout(self, timeout: Duration) -> Self {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| StoreInner {
-            options: shared.options.clone(),
-            location: shared.location.clone(),
-            key: shared.key.clone(),
-            who: shared.who.clone(),
-            connect_timeout: shared.connect_timeout,
-            pool: tokio::sync::OnceCell::new(),
-        });
-        Self { inner: Arc::new(StoreInner { connect_timeout: timeout, ..inner }) }
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.connect_timeout = timeout;
+        // a pool of its own: a pool's bounds are set when it connects
+        inner.pool = tokio::sync::OnceCell::new();
+        Self { inner: Arc::new(inner) }
     }
 
     /// The store's URL with any password hidden.
@@ -274,17 +271,7 @@ impl TeamStore {
         for stmt in SCHEMA {
             sqlx::query(*stmt).execute(&mut *tx).await.map_err(|e| self.error(&e))?;
         }
-        sqlx::query(
-            "INSERT INTO ccc_team_meta (name, value) VALUES ('schema_version', $1) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(SCHEMA_VERSION.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.error(&e))?;
-        let schema: String = sqlx::query_scalar("SELECT value FROM ccc_team_meta WHERE name = 'schema_version'")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| self.error(&e))?;
+        let schema = self.meta(&mut tx, "schema_version", SCHEMA_VERSION.to_string()).await?;
         if schema.parse::<i64>().map_or(true, |v| v > SCHEMA_VERSION) {
             return Err(Error::Team {
                 location: self.inner.location.clone(),
@@ -296,15 +283,7 @@ impl TeamStore {
         }
         let check = crate::aead::seal(self.inner.key.bytes(), KEY_CHECK_TEXT, KEY_CHECK_AAD)
             .ok_or_else(|| Error::InvalidInput("no randomness for a nonce".into()))?;
-        sqlx::query("INSERT INTO ccc_team_meta (name, value) VALUES ('key_check', $1) ON CONFLICT (name) DO NOTHING")
-            .bind(STANDARD.encode(check))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.error(&e))?;
-        let kept: String = sqlx::query_scalar("SELECT value FROM ccc_team_meta WHERE name = 'key_check'")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| self.error(&e))?;
+        let kept = self.meta(&mut tx, "key_check", STANDARD.encode(check)).await?;
         tx.commit().await.map_err(|e| self.error(&e))?;
         let opens = STANDARD
             .decode(kept)
@@ -325,6 +304,21 @@ impl TeamStore {
     /// for a health check, or to have the connection ready before a burst of work.
     pub async fn connect(&self) -> Result<()> {
         self.pool().await.map(|_| ())
+    }
+
+    /// The store's `name` setting, `value` when it has none yet (the first writer's wins).
+    async fn meta(&self, tx: &mut Transaction<'static, Postgres>, name: &str, value: String) -> Result<String> {
+        sqlx::query("INSERT INTO ccc_team_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(value)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| self.error(&e))?;
+        sqlx::query_scalar("SELECT value FROM ccc_team_meta WHERE name = $1")
+            .bind(name)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(|e| self.error(&e))
     }
 
     /// Every entry, with who holds its lock now: for `ccc team status`. No secret.
