@@ -194,7 +194,8 @@ impl Ctx {
 
     /// The team store (the refreshing caches' fleet level), when `CCC_TEAM_STORE` or the
     /// config's `team_store` names one; its key from `CCC_TEAM_KEY` or the config's
-    /// `team_key`. Creating it does no I/O: a warm call never reaches the database.
+    /// `team_key`. Only the key is read (a small file, or the variable): a warm call never
+    /// reaches the database.
     pub fn team_store(&self, config: &CccConfig) -> CliResult<Option<cred_store::TeamStore>> {
         let Some(url) = self.team_store.clone().or_else(|| config.get_str(TEAM_STORE_KEY).map(str::to_owned)) else {
             return Ok(None);
