@@ -278,6 +278,7 @@ pub(crate) fn azure_tokens(options: &ManagerOptions, name: &str, spec: &AzureSpe
         clock: options.clock.clone(),
         refresh_window: options.refresh_window,
         attempt_timeout: options.attempt_timeout,
+        token_cache: options.azure_token_cache.clone(),
     };
     ctx.chain(name, spec)
 }

@@ -18,6 +18,9 @@ pub struct ManagerOptions {
     pub(crate) refresh_window: RefreshPolicy,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) token_store: Option<TokenStore>,
+    /// Where Azure access tokens are kept between processes (none: in memory only).
+    #[cfg(feature = "azure")]
+    pub(crate) azure_token_cache: Option<TokenStore>,
     pub(crate) attempt_timeout: Duration,
     #[cfg(feature = "azure")]
     pub(crate) http: reqwest::Client,
@@ -48,6 +51,8 @@ impl Default for ManagerOptions {
             refresh_window: RefreshPolicy::default(),
             clock: Arc::new(SystemClock),
             token_store: None,
+            #[cfg(feature = "azure")]
+            azure_token_cache: None,
             attempt_timeout: Duration::from_secs(10),
             #[cfg(feature = "azure")]
             http: crate::azure::default_client(),
@@ -102,6 +107,17 @@ impl ManagerOptions {
     #[must_use]
     pub fn token_store(mut self, store: TokenStore) -> Self {
         self.token_store = Some(store);
+        self
+    }
+    /// Keeps Azure sessions' access tokens in `store` (0600; one entry per authority and
+    /// tenant, client and credential, and scope set) so that another process, or the next
+    /// run, is served while a token is valid instead of asking the credential again (for the
+    /// Azure CLI, a run of `az` that takes seconds). Renewals take the entry's lock: one
+    /// process at a time asks, the others wait and read its token. Default: in memory only.
+    #[cfg(feature = "azure")]
+    #[must_use]
+    pub fn azure_token_cache(mut self, store: TokenStore) -> Self {
+        self.azure_token_cache = Some(store);
         self
     }
     /// How long one attempt of an AWS call (or one Azure credential) may take before it

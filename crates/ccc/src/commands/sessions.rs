@@ -12,10 +12,14 @@ pub fn session_error(e: cloud_sessions::SessionError) -> CliError {
 }
 
 /// The manager's options from the environment: the endpoint override, ccc's token store (the
-/// `store_type: local` secrets), its files and clock.
+/// `store_type: local` secrets, and Azure sessions' tokens between runs), its files and clock.
 pub fn options(ctx: &Ctx) -> ManagerOptions {
-    let mut options =
-        ManagerOptions::default().token_store(ctx.token_store()).paths(ctx.paths.clone()).clock(ctx.clock.clone());
+    let store = ctx.token_store();
+    let mut options = ManagerOptions::default()
+        .token_store(store.clone())
+        .azure_token_cache(store)
+        .paths(ctx.paths.clone())
+        .clock(ctx.clock.clone());
     if let Some(e) = &ctx.endpoint_url {
         options = options.endpoint_url(e.clone());
     }

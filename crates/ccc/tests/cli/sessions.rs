@@ -1,6 +1,6 @@
 //! `ccc sessions`: YAML-declared AWS and Azure sessions, planned and checked.
 
-use crate::support::{Home, spawn_sign_in, stderr, stdout};
+use crate::support::{Home, concurrently, spawn_sign_in, stderr, stdout};
 
 #[test]
 fn sessions_list_and_check() {
@@ -112,8 +112,19 @@ async fn azure_sessions_check_through_the_managed_identity_endpoint_and_the_chai
     assert!(!stdout(&ok).contains("mi-access-token") && !stderr(&ok).contains("mi-access-token"), "{}", stderr(&ok));
     assert!(!stderr(&ok).contains(&mi.header));
 
-    // a managed identity that turns us away: the chain moves on to the CLI; the session that
-    // asked for the managed identity alone fails, and the exit code says so
+    // the tokens are kept between runs: a managed identity that now turns us away is not
+    // asked while they are valid (a token of the chain names the cache, one of the single
+    // credential names it)
+    let kept = check("wrong-header").success();
+    let reports: serde_json::Value = serde_json::from_str(&stdout(&kept)).unwrap();
+    let by_name = |n: &str| reports.as_array().unwrap().iter().find(|r| r["name"] == n).unwrap().clone();
+    assert_eq!(by_name("auto")["credential"], "token cache");
+    assert_eq!(by_name("mi")["credential"], "managed identity");
+    assert_eq!(mi.calls(), 2, "served from the token store");
+
+    // without them: the chain moves on to the CLI; the session that asked for the managed
+    // identity alone fails, and the exit code says so
+    std::fs::remove_file(home.path().join(".ccc/tokens.json")).unwrap();
     let bad = check("wrong-header").code(1);
     let reports: serde_json::Value = serde_json::from_str(&stdout(&bad)).unwrap();
     let by_name = |n: &str| reports.as_array().unwrap().iter().find(|r| r["name"] == n).unwrap().clone();
@@ -326,4 +337,58 @@ async fn an_azure_developer_signs_in_with_the_browser() {
     let check = home.ccc().args(["sessions", "check", "--config", file, "-o", "json"]).assert().success();
     let reports: serde_json::Value = serde_json::from_str(&stdout(&check)).unwrap();
     assert_eq!(reports[0]["credential"], "interactive browser", "{reports}");
+}
+
+/// An Azure CLI session's token is kept between processes (azure_identity runs `az`, seconds
+/// each, on every call): the first `ccc sessions token` runs `az`, the next ones, eight at once
+/// and one after another, do not; the token store is 0600 and keeps one entry per scope set;
+/// a token that is due is renewed by one process for eight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_azure_cli_token_is_kept_between_processes() {
+    use ccc_tests::azure_stub::FakeAz;
+    use std::os::unix::fs::PermissionsExt;
+    let az = FakeAz::signed_in(3600);
+    let home = Home::new().with_env("PATH", &az.path());
+    let config = home.path().join("azure.yaml");
+    std::fs::write(&config, "cloud_sessions:\n  - name: cli\n    session_type: azure\n    use_azure_cli: true\n")
+        .unwrap();
+    let file = config.to_str().unwrap().to_owned();
+    let args = ["sessions", "token", "--config", &file, "--name", "cli"];
+    let endpoint = ccc_tests::peer("CCC_TEST_AWS_ENDPOINT");
+    let eight = async || {
+        let outs = concurrently(&home, &endpoint, &args, 8).await;
+        let seen: std::collections::BTreeSet<String> = outs
+            .into_iter()
+            .map(|(code, out, err)| {
+                assert_eq!(code, 0, "{err}");
+                out.trim().to_owned()
+            })
+            .collect();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        seen.into_iter().next().unwrap()
+    };
+    let first = stdout(&home.ccc().args(args).assert().success()).trim().to_owned();
+    assert_eq!(first, "az-access-token-1");
+    assert_eq!(az.calls().len(), 1);
+    assert_eq!(stdout(&home.ccc().args(args).assert().success()).trim(), first, "the kept token");
+    assert_eq!(eight().await, first);
+    assert_eq!(az.calls().len(), 1, "no second az run while the token is valid: {:?}", az.calls());
+    // another scope set is another entry
+    let vault = home.ccc().args(args).args(["--scope", "https://vault.azure.net/.default"]).assert().success();
+    assert_eq!(stdout(&vault).trim(), "az-access-token-2");
+    assert_eq!(az.calls().len(), 2);
+    let store = home.path().join(".ccc/tokens.json");
+    assert_eq!(std::fs::metadata(&store).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // a token past half its life and inside the refresh window: eight processes at once
+    // renew it with one az run
+    az.sign_in(6);
+    std::fs::remove_file(&store).unwrap();
+    home.ccc().args(args).assert().success();
+    assert_eq!(az.calls().len(), 3);
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    az.sign_in(3600);
+    let renewed = eight().await;
+    assert_ne!(renewed, first);
+    assert_eq!(az.calls().len(), 4, "one renewal for eight processes: {:?}", az.calls());
 }

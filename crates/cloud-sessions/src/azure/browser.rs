@@ -14,10 +14,8 @@ use core_types::{ErrorKind, ExposeSecret, TokenSet};
 use cred_store::{SharedEntry as _, TokenKey, TokenStore};
 use oauth_pkce::{OAuthClient, OAuthConfig};
 
+use super::ENTRA;
 use super::chain::chain_error;
-
-/// The default authority.
-pub(crate) const ENTRA: &str = "https://login.microsoftonline.com";
 
 /// How long a `get_token` waits for another process redeeming the same refresh token.
 const REDEEM_LOCK_WAIT: Duration = Duration::from_secs(30);

@@ -51,6 +51,8 @@ pub(crate) struct AzureEnv<'a> {
     pub clock: Arc<dyn Clock>,
     pub refresh_window: RefreshPolicy,
     pub attempt_timeout: Duration,
+    /// Where tokens are kept between processes, if anywhere.
+    pub token_cache: Option<cred_store::TokenStore>,
 }
 
 impl AzureEnv<'_> {
@@ -185,6 +187,10 @@ impl AzureEnv<'_> {
                 ]
             }
         };
+        let persist = self.token_cache.clone().map(|store| {
+            let (account, who) = self.cache_identity(spec, &links, host);
+            super::tokens::Persist { store, account, who }
+        });
         let chain = AzureChain {
             session: session.to_owned(),
             links,
@@ -192,6 +198,32 @@ impl AzureEnv<'_> {
             attempts: Mutex::default(),
             fetches: std::sync::atomic::AtomicU64::new(0),
         };
-        AzureTokens::new(chain, self.clock.clone(), self.refresh_window)
+        AzureTokens::new(chain, self.clock.clone(), self.refresh_window, persist)
+    }
+
+    /// Whose tokens a declaration gets, as the token cache's key: the authority and tenant,
+    /// then the way, the client and what else picks the identity (the CLI's subscription;
+    /// for the chain, which of its credentials are configured here, so a token one of them
+    /// obtained is never served where another would answer).
+    fn cache_identity(&self, spec: &AzureSpec, links: &[Link], host: Option<&str>) -> (String, String) {
+        let tenant = spec.tenant_id.clone().or_else(|| self.var("AZURE_TENANT_ID")).unwrap_or_else(|| "-".into());
+        let client = spec.client_id.clone().or_else(|| self.var("AZURE_CLIENT_ID")).unwrap_or_else(|| "-".into());
+        let authority = host.unwrap_or(super::ENTRA).trim_end_matches('/');
+        let way = match &spec.way {
+            AzureWay::ClientSecret(_) => "service-principal".to_owned(),
+            AzureWay::Workload(_) => "workload-identity".to_owned(),
+            AzureWay::ManagedIdentity => "managed-identity".to_owned(),
+            AzureWay::AzureCli => "azure-cli".to_owned(),
+            #[cfg(feature = "azure-browser")]
+            AzureWay::InteractiveBrowser(_) => "interactive".to_owned(),
+            #[cfg(not(feature = "azure-browser"))]
+            AzureWay::InteractiveBrowser => "interactive".to_owned(),
+            AzureWay::Chain => {
+                let configured: Vec<&str> = links.iter().filter(|l| l.credential.is_ok()).map(|l| l.name).collect();
+                format!("chain({})", configured.join(","))
+            }
+        };
+        let subscription = spec.subscription_id.as_deref().unwrap_or("-");
+        (format!("{authority}/{tenant}"), format!("{way} client={client} subscription={subscription}"))
     }
 }

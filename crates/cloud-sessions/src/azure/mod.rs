@@ -28,6 +28,9 @@ pub(crate) use links::{AzureEnv, AzureSpec, AzureWay};
 pub(crate) use tokens::AzureTokens;
 pub(crate) use transport::default_client;
 
+/// The default authority (Entra ID's public cloud).
+pub(crate) const ENTRA: &str = "https://login.microsoftonline.com";
+
 /// The scope a health check asks for (Azure Resource Manager).
 pub const MANAGEMENT_SCOPE: &str = "https://management.azure.com/.default";
 
@@ -136,10 +139,19 @@ impl AzureSession {
         self.tokens.clone()
     }
     /// The credential that answered first (and so serves this session from now on).
+    /// A token kept by another process (the token store) names the credential only when
+    /// the session has just one; a chain's is then `token cache`.
     pub fn answered_by(&self) -> Option<&'static str> {
         let chain = &self.tokens.chain;
         let pinned = *chain.pinned.lock().unwrap_or_else(PoisonError::into_inner);
-        pinned.map(|i| chain.links[i].name)
+        match pinned {
+            Some(i) => Some(chain.links[i].name),
+            None if self.tokens.served.load(std::sync::atomic::Ordering::Relaxed) => match chain.links.as_slice() {
+                [only] => Some(only.name),
+                _ => Some("token cache"),
+            },
+            None => None,
+        }
     }
     /// What the chain tried when it last looked for a credential.
     pub fn attempts(&self) -> Vec<ChainAttempt> {

@@ -1,17 +1,19 @@
 //! An Azure session's tokens, one `cred_store::Refreshing` cache per scope set over the
 //! identity chain: the same single flight, refresh window, half-life rule and
-//! serve-until-expiry as every other credential of the toolkit.
+//! serve-until-expiry as every other credential of the toolkit, and (with a token store) the
+//! same machine level: kept 0600 between processes, renewed by one process at a time.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
 use core_types::{Clock, CredentialSource, ExposeSecret, Kinded, RefreshPolicy, SecretString, TokenSet};
-use cred_store::Refreshing;
+use cred_store::{Refreshing, TokenKey, TokenStore};
 
 use super::chain::{AzureChain, ChainFailure, chain_error, to_system};
 
@@ -52,12 +54,24 @@ fn to_access_token(t: &TokenSet) -> AccessToken {
     AccessToken::new(Secret::new(secret), expires_on)
 }
 
-/// The session's credential for Azure SDK clients: a refreshing cache per scope set.
+/// Where a session's tokens are kept between processes: the store, and the key's
+/// authority/tenant and identity parts (the scope set completes it).
+pub(crate) struct Persist {
+    pub(crate) store: TokenStore,
+    pub(crate) account: String,
+    pub(crate) who: String,
+}
+
+/// The session's credential for Azure SDK clients: a refreshing cache per scope set, in
+/// memory and, with a [`Persist`], in the token store too.
 pub(crate) struct AzureTokens {
     pub(crate) chain: Arc<AzureChain>,
     caches: Mutex<HashMap<String, Refreshing<ScopeTokens>>>,
     clock: Arc<dyn Clock>,
     refresh_window: RefreshPolicy,
+    persist: Option<Persist>,
+    /// Whether a token was served (from the chain or the token store).
+    pub(crate) served: AtomicBool,
 }
 
 impl fmt::Debug for AzureTokens {
@@ -67,11 +81,28 @@ impl fmt::Debug for AzureTokens {
 }
 
 impl AzureTokens {
-    pub(crate) fn new(chain: AzureChain, clock: Arc<dyn Clock>, refresh_window: RefreshPolicy) -> Self {
-        Self { chain: Arc::new(chain), caches: Mutex::default(), clock, refresh_window }
+    pub(crate) fn new(
+        chain: AzureChain,
+        clock: Arc<dyn Clock>,
+        refresh_window: RefreshPolicy,
+        persist: Option<Persist>,
+    ) -> Self {
+        Self {
+            chain: Arc::new(chain),
+            caches: Mutex::default(),
+            clock,
+            refresh_window,
+            persist,
+            served: AtomicBool::new(false),
+        }
     }
 
-    /// The cache of one scope set (made on first use; tokens live in memory only).
+    /// The token store's key of one scope set.
+    pub(crate) fn cache_key(&self, scopes: &str) -> Option<TokenKey> {
+        self.persist.as_ref().map(|p| TokenKey::new("azure", &p.account, format!("{} scopes={scopes}", p.who)))
+    }
+
+    /// The cache of one scope set (made on first use).
     fn cache(&self, scopes: &[&str]) -> Refreshing<ScopeTokens> {
         let key = scopes.join(" ");
         let mut caches = self.caches.lock().unwrap_or_else(PoisonError::into_inner);
@@ -83,7 +114,11 @@ impl AzureTokens {
                     scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
                     name: format!("azure:{}:{key}", self.chain.session),
                 };
-                Refreshing::builder(source).refresh_window(self.refresh_window).clock(self.clock.clone()).build()
+                let builder = Refreshing::builder(source).refresh_window(self.refresh_window).clock(self.clock.clone());
+                match (&self.persist, self.cache_key(&key)) {
+                    (Some(p), Some(k)) => builder.shared(p.store.entry(k)).build(),
+                    _ => builder.build(),
+                }
             })
             .clone()
     }
@@ -121,6 +156,8 @@ impl TokenCredential for AzureTokens {
             return Err(azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, "no scopes given"));
         }
         let cache = self.cache(scopes);
-        cache.get().await.map(|t| to_access_token(&t)).map_err(|e| from_store(&e))
+        let token = cache.get().await.map(|t| to_access_token(&t)).map_err(|e| from_store(&e))?;
+        self.served.store(true, Ordering::Relaxed);
+        Ok(token)
     }
 }
