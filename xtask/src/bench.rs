@@ -209,6 +209,9 @@ fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
         .parse()
         .map_err(|e| format!("moto_round_trip.py printed no number: {e}"))?;
 
+    eprintln!("bench: an Azure CLI session's token between processes");
+    let azure = azure_cli_runs(&ccc, &home, runs, cold_runs)?;
+
     eprintln!("bench: refresh storm (16 processes × {} tasks)", if quick { 25 } else { 200 });
     let storm_out = run_capture(
         "cargo",
@@ -291,6 +294,17 @@ fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
             format!("ours on top: {:.1} ms (process start, SDK clients, cache write)", ms(cold) - moto_ms),
         ),
         (
+            "`ccc sessions token`, Azure CLI session, token kept",
+            format!("{:.1} ms", ms(azure.kept)),
+            format!("{} `az` run(s) in {} calls (goal 0)", azure.kept_az_runs, azure.kept_calls),
+            format!(
+                "without a kept token: {:.1} ms, {} `az` run(s) in {} calls (a fake `az` answering at once; the real one takes seconds)",
+                ms(azure.fresh),
+                azure.fresh_az_runs,
+                azure.fresh_calls
+            ),
+        ),
+        (
             storm_label.as_str(),
             format!("{} ms", val(&storm, "wall_ms")),
             format!("{} upstream call(s) (goal 1)", val(&storm, "upstream_calls")),
@@ -355,6 +369,62 @@ fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
     println!("{md}");
     println!("written: {} and report.json", dir.join("report.md").display());
     Ok(())
+}
+
+/// `ccc sessions token` for an Azure CLI session, with and without a kept token.
+struct AzureRuns {
+    fresh: Duration,
+    fresh_calls: usize,
+    fresh_az_runs: usize,
+    kept: Duration,
+    kept_calls: usize,
+    kept_az_runs: usize,
+}
+
+/// Times `ccc sessions token` for a `use_azure_cli` session in a HOME of its own, a fake `az`
+/// (which logs each run) first on `PATH`: `fresh_runs` with the token store emptied before
+/// each, then `runs` with the token kept; the log says how many times `az` ran in each.
+fn azure_cli_runs(ccc: &str, home: &std::path::Path, runs: usize, fresh_runs: usize) -> Result<AzureRuns, String> {
+    let dir = home.join("azure");
+    let bin = dir.join("bin");
+    fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
+    let log = dir.join("az-calls.log");
+    let az = bin.join("az");
+    fs::write(
+        &az,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> \"{}\"\nprintf '{{\"accessToken\": \"bench-az-token\", \"expiresOn\": \"unused\", \"expires_on\": %s, \"subscription\": \"0\", \"tenant\": \"bench\", \"tokenType\": \"Bearer\"}}\\n' $(( $(date +%s) + 3600 ))\n",
+            log.display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&az, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+    }
+    let config = dir.join("sessions.yaml");
+    fs::write(&config, "cloud_sessions:\n  - name: cli\n    session_type: azure\n    use_azure_cli: true\n")
+        .map_err(|e| e.to_string())?;
+    let config = config.display().to_string();
+    let args = ["sessions", "token", "--config", &config, "--name", "cli"];
+    let envs = [("HOME", dir.display().to_string()), ("PATH", format!("{}:/usr/bin:/bin", bin.display()))];
+    let az_runs = || fs::read_to_string(&log).map(|t| t.lines().count()).unwrap_or(0);
+    let store = dir.join(".ccc/tokens.json");
+    let _ = fs::remove_file(&log);
+    let forget = || {
+        let _ = fs::remove_file(&store);
+    };
+    let fresh = time_runs(fresh_runs, ccc, &args, &envs, &forget)?;
+    let fresh_az_runs = az_runs();
+    let kept = time_runs(runs, ccc, &args, &envs, &|| {})?;
+    Ok(AzureRuns {
+        fresh,
+        fresh_calls: fresh_runs,
+        fresh_az_runs,
+        kept,
+        kept_calls: runs,
+        kept_az_runs: az_runs() - fresh_az_runs,
+    })
 }
 
 fn json_str(s: &str) -> String {

@@ -407,20 +407,33 @@ pub enum SessionsCommand {
         #[arg(long)]
         name: String,
     },
-    /// Sign in with the browser for a `use_interactive_browser` Azure session (the refresh
-    /// token goes to the token store).
+    /// Sign in with the browser (or a device code) for a `use_interactive_browser` Azure
+    /// session (the refresh token goes to the token store).
     Login {
         #[command(flatten)]
         args: SessionsArgs,
         /// The session.
         #[arg(long)]
         name: String,
+        /// Use the device flow (for machines without a browser: open the page elsewhere and
+        /// type the code).
+        #[arg(long, conflicts_with = "no_browser")]
+        device: bool,
         /// Print the page only; do not try to open a browser.
         #[arg(long)]
         no_browser: bool,
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 300)]
         timeout: u64,
+    },
+    /// Forget an Azure session's kept tokens (every scope set) and its browser sign-in, so
+    /// the next token is asked of its credential (e.g. after `az login` as someone else).
+    Logout {
+        #[command(flatten)]
+        args: SessionsArgs,
+        /// The session.
+        #[arg(long)]
+        name: String,
     },
     /// Keep a secret in ccc's token store, for `SEC/NAME` values of `store_type: local`
     /// (the value from standard input, never argv).

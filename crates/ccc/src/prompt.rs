@@ -74,3 +74,11 @@ pub fn secret_from_stdin(what: &str) -> CliResult<SecretString> {
 pub fn open_browser(url: &str) -> bool {
     webbrowser::open(url).is_ok()
 }
+
+/// Shows a device sign-in's page and code (stderr: stdout may be a pipe to a program).
+pub fn show_device_code(device: &oauth_pkce::DeviceAuthorization) {
+    eprintln!("To sign in, open {} and enter the code {}", device.verification_uri(), device.user_code());
+    if let Some(u) = device.verification_uri_complete() {
+        eprintln!("(or open {u})");
+    }
+}

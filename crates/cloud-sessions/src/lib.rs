@@ -72,6 +72,9 @@ pub use extended::{DURATION_LIMITS, ExtendedSession, ExtendedSource};
 #[cfg(feature = "key-vault")]
 pub use keyvault::{AzureKeyVaultStore, KEY_VAULT_API_VERSION};
 pub use manager::CloudSessionManager;
+/// The device code an [`AzureSession::device_sign_in`] shows.
+#[cfg(feature = "azure-browser")]
+pub use oauth_pkce::DeviceAuthorization;
 pub use options::ManagerOptions;
 pub use plan::{
     AwsCredentialPlan, AwsSessionPlan, AzureCredentialPlan, AzureSessionPlan, Plan, RolePlan, RoleSource, Step,

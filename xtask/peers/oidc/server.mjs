@@ -74,7 +74,7 @@ const entra = new Provider(`${issuer}${tenantPath}`, {
       client_id: 'azure-dev',
       application_type: 'native',
       token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code', 'refresh_token'],
+      grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
       response_types: ['code'],
       redirect_uris: ['http://127.0.0.1/callback'],
     },

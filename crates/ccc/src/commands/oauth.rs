@@ -272,10 +272,7 @@ async fn login(ctx: &Ctx, login: OauthLogin) -> CliResult {
     let err = |e| oauth_error(e, Some(&t));
     let tokens = if login.device {
         let device = c.device_authorization().await.map_err(err)?;
-        eprintln!("To sign in, open {} and enter the code {}", device.verification_uri(), device.user_code());
-        if let Some(u) = device.verification_uri_complete() {
-            eprintln!("(or open {u})");
-        }
+        crate::prompt::show_device_code(&device);
         c.poll_device_token(&device, timeout).await.map_err(err)?
     } else {
         let no_browser = login.no_browser;

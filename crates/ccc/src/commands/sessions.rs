@@ -32,6 +32,12 @@ fn plan_file(path: &std::path::Path) -> CliResult<cloud_sessions::Plan> {
     cloud_sessions::plan(&text).map_err(session_error)
 }
 
+/// A manager of the one session `name` of the file (and what it needs), nothing else built.
+async fn one_session(ctx: &Ctx, file: &std::path::Path, name: &str) -> CliResult<CloudSessionManager> {
+    let plan = cloud_sessions::plan_for(&cred_store::fsutil::read_text(file)?, name).map_err(session_error)?;
+    CloudSessionManager::from_plan(plan, options(ctx)).await.map_err(session_error)
+}
+
 /// One line a session: name, health, latency, then who it is or what failed.
 fn print_health(reports: &[cloud_sessions::HealthReport]) {
     let width = reports.iter().map(|r| r.name.chars().count()).max().unwrap_or(0).max("SESSION".len());
@@ -96,26 +102,35 @@ pub async fn sessions(ctx: &Ctx, cmd: SessionsCommand) -> CliResult {
                 }
             }
         }
-        SessionsCommand::Login { args, name, no_browser, timeout } => {
-            let plan = cloud_sessions::plan_for(&cred_store::fsutil::read_text(&args.config)?, &name)
-                .map_err(session_error)?;
-            let manager = CloudSessionManager::from_plan(plan, options(ctx)).await.map_err(session_error)?;
+        SessionsCommand::Login { args, name, device, no_browser, timeout } => {
+            let manager = one_session(ctx, &args.config, &name).await?;
             let session = manager.azure_session(&name).map_err(session_error)?;
-            let until = session
-                .browser_sign_in(
-                    &[],
-                    |url| {
-                        eprintln!("Open this URL to sign in:\n{url}");
-                        !no_browser && crate::prompt::open_browser(url.as_str())
-                    },
-                    std::time::Duration::from_secs(timeout),
-                )
-                .await
-                .map_err(session_error)?;
+            let timeout = std::time::Duration::from_secs(timeout);
+            let until = if device {
+                session.device_sign_in(&[], crate::prompt::show_device_code, timeout).await
+            } else {
+                session
+                    .browser_sign_in(
+                        &[],
+                        |url| {
+                            eprintln!("Open this URL to sign in:\n{url}");
+                            !no_browser && crate::prompt::open_browser(url.as_str())
+                        },
+                        timeout,
+                    )
+                    .await
+            }
+            .map_err(session_error)?;
             println!(
                 "Signed in for session {name}; the first token is valid until {}.",
                 crate::output::expiry(Some(until))
             );
+            Ok(())
+        }
+        SessionsCommand::Logout { args, name } => {
+            let manager = one_session(ctx, &args.config, &name).await?;
+            let gone = manager.azure_session(&name).map_err(session_error)?.sign_out().map_err(session_error)?;
+            println!("Forgot {gone} kept entr{} of session {name}.", if gone == 1 { "y" } else { "ies" });
             Ok(())
         }
         SessionsCommand::SetSecret { name } => {
@@ -126,9 +141,7 @@ pub async fn sessions(ctx: &Ctx, cmd: SessionsCommand) -> CliResult {
         }
         SessionsCommand::Creds { args, name } => super::creds::serve_session(ctx, &args.config, &name).await,
         SessionsCommand::Token { args, name, scopes } => {
-            let plan = cloud_sessions::plan_for(&cred_store::fsutil::read_text(&args.config)?, &name)
-                .map_err(session_error)?;
-            let manager = CloudSessionManager::from_plan(plan, options(ctx)).await.map_err(session_error)?;
+            let manager = one_session(ctx, &args.config, &name).await?;
             let session = manager.azure_session(&name).map_err(session_error)?;
             let scopes: Vec<&str> = if scopes.is_empty() {
                 vec![cloud_sessions::MANAGEMENT_SCOPE]

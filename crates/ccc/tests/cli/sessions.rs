@@ -337,6 +337,33 @@ async fn an_azure_developer_signs_in_with_the_browser() {
     let check = home.ccc().args(["sessions", "check", "--config", file, "-o", "json"]).assert().success();
     let reports: serde_json::Value = serde_json::from_str(&stdout(&check)).unwrap();
     assert_eq!(reports[0]["credential"], "interactive browser", "{reports}");
+
+    // logout forgets the kept access token and the sign-in: the next token needs a sign-in
+    let out = home.ccc().args(["sessions", "logout", "--config", file, "--name", "dev"]).assert().success();
+    assert!(stdout(&out).contains("Forgot 2 kept entries of session dev"), "{}", stdout(&out));
+    let after = home.ccc().args(["sessions", "token", "--config", file, "--name", "dev"]).assert().failure();
+    assert!(stderr(&after).contains("not signed in"), "{}", stderr(&after));
+
+    // a machine without a browser: the device flow; the person opens the page elsewhere
+    let (login, page) = crate::support::spawn_reading(
+        &home,
+        &["sessions", "login", "--config", file, "--name", "dev", "--device", "--timeout", "60"],
+        |line| line.strip_prefix("(or open ").map(|rest| rest.trim_end_matches(')').to_owned()),
+    );
+    assert!(page.starts_with(&format!("{issuer}/ccc-tenant/v2.0/")), "{page}");
+    ccc_tests::oidc::drive(&page, "azure-erin", "x", None).await.expect("device sign-in");
+    let out = login.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let before = ccc_tests::oidc::token_requests("tenant:refresh_token:azure-erin").await;
+    let again = home.ccc().args(["sessions", "token", "--config", file, "--name", "dev"]).assert().success();
+    let again = stdout(&again).trim().to_owned();
+    ccc_tests::leak::secret(&again);
+    assert_ne!(again, token, "a new sign-in's token");
+    assert_eq!(
+        ccc_tests::oidc::token_requests("tenant:refresh_token:azure-erin").await,
+        before + 1,
+        "redeemed at the provider (Entra's way: one refresh grant per scope set)"
+    );
 }
 
 /// An Azure CLI session's token is kept between processes (azure_identity runs `az`, seconds

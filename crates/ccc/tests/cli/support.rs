@@ -121,6 +121,16 @@ pub fn expire_stored_oauth_tokens(home: &Home) {
 /// Starts `ccc ARGS` (a browser sign-in with `--no-browser`) in `home` and returns it running,
 /// with the sign-in URL it printed on stderr (what follows on stderr is drained).
 pub fn spawn_sign_in(home: &Home, args: &[&str]) -> (std::process::Child, String) {
+    spawn_reading(home, args, |line| line.starts_with("http").then(|| line.to_owned()))
+}
+
+/// Starts `ccc ARGS` in `home` and returns it running, with what `pick` takes from the first
+/// stderr line it takes anything from (the rest of stderr is drained).
+pub fn spawn_reading(
+    home: &Home,
+    args: &[&str],
+    pick: impl Fn(&str) -> Option<String>,
+) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("ccc"))
         .args(args)
@@ -133,13 +143,13 @@ pub fn spawn_sign_in(home: &Home, args: &[&str]) -> (std::process::Child, String
         .spawn()
         .unwrap();
     let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("ccc printed the URL").unwrap();
-        if line.starts_with("http") {
-            break line;
+    let picked = loop {
+        let line = lines.next().expect("ccc printed what the test waits for").unwrap();
+        if let Some(p) = pick(&line) {
+            break p;
         }
     };
     // the rest of stderr is read until ccc exits: a closed pipe would fail its next line
     std::thread::spawn(move || lines.for_each(drop));
-    (child, url)
+    (child, picked)
 }

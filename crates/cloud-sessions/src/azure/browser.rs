@@ -1,6 +1,6 @@
-//! Interactive browser sign-in to Entra ID for development machines. azure_identity 1.0 has
-//! no interactive credential, so this is oauth-pkce's authorization code + PKCE flow with a
-//! loopback redirect against the tenant's v2.0 authority; the refresh token is kept in the
+//! Interactive sign-in to Entra ID for development machines. azure_identity 1.0 has no
+//! interactive credential, so this is oauth-pkce's authorization code + PKCE flow with a
+//! loopback redirect, or its device authorization grant, against the tenant's v2.0 authority; the refresh token is kept in the
 //! token store, and each `get_token` redeems it for the scopes asked (Entra issues a token for
 //! any resource the sign-in consented to), one process at a time (the entry's refresh lock),
 //! so a rotating refresh token is never spent twice.
@@ -60,16 +60,32 @@ impl BrowserCredential {
         open: impl FnOnce(&reqwest::Url) -> bool,
         timeout: Duration,
     ) -> Result<SystemTime, String> {
-        let mut all = vec!["openid", "offline_access"];
-        for s in scopes {
-            if !all.contains(s) {
-                all.push(s);
-            }
-        }
-        let client = self.client(&all).await.map_err(|e| e.to_string())?;
+        let client = self.client(&with_sign_in_scopes(scopes)).await.map_err(|e| e.to_string())?;
         let tokens = client.login_with_loopback(open, timeout).await.map_err(|e| e.to_string())?;
         self.store.put(&self.key(), &tokens).map_err(|e| e.to_string())?;
         Ok(tokens.expires_at.unwrap_or(SystemTime::UNIX_EPOCH))
+    }
+
+    /// Signs in with the device authorization grant (for a machine without a browser: the
+    /// person opens the page elsewhere and types the code `show` is given) and keeps the
+    /// tokens. `scopes` as for [`Self::sign_in`].
+    pub(crate) async fn device_sign_in(
+        &self,
+        scopes: &[&str],
+        show: impl FnOnce(&oauth_pkce::DeviceAuthorization),
+        timeout: Duration,
+    ) -> Result<SystemTime, String> {
+        let client = self.client(&with_sign_in_scopes(scopes)).await.map_err(|e| e.to_string())?;
+        let device = client.device_authorization().await.map_err(|e| e.to_string())?;
+        show(&device);
+        let tokens = client.poll_device_token(&device, timeout).await.map_err(|e| e.to_string())?;
+        self.store.put(&self.key(), &tokens).map_err(|e| e.to_string())?;
+        Ok(tokens.expires_at.unwrap_or(SystemTime::UNIX_EPOCH))
+    }
+
+    /// Forgets the kept sign-in; whether there was one.
+    pub(crate) fn sign_out(&self) -> Result<bool, String> {
+        self.store.remove(&self.key()).map_err(|e| e.to_string())
     }
 
     /// A token for `scopes` from the kept refresh token, redeemed under the entry's lock.
@@ -102,6 +118,17 @@ impl BrowserCredential {
         let expires = fresh.expires_at.unwrap_or_else(|| self.clock.now() + Duration::from_secs(300));
         Ok(AccessToken::new(Secret::new(token.expose_secret().to_owned()), expires.into()))
     }
+}
+
+/// `openid` and `offline_access` (a refresh token), then `scopes`.
+fn with_sign_in_scopes<'a>(scopes: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["openid", "offline_access"];
+    for s in scopes {
+        if !all.contains(s) {
+            all.push(s);
+        }
+    }
+    all
 }
 
 fn e_kind(e: &oauth_pkce::OAuthError) -> ErrorKind {

@@ -107,19 +107,71 @@ impl AzureSession {
         open: impl FnOnce(&reqwest::Url) -> bool,
         timeout: std::time::Duration,
     ) -> Result<std::time::SystemTime, SessionError> {
-        let Some(b) = &self.browser else {
-            return Err(SessionError::Unsupported {
-                name: self.name.clone(),
-                message: "not a use_interactive_browser session".into(),
-            });
-        };
+        let b = self.interactive()?;
         let scopes = if scopes.is_empty() { &[MANAGEMENT_SCOPE][..] } else { scopes };
         let until = b.sign_in(scopes, open, timeout).await.map_err(|message| SessionError::Azure {
             session: self.name.clone(),
             kind: core_types::ErrorKind::NotAuthorized,
             message,
         })?;
+        // access tokens kept from an earlier sign-in (maybe someone else's) go
+        self.forget_kept()?;
         Ok(until)
+    }
+
+    /// For a `use_interactive_browser` session on a machine without a browser: signs in with
+    /// the device authorization grant (`show` gets the page and the code for the person to
+    /// type elsewhere), consenting to `scopes` (default Azure Resource Manager), and keeps the
+    /// refresh token in the token store. Returns when the first access token expires.
+    #[cfg(feature = "azure-browser")]
+    pub async fn device_sign_in(
+        &self,
+        scopes: &[&str],
+        show: impl FnOnce(&oauth_pkce::DeviceAuthorization),
+        timeout: std::time::Duration,
+    ) -> Result<std::time::SystemTime, SessionError> {
+        let b = self.interactive()?;
+        let scopes = if scopes.is_empty() { &[MANAGEMENT_SCOPE][..] } else { scopes };
+        let until = b.device_sign_in(scopes, show, timeout).await.map_err(|message| SessionError::Azure {
+            session: self.name.clone(),
+            kind: core_types::ErrorKind::NotAuthorized,
+            message,
+        })?;
+        self.forget_kept()?;
+        Ok(until)
+    }
+
+    #[cfg(feature = "azure-browser")]
+    fn interactive(&self) -> Result<&Arc<BrowserCredential>, SessionError> {
+        self.browser.as_ref().ok_or_else(|| SessionError::Unsupported {
+            name: self.name.clone(),
+            message: "not a use_interactive_browser session".into(),
+        })
+    }
+
+    /// Forgets the access tokens kept for this session (in memory and in the token store,
+    /// every scope set) so the next one is asked of the credential, e.g. after `az login` as
+    /// someone else; for a `use_interactive_browser` session the sign-in too. Returns how
+    /// many kept entries went.
+    pub fn sign_out(&self) -> Result<usize, SessionError> {
+        let mut gone = self.forget_kept()?;
+        #[cfg(feature = "azure-browser")]
+        if let Some(b) = &self.browser {
+            gone += usize::from(b.sign_out().map_err(|message| SessionError::Azure {
+                session: self.name.clone(),
+                kind: core_types::ErrorKind::Io,
+                message,
+            })?);
+        }
+        Ok(gone)
+    }
+
+    fn forget_kept(&self) -> Result<usize, SessionError> {
+        self.tokens.forget().map_err(|e| SessionError::Azure {
+            session: self.name.clone(),
+            kind: core_types::Kinded::kind(&e),
+            message: e.to_string(),
+        })
     }
 
     /// The session's name.

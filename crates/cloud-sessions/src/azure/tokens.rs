@@ -123,6 +123,22 @@ impl AzureTokens {
             .clone()
     }
 
+    /// Forgets every token of this session's identity: the ones in memory and, with a token
+    /// store, every scope set's entry there (whichever process kept it). How many entries of
+    /// the store went.
+    pub(crate) fn forget(&self) -> Result<usize, cred_store::Error> {
+        self.caches.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        let Some(p) = &self.persist else { return Ok(0) };
+        let prefix = format!("{} scopes=", p.who);
+        let mut gone = 0;
+        for key in p.store.keys()? {
+            if key.provider == "azure" && key.account == p.account && key.user.starts_with(&prefix) {
+                gone += usize::from(p.store.remove(&key)?);
+            }
+        }
+        Ok(gone)
+    }
+
     /// Re-obtains every cached scope set's token now (rotation). A failure keeps the cached
     /// tokens, which stay valid until their own expiry, and is returned.
     pub(crate) async fn renew_all(&self) -> Result<usize, azure_core::Error> {
