@@ -419,3 +419,57 @@ async fn the_chain_is_a_token_credential_without_yaml() {
     assert_eq!(chained.answered_by(), Some("environment"));
     assert_eq!(chained.attempts()[0].outcome, AttemptOutcome::Answered);
 }
+
+/// With a token store (`ManagerOptions::azure_token_cache`), a second manager, as a second
+/// process would, is served the kept token without asking Entra; an identity declared another
+/// way (the environment's chain) is another entry, asked of Entra; signing out forgets every
+/// kept scope set, and the next manager asks again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_tokens_serve_the_next_process_and_identities_stay_apart() {
+    let ca = TestCa::new();
+    let entra = Entra::start(&ca, TENANT, CLIENT, SECRET, ASSERTION).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let store = cred_store::TokenStore::at(tmp.path().join("tokens.json"));
+    let env = vec![("SP_CLIENT", CLIENT.to_owned()), ("SP_SECRET", SECRET.to_owned())];
+    let manager = async || {
+        let options = options(&ca, env.clone()).azure_token_cache(store.clone());
+        CloudSessionManager::from_yaml(&sp_yaml(&entra), options).await.unwrap()
+    };
+    let first = manager().await;
+    let token = first.azure_session("sp").unwrap().token(&[MANAGEMENT_SCOPE]).await.unwrap();
+    first.azure_session("sp").unwrap().token(&["https://vault.azure.net/.default"]).await.unwrap();
+    assert_eq!(entra.calls(), 2);
+
+    let second = manager().await;
+    let s = second.azure_session("sp").unwrap();
+    assert_eq!(s.token(&[MANAGEMENT_SCOPE]).await.unwrap().token.secret(), token.token.secret());
+    assert_eq!(entra.calls(), 2, "served from the token store");
+    assert_eq!(s.fetches(), 0);
+    assert_eq!(s.answered_by(), Some("service principal"));
+    let text = std::fs::read_to_string(tmp.path().join("tokens.json")).unwrap();
+    assert!(!text.contains(SECRET), "the client secret is never kept");
+
+    // the same tenant and client through the environment's chain: another identity
+    let chain_env = vec![
+        ("AZURE_TENANT_ID", TENANT.to_owned()),
+        ("AZURE_CLIENT_ID", CLIENT.to_owned()),
+        ("AZURE_CLIENT_SECRET", SECRET.to_owned()),
+        ("AZURE_AUTHORITY_HOST", entra.authority.clone()),
+    ];
+    let chained = cloud_sessions::AzureSession::builder("from-env")
+        .options(options(&ca, chain_env.clone()).azure_token_cache(store.clone()))
+        .build();
+    chained.token(&[MANAGEMENT_SCOPE]).await.unwrap();
+    assert_eq!(entra.calls(), 3, "not the declared service principal's entry");
+
+    assert_eq!(s.sign_out().unwrap(), 2, "both scope sets");
+    let third = manager().await;
+    third.azure_session("sp").unwrap().token(&[MANAGEMENT_SCOPE]).await.unwrap();
+    assert_eq!(entra.calls(), 4, "asked again after the sign-out");
+    // the chain's entry was not the session's to forget
+    let again = cloud_sessions::AzureSession::builder("from-env")
+        .options(options(&ca, chain_env).azure_token_cache(store.clone()))
+        .build();
+    again.token(&[MANAGEMENT_SCOPE]).await.unwrap();
+    assert_eq!(entra.calls(), 4);
+}
