@@ -24,17 +24,20 @@ pub async fn creds(ctx: &Ctx, args: CredsArgs) -> CliResult {
         // tools that only speak credential_process)
         match ctx.profile_credentials(&config, &profile, budget).await {
             Ok((_, _, c)) => Ok(Fetched::Now(cred_store::from_sdk_credentials(&c))),
-            // a Cognito sign-in whose renewal was refused needs a person
-            Err(e) if needs_person(&e) && cognito_auth::signed_in_user(&config, &profile).is_some() => {
-                Ok(Fetched::NeedsSignIn(config, profile, e))
-            }
+            // a sign-in that ended (its renewal refused, or none yet) needs a person
+            Err(e) if needs_person(&e) => match SignIn::of(ctx, &config, &profile)? {
+                Some(how) => Ok(Fetched::NeedsSignIn { config, profile, how, why: e }),
+                None => Err(e),
+            },
             Err(e) => Err(e),
         }
     };
     let creds = match tokio::time::timeout(budget, work).await.map_err(|_| over_budget(budget))?? {
         Fetched::Now(c) => c,
         // no budget here: a person is typing
-        Fetched::NeedsSignIn(config, profile, why) => sign_in_on_terminal(ctx, &config, &profile, why, budget).await?,
+        Fetched::NeedsSignIn { config, profile, how, why } => {
+            sign_in_on_terminal(ctx, &config, &profile, &how, why, budget).await?
+        }
     };
     println!("{}", to_credential_process_json(&creds));
     Ok(())
@@ -44,8 +47,41 @@ pub async fn creds(ctx: &Ctx, args: CredsArgs) -> CliResult {
 enum Fetched {
     /// Credentials.
     Now(core_types::AwsCredentials),
-    /// A sign-in whose renewal was refused: the config, the profile, and why.
-    NeedsSignIn(cred_store::CccConfig, String, CliError),
+    /// A sign-in that only a person can renew: the config, the profile, how, and why.
+    NeedsSignIn { config: cred_store::CccConfig, profile: String, how: SignIn, why: CliError },
+}
+
+/// The sign-in a profile needs a person for.
+enum SignIn {
+    /// A Cognito user's password (and MFA code).
+    Cognito { user: String },
+    /// An IAM Identity Center device sign-in (a browser page and a code), shared by every
+    /// profile of the same SSO session.
+    Sso,
+}
+
+impl SignIn {
+    /// Whether `profile` is signed in by a person, and how (`None`: nobody can help it here).
+    fn of(ctx: &Ctx, config: &cred_store::CccConfig, profile: &str) -> CliResult<Option<Self>> {
+        if let Some(user) = cognito_auth::signed_in_user(config, profile) {
+            return Ok(Some(Self::Cognito { user }));
+        }
+        let aws = AwsFiles::new(&ctx.paths).load_profile(profile)?;
+        Ok(aws.filter(|p| p.sso_session.is_some() || p.sso_start_url.is_some()).map(|_| Self::Sso))
+    }
+
+    /// The one line for a process with no terminal to ask on.
+    fn instruction(&self, profile: &str) -> CliError {
+        let message = match self {
+            Self::Cognito { user } => format!(
+                "profile {profile}: the sign-in of {user} has ended (its renewal was refused) and there is no terminal to ask on; run `ccc login --profile {profile}`"
+            ),
+            Self::Sso => format!(
+                "profile {profile}: the IAM Identity Center sign-in has ended (or never happened) and there is no terminal to ask on; run `ccc sso login --profile {profile}`"
+            ),
+        };
+        CliError::new(message).kind(core_types::ErrorKind::NotAuthorized)
+    }
 }
 
 /// Whether only a person can fix this: the renewal was refused (not: the service was down).
@@ -58,28 +94,27 @@ const SIGN_IN_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// A credential_process whose renewal needs a person: stdout belongs to the AWS tool and stderr
 /// is often swallowed, so the prompt goes to the controlling terminal (`/dev/tty`) when there
-/// is one, and only one process of however many asked at once prompts (the others wait for its
-/// sign-in under the same lock and use it). With no terminal (or `CCC_NO_PROMPT` set): one line
-/// naming the command.
+/// is one, and only one process of however many asked at once prompts or opens a browser (the
+/// others wait for its sign-in under the same lock and use it). With no terminal (or
+/// `CCC_NO_PROMPT` set): one line naming the command.
 async fn sign_in_on_terminal(
     ctx: &Ctx,
     config: &cred_store::CccConfig,
     profile: &str,
+    how: &SignIn,
     why: CliError,
     budget: std::time::Duration,
 ) -> CliResult<core_types::AwsCredentials> {
-    let user = cognito_auth::signed_in_user(config, profile).unwrap_or_default();
-    let instruction = || {
-        CliError::new(format!(
-            "profile {profile}: the sign-in of {user} has ended (its renewal was refused) and there is no terminal to ask on; run `ccc login --profile {profile}`"
-        ))
-        .kind(core_types::ErrorKind::NotAuthorized)
-    };
     if ctx.no_prompt || !crate::prompt::has_terminal() {
-        tracing::debug!(error = %why, "the renewal was refused");
-        return Err(instruction());
+        tracing::debug!(error = %why, "the renewal needs a person");
+        return Err(how.instruction(profile));
     }
-    let lock = ctx.paths.cache_entry("sign-in", &[profile]);
+    // one sign-in at a time: per profile for Cognito, per SSO session (every profile of it
+    // shares the one browser window)
+    let lock = match how {
+        SignIn::Cognito { .. } => ctx.paths.cache_entry("sign-in", &[profile]),
+        SignIn::Sso => ctx.paths.cache_entry("sign-in", &["sso", ctx.sso(profile).await?.profile().cache_key()]),
+    };
     let _lock = tokio::task::spawn_blocking(move || cred_store::fsutil::lock_within(&lock, SIGN_IN_WAIT))
         .await
         .map_err(|e| CliError::new(format!("lock task failed: {e}")))??;
@@ -87,6 +122,23 @@ async fn sign_in_on_terminal(
     if let Ok((_, _, c)) = ctx.profile_credentials(config, profile, budget).await {
         return Ok(cred_store::from_sdk_credentials(&c));
     }
+    match how {
+        SignIn::Cognito { user } => cognito_on_terminal(ctx, config, profile, user).await,
+        SignIn::Sso => {
+            sso_on_terminal(ctx, profile).await?;
+            let (_, _, c) = ctx.profile_credentials(config, profile, budget).await?;
+            Ok(cred_store::from_sdk_credentials(&c))
+        }
+    }
+}
+
+/// The Cognito user's password (and MFA code) asked on the terminal; a sign-in with them.
+async fn cognito_on_terminal(
+    ctx: &Ctx,
+    config: &cred_store::CccConfig,
+    profile: &str,
+    user: &str,
+) -> CliResult<core_types::AwsCredentials> {
     crate::prompt::tell_terminal(&format!(
         "ccc: the sign-in of {user} (profile {profile}) has ended; sign in again to go on."
     ))?;
@@ -95,7 +147,7 @@ async fn sign_in_on_terminal(
         cred_store::AwsFiles::new(&ctx.paths).load_profile(profile)?.is_some_and(|p| p.credential_process.is_some());
     let cognito = ctx.cognito_profile(config, profile)?.write_credentials_file(!process_profile).build();
     let signed = cognito
-        .sign_in(&user, &password, |c| {
+        .sign_in(user, &password, |c| {
             super::login::answer_on_terminal(c).map_err(|e| Box::new(e) as cognito_auth::PromptError)
         })
         .await
@@ -107,6 +159,29 @@ async fn sign_in_on_terminal(
             e => e.into(),
         })?;
     Ok(signed.credentials)
+}
+
+/// The IAM Identity Center device sign-in, shown on the terminal (and its page opened in the
+/// browser, once), unless another process signed in meanwhile.
+async fn sso_on_terminal(ctx: &Ctx, profile: &str) -> CliResult {
+    let sso = ctx.sso(profile).await?;
+    if sso.signed_in_until()?.is_some() {
+        return Ok(());
+    }
+    let start_url = sso.profile().start_url.clone();
+    crate::prompt::tell_terminal(&format!(
+        "ccc: the IAM Identity Center sign-in for profile {profile} has ended; sign in to go on."
+    ))?;
+    sso.device_sign_in(|code| {
+        let page = code.verification_uri_complete.as_deref().unwrap_or(&code.verification_uri);
+        let line = super::sso::device_code_text(&start_url, code, " ", " ");
+        if let Err(e) = crate::prompt::tell_terminal(&line) {
+            tracing::warn!(error = %e, "could not show the sign-in code on the terminal");
+        }
+        crate::prompt::open_browser(page);
+    })
+    .await?;
+    Ok(())
 }
 
 fn over_budget(budget: std::time::Duration) -> CliError {

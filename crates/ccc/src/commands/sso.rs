@@ -62,13 +62,7 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
             let token = sso
                 .device_sign_in(|code| {
                     let page = code.verification_uri_complete.as_deref().unwrap_or(&code.verification_uri);
-                    eprintln!(
-                        "To sign in to {}, open\n  {}\nand confirm the code {} (valid {} min).",
-                        sso.profile().start_url,
-                        code.verification_uri,
-                        code.user_code,
-                        code.expires_in.as_secs().div_ceil(60)
-                    );
+                    eprintln!("{}", device_code_text(&sso.profile().start_url, code, "\n  ", "\n"));
                     if !args.no_browser {
                         crate::prompt::open_browser(page);
                     }
@@ -134,6 +128,22 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// What a person needs for an IAM Identity Center device sign-in: the page and the code
+/// (`before_page` / `after_page` lay it out on one line or three).
+pub(crate) fn device_code_text(
+    start_url: &str,
+    code: &sso_refresh::DeviceCode,
+    before_page: &str,
+    after_page: &str,
+) -> String {
+    format!(
+        "To sign in to {start_url}, open{before_page}{}{after_page}and confirm the code {} (valid {} min).",
+        code.verification_uri,
+        code.user_code,
+        code.expires_in.as_secs().div_ceil(60)
+    )
 }
 
 fn report(ctx: &Ctx, profile: &str, until: Option<std::time::SystemTime>) {

@@ -4,7 +4,7 @@
 use ccc_tests::cognito::{PASSWORD, pool};
 use ccc_tests::peer;
 
-use crate::support::{Home, stderr, stdout};
+use crate::support::{Home, sso_ccc, sso_home, stderr, stdout};
 
 /// An ordinary AWS profile (keys ccc did not write) works with every command that needs
 /// credentials; `--profile` and AWS_PROFILE mean the same; `ccc env` and `ccc exec` hand the
@@ -116,27 +116,6 @@ fn any_profile_works_and_exec_env_hand_on_fresh_credentials() {
         .assert()
         .code(1);
     assert!(stderr(&nested).contains("already exported"), "{}", stderr(&nested));
-}
-
-/// An SSO stub that approves a device sign-in after `pending` polls, and a home whose
-/// `~/.aws/config` is `config`.
-async fn sso_home(pending: usize, config: &str) -> (ccc_tests::sso_stub::SsoStub, Home) {
-    #[allow(clippy::disallowed_methods)]
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    let stub = ccc_tests::sso_stub::SsoStub::start(now_ms, 3_600_000).await;
-    stub.device_approval(pending, false, false);
-    let home = Home::new();
-    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
-    std::fs::write(home.path().join(".aws/config"), config).unwrap();
-    (stub, home)
-}
-
-/// `ccc ARGS` in `home` with `stub` as every AWS endpoint (no AWS CLI anywhere, and its
-/// fallback is off unless asked for).
-fn sso_ccc(home: &Home, stub: &ccc_tests::sso_stub::SsoStub, args: &[&str]) -> assert_cmd::Command {
-    let mut c = home.ccc();
-    c.env("AWS_ENDPOINT_URL", &stub.url).args(args);
-    c
 }
 
 /// An IAM Identity Center user needs nothing but ccc: `ccc sso login` (device flow, no AWS

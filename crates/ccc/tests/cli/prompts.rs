@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use ccc_tests::cognito::{PASSWORD, pool};
 use ccc_tests::peer;
 
-use crate::support::{Home, expire_cognito_sign_in};
+use crate::support::{Home, expire_cognito_sign_in, sso_home};
 
 /// A home signed in as `user` on profile e2e whose sign-in has ended: its cached credentials
 /// and tokens expired, its refresh token one Cognito refuses.
@@ -27,23 +27,22 @@ async fn ended_sign_in(user: &str) -> Home {
     home
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_a_terminal_every_process_fails_at_once_with_the_same_instruction() {
-    let home = ended_sign_in("nora").await;
+/// Starts 32 `ccc creds --profile PROFILE` in sessions of their own (setsid): no controlling
+/// terminal, as under cron or a CI runner. Checks each exits 3 with one line and nothing on
+/// stdout; returns the line (the same from every process) and how long all of them took.
+fn without_a_terminal(home: &Home, endpoint: &str, profile: &str) -> (String, Duration) {
     let ccc = assert_cmd::cargo::cargo_bin("ccc");
     let started = Instant::now();
-    // 32 processes in sessions of their own (setsid): no controlling terminal, as under cron
-    // or a CI runner
     let children: Vec<_> = (0..32)
         .map(|_| {
             StdCommand::new("setsid")
                 .arg("-w")
                 .arg(&ccc)
-                .args(["creds", "--profile", "e2e"])
+                .args(["creds", "--profile", profile])
                 .env_clear()
                 .env("HOME", home.path())
                 .env("PATH", "/usr/bin:/bin")
-                .env("AWS_ENDPOINT_URL", peer("CCC_TEST_AWS_ENDPOINT"))
+                .env("AWS_ENDPOINT_URL", endpoint)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -63,20 +62,42 @@ async fn without_a_terminal_every_process_fails_at_once_with_the_same_instructio
     }
     let elapsed = started.elapsed();
     assert_eq!(said.len(), 1, "the same instruction from every process: {said:?}");
-    let line = said.into_iter().next().unwrap();
+    (said.into_iter().next().unwrap(), elapsed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_terminal_every_process_fails_at_once_with_the_same_instruction() {
+    let home = ended_sign_in("nora").await;
+    let (line, elapsed) = without_a_terminal(&home, &peer("CCC_TEST_AWS_ENDPOINT"), "e2e");
     assert!(line.contains("run `ccc login --profile e2e`"), "{line}");
     assert!(elapsed < Duration::from_secs(2), "32 processes failed in {elapsed:?}");
 }
 
-/// Drives 32 `ccc creds` started from one shell on a pseudo-terminal (their controlling
-/// terminal): types the password when asked, and says how many times it was asked.
+/// The same for an IAM Identity Center profile nobody has signed in to: no device sign-in is
+/// started (the SSO service counts none), the line names `ccc sso login`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_terminal_no_sso_device_sign_in_is_started() {
+    let (stub, home) = sso_home(0, SSO_CONFIG).await;
+    let (line, elapsed) = without_a_terminal(&home, &stub.url, "corp-dev");
+    assert!(line.contains("run `ccc sso login --profile corp-dev`"), "{line}");
+    assert!(elapsed < Duration::from_secs(2), "32 processes failed in {elapsed:?}");
+    assert_eq!(stub.calls("StartDeviceAuthorization"), 0, "no browser storm, no device codes");
+    assert_eq!(stub.calls("GetRoleCredentials"), 0);
+}
+
+/// Two profiles of one SSO session.
+const SSO_CONFIG: &str = "[profile corp-dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Developer\nregion = eu-west-1\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n";
+
+/// Drives 32 `ccc creds --profile P` started from one shell on a pseudo-terminal (their
+/// controlling terminal): when ANSWER is given, types it once the terminal shows MARKER (and
+/// echo is off, as a person would); says how many times MARKER was shown.
 const ON_A_TERMINAL: &str = r#"
 import json, os, pty, select, sys, termios, time
-ccc, password = sys.argv[1], sys.argv[2]
+ccc, profile, marker, answer = sys.argv[1], sys.argv[2], sys.argv[3].encode(), sys.argv[4]
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp("bash", ["bash", "-c",
-        'for i in $(seq 32); do "$0" creds --profile e2e > "$HOME/out.$i" 2> "$HOME/err.$i" < /dev/null & done; wait', ccc])
+        'for i in $(seq 32); do "$0" creds --profile "$1" > "$HOME/out.$i" 2> "$HOME/err.$i" < /dev/null & done; wait', ccc, profile])
 out, sent, deadline = b"", False, time.time() + 120
 while time.time() < deadline:
     ready, _, _ = select.select([fd], [], [], 0.2)
@@ -88,44 +109,83 @@ while time.time() < deadline:
         if not chunk:
             break
         out += chunk
-        if not sent and b"Password for" in out:
-            # type as a person would: once the prompt has turned echo off
+        if answer and not sent and marker in out:
             while termios.tcgetattr(fd)[3] & termios.ECHO and time.time() < deadline:
                 time.sleep(0.01)
-            os.write(fd, (password + "\n").encode())
+            os.write(fd, (answer + "\n").encode())
             sent = True
     elif os.waitpid(pid, os.WNOHANG)[0]:
         break
-print(json.dumps({"prompts": out.count(b"Password for"), "said": out.decode(errors="replace")}))
+print(json.dumps({"prompts": out.count(marker), "said": out.decode(errors="replace")}))
 "#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_a_terminal_thirty_two_processes_prompt_once() {
-    let home = ended_sign_in("olga").await;
+/// Runs [`ON_A_TERMINAL`] in `home` with `env`; returns how many times `marker` was shown, what
+/// the terminal showed, and the one access key id all 32 processes printed.
+fn on_a_terminal(
+    home: &Home,
+    env: &[(&str, &str)],
+    profile: &str,
+    marker: &str,
+    answer: &str,
+) -> (u64, String, String) {
     let ccc = assert_cmd::cargo::cargo_bin("ccc");
     let out = StdCommand::new(peer("CCC_TEST_PYTHON"))
-        .args(["-c", ON_A_TERMINAL, ccc.to_str().unwrap(), PASSWORD])
+        .args(["-c", ON_A_TERMINAL, ccc.to_str().unwrap(), profile, marker, answer])
         .env_clear()
         .env("HOME", home.path())
         .env("PATH", "/usr/bin:/bin")
-        .env("AWS_ENDPOINT_URL", peer("CCC_TEST_AWS_ENDPOINT"))
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let said = seen["said"].as_str().unwrap();
-    assert_eq!(seen["prompts"], 1, "one prompt for 32 processes: {said}");
-    assert!(said.contains("the sign-in of olga (profile e2e) has ended"), "{said}");
-    assert!(!said.contains(PASSWORD), "the password is not echoed");
+    let said = seen["said"].as_str().unwrap().to_owned();
     let mut keys = std::collections::BTreeSet::new();
     for i in 1..=32 {
         let text = std::fs::read_to_string(home.path().join(format!("out.{i}"))).unwrap();
         let err = std::fs::read_to_string(home.path().join(format!("err.{i}"))).unwrap();
         ccc_tests::leak::child_log(&err);
-        let json: serde_json::Value =
-            serde_json::from_str(&text).unwrap_or_else(|_| panic!("process {i} printed no credentials: {err}"));
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("process {i} printed no credentials: {err}\nterminal: {said}"));
         ccc_tests::leak::secret(json["SecretAccessKey"].as_str().unwrap());
         keys.insert(json["AccessKeyId"].as_str().unwrap().to_owned());
     }
     assert_eq!(keys.len(), 1, "every process used the one sign-in");
+    (seen["prompts"].as_u64().unwrap(), said, keys.into_iter().next().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_thirty_two_processes_prompt_once() {
+    let home = ended_sign_in("olga").await;
+    let endpoint = peer("CCC_TEST_AWS_ENDPOINT");
+    let (prompts, said, _) = on_a_terminal(&home, &[("AWS_ENDPOINT_URL", &endpoint)], "e2e", "Password for", PASSWORD);
+    assert_eq!(prompts, 1, "one prompt for 32 processes: {said}");
+    assert!(said.contains("the sign-in of olga (profile e2e) has ended"), "{said}");
+    assert!(!said.contains(PASSWORD), "the password is not echoed");
+}
+
+/// 32 `ccc creds` for an SSO profile nobody has signed in to, on a terminal: one device code
+/// shown, one browser window (the `BROWSER` the desktop would start counts its runs), one
+/// device authorization at the SSO service, and every process prints the same role
+/// credentials, which boto3 then gets through the profile's credential_process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_thirty_two_sso_processes_open_one_browser_window() {
+    let (stub, home) = sso_home(0, SSO_CONFIG).await;
+    let browser = home.path().join("browser");
+    let opened = home.path().join("browser.log");
+    std::fs::write(&browser, format!("#!/bin/sh\necho \"$1\" >> '{}'\n", opened.display())).unwrap();
+    std::fs::set_permissions(&browser, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let env = [("AWS_ENDPOINT_URL", stub.url.as_str()), ("BROWSER", browser.to_str().unwrap())];
+    let (shown, said, key) = on_a_terminal(&home, &env, "corp-dev", "To sign in to", "");
+    assert_eq!(shown, 1, "one device code for 32 processes: {said}");
+    assert!(said.contains("confirm the code ABCD-EFGH"), "{said}");
+    let pages: Vec<String> = std::fs::read_to_string(&opened).unwrap().lines().map(str::to_owned).collect();
+    assert_eq!(pages.len(), 1, "one browser window: {pages:?}");
+    assert!(pages[0].starts_with("https://corp.awsapps.com/start/#/device"), "{pages:?}");
+    assert_eq!(stub.calls("StartDeviceAuthorization"), 1);
+    assert!(key.starts_with("ASIASTUB"), "{key}");
+    // the token ccc kept is the one boto3 reads for the profile
+    let (method, boto_key) = ccc_tests::boto3_profile_credentials(home.path(), &stub.url, "corp-dev");
+    assert_eq!(method, "sso");
+    assert!(boto_key.starts_with("ASIASTUB"), "{boto_key}");
 }

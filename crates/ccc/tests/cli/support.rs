@@ -153,3 +153,24 @@ pub fn spawn_reading(
     std::thread::spawn(move || lines.for_each(drop));
     (child, picked)
 }
+
+/// An SSO stub that approves a device sign-in after `pending` polls, and a home whose
+/// `~/.aws/config` is `config`.
+pub async fn sso_home(pending: usize, config: &str) -> (ccc_tests::sso_stub::SsoStub, Home) {
+    #[allow(clippy::disallowed_methods)]
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let stub = ccc_tests::sso_stub::SsoStub::start(now_ms, 3_600_000).await;
+    stub.device_approval(pending, false, false);
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(home.path().join(".aws/config"), config).unwrap();
+    (stub, home)
+}
+
+/// `ccc ARGS` in `home` with `stub` as every AWS endpoint (no AWS CLI anywhere, and its
+/// fallback is off unless asked for).
+pub fn sso_ccc(home: &Home, stub: &ccc_tests::sso_stub::SsoStub, args: &[&str]) -> assert_cmd::Command {
+    let mut c = home.ccc();
+    c.env("AWS_ENDPOINT_URL", &stub.url).args(args);
+    c
+}
