@@ -14,19 +14,71 @@ pub fn interactive() -> bool {
 /// Asks for a value on stderr, reading a line from stdin. `default` is shown and used on an
 /// empty answer.
 pub fn ask(label: &str, default: Option<&str>) -> CliResult<String> {
-    let mut err = std::io::stderr();
+    ask_on(&mut std::io::stderr(), &mut std::io::stdin().lock(), label, default)
+}
+
+/// Asks for a value on the controlling terminal (a credential_process's stdin and stderr are
+/// the AWS tool's).
+pub fn ask_terminal(label: &str, default: Option<&str>) -> CliResult<String> {
+    let tty = cred_store::fsutil::controlling_terminal().ok_or_else(|| CliError::new("no terminal to ask on"))?;
+    let mut reader = std::io::BufReader::new(tty.try_clone()?);
+    ask_on(&mut &tty, &mut reader, label, default)
+}
+
+fn ask_on(out: &mut impl Write, input: &mut impl BufRead, label: &str, default: Option<&str>) -> CliResult<String> {
     match default {
-        Some(d) => write!(err, "{label} [{d}]: ")?,
-        None => write!(err, "{label}: ")?,
+        Some(d) => write!(out, "{label} [{d}]: ")?,
+        None => write!(out, "{label}: ")?,
     }
-    err.flush()?;
+    out.flush()?;
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
+    input.read_line(&mut line)?;
     let answer = line.trim().to_owned();
     if answer.is_empty() {
         return default.map(str::to_owned).ok_or_else(|| CliError::new(format!("{label} is required")));
     }
     Ok(answer)
+}
+
+/// Where a person is asked: the command's own terminal (stdin and stderr), or the
+/// controlling terminal of a process whose stdin and stdout belong to someone else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asking {
+    /// stdin and stderr.
+    Stdio,
+    /// `/dev/tty`.
+    Terminal,
+}
+
+impl Asking {
+    /// Whether there is someone to ask.
+    pub fn possible(self) -> bool {
+        match self {
+            Self::Stdio => interactive(),
+            Self::Terminal => has_terminal(),
+        }
+    }
+    /// Shows a line.
+    pub fn say(self, line: &str) -> CliResult {
+        match self {
+            Self::Stdio => {
+                eprintln!("{line}");
+                Ok(())
+            }
+            Self::Terminal => tell_terminal(line),
+        }
+    }
+    /// Asks for a value shown as typed.
+    pub fn ask(self, label: &str, default: Option<&str>) -> CliResult<String> {
+        match self {
+            Self::Stdio => ask(label, default),
+            Self::Terminal => ask_terminal(label, default),
+        }
+    }
+    /// Asks for a secret, never echoed (rpassword always reads the controlling terminal).
+    pub fn secret(self, label: &str) -> CliResult<SecretString> {
+        ask_secret(label)
+    }
 }
 
 /// Whether this process has a controlling terminal to prompt on (`/dev/tty` opens), whatever
@@ -40,12 +92,6 @@ pub fn tell_terminal(line: &str) -> CliResult {
     let mut tty = cred_store::fsutil::controlling_terminal().ok_or_else(|| CliError::new("no terminal to write to"))?;
     writeln!(tty, "{line}")?;
     Ok(())
-}
-
-/// Asks for a secret on the controlling terminal, without echo.
-pub fn ask_terminal_secret(label: &str) -> CliResult<SecretString> {
-    // rpassword prompts on, and reads from, /dev/tty
-    ask_secret(label)
 }
 
 /// Asks for a secret without echo.

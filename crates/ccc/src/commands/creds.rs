@@ -142,13 +142,14 @@ async fn cognito_on_terminal(
     crate::prompt::tell_terminal(&format!(
         "ccc: the sign-in of {user} (profile {profile}) has ended; sign in again to go on."
     ))?;
-    let password = crate::prompt::ask_terminal_secret(&format!("Password for {user}"))?;
+    let password = crate::prompt::Asking::Terminal.secret(&format!("Password for {user}"))?;
     let process_profile =
         cred_store::AwsFiles::new(&ctx.paths).load_profile(profile)?.is_some_and(|p| p.credential_process.is_some());
     let cognito = ctx.cognito_profile(config, profile)?.write_credentials_file(!process_profile).build();
     let signed = cognito
         .sign_in(user, &password, |c| {
-            super::login::answer_on_terminal(c).map_err(|e| Box::new(e) as cognito_auth::PromptError)
+            super::login::answer(c, crate::prompt::Asking::Terminal)
+                .map_err(|e| Box::new(e) as cognito_auth::PromptError)
         })
         .await
         .map_err(|e| match e {

@@ -7,24 +7,13 @@ use crate::cli::{LoginArgs, Output};
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::{expiry, print_json, print_rows};
-use crate::prompt;
+use crate::prompt::{self, Asking};
 
-/// A challenge answered on the controlling terminal (a credential_process whose stdin and
-/// stdout belong to the AWS tool): MFA codes; anything longer needs `ccc login`.
-pub(crate) fn answer_on_terminal(challenge: &Challenge) -> CliResult<ChallengeAnswer> {
-    match &challenge.name {
-        ChallengeName::SmsMfa | ChallengeName::SoftwareTokenMfa => {
-            let label = if challenge.name == ChallengeName::SmsMfa { "SMS code" } else { "Authenticator code" };
-            Ok(ChallengeAnswer::MfaCode(prompt::ask_terminal_secret(label)?.expose_secret().to_owned()))
-        }
-        other => Err(CliError::new(format!("the sign-in needs the {other:?} challenge answered"))
-            .kind(core_types::ErrorKind::NotAuthorized)
-            .hint("run `ccc login` on a terminal")),
-    }
-}
-
-fn answer(challenge: &Challenge) -> CliResult<ChallengeAnswer> {
-    if !prompt::interactive() {
+/// A sign-in challenge answered by a person, asked where `asking` says: `ccc login`'s own
+/// terminal, or the controlling terminal of a credential_process (whose stdin and stdout
+/// belong to the AWS tool). Nobody to ask: exit 3 naming `ccc login`.
+pub(crate) fn answer(challenge: &Challenge, asking: Asking) -> CliResult<ChallengeAnswer> {
+    if !asking.possible() {
         // a person must answer: exit 3, like any sign-in that needs one
         return Err(CliError::new(format!("sign-in needs the {:?} challenge answered", challenge.name))
             .kind(core_types::ErrorKind::NotAuthorized)
@@ -32,9 +21,9 @@ fn answer(challenge: &Challenge) -> CliResult<ChallengeAnswer> {
     }
     Ok(match &challenge.name {
         ChallengeName::NewPasswordRequired => {
-            eprintln!("A new password is required for {}.", challenge.username());
-            let password = prompt::ask_secret("New password")?;
-            let again = prompt::ask_secret("Repeat new password")?;
+            asking.say(&format!("A new password is required for {}.", challenge.username()))?;
+            let password = asking.secret("New password")?;
+            let again = asking.secret("Repeat new password")?;
             if password.expose_secret() != again.expose_secret() {
                 return Err(CliError::new("the passwords do not match").hint("run `ccc login` again"));
             }
@@ -46,30 +35,29 @@ fn answer(challenge: &Challenge) -> CliResult<ChallengeAnswer> {
             let mut attributes = Vec::new();
             for attr in required {
                 let name = attr.trim_start_matches("userAttributes.").to_owned();
-                let value = prompt::ask(&name, None)?;
+                let value = asking.ask(&name, None)?;
                 attributes.push((name, value));
             }
             ChallengeAnswer::NewPassword { password, attributes }
         }
         ChallengeName::SmsMfa | ChallengeName::SoftwareTokenMfa => {
             let label = if challenge.name == ChallengeName::SmsMfa { "SMS code" } else { "Authenticator code" };
-            ChallengeAnswer::MfaCode(prompt::ask_secret(label)?.expose_secret().to_owned())
+            ChallengeAnswer::MfaCode(asking.secret(label)?.expose_secret().to_owned())
         }
         ChallengeName::MfaSetup => {
             // the pool requires an authenticator app: show the secret to add, then its code
             if let Some(setup) = challenge.totp_setup() {
-                eprintln!(
-                    "This account needs an authenticator app. Add this secret to it (or scan the URI as a QR code):"
-                );
-                eprintln!("  secret: {}", setup.secret.expose_secret());
-                eprintln!("  uri:    {}", setup.uri.expose_secret());
+                asking.say(
+                    "This account needs an authenticator app. Add this secret to it (or scan the URI as a QR code):",
+                )?;
+                asking.say(&format!("  secret: {}", setup.secret.expose_secret()))?;
+                asking.say(&format!("  uri:    {}", setup.uri.expose_secret()))?;
             }
-            ChallengeAnswer::MfaCode(prompt::ask_secret("The app's current code")?.expose_secret().to_owned())
+            ChallengeAnswer::MfaCode(asking.secret("The app's current code")?.expose_secret().to_owned())
         }
-        ChallengeName::SelectMfaType => ChallengeAnswer::SelectMfaType(prompt::ask(
-            "MFA type (SMS_MFA or SOFTWARE_TOKEN_MFA)",
-            Some("SOFTWARE_TOKEN_MFA"),
-        )?),
+        ChallengeName::SelectMfaType => ChallengeAnswer::SelectMfaType(
+            asking.ask("MFA type (SMS_MFA or SOFTWARE_TOKEN_MFA)", Some("SOFTWARE_TOKEN_MFA"))?,
+        ),
         other => return Err(CliError::new(format!("the {other:?} challenge is not supported by ccc yet"))),
     })
 }
@@ -98,7 +86,7 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult {
         return Err(CliError::new("no terminal to ask for the password").hint("pass --password-stdin"));
     };
     let signed_in = cognito
-        .sign_in(&username, &password, |c| answer(c).map_err(|e| Box::new(e) as PromptError))
+        .sign_in(&username, &password, |c| answer(c, Asking::Stdio).map_err(|e| Box::new(e) as PromptError))
         .await
         .map_err(|e| match e {
             // the prompt's own error (its hint names what to do)

@@ -11,7 +11,7 @@ use crate::support::{Home, expire_cognito_sign_in, sso_home};
 
 /// A home signed in as `user` on profile e2e whose sign-in has ended: its cached credentials
 /// and tokens expired, its refresh token one Cognito refuses.
-async fn ended_sign_in(user: &str) -> Home {
+async fn ended_sign_in(user: &str) -> (Home, ccc_tests::cognito::Pool) {
     let pool = pool().await;
     pool.user(user, true).await;
     let home = Home::new();
@@ -24,7 +24,7 @@ async fn ended_sign_in(user: &str) -> Home {
         entry["refresh_token"] = serde_json::json!("a-refresh-token-cognito-revoked");
     }
     std::fs::write(&file, store.to_string()).unwrap();
-    home
+    (home, pool)
 }
 
 /// Starts 32 `ccc creds --profile PROFILE` in sessions of their own (setsid): no controlling
@@ -67,7 +67,7 @@ fn without_a_terminal(home: &Home, endpoint: &str, profile: &str) -> (String, Du
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_terminal_every_process_fails_at_once_with_the_same_instruction() {
-    let home = ended_sign_in("nora").await;
+    let (home, _) = ended_sign_in("nora").await;
     let (line, elapsed) = without_a_terminal(&home, &peer("CCC_TEST_AWS_ENDPOINT"), "e2e");
     assert!(line.contains("run `ccc login --profile e2e`"), "{line}");
     assert!(elapsed < Duration::from_secs(2), "32 processes failed in {elapsed:?}");
@@ -89,16 +89,18 @@ async fn without_a_terminal_no_sso_device_sign_in_is_started() {
 const SSO_CONFIG: &str = "[profile corp-dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Developer\nregion = eu-west-1\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n";
 
 /// Drives 32 `ccc creds --profile P` started from one shell on a pseudo-terminal (their
-/// controlling terminal): when ANSWER is given, types it once the terminal shows MARKER (and
-/// echo is off, as a person would); says how many times MARKER was shown.
+/// controlling terminal). STEPS is a JSON list of [marker, answer]: each answer is typed, in
+/// order, once its marker shows after the previous one (and echo is off, as a person would
+/// type a secret); an empty answer is only waited for. Says how many times the first marker
+/// was shown, and the screen.
 const ON_A_TERMINAL: &str = r#"
 import json, os, pty, select, sys, termios, time
-ccc, profile, marker, answer = sys.argv[1], sys.argv[2], sys.argv[3].encode(), sys.argv[4]
+ccc, profile, steps = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp("bash", ["bash", "-c",
         'for i in $(seq 32); do "$0" creds --profile "$1" > "$HOME/out.$i" 2> "$HOME/err.$i" < /dev/null & done; wait', ccc, profile])
-out, sent, deadline = b"", False, time.time() + 120
+out, step, pos, deadline = b"", 0, 0, time.time() + 120
 while time.time() < deadline:
     ready, _, _ = select.select([fd], [], [], 0.2)
     if ready:
@@ -109,28 +111,26 @@ while time.time() < deadline:
         if not chunk:
             break
         out += chunk
-        if answer and not sent and marker in out:
-            while termios.tcgetattr(fd)[3] & termios.ECHO and time.time() < deadline:
-                time.sleep(0.01)
-            os.write(fd, (answer + "\n").encode())
-            sent = True
+        while step < len(steps) and out.find(steps[step][0].encode(), pos) >= 0:
+            marker, answer = steps[step]
+            pos = out.find(marker.encode(), pos) + len(marker)
+            step += 1
+            if answer:
+                while termios.tcgetattr(fd)[3] & termios.ECHO and time.time() < deadline:
+                    time.sleep(0.01)
+                os.write(fd, (answer + "\n").encode())
     elif os.waitpid(pid, os.WNOHANG)[0]:
         break
-print(json.dumps({"prompts": out.count(marker), "said": out.decode(errors="replace")}))
+print(json.dumps({"prompts": out.count(steps[0][0].encode()), "said": out.decode(errors="replace")}))
 "#;
 
-/// Runs [`ON_A_TERMINAL`] in `home` with `env`; returns how many times `marker` was shown, what
-/// the terminal showed, and the one access key id all 32 processes printed.
-fn on_a_terminal(
-    home: &Home,
-    env: &[(&str, &str)],
-    profile: &str,
-    marker: &str,
-    answer: &str,
-) -> (u64, String, String) {
+/// Runs [`ON_A_TERMINAL`] in `home` with `env`; returns how many times the first step's marker
+/// was shown, what the terminal showed, and the one access key id all 32 processes printed.
+fn on_a_terminal(home: &Home, env: &[(&str, &str)], profile: &str, steps: &[(&str, &str)]) -> (u64, String, String) {
     let ccc = assert_cmd::cargo::cargo_bin("ccc");
+    let steps = serde_json::to_string(steps).unwrap();
     let out = StdCommand::new(peer("CCC_TEST_PYTHON"))
-        .args(["-c", ON_A_TERMINAL, ccc.to_str().unwrap(), profile, marker, answer])
+        .args(["-c", ON_A_TERMINAL, ccc.to_str().unwrap(), profile, &steps])
         .env_clear()
         .env("HOME", home.path())
         .env("PATH", "/usr/bin:/bin")
@@ -156,12 +156,39 @@ fn on_a_terminal(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_terminal_thirty_two_processes_prompt_once() {
-    let home = ended_sign_in("olga").await;
+    let (home, _) = ended_sign_in("olga").await;
     let endpoint = peer("CCC_TEST_AWS_ENDPOINT");
-    let (prompts, said, _) = on_a_terminal(&home, &[("AWS_ENDPOINT_URL", &endpoint)], "e2e", "Password for", PASSWORD);
+    let (prompts, said, _) =
+        on_a_terminal(&home, &[("AWS_ENDPOINT_URL", &endpoint)], "e2e", &[("Password for", PASSWORD)]);
     assert_eq!(prompts, 1, "one prompt for 32 processes: {said}");
     assert!(said.contains("the sign-in of olga (profile e2e) has ended"), "{said}");
     assert!(!said.contains(PASSWORD), "the password is not echoed");
+}
+
+/// An administrator reset the user's password to a temporary one while the sign-in ended: the
+/// one process that asks takes the temporary password, then a new one (twice, never echoed)
+/// for Cognito's NEW_PASSWORD_REQUIRED, on the terminal; all 32 print credentials, and the
+/// new password is the password from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_a_new_password_is_asked_once() {
+    let (home, pool) = ended_sign_in("pia").await;
+    pool.admin
+        .admin_set_user_password()
+        .user_pool_id(&pool.pool_id)
+        .username("pia")
+        .password("Temp-Passw0rd!")
+        .permanent(false)
+        .send()
+        .await
+        .unwrap();
+    let endpoint = peer("CCC_TEST_AWS_ENDPOINT");
+    let steps = [("Password for", "Temp-Passw0rd!"), ("New password:", PASSWORD), ("Repeat new password:", PASSWORD)];
+    let (prompts, said, _) = on_a_terminal(&home, &[("AWS_ENDPOINT_URL", &endpoint)], "e2e", &steps);
+    assert_eq!(prompts, 1, "one sign-in for 32 processes: {said}");
+    assert_eq!(said.matches("A new password is required for pia").count(), 1, "{said}");
+    assert!(!said.contains(PASSWORD) && !said.contains("Temp-Passw0rd!"), "nothing typed is echoed: {said}");
+    // the new password is the password now
+    home.login("pia").success();
 }
 
 /// 32 `ccc creds` for an SSO profile nobody has signed in to, on a terminal: one device code
@@ -176,7 +203,7 @@ async fn on_a_terminal_thirty_two_sso_processes_open_one_browser_window() {
     std::fs::write(&browser, format!("#!/bin/sh\necho \"$1\" >> '{}'\n", opened.display())).unwrap();
     std::fs::set_permissions(&browser, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let env = [("AWS_ENDPOINT_URL", stub.url.as_str()), ("BROWSER", browser.to_str().unwrap())];
-    let (shown, said, key) = on_a_terminal(&home, &env, "corp-dev", "To sign in to", "");
+    let (shown, said, key) = on_a_terminal(&home, &env, "corp-dev", &[("To sign in to", "")]);
     assert_eq!(shown, 1, "one device code for 32 processes: {said}");
     assert!(said.contains("confirm the code ABCD-EFGH"), "{said}");
     let pages: Vec<String> = std::fs::read_to_string(&opened).unwrap().lines().map(str::to_owned).collect();
