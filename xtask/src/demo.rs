@@ -195,7 +195,7 @@ fn browser_sign_in(home: &Path, ccc: &str, envs: &[(&str, String)]) -> Result<()
 pub fn run(env: &[(String, String)]) -> Result<(), String> {
     let endpoint = get(env, "CCC_TEST_AWS_ENDPOINT")?.to_owned();
     let python = get(env, "CCC_TEST_PYTHON")?.to_owned();
-    cmd::run("cargo", &["build", "--quiet", "--workspace", "--bin", "ccc"])?;
+    cmd::run("cargo", &["build", "--quiet", "--workspace", "--bin", "ccc", "--bin", "ccc-full"])?;
     let ccc = cmd::root().join("target/debug/ccc").display().to_string();
     let home = cmd::root().join("target/demo/home");
     let _ = fs::remove_dir_all(&home);

@@ -1,5 +1,6 @@
 //! `cargo xtask dist`: the `ccc` users install, as `cargo xtask bench` measures it —
-//! `target/dist/ccc` (optimised, stripped) and its man page `target/dist/ccc.1`.
+//! `target/dist/ccc` and `target/dist/ccc-full` (optimised, stripped) and the man page
+//! `target/dist/ccc.1`.
 //!
 //! The binary is linked position-dependent (`-C relocation-model=static` on the final crate,
 //! so rustc links with `-no-pie`): a PIE of this size carries tens of thousands of relative
@@ -14,29 +15,32 @@ use crate::cmd;
 /// The cargo profile of the shipped binary (release settings, stripped).
 pub const PROFILE: &str = "bench-ccc";
 
-/// Builds the shipped binary and man page; returns the binary's path.
+/// Builds the shipped binaries (`ccc`, the warm-path front, and `ccc-full` beside it) and
+/// the man page; returns the path of `ccc`.
 pub fn build() -> Result<PathBuf, String> {
-    cmd::run(
-        "cargo",
-        &[
-            "rustc",
-            "--quiet",
-            "--profile",
-            PROFILE,
-            "-p",
-            "ccc-cli",
-            "--bin",
-            "ccc",
-            "--",
-            "-C",
-            "relocation-model=static",
-        ],
-    )?;
     let out = cmd::root().join("target").join("dist");
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let built = cmd::root().join("target").join(PROFILE).join("ccc");
+    for bin in ["ccc", "ccc-full"] {
+        cmd::run(
+            "cargo",
+            &[
+                "rustc",
+                "--quiet",
+                "--profile",
+                PROFILE,
+                "-p",
+                "ccc-cli",
+                "--bin",
+                bin,
+                "--",
+                "-C",
+                "relocation-model=static",
+            ],
+        )?;
+        let built = cmd::root().join("target").join(PROFILE).join(bin);
+        std::fs::copy(&built, out.join(bin)).map_err(|e| format!("copy {}: {e}", built.display()))?;
+    }
     let shipped = out.join("ccc");
-    std::fs::copy(&built, &shipped).map_err(|e| format!("copy {}: {e}", built.display()))?;
     let man = std::process::Command::new(&shipped)
         .arg("man")
         .output()
@@ -45,6 +49,6 @@ pub fn build() -> Result<PathBuf, String> {
         return Err(format!("`ccc man` failed: {}", String::from_utf8_lossy(&man.stderr)));
     }
     std::fs::write(out.join("ccc.1"), &man.stdout).map_err(|e| format!("ccc.1: {e}"))?;
-    eprintln!("dist: {} and its man page ccc.1", shipped.display());
+    eprintln!("dist: {} (and ccc-full beside it) and the man page ccc.1", shipped.display());
     Ok(shipped)
 }

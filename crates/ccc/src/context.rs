@@ -266,7 +266,7 @@ impl Ctx {
         config: &CccConfig,
         profile: &str,
     ) -> CliResult<(SdkConfig, Option<String>, aws_credential_types::Credentials)> {
-        let (provider, user, creds) =
+        let ProfileCredentials { provider, user, credentials: creds, .. } =
             self.profile_credentials(config, profile, cred_store::DEFAULT_REFRESH_LOCK_WAIT).await?;
         let mut b = SdkConfig::builder()
             .region(Region::new(self.region(config, profile)))
@@ -285,11 +285,7 @@ impl Ctx {
         config: &CccConfig,
         profile: &str,
         lock_wait: std::time::Duration,
-    ) -> CliResult<(
-        aws_credential_types::provider::SharedCredentialsProvider,
-        Option<String>,
-        aws_credential_types::Credentials,
-    )> {
+    ) -> CliResult<ProfileCredentials> {
         use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
         let user = cognito_auth::signed_in_user(config, profile);
         // a Cognito sign-in needs no AWS file read (the credential_process warm path)
@@ -304,12 +300,13 @@ impl Ctx {
         let is_sso = aws_profile.as_ref().is_some_and(|p| p.sso_session.is_some() || p.sso_start_url.is_some());
         // the profile was read once: its region comes from that reading
         let region = || self.region_with(config, || aws_profile.clone());
-        let (provider, creds) = match &aws_profile {
+        let (provider, creds, entry) = match &aws_profile {
             // an IAM Identity Center profile: sso-refresh's cached, refreshing role credentials
             Some(_) if is_sso => {
                 let cache = self.sso(profile).await?.credentials_provider();
                 let creds = cred_store::to_sdk_credentials(&cache.get().await?);
-                (SharedCredentialsProvider::new(cache), creds)
+                let entry = warm_entry(&cache);
+                (SharedCredentialsProvider::new(cache), creds, entry)
             }
             Some(_) if !served_by_ccc => {
                 // STS (for a role) needs a region; the endpoint override comes from the environment
@@ -339,7 +336,8 @@ impl Ctx {
                             })
                             .build();
                         let creds = cache.get().await.map_err(|e| CliError::from(e).hint(hint()))?;
-                        (SharedCredentialsProvider::new(cache), cred_store::to_sdk_credentials(&creds))
+                        let entry = warm_entry(&cache);
+                        (SharedCredentialsProvider::new(cache), cred_store::to_sdk_credentials(&creds), entry)
                     }
                     None => {
                         let creds = chain.provide_credentials().await.map_err(|e| {
@@ -352,7 +350,7 @@ impl Ctx {
                             .kind(core_types::ErrorKind::NotConfigured)
                             .hint(hint())
                         })?;
-                        (SharedCredentialsProvider::new(chain), creds)
+                        (SharedCredentialsProvider::new(chain), creds, None)
                     }
                 }
             }
@@ -360,10 +358,11 @@ impl Ctx {
             _ => {
                 let cache = self.refreshing_within(config, profile, lock_wait)?;
                 let creds = cred_store::to_sdk_credentials(&cache.get().await?);
-                (SharedCredentialsProvider::new(cache), creds)
+                let entry = warm_entry(&cache);
+                (SharedCredentialsProvider::new(cache), creds, entry)
             }
         };
-        Ok((provider, user, creds))
+        Ok(ProfileCredentials { provider, user, credentials: creds, entry })
     }
 
     /// sso-refresh over an IAM Identity Center profile (settings from the environment).
@@ -392,4 +391,25 @@ impl Ctx {
             None => Ledger::open_default(&self.paths).await?,
         })
     }
+}
+
+/// A profile's credentials, what serves them, and for whom.
+pub struct ProfileCredentials {
+    /// The provider that keeps them valid.
+    pub provider: aws_credential_types::provider::SharedCredentialsProvider,
+    /// The ccc user signed in on the profile, if it is a Cognito one.
+    pub user: Option<String>,
+    /// The credentials just obtained.
+    pub credentials: aws_credential_types::Credentials,
+    /// The refreshing cache's entry file that keeps them and its window, when one does: the
+    /// credential_process warm path serves it from the next start (`cred_store::warm`).
+    pub entry: Option<(std::path::PathBuf, core_types::RefreshPolicy)>,
+}
+
+fn warm_entry<S>(cache: &Refreshing<S>) -> Option<(std::path::PathBuf, core_types::RefreshPolicy)>
+where
+    S: core_types::CredentialSource,
+    S::Output: cred_store::CacheCodec,
+{
+    cache.entry_file().map(|f| (f.to_owned(), cache.policy()))
 }

@@ -96,6 +96,14 @@ pub fn controlling_terminal() -> Option<std::fs::File> {
     std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").ok()
 }
 
+/// What tells a file's versions apart cheaply: its modification time (nanoseconds since the
+/// epoch), size and inode; `None` if it is not there.
+pub fn stamp(path: &Path) -> Option<(u128, u64, u64)> {
+    let meta = fs::metadata(path).ok()?;
+    let mtime = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos();
+    Some((mtime, meta.len(), meta.ino()))
+}
+
 /// Removes a file; one already gone is fine. Whether it was there.
 pub fn remove_optional(path: &Path) -> Result<bool> {
     match std::fs::remove_file(path) {

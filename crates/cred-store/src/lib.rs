@@ -57,6 +57,7 @@ mod timefmt;
 mod token_key;
 #[cfg(feature = "token-store")]
 mod token_store;
+pub mod warm;
 
 pub use aws_files::{AwsFiles, EXPIRATION_KEY, Profile, SyncReport, config_section, validate_profile_name};
 pub use config::{

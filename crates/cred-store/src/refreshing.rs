@@ -31,6 +31,29 @@ pub const DEFAULT_REFRESH_LOCK_WAIT: std::time::Duration = std::time::Duration::
 /// (serving what is valid, or refreshing at the machine level).
 pub const FLEET_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(15);
 
+/// The refreshing cache's verdict on a value that expires at `expiry` and was obtained at
+/// `obtained`: the policy's, except that a value whose whole life is shorter than the window
+/// stays fresh for the first half of its life (otherwise every call would refresh it). One
+/// rule for the cache and for anything that reads its entries without it (the
+/// credential_process warm path, [`crate::warm`]).
+pub fn verdict(
+    policy: &RefreshPolicy,
+    expiry: Option<SystemTime>,
+    obtained: Option<SystemTime>,
+    now: SystemTime,
+) -> Freshness {
+    let verdict = policy.freshness_at(expiry, now);
+    if verdict == Freshness::RefreshDue
+        && let (Some(at), Some(e)) = (obtained, expiry)
+    {
+        let half_life = at + e.duration_since(at).unwrap_or_default() / 2;
+        if now < half_life {
+            return Freshness::Fresh;
+        }
+    }
+    verdict
+}
+
 /// Builds a [`Refreshing`] cache.
 pub struct RefreshingBuilder<S: CredentialSource> {
     source: S,
@@ -127,10 +150,13 @@ where
     /// The cache.
     pub fn build(self) -> Refreshing<S> {
         let name = self.source.name().into_owned();
+        // an entry of its own is used only where no shared entry was given
+        let file = if self.shared.is_none() { self.file } else { None };
         let shared =
-            self.shared.or_else(|| self.file.map(|path| Arc::new(EntryFile { path, name }) as Shared<S::Output>));
+            self.shared.or_else(|| file.clone().map(|path| Arc::new(EntryFile { path, name }) as Shared<S::Output>));
         Refreshing {
             inner: Arc::new(Inner {
+                file,
                 source: self.source,
                 policy: self.policy,
                 clock: self.clock,
@@ -147,6 +173,8 @@ where
 }
 
 struct Inner<S: CredentialSource> {
+    /// The entry file of its own, if that is where the value is kept.
+    file: Option<PathBuf>,
     source: S,
     policy: RefreshPolicy,
     clock: Arc<dyn Clock>,
@@ -208,22 +236,25 @@ where
         &self.inner.source
     }
 
-    /// The policy's verdict, except that a value whose whole life is shorter than the window
-    /// stays fresh for the first half of its life: otherwise every call would refresh it.
+    /// [`verdict`] on `v`, with when it was obtained if this cache saw that.
     fn freshness(&self, v: &S::Output) -> Freshness {
         let expiry = core_types::Expiring::expiry(v);
-        let verdict = self.inner.policy.freshness(expiry, self.inner.clock.as_ref());
-        if verdict == Freshness::RefreshDue
-            && let Some((at, exp)) = *self.inner.obtained.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-            && exp == expiry
-            && let Some(e) = exp
-        {
-            let half_life = at + e.duration_since(at).unwrap_or_default() / 2;
-            if self.inner.clock.now() < half_life {
-                return Freshness::Fresh;
-            }
-        }
-        verdict
+        let obtained = match *self.inner.obtained.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            Some((at, exp)) if exp == expiry => Some(at),
+            _ => None,
+        };
+        verdict(&self.inner.policy, expiry, obtained, self.inner.clock.now())
+    }
+
+    /// The entry file the value is kept in, when it is one of its own
+    /// ([`RefreshingBuilder::persist_to`]): what the credential_process warm path reads.
+    pub fn entry_file(&self) -> Option<&std::path::Path> {
+        self.inner.file.as_deref()
+    }
+
+    /// The refresh window.
+    pub fn policy(&self) -> RefreshPolicy {
+        self.inner.policy
     }
 
     /// Reads the shared entry, remembering when its value was obtained. A damaged or

@@ -23,7 +23,15 @@ pub async fn creds(ctx: &Ctx, args: CredsArgs) -> CliResult {
         // refreshing role credentials, or the AWS SDK's provider for any other profile (for
         // tools that only speak credential_process)
         match ctx.profile_credentials(&config, &profile, budget).await {
-            Ok((_, _, c)) => Ok(Fetched::Now(cred_store::from_sdk_credentials(&c))),
+            Ok(served) => {
+                // the next start serves this entry without the rest of ccc while it is fresh
+                if let Some((entry, policy)) = &served.entry
+                    && let Err(e) = cred_store::warm::note(&ctx.paths, &profile, entry, *policy)
+                {
+                    tracing::debug!(error = %e, "could not note the warm path");
+                }
+                Ok(Fetched::Now(cred_store::from_sdk_credentials(&served.credentials)))
+            }
             // a sign-in that ended (its renewal refused, or none yet) needs a person
             Err(e) if needs_person(&e) => match SignIn::of(ctx, &config, &profile)? {
                 Some(how) => Ok(Fetched::NeedsSignIn { config, profile, how, why: e }),
@@ -119,15 +127,15 @@ async fn sign_in_on_terminal(
         .await
         .map_err(|e| CliError::new(format!("lock task failed: {e}")))??;
     // another process may have signed in while this one waited
-    if let Ok((_, _, c)) = ctx.profile_credentials(config, profile, budget).await {
-        return Ok(cred_store::from_sdk_credentials(&c));
+    if let Ok(served) = ctx.profile_credentials(config, profile, budget).await {
+        return Ok(cred_store::from_sdk_credentials(&served.credentials));
     }
     match how {
         SignIn::Cognito { user } => cognito_on_terminal(ctx, config, profile, user).await,
         SignIn::Sso => {
             sso_on_terminal(ctx, profile).await?;
-            let (_, _, c) = ctx.profile_credentials(config, profile, budget).await?;
-            Ok(cred_store::from_sdk_credentials(&c))
+            let served = ctx.profile_credentials(config, profile, budget).await?;
+            Ok(cred_store::from_sdk_credentials(&served.credentials))
         }
     }
 }
@@ -266,6 +274,9 @@ pub fn setup_profile(ctx: &Ctx) -> CliResult {
     let config = ctx.config()?;
     let profile = ctx.profile(&config);
     let exe = std::env::current_exe().map_err(|e| CliError::new(format!("cannot find the ccc executable: {e}")))?;
+    // `ccc` beside this program serves the warm path alone: that is the one AWS tools run
+    let front = exe.with_file_name("ccc");
+    let exe = if front.is_file() { front } else { exe };
     let command = format!("{} creds --profile {}", shell_quote(&exe.display().to_string()), shell_quote(&profile));
     let mut values = vec![("credential_process", command.as_str())];
     if let Some(r) = config.get_str(cognito_auth::keys::REGION) {

@@ -63,7 +63,7 @@ pub async fn serve(ctx: &Ctx, args: ServeArgs) -> CliResult {
     let mut slots = BTreeMap::new();
     for name in &names {
         // resolved now: a profile that cannot give credentials fails here, not at a client
-        let (provider, _, creds) =
+        let crate::context::ProfileCredentials { provider, credentials: creds, .. } =
             ctx.profile_credentials(&config, name, cred_store::DEFAULT_REFRESH_LOCK_WAIT).await?;
         let cache = Refreshing::builder(SdkProviderSource::new(format!("profile {name}"), provider))
             .refresh_window(window)

@@ -15,6 +15,7 @@ mod serve;
 mod sessions;
 mod support;
 mod team;
+mod warm;
 
 use support::{Home, concurrently, expire_cognito_sign_in, stderr, stdout};
 
