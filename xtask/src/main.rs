@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a developer tool reports on the terminal
 
 mod bench;
+mod buildtime;
 mod cmd;
 mod demo;
 mod dist;
@@ -21,6 +22,7 @@ commands:
   ci                     lint, then test
   demo                   the end-to-end story against the peers
   bench [--quick]        performance ratios -> target/bench/report.md + report.json
+  bench --build          a clean build and a fresh clone's demo, timed -> target/bench/build.md
   dist                   the binary users install -> target/dist/ccc (+ man page ccc.1)
   soak [--minutes N] [--seed S]
                          16 processes of credential traffic under seeded faults and kills
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("dist") => dist::build().map(|_| ()),
         Some("soak") => soak::run(&args[1..]),
+        Some("bench") if args.iter().any(|a| a == "--build") => buildtime::run(),
         Some("bench") => bench::run(args.iter().any(|a| a == "--quick")),
         _ => {
             eprintln!("{USAGE}");

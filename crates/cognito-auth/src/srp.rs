@@ -35,7 +35,8 @@ use rand_core::TryCryptoRng;
 
 use crate::error::CognitoError;
 
-const N_HEX: &str = concat!(
+/// The group's prime `N` (RFC 3526's 3072-bit MODP group, Cognito's), in hex; `g` is 2.
+pub const N_HEX: &str = concat!(
     "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD",
     "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED",
     "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F",
@@ -283,6 +284,32 @@ pub fn cognito_timestamp(t: SystemTime) -> String {
 /// `SECRET_HASH` = base64(HMAC-SHA256(client_secret, username ‖ client_id)).
 pub fn secret_hash(username: &str, client_id: &str, client_secret: &str) -> String {
     B64.encode(hmac(client_secret.as_bytes(), &[username.as_bytes(), client_id.as_bytes()]))
+}
+
+/// What bounds the SRP client's speed, for `cargo xtask bench` (not an API to build on): the
+/// time of one constant-time power mod `N` with a 1025-bit exponent — what
+/// `S = (B - k·g^x)^(a + u·x)` costs with a 1024-bit `a`, as pycognito's; `A = g^a` is another
+/// of the same bound — and of one 3072-bit Montgomery multiplication, averaged over `n` powers.
+#[doc(hidden)]
+pub fn power_floor(n: u32) -> (std::time::Duration, std::time::Duration) {
+    let params = params();
+    let base = Monty::new(&U3072::from_be_hex(&"5a".repeat(U3072::BYTES)), params);
+    let exponent = U4096::from_be_hex(&format!("{}{}", "0".repeat(2 * (U4096::BYTES - 128)), "c3".repeat(128)));
+    let n = n.max(1);
+    let start = std::time::Instant::now();
+    let mut acc = base;
+    for _ in 0..n {
+        acc = std::hint::black_box(base.pow_bounded_exp(&exponent, 1025));
+    }
+    let pow = start.elapsed() / n;
+    let muls = 20_000u32;
+    let start = std::time::Instant::now();
+    for _ in 0..muls {
+        acc = std::hint::black_box(acc * base);
+    }
+    let mul = start.elapsed() / muls;
+    std::hint::black_box(acc);
+    (pow, mul)
 }
 
 #[cfg(test)]

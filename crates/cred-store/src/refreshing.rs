@@ -35,7 +35,7 @@ pub const FLEET_RETRY_AFTER: std::time::Duration = std::time::Duration::from_sec
 /// `obtained`: the policy's, except that a value whose whole life is shorter than the window
 /// stays fresh for the first half of its life (otherwise every call would refresh it). One
 /// rule for the cache and for anything that reads its entries without it (the
-/// credential_process warm path, [`crate::warm`]).
+/// credential_process warm path).
 pub fn verdict(
     policy: &RefreshPolicy,
     expiry: Option<SystemTime>,

@@ -99,7 +99,7 @@ mod tests {
         std::fs::create_dir_all(tmp.path().join(".aws")).unwrap();
         std::fs::write(&paths.config_file, "[profile p]\n").unwrap();
         let entry = paths.cache_entry("role", &["p"]);
-        let now = SystemTime::now();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let window = RefreshPolicy::new(Duration::from_secs(300));
         entry_at(&entry, &creds(now + Duration::from_secs(3600)), now);
         assert!(serve(&paths, "p", now).is_none(), "no note yet");

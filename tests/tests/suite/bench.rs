@@ -110,7 +110,12 @@ fn bench_srp_per_login_vs_pycognito() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let py_us: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    println!("bench: srp logins={n} rust_us={rust_us:.0} pycognito_us={py_us:.0} speedup={:.1}", py_us / rust_us);
+    let (pow, mul) = cognito_auth::srp::power_floor(n);
+    let (pow_us, mul_us) = (pow.as_secs_f64() * 1e6, mul.as_secs_f64() * 1e6);
+    println!(
+        "bench: srp logins={n} rust_us={rust_us:.0} pycognito_us={py_us:.0} speedup={:.1} pow1025_us={pow_us:.0} mul_us={mul_us:.2}",
+        py_us / rust_us
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
