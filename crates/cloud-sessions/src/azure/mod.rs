@@ -108,15 +108,7 @@ impl AzureSession {
         timeout: std::time::Duration,
     ) -> Result<std::time::SystemTime, SessionError> {
         let b = self.interactive()?;
-        let scopes = if scopes.is_empty() { &[MANAGEMENT_SCOPE][..] } else { scopes };
-        let until = b.sign_in(scopes, open, timeout).await.map_err(|message| SessionError::Azure {
-            session: self.name.clone(),
-            kind: core_types::ErrorKind::NotAuthorized,
-            message,
-        })?;
-        // access tokens kept from an earlier sign-in (maybe someone else's) go
-        self.forget_kept()?;
-        Ok(until)
+        self.signed_in(b.sign_in(or_management(scopes), open, timeout).await)
     }
 
     /// For a `use_interactive_browser` session on a machine without a browser: signs in with
@@ -131,8 +123,14 @@ impl AzureSession {
         timeout: std::time::Duration,
     ) -> Result<std::time::SystemTime, SessionError> {
         let b = self.interactive()?;
-        let scopes = if scopes.is_empty() { &[MANAGEMENT_SCOPE][..] } else { scopes };
-        let until = b.device_sign_in(scopes, show, timeout).await.map_err(|message| SessionError::Azure {
+        self.signed_in(b.device_sign_in(or_management(scopes), show, timeout).await)
+    }
+
+    /// A sign-in's outcome: its error as the session's, or (it worked) the access tokens kept
+    /// from an earlier sign-in, maybe someone else's, forgotten.
+    #[cfg(feature = "azure-browser")]
+    fn signed_in(&self, outcome: Result<std::time::SystemTime, String>) -> Result<std::time::SystemTime, SessionError> {
+        let until = outcome.map_err(|message| SessionError::Azure {
             session: self.name.clone(),
             kind: core_types::ErrorKind::NotAuthorized,
             message,
@@ -217,6 +215,12 @@ impl AzureSession {
     pub async fn token(&self, scopes: &[&str]) -> Result<AccessToken, SessionError> {
         self.tokens.get_token(scopes, None).await.map_err(|e| azure_error(&self.name, &e))
     }
+}
+
+/// The scopes asked, or Azure Resource Manager's when none are.
+#[cfg(feature = "azure-browser")]
+fn or_management<'a>(scopes: &'a [&'a str]) -> &'a [&'a str] {
+    if scopes.is_empty() { &[MANAGEMENT_SCOPE] } else { scopes }
 }
 
 /// A `SessionError` from an error of the chain (or of a credential used directly).
