@@ -348,7 +348,11 @@ fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
     let mut md = format!(
         "# Benchmarks\n\nMachine: {machine}. Mode: {}. `ccc`: {}. Medians of {runs} runs where timed per process.\n\n| what | time | ratio | note |\n|---|---|---|---|\n",
         if quick { "quick" } else { "full" },
-        if quick { "debug build" } else { "`cargo xtask dist` (optimised; the `ccc` front fully static, `ccc-full` position-dependent)" }
+        if quick {
+            "debug build"
+        } else {
+            "`cargo xtask dist` (optimised; the `ccc` front fully static, `ccc-full` position-dependent)"
+        }
     );
     for (what, t, r, n) in &rows {
         let _ = writeln!(md, "| {what} | {t} | {r} | {n} |");

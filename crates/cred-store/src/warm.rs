@@ -6,8 +6,8 @@
 //! entry file, it leaves a *note*: which entry serves the profile, its refresh window, and the
 //! stamps (modification time, size, inode) of the files that decided that (`~/.ccc/config.json`,
 //! `~/.aws/config`, `~/.aws/credentials`). A small program reads the note, checks the stamps,
-//! reads the entry and serves it while the refreshing cache would ([`crate::refreshing::verdict`],
-//! the same rule); anything else — no note, a file changed, the entry due, missing or
+//! reads the entry and serves it while the refreshing cache would (by [`crate::Refreshing`]'s
+//! own freshness rule); anything else — no note, a file changed, the entry due, missing or
 //! damaged — is "ask the full program", which refreshes and writes the note again. The note
 //! holds no secret; the entry is the cache's own file, so signing out (which removes it)
 //! ends the warm path too.
