@@ -83,12 +83,19 @@ fn forget_unpacked_packages(crates: &[String]) {
     }
 }
 
-/// The portable crates check for Windows (the target comes with the pinned toolchain,
-/// rust-toolchain.toml). The Unix-only ones say so (description, docs.rs targets) and
-/// cred-store stops a Windows build with a `compile_error!` that says why; the AWS SDK
-/// crates need a MinGW C compiler for aws-lc-sys, which is not part of the toolchain.
+/// The portable crates check for Windows. The target is named in rust-toolchain.toml, but
+/// rustup adds a file's targets only when it installs the toolchain, so a machine that already
+/// had 1.95.0 lacks it: added here (once, by rustup). The Unix-only ones say so (description,
+/// docs.rs targets) and cred-store stops a Windows build with a `compile_error!` that says why;
+/// the AWS SDK crates need a MinGW C compiler for aws-lc-sys, which is not part of the toolchain.
 fn windows() -> Result<(), String> {
     const TARGET: &str = "x86_64-pc-windows-gnu";
+    let installed = cmd::output("rustup", &["target", "list", "--installed"])
+        .map_err(|e| format!("the Windows check needs rustup to add {TARGET}: {e}"))?;
+    if !installed.lines().any(|t| t.trim() == TARGET) {
+        eprintln!("$ rustup target add {TARGET} (named in rust-toolchain.toml; once)");
+        cmd::run("rustup", &["target", "add", TARGET])?;
+    }
     cmd::run("cargo", &["check", "--quiet", "-p", "core-types", "--all-features", "--target", TARGET])?;
     // and the refusal is the clear one, not a pile of unix-only API errors
     let out = std::process::Command::new("cargo")

@@ -19,9 +19,9 @@ pub struct Cli {
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// The AWS profile every command acts on (default: AWS_PROFILE, then the ccc config's
-    /// `profile`, then `default`).
-    #[arg(long, global = true)]
-    pub profile: Option<String>,
+    /// `profile`, then `default`); `ccc serve` takes it more than once, one slot each.
+    #[arg(long, global = true, action = clap::ArgAction::Append)]
+    pub profile: Vec<String>,
     /// The AWS region of AWS calls (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's
     /// `region`, the ccc config's `region`, then us-east-1).
     #[arg(long, global = true)]
@@ -463,7 +463,8 @@ pub struct SessionsArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// A profile to serve (repeatable); with none, the profile (--profile, AWS_PROFILE, …).
+    /// A profile to serve (repeatable, as is --profile here); with neither, the profile
+    /// (AWS_PROFILE, the ccc config's, `default`).
     #[arg(long = "slot", value_name = "PROFILE")]
     pub slots: Vec<String>,
     /// Where to listen: a loopback address and port (default: a free port on 127.0.0.1).

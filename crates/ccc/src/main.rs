@@ -17,7 +17,7 @@ use clap::{CommandFactory, Parser};
 
 use cli::{Cli, Command};
 use context::Ctx;
-use error::CliResult;
+use error::{CliError, CliResult};
 
 fn init_tracing(verbose: u8) {
     use tracing_subscriber::prelude::*;
@@ -56,8 +56,23 @@ async fn run(cli: Cli) -> CliResult<Option<ExitCode>> {
         clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
         return Ok(None);
     }
-    let ctx = Ctx::from_env(cli.output, cli.verbose > 0, cli.profile, cli.region)?;
-    let cli_command = match cli.command {
+    let mut profiles = cli.profile.into_iter();
+    let profile = profiles.next();
+    let more: Vec<String> = profiles.collect();
+    let command = match cli.command {
+        Command::Serve(mut a) => {
+            // every --profile is a slot of its own, before the --slot ones
+            a.slots.splice(0..0, more);
+            Command::Serve(a)
+        }
+        _ if !more.is_empty() => {
+            return Err(CliError::new(format!("--profile is given {} times", more.len() + 1))
+                .hint("name one profile; only `ccc serve` serves several (one slot per --profile)"));
+        }
+        c => c,
+    };
+    let ctx = Ctx::from_env(cli.output, cli.verbose > 0, profile, cli.region)?;
+    let cli_command = match command {
         Command::Exec(a) => return commands::exec::exec(&ctx, a).await.map(Some),
         Command::Oauth(cli::OauthCommand::Exec(a)) => return commands::oauth::exec(&ctx, a).await.map(Some),
         c => c,

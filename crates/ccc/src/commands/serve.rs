@@ -58,7 +58,8 @@ pub async fn serve(ctx: &Ctx, args: ServeArgs) -> CliResult {
     if names.is_empty() || ctx.profile_flag.is_some() {
         names.insert(0, ctx.profile(&config));
     }
-    names.dedup();
+    let mut seen = std::collections::BTreeSet::new();
+    names.retain(|n| seen.insert(n.clone()));
     let window = crate::context::refresh_window(&config)?;
     let mut slots = BTreeMap::new();
     for name in &names {

@@ -102,7 +102,8 @@ impl Server {
 /// The tests crate's Rust SDK client (built with the workspace's tests; built here when this
 /// package's tests run alone).
 fn sdk_client() -> std::path::PathBuf {
-    let bin = assert_cmd::cargo::cargo_bin("sdk-container-client");
+    // beside our own binaries (assert_cmd's lookup panics on another package's missing binary)
+    let bin = assert_cmd::cargo::cargo_bin("ccc").with_file_name("sdk-container-client");
     if !bin.exists() {
         let built = StdCommand::new(env!("CARGO"))
             .args(["build", "--quiet", "-p", "ccc-tests", "--bin", "sdk-container-client"])
@@ -261,4 +262,38 @@ fn a_unix_socket_is_private_and_serves_the_same_protocol() {
     assert!(crate::support::stderr(&e).contains("unix socket"), "{}", crate::support::stderr(&e));
     server.stop();
     assert!(!socket.exists(), "the socket goes with the server");
+}
+
+#[test]
+fn each_profile_given_is_a_slot_with_a_token_of_its_own() {
+    let home = Home::new();
+    counting_profile(&home, 3600);
+    let config = home.path().join(".aws/config");
+    let first = std::fs::read_to_string(&config).unwrap();
+    let again = first.replace("[profile served]", "[profile again]");
+    std::fs::write(&config, format!("{first}\n{again}")).unwrap();
+    let server = Server::start(&home, &["--profile", "served", "--profile", "again"]);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.path().join(".ccc/serve.json")).unwrap()).unwrap();
+    let (served, again) = (state["slots"]["served"].as_str().unwrap(), state["slots"]["again"].as_str().unwrap());
+    ccc_tests::leak::secret(served);
+    ccc_tests::leak::secret(again);
+    assert_ne!(served, again, "each slot has its own token");
+    let ask = |path: &str, token: &str| {
+        let url = server.url.replace("/creds/served", path);
+        let out = StdCommand::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &url, "-H"])
+            .arg(format!("Authorization: {token}"))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(ask("/creds/again", again), "200");
+    assert_eq!(ask("/creds/served", served), "200");
+    assert_eq!(ask("/creds/again", served), "401", "one slot's token opens only that slot");
+    server.stop();
+    // elsewhere one profile is meant, and two are a mistake said plainly
+    let e = home.ccc().args(["--profile", "served", "--profile", "again", "creds"]).assert().failure().code(1);
+    let said = crate::support::stderr(&e);
+    assert!(said.contains("--profile is given 2 times") && said.contains("ccc serve"), "{said}");
 }
