@@ -29,6 +29,7 @@ pub struct FaultProxy {
     connections: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
     operations: Operations,
+    forms: Forms,
     refuse: Arc<tokio::sync::Notify>,
     refuse_for: Arc<Mutex<Duration>>,
     task: tokio::task::JoinHandle<()>,
@@ -37,6 +38,10 @@ pub struct FaultProxy {
 /// Requests per operation: the `X-Amz-Target` header (AWS JSON protocols), else the
 /// `Action=` of a query-protocol form, else the path; faulted requests counted apart.
 type Operations = Arc<Mutex<BTreeMap<String, usize>>>;
+
+/// The fields of every query-protocol request forwarded (form-encoded `Action=...` bodies), in
+/// order: what an AWS service was asked, as it received it.
+type Forms = Arc<Mutex<Vec<BTreeMap<String, String>>>>;
 
 impl Drop for FaultProxy {
     fn drop(&mut self) {
@@ -60,9 +65,10 @@ impl FaultProxy {
         let connections = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(AtomicUsize::new(0));
         let operations = Operations::default();
+        let forms = Forms::default();
         let refuse = Arc::new(tokio::sync::Notify::new());
         let refuse_for = Arc::new(Mutex::new(Duration::ZERO));
-        let (f, c, r, o) = (faults.clone(), connections.clone(), requests.clone(), operations.clone());
+        let (f, c, r, o) = (faults.clone(), connections.clone(), requests.clone(), (operations.clone(), forms.clone()));
         let (refuse_now, refuse_len) = (refuse.clone(), refuse_for.clone());
         let task = tokio::spawn(async move {
             let mut listener = listener;
@@ -88,7 +94,7 @@ impl FaultProxy {
                 }
             }
         });
-        Self { url, faults, connections, requests, operations, refuse, refuse_for, task }
+        Self { url, faults, connections, requests, operations, forms, refuse, refuse_for, task }
     }
 
     /// Closes the listening socket for `pause`, so new connections are refused, then listens
@@ -103,6 +109,12 @@ impl FaultProxy {
     /// under `faulted:<operation>`.
     pub fn operations(&self) -> BTreeMap<String, usize> {
         self.operations.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The fields of each forwarded query-protocol request whose `Action` is `action`, in order.
+    pub fn forms(&self, action: &str) -> Vec<BTreeMap<String, String>> {
+        let forms = self.forms.lock().unwrap_or_else(PoisonError::into_inner);
+        forms.iter().filter(|f| f.get("Action").is_some_and(|a| a == action)).cloned().collect()
     }
 
     /// Applies these faults to the next connections, in order.
@@ -129,7 +141,7 @@ async fn connection(
     target: String,
     faults: Arc<Mutex<VecDeque<TcpFault>>>,
     requests: Arc<AtomicUsize>,
-    operations: Operations,
+    (operations, forms): (Operations, Forms),
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (mut from_client, to_client) = client.into_split();
@@ -146,6 +158,11 @@ async fn connection(
             let fault = faults.lock().unwrap_or_else(PoisonError::into_inner).pop_front();
             let op = operation(&buf[..n]);
             let op = if fault.is_some() { format!("faulted:{op}") } else { op };
+            if fault.is_none()
+                && let Some(form) = query_form(&buf[..n])
+            {
+                forms.lock().unwrap_or_else(PoisonError::into_inner).push(form);
+            }
             *operations.lock().unwrap_or_else(PoisonError::into_inner).entry(op).or_default() += 1;
             let mut out = to_client.lock().await;
             match fault {
@@ -220,6 +237,14 @@ fn operation(chunk: &[u8]) -> String {
         return format!("{path} {grant}");
     }
     path.to_owned()
+}
+
+/// The fields of a query-protocol request's form body (one with an `Action`), if it is one.
+fn query_form(chunk: &[u8]) -> Option<BTreeMap<String, String>> {
+    let text = String::from_utf8_lossy(chunk);
+    let body = text.split_once("\r\n\r\n")?.1;
+    let form: BTreeMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    form.contains_key("Action").then_some(form)
 }
 
 /// Whether a chunk from the client opens an HTTP/1.1 request (`METHOD /path HTTP/1.1`).

@@ -46,7 +46,8 @@ pub enum Command {
     /// Read or change one configuration value.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Sign in and save AWS credentials to the configured profile.
+    /// Sign in and save AWS credentials to the configured profile (for a role profile that
+    /// names `mfa_serial`: assume the role with a code from the MFA device).
     Login(LoginArgs),
     /// Sign out everywhere and remove the saved credentials and tokens.
     Logout,
@@ -151,7 +152,8 @@ pub struct LoginArgs {
     /// The username (prompted for when omitted).
     #[arg(long, short = 'u')]
     pub username: Option<String>,
-    /// Read the password from standard input instead of prompting.
+    /// Read the password (for an MFA role profile: the code) from standard input instead of
+    /// prompting.
     #[arg(long)]
     pub password_stdin: bool,
 }
@@ -164,7 +166,8 @@ pub struct SignUpArgs {
     /// An attribute (`email=me@example.com`), repeatable.
     #[arg(long = "attribute", value_name = "NAME=VALUE")]
     pub attributes: Vec<String>,
-    /// Read the password from standard input instead of prompting.
+    /// Read the password (for an MFA role profile: the code) from standard input instead of
+    /// prompting.
     #[arg(long)]
     pub password_stdin: bool,
 }

@@ -67,6 +67,8 @@ pub struct Ctx {
     team_store: Option<String>,
     /// `CCC_TEAM_KEY`: where the team key is (else the ccc config's `team_key`).
     team_key: Option<TeamKeyRef>,
+    /// The code a person gave for a role profile's `mfa_serial` (spent by the next refresh).
+    pub mfa_code: std::sync::OnceLock<core_types::SecretString>,
 }
 
 /// The ccc config's key naming the team store (`postgres://…`).
@@ -140,6 +142,7 @@ impl Ctx {
             no_prompt: var("CCC_NO_PROMPT").is_some_and(|v| v != "0"),
             team_store: var("CCC_TEAM_STORE"),
             team_key: var("CCC_TEAM_KEY").map(|k| TeamKeyRef::parse(&k, var)),
+            mfa_code: std::sync::OnceLock::new(),
             exported: match (var(CCC_PROFILE_VAR), var("AWS_ACCESS_KEY_ID")) {
                 (Some(p), _) => Some(format!("`ccc exec` for profile {p}")),
                 (None, Some(_)) => Some("AWS_ACCESS_KEY_ID".to_owned()),
@@ -321,23 +324,45 @@ impl Ctx {
                     // an assumed role: kept in the refreshing cache across runs (as the AWS
                     // CLI keeps it in ~/.aws/cli/cache), renewed once inside the window
                     Some(p) => {
-                        let source = cred_store::SdkProviderSource::new(
-                            format!("profile {profile}"),
-                            SharedCredentialsProvider::new(chain),
-                        );
-                        let cache = Refreshing::builder(source)
-                            .refresh_window(refresh_window(config)?)
-                            .clock(self.clock.clone())
-                            .lock_wait(lock_wait)
-                            .persist_to({
-                                let parts = profile_fingerprint(p);
-                                let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-                                self.paths.cache_entry("role", &parts)
-                            })
-                            .build();
-                        let creds = cache.get().await.map_err(|e| CliError::from(e).hint(hint()))?;
-                        let entry = warm_entry(&cache);
-                        (SharedCredentialsProvider::new(cache), cred_store::to_sdk_credentials(&creds), entry)
+                        let entry = {
+                            let parts = profile_fingerprint(p);
+                            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+                            self.paths.cache_entry("role", &parts)
+                        };
+                        match p.other.get("mfa_serial") {
+                            // AssumeRole with the device's code, which only a person gives
+                            Some(serial) => {
+                                let source = p.source_profile.as_deref().ok_or_else(|| {
+                                    CliError::new(format!("profile {profile} names mfa_serial but no source_profile"))
+                                        .kind(core_types::ErrorKind::NotConfigured)
+                                        .hint(format!(
+                                            "{}: ccc assumes an MFA role with a source_profile's credentials",
+                                            hint()
+                                        ))
+                                })?;
+                                let source = aws_config::profile::ProfileFileCredentialsProvider::builder()
+                                    .configure(&provider_config)
+                                    .profile_name(source)
+                                    .build();
+                                let role = crate::mfa_role::MfaRole::new(
+                                    p,
+                                    serial,
+                                    SharedCredentialsProvider::new(source),
+                                    self.sdk_config(&region()),
+                                    self.mfa_code.get().cloned(),
+                                );
+                                let hint =
+                                    || format!("`ccc login --profile {profile}` asks for a code from the device");
+                                self.role_cache(config, role, entry, lock_wait, hint).await?
+                            }
+                            None => {
+                                let source = cred_store::SdkProviderSource::new(
+                                    format!("profile {profile}"),
+                                    SharedCredentialsProvider::new(chain),
+                                );
+                                self.role_cache(config, source, entry, lock_wait, hint).await?
+                            }
+                        }
                     }
                     None => {
                         let creds = chain.provide_credentials().await.map_err(|e| {
@@ -363,6 +388,52 @@ impl Ctx {
             }
         };
         Ok(ProfileCredentials { provider, user, credentials: creds, entry })
+    }
+
+    /// The role of an MFA role profile assumed with `code` (a person's) and kept for every
+    /// process; the code is set once per command, by its one prompt.
+    pub async fn assume_with_mfa_code(
+        &self,
+        config: &CccConfig,
+        profile: &str,
+        code: core_types::SecretString,
+        budget: std::time::Duration,
+    ) -> CliResult<core_types::AwsCredentials> {
+        let _ = self.mfa_code.set(code);
+        let served = self.profile_credentials(config, profile, budget).await?;
+        Ok(cred_store::from_sdk_credentials(&served.credentials))
+    }
+
+    /// An assumed role's credentials, kept in the refreshing cache's `entry` across runs (as
+    /// the AWS CLI keeps them in ~/.aws/cli/cache) and renewed once inside the window.
+    async fn role_cache<S>(
+        &self,
+        config: &CccConfig,
+        source: S,
+        entry: std::path::PathBuf,
+        lock_wait: std::time::Duration,
+        hint: impl Fn() -> String,
+    ) -> CliResult<(
+        aws_credential_types::provider::SharedCredentialsProvider,
+        aws_credential_types::Credentials,
+        Option<(std::path::PathBuf, core_types::RefreshPolicy)>,
+    )>
+    where
+        S: core_types::CredentialSource<Output = core_types::AwsCredentials>,
+    {
+        let cache = Refreshing::builder(source)
+            .refresh_window(refresh_window(config)?)
+            .clock(self.clock.clone())
+            .lock_wait(lock_wait)
+            .persist_to(entry)
+            .build();
+        let creds = cache.get().await.map_err(|e| CliError::from(e).hint(hint()))?;
+        let entry = warm_entry(&cache);
+        Ok((
+            aws_credential_types::provider::SharedCredentialsProvider::new(cache),
+            cred_store::to_sdk_credentials(&creds),
+            entry,
+        ))
     }
 
     /// sso-refresh over an IAM Identity Center profile (settings from the environment).

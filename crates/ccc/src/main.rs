@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod context;
 mod error;
+mod mfa_role;
 mod oauth_providers;
 mod output;
 mod prompt;

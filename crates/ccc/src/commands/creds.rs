@@ -66,6 +66,8 @@ enum SignIn {
     /// An IAM Identity Center device sign-in (a browser page and a code), shared by every
     /// profile of the same SSO session.
     Sso,
+    /// A code from the MFA device a role profile names (`mfa_serial`).
+    Mfa { role: String, serial: String },
 }
 
 impl SignIn {
@@ -74,8 +76,11 @@ impl SignIn {
         if let Some(user) = cognito_auth::signed_in_user(config, profile) {
             return Ok(Some(Self::Cognito { user }));
         }
-        let aws = AwsFiles::new(&ctx.paths).load_profile(profile)?;
-        Ok(aws.filter(|p| p.sso_session.is_some() || p.sso_start_url.is_some()).map(|_| Self::Sso))
+        let Some(aws) = AwsFiles::new(&ctx.paths).load_profile(profile)? else { return Ok(None) };
+        if aws.sso_session.is_some() || aws.sso_start_url.is_some() {
+            return Ok(Some(Self::Sso));
+        }
+        Ok(crate::mfa_role::role_and_device(&aws).map(|(role, serial)| Self::Mfa { role, serial }))
     }
 
     /// The one line for a process with no terminal to ask on.
@@ -86,6 +91,9 @@ impl SignIn {
             ),
             Self::Sso => format!(
                 "profile {profile}: the IAM Identity Center sign-in has ended (or never happened) and there is no terminal to ask on; run `ccc sso login --profile {profile}`"
+            ),
+            Self::Mfa { role, serial } => format!(
+                "profile {profile}: role {role} needs a code from the MFA device {serial} and there is no terminal to ask on; run `ccc login --profile {profile}`"
             ),
         };
         CliError::new(message).kind(core_types::ErrorKind::NotAuthorized)
@@ -121,6 +129,7 @@ async fn sign_in_on_terminal(
     // shares the one browser window)
     let lock = match how {
         SignIn::Cognito { .. } => ctx.paths.cache_entry("sign-in", &[profile]),
+        SignIn::Mfa { .. } => ctx.paths.cache_entry("sign-in", &["mfa", profile]),
         SignIn::Sso => ctx.paths.cache_entry("sign-in", &["sso", ctx.sso(profile).await?.profile().cache_key()]),
     };
     let _lock = tokio::task::spawn_blocking(move || cred_store::fsutil::lock_within(&lock, SIGN_IN_WAIT))
@@ -136,6 +145,13 @@ async fn sign_in_on_terminal(
             sso_on_terminal(ctx, profile).await?;
             let served = ctx.profile_credentials(config, profile, budget).await?;
             Ok(cred_store::from_sdk_credentials(&served.credentials))
+        }
+        SignIn::Mfa { role, serial } => {
+            crate::prompt::tell_terminal(&format!(
+                "ccc: profile {profile} assumes {role} with MFA and its credentials have ended."
+            ))?;
+            let code = crate::prompt::Asking::Terminal.secret(&format!("MFA code for {serial}"))?;
+            ctx.assume_with_mfa_code(config, profile, code, budget).await
         }
     }
 }

@@ -65,6 +65,11 @@ pub(crate) fn answer(challenge: &Challenge, asking: Asking) -> CliResult<Challen
 pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult {
     let config = ctx.config()?;
     let profile = ctx.profile(&config);
+    if let Some(aws) = cred_store::AwsFiles::new(&ctx.paths).load_profile(&profile)?
+        && let Some((role, serial)) = crate::mfa_role::role_and_device(&aws)
+    {
+        return mfa_login(ctx, &config, &profile, (&role, &serial), args.password_stdin).await;
+    }
     // a profile served by credential_process gets no static keys: they would shadow it
     let process_profile =
         cred_store::AwsFiles::new(&ctx.paths).load_profile(&profile)?.is_some_and(|p| p.credential_process.is_some());
@@ -111,6 +116,50 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult {
                 ("credentials file", ctx.paths.credentials_file.display().to_string())
             };
             print_rows(&[("profile", profile.clone()), served, ("valid until", expiry(creds.expiration()))]);
+        }
+    }
+    Ok(())
+}
+
+/// A role profile that names `mfa_serial`: the role assumed with a code from the device (asked
+/// only when the kept credentials have ended), kept for every process that uses the profile.
+async fn mfa_login(
+    ctx: &Ctx,
+    config: &cred_store::CccConfig,
+    profile: &str,
+    (role, serial): (&str, &str),
+    code_stdin: bool,
+) -> CliResult {
+    const BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
+    let (creds, already) = match ctx.profile_credentials(config, profile, BUDGET).await {
+        Ok(served) => (cred_store::from_sdk_credentials(&served.credentials), true),
+        Err(e) if e.kind == core_types::ErrorKind::NotAuthorized => {
+            let code = if code_stdin {
+                prompt::secret_from_stdin("MFA code")?
+            } else if prompt::interactive() {
+                prompt::ask_secret(&format!("MFA code for {serial}"))?
+            } else {
+                return Err(CliError::new("no terminal to ask for the MFA code").hint("pass it with --password-stdin"));
+            };
+            (ctx.assume_with_mfa_code(config, profile, code, BUDGET).await?, false)
+        }
+        Err(e) => return Err(e),
+    };
+    match ctx.output {
+        Output::Json => print_json(&serde_json::json!({
+            "profile": profile, "role_arn": role, "mfa_serial": serial,
+            "expires_at": expiry(creds.expiration()), "already_valid": already,
+        })),
+        Output::Table => {
+            println!(
+                "{}",
+                if already { "The role's credentials are still valid." } else { "Assumed the role with MFA." }
+            );
+            print_rows(&[
+                ("profile", profile.to_owned()),
+                ("role", role.to_owned()),
+                ("valid until", expiry(creds.expiration())),
+            ]);
         }
     }
     Ok(())

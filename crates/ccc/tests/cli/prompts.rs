@@ -216,3 +216,111 @@ async fn on_a_terminal_thirty_two_sso_processes_open_one_browser_window() {
     assert_eq!(method, "sso");
     assert!(boto_key.starts_with("ASIASTUB"), "{boto_key}");
 }
+
+/// The MFA device a role profile names.
+const MFA_SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
+
+/// A role profile `admin` whose trust policy asks for MFA (`mfa_serial`), assumed with the keys
+/// of profile `base`; profile `via-ccc` is boto3's way to it, through `ccc creds`.
+fn mfa_home() -> Home {
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    ccc_tests::leak::secret("mfa-base-secret-abcdef");
+    std::fs::write(
+        home.path().join(".aws/credentials"),
+        "[base]\naws_access_key_id = AKIAMFABASE000000001\naws_secret_access_key = mfa-base-secret-abcdef\n",
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        format!(
+            "[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/admin\nsource_profile = base\nmfa_serial = {MFA_SERIAL}\nregion = us-east-1\n\n\
+             [profile via-ccc]\ncredential_process = {} creds --profile admin\nregion = us-east-1\n",
+            assert_cmd::cargo::cargo_bin("ccc").display()
+        ),
+    )
+    .unwrap();
+    home
+}
+
+/// Without a terminal an MFA role's 32 processes fail at once with the line naming `ccc login`,
+/// and STS is asked nothing (a role assumed without the code would be refused by its trust
+/// policy, which moto does not check).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_terminal_an_mfa_role_names_ccc_login() {
+    let home = mfa_home();
+    let sts = ccc_tests::proxy::FaultProxy::start(&peer("CCC_TEST_AWS_ENDPOINT")).await;
+    let (line, elapsed) = without_a_terminal(&home, &sts.url, "admin");
+    assert!(line.contains(&format!("needs a code from the MFA device {MFA_SERIAL}")), "{line}");
+    assert!(line.contains("run `ccc login --profile admin`"), "{line}");
+    assert!(elapsed < Duration::from_secs(2), "32 processes failed in {elapsed:?}");
+    assert!(sts.forms("AssumeRole").is_empty(), "nothing asked of STS without a code");
+}
+
+/// On a terminal: one prompt for the MFA code however many processes ask; STS receives one
+/// AssumeRole carrying the device's serial number and the code typed; boto3, through the
+/// profile's credential_process, then calls STS as the role without anyone asked again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_thirty_two_processes_ask_one_mfa_code_and_boto3_uses_the_role() {
+    let home = mfa_home();
+    let sts = ccc_tests::proxy::FaultProxy::start(&peer("CCC_TEST_AWS_ENDPOINT")).await;
+    let code = "908172";
+    let (prompts, said, key) = on_a_terminal(
+        &home,
+        &[("AWS_ENDPOINT_URL", &sts.url)],
+        "admin",
+        &[(&format!("MFA code for {MFA_SERIAL}"), code)],
+    );
+    assert_eq!(prompts, 1, "one prompt for 32 processes: {said}");
+    assert!(said.contains("profile admin assumes arn:aws:iam::123456789012:role/admin with MFA"), "{said}");
+    assert!(!said.contains(code), "the code is not echoed: {said}");
+    assert!(key.starts_with("ASIA"), "temporary credentials: {key}");
+    let asked = sts.forms("AssumeRole");
+    assert_eq!(asked.len(), 1, "one AssumeRole for 32 processes: {asked:?}");
+    assert_eq!(asked[0].get("SerialNumber").map(String::as_str), Some(MFA_SERIAL));
+    assert_eq!(asked[0].get("TokenCode").map(String::as_str), Some(code));
+    assert_eq!(asked[0].get("RoleArn").map(String::as_str), Some("arn:aws:iam::123456789012:role/admin"));
+    // the consumer: boto3 through credential_process, no terminal, nothing asked
+    let arn = StdCommand::new(peer("CCC_TEST_PYTHON"))
+        .args([
+            "-c",
+            "import boto3; print(boto3.Session(profile_name='via-ccc').client('sts').get_caller_identity()['Arn'])",
+        ])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .env("AWS_ENDPOINT_URL", &sts.url)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&arn.stderr);
+    ccc_tests::leak::child_log(&err);
+    assert!(arn.status.success(), "{err}");
+    let arn = String::from_utf8_lossy(&arn.stdout);
+    assert!(arn.contains(":assumed-role/admin/"), "{arn}");
+    assert_eq!(sts.forms("AssumeRole").len(), 1, "boto3 was served the kept role credentials");
+}
+
+/// `ccc login` for an MFA role profile: the code from stdin, the role assumed, kept; a second
+/// login finds it still valid and asks nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ccc_login_assumes_an_mfa_role_once() {
+    let home = mfa_home();
+    let sts = ccc_tests::proxy::FaultProxy::start(&peer("CCC_TEST_AWS_ENDPOINT")).await;
+    let login = |code: &str| {
+        home.ccc()
+            .env("AWS_ENDPOINT_URL", &sts.url)
+            .args(["--output", "json", "login", "--profile", "admin", "--password-stdin"])
+            .write_stdin(format!("{code}\n"))
+            .assert()
+            .success()
+    };
+    let first: serde_json::Value = serde_json::from_str(&crate::support::stdout(&login("314159"))).unwrap();
+    assert_eq!(first["already_valid"], false, "{first}");
+    assert_eq!(first["mfa_serial"], MFA_SERIAL);
+    let again: serde_json::Value = serde_json::from_str(&crate::support::stdout(&login("265358"))).unwrap();
+    assert_eq!(again["already_valid"], true, "{again}");
+    let asked = sts.forms("AssumeRole");
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].get("TokenCode").map(String::as_str), Some("314159"));
+}
