@@ -166,8 +166,7 @@ pub struct SignUpArgs {
     /// An attribute (`email=me@example.com`), repeatable.
     #[arg(long = "attribute", value_name = "NAME=VALUE")]
     pub attributes: Vec<String>,
-    /// Read the password (for an MFA role profile: the code) from standard input instead of
-    /// prompting.
+    /// Read the password from standard input instead of prompting.
     #[arg(long)]
     pub password_stdin: bool,
 }

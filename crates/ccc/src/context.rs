@@ -300,7 +300,7 @@ impl Ctx {
             .as_ref()
             .and_then(|p| p.credential_process.as_deref())
             .is_some_and(|c| c.split_whitespace().any(|w| w == "creds") && c.contains("ccc"));
-        let is_sso = aws_profile.as_ref().is_some_and(|p| p.sso_session.is_some() || p.sso_start_url.is_some());
+        let is_sso = aws_profile.as_ref().is_some_and(cred_store::Profile::is_sso);
         // the profile was read once: its region comes from that reading
         let region = || self.region_with(config, || aws_profile.clone());
         let (provider, creds, entry) = match &aws_profile {
@@ -329,9 +329,9 @@ impl Ctx {
                             let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
                             self.paths.cache_entry("role", &parts)
                         };
-                        match p.other.get("mfa_serial") {
+                        match crate::mfa_role::role_and_device(p) {
                             // AssumeRole with the device's code, which only a person gives
-                            Some(serial) => {
+                            Some((_, serial)) => {
                                 let source = p.source_profile.as_deref().ok_or_else(|| {
                                     CliError::new(format!("profile {profile} names mfa_serial but no source_profile"))
                                         .kind(core_types::ErrorKind::NotConfigured)
@@ -346,7 +346,7 @@ impl Ctx {
                                     .build();
                                 let role = crate::mfa_role::MfaRole::new(
                                     p,
-                                    serial,
+                                    &serial,
                                     SharedCredentialsProvider::new(source),
                                     self.sdk_config(&region()),
                                     self.mfa_code.get().cloned(),

@@ -13,6 +13,9 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use core_types::{AwsCredentials, CredentialSource, ErrorKind, ExposeSecret, SecretString};
 use cred_store::Error;
 
+/// How long one AssumeRole attempt may take.
+const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The role and MFA device of a role profile that names `mfa_serial`.
 pub fn role_and_device(p: &cred_store::Profile) -> Option<(String, String)> {
     Some((p.role_arn.clone()?, p.other.get("mfa_serial")?.clone()))
@@ -101,9 +104,15 @@ impl CredentialSource for MfaRole {
                 format!("its source_profile has no credentials: {}", core_types::one_line(&why)),
             )
         })?;
+        // every attempt has a deadline, as for every other AWS client of the toolkit
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(ATTEMPT_TIMEOUT)
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .build();
         let sts = aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&self.sdk)
                 .credentials_provider(SharedCredentialsProvider::new(source))
+                .timeout_config(timeouts)
                 .build(),
         );
         let out = sts
@@ -120,10 +129,8 @@ impl CredentialSource for MfaRole {
                 let f = aws_failure::call_failure("STS", "AssumeRole", &e);
                 self.failed(f.kind, f.to_string())
             })?;
-        let c = out
-            .credentials()
-            .ok_or_else(|| self.failed(ErrorKind::Other, "STS answered AssumeRole without credentials".into()))?;
-        let expiry = SystemTime::try_from(*c.expiration()).ok();
-        Ok(AwsCredentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_owned()), expiry))
+        out.credentials()
+            .map(cloud_sessions::from_sts)
+            .ok_or_else(|| self.failed(ErrorKind::Other, "STS answered AssumeRole without credentials".into()))
     }
 }

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
@@ -82,12 +82,7 @@ impl CredentialSource for ExtendedSource {
                     request_id: None,
                     cause: None,
                 })?;
-                Ok(AwsCredentials::new(
-                    c.access_key_id(),
-                    c.secret_access_key(),
-                    Some(c.session_token().to_owned()),
-                    SystemTime::try_from(*c.expiration()).ok(),
-                ))
+                Ok(crate::sources::from_sts(c))
             }
         }
     }

@@ -85,4 +85,4 @@ pub use reports::{HealthReport, RotationReport};
 #[cfg(feature = "secrets-manager")]
 pub use secretsmanager::AwsSecretStore;
 pub use session::{AwsSession, Session};
-pub use sources::AssumeRoleSource;
+pub use sources::{AssumeRoleSource, from_sts};

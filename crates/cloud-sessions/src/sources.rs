@@ -54,7 +54,8 @@ where
     }
 }
 
-fn from_sts(c: &aws_sdk_sts::types::Credentials) -> AwsCredentials {
+/// STS's temporary credentials (AssumeRole, GetSessionToken, ...) as the toolkit's.
+pub fn from_sts(c: &aws_sdk_sts::types::Credentials) -> AwsCredentials {
     let expiry = SystemTime::try_from(*c.expiration()).ok();
     AwsCredentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_owned()), expiry)
 }

@@ -48,6 +48,13 @@ pub struct Profile {
     pub other: BTreeMap<String, String>,
 }
 
+impl Profile {
+    /// Whether IAM Identity Center serves it (`sso_session`, or a legacy `sso_start_url`).
+    pub fn is_sso(&self) -> bool {
+        self.sso_session.is_some() || self.sso_start_url.is_some()
+    }
+}
+
 /// Checks a profile name can be written as an INI section without changing its meaning.
 pub fn validate_profile_name(name: &str) -> Result<()> {
     let bad = name.is_empty()

@@ -77,7 +77,7 @@ impl SignIn {
             return Ok(Some(Self::Cognito { user }));
         }
         let Some(aws) = AwsFiles::new(&ctx.paths).load_profile(profile)? else { return Ok(None) };
-        if aws.sso_session.is_some() || aws.sso_start_url.is_some() {
+        if aws.is_sso() {
             return Ok(Some(Self::Sso));
         }
         Ok(crate::mfa_role::role_and_device(&aws).map(|(role, serial)| Self::Mfa { role, serial }))

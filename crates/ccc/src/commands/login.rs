@@ -65,14 +65,12 @@ pub(crate) fn answer(challenge: &Challenge, asking: Asking) -> CliResult<Challen
 pub async fn login(ctx: &Ctx, args: LoginArgs) -> CliResult {
     let config = ctx.config()?;
     let profile = ctx.profile(&config);
-    if let Some(aws) = cred_store::AwsFiles::new(&ctx.paths).load_profile(&profile)?
-        && let Some((role, serial)) = crate::mfa_role::role_and_device(&aws)
-    {
+    let aws = cred_store::AwsFiles::new(&ctx.paths).load_profile(&profile)?;
+    if let Some((role, serial)) = aws.as_ref().and_then(crate::mfa_role::role_and_device) {
         return mfa_login(ctx, &config, &profile, (&role, &serial), args.password_stdin).await;
     }
     // a profile served by credential_process gets no static keys: they would shadow it
-    let process_profile =
-        cred_store::AwsFiles::new(&ctx.paths).load_profile(&profile)?.is_some_and(|p| p.credential_process.is_some());
+    let process_profile = aws.is_some_and(|p| p.credential_process.is_some());
     let cognito = ctx
         .cognito_profile(&config, &profile)?
         .ledger(ctx.ledger().await?)
