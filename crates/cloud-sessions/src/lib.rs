@@ -49,6 +49,7 @@ mod keyvault;
 mod manager;
 mod options;
 mod plan;
+mod profile;
 mod refs;
 mod renew;
 mod reports;
@@ -76,6 +77,7 @@ pub use manager::CloudSessionManager;
 #[cfg(feature = "azure-browser")]
 pub use oauth_pkce::DeviceAuthorization;
 pub use options::ManagerOptions;
+pub use profile::{ProfileCredentials, build_plan, profile_credentials};
 pub use plan::{
     AwsCredentialPlan, AwsSessionPlan, AzureCredentialPlan, AzureSessionPlan, Plan, RolePlan, RoleSource, Step,
     StorePlan, plan, plan_for,

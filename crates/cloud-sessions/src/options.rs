@@ -27,6 +27,12 @@ pub struct ManagerOptions {
     pub(crate) paths: Option<cred_store::Paths>,
     /// Consecutive transient failures that open a session's circuit, and its cool-down.
     pub(crate) breaker: (u32, Duration),
+    /// The region of STS calls for profile chains (default: the profile's, else us-east-1).
+    pub(crate) region: Option<String>,
+    /// How long a refresh waits for another process's refresh of the same entry.
+    pub(crate) lock_wait: Duration,
+    /// The code a person gave for a role's MFA device (spent by the next AssumeRole).
+    pub(crate) mfa_code: Option<core_types::SecretString>,
 }
 
 impl fmt::Debug for ManagerOptions {
@@ -58,6 +64,9 @@ impl Default for ManagerOptions {
             http: crate::azure::default_client(),
             paths: None,
             breaker: (5, Duration::from_secs(30)),
+            region: None,
+            lock_wait: cred_store::DEFAULT_REFRESH_LOCK_WAIT,
+            mfa_code: None,
         }
     }
 }
@@ -141,6 +150,49 @@ impl ManagerOptions {
     pub fn paths(mut self, paths: cred_store::Paths) -> Self {
         self.paths = Some(paths);
         self
+    }
+
+    /// The region of STS calls made for profile chains (default: the profile's own
+    /// `region`, else us-east-1).
+    #[must_use]
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Like [`ManagerOptions::region`], or back to the default with `None`.
+    pub fn set_region(&mut self, region: Option<String>) -> &mut Self {
+        self.region = region;
+        self
+    }
+
+    /// How long a refresh waits for another process's refresh of the same cache entry
+    /// (default `cred_store::DEFAULT_REFRESH_LOCK_WAIT`).
+    #[must_use]
+    pub fn lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
+        self
+    }
+
+    /// The code a person read off the MFA device a role names (`mfa_serial`): the next
+    /// AssumeRole of such a role sends it. Without one, that refresh fails as needing a
+    /// person (`ErrorKind::NotAuthorized`).
+    #[must_use]
+    pub fn mfa_code(mut self, code: core_types::SecretString) -> Self {
+        self.mfa_code = Some(code);
+        self
+    }
+
+    /// The paths given, else those of the environment lookup.
+    pub(crate) fn resolved_paths(&self) -> Result<cred_store::Paths, cred_store::Error> {
+        match &self.paths {
+            Some(p) => Ok(p.clone()),
+            None => cred_store::Paths::from_lookup(|k| (self.env)(k)),
+        }
+    }
+
+    pub(crate) fn sts_region(&self) -> String {
+        self.region.clone().unwrap_or_else(|| "us-east-1".to_owned())
     }
 
     #[cfg(feature = "azure")]

@@ -49,23 +49,73 @@ pub struct Profile {
 }
 
 impl Profile {
+    fn from_settings(name: &str, settings: &crate::profiles::Settings, paths: &Paths) -> Result<Self> {
+        let mut p = Profile { name: name.to_owned(), ..Profile::default() };
+        for (k, v) in settings {
+            let v = v.clone();
+            match k.as_str() {
+                "region" => p.region = Some(v),
+                "role_arn" => p.role_arn = Some(v),
+                "source_profile" => p.source_profile = Some(v),
+                "duration_seconds" => {
+                    p.duration_seconds = Some(v.parse().map_err(|_| Error::Parse {
+                        path: paths.config_file.clone(),
+                        line: 0,
+                        message: format!("profile {name}: duration_seconds {v:?} is not a whole number of seconds"),
+                    })?);
+                }
+                "credential_process" => p.credential_process = Some(v),
+                "sso_session" => p.sso_session = Some(v),
+                "sso_start_url" => p.sso_start_url = Some(v),
+                "sso_region" => p.sso_region = Some(v),
+                "sso_account_id" => p.sso_account_id = Some(v),
+                "sso_role_name" => p.sso_role_name = Some(v),
+                // secrets stay out of a value that is cloned and logged about
+                "aws_secret_access_key" | "aws_session_token" => {}
+                _ => {
+                    p.other.insert(k.clone(), v);
+                }
+            }
+        }
+        Ok(p)
+    }
+
     /// Whether IAM Identity Center serves it (`sso_session`, or a legacy `sso_start_url`).
     pub fn is_sso(&self) -> bool {
         self.sso_session.is_some() || self.sso_start_url.is_some()
     }
 }
 
-/// Checks a profile name can be written as an INI section without changing its meaning.
+/// Checks a profile name can be written as a section that botocore reads back as the same
+/// name: `shlex.split("profile " + name) == ["profile", name]` (so no quotes, backslashes or
+/// whitespace), no brackets or comment characters, no control characters and no invisible
+/// or direction-changing ones (a right-to-left override makes a name read as another).
 pub fn validate_profile_name(name: &str) -> Result<()> {
+    let invisible = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}' | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}' | '\u{fff0}'..='\u{fffb}' | '\u{e0000}'..='\u{e0fff}')
+    };
+    let round_trips = crate::shlex::split(&format!("profile {name}")).is_ok_and(|w| w == ["profile", name]);
     let bad = name.is_empty()
-        || name.trim() != name
-        || name.chars().any(|c| matches!(c, '[' | ']' | '\n' | '\r' | '#' | ';') || c.is_control());
+        || !round_trips
+        || name.chars().any(|c| matches!(c, '[' | ']' | '#' | ';') || crate::ini::py_space(c) || invisible(c));
     if bad {
         return Err(Error::InvalidInput(format!(
-            "invalid profile name {name:?}: use letters, digits, '-', '_', '.', '@' (no brackets, newlines or comment characters)"
+            "invalid profile name {:?}: use letters, digits, '-', '_', '.', '@', '+', ':', '/' (no spaces, quotes, backslashes, brackets, comment characters or invisible characters: botocore would read it as another name)",
+            name.escape_debug().to_string()
         )));
     }
     Ok(())
+}
+
+/// The config-file section botocore reads profile `profile` from: the last one whose header
+/// names it (`[profile  p]` and `[profile "p"]` name `p` too), else the one we would write.
+fn config_section_in(doc: &IniDocument, profile: &str) -> String {
+    doc.section_names()
+        .into_iter()
+        .rev()
+        .find(|s| crate::profiles::config_profile_name(s).as_deref() == Some(profile))
+        .unwrap_or_else(|| config_section(profile))
 }
 
 /// The section name of a profile in `~/.aws/config`: `default` or `profile NAME`.
@@ -192,50 +242,32 @@ impl AwsFiles {
         Ok(read_doc(&self.paths.credentials_file)?.section_names())
     }
 
-    /// Profile names in the config file (`[default]` and `[profile x]`).
+    /// Profile names in the config file (`[default]` and `[profile x]`, read as botocore
+    /// reads the header).
     pub fn config_profiles(&self) -> Result<Vec<String>> {
-        Ok(read_doc(&self.paths.config_file)?
+        let mut names: Vec<String> = read_doc(&self.paths.config_file)?
             .section_names()
-            .into_iter()
-            .filter_map(
-                |s| if s == "default" { Some(s) } else { s.strip_prefix("profile ").map(|n| n.trim().to_owned()) },
-            )
-            .collect())
+            .iter()
+            .filter_map(|s| crate::profiles::config_profile_name(s))
+            .collect();
+        let mut seen = std::collections::BTreeSet::new();
+        names.retain(|n| seen.insert(n.clone()));
+        Ok(names)
     }
 
-    /// Reads a profile from the config file as the AWS CLI does (`[profile x]`, or
-    /// `[default]`; `[profile default]` also counts for the default profile).
+    /// Both files' profiles and sso-sessions, merged as botocore merges them (a profile may
+    /// live in either file; the credentials file's keys win).
+    pub fn profile_set(&self) -> Result<crate::profiles::ProfileSet> {
+        Ok(crate::profiles::ProfileSet::from_documents(
+            &read_doc(&self.paths.config_file)?,
+            &read_doc(&self.paths.credentials_file)?,
+        ))
+    }
+
+    /// Reads a profile as the AWS CLI does: its config-file section (`[profile x]`, or
+    /// `[default]`) and its credentials-file section, merged (`None` when neither has it).
     pub fn load_profile(&self, profile: &str) -> Result<Option<Profile>> {
-        let doc = read_doc(&self.paths.config_file)?;
-        let section = doc
-            .section(&config_section(profile))
-            .or_else(|| if profile == "default" { doc.section("profile default") } else { None });
-        let Some(section) = section else { return Ok(None) };
-        let mut p = Profile { name: profile.to_owned(), ..Profile::default() };
-        for (k, v) in section {
-            match k.as_str() {
-                "region" => p.region = Some(v),
-                "role_arn" => p.role_arn = Some(v),
-                "source_profile" => p.source_profile = Some(v),
-                "duration_seconds" => {
-                    p.duration_seconds = Some(v.parse().map_err(|_| Error::Parse {
-                        path: self.paths.config_file.clone(),
-                        line: 0,
-                        message: format!("profile {profile}: duration_seconds {v:?} is not a whole number of seconds"),
-                    })?);
-                }
-                "credential_process" => p.credential_process = Some(v),
-                "sso_session" => p.sso_session = Some(v),
-                "sso_start_url" => p.sso_start_url = Some(v),
-                "sso_region" => p.sso_region = Some(v),
-                "sso_account_id" => p.sso_account_id = Some(v),
-                "sso_role_name" => p.sso_role_name = Some(v),
-                _ => {
-                    p.other.insert(k, v);
-                }
-            }
-        }
-        Ok(Some(p))
+        self.profile_set()?.profile(profile).map(|s| Profile::from_settings(profile, s, &self.paths)).transpose()
     }
 
     /// The keys of `[sso-session NAME]` in the config file.
@@ -250,8 +282,8 @@ impl AwsFiles {
         for (k, v) in values {
             crate::ini::check_entry(k, v).map_err(Error::InvalidInput)?;
         }
-        let section = config_section(profile);
         edit_doc(&self.paths.config_file, |doc| {
+            let section = config_section_in(doc, profile);
             for (k, v) in values {
                 doc.set(&section, k, v).map_err(Error::InvalidInput)?;
             }
@@ -280,7 +312,7 @@ impl AwsFiles {
             let mut report = SyncReport::default();
             let ours = |doc: &IniDocument, section: &str| doc.get(section, marker.0).as_deref() == Some(marker.1);
             for (name, values) in profiles {
-                let section = config_section(name);
+                let section = config_section_in(doc, name);
                 let existed = doc.has_section(&section);
                 if existed && !ours(doc, &section) {
                     report.skipped.push(name.clone());
@@ -293,12 +325,12 @@ impl AwsFiles {
                 if existed { &mut report.kept } else { &mut report.added }.push(name.clone());
             }
             if prune {
-                let wanted: std::collections::BTreeSet<String> =
-                    profiles.iter().map(|(n, _)| config_section(n)).collect();
+                let wanted: std::collections::BTreeSet<&str> = profiles.iter().map(|(n, _)| n.as_str()).collect();
                 for section in doc.section_names() {
-                    if section.starts_with("profile ") && !wanted.contains(&section) && ours(doc, &section) {
+                    let Some(name) = crate::profiles::config_profile_name(&section) else { continue };
+                    if name != "default" && !wanted.contains(name.as_str()) && ours(doc, &section) {
                         doc.remove_section(&section);
-                        report.removed.push(section["profile ".len()..].trim().to_owned());
+                        report.removed.push(name);
                     }
                 }
             }
@@ -309,7 +341,10 @@ impl AwsFiles {
     /// Removes a profile from the config file. Returns whether it was there.
     pub fn remove_profile(&self, profile: &str) -> Result<bool> {
         validate_profile_name(profile)?;
-        edit_doc(&self.paths.config_file, |doc| Ok(doc.remove_section(&config_section(profile))))
+        edit_doc(&self.paths.config_file, |doc| {
+            let section = config_section_in(doc, profile);
+            Ok(doc.remove_section(&section))
+        })
     }
 }
 
@@ -415,7 +450,7 @@ mod tests {
     #[test]
     fn bad_profile_names_are_refused() {
         let (_t, files, _) = setup();
-        for name in ["", " x", "a]b", "a\nb", "#x"] {
+        for name in ["", " x", "a]b", "a\nb", "#x", "Bob's", "prod\"\"", "back\\slash", "a b", "a\u{202e}b", "x\u{200b}"] {
             assert!(matches!(files.save_credentials(name, &temp_creds()), Err(Error::InvalidInput(_))), "{name:?}");
         }
     }

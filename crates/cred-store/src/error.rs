@@ -89,6 +89,25 @@ pub enum Error {
         /// The category.
         kind: ErrorKind,
     },
+    /// A profile's settings do not make a credential (named in the message: which key, and
+    /// what is wrong with it).
+    #[error("profile {profile}: {message}")]
+    Profile {
+        /// The profile the mistake is in.
+        profile: String,
+        /// What is wrong and what to set.
+        message: String,
+    },
+    /// No profile of that name in either AWS file.
+    #[error("{}", no_such_profile(profile, closest, *no_profiles))]
+    NoSuchProfile {
+        /// The name asked for.
+        profile: String,
+        /// Existing names close to it.
+        closest: Vec<String>,
+        /// Whether the files define no profile at all.
+        no_profiles: bool,
+    },
     /// The refreshing cache could not produce a usable credential.
     #[error("{name}: {message}")]
     Refresh {
@@ -99,6 +118,18 @@ pub enum Error {
         /// The category (ExpiredToken when the cached value is past its expiry).
         kind: ErrorKind,
     },
+}
+
+fn no_such_profile(profile: &str, closest: &[String], none: bool) -> String {
+    let mut text = if none {
+        format!("no profile {profile}: No profiles were defined in the AWS config or credentials file")
+    } else {
+        format!("no profile {profile} in the AWS config or credentials file")
+    };
+    if !closest.is_empty() {
+        text.push_str(&format!(" (did you mean {}?)", closest.join(", ")));
+    }
+    text
 }
 
 impl Error {
@@ -117,7 +148,9 @@ impl Kinded for Error {
             Error::ForeignSymlink { .. } | Error::UnsafeDirectory { .. } => ErrorKind::AccessDenied,
             Error::LockTimeout { .. } | Error::TeamBusy { .. } => ErrorKind::Unavailable,
             Error::Team { kind, .. } => *kind,
-            Error::NotConfigured(_) => ErrorKind::NotConfigured,
+            Error::NotConfigured(_) | Error::Profile { .. } | Error::NoSuchProfile { .. } => {
+                ErrorKind::NotConfigured
+            }
             Error::Refresh { kind, .. } => *kind,
         }
     }

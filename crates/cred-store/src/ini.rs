@@ -23,8 +23,9 @@ enum Kind {
         key: String,
         value: String,
     },
-    /// An indented line continuing the value of the key above (nested config values).
-    Continuation,
+    /// An indented line continuing the value of the key above (nested config values),
+    /// stripped as configparser strips it.
+    Continuation { text: String },
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +60,20 @@ fn split_lines(text: &str) -> impl Iterator<Item = &str> {
         start = i;
         Some(line)
     })
+}
+
+/// Python's whitespace (`str.isspace`, the regex `\s`): Unicode's, and the four
+/// separators U+001C..U+001F.
+pub(crate) fn py_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// configparser's section header: the text between the first `[` and the last `]` of the
+/// stripped line (at least one character), as written.
+fn header(trimmed: &str) -> Option<&str> {
+    let rest = trimmed.strip_prefix('[')?;
+    let end = rest.rfind(']')?;
+    (end > 0).then(|| &rest[..end])
 }
 
 /// Key names as botocore sees them (configparser's `optionxform` lower-cases them).
@@ -108,53 +123,84 @@ impl IniDocument {
         Self { lines: Vec::new(), newline: "\n" }
     }
 
-    /// Parses text the way botocore does (Python's `configparser`): a line ends at `\n`,
-    /// `\r\n` or a bare `\r`; an indented line continues a value only when it is indented
-    /// deeper than its key (blank and comment lines in between do not end the value); key
-    /// names are case-insensitive. Any line that is not blank, a comment, a `[section]`, a
-    /// `key = value` inside a section or a continuation is an error naming the line.
+    /// Parses text exactly as botocore does (Python's `configparser.RawConfigParser`): a line
+    /// ends at `\n`, `\r\n` or a bare `\r`; whitespace is Python's (a no-break space counts,
+    /// and indentation is counted in characters); an indented line continues a value only when
+    /// it is indented deeper than its key (blank and comment lines in between do not end the
+    /// value); a header is everything between the first `[` and the last `]` of the line, as
+    /// written; key names are case-insensitive and split at the first `=` or `:`. What
+    /// botocore refuses is an error naming the line: a line that is none of these, a repeated
+    /// section or a repeated key in one section. `[DEFAULT]`, whose keys configparser copies
+    /// into every section, is refused too.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
         let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
         let mut lines = Vec::new();
-        let mut in_section = false;
-        // configparser's `indent_level` and `optname`: the indentation of the last key or
-        // header, and whether a deeper line would continue a value
+        // configparser's `cursect`, `indent_level` and `optname`: the section being read, the
+        // indentation of the last key or header, and whether a deeper line continues a value
+        let mut section: Option<String> = None;
         let mut indent_level = 0usize;
         let mut in_value = false;
+        let mut nested = false;
+        let mut seen_sections: Vec<String> = Vec::new();
+        let mut seen_keys: Vec<String> = Vec::new();
         for (i, raw) in split_lines(text).enumerate() {
-            let content = raw.trim_end_matches(['\n', '\r']);
-            let trimmed = content.trim();
-            let err = |message: &str| ParseError { line: i + 1, message: message.to_owned() };
-            let indent = content.len() - content.trim_start().len();
+            let trimmed = raw.trim_matches(py_space);
+            let err = |message: String| ParseError { line: i + 1, message };
+            let indent = raw.chars().take_while(|&c| py_space(c)).count();
             let kind = if trimmed.is_empty() {
                 Kind::Blank
             } else if trimmed.starts_with('#') || trimmed.starts_with(';') {
                 Kind::Comment
             } else if in_value && indent > indent_level {
-                Kind::Continuation
-            } else if let Some(rest) = trimmed.strip_prefix('[') {
-                let Some(end) = rest.find(']') else {
-                    return Err(err("section header has no closing `]`"));
-                };
-                let name = rest[..end].trim();
-                if name.is_empty() {
-                    return Err(err("section header has an empty name"));
+                // under a key with no value of its own, botocore reads `sub_key = value` lines
+                // (`s3 =` and its settings) and refuses the file when one has no `=`
+                if nested && !trimmed.contains('=') {
+                    return Err(err(format!("`{trimmed}` is under a key with nested settings but has no `=`; botocore refuses such a file")));
                 }
-                in_section = true;
+                Kind::Continuation { text: trimmed.to_owned() }
+            } else if let Some(name) = header(trimmed) {
+                if name == "DEFAULT" {
+                    return Err(err(
+                        "[DEFAULT] is refused: botocore copies its keys into every profile; move them into the profiles that need them".into(),
+                    ));
+                }
+                if seen_sections.iter().any(|s| s == name) {
+                    return Err(err(format!(
+                        "section [{name}] appears twice; botocore refuses such a file: merge the two"
+                    )));
+                }
+                seen_sections.push(name.to_owned());
+                seen_keys.clear();
+                section = Some(name.to_owned());
                 (indent_level, in_value) = (indent, false);
                 Kind::Section(name.to_owned())
-            } else if let Some(pos) = trimmed.find(['=', ':']) {
-                if !in_section {
-                    return Err(err("`key = value` line before any [section] header"));
-                }
-                let key = trimmed[..pos].trim();
+            } else if let Some(pos) = trimmed.find(['=', ':'])
+                && !(trimmed.starts_with('[') && section.is_none())
+            {
+                let Some(sect) = &section else {
+                    return Err(err("`key = value` line before any [section] header".into()));
+                };
+                let key = trimmed[..pos].trim_matches(py_space);
                 if key.is_empty() {
-                    return Err(err("line has a value but no key"));
+                    return Err(err("line has a value but no key".into()));
                 }
+                let key = normalise_key(key);
+                if seen_keys.contains(&key) {
+                    return Err(err(format!(
+                        "key {key} appears twice in [{sect}]; botocore refuses such a file: keep one"
+                    )));
+                }
+                seen_keys.push(key.clone());
                 (indent_level, in_value) = (indent, true);
-                Kind::Key { key: normalise_key(key), value: trimmed[pos + 1..].trim().to_owned() }
+                let value = trimmed[pos + 1..].trim_matches(py_space).to_owned();
+                nested = value.is_empty();
+                Kind::Key { key, value }
+            } else if trimmed.starts_with('[') {
+                return Err(err("section header is empty or has no closing `]`".into()));
+            } else if section.is_none() {
+                return Err(err("expected a [section] header first".into()));
             } else {
-                return Err(err("expected `[section]`, `key = value`, a comment or a blank line"));
+                return Err(err("expected `[section]`, `key = value`, a comment or a blank line".into()));
             };
             lines.push(Line { raw: raw.to_owned(), kind });
         }
@@ -179,26 +225,33 @@ impl IniDocument {
         self.lines.iter().any(|l| matches!(&l.kind, Kind::Section(n) if n == section))
     }
 
-    /// The `key = value` pairs of a section (all headers of that name merged, later wins
-    /// for a repeated key as botocore does), or `None` if it does not exist.
+    /// The `key = value` pairs of a section, values as configparser gives them (a value
+    /// continued on indented lines is joined with `\n`, blank lines inside it kept, the end
+    /// trimmed), or `None` if it does not exist.
     pub fn section(&self, section: &str) -> Option<Vec<(String, String)>> {
-        if !self.has_section(section) {
-            return None;
-        }
+        let start = self.lines.iter().position(|l| matches!(&l.kind, Kind::Section(n) if n == section))?;
         let mut out: Vec<(String, String)> = Vec::new();
-        let mut inside = false;
-        for l in &self.lines {
+        for l in &self.lines[start + 1..] {
             match &l.kind {
-                Kind::Section(n) => inside = n == section,
-                Kind::Key { key, value } if inside => {
-                    if let Some(slot) = out.iter_mut().find(|(k, _)| k == key) {
-                        slot.1.clone_from(value);
-                    } else {
-                        out.push((key.clone(), value.clone()));
+                Kind::Section(_) => break,
+                Kind::Key { key, value } => out.push((key.clone(), value.clone())),
+                Kind::Continuation { text } => {
+                    if let Some((_, v)) = out.last_mut() {
+                        v.push('\n');
+                        v.push_str(text);
                     }
                 }
-                _ => {}
+                // an empty line inside a value is part of it, a comment line is not
+                Kind::Blank => {
+                    if let Some((_, v)) = out.last_mut() {
+                        v.push('\n');
+                    }
+                }
+                Kind::Comment => {}
             }
+        }
+        for (_, v) in &mut out {
+            v.truncate(v.trim_end_matches(py_space).len());
         }
         Some(out)
     }
@@ -217,7 +270,7 @@ impl IniDocument {
         let mut k = j + 1;
         while k < self.lines.len() {
             match self.lines[k].kind {
-                Kind::Continuation => {
+                Kind::Continuation { .. } => {
                     k += 1;
                     end = k;
                 }
@@ -251,7 +304,7 @@ impl IniDocument {
     fn last_content(&self, (start, end): (usize, usize)) -> usize {
         (start..end)
             .rev()
-            .find(|&j| matches!(self.lines[j].kind, Kind::Key { .. } | Kind::Continuation))
+            .find(|&j| matches!(self.lines[j].kind, Kind::Key { .. } | Kind::Continuation { .. }))
             .unwrap_or(start)
     }
 
@@ -419,7 +472,7 @@ mod tests {
         let doc = IniDocument::parse(SAMPLE).unwrap();
         assert_eq!(doc.section_names(), ["default", "work", "other"]);
         assert_eq!(doc.get("default", "aws_secret_access_key").as_deref(), Some("s1"));
-        assert_eq!(doc.get("work", "s3").as_deref(), Some(""));
+        assert_eq!(doc.get("work", "s3").as_deref(), Some("\nmax_concurrent_requests = 10"));
         assert_eq!(doc.get("other", "x").as_deref(), Some("1"));
         assert!(doc.section("missing").is_none());
     }
@@ -479,13 +532,34 @@ mod tests {
             ("k = v\n[a]", 1, "before any"),
             ("[a]\njust words\n", 2, "expected"),
             ("[a]\n= v\n", 2, "no key"),
-            ("[ ]\n", 1, "empty name"),
+            ("[a]\nk = 1\n[b]\n[a]\n", 4, "appears twice"),
+            ("[a]\nk = 1\nK : 2\n", 3, "appears twice"),
+            ("[DEFAULT]\nk = 1\n", 1, "DEFAULT"),
+            ("[]\n", 1, "empty"),
         ];
         for (text, line, needle) in cases {
             let e = IniDocument::parse(text).unwrap_err();
             assert_eq!(e.line, line, "{text:?}");
             assert!(e.message.contains(needle), "{text:?}: {}", e.message);
         }
+    }
+
+    #[test]
+    fn headers_indentation_and_values_follow_configparser() {
+        // headers as written, cut at the last `]`: `[ profile p ]` is not `profile p`
+        let doc = IniDocument::parse("[ profile p ]\n[profile q]x] # note\n[ ]\n").unwrap();
+        assert_eq!(doc.section_names(), [" profile p ", "profile q]x", " "]);
+        // indentation in characters: a no-break space is one, so a key indented by two
+        // spaces after one indented by a no-break space continues its value
+        let doc = IniDocument::parse("[p]\n\u{a0}region = eu-west-1\n  output = json\n").unwrap();
+        assert_eq!(doc.get("p", "region").as_deref(), Some("eu-west-1\noutput = json"));
+        assert_eq!(doc.get("p", "output"), None);
+        // blank lines inside a value are kept, comment lines are not, the end is trimmed
+        let doc = IniDocument::parse("[p]\ns3 =\n  a = 1\n\n  # c\n  b = 2\n\n").unwrap();
+        assert_eq!(doc.get("p", "s3").as_deref(), Some("\na = 1\n\nb = 2"));
+        // values are stripped of Python's whitespace (U+001F included), not cut at comments
+        let doc = IniDocument::parse("[p]\nk =\u{1f} v # not a comment \u{a0}\n").unwrap();
+        assert_eq!(doc.get("p", "k").as_deref(), Some("v # not a comment"));
     }
 
     #[test]

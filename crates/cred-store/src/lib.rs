@@ -42,7 +42,9 @@ mod ini;
 mod ledger;
 mod outcome;
 mod paths;
+pub mod plan;
 mod process;
+mod profiles;
 mod redact;
 mod refreshing;
 #[cfg(feature = "aws-sdk")]
@@ -50,6 +52,7 @@ mod sdk;
 #[cfg(feature = "keyring")]
 mod sealing;
 mod shared;
+mod shlex;
 mod sso_cache;
 #[cfg(feature = "team-store")]
 mod team;
@@ -70,7 +73,9 @@ pub use ini::{IniDocument, ParseError};
 pub use ledger::{Attempt, Backend, Ledger, LedgerEntry};
 pub use outcome::Outcome;
 pub use paths::Paths;
+pub use plan::{Base, CredentialPlan, RoleHop, plan};
 pub use process::{from_credential_process_json, to_credential_process_json};
+pub use profiles::{ProfileSet, Settings};
 pub use redact::redact_url;
 pub use refreshing::{CacheCodec, DEFAULT_REFRESH_LOCK_WAIT, FLEET_RETRY_AFTER, Refreshing, RefreshingBuilder};
 #[cfg(feature = "aws-sdk")]

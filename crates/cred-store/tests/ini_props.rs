@@ -20,7 +20,7 @@ fn item() -> impl Strategy<Value = Item> {
     ]
 }
 
-/// A random valid credentials file: optional leading comments, unique sections, mixed
+/// A random valid credentials file: optional leading comments, unique sections and keys, mixed
 /// comments and blank lines, LF or CRLF, with or without a final newline.
 fn document() -> impl Strategy<Value = (String, Vec<String>)> {
     (
@@ -37,9 +37,12 @@ fn document() -> impl Strategy<Value = (String, Vec<String>)> {
             }
             for (name, items) in &sections {
                 text.push_str(&format!("[{name}]{nl}"));
+                // a key once per section: botocore refuses a file that repeats one
+                let mut seen = std::collections::BTreeSet::new();
                 for it in items {
                     match it {
-                        Item::Key(k, v) => text.push_str(&format!("{k} = {v}{nl}")),
+                        Item::Key(k, v) if seen.insert(k.clone()) => text.push_str(&format!("{k} = {v}{nl}")),
+                        Item::Key(..) => {}
                         Item::Comment(c) => text.push_str(&format!(";{c}{nl}")),
                         Item::Blank => text.push_str(nl),
                     }

@@ -6,6 +6,7 @@ mod azure;
 mod bench;
 mod cognito_moto;
 mod cognito_srp;
+mod conformance;
 mod cred_store_peers;
 mod faults;
 mod fleet;

@@ -1,0 +1,253 @@
+//! The credential engine's build step for AWS profiles: a [`CredentialPlan`] (cred-store's
+//! pure plan of a profile chain) made into one refreshing provider, with the manager's
+//! environment ([`ManagerOptions`]: paths, clock, refresh window, attempt timeout, endpoint,
+//! lock wait, the MFA code a person gave). The CLI, YAML sessions naming `profile:` or
+//! `source_profile:`, and a Rust program all get a profile's credentials from here.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+use aws_config::retry::RetryConfig;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use core_types::{AwsCredentials, CredentialSource, ErrorKind, ExposeSecret, RefreshPolicy};
+use cred_store::{AwsFiles, Base, CredentialPlan, Refreshing, RoleHop};
+
+use crate::error::SessionError;
+use crate::options::ManagerOptions;
+use crate::sources::{aws_error, from_sts};
+
+/// A profile's credentials as the engine built them.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ProfileCredentials {
+    /// What keeps them valid (a refreshing cache for temporary credentials).
+    pub provider: SharedCredentialsProvider,
+    /// How they are had.
+    pub plan: CredentialPlan,
+    /// The refreshing cache's entry file that keeps the last step's credentials and its
+    /// window, when one does (the `credential_process` warm path serves it).
+    pub entry: Option<(PathBuf, RefreshPolicy)>,
+}
+
+impl std::fmt::Debug for ProfileCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileCredentials").field("plan", &self.plan).field("entry", &self.entry).finish()
+    }
+}
+
+/// Plans `profile` from the AWS config and credentials files (merged as the SDKs merge them)
+/// and builds it.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), cloud_sessions::SessionError> {
+/// use aws_credential_types::provider::ProvideCredentials;
+/// let options = cloud_sessions::ManagerOptions::default();
+/// let creds = cloud_sessions::profile_credentials("deploy", &options).await?;
+/// let _keys = creds.provider.provide_credentials().await;
+/// # Ok(()) }
+/// ```
+pub async fn profile_credentials(profile: &str, options: &ManagerOptions) -> Result<ProfileCredentials, SessionError> {
+    let paths = options.resolved_paths()?;
+    let set = AwsFiles::new(&paths).profile_set()?;
+    let plan = cred_store::plan(&set, profile)?;
+    // STS in the profile's region unless the caller chose one
+    let region = set.profile(profile).and_then(|p| p.get("region")).cloned();
+    match (&options.region, region) {
+        (None, Some(r)) => build_plan(plan, &options.clone().region(r)).await,
+        _ => build_plan(plan, options).await,
+    }
+}
+
+/// Builds a plan: the base's provider, then one refreshing cache per role hop, each kept in
+/// an entry keyed by everything that decides its value (an edited profile is a new entry).
+pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Result<ProfileCredentials, SessionError> {
+    let paths = options.resolved_paths()?;
+    let name = format!("profile {}", plan.profile);
+    let unsupported = |message: String| SessionError::Credentials {
+        session: name.clone(),
+        kind: ErrorKind::NotConfigured,
+        message,
+    };
+    let region = options.sts_region();
+    let mut entry = None;
+    let mut provider = match &plan.base {
+        Base::AccessKey { access_key_id, secret_access_key, session_token, .. } => {
+            SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
+                access_key_id,
+                secret_access_key.0.expose_secret(),
+                session_token.as_ref().map(|t| t.0.expose_secret().to_owned()),
+                None,
+                "profile",
+            ))
+        }
+        Base::Sso { account_id: Some(_), role_name: Some(_), .. } => {
+            let sdk = crate::build::base_config(&region, options, None, RetryConfig::standard());
+            let ctx = crate::renew::Ctx { name: &name, index: 0, sdk: &sdk, options };
+            let (provider, _) = crate::renew::sso(&ctx, sso_profile(&plan)).await?;
+            provider
+        }
+        Base::Sso { .. } => {
+            return Err(unsupported(format!(
+                "{} signs in to IAM Identity Center but names no sso_account_id and sso_role_name: set both to get role credentials",
+                sso_profile(&plan)
+            )));
+        }
+        Base::Process { command, .. } => SharedCredentialsProvider::new(
+            aws_config::credential_process::CredentialProcessProvider::new(command.clone()),
+        ),
+        Base::WebIdentity { role_arn, token_file, role_session_name } => {
+            let sts = crate::build::base_config(&region, options, None, RetryConfig::standard());
+            let source = crate::sources::AssumeRoleSource {
+                session: name.clone(),
+                sts: aws_sdk_sts::Client::new(&sts),
+                role_arn: role_arn.clone(),
+                session_name: role_session_name.clone().unwrap_or_else(|| session_name(options)),
+                duration_seconds: None,
+                how: crate::sources::Assume::WebIdentity { token_file: token_file.clone() },
+            };
+            let file = entry_file(&paths, &plan, 0);
+            let cache = cached(source, options, file.clone());
+            entry = Some((file, cache.policy()));
+            SharedCredentialsProvider::new(cache)
+        }
+        Base::NamedSource(source) => named_source(source, options).map_err(unsupported)?,
+        Base::LoginSession { .. } => {
+            return Err(unsupported(
+                "login_session (AWS CLI `aws login`) sessions are not served by this build: sign in with the AWS CLI and use it, or give the profile another source".into(),
+            ));
+        }
+        other => return Err(unsupported(format!("a credential base this build does not know: {other:?}"))),
+    };
+    for (i, hop) in plan.hops.iter().enumerate() {
+        let sts = crate::build::base_config(&region, options, Some(provider.clone()), RetryConfig::standard());
+        let source = RoleSource {
+            name: format!("profile {} (role {})", hop.profile, hop.role_arn),
+            sts: aws_sdk_sts::Client::new(&sts),
+            hop: hop.clone(),
+            session_name: hop.role_session_name.clone().unwrap_or_else(|| session_name(options)),
+            code: options.mfa_code.clone(),
+        };
+        let file = entry_file(&paths, &plan, i + 1);
+        let cache = cached(source, options, file.clone());
+        entry = Some((file, cache.policy()));
+        provider = SharedCredentialsProvider::new(cache);
+    }
+    Ok(ProfileCredentials { provider, plan, entry })
+}
+
+/// The profile that holds the chain's base (the last one `source_profile` leads to).
+fn sso_profile(plan: &CredentialPlan) -> &str {
+    &plan.base_profile
+}
+
+/// The cache entry of the chain up to and including step `steps` (0: the base alone).
+fn entry_file(paths: &cred_store::Paths, plan: &CredentialPlan, steps: usize) -> PathBuf {
+    let mut cut = plan.clone();
+    cut.hops.truncate(steps);
+    let parts = cut.key_parts();
+    paths.cache_entry("role", &parts.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+fn cached<S>(source: S, options: &ManagerOptions, file: PathBuf) -> Refreshing<S>
+where
+    S: CredentialSource<Output = AwsCredentials>,
+{
+    Refreshing::builder(source)
+        .refresh_window(options.refresh_window)
+        .clock(options.clock.clone())
+        .lock_wait(options.lock_wait)
+        .persist_to(file)
+        .build()
+}
+
+/// A role session's name when the profile gives none (as the AWS CLI names its own).
+fn session_name(options: &ManagerOptions) -> String {
+    let secs = options.clock.now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    format!("ccc-{secs}")
+}
+
+/// `credential_source`: the three sources the AWS SDKs name.
+fn named_source(source: &str, options: &ManagerOptions) -> Result<SharedCredentialsProvider, String> {
+    match source {
+        "Environment" => {
+            let get = |k: &str| (options.env)(k).filter(|v| !v.is_empty());
+            let (Some(id), Some(secret)) = (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) else {
+                return Err("credential_source = Environment, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set".into());
+            };
+            Ok(SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
+                id,
+                secret,
+                get("AWS_SESSION_TOKEN"),
+                None,
+                "environment",
+            )))
+        }
+        "Ec2InstanceMetadata" => {
+            Ok(SharedCredentialsProvider::new(aws_config::imds::credentials::ImdsCredentialsProvider::builder().build()))
+        }
+        "EcsContainer" => Ok(SharedCredentialsProvider::new(aws_config::ecs::EcsCredentialsProvider::builder().build())),
+        other => Err(format!(
+            "credential_source = {other} is not one of Environment, Ec2InstanceMetadata, EcsContainer"
+        )),
+    }
+}
+
+/// One role hop: AssumeRole with the credentials before it, with every setting the profile
+/// gives (external id, session name, duration, MFA device and the code a person gave).
+struct RoleSource {
+    name: String,
+    sts: aws_sdk_sts::Client,
+    hop: RoleHop,
+    session_name: String,
+    code: Option<core_types::SecretString>,
+}
+
+impl std::fmt::Debug for RoleSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoleSource").field("hop", &self.hop).finish_non_exhaustive()
+    }
+}
+
+impl CredentialSource for RoleSource {
+    type Output = AwsCredentials;
+    type Error = SessionError;
+
+    fn name(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
+    }
+
+    async fn fetch(&self) -> Result<AwsCredentials, SessionError> {
+        let hop = &self.hop;
+        let code = match (&hop.mfa_serial, &self.code) {
+            (Some(serial), None) => {
+                return Err(SessionError::Credentials {
+                    session: self.name.clone(),
+                    kind: ErrorKind::NotAuthorized,
+                    message: format!("role {} needs a code from the MFA device {serial}", hop.role_arn),
+                });
+            }
+            (Some(_), Some(code)) => Some(code.expose_secret().to_owned()),
+            (None, _) => None,
+        };
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&hop.role_arn)
+            .role_session_name(&self.session_name)
+            .set_external_id(hop.external_id.clone())
+            .set_duration_seconds(hop.duration_seconds.and_then(|d| i32::try_from(d).ok()))
+            .set_serial_number(hop.mfa_serial.clone())
+            .set_token_code(code)
+            .send()
+            .await
+            .map_err(|e| aws_error(&self.name, "sts:AssumeRole", e))?;
+        out.credentials().map(from_sts).ok_or_else(|| SessionError::Aws {
+            session: self.name.clone(),
+            operation: "sts:AssumeRole",
+            code: "InvalidResponse".into(),
+            message: "no credentials in the response".into(),
+            request_id: None,
+            cause: None,
+        })
+    }
+}
