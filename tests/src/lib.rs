@@ -15,6 +15,7 @@ pub mod pipe;
 pub mod proxy;
 pub mod serve;
 pub mod sso_stub;
+pub mod strict;
 pub mod team;
 
 /// The workspace root.

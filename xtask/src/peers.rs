@@ -64,6 +64,17 @@ pub fn up() -> Result<(Vec<(String, String)>, bool), String> {
             .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
             .env("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true"),
     )?;
+    // the strict judge: the same moto with authentication on (after the administrator's
+    // three bootstrap calls): a key it never issued, a wrong secret or a session token that
+    // is not the key's is refused, as AWS refuses them
+    let strict_port = free_port()?;
+    spawn(
+        &dir,
+        "moto-strict",
+        Command::new(dir.join("venv/bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &strict_port.to_string()])
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", "3"),
+    )?;
     let oidc_port = free_port()?;
     spawn(
         &dir,
@@ -78,24 +89,43 @@ pub fn up() -> Result<(Vec<(String, String)>, bool), String> {
 
     wait_http(moto_port, "/moto-api/data.json", "moto")?;
     wait_http(oidc_port, "/.well-known/openid-configuration", "oidc-provider")?;
+    wait_http(strict_port, "/moto-api/data.json", "moto-strict")?;
+    let strict_url = format!("http://127.0.0.1:{strict_port}");
+    let script = cmd::root().join("xtask/peers/strict_admin.py").display().to_string();
+    let admin = cmd::output(&dir.join("venv/bin/python").display().to_string(), &[&script, &strict_url])?;
+    let admin = admin.trim();
+    let field = |name: &str| {
+        admin
+            .split(&format!("\"{name}\": \""))
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("strict moto bootstrap printed no {name}"))
+    };
+    let (admin_key, admin_secret) = (field("access_key_id")?, field("secret_access_key")?);
 
     let env = vec![
         ("CCC_TEST_AWS_ENDPOINT".to_owned(), format!("http://127.0.0.1:{moto_port}")),
         ("CCC_TEST_OIDC_ISSUER".to_owned(), format!("http://127.0.0.1:{oidc_port}")),
         ("CCC_TEST_DATABASE_URL".to_owned(), format!("postgres://postgres@127.0.0.1:{pg_port}/postgres")),
+        ("CCC_TEST_STRICT_AWS_ENDPOINT".to_owned(), strict_url),
+        ("CCC_TEST_STRICT_ADMIN_KEY_ID".to_owned(), admin_key),
+        ("CCC_TEST_STRICT_ADMIN_SECRET".to_owned(), admin_secret),
         ("CCC_TEST_PYTHON".to_owned(), dir.join("venv/bin/python").display().to_string()),
         ("CCC_TEST_PEERS_DIR".to_owned(), dir.display().to_string()),
     ];
     let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     fs::write(dir.join("env"), text).map_err(|e| format!("cannot write peers env file: {e}"))?;
-    eprintln!("peers: up (moto :{moto_port}, oidc-provider :{oidc_port}, postgres :{pg_port})");
+    eprintln!(
+        "peers: up (moto :{moto_port}, strict moto :{strict_port}, oidc-provider :{oidc_port}, postgres :{pg_port})"
+    );
     Ok((env, true))
 }
 
 /// Stops the peers this harness started (by pid file) and removes the env file.
 pub fn down() -> Result<(), String> {
     let dir = dir();
-    for (name, marker) in [("moto", "moto_server"), ("oidc", "server.mjs")] {
+    for (name, marker) in [("moto", "moto_server"), ("moto-strict", "moto_server"), ("oidc", "server.mjs")] {
         let pid_file = dir.join(format!("{name}.pid"));
         if let Ok(pid) = fs::read_to_string(&pid_file) {
             let pid = pid.trim();
@@ -134,7 +164,7 @@ pub fn down() -> Result<(), String> {
 fn status() {
     let dir = dir();
     let mut any = false;
-    for name in ["moto", "oidc"] {
+    for name in ["moto", "moto-strict", "oidc"] {
         if let Ok(pid) = fs::read_to_string(dir.join(format!("{name}.pid"))) {
             let state = if alive(pid.trim()) { "running" } else { "dead (stale pid file)" };
             println!("{name}: pid {} {state}", pid.trim());
@@ -155,7 +185,7 @@ fn status() {
 /// The env of a complete, live earlier `up`, if there is one.
 fn running_env(dir: &Path) -> Option<Vec<(String, String)>> {
     let text = fs::read_to_string(dir.join("env")).ok()?;
-    let pids_alive = ["moto", "oidc"]
+    let pids_alive = ["moto", "moto-strict", "oidc"]
         .iter()
         .all(|n| fs::read_to_string(dir.join(format!("{n}.pid"))).is_ok_and(|p| alive(p.trim())));
     if !pids_alive || !dir.join("pg/data/postmaster.pid").exists() {
@@ -339,7 +369,8 @@ fn wait_http(port: u16, path: &str, name: &str) -> Result<(), String> {
             }
         }
         if Instant::now() > deadline {
-            let log = fs::read_to_string(dir().join(format!("{}.log", name.split('-').next().unwrap_or(name))))
+            let log = fs::read_to_string(dir().join(format!("{name}.log")))
+                .or_else(|_| fs::read_to_string(dir().join(format!("{}.log", name.split('-').next().unwrap_or(name)))))
                 .unwrap_or_default();
             return Err(format!("{name} did not answer on 127.0.0.1:{port} within {READY_TIMEOUT:?}\n{log}"));
         }

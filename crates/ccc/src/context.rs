@@ -24,23 +24,9 @@ pub fn refresh_window(config: &CccConfig) -> CliResult<core_types::RefreshPolicy
         .map_err(|e| CliError::from(e).hint(format!("run `ccc config set {} 300`", cred_store::REFRESH_WINDOW_KEY)))
 }
 
-/// What identifies an assumed-role profile's credentials: its name and every setting, so an
-/// edited profile gets a new cache entry rather than the old role's credentials.
-fn profile_fingerprint(p: &cred_store::Profile) -> Vec<String> {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let mut parts = vec![
-        p.name.clone(),
-        opt(&p.role_arn),
-        opt(&p.source_profile),
-        opt(&p.credential_process),
-        opt(&p.region),
-        p.duration_seconds.map(|d| d.to_string()).unwrap_or_default(),
-    ];
-    for (k, v) in &p.other {
-        parts.extend([k.clone(), v.clone()]);
-    }
-    parts
-}
+/// How long one attempt of an AWS call may take before it counts as a (retryable) timeout:
+/// every client ccc builds has it, so nothing waits forever.
+pub const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub struct Ctx {
     pub paths: Paths,
@@ -57,8 +43,11 @@ pub struct Ctx {
     aws_profile: Option<String>,
     /// `AWS_REGION`, else `AWS_DEFAULT_REGION`.
     aws_region: Option<String>,
-    /// Credentials already exported in this environment, and by whom (`ccc exec` nesting).
+    /// Set inside `ccc exec`: the profile whose credentials it exported (nesting is refused).
     pub exported: Option<String>,
+    /// `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`): the first source
+    /// of every SDK's default chain, used when no `--profile` is given.
+    env_keys: Option<core_types::AwsCredentials>,
     /// `CCC_TOKEN_STORE=keyring`: tokens sealed with a key in the platform keyring.
     sealed_tokens: bool,
     /// `CCC_NO_PROMPT` set: never ask on the terminal (scripts, tests), as `GIT_TERMINAL_PROMPT=0`.
@@ -143,10 +132,12 @@ impl Ctx {
             team_store: var("CCC_TEAM_STORE"),
             team_key: var("CCC_TEAM_KEY").map(|k| TeamKeyRef::parse(&k, var)),
             mfa_code: std::sync::OnceLock::new(),
-            exported: match (var(CCC_PROFILE_VAR), var("AWS_ACCESS_KEY_ID")) {
-                (Some(p), _) => Some(format!("`ccc exec` for profile {p}")),
-                (None, Some(_)) => Some("AWS_ACCESS_KEY_ID".to_owned()),
-                (None, None) => None,
+            exported: var(CCC_PROFILE_VAR).map(|p| format!("`ccc exec` for profile {p}")),
+            env_keys: match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+                (Some(id), Some(secret)) => {
+                    Some(core_types::AwsCredentials::new(id, secret, var("AWS_SESSION_TOKEN"), None))
+                }
+                _ => None,
             },
         })
     }
@@ -279,115 +270,125 @@ impl Ctx {
         Ok((b.build(), user, creds))
     }
 
-    /// `profile`'s credentials and their provider: ccc's Cognito sign-in on it, sso-refresh's
-    /// role credentials for an IAM Identity Center profile, else the AWS SDK's provider for a
-    /// profile of the AWS config files (keys, roles, processes) that ccc does not serve.
-    /// Waits at most `lock_wait` for another process's refresh.
+    /// `profile`'s credentials and their provider, as every AWS SDK would choose them:
+    /// ccc's Cognito sign-in on it; else, unless `--profile` named one, the environment's keys
+    /// (the first source of the SDKs' default chain); else the profile of the AWS files
+    /// (either file, merged), planned and built by the credential engine
+    /// (`cloud_sessions::profile_credentials`: keys, IAM Identity Center, processes, web
+    /// identity, role chains with every setting). A name no file has is an error naming the
+    /// closest ones. Waits at most `lock_wait` for another process's refresh.
     pub async fn profile_credentials(
         &self,
         config: &CccConfig,
         profile: &str,
         lock_wait: std::time::Duration,
     ) -> CliResult<ProfileCredentials> {
-        use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+        use aws_credential_types::provider::SharedCredentialsProvider;
         let user = cognito_auth::signed_in_user(config, profile);
-        // a Cognito sign-in needs no AWS file read (the credential_process warm path)
-        let aws_profile = match user {
-            Some(_) => None,
-            None => cred_store::AwsFiles::new(&self.paths).load_profile(profile)?,
+        if user.is_some() {
+            // a Cognito sign-in needs no AWS file read (the credential_process warm path)
+            return self.cognito_credentials(config, profile, lock_wait, user).await;
+        }
+        if self.profile_flag.is_none()
+            && let Some(keys) = &self.env_keys
+        {
+            let credentials = cred_store::to_sdk_credentials(keys);
+            return Ok(ProfileCredentials {
+                provider: SharedCredentialsProvider::new(credentials.clone()),
+                user: None,
+                credentials,
+                entry: None,
+            });
+        }
+        let set = cred_store::AwsFiles::new(&self.paths).profile_set()?;
+        let served_by_ccc = |s: &cred_store::Settings| {
+            s.get("credential_process").is_some_and(|c| c.split_whitespace().any(|w| w == "creds") && c.contains("ccc"))
         };
-        let served_by_ccc = aws_profile
-            .as_ref()
-            .and_then(|p| p.credential_process.as_deref())
-            .is_some_and(|c| c.split_whitespace().any(|w| w == "creds") && c.contains("ccc"));
-        let is_sso = aws_profile.as_ref().is_some_and(cred_store::Profile::is_sso);
-        // the profile was read once: its region comes from that reading
-        let region = || self.region_with(config, || aws_profile.clone());
-        let (provider, creds, entry) = match &aws_profile {
-            // an IAM Identity Center profile: sso-refresh's cached, refreshing role credentials
-            Some(_) if is_sso => {
-                let cache = self.sso(profile).await?.credentials_provider();
-                let creds = cred_store::to_sdk_credentials(&cache.get().await?);
-                let entry = warm_entry(&cache);
-                (SharedCredentialsProvider::new(cache), creds, entry)
+        match set.profile(profile) {
+            Some(s) if !served_by_ccc(s) => {
+                let options = self.engine_options(config, lock_wait)?;
+                let built = cloud_sessions::profile_credentials(profile, &options)
+                    .await
+                    .map_err(|e| self.profile_error(profile, e))?;
+                let creds = built.credentials().await.map_err(|e| self.profile_error(profile, e))?;
+                Ok(ProfileCredentials {
+                    provider: built.provider,
+                    user: None,
+                    credentials: cred_store::to_sdk_credentials(&creds),
+                    entry: built.entry,
+                })
             }
-            Some(_) if !served_by_ccc => {
-                // STS (for a role) needs a region; the endpoint override comes from the environment
-                let provider_config =
-                    aws_config::provider_config::ProviderConfig::default().with_region(Some(Region::new(region())));
-                let chain = aws_config::profile::ProfileFileCredentialsProvider::builder()
-                    .configure(&provider_config)
-                    .profile_name(profile)
-                    .build();
-                let hint = || format!("check [profile {profile}] in {}", self.paths.config_file.display());
-                match aws_profile.as_ref().filter(|p| p.role_arn.is_some()) {
-                    // an assumed role: kept in the refreshing cache across runs (as the AWS
-                    // CLI keeps it in ~/.aws/cli/cache), renewed once inside the window
-                    Some(p) => {
-                        let entry = {
-                            let parts = profile_fingerprint(p);
-                            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-                            self.paths.cache_entry("role", &parts)
-                        };
-                        match crate::mfa_role::role_and_device(p) {
-                            // AssumeRole with the device's code, which only a person gives
-                            Some((_, serial)) => {
-                                let source = p.source_profile.as_deref().ok_or_else(|| {
-                                    CliError::new(format!("profile {profile} names mfa_serial but no source_profile"))
-                                        .kind(core_types::ErrorKind::NotConfigured)
-                                        .hint(format!(
-                                            "{}: ccc assumes an MFA role with a source_profile's credentials",
-                                            hint()
-                                        ))
-                                })?;
-                                let source = aws_config::profile::ProfileFileCredentialsProvider::builder()
-                                    .configure(&provider_config)
-                                    .profile_name(source)
-                                    .build();
-                                let role = crate::mfa_role::MfaRole::new(
-                                    p,
-                                    &serial,
-                                    SharedCredentialsProvider::new(source),
-                                    self.sdk_config(&region()),
-                                    self.mfa_code.get().cloned(),
-                                );
-                                let hint =
-                                    || format!("`ccc login --profile {profile}` asks for a code from the device");
-                                self.role_cache(config, role, entry, lock_wait, hint).await?
-                            }
-                            None => {
-                                let source = cred_store::SdkProviderSource::new(
-                                    format!("profile {profile}"),
-                                    SharedCredentialsProvider::new(chain),
-                                );
-                                self.role_cache(config, source, entry, lock_wait, hint).await?
-                            }
-                        }
-                    }
-                    None => {
-                        let creds = chain.provide_credentials().await.map_err(|e| {
-                            // the SDK's own words are in the innermost cause
-                            let why = core_types::innermost_cause(Some(&e)).unwrap_or_default();
-                            CliError::new(format!(
-                                "no credentials for profile {profile}: {}",
-                                core_types::one_line(&why)
-                            ))
-                            .kind(core_types::ErrorKind::NotConfigured)
-                            .hint(hint())
-                        })?;
-                        (SharedCredentialsProvider::new(chain), creds, None)
-                    }
-                }
+            Some(_) => self.cognito_credentials(config, profile, lock_wait, None).await,
+            // not in the AWS files: a Cognito configuration of ccc's may still serve it
+            None => match self.cognito_config(config, profile) {
+                Ok(_) => self.cognito_credentials(config, profile, lock_wait, None).await,
+                Err(_) => Err(self.profile_error(
+                    profile,
+                    cred_store::plan(&set, profile)
+                        .err()
+                        .unwrap_or_else(|| cred_store::Error::NoSuchProfile {
+                            profile: profile.to_owned(),
+                            closest: Vec::new(),
+                            no_profiles: false,
+                        })
+                        .into(),
+                )),
+            },
+        }
+    }
+
+    /// The engine's environment, from ccc's: paths, clock, the configured refresh window,
+    /// endpoint, region, lock wait, attempt deadline, and the MFA code a person gave.
+    pub fn engine_options(
+        &self,
+        config: &CccConfig,
+        lock_wait: std::time::Duration,
+    ) -> CliResult<cloud_sessions::ManagerOptions> {
+        let mut options = cloud_sessions::ManagerOptions::default()
+            .paths(self.paths.clone())
+            .clock(self.clock.clone())
+            .refresh_window(refresh_window(config)?)
+            .lock_wait(lock_wait)
+            .attempt_timeout(ATTEMPT_TIMEOUT);
+        if let Some(e) = &self.endpoint_url {
+            options = options.endpoint_url(e.clone());
+        }
+        options.set_region(self.region_flag.clone().or_else(|| self.aws_region.clone()));
+        if let Some(code) = self.mfa_code.get() {
+            options = options.mfa_code(code.clone());
+        }
+        Ok(options)
+    }
+
+    /// An engine error for `profile`, with a hint that fits it: an unknown name lists the
+    /// files searched, a refused or failed call is the service's answer (not a config hint).
+    fn profile_error(&self, profile: &str, e: cloud_sessions::SessionError) -> CliError {
+        let searched =
+            format!("searched {} and {}", self.paths.config_file.display(), self.paths.credentials_file.display());
+        match &e {
+            cloud_sessions::SessionError::Store(cred_store::Error::NoSuchProfile { .. }) => CliError::from_kinded(&e)
+                .hint(format!("{searched}; `aws configure --profile {profile}` or `ccc configure` makes one")),
+            cloud_sessions::SessionError::Store(cred_store::Error::Profile { profile: p, .. }) => {
+                let p = p.clone();
+                CliError::from_kinded(&e).hint(format!("fix [profile {p}] in {}", self.paths.config_file.display()))
             }
-            // a profile ccc serves (or none at all): the Cognito sign-in on it
-            _ => {
-                let cache = self.refreshing_within(config, profile, lock_wait)?;
-                let creds = cred_store::to_sdk_credentials(&cache.get().await?);
-                let entry = warm_entry(&cache);
-                (SharedCredentialsProvider::new(cache), creds, entry)
-            }
-        };
-        Ok(ProfileCredentials { provider, user, credentials: creds, entry })
+            _ => CliError::from_kinded(&e),
+        }
+    }
+
+    /// The Cognito sign-in on `profile` (signed in as `user`, if known) as credentials.
+    async fn cognito_credentials(
+        &self,
+        config: &CccConfig,
+        profile: &str,
+        lock_wait: std::time::Duration,
+        user: Option<String>,
+    ) -> CliResult<ProfileCredentials> {
+        use aws_credential_types::provider::SharedCredentialsProvider;
+        let cache = self.refreshing_within(config, profile, lock_wait)?;
+        let credentials = cred_store::to_sdk_credentials(&cache.get().await?);
+        let entry = warm_entry(&cache);
+        Ok(ProfileCredentials { provider: SharedCredentialsProvider::new(cache), user, credentials, entry })
     }
 
     /// The role of an MFA role profile assumed with `code` (a person's) and kept for every
@@ -402,38 +403,6 @@ impl Ctx {
         let _ = self.mfa_code.set(code);
         let served = self.profile_credentials(config, profile, budget).await?;
         Ok(cred_store::from_sdk_credentials(&served.credentials))
-    }
-
-    /// An assumed role's credentials, kept in the refreshing cache's `entry` across runs (as
-    /// the AWS CLI keeps them in ~/.aws/cli/cache) and renewed once inside the window.
-    async fn role_cache<S>(
-        &self,
-        config: &CccConfig,
-        source: S,
-        entry: std::path::PathBuf,
-        lock_wait: std::time::Duration,
-        hint: impl Fn() -> String,
-    ) -> CliResult<(
-        aws_credential_types::provider::SharedCredentialsProvider,
-        aws_credential_types::Credentials,
-        Option<(std::path::PathBuf, core_types::RefreshPolicy)>,
-    )>
-    where
-        S: core_types::CredentialSource<Output = core_types::AwsCredentials>,
-    {
-        let cache = Refreshing::builder(source)
-            .refresh_window(refresh_window(config)?)
-            .clock(self.clock.clone())
-            .lock_wait(lock_wait)
-            .persist_to(entry)
-            .build();
-        let creds = cache.get().await.map_err(|e| CliError::from(e).hint(hint()))?;
-        let entry = warm_entry(&cache);
-        Ok((
-            aws_credential_types::provider::SharedCredentialsProvider::new(cache),
-            cred_store::to_sdk_credentials(&creds),
-            entry,
-        ))
     }
 
     /// sso-refresh over an IAM Identity Center profile (settings from the environment).

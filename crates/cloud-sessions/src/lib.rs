@@ -77,11 +77,11 @@ pub use manager::CloudSessionManager;
 #[cfg(feature = "azure-browser")]
 pub use oauth_pkce::DeviceAuthorization;
 pub use options::ManagerOptions;
-pub use profile::{ProfileCredentials, build_plan, profile_credentials};
 pub use plan::{
     AwsCredentialPlan, AwsSessionPlan, AzureCredentialPlan, AzureSessionPlan, Plan, RolePlan, RoleSource, Step,
     StorePlan, plan, plan_for,
 };
+pub use profile::{ProfileCredentials, build_plan, profile_credentials};
 pub use refs::{BoxFuture, EnvLookup, LocalSecretStore, Resolver, SecretStore, ValueRef};
 pub use reports::{HealthReport, RotationReport};
 #[cfg(feature = "secrets-manager")]

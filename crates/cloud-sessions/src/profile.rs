@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use aws_config::retry::RetryConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -14,7 +15,10 @@ use cred_store::{AwsFiles, Base, CredentialPlan, Refreshing, RoleHop};
 
 use crate::error::SessionError;
 use crate::options::ManagerOptions;
+use crate::refs::BoxFuture;
 use crate::sources::{aws_error, from_sts};
+
+type Fetch = Arc<dyn Fn() -> BoxFuture<'static, Result<AwsCredentials, SessionError>> + Send + Sync>;
 
 /// A profile's credentials as the engine built them.
 #[derive(Clone)]
@@ -22,11 +26,34 @@ use crate::sources::{aws_error, from_sts};
 pub struct ProfileCredentials {
     /// What keeps them valid (a refreshing cache for temporary credentials).
     pub provider: SharedCredentialsProvider,
+    /// The last step's credentials with its typed error (the provider's error is the SDK's
+    /// text): a refused renewal, a missing sign-in or MFA code keep their kind.
+    fetch: Fetch,
     /// How they are had.
     pub plan: CredentialPlan,
     /// The refreshing cache's entry file that keeps the last step's credentials and its
     /// window, when one does (the `credential_process` warm path serves it).
     pub entry: Option<(PathBuf, RefreshPolicy)>,
+}
+
+impl ProfileCredentials {
+    /// The credentials now (from the cache while they are fresh), or the typed error of the
+    /// step that failed.
+    pub async fn credentials(&self) -> Result<AwsCredentials, SessionError> {
+        (self.fetch)().await
+    }
+}
+
+/// A refreshing cache's credentials, its errors kept.
+fn fetch_from<S>(cache: &Refreshing<S>) -> Fetch
+where
+    S: CredentialSource<Output = AwsCredentials>,
+{
+    let cache = cache.clone();
+    Arc::new(move || {
+        let cache = cache.clone();
+        Box::pin(async move { cache.get().await.map_err(SessionError::from) })
+    })
 }
 
 impl std::fmt::Debug for ProfileCredentials {
@@ -63,28 +90,26 @@ pub async fn profile_credentials(profile: &str, options: &ManagerOptions) -> Res
 pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Result<ProfileCredentials, SessionError> {
     let paths = options.resolved_paths()?;
     let name = format!("profile {}", plan.profile);
-    let unsupported = |message: String| SessionError::Credentials {
-        session: name.clone(),
-        kind: ErrorKind::NotConfigured,
-        message,
-    };
+    let unsupported =
+        |message: String| SessionError::Credentials { session: name.clone(), kind: ErrorKind::NotConfigured, message };
     let region = options.sts_region();
     let mut entry = None;
-    let mut provider = match &plan.base {
+    let (mut provider, mut fetch): (SharedCredentialsProvider, Fetch) = match &plan.base {
         Base::AccessKey { access_key_id, secret_access_key, session_token, .. } => {
-            SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
+            let keys = AwsCredentials::new(
                 access_key_id,
                 secret_access_key.0.expose_secret(),
                 session_token.as_ref().map(|t| t.0.expose_secret().to_owned()),
                 None,
-                "profile",
-            ))
+            );
+            fixed(keys)
         }
         Base::Sso { account_id: Some(_), role_name: Some(_), .. } => {
             let sdk = crate::build::base_config(&region, options, None, RetryConfig::standard());
-            let ctx = crate::renew::Ctx { name: &name, index: 0, sdk: &sdk, options };
-            let (provider, _) = crate::renew::sso(&ctx, sso_profile(&plan)).await?;
-            provider
+            let cache = sso_cache(&name, sso_profile(&plan), &sdk, options).await?;
+            entry = cache.entry_file().map(|f| (f.to_owned(), cache.policy()));
+            let fetch = fetch_from(&cache);
+            (SharedCredentialsProvider::new(cache), fetch)
         }
         Base::Sso { .. } => {
             return Err(unsupported(format!(
@@ -92,9 +117,29 @@ pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Resul
                 sso_profile(&plan)
             )));
         }
-        Base::Process { command, .. } => SharedCredentialsProvider::new(
-            aws_config::credential_process::CredentialProcessProvider::new(command.clone()),
-        ),
+        Base::Process { command, .. } => {
+            let provider = SharedCredentialsProvider::new(
+                aws_config::credential_process::CredentialProcessProvider::new(command.clone()),
+            );
+            let (p, what) = (provider.clone(), name.clone());
+            let fetch: Fetch = Arc::new(move || {
+                let (p, what) = (p.clone(), what.clone());
+                Box::pin(async move {
+                    use aws_credential_types::provider::ProvideCredentials;
+                    p.provide_credentials().await.map(|c| cred_store::from_sdk_credentials(&c)).map_err(|e| {
+                        SessionError::Credentials {
+                            session: what,
+                            kind: ErrorKind::NotConfigured,
+                            message: format!(
+                                "its credential_process failed: {}",
+                                core_types::one_line(&core_types::innermost_cause(Some(&e)).unwrap_or_default())
+                            ),
+                        }
+                    })
+                })
+            });
+            (provider, fetch)
+        }
         Base::WebIdentity { role_arn, token_file, role_session_name } => {
             let sts = crate::build::base_config(&region, options, None, RetryConfig::standard());
             let source = crate::sources::AssumeRoleSource {
@@ -108,9 +153,27 @@ pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Resul
             let file = entry_file(&paths, &plan, 0);
             let cache = cached(source, options, file.clone());
             entry = Some((file, cache.policy()));
-            SharedCredentialsProvider::new(cache)
+            let fetch = fetch_from(&cache);
+            (SharedCredentialsProvider::new(cache), fetch)
         }
-        Base::NamedSource(source) => named_source(source, options).map_err(unsupported)?,
+        Base::NamedSource(source) => {
+            let provider = named_source(source, options).map_err(unsupported)?;
+            let (p, what) = (provider.clone(), name.clone());
+            let fetch: Fetch = Arc::new(move || {
+                let (p, what) = (p.clone(), what.clone());
+                Box::pin(async move {
+                    use aws_credential_types::provider::ProvideCredentials;
+                    p.provide_credentials().await.map(|c| cred_store::from_sdk_credentials(&c)).map_err(|e| {
+                        SessionError::Credentials {
+                            session: what,
+                            kind: ErrorKind::NotConfigured,
+                            message: core_types::one_line(&core_types::innermost_cause(Some(&e)).unwrap_or_default()),
+                        }
+                    })
+                })
+            });
+            (provider, fetch)
+        }
         Base::LoginSession { .. } => {
             return Err(unsupported(
                 "login_session (AWS CLI `aws login`) sessions are not served by this build: sign in with the AWS CLI and use it, or give the profile another source".into(),
@@ -130,9 +193,52 @@ pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Resul
         let file = entry_file(&paths, &plan, i + 1);
         let cache = cached(source, options, file.clone());
         entry = Some((file, cache.policy()));
+        fetch = fetch_from(&cache);
         provider = SharedCredentialsProvider::new(cache);
     }
-    Ok(ProfileCredentials { provider, plan, entry })
+    Ok(ProfileCredentials { provider, fetch, plan, entry })
+}
+
+/// Long-term keys: served as they are.
+fn fixed(keys: AwsCredentials) -> (SharedCredentialsProvider, Fetch) {
+    let provider = SharedCredentialsProvider::new(cred_store::to_sdk_credentials(&keys));
+    (provider, Arc::new(move || Box::pin(std::future::ready(Ok(keys.clone())))))
+}
+
+/// IAM Identity Center role credentials: sso-refresh's refreshing cache, with the manager's
+/// window and clock.
+#[cfg(feature = "sso")]
+async fn sso_cache(
+    name: &str,
+    profile: &str,
+    sdk: &aws_config::SdkConfig,
+    options: &ManagerOptions,
+) -> Result<Refreshing<sso_refresh::SsoSource>, SessionError> {
+    use crate::renew::IntoSessionError;
+    let paths = options.resolved_paths()?;
+    let env = options.env.clone();
+    let config = sso_refresh::SsoConfig::from_lookup(move |k| env(k)).map_err(|e| e.into_session_error(name))?;
+    let sso = sso_refresh::AwsSso::builder(config, &paths, profile)
+        .sdk_config(sdk)
+        .clock(options.clock.clone())
+        .refresh_window(options.refresh_window)
+        .build()
+        .await
+        .map_err(|e| e.into_session_error(name))?;
+    Ok(sso.credentials_provider())
+}
+
+#[cfg(not(feature = "sso"))]
+async fn sso_cache(
+    name: &str,
+    _profile: &str,
+    _sdk: &aws_config::SdkConfig,
+    _options: &ManagerOptions,
+) -> Result<Refreshing<RoleSource>, SessionError> {
+    Err(SessionError::Unsupported {
+        name: name.to_owned(),
+        message: "IAM Identity Center profiles need cloud-sessions built with the `sso` feature".into(),
+    })
 }
 
 /// The profile that holds the chain's base (the last one `source_profile` leads to).
@@ -172,7 +278,10 @@ fn named_source(source: &str, options: &ManagerOptions) -> Result<SharedCredenti
         "Environment" => {
             let get = |k: &str| (options.env)(k).filter(|v| !v.is_empty());
             let (Some(id), Some(secret)) = (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) else {
-                return Err("credential_source = Environment, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set".into());
+                return Err(
+                    "credential_source = Environment, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set"
+                        .into(),
+                );
             };
             Ok(SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
                 id,
@@ -182,13 +291,15 @@ fn named_source(source: &str, options: &ManagerOptions) -> Result<SharedCredenti
                 "environment",
             )))
         }
-        "Ec2InstanceMetadata" => {
-            Ok(SharedCredentialsProvider::new(aws_config::imds::credentials::ImdsCredentialsProvider::builder().build()))
-        }
-        "EcsContainer" => Ok(SharedCredentialsProvider::new(aws_config::ecs::EcsCredentialsProvider::builder().build())),
-        other => Err(format!(
-            "credential_source = {other} is not one of Environment, Ec2InstanceMetadata, EcsContainer"
+        "Ec2InstanceMetadata" => Ok(SharedCredentialsProvider::new(
+            aws_config::imds::credentials::ImdsCredentialsProvider::builder().build(),
         )),
+        "EcsContainer" => {
+            Ok(SharedCredentialsProvider::new(aws_config::ecs::EcsCredentialsProvider::builder().build()))
+        }
+        other => {
+            Err(format!("credential_source = {other} is not one of Environment, Ec2InstanceMetadata, EcsContainer"))
+        }
     }
 }
 

@@ -450,7 +450,9 @@ mod tests {
     #[test]
     fn bad_profile_names_are_refused() {
         let (_t, files, _) = setup();
-        for name in ["", " x", "a]b", "a\nb", "#x", "Bob's", "prod\"\"", "back\\slash", "a b", "a\u{202e}b", "x\u{200b}"] {
+        for name in
+            ["", " x", "a]b", "a\nb", "#x", "Bob's", "prod\"\"", "back\\slash", "a b", "a\u{202e}b", "x\u{200b}"]
+        {
             assert!(matches!(files.save_credentials(name, &temp_creds()), Err(Error::InvalidInput(_))), "{name:?}");
         }
     }

@@ -148,9 +148,7 @@ impl Kinded for Error {
             Error::ForeignSymlink { .. } | Error::UnsafeDirectory { .. } => ErrorKind::AccessDenied,
             Error::LockTimeout { .. } | Error::TeamBusy { .. } => ErrorKind::Unavailable,
             Error::Team { kind, .. } => *kind,
-            Error::NotConfigured(_) | Error::Profile { .. } | Error::NoSuchProfile { .. } => {
-                ErrorKind::NotConfigured
-            }
+            Error::NotConfigured(_) | Error::Profile { .. } | Error::NoSuchProfile { .. } => ErrorKind::NotConfigured,
             Error::Refresh { kind, .. } => *kind,
         }
     }

@@ -25,7 +25,9 @@ enum Kind {
     },
     /// An indented line continuing the value of the key above (nested config values),
     /// stripped as configparser strips it.
-    Continuation { text: String },
+    Continuation {
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -155,7 +157,9 @@ impl IniDocument {
                 // under a key with no value of its own, botocore reads `sub_key = value` lines
                 // (`s3 =` and its settings) and refuses the file when one has no `=`
                 if nested && !trimmed.contains('=') {
-                    return Err(err(format!("`{trimmed}` is under a key with nested settings but has no `=`; botocore refuses such a file")));
+                    return Err(err(format!(
+                        "`{trimmed}` is under a key with nested settings but has no `=`; botocore refuses such a file"
+                    )));
                 }
                 Kind::Continuation { text: trimmed.to_owned() }
             } else if let Some(name) = header(trimmed) {

@@ -131,14 +131,9 @@ impl CredentialPlan {
             Base::WebIdentity { role_arn, token_file, role_session_name } => {
                 vec!["web-identity".into(), role_arn.clone(), token_file.clone(), opt(role_session_name)]
             }
-            Base::Sso { session, region, start_url, account_id, role_name } => vec![
-                "sso".into(),
-                opt(session),
-                region.clone(),
-                start_url.clone(),
-                opt(account_id),
-                opt(role_name),
-            ],
+            Base::Sso { session, region, start_url, account_id, role_name } => {
+                vec!["sso".into(), opt(session), region.clone(), start_url.clone(), opt(account_id), opt(role_name)]
+            }
             Base::Process { command, account_id } => vec!["process".into(), command.clone(), opt(account_id)],
             Base::LoginSession { arn } => vec!["login".into(), arn.clone()],
         };
@@ -185,7 +180,9 @@ pub fn plan(set: &ProfileSet, name: &str) -> Result<CredentialPlan> {
                     closest: set.closest(name).into_iter().map(str::to_owned).collect(),
                     no_profiles: false,
                 },
-                Some(from) => profile_error(from, format!("could not find source profile {current} referenced from {from}")),
+                Some(from) => {
+                    profile_error(from, format!("could not find source profile {current} referenced from {from}"))
+                }
             });
         };
         if visited.contains(&current) {
@@ -313,7 +310,9 @@ fn sso(set: &ProfileSet, name: &str, profile: &Settings) -> Result<Option<Base>>
             if set_here {
                 return Err(profile_error(
                     name,
-                    format!("`{key}` can only be specified in the [sso-session] config when a session name is given; move it to [sso-session {s}]"),
+                    format!(
+                        "`{key}` can only be specified in the [sso-session] config when a session name is given; move it to [sso-session {s}]"
+                    ),
                 ));
             }
         }
@@ -373,22 +372,35 @@ mod tests {
 
     #[test]
     fn an_unknown_profile_is_named_with_the_closest_ones() {
-        let s = set("[profile production]\nregion = x\n", "[default]\naws_access_key_id = a\naws_secret_access_key = b\n");
+        let s =
+            set("[profile production]\nregion = x\n", "[default]\naws_access_key_id = a\naws_secret_access_key = b\n");
         match plan(&s, "prodution") {
             Err(Error::NoSuchProfile { profile, closest, .. }) => {
                 assert_eq!((profile.as_str(), closest), ("prodution", vec!["production".to_owned()]));
             }
             other => panic!("{other:?}"),
         }
-        let bad = set("[profile r]\nrole_arn = a\nsource_profile = k\nduration_seconds = 1h\n", "[k]\naws_access_key_id = a\naws_secret_access_key = b\n");
+        let bad = set(
+            "[profile r]\nrole_arn = a\nsource_profile = k\nduration_seconds = 1h\n",
+            "[k]\naws_access_key_id = a\naws_secret_access_key = b\n",
+        );
         assert!(plan(&bad, "r").unwrap_err().to_string().contains("duration_seconds"));
     }
 
     #[test]
     fn the_key_changes_with_every_setting() {
-        let a = set("[profile r]\nrole_arn = a\nsource_profile = k\n", "[k]\naws_access_key_id = a\naws_secret_access_key = b\n");
-        let b = set("[profile r]\nrole_arn = a\nsource_profile = k\nduration_seconds = 900\n", "[k]\naws_access_key_id = a\naws_secret_access_key = b\n");
-        let c = set("[profile r]\nrole_arn = a\nsource_profile = k\n", "[k]\naws_access_key_id = a\naws_secret_access_key = c\n");
+        let a = set(
+            "[profile r]\nrole_arn = a\nsource_profile = k\n",
+            "[k]\naws_access_key_id = a\naws_secret_access_key = b\n",
+        );
+        let b = set(
+            "[profile r]\nrole_arn = a\nsource_profile = k\nduration_seconds = 900\n",
+            "[k]\naws_access_key_id = a\naws_secret_access_key = b\n",
+        );
+        let c = set(
+            "[profile r]\nrole_arn = a\nsource_profile = k\n",
+            "[k]\naws_access_key_id = a\naws_secret_access_key = c\n",
+        );
         let keys: Vec<_> = [a, b, c].iter().map(|s| plan(s, "r").unwrap().key_parts()).collect();
         assert_ne!(keys[0], keys[1]);
         assert_ne!(keys[0], keys[2]);

@@ -33,7 +33,7 @@ impl std::fmt::Debug for ProfileSet {
 
 /// The name botocore gives a `[profile …]` / `[sso-session …]` header: `shlex.split`, and
 /// exactly two words (the second is the name; a header that does not split is ignored).
-pub(crate) fn header_name<'a>(section: &str, prefix: &'a str) -> Option<String> {
+pub(crate) fn header_name(section: &str, prefix: &str) -> Option<String> {
     if !section.starts_with(prefix) {
         return None;
     }

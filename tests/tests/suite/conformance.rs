@@ -81,15 +81,19 @@ fn chain(plan: &cred_store::CredentialPlan) -> Value {
     use core_types::ExposeSecret;
     let mut out = Vec::new();
     let strip = |v: Value| {
-        Value::Object(v.as_object().unwrap().iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect())
+        Value::Object(
+            v.as_object().unwrap().iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        )
     };
     out.push(match &plan.base {
-        Base::AccessKey { access_key_id, secret_access_key, session_token, account_id } => json!({"AccessKey": strip(json!({
-            "access_key_id": access_key_id,
-            "secret_access_key": secret_access_key.0.expose_secret(),
-            "session_token": session_token.as_ref().map(|t| t.0.expose_secret().to_owned()),
-            "account_id": account_id,
-        }))}),
+        Base::AccessKey { access_key_id, secret_access_key, session_token, account_id } => {
+            json!({"AccessKey": strip(json!({
+                "access_key_id": access_key_id,
+                "secret_access_key": secret_access_key.0.expose_secret(),
+                "session_token": session_token.as_ref().map(|t| t.0.expose_secret().to_owned()),
+                "account_id": account_id,
+            }))})
+        }
         Base::NamedSource(s) => json!({"NamedSource": s}),
         Base::WebIdentity { role_arn, token_file, role_session_name } => json!({"WebIdentityToken": strip(json!({
             "role_arn": role_arn, "web_identity_token_file": token_file, "role_session_name": role_session_name,
@@ -129,7 +133,11 @@ fn every_assume_role_case_plans_as_the_sdks_do_in_every_layout() {
             let got = cred_store::plan(&set, case["input"]["selected_profile"].as_str().unwrap());
             match (&case["output"], got) {
                 (Value::Object(o), Ok(plan)) if o.contains_key("ProfileChain") => {
-                    assert_eq!(chain(&plan), o["ProfileChain"], "{docs} ({layout:?})\nconfig:\n{config}\ncredentials:\n{credentials}");
+                    assert_eq!(
+                        chain(&plan),
+                        o["ProfileChain"],
+                        "{docs} ({layout:?})\nconfig:\n{config}\ncredentials:\n{credentials}"
+                    );
                 }
                 (Value::Object(o), Err(e)) if o.contains_key("Error") => {
                     let wanted = o["Error"].as_str().unwrap();
@@ -157,8 +165,14 @@ const BOTOCORE_DIFFERS: &[(&str, &str)] = &[
     ("Duplicate profiles in the same file merge properties.", "configparser refuses a repeated section"),
     ("Duplicate properties in a profile use the last one defined.", "configparser refuses a repeated key"),
     ("Duplicate properties in duplicate profiles use the last one defined.", "configparser refuses a repeated section"),
-    ("Duplicate properties in duplicate profiles use the last one defined (case insensitive).", "configparser refuses a repeated section"),
-    ("Default profile with profile prefix overrides default profile without prefix when profile prefix is first.", "the later section wins in botocore"),
+    (
+        "Duplicate properties in duplicate profiles use the last one defined (case insensitive).",
+        "configparser refuses a repeated section",
+    ),
+    (
+        "Default profile with profile prefix overrides default profile without prefix when profile prefix is first.",
+        "the later section wins in botocore",
+    ),
     ("Invalid profile names are ignored.", "botocore accepts any name"),
     ("Invalid property names are ignored.", "botocore accepts any key"),
     ("Properties can have sub-properties.", "botocore parses the sub-properties into a table"),
@@ -166,7 +180,10 @@ const BOTOCORE_DIFFERS: &[(&str, &str)] = &[
     ("Sub-property definitions cannot have an empty name.", "botocore keeps an empty sub-key"),
     ("Sub-property definitions can have an invalid name.", "botocore parses the sub-properties into a table"),
     ("Sub-properties can have blank lines that are ignored", "botocore parses the sub-properties into a table"),
-    ("Default profiles with mixed prefixes in the config file ignore the one without prefix when merging.", "configparser refuses a repeated section"),
+    (
+        "Default profiles with mixed prefixes in the config file ignore the one without prefix when merging.",
+        "configparser refuses a repeated section",
+    ),
     ("Default profiles with mixed prefixes merge with credentials", "configparser refuses a repeated section"),
     ("Credentials profiles with prefix are ignored.", "botocore reads `[profile foo]` in credentials as `profile foo`"),
     ("profile name with extra whitespace", "`[   profile foo    ]` is not a profile section for botocore"),
@@ -321,7 +338,9 @@ fn hostile_files_read_as_botocore_reads_them() {
     ];
     let inputs: Vec<(Option<String>, Option<String>)> = configs
         .iter()
-        .map(|c| (Some((*c).to_owned()), Some("[p]\naws_access_key_id = AKIA1\naws_secret_access_key = s\n".to_owned())))
+        .map(|c| {
+            (Some((*c).to_owned()), Some("[p]\naws_access_key_id = AKIA1\naws_secret_access_key = s\n".to_owned()))
+        })
         .collect();
     let judge = botocore_views(&inputs);
     for ((config, _), botocore) in inputs.iter().zip(&judge) {
@@ -334,5 +353,7 @@ fn hostile_files_read_as_botocore_reads_them() {
 fn the_vendored_suites_carry_their_license() {
     let dir = ccc_tests::workspace_root().join("tests/data/smithy-rs");
     assert!(std::fs::read_to_string(dir.join("LICENSE")).unwrap().contains("Apache License"));
-    assert!(std::fs::read_to_string(dir.join("README.md")).unwrap().contains("56ee88c5c6edd967967656f1e29f46b229105e79"));
+    assert!(
+        std::fs::read_to_string(dir.join("README.md")).unwrap().contains("56ee88c5c6edd967967656f1e29f46b229105e79")
+    );
 }

@@ -324,6 +324,20 @@ pub fn setup_profile(ctx: &Ctx) -> CliResult {
     Ok(())
 }
 
+/// Who an ARN names: `alice` for `…:user/path/alice`, `Role/session` for an assumed role,
+/// `root` for the account's root.
+pub fn principal_name(arn: &str) -> Option<String> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    if resource == "root" {
+        return Some("root".to_owned());
+    }
+    let (kind, rest) = resource.split_once('/')?;
+    match kind {
+        "assumed-role" | "federated-user" => Some(rest.to_owned()),
+        _ => rest.rsplit('/').next().map(str::to_owned),
+    }
+}
+
 pub async fn whoami(ctx: &Ctx) -> CliResult {
     let config = ctx.config()?;
     let profile = ctx.profile(&config);
@@ -335,23 +349,32 @@ pub async fn whoami(ctx: &Ctx) -> CliResult {
     })?;
     // a Cognito user's identity-pool identity: what CloudTrail records for their calls
     let identity = match &user {
-        Some(_) => ctx.cognito_identity(&config, &profile).await?,
-        None => "-".to_owned(),
+        Some(_) => Some(ctx.cognito_identity(&config, &profile).await?),
+        None => None,
     };
-    let user = user.unwrap_or_else(|| "-".to_owned());
-    let rows = [
+    let arn = who.arn().map(str::to_owned);
+    // the ccc user, else who the ARN names (`user/alice`, `assumed-role/Role/session`)
+    let user = user.or_else(|| arn.as_deref().and_then(principal_name));
+    let rows: [(&str, Option<String>); 6] = [
         ("user", user),
         ("identity", identity),
-        ("profile", profile),
-        ("account", who.account().unwrap_or("-").to_owned()),
-        ("arn", who.arn().unwrap_or("-").to_owned()),
-        ("valid until", expiry(creds.expiry())),
+        ("profile", Some(profile)),
+        ("account", who.account().map(str::to_owned)),
+        ("arn", arn),
+        ("valid until", Some(expiry(creds.expiry()))),
     ];
     match ctx.output {
+        // absent is null, never a placeholder string
         Output::Json => print_json(&serde_json::Value::Object(
-            rows.iter().map(|(k, v)| ((*k).to_owned(), v.clone().into())).collect(),
+            rows.iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone().map_or(serde_json::Value::Null, Into::into)))
+                .collect(),
         )),
-        Output::Table => print_rows(&rows),
+        Output::Table => {
+            let rows: Vec<(&str, String)> =
+                rows.into_iter().map(|(k, v)| (k, v.unwrap_or_else(|| "-".to_owned()))).collect();
+            print_rows(&rows)
+        }
     }
     Ok(())
 }

@@ -157,18 +157,74 @@ fn report(ctx: &Ctx, profile: &str, until: Option<std::time::SystemTime>) {
 /// removes only those.
 const POPULATED: &str = "ccc_populated_from";
 
-/// A profile name from `template`: characters a profile name cannot hold become `-`.
+/// The longest profile name populate writes (a portal's names may be hundreds of characters).
+const MAX_NAME: usize = 128;
+
+/// A profile name from `template`: every character botocore would not read back as itself
+/// (quotes, backslashes, whitespace, brackets, comment and invisible characters) becomes `-`,
+/// runs of `-` become one, and the name is cut at [`MAX_NAME`] characters.
 fn profile_name(template: &str, a: &sso_refresh::Assignment, session: &str) -> String {
     let name = template
         .replace("{account_name}", &a.account_name)
         .replace("{account_id}", &a.account_id)
         .replace("{role_name}", &a.role_name)
         .replace("{sso_session}", session);
-    let name: String = name
-        .chars()
-        .map(|c| if c.is_control() || c.is_whitespace() || matches!(c, '[' | ']' | '#' | ';') { '-' } else { c })
+    let mut out = String::new();
+    for c in name.chars() {
+        let keep = cred_store::validate_profile_name(&c.to_string()).is_ok();
+        let c = if keep { c } else { '-' };
+        if !(c == '-' && out.ends_with('-')) {
+            out.push(c);
+        }
+    }
+    out.trim_matches('-').chars().take(MAX_NAME).collect::<String>().trim_end_matches('-').to_owned()
+}
+
+/// Every assignment's profile name. A name populate wrote before stays its account's and
+/// role's (read back from the marked profiles in the file), whoever else the portal adds; a
+/// newcomer whose name is taken (by another account, or a profile populate did not write)
+/// gets `.ACCOUNT_ID` after it; one that still has no free name is skipped with a warning.
+fn assign_names(
+    set: &cred_store::ProfileSet,
+    session: &str,
+    template: &str,
+    assignments: &[sso_refresh::Assignment],
+) -> (Vec<(String, usize)>, Vec<String>) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let ours = |s: &cred_store::Settings| s.get(POPULATED).map(String::as_str) == Some(session);
+    let held: BTreeMap<(&str, &str), &str> = set
+        .profiles
+        .iter()
+        .filter(|(_, s)| ours(s))
+        .filter_map(|(n, s)| Some(((s.get("sso_account_id")?.as_str(), s.get("sso_role_name")?.as_str()), n.as_str())))
         .collect();
-    name.trim_matches('-').to_owned()
+    let mut taken: BTreeSet<String> = set.profiles.keys().cloned().collect();
+    let mut named = Vec::new();
+    let mut warnings = Vec::new();
+    let mut newcomers = Vec::new();
+    for (i, a) in assignments.iter().enumerate() {
+        match held.get(&(a.account_id.as_str(), a.role_name.as_str())) {
+            Some(name) => named.push(((*name).to_owned(), i)),
+            None => newcomers.push(i),
+        }
+    }
+    for i in newcomers {
+        let a = &assignments[i];
+        let base = profile_name(template, a, session);
+        let candidates = [base.clone(), format!("{base}.{}", a.account_id)];
+        match candidates.into_iter().find(|n| cred_store::validate_profile_name(n).is_ok() && !taken.contains(n)) {
+            Some(name) => {
+                taken.insert(name.clone());
+                named.push((name, i));
+            }
+            None => warnings.push(format!(
+                "skipped role {:?} of account {} ({:?}): no profile name is free for it (tried {base:?})",
+                a.role_name, a.account_id, a.account_name
+            )),
+        }
+    }
+    named.sort_by_key(|(_, i)| *i);
+    (named, warnings)
 }
 
 async fn populate(ctx: &Ctx, profile: &str, args: crate::cli::SsoPopulateArgs) -> CliResult {
@@ -217,15 +273,13 @@ async fn populate(ctx: &Ctx, profile: &str, args: crate::cli::SsoPopulateArgs) -
         b.finish_and_clear();
     }
     let region = ctx.region_flag.clone().or_else(|| sso_session.get("sso_region").cloned());
-    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    let (named, warnings) = assign_names(&files.profile_set()?, session, &args.template, &assignments);
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     let mut profiles = Vec::new();
-    for a in &assignments {
-        let mut name = profile_name(&args.template, a, session);
-        // two accounts of the same name: the second one's profiles carry its id
-        if seen.contains_key(&name) {
-            name = format!("{name}.{}", a.account_id);
-        }
-        *seen.entry(name.clone()).or_default() += 1;
+    for (name, i) in named {
+        let a = &assignments[i];
         let mut values = vec![
             ("sso_session".to_owned(), session.to_owned()),
             ("sso_account_id".to_owned(), a.account_id.clone()),
@@ -241,6 +295,7 @@ async fn populate(ctx: &Ctx, profile: &str, args: crate::cli::SsoPopulateArgs) -
         Output::Json => print_json(&serde_json::json!({
             "sso_session": session, "assignments": assignments.len(),
             "added": report.added, "updated": report.kept, "skipped": report.skipped, "removed": report.removed,
+            "warnings": warnings,
         })),
         Output::Table => {
             println!(

@@ -8,6 +8,7 @@ use cognito_auth::AuthFlow;
 use core_types::SecretString;
 
 mod errors;
+mod everyday;
 mod oauth;
 mod profiles;
 mod prompts;

@@ -69,7 +69,9 @@ fn any_profile_works_and_exec_env_hand_on_fresh_credentials() {
     let json_of = |a: &assert_cmd::assert::Assert| -> serde_json::Value { serde_json::from_str(&stdout(a)).unwrap() };
     let who = json_of(&home.ccc().args(["whoami", "--profile", "plain", "-o", "json"]).assert().success());
     assert_eq!(who["profile"], "plain");
-    assert_eq!(who["user"], "-", "no ccc sign-in on this profile");
+    // no ccc sign-in on this profile: the user is the one the ARN names (moto's own, as moto
+    // without authentication answers for any key)
+    assert_eq!(who["user"].as_str(), who["arn"].as_str().and_then(|a| a.rsplit('/').next()), "{who}");
     assert!(who["arn"].as_str().unwrap().starts_with("arn:aws:"), "{who}");
     let via_env = json_of(&home.ccc().env("AWS_PROFILE", "plain").args(["whoami", "-o", "json"]).assert().success());
     assert_eq!(via_env["arn"], who["arn"]);
@@ -299,6 +301,73 @@ async fn two_pools_two_users_one_machine() {
     home.ccc().args(["creds", "--profile", "b-work"]).assert().code(3);
 }
 
+/// Portal names chosen by whoever administers the portal: quotes, backslashes, newlines,
+/// brackets, comment characters, bidi controls, 300 characters, and names that collide. Each
+/// written profile is one botocore reads back under the same name with the same account and
+/// role; a name once written stays its account's when a colliding account appears later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sso_populate_names_from_a_hostile_portal_read_back_in_botocore() {
+    let session = "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n";
+    let (stub, home) = sso_home(0, session).await;
+    let ccc = |args: &[&str]| sso_ccc(&home, &stub, args);
+    ccc(&["sso", "login", "--sso-session", "corp", "--no-browser"]).assert().success();
+    let long = "x".repeat(300);
+    let hostile: Vec<(String, String)> = [
+        ("111111111111", "prod"),
+        ("999999999999", "prod\"\""),
+        ("222222222222", "Bob's sandbox"),
+        ("333333333333", "back\\slash"),
+        ("444444444444", "new\nline ] = # ;"),
+        ("555555555555", "shared services"),
+        ("666666666666", "evil\u{202e}dorp"),
+        ("777777777777", long.as_str()),
+    ]
+    .iter()
+    .map(|(i, n)| ((*i).to_owned(), (*n).to_owned()))
+    .collect();
+    let refs: Vec<(&str, &str)> = hostile.iter().map(|(i, n)| (i.as_str(), n.as_str())).collect();
+    stub.set_accounts(&refs);
+    let out = ccc(&["sso", "populate", "--sso-session", "corp", "-o", "json"]).assert().success();
+    let first: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(first["added"].as_array().unwrap().len(), 8, "{first}");
+    // botocore's view of every profile: name -> (account, role)
+    let botocore = || -> serde_json::Value {
+        let probe = "import boto3, json; s = boto3.Session(); full = s._session.full_config['profiles']; \
+                     print(json.dumps({p: [v.get('sso_account_id'), v.get('sso_role_name')] for p, v in full.items()}))";
+        let out = std::process::Command::new(peer("CCC_TEST_PYTHON"))
+            .args(["-c", probe])
+            .env_clear()
+            .env("HOME", home.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let seen = botocore();
+    for name in first["added"].as_array().unwrap() {
+        let name = name.as_str().unwrap();
+        assert!(seen.get(name).is_some(), "botocore does not read {name:?} back: {seen}");
+        assert!(name.chars().count() <= 128 && !name.contains(['\'', '"', '\\', '\u{202e}']), "{name:?}");
+    }
+    assert_eq!(seen.as_object().unwrap().len(), 8, "no profile lost or merged: {seen}");
+    assert_eq!(seen["prod.Developer"], serde_json::json!(["111111111111", "Developer"]));
+    assert_eq!(seen["prod.Developer.999999999999"], serde_json::json!(["999999999999", "Developer"]));
+    assert_eq!(seen["Bob-s-sandbox.Developer"], serde_json::json!(["222222222222", "Developer"]));
+    // the portal adds `shared-services`, whose name collides with the existing `shared services`
+    // profile: the existing name stays with its account, the newcomer gets the suffix
+    let mut more = refs.clone();
+    more.insert(0, ("000000000333", "shared-services"));
+    stub.set_accounts(&more);
+    let out = ccc(&["sso", "populate", "--sso-session", "corp", "-o", "json"]).assert().success();
+    let second: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(second["added"], serde_json::json!(["shared-services.Developer.000000000333"]), "{second}");
+    let seen = botocore();
+    assert_eq!(seen["shared-services.Developer"], serde_json::json!(["555555555555", "Developer"]));
+    // and ccc serves what botocore reads: the same account for the same name
+    let status = ccc(&["sso", "status", "--profile", "prod.Developer", "-o", "json"]).assert();
+    let _ = stderr(&status);
+}
+
 /// `ccc sso populate`: a profile per account and role for 600 accounts, through the portal's
 /// throttle (the stub refuses calls beyond its rate with 429 + Retry-After, and 429s are
 /// injected besides), nothing else in the file touched, `--prune` removes only what it wrote;
@@ -314,7 +383,8 @@ async fn sso_populate_writes_a_profile_per_role_for_six_hundred_accounts() {
         (0..600).map(|n| (format!("{:012}", 100_000_000_000u64 + n), format!("team-{n:03}"))).collect();
     let refs: Vec<(&str, &str)> = accounts.iter().map(|(i, n)| (i.as_str(), n.as_str())).collect();
     stub.set_accounts(&refs);
-    // an existing profile with a name populate would take is left alone
+    // an existing profile with a name populate would take is left alone: the newcomer gets
+    // the account id after the name instead
     let config = std::fs::read_to_string(home.path().join(".aws/config")).unwrap();
     std::fs::write(
         home.path().join(".aws/config"),
@@ -328,8 +398,8 @@ async fn sso_populate_writes_a_profile_per_role_for_six_hundred_accounts() {
     let elapsed = t.elapsed();
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(report["assignments"], 600);
-    assert_eq!(report["added"].as_array().unwrap().len(), 599);
-    assert_eq!(report["skipped"], serde_json::json!(["team-007.Developer"]));
+    assert_eq!(report["added"].as_array().unwrap().len(), 600);
+    assert!(report["added"].as_array().unwrap().contains(&"team-007.Developer.100000000007".into()), "{report}");
     let calls = stub.calls("ListAccounts") + stub.calls("ListAccountRoles");
     assert!(calls >= 600 + 6 + 5, "every account's roles were listed, 5 after a 429: {calls}");
     // paced: 80 calls a second at most, so the stub's 100 a second was never hit
@@ -353,8 +423,8 @@ async fn sso_populate_writes_a_profile_per_role_for_six_hundred_accounts() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(seen[0], 601);
-    assert_eq!(seen[1], 599);
+    assert_eq!(seen[0], 602);
+    assert_eq!(seen[1], 600);
     assert_eq!(seen[2]["sso_account_id"], "100000000599");
     assert_eq!(seen[2]["sso_role_name"], "Developer");
     assert_eq!(seen[2]["region"], "us-east-1");

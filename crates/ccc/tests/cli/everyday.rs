@@ -1,0 +1,170 @@
+//! Everyday AWS set-ups, every command, judged by boto3 calling STS on the strict moto (which
+//! refuses a key it never issued, a wrong secret or a session token not the key's) with
+//! exactly what ccc printed, exported or served.
+
+use ccc_tests::strict::{self, UserKey, boto3_caller, boto3_with_keys};
+
+use super::support::{Home, stderr, stdout};
+
+/// `ccc ARGS` in `home` against the strict moto, with `envs` on top.
+fn ccc(home: &Home, args: &[&str], envs: &[(&str, &str)]) -> assert_cmd::assert::Assert {
+    home.ccc().env("AWS_ENDPOINT_URL", strict::endpoint()).envs(envs.iter().copied()).args(args).assert()
+}
+
+fn write(home: &Home, file: &str, text: &str) {
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(home.path().join(".aws").join(file), text).unwrap();
+}
+
+fn keys_section(name: &str, key: &UserKey) -> String {
+    format!("[{name}]\naws_access_key_id = {}\naws_secret_access_key = {}\n", key.access_key_id, key.secret_access_key)
+}
+
+/// What `ccc creds` printed, as boto3 judges it.
+fn judge_creds(out: &str) -> Result<String, String> {
+    let json: serde_json::Value = serde_json::from_str(out).unwrap();
+    boto3_with_keys(
+        json["AccessKeyId"].as_str().unwrap(),
+        json["SecretAccessKey"].as_str().unwrap(),
+        json["SessionToken"].as_str(),
+    )
+}
+
+/// What `ccc env` exported (sh format), as boto3 judges it.
+fn judge_env(out: &str) -> Result<String, String> {
+    let var = |name: &str| {
+        out.lines().find_map(|l| l.strip_prefix(&format!("export {name}="))).map(|v| v.trim_matches('\'').to_owned())
+    };
+    boto3_with_keys(
+        &var("AWS_ACCESS_KEY_ID").unwrap(),
+        &var("AWS_SECRET_ACCESS_KEY").unwrap(),
+        var("AWS_SESSION_TOKEN").as_deref(),
+    )
+}
+
+/// The ARN boto3 in a `ccc exec` child sees.
+fn exec_caller(home: &Home, profile_args: &[&str], envs: &[(&str, &str)]) -> String {
+    let py = ccc_tests::peer("CCC_TEST_PYTHON");
+    let mut args = vec!["exec"];
+    args.extend_from_slice(profile_args);
+    args.extend_from_slice(&["--", &py, "-c", "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])"]);
+    let out = ccc(home, &args, envs).success();
+    stdout(&out).trim().to_owned()
+}
+
+/// The judge is strict: a wrong secret and an unknown key are refused. Every test below that
+/// says "works" is judged by this endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_judge_refuses_what_aws_would_refuse() {
+    let key = strict::user("judge").await;
+    assert_eq!(boto3_with_keys(&key.access_key_id, &key.secret_access_key, None), Ok(key.arn()));
+    assert_eq!(boto3_with_keys(&key.access_key_id, "wrong-secret", None), Err("SignatureDoesNotMatch".into()));
+    assert_eq!(boto3_with_keys("AKIANEVERISSUED00000", "x", None), Err("InvalidClientTokenId".into()));
+}
+
+/// Keys that live only in `~/.aws/credentials` (no config file at all): `[default]` and a
+/// named profile serve creds, env, exec and whoami, each judged by the strict endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_only_in_the_credentials_file_serve_every_command() {
+    let (alice, bob) = (strict::user("alice").await, strict::user("bob").await);
+    let home = Home::new();
+    write(&home, "credentials", &format!("{}\n{}", keys_section("default", &alice), keys_section("work", &bob)));
+
+    let creds = ccc(&home, &["creds"], &[]).success();
+    assert_eq!(judge_creds(&stdout(&creds)), Ok(alice.arn()));
+    let creds = ccc(&home, &["creds", "--profile", "work"], &[]).success();
+    assert_eq!(judge_creds(&stdout(&creds)), Ok(bob.arn()));
+    // the same keys with a wrong secret are refused: the judge can fail
+    let mut tampered: serde_json::Value = serde_json::from_str(&stdout(&creds)).unwrap();
+    tampered["SecretAccessKey"] = "not-the-secret".into();
+    assert_eq!(judge_creds(&tampered.to_string()), Err("SignatureDoesNotMatch".into()));
+
+    let env = ccc(&home, &["env", "--profile", "work"], &[]).success();
+    assert_eq!(judge_env(&stdout(&env)), Ok(bob.arn()));
+    assert_eq!(exec_caller(&home, &[], &[]), alice.arn());
+    assert_eq!(exec_caller(&home, &["--profile", "work"], &[]), bob.arn());
+
+    let who = ccc(&home, &["whoami", "-o", "json"], &[]).success();
+    let who: serde_json::Value = serde_json::from_str(&stdout(&who)).unwrap();
+    assert_eq!(who["arn"], alice.arn());
+    assert_eq!(who["user"], alice.user.as_str(), "the IAM user's name, from the ARN");
+    assert!(who["identity"].is_null(), "absent is null, not a placeholder: {who}");
+    // boto3 reading the same files agrees on who each profile is
+    assert_eq!(boto3_caller(home.path(), &[], None), Ok(alice.arn()));
+    assert_eq!(boto3_caller(home.path(), &[], Some("work")), Ok(bob.arn()));
+}
+
+/// Keys only in the environment (CI): creds, whoami and exec use them, as the SDKs' default
+/// chain does; with AWS_PROFILE set too, the environment's keys still win (boto3 agrees), and
+/// `--profile` names the profile explicitly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_in_the_environment_come_first_as_in_the_sdks() {
+    let (ci, other) = (strict::user("ci").await, strict::user("other").await);
+    let home = Home::new();
+    let env =
+        [("AWS_ACCESS_KEY_ID", ci.access_key_id.as_str()), ("AWS_SECRET_ACCESS_KEY", ci.secret_access_key.as_str())];
+    let creds = ccc(&home, &["creds"], &env).success();
+    assert_eq!(judge_creds(&stdout(&creds)), Ok(ci.arn()));
+    assert_eq!(exec_caller(&home, &[], &env), ci.arn());
+
+    write(&home, "credentials", &keys_section("other", &other));
+    let with_profile = [env[0], env[1], ("AWS_PROFILE", "other")];
+    let who = ccc(&home, &["whoami", "-o", "json"], &with_profile).success();
+    let who: serde_json::Value = serde_json::from_str(&stdout(&who)).unwrap();
+    let boto3 = boto3_caller(home.path(), &with_profile, None);
+    assert_eq!((who["arn"].as_str().map(str::to_owned), boto3), (Some(ci.arn()), Ok(ci.arn())));
+    let named = ccc(&home, &["whoami", "-o", "json", "--profile", "other"], &env).success();
+    let named: serde_json::Value = serde_json::from_str(&stdout(&named)).unwrap();
+    assert_eq!(named["arn"], other.arn());
+}
+
+/// A role profile's settings reach STS: a 4-hour `duration_seconds` gives credentials valid
+/// for four hours, `role_session_name` names the session in the ARN STS issued, and the chain
+/// is judged by the strict endpoint (the role's keys are refused with another session token).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_profile_honours_duration_and_session_name() {
+    let base = strict::user("base").await;
+    let role = strict::role("Deploy").await;
+    let role_name = role.rsplit('/').next().unwrap().to_owned();
+    let home = Home::new();
+    write(&home, "credentials", &keys_section("base", &base));
+    write(
+        &home,
+        "config",
+        &format!(
+            "[profile deploy]\nrole_arn = {role}\nsource_profile = base\nrole_session_name = everyday\nduration_seconds = 14400\nexternal_id = partner-7\n"
+        ),
+    );
+    let out = ccc(&home, &["creds", "--profile", "deploy"], &[]).success();
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(judge_creds(&stdout(&out)), Ok(format!("arn:aws:sts::123456789012:assumed-role/{role_name}/everyday")));
+    let expires = cred_store::parse_rfc3339(json["Expiration"].as_str().unwrap()).unwrap();
+    #[allow(clippy::disallowed_methods)] // the judge's clock is the real one
+    let left = expires.duration_since(std::time::SystemTime::now()).unwrap().as_secs();
+    assert!((14_000..=14_400).contains(&left), "a 4-hour session, as duration_seconds asks: {left} s left");
+    let wrong_token = boto3_with_keys(
+        json["AccessKeyId"].as_str().unwrap(),
+        json["SecretAccessKey"].as_str().unwrap(),
+        Some("not-this-sessions-token"),
+    );
+    assert_eq!(wrong_token, Err("InvalidClientTokenId".into()));
+    // whoami and exec on the same profile are the same role session
+    let who = ccc(&home, &["whoami", "-o", "json", "--profile", "deploy"], &[]).success();
+    let who: serde_json::Value = serde_json::from_str(&stdout(&who)).unwrap();
+    assert_eq!(who["user"], format!("{role_name}/everyday"));
+    assert_eq!(exec_caller(&home, &["--profile", "deploy"], &[]), who["arn"].as_str().unwrap());
+}
+
+/// A profile no file has is named, with the files searched and the closest names; exit 3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_profile_is_named_with_the_closest_ones() {
+    let key = strict::user("known").await;
+    let home = Home::new();
+    write(&home, "credentials", &keys_section("production", &key));
+    write(&home, "config", "[profile staging]\nregion = eu-west-1\n");
+    let out = ccc(&home, &["creds", "--profile", "prodution"], &[]).code(3);
+    let err = stderr(&out);
+    assert!(err.contains("no profile prodution") && err.contains("did you mean production"), "{err}");
+    assert!(err.contains(".aws/config") && err.contains(".aws/credentials"), "names the files searched: {err}");
+    assert!(!err.contains("cognito"), "not the Cognito sign-in's error: {err}");
+}
