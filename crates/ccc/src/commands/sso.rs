@@ -208,6 +208,9 @@ fn assign_names(
             None => newcomers.push(i),
         }
     }
+    // newcomers in account-id order, so which one gets the plain name does not depend on the
+    // order the portal lists them in
+    newcomers.sort_by_key(|&i| (&assignments[i].account_id, &assignments[i].role_name));
     for i in newcomers {
         let a = &assignments[i];
         let base = profile_name(template, a, session);
