@@ -196,9 +196,14 @@ fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
     let bare = time_runs(runs, "/bin/true", &[], &[], &noop)?;
     let version = time_runs(runs, &ccc, &["--version"], &[], &noop)?;
     let rss = peak_rss_kib(&ccc, &["creds", "--profile", "bench"], &ccc_env);
-    let cache = home.join(".ccc/cache/cognito-bench.json");
+    // the sign-in's cached credentials (named by a hash of pool, client and user)
+    let cache_dir = home.join(".ccc/cache");
     let clear = || {
-        let _ = fs::remove_file(&cache);
+        for e in fs::read_dir(&cache_dir).into_iter().flatten().flatten() {
+            if e.file_name().to_string_lossy().starts_with("cognito-") {
+                let _ = fs::remove_file(e.path());
+            }
+        }
     };
     let cold_runs = if quick { 3 } else { 11 };
     let cold = time_runs(cold_runs, &ccc, &["creds", "--profile", "bench"], &ccc_env, &clear)?;

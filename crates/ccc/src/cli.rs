@@ -66,7 +66,10 @@ pub enum Command {
     /// Print the profile's fresh credentials as environment variables (for `eval`).
     Env(EnvArgs),
     /// Add a profile to ~/.aws/config whose credential_process is `ccc creds`.
-    SetupProfile,
+    ///
+    /// Only a Cognito sign-in's profile: keys, roles, SSO and another tool's credential_process
+    /// are refused and left as they are (`--force` replaces another tool's process).
+    SetupProfile(SetupProfileArgs),
     /// Show who the current credentials belong to and until when they are valid.
     Whoami,
     /// What the signed-in user did: CloudTrail events (CloudWatch Logs fallback).
@@ -461,6 +464,13 @@ pub struct SessionsArgs {
     /// The YAML file with `cloud_sessions:`.
     #[arg(long, env = "CCC_SESSIONS_CONFIG")]
     pub config: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupProfileArgs {
+    /// Replace another tool's credential_process (its line is kept as a comment).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

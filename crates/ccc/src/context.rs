@@ -28,6 +28,19 @@ pub fn refresh_window(config: &CccConfig) -> CliResult<core_types::RefreshPolicy
 /// every client ccc builds has it, so nothing waits forever.
 pub const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long one AWS operation may take, its retries included.
+pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45);
+
+/// The deadlines every AWS client ccc builds has: connect and each attempt within
+/// [`ATTEMPT_TIMEOUT`], the operation with its retries within [`OPERATION_TIMEOUT`].
+pub fn sdk_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(ATTEMPT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
 pub struct Ctx {
     pub paths: Paths,
     pub output: Output,
@@ -171,8 +184,10 @@ impl Ctx {
     /// An SDK configuration for `region` without reading any file (fast start-up for
     /// `ccc creds`); Cognito's sign-in calls need no AWS credentials.
     pub fn sdk_config(&self, region: &str) -> SdkConfig {
-        let mut b =
-            SdkConfig::builder().region(Region::new(region.to_owned())).behavior_version(BehaviorVersion::latest());
+        let mut b = SdkConfig::builder()
+            .region(Region::new(region.to_owned()))
+            .behavior_version(BehaviorVersion::latest())
+            .timeout_config(sdk_timeouts());
         if let Some(e) = &self.endpoint_url {
             b = b.endpoint_url(e.clone());
         }
@@ -201,7 +216,9 @@ impl Ctx {
                 .kind(core_types::ErrorKind::NotConfigured)
                 .hint("set CCC_TEAM_KEY to the key file (or ENV/NAME); `ccc team key --new FILE` makes one")
         })?;
-        Ok(Some(cred_store::TeamStore::new(&url, key.key()?)?))
+        // this machine remembers each entry's highest version and refuses a restored older one
+        let versions = self.paths.ccc_dir.join("team-versions.json");
+        Ok(Some(cred_store::TeamStore::new(&url, key.key()?)?.remember_versions_in(versions)))
     }
 
     /// The AWS profile a command acts on: `--profile`, `AWS_PROFILE`, the ccc config's
@@ -263,6 +280,7 @@ impl Ctx {
         let ProfileCredentials { provider, user, credentials: creds, .. } =
             self.profile_credentials(config, profile, cred_store::DEFAULT_REFRESH_LOCK_WAIT).await?;
         let mut b = SdkConfig::builder()
+            .timeout_config(sdk_timeouts())
             .region(Region::new(self.region(config, profile)))
             .behavior_version(BehaviorVersion::latest())
             .credentials_provider(provider);
@@ -319,22 +337,29 @@ impl Ctx {
                 })
             }
             Some(_) => self.cognito_credentials(config, profile, lock_wait, None).await,
-            // not in the AWS files: a Cognito configuration of ccc's may still serve it
+            // not in the AWS files: a Cognito configuration of ccc's may still serve it; else
+            // the engine names the profile it cannot find, with the closest ones
             None => match self.cognito_config(config, profile) {
                 Ok(_) => self.cognito_credentials(config, profile, lock_wait, None).await,
-                Err(_) => Err(self.profile_error(
-                    profile,
-                    cred_store::plan(&set, profile)
-                        .err()
-                        .unwrap_or_else(|| cred_store::Error::NoSuchProfile {
-                            profile: profile.to_owned(),
-                            closest: Vec::new(),
-                            no_profiles: false,
-                        })
-                        .into(),
-                )),
+                Err(_) => {
+                    let options = self.engine_options(config, lock_wait)?;
+                    match cloud_sessions::profile_credentials(profile, &options).await {
+                        Err(e) => Err(self.profile_error(profile, e)),
+                        Ok(_) => Err(CliError::new(format!("profile {profile} appeared while it was read; run again"))),
+                    }
+                }
             },
         }
+    }
+
+    /// The variables that hold ccc's own secrets (the team store's URL, the team key, and
+    /// the variable `CCC_TEAM_KEY=ENV/NAME` names): never handed to a command ccc runs.
+    pub fn own_secret_vars(&self) -> Vec<String> {
+        let mut vars = vec!["CCC_TEAM_STORE".to_owned(), "CCC_TEAM_KEY".to_owned()];
+        if let Some(TeamKeyRef::Env(name, _)) = &self.team_key {
+            vars.push(name.clone());
+        }
+        vars
     }
 
     /// The engine's environment, from ccc's: paths, clock, the configured refresh window,
@@ -416,7 +441,7 @@ impl Ctx {
         if config.db_path.is_none() {
             config.db_path = self.ledger_location.clone();
         }
-        let mut sdk = SdkConfig::builder().behavior_version(BehaviorVersion::latest());
+        let mut sdk = SdkConfig::builder().behavior_version(BehaviorVersion::latest()).timeout_config(sdk_timeouts());
         sdk.set_endpoint_url(self.endpoint_url.clone());
         let builder = match session {
             Some(s) => sso_refresh::AwsSso::session_builder(config, &self.paths, s),

@@ -88,7 +88,7 @@ async fn run(cli: Cli) -> CliResult<Option<ExitCode>> {
         Command::ForgotPassword(a) => commands::account::forgot_password(&ctx, a).await,
         Command::ConfirmForgotPassword(a) => commands::account::confirm_forgot_password(&ctx, a).await,
         Command::Creds(a) => commands::creds::creds(&ctx, a).await,
-        Command::SetupProfile => commands::creds::setup_profile(&ctx),
+        Command::SetupProfile(args) => commands::creds::setup_profile(&ctx, &args),
         Command::Whoami => commands::creds::whoami(&ctx).await,
         Command::History(a) => commands::inspect::history(&ctx, a).await,
         Command::Resources(a) => commands::inspect::resources(&ctx, a).await,

@@ -118,13 +118,44 @@ pub fn secret_from_stdin(what: &str) -> CliResult<SecretString> {
 /// the URL one argument, never a shell string); whether a browser was started. On a machine
 /// without a desktop nothing opens and the caller's printed URL is the way.
 pub fn open_browser(url: &str) -> bool {
-    webbrowser::open(url).is_ok()
+    // a page a server named: only a web page, never a file or another scheme's handler
+    let web = url.starts_with("https://") || url.starts_with("http://");
+    web && url.chars().all(|c| !c.is_control() && !c.is_whitespace()) && webbrowser::open(url).is_ok()
 }
 
-/// Shows a device sign-in's page and code (stderr: stdout may be a pipe to a program).
+/// Shows a device sign-in's page and code (stderr: stdout may be a pipe to a program). The
+/// server wrote them: see [`terminal_safe`].
 pub fn show_device_code(device: &oauth_pkce::DeviceAuthorization) {
-    eprintln!("To sign in, open {} and enter the code {}", device.verification_uri(), device.user_code());
+    eprintln!(
+        "To sign in, open {} and enter the code {}",
+        terminal_safe(device.verification_uri()),
+        terminal_safe(device.user_code())
+    );
     if let Some(u) = device.verification_uri_complete() {
-        eprintln!("(or open {u})");
+        eprintln!("(or open {})", terminal_safe(u));
+    }
+}
+
+/// Text a server chose, made safe to print on a terminal: control characters (an escape
+/// sequence could retitle the window, rewrite earlier lines or worse) and invisible or
+/// direction-changing characters (which make a URL read as another) become `?`.
+pub fn terminal_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let invisible = matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}');
+            if c.is_control() || invisible { '?' } else { c }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod safe_tests {
+    #[test]
+    fn escape_sequences_and_bidi_controls_never_reach_the_terminal() {
+        let hostile = "https://sso.example/\u{1b}]0;owned\u{7}\u{1b}[2J\r\nABCD\u{202e}FGH\u{9b}31m";
+        let safe = super::terminal_safe(hostile);
+        assert!(safe.chars().all(|c| !c.is_control() && c != '\u{202e}'), "{safe:?}");
+        assert_eq!(safe, "https://sso.example/?]0;owned??[2J??ABCD?FGH?31m");
+        assert_eq!(super::terminal_safe("WDJB-MJHT"), "WDJB-MJHT");
     }
 }

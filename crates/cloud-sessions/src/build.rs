@@ -88,7 +88,10 @@ pub(crate) async fn build(plan: &Plan, options: &ManagerOptions) -> Result<Built
         match step {
             Step::Aws(spec) => {
                 let shared = match spec.team {
-                    true => Some(crate::team::open(plan, &resolver, &mut team).await?),
+                    true => {
+                        let versions = options.resolved_paths().ok().map(|p| p.ccc_dir.join("team-versions.json"));
+                        Some(crate::team::open(plan, &resolver, &mut team, versions).await?)
+                    }
                     false => None,
                 };
                 let made = build_aws(spec, options, &resolver, &built.aws, shared.as_ref()).await;

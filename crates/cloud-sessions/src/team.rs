@@ -19,7 +19,12 @@ pub(crate) enum Team {}
 
 /// The file's team store, opened once (no I/O until a refresh needs it): its URL and key
 /// resolved (`ENV/`, `SEC/`, or a key file's path).
-pub(crate) async fn open(plan: &Plan, resolver: &Resolver, opened: &mut Option<Team>) -> Result<Team, SessionError> {
+pub(crate) async fn open(
+    plan: &Plan,
+    resolver: &Resolver,
+    opened: &mut Option<Team>,
+    versions: Option<std::path::PathBuf>,
+) -> Result<Team, SessionError> {
     if let Some(team) = opened {
         return Ok(team.clone());
     }
@@ -32,7 +37,7 @@ pub(crate) async fn open(plan: &Plan, resolver: &Resolver, opened: &mut Option<T
         ValueRef::Literal(path) => KeyText::File(path),
         _ => KeyText::Base64(resolver.resolve(&spec.key, "team_store.key").await?),
     };
-    let team = make(url.expose_secret(), key)?;
+    let team = make(url.expose_secret(), key, versions)?;
     *opened = Some(team.clone());
     Ok(team)
 }
@@ -44,18 +49,23 @@ enum KeyText {
 }
 
 #[cfg(feature = "team-store")]
-fn make(url: &str, key: KeyText) -> Result<Team, SessionError> {
+fn make(url: &str, key: KeyText, versions: Option<std::path::PathBuf>) -> Result<Team, SessionError> {
     let config = |path: &str, e: cred_store::Error| SessionError::Config { path: path.into(), message: e.to_string() };
     let key = match key {
         KeyText::File(path) => cred_store::TeamKey::from_file(std::path::Path::new(&path)),
         KeyText::Base64(text) => cred_store::TeamKey::from_base64(text.expose_secret()),
     }
     .map_err(|e| config("team_store.key", e))?;
-    cred_store::TeamStore::new(url, key).map_err(|e| config("team_store.url", e))
+    let store = cred_store::TeamStore::new(url, key).map_err(|e| config("team_store.url", e))?;
+    // this machine remembers each entry's highest version and refuses a restored older one
+    Ok(match versions {
+        Some(file) => store.remember_versions_in(file),
+        None => store,
+    })
 }
 
 #[cfg(not(feature = "team-store"))]
-fn make(_url: &str, _key: KeyText) -> Result<Team, SessionError> {
+fn make(_url: &str, _key: KeyText, _versions: Option<std::path::PathBuf>) -> Result<Team, SessionError> {
     Err(crate::error::not_in_this_build("team_store".into(), "team stores", "team-store"))
 }
 

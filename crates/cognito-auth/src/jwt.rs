@@ -68,7 +68,12 @@ impl JwtVerifier {
             jwks_url: format!("{issuer}/.well-known/jwks.json"),
             issuer,
             client_id: config.app_client_id.clone(),
-            http: reqwest::Client::new(),
+            // the key set is fetched with a deadline, as every call of the toolkit
+            http: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
             keys: Arc::default(),
             fetched_at: Arc::default(),
             clock: Arc::new(SystemClock),

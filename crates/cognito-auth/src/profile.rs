@@ -212,6 +212,13 @@ impl CognitoProfileBuilder {
             SdkConfig::builder()
                 .region(aws_config::Region::new(self.config.region.clone()))
                 .behavior_version(aws_config::BehaviorVersion::latest())
+                // the clients made from it set their own per-attempt deadlines too
+                .timeout_config(
+                    aws_config::timeout::TimeoutConfig::builder()
+                        .connect_timeout(Duration::from_secs(10))
+                        .operation_attempt_timeout(Duration::from_secs(10))
+                        .build(),
+                )
                 .build()
         });
         let store = self.store.unwrap_or_else(|| default_entries(&self.paths));
@@ -232,15 +239,6 @@ impl CognitoProfileBuilder {
             }),
         }
     }
-}
-
-/// `%XX` for every byte outside `[A-Za-z0-9._-]`: a file name no user name can collide in.
-fn file_safe(name: &str) -> String {
-    name.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"._-".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
-        })
-        .collect()
 }
 
 impl CognitoProfile {
@@ -286,13 +284,24 @@ impl CognitoProfile {
         }
     }
 
-    /// Where the profile's credentials are cached between processes.
+    /// Where the profile's credentials are cached between processes: an entry named by a
+    /// hash of what decides them (user pool, app client, identity pool, region and the user
+    /// signed in), never by a name, so a profile pointed at another pool or signed in as
+    /// someone else never gets the old user's credentials.
     pub fn cache_file(&self) -> PathBuf {
-        let name = match &self.inner.binding {
-            Binding::Profile(p) => format!("cognito-{}.json", file_safe(p)),
-            Binding::User(u) => format!("cognito-{}@{}.json", file_safe(&self.inner.config.user_pool_id), file_safe(u)),
+        let user = match &self.inner.binding {
+            Binding::User(u) => Some(u.clone()),
+            Binding::Profile(_) => self.signed_in_user().ok().flatten(),
         };
-        self.inner.paths.cache_dir().join(name)
+        let c = &self.inner.config;
+        let parts = [
+            c.user_pool_id.as_str(),
+            c.app_client_id.as_str(),
+            c.identity_pool_id.as_deref().unwrap_or(""),
+            c.region.as_str(),
+            user.as_deref().unwrap_or(""),
+        ];
+        self.inner.paths.cache_entry("cognito", &parts)
     }
 
     /// The user signed in now (read from the ccc config for a profile).
@@ -497,18 +506,19 @@ mod tests {
 
     #[test]
     fn cache_files_cannot_collide() {
-        assert_eq!(file_safe("alice@example.com"), "alice%40example.com");
-        assert_ne!(file_safe("a/b"), file_safe("a_b"));
-        assert_ne!(file_safe("a%2Fb"), file_safe("a/b"));
         let tmp = tempfile::tempdir().unwrap();
         let paths = Paths::under_home(tmp.path());
         let config = CognitoConfig::new("us-east-1_abc", "cid", "us-east-1");
-        let p = CognitoProfile::builder(config.clone(), &paths, "dev").unwrap().build();
-        assert!(p.cache_file().ends_with("cognito-dev.json"));
+        // keyed by pool, client and user: another pool or user is another entry
         let u = CognitoProfile::for_user(config.clone(), &paths, "../x").build();
-        assert!(u.cache_file().ends_with("cognito-us-east-1_abc@..%2Fx.json"), "{:?}", u.cache_file());
-        let odd = CognitoProfile::builder(config.clone(), &paths, "../up").unwrap().build();
-        assert_eq!(odd.cache_file().parent(), Some(paths.cache_dir().as_path()), "no way out of the cache directory");
+        let v = CognitoProfile::for_user(config.clone(), &paths, "y").build();
+        let other =
+            CognitoProfile::for_user(CognitoConfig::new("us-east-1_xyz", "cid", "us-east-1"), &paths, "y").build();
+        assert_ne!(u.cache_file(), v.cache_file());
+        assert_ne!(v.cache_file(), other.cache_file());
+        for p in [&u, &v, &other] {
+            assert_eq!(p.cache_file().parent(), Some(paths.cache_dir().as_path()), "no way out of the cache directory");
+        }
         assert!(CognitoProfile::builder(config, &paths, "[bad]").is_err());
     }
 

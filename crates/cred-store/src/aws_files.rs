@@ -338,6 +338,18 @@ impl AwsFiles {
         })
     }
 
+    /// Turns a config profile's `key` line (and its continuation lines) into comments, with
+    /// `why` after them, so what another tool wrote is kept where a person finds it. Returns
+    /// whether the key was there.
+    pub fn comment_out(&self, profile: &str, key: &str, why: &str) -> Result<bool> {
+        validate_profile_name(profile)?;
+        crate::ini::check_entry(key, why).map_err(Error::InvalidInput)?;
+        edit_doc(&self.paths.config_file, |doc| {
+            let section = config_section_in(doc, profile);
+            Ok(doc.comment_out(&section, key, why))
+        })
+    }
+
     /// Removes a profile from the config file. Returns whether it was there.
     pub fn remove_profile(&self, profile: &str) -> Result<bool> {
         validate_profile_name(profile)?;

@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::timefmt::{from_unix_seconds, unix_seconds};
+#[cfg(test)]
+use crate::timefmt::from_unix_seconds;
+use crate::timefmt::{checked_unix_seconds, unix_seconds};
 
 /// How a cached value is written to its entry file (0600). This is one of the places a
 /// secret is written on purpose: the cache must survive the process.
@@ -25,13 +27,19 @@ fn s(v: &Value, k: &str) -> Option<String> {
 /// person or a script edits), refined by the milliseconds under `<key>_ms` when both name the
 /// same second. What the refresher serves is what it stores, so the precision kept is the
 /// precision every process sees (two renewals in one second stay apart).
-fn instant(v: &Value, key: &str) -> Option<SystemTime> {
-    let secs = v.get(key).and_then(Value::as_i64)?;
+/// `Err` when the key is there but names no instant a credential can expire at (out of
+/// 1970..9999, not a number): the entry is damaged and is not served.
+fn instant(v: &Value, key: &str) -> Result<Option<SystemTime>, ()> {
+    let secs = match v.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(x) => x.as_i64().ok_or(())?,
+    };
+    let at = checked_unix_seconds(secs).ok_or(())?;
     match v.get(format!("{key}_ms")).and_then(Value::as_i64) {
         Some(ms) if ms >= 0 && ms.div_euclid(1000) == secs => {
-            Some(UNIX_EPOCH + Duration::from_millis(ms.unsigned_abs()))
+            Ok(Some(UNIX_EPOCH + Duration::from_millis(ms.unsigned_abs())))
         }
-        _ => Some(from_unix_seconds(secs)),
+        _ => Ok(Some(at)),
     }
 }
 
@@ -56,7 +64,7 @@ impl CacheCodec for AwsCredentials {
             s(v, "access_key_id")?,
             s(v, "secret_access_key")?,
             s(v, "session_token"),
-            instant(v, "expiration"),
+            instant(v, "expiration").ok()?,
         );
         Some(match s(v, "account_id") {
             Some(a) => creds.with_account_id(a),
@@ -91,7 +99,7 @@ impl CacheCodec for TokenSet {
                 .and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
                 .unwrap_or_default(),
-            expires_at: instant(v, "expires_at"),
+            expires_at: instant(v, "expires_at").ok()?,
         })
     }
 }
@@ -131,5 +139,18 @@ mod tests {
         assert_eq!(AwsCredentials::decode(&edited).unwrap().expiration(), Some(from_unix_seconds(1_000_000_000)));
         let t = TokenSet { expires_at: Some(at), ..TokenSet::default() };
         assert_eq!(TokenSet::decode(&t.encode()).unwrap().expires_at, Some(at));
+    }
+
+    /// An expiry no credential can have (i64::MIN, before 1970, after 9999, not a number) is
+    /// a damaged entry: not served, never a panic, never read as 1970.
+    #[test]
+    fn an_out_of_range_expiry_is_a_damaged_entry() {
+        for bad in [json!(i64::MIN), json!(-1), json!(i64::MAX), json!(253_402_300_800i64), json!("soon")] {
+            let entry = json!({"access_key_id": "A", "secret_access_key": "B", "expiration": bad});
+            assert!(AwsCredentials::decode(&entry).is_none(), "{bad}");
+            assert!(TokenSet::decode(&json!({"expires_at": bad})).is_none(), "{bad}");
+        }
+        let no_expiry = json!({"access_key_id": "A", "secret_access_key": "B", "expiration": null});
+        assert_eq!(AwsCredentials::decode(&no_expiry).unwrap().expiration(), None);
     }
 }

@@ -104,6 +104,16 @@ pub fn stamp(path: &Path) -> Option<(u128, u64, u64)> {
     Some((mtime, meta.len(), meta.ino()))
 }
 
+/// Whether `path` is a unix socket (`None`: nothing is there).
+pub fn is_socket(path: &Path) -> Result<Option<bool>> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => Ok(Some(m.file_type().is_socket())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("inspect", path, e)),
+    }
+}
+
 /// Removes a file; one already gone is fine. Whether it was there.
 pub fn remove_optional(path: &Path) -> Result<bool> {
     match std::fs::remove_file(path) {

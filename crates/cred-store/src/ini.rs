@@ -421,6 +421,32 @@ impl IniDocument {
         removed
     }
 
+    /// Turns `key`'s line in `section` (and its continuation lines) into `# ` comments, the
+    /// last followed by ` ; why`. Returns whether the key was there.
+    pub fn comment_out(&mut self, section: &str, key: &str, why: &str) -> bool {
+        let wanted = normalise_key(key);
+        for (start, end) in self.blocks(section) {
+            let Some(j) =
+                (start + 1..end).find(|&j| matches!(&self.lines[j].kind, Kind::Key { key: k, .. } if *k == wanted))
+            else {
+                continue;
+            };
+            let stop = self.value_end(j);
+            for i in j..stop {
+                let line = &mut self.lines[i];
+                if matches!(line.kind, Kind::Key { .. } | Kind::Continuation { .. }) {
+                    let ending = &line.raw[line.raw.trim_end_matches(['\n', '\r']).len()..];
+                    let text = line.raw.trim_end_matches(['\n', '\r']).trim_start();
+                    let note = if i + 1 == stop { format!(" ; {why}") } else { String::new() };
+                    line.raw = format!("# {text}{note}{ending}");
+                    line.kind = Kind::Comment;
+                }
+            }
+            return true;
+        }
+        false
+    }
+
     /// Removes a whole section: its header, keys and the blank lines right after them.
     /// Comments after its last key are kept (they usually introduce the next section).
     /// Returns whether it existed.

@@ -176,14 +176,14 @@ impl Ledger {
         }
         // Create the file 0600 before SQLite does: it gives its -wal and -shm files the
         // database file's mode, so they are private too (SQLite would use the umask).
-        if !path.exists() {
+        // Another process may create it at the same moment: the file existing is success.
+        {
             use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(fsutil::FILE_MODE)
-                .open(path)
-                .map_err(|e| Error::io("create", path, e))?;
+            match std::fs::OpenOptions::new().write(true).create_new(true).mode(fsutil::FILE_MODE).open(path) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Error::io("create", path, e)),
+            }
         }
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let pool = AnyPoolOptions::new()

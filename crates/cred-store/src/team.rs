@@ -148,6 +148,8 @@ struct StoreInner {
     who: String,
     connect_timeout: Duration,
     pool: tokio::sync::OnceCell<PgPool>,
+    /// Where this machine remembers the highest version of each entry it has read or written.
+    versions: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for TeamStore {
@@ -186,7 +188,14 @@ impl TeamStore {
         let who = format!("ccc@{} pid {}", hostname(), std::process::id());
         let options: PgConnectOptions = url
             .parse::<PgConnectOptions>()
-            .map_err(|e| Error::InvalidInput(format!("the team store URL {location} is not valid: {e}")))?
+            .map_err(|e| Error::InvalidInput(format!("the team store URL {location} is not valid: {e}")))?;
+        // TLS that someone on the path cannot strip: verified unless the server is this
+        // machine, and anything weaker must be written in the URL
+        let options = match (url.contains("sslmode="), is_loopback_host(options.get_host())) {
+            (true, _) | (false, true) => options,
+            (false, false) => options.ssl_mode(sqlx::postgres::PgSslMode::VerifyFull),
+        };
+        let options = options
             .application_name(&who)
             .options([("idle_in_transaction_session_timeout", format!("{}s", IDLE_IN_TRANSACTION.as_secs()))]);
         Ok(Self {
@@ -197,6 +206,7 @@ impl TeamStore {
                 who,
                 connect_timeout: DEFAULT_CONNECT_TIMEOUT,
                 pool: tokio::sync::OnceCell::new(),
+                versions: None,
             }),
         })
     }
@@ -210,6 +220,46 @@ impl TeamStore {
         // a pool of its own: a pool's bounds are set when it connects
         inner.pool = tokio::sync::OnceCell::new();
         Self { inner: Arc::new(inner) }
+    }
+
+    /// Remembers in `file` (0600, under its lock) the highest version of each entry this
+    /// machine has read or written, and refuses an older one afterwards: a row restored from a
+    /// backup, or put back by someone with access to the table, would make a machine spend a
+    /// refresh token the provider has already rotated (and revoke the whole family).
+    #[must_use]
+    pub fn remember_versions_in(self, file: impl Into<std::path::PathBuf>) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.versions = Some(file.into());
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// The highest version of `key` this machine saw (0: none, or not remembered).
+    fn seen_version(&self, key: &str) -> Result<i64> {
+        let Some(file) = &self.inner.versions else { return Ok(0) };
+        let text = crate::fsutil::read_optional(file)?.unwrap_or_default();
+        let map: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        Ok(map.get(key).and_then(serde_json::Value::as_i64).unwrap_or(0))
+    }
+
+    /// Records that this machine saw `version` of `key` (never lowers it; `None` forgets).
+    fn see_version(&self, key: &str, version: Option<i64>) -> Result<()> {
+        let Some(file) = &self.inner.versions else { return Ok(()) };
+        crate::fsutil::update(file, |text| {
+            let mut map: serde_json::Map<String, serde_json::Value> =
+                text.as_deref().and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default();
+            match version {
+                Some(v) if map.get(key).and_then(serde_json::Value::as_i64).is_none_or(|old| old < v) => {
+                    map.insert(key.to_owned(), v.into());
+                }
+                Some(_) => return Ok((None, ())),
+                None => {
+                    if map.remove(key).is_none() {
+                        return Ok((None, ()));
+                    }
+                }
+            }
+            Ok((Some(serde_json::Value::Object(map).to_string()), ()))
+        })
     }
 
     /// The store's URL with any password hidden.
@@ -389,6 +439,9 @@ impl TeamStore {
                 .map_err(|e| self.error(&e))?
                 .rows_affected();
             tx.commit().await.map_err(|e| self.error(&e))?;
+            // this machine starts over with the entry (others keep their marks until they
+            // forget it too)
+            self.see_version(key, None)?;
             Ok(gone > 0)
         })
         .await
@@ -571,6 +624,19 @@ impl<T: CacheCodec + Expiring + Send + Sync + 'static> FleetHold<T> for TeamHold
                     kind: ErrorKind::InvalidInput,
                 }
             })?;
+        // versions only increase: an older one than this machine saw is a restored row
+        let seen = self.entry.store.seen_version(key)?;
+        if row.version < seen {
+            return Err(Error::Team {
+                location: self.entry.location(),
+                message: format!(
+                    "version {} is older than version {seen}, which this machine already saw: the row was put back from an older copy (a backup, or someone with access to the table), and its refresh token may already be spent; forget the entry on this machine and sign in again",
+                    row.version
+                ),
+                kind: ErrorKind::InvalidInput,
+            });
+        }
+        self.entry.store.see_version(key, Some(row.version))?;
         Ok(Some((value, from_millis(row.written_at_ms))))
     }
 
@@ -578,7 +644,8 @@ impl<T: CacheCodec + Expiring + Send + Sync + 'static> FleetHold<T> for TeamHold
         Box::pin(async move {
             let TeamHold { entry, mut tx, row, .. } = *self;
             let store = &entry.store;
-            let version = row.map_or(1, |r| r.version + 1);
+            // past any version this machine saw, so no machine takes the new one for a restore
+            let version = row.map_or(0, |r| r.version).max(store.seen_version(&entry.key)?) + 1;
             let expires_at_ms = value.expiry().map(millis);
             let written_at_ms = millis(at);
             let plain = value.encode().to_string();
@@ -606,7 +673,8 @@ impl<T: CacheCodec + Expiring + Send + Sync + 'static> FleetHold<T> for TeamHold
                 .map_err(|e| store.error(&e))?;
                 tx.commit().await.map_err(|e| store.error(&e))
             };
-            store.bounded(Duration::ZERO, "storing the new version", work).await
+            store.bounded(Duration::ZERO, "storing the new version", work).await?;
+            store.see_version(&entry.key, Some(version))
         })
     }
 
@@ -625,6 +693,14 @@ fn millis(t: SystemTime) -> i64 {
 
 fn from_millis(ms: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(ms.max(0).cast_unsigned())
+}
+
+/// Whether a PostgreSQL host is this machine (a loopback name or address, or a unix socket
+/// directory): there TLS protects nothing and is not required.
+fn is_loopback_host(host: &str) -> bool {
+    host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn hostname() -> String {
@@ -679,5 +755,21 @@ mod tests {
         assert!(TeamStore::new("sqlite:///tmp/x", TeamKey::generate().unwrap()).is_err());
         let store = TeamStore::new("postgres://team:hunter2@db.example/creds", TeamKey::generate().unwrap()).unwrap();
         assert!(!store.location().contains("hunter2") && !format!("{store:?}").contains("hunter2"));
+    }
+
+    /// A server elsewhere is reached over verified TLS unless the URL says otherwise; this
+    /// machine's needs none.
+    #[test]
+    fn a_remote_store_defaults_to_verified_tls() {
+        use sqlx::postgres::PgSslMode;
+        let mode = |url: &str| {
+            let store = TeamStore::new(url, TeamKey::generate().unwrap()).unwrap();
+            format!("{:?}", store.inner.options.get_ssl_mode())
+        };
+        assert_eq!(mode("postgres://u@db.example/creds"), format!("{:?}", PgSslMode::VerifyFull));
+        assert_eq!(mode("postgres://u@10.0.0.7:5432/creds"), format!("{:?}", PgSslMode::VerifyFull));
+        assert_eq!(mode("postgres://u@db.example/creds?sslmode=require"), format!("{:?}", PgSslMode::Require));
+        assert_eq!(mode("postgres://u@127.0.0.1:5432/creds"), format!("{:?}", PgSslMode::Prefer));
+        assert_eq!(mode("postgres://u@localhost/creds"), format!("{:?}", PgSslMode::Prefer));
     }
 }

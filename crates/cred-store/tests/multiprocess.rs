@@ -261,3 +261,48 @@ fn sigkill_mid_write_leaves_old_or_new_file() {
         .collect();
     assert!(visible.iter().all(|n| n == "credentials" || n == "credentials.lock"), "{visible:?}");
 }
+
+// ---------------------------------------------------------------- first use of the ledger
+
+#[test]
+#[ignore = "helper process of thirty_two_first_uses_of_the_ledger_all_succeed"]
+fn helper_first_ledger_use() {
+    let Some(path) = env("CCC_LEDGER_PATH") else { return };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        // every process starts at once (a shared start time), so they race to create the file
+        let start: u64 = env("CCC_START_AT_MS").unwrap().parse().unwrap();
+        #[allow(clippy::disallowed_methods)] // real time across processes
+        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as u64;
+        tokio::time::sleep(Duration::from_millis(start.saturating_sub(now))).await;
+        let ledger = cred_store::Ledger::open_sqlite(Path::new(&path)).await.expect("first use opens the ledger");
+        #[allow(clippy::disallowed_methods)]
+        let at = SystemTime::now();
+        let outcome = cred_store::Outcome::Success { expires_at: None };
+        ledger.record_attempt("sso", &format!("p{}", std::process::id()), at, &outcome).await.expect("recorded");
+    });
+}
+
+/// 32 processes using a ledger that does not exist yet, at the same moment: each opens it
+/// and records its attempt (the file's creation race is no error), and all 32 are there.
+#[test]
+fn thirty_two_first_uses_of_the_ledger_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ccc").join("ledger.sqlite");
+    #[allow(clippy::disallowed_methods)]
+    let start = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as u64 + 1500;
+    let children: Vec<Child> = (0..32)
+        .map(|_| {
+            spawn_helper(
+                "helper_first_ledger_use",
+                &[("CCC_LEDGER_PATH", path.display().to_string()), ("CCC_START_AT_MS", start.to_string())],
+            )
+        })
+        .collect();
+    wait_all(children);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let total =
+        rt.block_on(async { cred_store::Ledger::open_sqlite(&path).await.unwrap().attempt_total().await.unwrap() });
+    assert_eq!(total, 32);
+    assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+}

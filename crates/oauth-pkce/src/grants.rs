@@ -68,7 +68,18 @@ impl OAuthClient {
                     .map_err(token_error)
             })
             .await?;
-        self.checked_tokens(&r, Some(refresh), None).await
+        // The refresh token was spent: the provider has rotated it, and the new one must reach
+        // the caller (who stores it) whatever happens next. An ID token that cannot be checked
+        // now (its keys unreachable, or not valid) is dropped, never trusted, and never costs
+        // the refresh token family.
+        let mut tokens = self.tokens(&r, Some(refresh));
+        if let Some(id) = &tokens.id_token
+            && let Err(e) = self.validate_id_token(id, None).await
+        {
+            tracing::warn!(error = %e, "the refreshed ID token could not be checked and is dropped; the new tokens are kept");
+            tokens.id_token = None;
+        }
+        Ok(tokens)
     }
 
     /// Alias of [`OAuthClient::refresh_token`] (the original design's name).

@@ -124,15 +124,19 @@ impl AwsSsoBuilder {
             files,
             write_profile: self.write_profile,
         });
-        let entry = match &self.target {
-            Target::Profile(p) => role_cache_file(&self.paths, p),
-            Target::Session(s) => self.paths.cache_dir().join(format!("sso-session-{s}.json")),
-        };
+        // keyed by what decides the credentials (session, start URL, region, account, role),
+        // never by a name: an edited profile is a new entry, not the old account's
+        let entry = role_cache_file(&self.paths, &inner.profile);
         let credentials = Refreshing::builder(SsoSource { inner: inner.clone() })
             .refresh_window(inner.refresh_window)
             .clock(inner.clock.clone())
             .persist_to(entry)
             .build();
+        // signed out (the token cache entry is gone): nothing that sign-in gave is served
+        let signed_in = inner.cache.path_for(inner.profile.cache_key()).exists();
+        if !signed_in && let Err(e) = credentials.invalidate().await {
+            tracing::debug!(error = %e, "could not forget the role credentials of a signed-out session");
+        }
         Ok(AwsSso { inner, credentials })
     }
 }
@@ -282,7 +286,16 @@ impl LongRunning {
     }
 }
 
-/// Where the refreshing cache keeps an SSO profile's role credentials.
-pub fn role_cache_file(paths: &Paths, profile: &str) -> PathBuf {
-    paths.cache_dir().join(format!("sso-{profile}.json"))
+/// Where the refreshing cache keeps an SSO profile's role credentials: an entry named by a
+/// hash of what decides them (session, start URL, Identity Center region, account, role).
+pub fn role_cache_file(paths: &Paths, profile: &crate::SsoProfile) -> PathBuf {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let parts = [
+        opt(&profile.session),
+        profile.start_url.clone(),
+        profile.sso_region.clone(),
+        opt(&profile.account_id),
+        opt(&profile.role_name),
+    ];
+    paths.cache_entry("sso", &parts.iter().map(String::as_str).collect::<Vec<_>>())
 }

@@ -321,7 +321,8 @@ mod botocore_judge {
 
     /// Every generated file gets `setup-profile`'s edit of `~/.aws/config` and `login`'s edit
     /// of `~/.aws/credentials`; botocore must then read exactly the old file plus the keys we
-    /// set. A file botocore already refused before (duplicate keys) must read after.
+    /// set. A file botocore refuses (a repeated key) we refuse too, naming the line, and leave
+    /// byte for byte as it was.
     #[test]
     fn botocore_reads_only_our_keys_changed() {
         // reproducible: the same 160 files on every run
@@ -339,6 +340,7 @@ mod botocore_judge {
             .collect();
         let dir = tempfile::tempdir().unwrap();
         let mut pairs = Vec::new();
+        let mut refused_by_us = Vec::new();
         let process = "/usr/bin/ccc creds --profile target";
         let mut inputs = std::collections::HashMap::new();
         for (i, text) in files.iter().enumerate() {
@@ -369,14 +371,24 @@ mod botocore_judge {
                 inputs.insert((i, kind), text);
             }
             let files = AwsFiles::new(&paths);
-            files
-                .set_profile_values("target", &[("credential_process", process), ("region", "us-east-1")])
-                .unwrap_or_else(|e| panic!("case {i} {text:?}: {e}"));
-            files
-                .save_credentials("target", &AwsCredentials::new("AKIANEW", "new/secret", None, None))
-                .unwrap_or_else(|e| panic!("case {i} {text:?}: {e}"));
-            for (kind, file) in [("config", &paths.config_file), ("credentials", &paths.credentials_file)] {
-                pairs.push((i, kind, home.join(format!("before-{kind}")), file.clone()));
+            // a file botocore refuses (a repeated key) is refused with its line, untouched
+            let config_edit =
+                files.set_profile_values("target", &[("credential_process", process), ("region", "us-east-1")]);
+            let creds_edit =
+                files.save_credentials("target", &AwsCredentials::new("AKIANEW", "new/secret", None, None));
+            for (kind, file, edit) in
+                [("config", &paths.config_file, config_edit), ("credentials", &paths.credentials_file, creds_edit)]
+            {
+                let before = home.join(format!("before-{kind}"));
+                if edit.is_err() {
+                    assert_eq!(
+                        std::fs::read(file).unwrap(),
+                        std::fs::read(&before).unwrap(),
+                        "case {i} {kind}: changed"
+                    );
+                    refused_by_us.push((i, kind));
+                }
+                pairs.push((i, kind, before, file.clone()));
             }
         }
         let list = dir.path().join("pairs.json");
@@ -389,6 +401,15 @@ mod botocore_judge {
         let mut refused_before = 0;
         for ((i, kind, _, _), row) in pairs.iter().zip(rows) {
             let text = &inputs[&(*i, *kind)];
+            if refused_by_us.contains(&(*i, *kind)) {
+                // we refuse only what botocore refuses
+                assert!(
+                    row["before"].as_object().is_none(),
+                    "case {i} {kind}: botocore reads what we refused: {text:?}"
+                );
+                refused_before += 1;
+                continue;
+            }
             let after = row["after"].as_object().unwrap_or_else(|| {
                 panic!("case {i} {kind}: botocore refuses what we wrote ({}); input {text:?}", row["after_error"])
             });

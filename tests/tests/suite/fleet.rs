@@ -440,3 +440,46 @@ async fn two_machines_declaring_team_store_in_yaml_share_one_role_refresh() {
     assert_eq!(status[0].key, "aws-role|arn:aws:iam::123456789012:role/Deployer|fleet");
     assert_eq!(status[0].version, 2);
 }
+
+/// Versions only increase: a machine remembers the highest version of each entry it saw, and
+/// a row put back from an older copy (a backup, or someone with table access) is refused with
+/// what to do, never served and never refreshed from (its refresh token may be spent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_older_row_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database("restore").await;
+    let clock = ManualClock::new(now());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let store = TeamStore::new(&url, TeamKey::generate().unwrap())
+        .unwrap()
+        .remember_versions_in(dir.path().join("team-versions.json"));
+    cache(&dir.path().join("a"), &store, &calls, &clock).get().await.unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let v1: (i64, Option<i64>, i64, String) =
+        sqlx::query_as("SELECT version, expires_at_ms, written_at_ms, sealed FROM ccc_team_entries")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(v1.0, 1);
+    // past the window: the machine refreshes from v1 and publishes v2
+    clock.advance(Duration::from_secs(700));
+    cache(&dir.path().join("a"), &store, &calls, &clock).get().await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // v1 put back, whole and correctly sealed
+    sqlx::query("UPDATE ccc_team_entries SET version = $1, expires_at_ms = $2, written_at_ms = $3, sealed = $4")
+        .bind(v1.0)
+        .bind(v1.1)
+        .bind(v1.2)
+        .bind(&v1.3)
+        .execute(&pool)
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(700));
+    let e = cache(&dir.path().join("b"), &store, &calls, &clock).get().await.unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("version 1 is older than version 2"), "{text}");
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "no refresh from a restored row");
+    // forgetting the entry on this machine is the way out
+    assert!(store.forget("shared-role").await.unwrap());
+    cache(&dir.path().join("c"), &store, &calls, &clock).get().await.unwrap();
+}

@@ -125,3 +125,28 @@ async fn a_hundred_concurrent_callers_share_one_refresh() {
     assert_eq!(got.len(), 1, "everyone got the same new token");
     assert!(!got.contains(first.expose_secret()));
 }
+
+/// The provider's keys unreachable (503) during a refresh: the rotated refresh token still
+/// reaches the caller (the unverifiable ID token is dropped), so the next refresh spends the
+/// new token and the family stays alive (spending the old one again would revoke it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_refresh_token_survives_a_jwks_outage() {
+    use ccc_tests::proxy::{FaultProxy, TcpFault};
+    let discovered = public_client().await;
+    let (first, _) = code_flow(&discovered, "bob").await;
+    // the same client, its key set behind a proxy that answers 503
+    let jwks = FaultProxy::start(&ccc_tests::oidc::issuer()).await;
+    let mut config = oauth_pkce::OAuthConfig::new(ccc_tests::oidc::issuer(), "ccc-public")
+        .with_scopes(&["openid", "offline_access", "email"])
+        .with_redirect_uri(ccc_tests::oidc::REDIRECT);
+    config.endpoints.jwks = Some(format!("{}/jwks", jwks.url));
+    let client = oauth_pkce::OAuthClient::discover(config).await.unwrap();
+    jwks.fail_next(&[TcpFault::Status(503); 8]);
+    let second = client.refresh(&first).await.expect("the refresh succeeds although the keys are unreachable");
+    assert!(second.id_token.is_none(), "an ID token that could not be checked is not handed on");
+    let rotated = second.refresh_token.clone().expect("the rotated refresh token is kept");
+    assert_ne!(rotated.expose_secret(), first.refresh_token.as_ref().unwrap().expose_secret());
+    // the next run spends the new token: the family is intact
+    let third = discovered.refresh(&second).await.expect("the family is intact");
+    assert!(third.id_token.is_some() && third.access_token.is_some());
+}

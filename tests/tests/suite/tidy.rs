@@ -348,3 +348,65 @@ fn no_module_cycles() {
     // and it sees a cycle when there is one
     assert_eq!(named_modules("use crate::a::B;\nuse crate::{b::C, error::E};"), ["a", "b", "C", "error", "E"]);
 }
+
+/// One credential engine (ARCHITECTURE, "one credential engine"): which credential a name gets
+/// is decided and built in the libraries (cred-store plans, cloud-sessions builds, sso-refresh
+/// and cognito-auth keep their sign-ins); the CLI calls them and builds no credential source of
+/// its own.
+#[test]
+fn the_cli_builds_no_credential_provider() {
+    let mut files = Vec::new();
+    rust_files(&workspace_root().join("crates/ccc/src"), &mut files);
+    assert!(files.len() > 10);
+    let forbidden = [
+        "ProfileFileCredentialsProvider",
+        "DefaultCredentialsChain",
+        "CredentialProcessProvider",
+        "ImdsCredentialsProvider",
+        "EcsCredentialsProvider",
+        "EnvironmentVariableCredentialsProvider",
+        ".assume_role()",
+        ".assume_role_with_web_identity()",
+        ".get_role_credentials()",
+        ".get_credentials_for_identity()",
+        "cred_store::plan(",
+    ];
+    for f in files {
+        let src = non_test_source(&f);
+        for (i, line) in src.lines().enumerate() {
+            for word in forbidden {
+                assert!(!line.contains(word), "{}:{}: the CLI builds credentials itself ({word})", f.display(), i + 1);
+            }
+        }
+    }
+}
+
+/// Nothing waits forever: every file that configures an AWS SDK client in a crate that talks
+/// to AWS on its own also gives it deadlines, and no HTTP client is built without one.
+#[test]
+fn every_client_has_a_deadline() {
+    let mut files = Vec::new();
+    for krate in crates().filter(|k| *k != "aws-inspect") {
+        // aws-inspect's clients use the SdkConfig its caller gives (with the caller's deadlines)
+        rust_files(&workspace_root().join("crates").join(krate).join("src"), &mut files);
+    }
+    for f in files {
+        let src = non_test_source(&f);
+        let builds_aws = src.contains("SdkConfig::builder()") || src.contains("::Client::from_conf(");
+        if builds_aws {
+            assert!(
+                src.contains("timeout_config(") || src.contains("sdk_timeouts()"),
+                "{}: builds an AWS client or SdkConfig without a TimeoutConfig",
+                f.display()
+            );
+        }
+        for (i, line) in src.lines().enumerate() {
+            assert!(
+                !line.contains("reqwest::Client::new()"),
+                "{}:{}: an HTTP client without a timeout (use reqwest::Client::builder().timeout(..))",
+                f.display(),
+                i + 1
+            );
+        }
+    }
+}

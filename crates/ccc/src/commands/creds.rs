@@ -286,9 +286,62 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-pub fn setup_profile(ctx: &Ctx) -> CliResult {
+/// Why `setup-profile` must leave `profile` as it is: it changes only a profile ccc can serve
+/// (a Cognito sign-in's), never deletes an IAM user's long-term keys, and replaces another
+/// tool's `credential_process` only with `--force`. `Ok(old)` names a process line to keep as
+/// a comment.
+fn setup_refusal(ctx: &Ctx, config: &cred_store::CccConfig, profile: &str, force: bool) -> CliResult<Option<String>> {
+    let refuse = |why: String, hint: &str| {
+        Err(CliError::new(format!("setup-profile left profile {profile} as it is: {why}"))
+            .kind(core_types::ErrorKind::InvalidInput)
+            .hint(hint.to_owned()))
+    };
+    if ctx.cognito_config(config, profile).is_err() {
+        return refuse(
+            "ccc serves a Cognito sign-in through credential_process, and none is configured for it".into(),
+            "run `ccc configure --profile PROFILE` first, or give --profile a Cognito sign-in's profile",
+        );
+    }
+    let set = AwsFiles::new(&ctx.paths).profile_set()?;
+    let Some(settings) = set.profile(profile) else { return Ok(None) };
+    let own_keys = AwsFiles::new(&ctx.paths).load_credentials(profile)?;
+    if let Some(keys) = own_keys.filter(|k| k.session_token().is_none()) {
+        let _ = keys;
+        return refuse(
+            format!(
+                "{} holds long-term access keys for it, which do not expire and would be lost",
+                ctx.paths.credentials_file.display()
+            ),
+            "keep using them as they are, or remove them from the file yourself before serving a Cognito sign-in on this profile",
+        );
+    }
+    for key in ["role_arn", "sso_session", "sso_start_url", "credential_source", "web_identity_token_file"] {
+        if settings.contains_key(key) {
+            return refuse(
+                format!("it is configured by `{key}`, which ccc's credential_process would replace"),
+                "choose another profile name for the Cognito sign-in (--profile NAME)",
+            );
+        }
+    }
+    match settings.get("credential_process") {
+        Some(c) if !(c.contains("ccc") && c.split_whitespace().any(|w| w == "creds")) => {
+            if force {
+                Ok(Some(c.clone()))
+            } else {
+                refuse(
+                    format!("another tool serves it (credential_process = {c})"),
+                    "add --force to replace it (its line is kept as a comment)",
+                )
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
+pub fn setup_profile(ctx: &Ctx, args: &crate::cli::SetupProfileArgs) -> CliResult {
     let config = ctx.config()?;
     let profile = ctx.profile(&config);
+    let replaced = setup_refusal(ctx, &config, &profile, args.force)?;
     let exe = std::env::current_exe().map_err(|e| CliError::new(format!("cannot find the ccc executable: {e}")))?;
     // `ccc` beside this program serves the warm path alone: that is the one AWS tools run
     let front = exe.with_file_name("ccc");
@@ -299,9 +352,13 @@ pub fn setup_profile(ctx: &Ctx) -> CliResult {
         values.push(("region", r));
     }
     let files = AwsFiles::new(&ctx.paths);
+    if replaced.is_some() {
+        files.comment_out(&profile, "credential_process", "replaced by `ccc setup-profile --force`")?;
+    }
     files.set_profile_values(&profile, &values)?;
-    // every AWS SDK reads ~/.aws/credentials before credential_process: static keys of the
-    // same name would be served instead, and fail once they expire
+    // every AWS SDK reads ~/.aws/credentials before credential_process: the temporary keys a
+    // sign-in wrote there would be served instead, and fail once they expire (long-term keys
+    // were refused above)
     let removed_keys = files.remove_static_keys(&profile)?;
     // a new process profile serves the user signed in on the configured profile; a profile
     // with a user of its own keeps it
@@ -315,7 +372,7 @@ pub fn setup_profile(ctx: &Ctx) -> CliResult {
             println!("  credential_process = {command}");
             if removed_keys {
                 println!(
-                    "Removed its static keys from {} (they would have been used instead, and expire).",
+                    "Removed its temporary keys from {} (they would have been used instead, and expire).",
                     ctx.paths.credentials_file.display()
                 );
             }

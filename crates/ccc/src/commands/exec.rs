@@ -18,6 +18,17 @@ const CREDENTIAL_VARS: &[&str] = &[
     "AWS_CREDENTIAL_EXPIRATION",
 ];
 
+/// Other credential sources a child would otherwise see (a `ccc serve` slot's bearer token
+/// among them): the child gets exactly the credentials exported for it.
+const OTHER_SOURCES: &[&str] = &[
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+];
+
 /// The variables, in order: credentials, expiry, region, profile marker.
 pub fn variables(creds: &Credentials, region: &str, profile: &str) -> Vec<(&'static str, String)> {
     let mut v = vec![
@@ -66,7 +77,7 @@ async fn fresh(ctx: &Ctx, extended: Option<u32>) -> CliResult<(Vec<(&'static str
 }
 
 /// Single-quoted for POSIX shells and fish (`'` closed, escaped, reopened).
-fn sh_quote(v: &str) -> String {
+pub fn sh_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', r"'\''"))
 }
 
@@ -117,7 +128,11 @@ pub async fn exec(ctx: &Ctx, args: ExecArgs) -> CliResult<ExitCode> {
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(rest);
     // the command sees these credentials and no other way to pick a profile
-    for k in CREDENTIAL_VARS.iter().chain(&["AWS_PROFILE", "AWS_DEFAULT_PROFILE"]) {
+    for k in CREDENTIAL_VARS.iter().chain(&["AWS_PROFILE", "AWS_DEFAULT_PROFILE"]).chain(OTHER_SOURCES) {
+        cmd.env_remove(k);
+    }
+    // ccc's own secrets (the team store's URL and key) are ccc's, not the command's
+    for k in ctx.own_secret_vars() {
         cmd.env_remove(k);
     }
     cmd.envs(vars.iter().map(|(k, v)| (*k, v.as_str())));

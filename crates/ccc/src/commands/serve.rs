@@ -53,6 +53,14 @@ pub async fn serve(ctx: &Ctx, args: ServeArgs) -> CliResult {
     if let Some(slot) = &args.print_env {
         return print_env(&state_file, slot);
     }
+    // what is at --socket and is no socket is not ccc's to delete: refused before anything
+    if let Some(path) = &args.socket
+        && cred_store::fsutil::is_socket(path)? == Some(false)
+    {
+        return Err(CliError::new(format!("--socket {}: something that is not a socket is there", path.display()))
+            .kind(ErrorKind::InvalidInput)
+            .hint("choose a path that does not exist (ccc replaces only a socket it may have left)"));
+    }
     let config = ctx.config()?;
     let mut names: Vec<String> = args.slots.clone();
     if names.is_empty() || ctx.profile_flag.is_some() {
@@ -85,6 +93,7 @@ pub async fn serve(ctx: &Ctx, args: ServeArgs) -> CliResult {
     let slots: Slots = Arc::new(slots);
     let (address, listener) = match (&args.socket, &args.listen) {
         (Some(path), _) => {
+            // a socket left by an earlier server is replaced (anything else was refused above)
             cred_store::fsutil::remove_optional(path)?;
             let l = tokio::net::UnixListener::bind(path)
                 .map_err(|e| CliError::new(format!("cannot listen on {}: {e}", path.display())))?;
@@ -137,18 +146,49 @@ enum Listener {
     Unix(tokio::net::UnixListener),
 }
 
-/// Accepts connections until Ctrl-C or SIGTERM; each is served on its own task.
+/// Connections served at once; more wait in the listen backlog (a client's SDK retries).
+const MAX_CONNECTIONS: usize = 256;
+/// How long the accept loop pauses after a failed accept (out of file descriptors, say),
+/// doubling up to a second: a failing accept must not spin.
+const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(1));
+
+/// Accepts connections until Ctrl-C or SIGTERM; each is served on its own task, at most
+/// [`MAX_CONNECTIONS`] at once.
 async fn run(listener: Listener, slots: Slots) -> CliResult {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| CliError::new(format!("cannot watch for SIGTERM: {e}")))?;
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut backoff = ACCEPT_BACKOFF.0;
     loop {
+        let permit = tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,
             accepted = accept(&listener) => match accepted {
-                Ok(Conn::Tcp(s)) => { tokio::spawn(handle(s, slots.clone())); }
-                Ok(Conn::Unix(s)) => { tokio::spawn(handle(s, slots.clone())); }
-                Err(e) => tracing::warn!(error = %e, "accepting a connection failed"),
+                Ok(conn) => {
+                    backoff = ACCEPT_BACKOFF.0;
+                    let slots = slots.clone();
+                    tokio::spawn(async move {
+                        match conn {
+                            Conn::Tcp(s) => handle(s, slots).await,
+                            Conn::Unix(s) => handle(s, slots).await,
+                        }
+                        drop(permit);
+                    });
+                }
+                Err(e) => {
+                    // said once per pause, not once per spin
+                    tracing::warn!(error = %e, pause_ms = backoff.as_millis() as u64, "accepting a connection failed");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF.1);
+                }
             },
         }
     }
@@ -210,8 +250,13 @@ async fn handle(mut stream: impl AsyncRead + AsyncWrite + Unpin, slots: Slots) {
         .find(|(k, _)| k.trim().eq_ignore_ascii_case("authorization"))
         .map(|(_, v)| v.trim().to_owned());
     let path = target.split('?').next().unwrap_or_default();
+    // an unknown slot is refused as a wrong token is: which slots exist is not told
+    let refuse = async |stream: &mut _| {
+        reply(stream, "401 Unauthorized", &error_body("AccessDenied", "missing or wrong authorization token")).await;
+    };
     let Some((name, slot)) = slots.iter().find(|(name, _)| slot_path(name) == path) else {
-        reply(&mut stream, "404 Not Found", &error_body("NotFound", "no such slot")).await;
+        tracing::warn!("refused a request for a path that is no slot");
+        refuse(&mut stream).await;
         return;
     };
     if method != "GET" {
@@ -222,8 +267,7 @@ async fn handle(mut stream: impl AsyncRead + AsyncWrite + Unpin, slots: Slots) {
     {
         // said without the token the client sent (it may be a real one for another slot)
         tracing::warn!(slot = %name, "refused a request without the slot's token");
-        reply(&mut stream, "401 Unauthorized", &error_body("AccessDenied", "missing or wrong authorization token"))
-            .await;
+        refuse(&mut stream).await;
         return;
     }
     match tokio::time::timeout(ANSWER_TIMEOUT, slot.cache.get()).await {
@@ -292,7 +336,34 @@ fn print_env(file: &std::path::Path, slot: &str) -> CliResult {
             .kind(ErrorKind::InvalidInput)
             .hint("forward the socket to a loopback port (ssh -L 9911:SOCKET), or run `ccc serve --listen 127.0.0.1:PORT`"));
     };
-    println!("export AWS_CONTAINER_CREDENTIALS_FULL_URI='{url}{}'", slot_path(slot));
-    println!("export AWS_CONTAINER_AUTHORIZATION_TOKEN='{token}'");
+    print!("{}", env_lines(url, slot, token));
     Ok(())
+}
+
+/// The `export` lines for a slot, quoted as `ccc env` quotes: a slot is a profile name, which
+/// may hold anything a shell would run.
+fn env_lines(url: &str, slot: &str, token: &str) -> String {
+    let quote = super::exec::sh_quote;
+    format!(
+        "export AWS_CONTAINER_CREDENTIALS_FULL_URI={}\nexport AWS_CONTAINER_AUTHORIZATION_TOKEN={}\n",
+        quote(&format!("{url}{}", slot_path(slot))),
+        quote(token)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    /// A slot name with a quote and a command in it is one word for the shell, never code.
+    #[test]
+    fn print_env_quotes_what_a_profile_name_may_hide() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("ran");
+        let slot = format!("x';touch {};'", marker.display());
+        let lines = super::env_lines("http://127.0.0.1:9", &slot, "t0k");
+        let script = format!("{lines}printf %s \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\"");
+        let out = std::process::Command::new("sh").args(["-c", &script]).output().unwrap();
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("http://127.0.0.1:9/creds/{slot}"));
+        assert!(!marker.exists(), "sourcing the lines ran code from the slot's name");
+    }
 }

@@ -138,10 +138,13 @@ pub(crate) fn device_code_text(
     before_page: &str,
     after_page: &str,
 ) -> String {
+    // the page and code are the server's words: nothing in them may drive the terminal
+    let safe = crate::prompt::terminal_safe;
     format!(
-        "To sign in to {start_url}, open{before_page}{}{after_page}and confirm the code {} (valid {} min).",
-        code.verification_uri,
-        code.user_code,
+        "To sign in to {}, open{before_page}{}{after_page}and confirm the code {} (valid {} min).",
+        safe(start_url),
+        safe(&code.verification_uri),
+        safe(&code.user_code),
         code.expires_in.as_secs().div_ceil(60)
     )
 }

@@ -168,3 +168,76 @@ async fn an_unknown_profile_is_named_with_the_closest_ones() {
     assert!(err.contains(".aws/config") && err.contains(".aws/credentials"), "names the files searched: {err}");
     assert!(!err.contains("cognito"), "not the Cognito sign-in's error: {err}");
 }
+
+/// `ccc exec` gives the command the profile's credentials and none of ccc's own secrets (the
+/// team store's URL and key, the variable the key is read from) nor another credential
+/// source's (a `ccc serve` slot's token).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_hands_on_credentials_and_none_of_cccs_secrets() {
+    let key = strict::user("exec").await;
+    let home = Home::new();
+    write(&home, "credentials", &keys_section("default", &key));
+    let envs = [
+        ("CCC_TEAM_KEY", "ENV/MY_TEAM_KEY"),
+        ("MY_TEAM_KEY", "c2VjcmV0LXRlYW0ta2V5LW5vdC1mb3ItY2hpbGRyZW4="),
+        ("CCC_TEAM_STORE", "postgres://u:team-store-password@127.0.0.1:1/x"),
+        ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "serve-slot-token-0123456789"),
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/creds/x"),
+    ];
+    let out = ccc(&home, &["exec", "--", "env"], &envs).success();
+    let child = stdout(&out);
+    for (name, value) in envs {
+        assert!(!child.contains(&format!("{name}=")) && !child.contains(value), "{name} reached the command");
+    }
+    assert!(child.contains(&format!("AWS_ACCESS_KEY_ID={}", key.access_key_id)), "{child}");
+    assert_eq!(exec_caller(&home, &[], &envs), key.arn());
+}
+
+/// `ccc setup-profile` on set-ups it cannot serve: `aws configure` keys, another tool's
+/// credential_process, a role profile. Each is refused with exit 1, both files byte for byte
+/// as they were, and boto3 still gets the same identity; `--force` replaces another tool's
+/// process and keeps its line as a comment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_profile_leaves_what_it_cannot_serve_as_it_was() {
+    let pool = ccc_tests::cognito::pool().await;
+    let key = strict::user("keep").await;
+    let role = strict::role("Keep").await;
+    let home = Home::new();
+    home.configure(&pool);
+    write(&home, "credentials", &keys_section("work", &key));
+    let tool = "/usr/local/bin/other-tool creds --account 1";
+    let config = std::fs::read_to_string(home.path().join(".aws/config")).unwrap_or_default();
+    write(
+        &home,
+        "config",
+        &format!(
+            "{config}\n[profile tool]\ncredential_process = {tool}\n\n[profile deploy]\nrole_arn = {role}\nsource_profile = work\n"
+        ),
+    );
+    let files = || {
+        let read = |f: &str| std::fs::read(home.path().join(".aws").join(f)).unwrap();
+        (read("config"), read("credentials"))
+    };
+    let before = files();
+    // the role boto3 assumes (its session name carries a timestamp: compared without it)
+    let role_of = |arn: Result<String, String>| arn.map(|a| a.rsplit_once('/').map(|(r, _)| r.to_owned()).unwrap_or(a));
+    let deploy_before = role_of(boto3_caller(home.path(), &[], Some("deploy")));
+    assert!(deploy_before.is_ok(), "{deploy_before:?}");
+    for (profile, why) in
+        [("work", "long-term access keys"), ("tool", "another tool serves it"), ("deploy", "role_arn")]
+    {
+        let out = ccc(&home, &["setup-profile", "--profile", profile], &[]).code(1);
+        assert!(stderr(&out).contains(why), "{profile}: {}", stderr(&out));
+        assert!(files() == before, "{profile}: the files changed");
+    }
+    assert_eq!(boto3_caller(home.path(), &[], Some("work")), Ok(key.arn()));
+    assert_eq!(role_of(boto3_caller(home.path(), &[], Some("deploy"))), deploy_before);
+    // --force replaces another tool's process, its line kept as a comment
+    ccc(&home, &["setup-profile", "--profile", "tool", "--force"], &[]).success();
+    let text = std::fs::read_to_string(home.path().join(".aws/config")).unwrap();
+    assert!(
+        text.contains(&format!("# credential_process = {tool} ; replaced by `ccc setup-profile --force`")),
+        "{text}"
+    );
+    assert_eq!(std::fs::read(home.path().join(".aws/credentials")).unwrap(), before.1, "the keys are untouched");
+}

@@ -73,7 +73,7 @@ async fn configure_login_creds_whoami_boto3_logout() {
     // static keys `ccc login` wrote out of ~/.aws/credentials, or boto3 would read those first
     // and fail once they expire
     let setup = home.ccc().args(["setup-profile", "--profile", "e2e"]).assert().success();
-    assert!(stdout(&setup).contains("Removed its static keys"), "{}", stdout(&setup));
+    assert!(stdout(&setup).contains("Removed its temporary keys"), "{}", stdout(&setup));
     assert!(!std::fs::read_to_string(home.path().join(".aws/credentials")).unwrap().contains("[e2e]"));
     let boto3 = || {
         let py = StdCommand::new(peer("CCC_TEST_PYTHON"))
@@ -98,8 +98,7 @@ async fn configure_login_creds_whoami_boto3_logout() {
     let got = boto3();
     assert_eq!(got[0], "custom-process");
     let cache: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(home.path().join(".ccc/cache/cognito-e2e.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(support::cognito_cache(&home)).unwrap()).unwrap();
     let renewed_until = cache["value"]["expiration"].as_i64().unwrap();
     assert!(renewed_until > 1_000_000_000, "renewed through the process: {cache}");
     // signing in again on a process profile writes no static keys back

@@ -175,7 +175,9 @@ fn boto3_and_the_rust_sdk_take_credentials_from_ccc_serve_and_a_wrong_token_is_r
     };
     assert_eq!(get(None, &server.url), "401");
     assert_eq!(get(Some(wrong), &server.url), "401");
-    assert_eq!(get(Some(&token), &server.url.replace("/served", "/other")), "404");
+    // an unknown slot is refused as a wrong token is: which slots exist is not told
+    assert_eq!(get(Some(&token), &server.url.replace("/served", "/other")), "401");
+    assert_eq!(get(None, &server.url.replace("/served", "/other")), "401");
     assert_eq!(get(Some(&token), &server.url), "200");
     let log = server.stop();
     assert!(log.contains("refused a request without the slot's token"), "{log}");
@@ -242,6 +244,13 @@ fn a_unix_socket_is_private_and_serves_the_same_protocol() {
     use std::os::unix::fs::PermissionsExt;
     let home = Home::new();
     counting_profile(&home, 3600);
+    // what is at --socket and is no socket is not ccc's to delete
+    let precious = home.path().join("notes.txt");
+    std::fs::write(&precious, "keep me").unwrap();
+    let refused =
+        home.ccc().args(["serve", "--slot", "served", "--socket", precious.to_str().unwrap()]).assert().code(1);
+    assert!(crate::support::stderr(&refused).contains("not a socket"), "{}", crate::support::stderr(&refused));
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
     let socket = home.path().join("creds.sock");
     let server = Server::start(&home, &["--slot", "served", "--socket", socket.to_str().unwrap()]);
     assert_eq!(std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777, 0o600);

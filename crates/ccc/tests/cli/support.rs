@@ -99,9 +99,30 @@ pub async fn concurrently(home: &Home, endpoint: &str, args: &[&str], n: usize) 
     out
 }
 
+/// The one Cognito sign-in's cached credentials in `home` (entries are named by a hash of
+/// pool, client and user).
+pub fn cognito_cache(home: &Home) -> std::path::PathBuf {
+    let found: Vec<_> = std::fs::read_dir(home.path().join(".ccc/cache"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("cognito-")))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert_eq!(found.len(), 1, "one Cognito sign-in's cache: {found:?}");
+    found.into_iter().next().unwrap()
+}
+
+/// The cached credentials of the Cognito sign-in on `profile` (cognito-auth names the entry).
+pub fn cognito_cache_of(home: &Home, profile: &str) -> std::path::PathBuf {
+    let paths = cred_store::Paths::under_home(home.path());
+    let config = cred_store::load_config(&paths).unwrap();
+    let cognito = cognito_auth::CognitoConfig::for_profile(&config, profile).unwrap();
+    cognito_auth::CognitoProfile::builder(cognito, &paths, profile).unwrap().build().cache_file()
+}
+
 /// Marks a Cognito sign-in's cached AWS credentials and its stored tokens as expired.
 pub fn expire_cognito_sign_in(home: &Home, profile: &str) {
-    let cache = home.path().join(format!(".ccc/cache/cognito-{profile}.json"));
+    let cache = cognito_cache_of(home, profile);
     let mut entry: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
     entry["value"]["expiration"] = serde_json::json!(1_000_000_000);
     std::fs::write(&cache, entry.to_string()).unwrap();
