@@ -171,6 +171,7 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
         ("GET", "/federation/credentials") => "GetRoleCredentials",
         ("GET", "/assignment/accounts") => "ListAccounts",
         ("GET", "/assignment/roles") => "ListAccountRoles",
+        ("POST", "/logout") => "Logout",
         _ => return Ok(err(404, "UnknownOperationException", &format!("no operation at {} {path}", parts.method))),
     };
     let mut s = lock(&state);
@@ -263,6 +264,11 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
                 return Ok(err(401, "UnauthorizedException", "Session token not found or invalid"));
             }
             match op {
+                // the token is no longer accepted
+                "Logout" => {
+                    s.access_tokens.retain(|t| *t != token);
+                    respond(200, json!({}), None)
+                }
                 "GetRoleCredentials" => match (query.get("role_name"), query.get("account_id")) {
                     (Some(role), Some(account)) => respond(
                         200,

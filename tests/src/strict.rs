@@ -62,10 +62,17 @@ const ANYONE_MAY_ASSUME: &str =
 
 /// A new IAM user allowed everything, and a key of it.
 pub async fn user(prefix: &str) -> UserKey {
+    user_allowed(prefix, true).await
+}
+
+/// A new IAM user allowed everything (`allowed`) or nothing, and a key of it.
+pub async fn user_allowed(prefix: &str, allowed: bool) -> UserKey {
     let iam = aws_sdk_iam::Client::new(&admin_config());
     let name = unique(prefix);
     iam.create_user().user_name(&name).send().await.unwrap();
-    iam.put_user_policy().user_name(&name).policy_name("all").policy_document(EVERYTHING).send().await.unwrap();
+    if allowed {
+        iam.put_user_policy().user_name(&name).policy_name("all").policy_document(EVERYTHING).send().await.unwrap();
+    }
     let key = iam.create_access_key().user_name(&name).send().await.unwrap();
     let key = key.access_key().unwrap();
     UserKey {

@@ -157,7 +157,7 @@ fn measure(env: &[(String, String)], quick: bool) -> Result<(), String> {
     // `-p ccc`) resolves dependency features as the test build does, so the dependencies are
     // built once, not twice (time and GBs of disk on CI).
     let ccc = if quick {
-        cmd::run("cargo", &["build", "--quiet", "--workspace", "--bin", "ccc", "--bin", "ccc-full"])?;
+        cmd::build_everything()?;
         cmd::root().join("target").join("debug").join("ccc").display().to_string()
     } else {
         crate::dist::build()?.display().to_string()

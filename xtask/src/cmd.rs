@@ -10,6 +10,14 @@ pub fn root() -> PathBuf {
 }
 
 /// Runs a command in the workspace root, inheriting stdio; fails if it exits non-zero.
+/// Builds every target of the workspace (what `cargo xtask test` builds, with the same
+/// dependency features), so the demo, the bench and the soak reuse one build: a narrower
+/// selection (`-p ccc-tests --bin X`, or bins without the dev-dependencies' features) would
+/// resolve features differently and build the AWS SDKs a second time.
+pub fn build_everything() -> Result<(), String> {
+    run("cargo", &["build", "--quiet", "--workspace", "--all-targets"])
+}
+
 pub fn run(program: &str, args: &[&str]) -> Result<(), String> {
     let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
     run_with_env(program, &args, &[])

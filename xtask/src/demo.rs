@@ -61,7 +61,7 @@ fn show(home: &Path, endpoint: &str, program: &str, args: &[&str], stdin: Option
 fn sso_user(home: &Path, ccc: &str, python: &str) -> Result<(), String> {
     use std::io::BufRead;
     step("9. An IAM Identity Center (SSO) user: an aws-style profile, and no AWS CLI anywhere");
-    cmd::run("cargo", &["build", "--quiet", "-p", "ccc-tests", "--bin", "sso-stub"])?;
+    cmd::build_everything()?;
     let mut stub = Command::new(cmd::root().join("target/debug/sso-stub"))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -127,7 +127,7 @@ fn long_run(home: &Path, endpoint: &str, ccc: &str) -> Result<(), String> {
     show(home, endpoint, ccc, &["session", "extend", "--profile", "demo-keys", "--hours", "12", "--out", &file], None)?;
     println!("   (`source` that file and a six-hour test suite keeps working; in a program, the");
     println!("   extended session renews itself. Here on a fast clock, 15-minute credentials:)");
-    cmd::run("cargo", &["build", "--quiet", "-p", "ccc-tests", "--bin", "long-run"])?;
+    cmd::build_everything()?;
     let out = Command::new(cmd::root().join("target/debug/long-run"))
         .env("CCC_TEST_AWS_ENDPOINT", endpoint)
         .output()
@@ -176,7 +176,7 @@ fn browser_sign_in(home: &Path, ccc: &str, envs: &[(&str, String)]) -> Result<()
         }
     };
     println!("{}?…  (the sign-in page; a headless browser signs in as {USER})", url.split('?').next().unwrap_or(""));
-    cmd::run("cargo", &["build", "--quiet", "-p", "ccc-tests", "--bin", "oidc-browser"])?;
+    cmd::build_everything()?;
     let page = Command::new(cmd::root().join("target/debug/oidc-browser"))
         .args([url.as_str(), USER])
         .output()
@@ -195,7 +195,7 @@ fn browser_sign_in(home: &Path, ccc: &str, envs: &[(&str, String)]) -> Result<()
 pub fn run(env: &[(String, String)]) -> Result<(), String> {
     let endpoint = get(env, "CCC_TEST_AWS_ENDPOINT")?.to_owned();
     let python = get(env, "CCC_TEST_PYTHON")?.to_owned();
-    cmd::run("cargo", &["build", "--quiet", "--workspace", "--bin", "ccc", "--bin", "ccc-full"])?;
+    cmd::build_everything()?;
     let ccc = cmd::root().join("target/debug/ccc").display().to_string();
     let home = cmd::root().join("target/demo/home");
     let _ = fs::remove_dir_all(&home);

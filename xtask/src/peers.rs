@@ -17,7 +17,7 @@ use crate::cmd;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn dir() -> PathBuf {
+pub(crate) fn dir() -> PathBuf {
     cmd::root().join("target").join("peers")
 }
 
@@ -203,7 +203,7 @@ fn alive(pid: &str) -> bool {
     }
 }
 
-fn install_python(dir: &Path) -> Result<(), String> {
+pub(crate) fn install_python(dir: &Path) -> Result<(), String> {
     let wanted = fs::read_to_string(cmd::root().join("xtask/peers/requirements.txt"))
         .map_err(|e| format!("cannot read xtask/peers/requirements.txt: {e}"))?;
     let stamp = dir.join("venv/.installed-requirements");

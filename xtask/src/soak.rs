@@ -16,7 +16,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     minutes.parse::<f64>().ok().filter(|m| *m > 0.0).ok_or("--minutes takes a positive number")?;
     seed.parse::<u64>().map_err(|_| "--seed takes a whole number")?;
 
-    cmd::run("cargo", &["build", "--quiet", "--workspace", "--bin", "ccc", "--bin", "ccc-full", "--bin", "soak"])?;
+    cmd::build_everything()?;
     let (env, started) = crate::peers::up()?;
     let result = soak(&env, &minutes, &seed);
     let down = if started { crate::peers::down() } else { Ok(()) };

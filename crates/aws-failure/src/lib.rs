@@ -39,6 +39,11 @@ where
     let foreign = |raw: &HttpResponse| {
         let status = raw.status().as_u16();
         let body = raw.body().bytes().unwrap_or_default();
+        // an AWS error in the body is the service's answer whatever the Content-Type says
+        // (moto labels its XML errors text/html; boto3 reads the code, so do we)
+        if let Some((code, message)) = aws_error_in_body(body) {
+            return failure(kind_of_status(status)).with_status(status).with_code(Some(&code), message.as_deref());
+        }
         failure(kind_of_status(status))
             .with_status(status)
             .with_summary(describe_foreign_body(raw.headers().get("content-type"), body))
@@ -74,6 +79,32 @@ where
         SdkError::ConstructionFailure(_) => failure(ErrorKind::Other).with_summary("the request could not be built"),
         _ => failure(ErrorKind::Other).with_summary("the call failed"),
     }
+}
+
+/// The code and message of an AWS error body in any of the protocols' shapes: XML
+/// (`<Error><Code>…</Code><Message>…</Message>`, query and REST-XML) or JSON (`__type` or
+/// `code`, and `message`/`Message`), read without trusting the Content-Type.
+fn aws_error_in_body(body: &[u8]) -> Option<(String, Option<String>)> {
+    let text = std::str::from_utf8(&body[..body.len().min(64 * 1024)]).ok()?.trim_start();
+    if text.starts_with('{') {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        let code = v.get("__type").or_else(|| v.get("code")).or_else(|| v.get("Code"))?.as_str()?;
+        // `__type` may be `namespace#Code`
+        let code = code.rsplit('#').next().unwrap_or(code).split(':').next().unwrap_or(code).trim();
+        let message = v.get("message").or_else(|| v.get("Message")).and_then(|m| m.as_str()).map(str::to_owned);
+        return (!code.is_empty()).then(|| (code.to_owned(), message));
+    }
+    if !text.starts_with('<') {
+        return None;
+    }
+    let tag = |name: &str| {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&format!("</{name}>"))? + start;
+        Some(text[start..end].trim().to_owned())
+    };
+    let code = tag("Code").filter(|c| !c.is_empty() && !c.contains('<'))?;
+    Some((code, tag("Message")))
 }
 
 /// A failed AWS call: its facts (the `Display`) and the SDK's error (the `source()`).
@@ -148,6 +179,25 @@ mod tests {
         assert!(err.to_string().contains("HTTP 502") && err.to_string().contains("HTML"), "{err}");
         assert!(std::error::Error::source(&err).is_some());
         assert_eq!(err.with_kind(ErrorKind::NotAuthorized).kind(), ErrorKind::NotAuthorized);
+    }
+
+    /// moto's XML error labelled text/html is still the service's answer: its code is read,
+    /// as boto3 reads it (SignatureDoesNotMatch), not called an HTML page.
+    #[test]
+    fn an_aws_error_body_is_read_whatever_its_content_type() {
+        use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+        let no_code = || GetCallerIdentityError::generic(aws_smithy_types::error::ErrorMetadata::builder().build());
+        let xml = "<?xml version=\"1.0\"?><ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match</Message></Error></ErrorResponse>";
+        let f = call_failure(
+            "STS",
+            "AssumeRole",
+            &SdkError::service_error(no_code(), answer(403, "text/html; charset=utf-8", xml)),
+        );
+        assert_eq!(f.code.as_deref(), Some("SignatureDoesNotMatch"), "{f}");
+        assert!(f.to_string().contains("The request signature"), "{f}");
+        let json = r#"{"__type":"com.amazon.coral#AccessDeniedException","message":"nope"}"#;
+        let f = call_failure("X", "Y", &SdkError::service_error(no_code(), answer(400, "text/plain", json)));
+        assert_eq!((f.code.as_deref(), f.kind), (Some("AccessDeniedException"), ErrorKind::AccessDenied), "{f}");
     }
 
     #[test]

@@ -186,9 +186,10 @@ pub struct CodeArgs {
     /// The username.
     #[arg(long, short = 'u')]
     pub username: String,
-    /// The code Cognito sent (one use, minutes long).
+    /// Read the code Cognito sent from standard input (else it is asked for on the
+    /// terminal; never an argument, where other users see it).
     #[arg(long)]
-    pub code: String,
+    pub code_stdin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -196,10 +197,12 @@ pub struct NewPasswordArgs {
     /// The username.
     #[arg(long, short = 'u')]
     pub username: String,
-    /// The code `forgot-password` sent.
+    /// Read the code `forgot-password` sent from standard input, first line (else it is asked
+    /// for on the terminal; never an argument, where other users see it).
     #[arg(long)]
-    pub code: String,
-    /// Read the new password from standard input instead of prompting.
+    pub code_stdin: bool,
+    /// Read the new password from standard input instead of prompting (after the code, with
+    /// `--code-stdin`).
     #[arg(long)]
     pub password_stdin: bool,
 }
@@ -313,6 +316,9 @@ pub enum SsoCommand {
     Roles(SsoRolesArgs),
     /// Write a profile for every account and role the signed-in user can use.
     Populate(SsoPopulateArgs),
+    /// Sign out: the portal is told, the token leaves the SSO cache, and no credential that
+    /// sign-in gave is served again.
+    Logout(SsoSessionArg),
     /// Refresh if needed (silently when the token cache allows), then show the expiry.
     Ensure,
     /// Refresh now.

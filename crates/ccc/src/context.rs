@@ -328,7 +328,17 @@ impl Ctx {
                 let built = cloud_sessions::profile_credentials(profile, &options)
                     .await
                     .map_err(|e| self.profile_error(profile, e))?;
-                let creds = built.credentials().await.map_err(|e| self.profile_error(profile, e))?;
+                let creds = built.credentials().await.map_err(|e| {
+                    let err = self.profile_error(profile, e);
+                    // an IAM Identity Center sign-in that ended is renewed by its own command
+                    let sso = matches!(built.plan.base, cred_store::Base::Sso { .. });
+                    match err.kind {
+                        core_types::ErrorKind::NotAuthorized | core_types::ErrorKind::ExpiredToken if sso => {
+                            err.hint(format!("run `ccc sso login --profile {}`", built.plan.base_profile))
+                        }
+                        _ => err,
+                    }
+                })?;
                 Ok(ProfileCredentials {
                     provider: built.provider,
                     user: None,
@@ -397,7 +407,16 @@ impl Ctx {
                 let p = p.clone();
                 CliError::from_kinded(&e).hint(format!("fix [profile {p}] in {}", self.paths.config_file.display()))
             }
-            _ => CliError::from_kinded(&e),
+            // the service's answer or the source's own words say what is wrong: a network
+            // failure gets the network hint, a refusal the permission hint, nothing names
+            // `ccc configure` (that is Cognito's)
+            _ => {
+                let err = CliError::from_kinded(&e);
+                match err.kind {
+                    core_types::ErrorKind::NotConfigured => CliError { hint: None, ..err },
+                    _ => err,
+                }
+            }
         }
     }
 

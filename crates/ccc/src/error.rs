@@ -166,9 +166,7 @@ fn hint_for(kind: ErrorKind) -> Option<String> {
             ErrorKind::ExpiredToken => "run `ccc login` to sign in again",
             ErrorKind::NotAuthorized => "check the username and password, or run `ccc login` again",
             ErrorKind::UserNotFound => "check the username; the pool's administrator creates users",
-            ErrorKind::UserNotConfirmed => {
-                "run `ccc confirm-sign-up --username USER --code CODE` with the code sent at sign-up"
-            }
+            ErrorKind::UserNotConfirmed => "run `ccc confirm-sign-up --username USER` with the code sent at sign-up",
             ErrorKind::PasswordResetRequired => {
                 "run `ccc forgot-password --username USER`, then `ccc confirm-forgot-password`"
             }

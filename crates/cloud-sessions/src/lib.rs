@@ -35,6 +35,11 @@
 //! the manager, a cheap-to-clone handle.
 #![warn(missing_docs)]
 
+// the README's examples compile (and run, where they need no network) as doctests
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 #[cfg(feature = "azure")]
 mod azure;
 #[cfg(feature = "azure")]

@@ -9,24 +9,13 @@ use core_types::{AwsCredentials, CredentialSource, Kinded};
 
 use crate::error::{SessionError, find_source};
 
-/// `e` and its sources' `Display`s, joined: what happened, never the `Debug` dump
-/// (`DisplayErrorContext` appends one).
-pub(crate) fn display_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let text = c.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        cur = c.source();
-    }
-    parts.join(": ")
-}
-
-pub(crate) fn aws_error<E>(session: &str, operation: &'static str, e: E) -> SessionError
+pub(crate) fn aws_error<E>(
+    session: &str,
+    operation: &'static str,
+    e: aws_sdk_sts::error::SdkError<E, aws_sdk_sts::config::http::HttpResponse>,
+) -> SessionError
 where
-    E: ProvideErrorMetadata + aws_sdk_sts::operation::RequestId + std::error::Error + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     // the session's own credentials could not be had (a refreshing cache over Cognito, SSO,
     // a role): that failure's kind, not a network guess (a missing sign-in is not transient)
@@ -37,19 +26,19 @@ where
             message: store.to_string(),
         };
     }
-    let detail = display_chain(&e);
-    // no error code: the call never got an AWS answer (refused, reset, timed out)
-    let code = match e.code() {
-        Some(c) => c.to_owned(),
-        None if detail.contains("timeout") || detail.contains("timed out") => "Timeout".to_owned(),
-        None => "Unavailable".to_owned(),
-    };
+    // the one reading of an AWS answer (aws-failure): the service's code and message when it
+    // answered, whatever its Content-Type; what happened on the way when it did not
+    let (service, op) = operation.split_once(':').unwrap_or(("AWS", operation));
+    let f = aws_failure::call_failure(&service.to_uppercase(), op, &e);
     SessionError::Aws {
         session: session.to_owned(),
         operation,
-        code,
-        message: e.message().map(str::to_owned).unwrap_or_else(|| format!("no response from the service ({detail})")),
-        request_id: e.request_id().map(Box::from),
+        code: f.code.clone().unwrap_or_else(|| match f.kind {
+            core_types::ErrorKind::Unavailable if f.http_status.is_none() => "Unavailable".to_owned(),
+            _ => f.http_status.map_or_else(|| "Unavailable".to_owned(), |s| format!("HTTP{s}")),
+        }),
+        message: f.message.clone().or_else(|| f.summary.clone()).unwrap_or_else(|| f.to_string()),
+        request_id: f.request_id.clone().map(Box::from),
         cause: Some(Box::new(e)),
     }
 }

@@ -147,6 +147,18 @@ pub fn read_optional(path: &Path) -> Result<Option<String>> {
     }
 }
 
+/// Whether `path` may be trusted to say what to serve: a regular file (not a link) owned by
+/// this user and writable by nobody else, in a directory that is the same. A file someone
+/// else could have planted or changed is not read (the warm path falls back to the full
+/// program, which checks everything again).
+pub(crate) fn is_trusted_file(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let private = |m: &fs::Metadata| m.uid() == my_uid() && m.mode() & 0o022 == 0;
+    let file_ok = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file() && private(&m));
+    let dir_ok = path.parent().is_some_and(|d| fs::metadata(d).is_ok_and(|m| m.is_dir() && private(&m)));
+    file_ok && dir_ok
+}
+
 pub(crate) fn my_uid() -> u32 {
     rustix::process::getuid().as_raw()
 }

@@ -69,10 +69,15 @@ impl Sealer {
         Ok(format!("{PREFIX}{}", STANDARD.encode(sealed)))
     }
 
-    /// Opens a sealed value for `slot`; a plain one (written before sealing was turned on) is
-    /// returned as it is, and sealed on the next write.
+    /// Opens a sealed value for `slot`. A plain one is refused: once sealing is on, a value
+    /// that is not sealed was planted by someone who can write the file (or written before
+    /// sealing was turned on), and sending it would hand them the sign-in.
     pub(crate) fn open(&self, text: &str, slot: &str) -> Result<String> {
-        let Some(b64) = text.strip_prefix(PREFIX) else { return Ok(text.to_owned()) };
+        let Some(b64) = text.strip_prefix(PREFIX) else {
+            return Err(Error::InvalidInput(format!(
+                "the token {slot} is not sealed although this store seals every token (it was written before sealing was turned on, or put there by someone else); it is not used: remove the entry and sign in again"
+            )));
+        };
         let refused = || {
             Error::InvalidInput(format!(
                 "a sealed token ({slot}) does not open with the keyring's key: the key changed or the file was altered; remove the entry and sign in again"
@@ -194,7 +199,8 @@ mod tests {
         let tampered = format!("{PREFIX}{}", STANDARD.encode(bytes));
         let e = s.open(&tampered, "oauth|a|b/refresh_token").unwrap_err().to_string();
         assert!(e.contains("does not open") && !e.contains("refresh-token-value"), "{e}");
-        // plain values from before sealing was turned on are read as they are
-        assert_eq!(s.open("plain-old", "slot").unwrap(), "plain-old");
+        // a plain value in a sealing store is refused, never sent (it may be planted)
+        let e = s.open("planted-refresh-token", "slot").unwrap_err().to_string();
+        assert!(e.contains("not sealed") && !e.contains("planted-refresh-token"), "{e}");
     }
 }

@@ -164,6 +164,14 @@ impl SsoCache {
         })
     }
 
+    /// Removes the token cached under `key` (a sign-out), under the file's lock. Whether
+    /// there was one.
+    pub fn remove(&self, key: &str) -> Result<bool> {
+        let path = self.path_for(key);
+        let _lock = fsutil::lock(&path)?;
+        fsutil::remove_optional(&path)
+    }
+
     /// The file whose lock serialises refreshes of the token cached under `key` (apart
     /// from the lock [`SsoCache::save`] takes to write it), so one process on the machine
     /// spends the SSO refresh token and the others read its result.

@@ -128,8 +128,8 @@ impl TokenStore {
     }
 
     /// This store with every token sealed (AES-256-GCM) under a key kept in the platform
-    /// keyring, created on first use; values written before are read and sealed on the next
-    /// write. A keyring that cannot be reached is an error at the first read or write, never
+    /// keyring, created on first use; a token found unsealed is refused (written before
+    /// sealing was turned on, or planted: sign in again). A keyring that cannot be reached is an error at the first read or write, never
     /// a silent fallback to plain storage.
     #[cfg(feature = "keyring")]
     pub fn sealed_with_keyring(self) -> Self {
@@ -321,11 +321,12 @@ mod tests {
             refresh_token: Some(SecretString::from("RT-SECRET-VALUE".to_owned())),
             ..TokenSet::default()
         };
-        // written plain first, then read and rewritten by a sealed store
+        // a plain token (planted, or from before sealing) is refused by a sealing store, never
+        // handed on; signing in again writes it sealed
         TokenStore::new(&paths).put(&key, &tokens).unwrap();
         let sealed = TokenStore::new(&paths).sealed_with_key([3; 32]);
-        let back = sealed.get(&key).unwrap().unwrap();
-        assert_eq!(back.refresh_token.unwrap().expose_secret(), "RT-SECRET-VALUE");
+        let e = sealed.get(&key).unwrap_err().to_string();
+        assert!(e.contains("not sealed") && !e.contains("SECRET-VALUE"), "{e}");
         sealed.put(&key, &tokens).unwrap();
         let text = std::fs::read_to_string(paths.token_store_file()).unwrap();
         assert!(!text.contains("SECRET-VALUE") && text.contains(SEALED_PREFIX), "{text}");

@@ -63,12 +63,21 @@ pub fn note(paths: &Paths, profile: &str, entry: &Path, policy: RefreshPolicy) -
 /// refreshing, if the note says which and nothing it depends on changed; `None`: ask the full
 /// program.
 pub fn serve(paths: &Paths, profile: &str, now: SystemTime) -> Option<AwsCredentials> {
-    let text = fsutil::read_optional(&note_file(paths, profile)).ok()??;
+    // read only what this user wrote where only this user writes, as every write checks
+    let note_path = note_file(paths, profile);
+    if !fsutil::is_trusted_file(&note_path) {
+        return None;
+    }
+    let text = fsutil::read_optional(&note_path).ok()??;
     let note: Value = serde_json::from_str(&text).ok()?;
     if note.get("version")? != 1 || note.get("profile")?.as_str()? != profile || note.get("files")? != &stamps(paths) {
         return None;
     }
     let entry = PathBuf::from(note.get("entry")?.as_str()?);
+    // the entry is a cache file of this user's, in the cache directory
+    if entry.parent() != Some(paths.cache_dir().as_path()) || !fsutil::is_trusted_file(&entry) {
+        return None;
+    }
     let policy = RefreshPolicy::new(Duration::from_secs(note.get("window_secs")?.as_u64()?));
     let (creds, written) = read_entry_at::<AwsCredentials>(&entry)?;
     let verdict = crate::refreshing::verdict(&policy, creds.expiration(), written, now);
@@ -79,6 +88,30 @@ pub fn serve(paths: &Paths, profile: &str, now: SystemTime) -> Option<AwsCredent
 mod tests {
     use super::*;
     use crate::SharedEntry as _;
+
+    /// A note or entry someone else could have written is never read: one writable by others,
+    /// or an entry outside the cache directory (a planted note naming another account's keys).
+    #[test]
+    fn a_note_or_entry_others_could_write_is_not_trusted() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = Paths::under_home(tmp.path());
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let entry = paths.cache_entry("role", &["p"]);
+        fsutil::ensure_dir(&paths.cache_dir()).unwrap();
+        entry_at(&entry, &creds(now + Duration::from_secs(3600)), now);
+        note(&paths, "p", &entry, RefreshPolicy::new(Duration::from_secs(300))).unwrap();
+        assert!(serve(&paths, "p", now).is_some(), "the honest note serves");
+        let note_path = note_file(&paths, "p");
+        std::fs::set_permissions(&note_path, std::fs::Permissions::from_mode(0o622)).unwrap();
+        assert!(serve(&paths, "p", now).is_none(), "a note others may write is not read");
+        std::fs::set_permissions(&note_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // an entry elsewhere (a planted note pointing at another account's file)
+        let elsewhere = tmp.path().join("planted.json");
+        entry_at(&elsewhere, &creds(now + Duration::from_secs(3600)), now);
+        note(&paths, "p", &elsewhere, RefreshPolicy::new(Duration::from_secs(300))).unwrap();
+        assert!(serve(&paths, "p", now).is_none(), "an entry outside the cache directory is not read");
+    }
     use core_types::ExposeSecret as _;
 
     fn creds(expires: SystemTime) -> AwsCredentials {

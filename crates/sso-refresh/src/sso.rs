@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
-use core_types::{AwsCredentials, Clock, RefreshPolicy, SystemClock};
+use core_types::{AwsCredentials, Clock, ExposeSecret, RefreshPolicy, SystemClock};
 use cred_store::{AwsFiles, Paths, Refreshing, SsoCache};
 
 use crate::config::SsoConfig;
@@ -225,6 +225,27 @@ impl AwsSso {
         let role_ok =
             self.credentials.peek().await.is_some_and(|c| !i.refresh_window.needs_refresh(c.expiration(), now));
         Ok(!role_ok)
+    }
+
+    /// Signs out: tells the portal (SSO `Logout`, best effort: a portal that cannot be reached
+    /// does not keep the sign-in on this machine), removes the token from the SSO cache, and
+    /// forgets the role credentials it gave. Any other profile of the same sign-in finds the
+    /// token gone and forgets its credentials when next used. Whether the portal was told.
+    pub async fn sign_out(&self) -> Result<bool, SsoError> {
+        let key = self.inner.profile.cache_key();
+        let mut told = false;
+        if let Some(token) = self.inner.cache.load(key)? {
+            match self.inner.sso.logout().access_token(token.access_token.expose_secret()).send().await {
+                Ok(_) => told = true,
+                Err(e) => {
+                    let f = aws_failure::call_failure("SSO", "Logout", &e);
+                    tracing::warn!(error = %f, "the portal was not told of the sign-out; the sign-in is removed here anyway");
+                }
+            }
+        }
+        self.inner.cache.remove(key)?;
+        self.credentials.invalidate().await?;
+        Ok(told)
     }
 
     /// Refreshes now: a new SSO token (silently if possible), then role credentials.

@@ -483,3 +483,19 @@ async fn a_restored_older_row_is_refused() {
     assert!(store.forget("shared-role").await.unwrap());
     cache(&dir.path().join("c"), &store, &calls, &clock).get().await.unwrap();
 }
+
+/// What a team store off this machine gets by default (`sslmode=verify-full`, see
+/// `cred_store` team's `a_remote_store_defaults_to_verified_tls`) is enforced by the driver: a
+/// server that offers no TLS is refused, not silently used in the clear; a URL that writes a
+/// weaker mode itself connects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_without_tls_is_refused_under_verified_tls() {
+    let url = fresh_database("tls").await;
+    let strict = format!("{url}?sslmode=verify-full");
+    let store = TeamStore::new(&strict, TeamKey::generate().unwrap()).unwrap().connect_timeout(Duration::from_secs(5));
+    let e = store.connect().await.unwrap_err();
+    assert!(!e.to_string().contains("password"), "{e}");
+    let weaker = format!("{url}?sslmode=disable");
+    let store = TeamStore::new(&weaker, TeamKey::generate().unwrap()).unwrap().connect_timeout(Duration::from_secs(5));
+    store.connect().await.expect("sslmode written in the URL is honoured");
+}

@@ -19,7 +19,7 @@ const ALLOWED_DEPS: &[(&str, &[&str])] = &[
     ("cognito-auth", &["core-types", "aws-failure", "cred-store"]),
     ("oauth-pkce", &["core-types", "cred-store"]),
     ("aws-inspect", &["core-types", "aws-failure"]),
-    ("cloud-sessions", &["core-types", "cred-store", "sso-refresh", "cognito-auth", "oauth-pkce"]),
+    ("cloud-sessions", &["core-types", "aws-failure", "cred-store", "sso-refresh", "cognito-auth", "oauth-pkce"]),
     (
         "ccc",
         &[

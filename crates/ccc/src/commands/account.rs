@@ -16,6 +16,17 @@ fn authenticator(ctx: &Ctx) -> CliResult<cognito_auth::CognitoAuthenticator> {
 }
 
 /// A new password: from standard input, or asked twice on a terminal.
+/// A confirmation code: from standard input, or asked for on the terminal (never argv).
+fn code(from_stdin: bool) -> CliResult<SecretString> {
+    if from_stdin {
+        return prompt::secret_from_stdin("code");
+    }
+    if !prompt::interactive() {
+        return Err(CliError::new("no terminal to ask for the code").hint("pass --code-stdin and write the code to it"));
+    }
+    prompt::ask_secret("Code")
+}
+
 fn new_password(from_stdin: bool) -> CliResult<SecretString> {
     if from_stdin {
         return prompt::secret_from_stdin("password");
@@ -50,11 +61,11 @@ pub async fn sign_up(ctx: &Ctx, args: SignUpArgs) -> CliResult {
     let text = match (&out.confirmed, &out.code_sent_to) {
         (true, _) => format!("Signed up {}; `ccc login` works now.", args.username),
         (false, Some(to)) => format!(
-            "Signed up {}. Confirm with the code sent to {to}: ccc confirm-sign-up --username {} --code CODE",
+            "Signed up {}. Confirm with the code sent to {to}: ccc confirm-sign-up --username {}",
             args.username, args.username
         ),
         (false, None) => format!(
-            "Signed up {}. Confirm with the code Cognito sent: ccc confirm-sign-up --username {} --code CODE",
+            "Signed up {}. Confirm with the code Cognito sent: ccc confirm-sign-up --username {}",
             args.username, args.username
         ),
     };
@@ -67,7 +78,8 @@ pub async fn sign_up(ctx: &Ctx, args: SignUpArgs) -> CliResult {
 }
 
 pub async fn confirm_sign_up(ctx: &Ctx, args: CodeArgs) -> CliResult {
-    authenticator(ctx)?.confirm_sign_up(&args.username, &args.code).await?;
+    let code = code(args.code_stdin)?;
+    authenticator(ctx)?.confirm_sign_up(&args.username, code.expose_secret()).await?;
     done(
         ctx,
         serde_json::json!({"username": args.username, "confirmed": true}),
@@ -79,7 +91,7 @@ pub async fn confirm_sign_up(ctx: &Ctx, args: CodeArgs) -> CliResult {
 pub async fn forgot_password(ctx: &Ctx, args: UserArgs) -> CliResult {
     let to = authenticator(ctx)?.forgot_password(&args.username).await?;
     let text = format!(
-        "A code to reset the password of {} was sent{}. Then: ccc confirm-forgot-password --username {} --code CODE",
+        "A code to reset the password of {} was sent{}. Then: ccc confirm-forgot-password --username {}",
         args.username,
         to.as_deref().map(|t| format!(" to {t}")).unwrap_or_default(),
         args.username
@@ -89,8 +101,9 @@ pub async fn forgot_password(ctx: &Ctx, args: UserArgs) -> CliResult {
 }
 
 pub async fn confirm_forgot_password(ctx: &Ctx, args: NewPasswordArgs) -> CliResult {
+    let code = code(args.code_stdin)?;
     let password = new_password(args.password_stdin)?;
-    authenticator(ctx)?.confirm_forgot_password(&args.username, &args.code, &password).await?;
+    authenticator(ctx)?.confirm_forgot_password(&args.username, code.expose_secret(), &password).await?;
     done(
         ctx,
         serde_json::json!({"username": args.username, "password_reset": true}),

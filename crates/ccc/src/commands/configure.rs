@@ -108,6 +108,34 @@ pub fn configure(ctx: &Ctx, args: ConfigureArgs) -> CliResult {
     Ok(())
 }
 
+/// A setting as `config get` shows it: a secret anywhere inside it (a profile's
+/// `app_client_secret`) as `[REDACTED]`, a URL's password hidden (a team store's).
+fn shown(text: &str) -> String {
+    fn hide(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, inner) in m.iter_mut() {
+                    if keys::SECRETS.contains(&k.as_str()) {
+                        *inner = "[REDACTED]".into();
+                    } else {
+                        hide(inner);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(hide),
+            serde_json::Value::String(s) => *s = cred_store::redact_url(s),
+            _ => {}
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(mut v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
+            hide(&mut v);
+            v.to_string()
+        }
+        _ => cred_store::redact_url(text),
+    }
+}
+
 pub fn config(ctx: &Ctx, cmd: ConfigCommand) -> CliResult {
     match cmd {
         ConfigCommand::Get { key } => match get_config_value(&ctx.paths, &key)? {
@@ -116,14 +144,14 @@ pub fn config(ctx: &Ctx, cmd: ConfigCommand) -> CliResult {
                 Ok(())
             }
             Some(v) => {
-                println!("{v}");
+                println!("{}", shown(&v));
                 Ok(())
             }
             None => Err(CliError::new(format!("{key} is not set")).hint(format!("run `ccc config set {key} VALUE`"))),
         },
         ConfigCommand::Set { key, value, value_stdin } => {
             let value = match (value, value_stdin) {
-                (Some(_), _) if keys::SECRETS.contains(&key.as_str()) => {
+                (Some(v), _) if keys::SECRETS.contains(&key.as_str()) || cred_store::redact_url(&v) != v => {
                     return Err(CliError::new(format!(
                         "{key} is a secret and is not taken from the command line (shell history, `ps`)"
                     ))

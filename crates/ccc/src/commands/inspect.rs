@@ -56,9 +56,31 @@ pub async fn history(ctx: &Ctx, args: HistoryArgs) -> CliResult {
     Ok(())
 }
 
+/// Who owns what the caller owns, when no ccc user is signed in: the principal STS names for
+/// the profile's credentials (`user/alice` → `alice`; an assumed role's session name).
+async fn caller_owner(sdk: &aws_config::SdkConfig, at: &str) -> CliResult<String> {
+    let who = aws_sdk_sts::Client::new(sdk).get_caller_identity().send().await.map_err(|e| {
+        CliError::from_failure(aws_failure::call_failure("STS", "GetCallerIdentity", &e)).context(at.to_owned())
+    })?;
+    let arn = who.arn().unwrap_or_default();
+    let name = super::creds::principal_name(arn).unwrap_or_default();
+    // an assumed role's session: the session name is the person (`Role/alice` → `alice`)
+    let owner =
+        if arn.contains(":assumed-role/") { name.rsplit('/').next().unwrap_or_default().to_owned() } else { name };
+    if owner.is_empty() {
+        return Err(CliError::new(format!("STS named no user for these credentials ({arn})"))
+            .hint("name the owner with --user NAME, or list everything with --all"));
+    }
+    Ok(owner)
+}
+
 pub async fn resources(ctx: &Ctx, args: ResourcesArgs) -> CliResult {
     let (sdk, me, at) = user_sdk(ctx).await?;
-    let user = args.user.unwrap_or(me);
+    let user = match (args.user, me.is_empty() && !args.all) {
+        (Some(u), _) => u,
+        (None, true) => caller_owner(&sdk, &at).await?,
+        (None, false) => me,
+    };
     let mut options = ResourceOptions::default();
     if !args.regions.is_empty() {
         options.regions = args.regions;

@@ -166,6 +166,13 @@ async fn mfa_login(
 pub async fn logout(ctx: &Ctx) -> CliResult {
     let config = ctx.config()?;
     let profile = ctx.profile(&config);
+    // an IAM Identity Center profile signs out of its portal
+    if cognito_auth::signed_in_user(&config, &profile).is_none()
+        && cred_store::AwsFiles::new(&ctx.paths).load_profile(&profile)?.is_some_and(|p| p.is_sso())
+    {
+        let sso = ctx.sso(&profile).await?;
+        return super::sso::sign_out(ctx, &sso).await;
+    }
     let out = ctx.cognito_profile(&config, &profile)?.build().sign_out().await?;
     for n in &out.warnings {
         eprintln!("warning: {n}; local credentials removed anyway");

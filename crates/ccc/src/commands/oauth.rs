@@ -78,11 +78,14 @@ fn target(ctx: &Ctx, args: &OauthArgs) -> CliResult<Target> {
 }
 
 fn oauth_error(e: OAuthError, t: Option<&Target>) -> CliError {
+    // every hint names an OAuth command: a revoked or expired sign-in is renewed by
+    // `ccc oauth login NAME`, never by the Cognito sign-in's `ccc login`
     let hint = match core_types::Kinded::kind(&e) {
-        core_types::ErrorKind::NotAuthorized => {
-            Some(t.map(Target::login_hint).unwrap_or_else(|| "run `ccc oauth login` again".to_owned()))
+        core_types::ErrorKind::NotAuthorized | core_types::ErrorKind::ExpiredToken => {
+            Some(t.map(Target::login_hint).unwrap_or_else(|| "run `ccc oauth login NAME` again".to_owned()))
         }
         core_types::ErrorKind::Unavailable => Some("check the issuer URL and the network".to_owned()),
+        core_types::ErrorKind::NotConfigured => Some("`ccc oauth list` shows the saved providers".to_owned()),
         _ => None,
     };
     let e = CliError::from_kinded(&e);
@@ -106,7 +109,9 @@ fn config(t: &Target, scopes: &[String]) -> OAuthConfig {
         vec!["openid".into(), "offline_access".into()]
     };
     config.client_secret = t.secret.clone();
-    config
+    // the same per-attempt deadline as every AWS call ccc makes (the library's default is
+    // 30 s, and a stalled provider cost a reader that much per retry)
+    config.with_attempt_timeout(crate::context::ATTEMPT_TIMEOUT)
 }
 
 /// A session over the tokens a sign-in stored. Nothing is seeded: another process may rotate

@@ -85,7 +85,7 @@ pub async fn serve(ctx: &Ctx, args: ServeArgs) -> CliResult {
                 "profile {name} has long-term keys: ccc serve hands out temporary credentials only"
             ))
             .kind(ErrorKind::InvalidInput)
-            .hint("serve a role, SSO or Cognito profile, or run `ccc session extend` and serve that"));
+            .hint(format!("serve a profile with temporary credentials: a role with `source_profile = {name}`, or an SSO or Cognito profile")));
         }
         cache.seed(creds).await?;
         slots.insert(name.clone(), Slot { token: new_token()?, cache });

@@ -20,6 +20,10 @@ pub fn options(ctx: &Ctx) -> ManagerOptions {
         .azure_token_cache(store)
         .paths(ctx.paths.clone())
         .clock(ctx.clock.clone());
+    // the configured window, as every other cache of ccc's has it
+    if let Ok(window) = ctx.config().and_then(|c| crate::context::refresh_window(&c)) {
+        options = options.refresh_window(window);
+    }
     if let Some(e) = &ctx.endpoint_url {
         options = options.endpoint_url(e.clone());
     }

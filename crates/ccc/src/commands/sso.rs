@@ -118,6 +118,10 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
             }
         }
         SsoCommand::Populate(args) => populate(ctx, &profile, args).await?,
+        SsoCommand::Logout(target) => {
+            let sso = ctx.sso_for(&profile, target.sso_session.as_deref()).await?;
+            sign_out(ctx, &sso).await?;
+        }
         SsoCommand::Ensure => {
             let creds = ctx.sso(&profile).await?.ensure_valid_credentials().await?;
             report(ctx, &profile, creds.expiration());
@@ -125,6 +129,20 @@ pub async fn sso(ctx: &Ctx, cmd: SsoCommand) -> CliResult {
         SsoCommand::Refresh => {
             let creds = ctx.sso(&profile).await?.refresh_credentials().await?;
             report(ctx, &profile, creds.expiration());
+        }
+    }
+    Ok(())
+}
+
+/// Signs out of IAM Identity Center (`ccc sso logout`, and `ccc logout` on an SSO profile).
+pub(crate) async fn sign_out(ctx: &Ctx, sso: &sso_refresh::AwsSso) -> CliResult {
+    let told = sso.sign_out().await?;
+    let name = sso.profile().name();
+    match ctx.output {
+        Output::Json => print_json(&serde_json::json!({"signed_out": name, "portal_told": told})),
+        Output::Table if told => println!("Signed out of {} ({name}).", sso.profile().start_url),
+        Output::Table => {
+            println!("Signed out of {} ({name}) on this machine (the portal was not reached).", sso.profile().start_url)
         }
     }
     Ok(())

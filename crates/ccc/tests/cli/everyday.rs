@@ -241,3 +241,109 @@ async fn setup_profile_leaves_what_it_cannot_serve_as_it_was() {
     );
     assert_eq!(std::fs::read(home.path().join(".aws/credentials")).unwrap(), before.1, "the keys are untouched");
 }
+
+/// No secret is shown or taken from argv: a profile's app client secret inside `config get
+/// profiles`, a team store URL's password (refused on argv, hidden by `config get`), and the
+/// one-use codes of sign-up and password reset (stdin or the terminal, never `--code`).
+#[test]
+fn secrets_are_never_shown_nor_taken_from_argv() {
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join(".ccc")).unwrap();
+    std::fs::write(
+        home.path().join(".ccc/config.json"),
+        r#"{"region": "us-east-1", "profiles": {"dev": {"app_client_id": "abc", "app_client_secret": "per-profile-app-secret-1"}}}"#,
+    )
+    .unwrap();
+    let shown = stdout(&home.ccc().args(["config", "get", "profiles"]).assert().success());
+    assert!(shown.contains("abc") && !shown.contains("per-profile-app-secret-1"), "{shown}");
+    let url = "postgres://team:team-password-on-argv@db.example/creds";
+    let refused = home.ccc().args(["config", "set", "team_store", url]).assert().code(1);
+    assert!(stderr(&refused).contains("--value-stdin"), "{}", stderr(&refused));
+    assert!(!std::fs::read_to_string(home.path().join(".ccc/config.json")).unwrap().contains("team-password"));
+    home.ccc()
+        .args(["config", "set", "team_store", "--value-stdin"])
+        .write_stdin(format!("{url}\n"))
+        .assert()
+        .success();
+    let shown = stdout(&home.ccc().args(["config", "get", "team_store"]).assert().success());
+    assert!(shown.contains("db.example") && !shown.contains("team-password-on-argv"), "{shown}");
+    for command in ["confirm-sign-up", "confirm-forgot-password"] {
+        home.ccc().args([command, "--username", "u", "--code", "123456"]).assert().code(2);
+    }
+}
+
+/// A role STS refuses (the source user may not assume it) is a refusal, not an outage: exit
+/// 1 with STS's code and operation, one error and one hint, no library log line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_assume_role_is_a_refusal_not_an_outage() {
+    let nobody = strict::user_allowed("nobody", false).await;
+    let role = strict::role("Partner").await;
+    let home = Home::new();
+    write(&home, "credentials", &keys_section("base", &nobody));
+    write(
+        &home,
+        "config",
+        &format!("[profile partner]\nrole_arn = {role}\nsource_profile = base\nexternal_id = wrong\n"),
+    );
+    for args in [&["creds", "--profile", "partner"][..], &["whoami", "--profile", "partner"][..]] {
+        let out =
+            home.ccc().env("AWS_ENDPOINT_URL", strict::endpoint()).env_remove("RUST_LOG").args(args).assert().code(1);
+        let err = stderr(&out);
+        assert!(err.contains("AccessDenied") && err.contains("AssumeRole"), "{args:?}: {err}");
+        assert!(!err.contains("WARN") && !err.contains("retry"), "{args:?}: {err}");
+        assert!(err.lines().count() <= 2, "{args:?}: {err}");
+    }
+}
+
+/// An endpoint that accepts connections and never answers: every command that talks to AWS
+/// ends on its own with an error naming the wait, within its bound (each AWS operation 45 s
+/// at most, retries included; a command's few operations in sequence their sum).
+#[test]
+fn every_command_ends_against_an_endpoint_that_never_answers() {
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", hole.local_addr().unwrap());
+    // accepted and held, never read nor answered
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in hole.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let home = Home::new();
+    write(&home, "credentials", "[base]\naws_access_key_id = AKIABLACKHOLE0000001\naws_secret_access_key = s\n");
+    write(&home, "config", "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = base\n");
+    let commands: &[&[&str]] = &[
+        &["whoami", "--profile", "base"],
+        &["permissions", "--profile", "base"],
+        &["resources", "--profile", "base", "--region", "us-east-1"],
+        &["history", "--profile", "base"],
+        &["creds", "--profile", "role"],
+        &["env", "--profile", "role"],
+        &["exec", "--profile", "role", "--", "true"],
+        &["session", "extend", "--profile", "base"],
+    ];
+    let started = std::time::Instant::now();
+    let children: Vec<_> = commands
+        .iter()
+        .map(|args| {
+            let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("ccc"));
+            c.args(*args)
+                .env_clear()
+                .env("HOME", home.path())
+                .env("PATH", "/usr/bin:/bin")
+                .env("AWS_ENDPOINT_URL", &url)
+                .env("CCC_NO_PROMPT", "1")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped());
+            (args, c.spawn().unwrap())
+        })
+        .collect();
+    for (args, child) in children {
+        let out = child.wait_with_output().unwrap();
+        let took = started.elapsed();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "{args:?} cannot succeed: {err}");
+        assert!(took < std::time::Duration::from_secs(120), "{args:?} ran {took:?}");
+        assert!(err.contains("error"), "{args:?} ends with an error: {err}");
+    }
+}

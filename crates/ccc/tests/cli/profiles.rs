@@ -165,6 +165,46 @@ async fn an_sso_user_signs_in_with_ccc_alone() {
     assert!(key.starts_with("ASIASTUB"), "{key}");
 }
 
+/// SSO role credentials are kept by what decides them: a profile edited from one account and
+/// role to another serves the new one at once (never the old), `ccc sso status` names what is
+/// served, and a sign-out (`ccc logout` on the profile) tells the portal and leaves nothing to
+/// serve: the next `ccc creds` is a refusal, never the old credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sso_credentials_follow_the_profile_and_end_with_the_sign_out() {
+    let session = "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n";
+    let profile = |account: &str, role: &str| {
+        format!("[profile p]\nsso_session = corp\nsso_account_id = {account}\nsso_role_name = {role}\n\n{session}")
+    };
+    let (stub, home) = sso_home(0, &profile("111111111111", "ReadOnly")).await;
+    let ccc = |args: &[&str]| sso_ccc(&home, &stub, args);
+    ccc(&["sso", "login", "--profile", "p", "--no-browser"]).assert().success();
+    let secret = |args: &[&str]| -> String {
+        let out: serde_json::Value = serde_json::from_str(&stdout(&ccc(args).assert().success())).unwrap();
+        out["SecretAccessKey"].as_str().unwrap().to_owned()
+    };
+    // the stub's secret names the role and account it was issued for
+    assert_eq!(secret(&["creds", "--profile", "p"]), "stub-secret-ReadOnly-111111111111");
+    std::fs::write(home.path().join(".aws/config"), profile("222222222222", "Admin")).unwrap();
+    assert_eq!(secret(&["creds", "--profile", "p"]), "stub-secret-Admin-222222222222", "the edited profile's account");
+    let status: serde_json::Value =
+        serde_json::from_str(&stdout(&ccc(&["sso", "status", "--profile", "p", "-o", "json"]).assert().success()))
+            .unwrap();
+    assert_eq!(status["account_/_role"], "222222222222 / Admin", "status names what is served: {status}");
+    // sign out: the portal is told, and nothing that sign-in gave is served again
+    let out = ccc(&["logout", "--profile", "p"]).assert().success();
+    assert!(stdout(&out).contains("Signed out of https://corp.awsapps.com/start"), "{}", stdout(&out));
+    assert_eq!(stub.calls("Logout"), 1);
+    let refused = ccc(&["creds", "--profile", "p"]).assert().code(3);
+    assert!(stderr(&refused).contains("ccc sso login"), "{}", stderr(&refused));
+    assert!(!stdout(&refused).contains("stub-secret"), "never the old credentials");
+    // the same through `ccc sso logout` after signing in again
+    ccc(&["sso", "login", "--profile", "p", "--no-browser"]).assert().success();
+    assert_eq!(secret(&["creds", "--profile", "p"]), "stub-secret-Admin-222222222222");
+    ccc(&["sso", "logout", "--profile", "p"]).assert().success();
+    assert_eq!(stub.calls("Logout"), 2);
+    ccc(&["creds", "--profile", "p"]).assert().code(3);
+}
+
 /// Signing in to an `[sso-session]` before any profile uses it (`ccc sso login --sso-session`,
 /// as `aws sso login --sso-session` does): accounts and roles are listed from it, and a
 /// profile added afterwards is served by boto3 with the token ccc wrote.
@@ -241,7 +281,12 @@ async fn sign_up_confirm_and_reset_a_forgotten_password() {
     // not confirmed yet: exit 3, and the hint names the command that confirms
     let early = home.login("newbie").code(3);
     assert!(stderr(&early).contains("ccc confirm-sign-up"), "{}", stderr(&early));
-    home.ccc().args(["confirm-sign-up", "--username", "newbie", "--code", "123456"]).assert().success();
+    // the code comes on stdin, never argv
+    home.ccc()
+        .args(["confirm-sign-up", "--username", "newbie", "--code-stdin"])
+        .write_stdin("123456\n")
+        .assert()
+        .success();
     home.login("newbie").success();
     // a forgotten password
     let forgot = home.ccc().args(["forgot-password", "--username", "newbie", "-o", "json"]).assert().success();
@@ -250,8 +295,8 @@ async fn sign_up_confirm_and_reset_a_forgotten_password() {
     let fresh = "Fresh-Passw0rd-42!";
     ccc_tests::leak::secret(fresh);
     home.ccc()
-        .args(["confirm-forgot-password", "--username", "newbie", "--code", "123456", "--password-stdin"])
-        .write_stdin(format!("{fresh}\n"))
+        .args(["confirm-forgot-password", "--username", "newbie", "--code-stdin", "--password-stdin"])
+        .write_stdin(format!("123456\n{fresh}\n"))
         .assert()
         .success();
     let old = home.login("newbie").code(3);
