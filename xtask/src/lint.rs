@@ -26,28 +26,21 @@ const MINIMAL_TESTED: &[&str] = &["sso-refresh", "cloud-sessions"];
 
 const CARGO_DENY_VERSION: &str = "0.20.2";
 
-pub fn run() -> Result<(), String> {
+/// The gates CI runs on every submission (fmt, clippy, unused dependencies, docs, cargo-deny,
+/// the Windows check, packaging), and with `matrix` the feature matrix too: every crate alone
+/// with its default features and with none, every feature at once, and the unit tests of the
+/// crates whose minimal build behaves differently. The matrix resolves dependency features
+/// once per crate, which on a clean tree of this machine costs about ten minutes of check
+/// builds: `cargo xtask lint --matrix` before a release or a change to features, not in CI.
+pub fn run(matrix: bool) -> Result<(), String> {
     cmd::run("cargo", &["fmt", "--all", "--check"])?;
     cmd::run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     unused_dependencies()?;
     doc()?;
     deny()?;
-    // every crate alone, with its default features (what a user who adds it gets: the
-    // providers its README advertises build without anything else) and with none; then every
-    // feature of every crate at once. Check builds only: they share one target directory and
-    // cost no code generation.
-    for krate in &published()? {
-        cmd::run("cargo", &["check", "--quiet", "-p", krate])?;
-        cmd::run("cargo", &["check", "--quiet", "-p", krate, "--no-default-features"])?;
+    if matrix {
+        feature_matrix()?;
     }
-    cmd::run("cargo", &["check", "--quiet", "--workspace", "--all-features", "--all-targets"])?;
-    // what these crates do without their defaults is behaviour, with tests of its own: one
-    // build of both (one dependency resolution, not two)
-    let mut minimal = vec!["test", "--quiet", "--no-default-features", "--lib"];
-    for krate in MINIMAL_TESTED {
-        minimal.extend(["-p", krate]);
-    }
-    cmd::run("cargo", &minimal)?;
     windows()?;
     for krate in &published()? {
         let files = cmd::output("cargo", &["package", "--list", "--allow-dirty", "-p", krate])?;
@@ -60,14 +53,30 @@ pub fn run() -> Result<(), String> {
     // every crate packages, in dependency order, its workspace dependencies resolved as they
     // would be from crates.io. Not rebuilt from the tarballs here: that is a full debug build
     // per crate with its own features (minutes each on this machine); that each crate builds
-    // alone is checked above, and the include lists are checked file by file
+    // alone is the matrix's job, and the include lists are checked file by file above
     forget_unpacked_packages(&published()?);
     cmd::run(
         "cargo",
         &["package", "--workspace", "--allow-dirty", "--no-verify", "--exclude", "ccc-tests", "--exclude", "xtask"],
     )?;
-    eprintln!("lint: all gates passed");
+    eprintln!("lint: all gates passed{}", if matrix { " (with the feature matrix)" } else { "" });
     Ok(())
+}
+
+/// Every crate alone with its default features (what a user who adds it gets: the providers
+/// its README advertises build without anything else) and with none; then every feature of
+/// every crate at once; then the minimal builds' own unit tests, in one build.
+fn feature_matrix() -> Result<(), String> {
+    for krate in &published()? {
+        cmd::run("cargo", &["check", "--quiet", "-p", krate])?;
+        cmd::run("cargo", &["check", "--quiet", "-p", krate, "--no-default-features"])?;
+    }
+    cmd::run("cargo", &["check", "--quiet", "--workspace", "--all-features", "--all-targets"])?;
+    let mut minimal = vec!["test", "--quiet", "--no-default-features", "--lib"];
+    for krate in MINIMAL_TESTED {
+        minimal.extend(["-p", krate]);
+    }
+    cmd::run("cargo", &minimal)
 }
 
 /// `cargo package --workspace` verifies each crate against the others served from a local

@@ -18,7 +18,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   peers up|down|status   install (pinned, under target/peers) and run the real test peers
   test [ARGS..]          peers up, the whole test suite (nextest + doctests), peers down
-  lint                   fmt, clippy -D warnings, doc -D warnings, cargo deny, cargo package --list
+  lint [--matrix]        fmt, clippy -D warnings, doc -D warnings, cargo deny, cargo package;
+                         --matrix: every crate alone with default and no features, all at once
   ci                     lint, then test
   demo                   the end-to-end story against the peers
   bench [--quick]        performance ratios -> target/bench/report.md + report.json
@@ -33,8 +34,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("peers") => peers::command(args.get(1).map(String::as_str)),
         Some("test") => test(&args[1..]),
-        Some("lint") => lint::run(),
-        Some("ci") => lint::run().and_then(|()| test(&[])),
+        Some("lint") => lint::run(args.iter().any(|a| a == "--matrix")),
+        Some("ci") => lint::run(false).and_then(|()| test(&[])),
         Some("demo") => demo(),
         Some("dist") => dist::build().map(|_| ()),
         Some("soak") => soak::run(&args[1..]),

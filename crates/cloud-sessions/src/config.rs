@@ -268,27 +268,14 @@ fn readable(message: &str, at: &str) -> String {
     // "…, expected one of `a`, `b`" (serde) or "…, expected one of a, b" (serde-saphyr)
     let list = expected.split_once("one of ").map_or("", |(_, l)| l);
     let known: Vec<&str> = list.split(", ").map(|k| k.trim().trim_matches('`')).filter(|k| !k.is_empty()).collect();
-    let closest = known.iter().min_by_key(|k| edit_distance(field, k)).filter(|k| edit_distance(field, k) <= 2);
+    let closest = known
+        .iter()
+        .min_by_key(|k| core_types::edit_distance(field, k))
+        .filter(|k| core_types::edit_distance(field, k) <= 2);
     match closest {
         Some(k) => format!("unknown field `{field}`, did you mean `{k}`?{at}"),
         None => format!("unknown field `{field}` (known fields: {}){at}", known.join(", ")),
     }
-}
-
-/// Levenshtein distance, for "did you mean".
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(row[j]).min(row[j + 1]) };
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 thread_local! {

@@ -121,24 +121,7 @@ pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Resul
             let provider = SharedCredentialsProvider::new(
                 aws_config::credential_process::CredentialProcessProvider::new(command.clone()),
             );
-            let (p, what) = (provider.clone(), name.clone());
-            let fetch: Fetch = Arc::new(move || {
-                let (p, what) = (p.clone(), what.clone());
-                Box::pin(async move {
-                    use aws_credential_types::provider::ProvideCredentials;
-                    p.provide_credentials().await.map(|c| cred_store::from_sdk_credentials(&c)).map_err(|e| {
-                        SessionError::Credentials {
-                            session: what,
-                            kind: ErrorKind::NotConfigured,
-                            message: format!(
-                                "its credential_process failed: {}",
-                                core_types::one_line(&core_types::innermost_cause(Some(&e)).unwrap_or_default())
-                            ),
-                        }
-                    })
-                })
-            });
-            (provider, fetch)
+            (provider.clone(), fetch_provided(provider, &name, "its credential_process failed: "))
         }
         Base::WebIdentity { role_arn, token_file, role_session_name } => {
             let sts = crate::build::base_config(&region, options, None, RetryConfig::standard());
@@ -158,21 +141,7 @@ pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Resul
         }
         Base::NamedSource(source) => {
             let provider = named_source(source, options).map_err(unsupported)?;
-            let (p, what) = (provider.clone(), name.clone());
-            let fetch: Fetch = Arc::new(move || {
-                let (p, what) = (p.clone(), what.clone());
-                Box::pin(async move {
-                    use aws_credential_types::provider::ProvideCredentials;
-                    p.provide_credentials().await.map(|c| cred_store::from_sdk_credentials(&c)).map_err(|e| {
-                        SessionError::Credentials {
-                            session: what,
-                            kind: ErrorKind::NotConfigured,
-                            message: core_types::one_line(&core_types::innermost_cause(Some(&e)).unwrap_or_default()),
-                        }
-                    })
-                })
-            });
-            (provider, fetch)
+            (provider.clone(), fetch_provided(provider, &name, ""))
         }
         Base::LoginSession { .. } => {
             return Err(unsupported(
@@ -197,6 +166,25 @@ pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Resul
         provider = SharedCredentialsProvider::new(cache);
     }
     Ok(ProfileCredentials { provider, fetch, plan, entry })
+}
+
+/// An SDK provider's credentials, its failure said in its own words after `what`.
+fn fetch_provided(provider: SharedCredentialsProvider, name: &str, what: &'static str) -> Fetch {
+    let name = name.to_owned();
+    Arc::new(move || {
+        let (p, name) = (provider.clone(), name.clone());
+        Box::pin(async move {
+            use aws_credential_types::provider::ProvideCredentials;
+            p.provide_credentials().await.map(|c| cred_store::from_sdk_credentials(&c)).map_err(|e| {
+                let why = core_types::one_line(&core_types::innermost_cause(Some(&e)).unwrap_or_default());
+                SessionError::Credentials {
+                    session: name,
+                    kind: ErrorKind::NotConfigured,
+                    message: format!("{what}{why}"),
+                }
+            })
+        })
+    })
 }
 
 /// Long-term keys: served as they are.

@@ -30,14 +30,28 @@ where
     // answered, whatever its Content-Type; what happened on the way when it did not
     let (service, op) = operation.split_once(':').unwrap_or(("AWS", operation));
     let f = aws_failure::call_failure(&service.to_uppercase(), op, &e);
+    // no code: the kind of what happened decides (a 503 or a dropped connection is retried,
+    // a 4xx without a body is not)
+    let code = f.code.clone().unwrap_or_else(|| {
+        match f.kind {
+            core_types::ErrorKind::Unavailable => "Unavailable",
+            core_types::ErrorKind::Throttled => "ThrottlingException",
+            core_types::ErrorKind::AccessDenied => "AccessDenied",
+            core_types::ErrorKind::ExpiredToken => "ExpiredToken",
+            _ => "UnknownError",
+        }
+        .to_owned()
+    });
+    let said = f.message.clone().or_else(|| f.summary.clone()).unwrap_or_else(|| f.to_string());
+    let message = match (&f.code, f.http_status) {
+        (None, Some(status)) => format!("HTTP {status}: {said}"),
+        _ => said,
+    };
     SessionError::Aws {
         session: session.to_owned(),
         operation,
-        code: f.code.clone().unwrap_or_else(|| match f.kind {
-            core_types::ErrorKind::Unavailable if f.http_status.is_none() => "Unavailable".to_owned(),
-            _ => f.http_status.map_or_else(|| "Unavailable".to_owned(), |s| format!("HTTP{s}")),
-        }),
-        message: f.message.clone().or_else(|| f.summary.clone()).unwrap_or_else(|| f.to_string()),
+        code,
+        message,
         request_id: f.request_id.clone().map(Box::from),
         cause: Some(Box::new(e)),
     }

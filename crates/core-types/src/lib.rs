@@ -33,7 +33,7 @@ pub use breaker::{Admission, CallOutcome, CircuitBreaker, CircuitState};
 #[cfg(any(test, feature = "test-util"))]
 pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
-pub use compare::constant_time_eq;
+pub use compare::{constant_time_eq, edit_distance};
 pub use credentials::AwsCredentials;
 pub use error::{ErrorKind, Kinded};
 pub use failure::{CallFailure, describe_foreign_body, innermost_cause, one_line};

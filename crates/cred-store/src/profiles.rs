@@ -85,27 +85,12 @@ impl ProfileSet {
         let mut scored: Vec<(usize, &str)> = self
             .profiles
             .keys()
-            .map(|p| (edit_distance(&name.to_lowercase(), &p.to_lowercase()), p.as_str()))
+            .map(|p| (core_types::edit_distance(&name.to_lowercase(), &p.to_lowercase()), p.as_str()))
             .filter(|(d, p)| *d <= (p.chars().count().max(name.chars().count()) / 3).max(2))
             .collect();
         scored.sort();
         scored.into_iter().take(3).map(|(_, p)| p).collect()
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

@@ -59,7 +59,21 @@ struct Server {
 
 impl Server {
     fn start(home: &Home, args: &[&str]) -> Self {
-        let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("ccc"))
+        Self::start_under(home, &[], args)
+    }
+
+    /// Like `start`, with a command in front (`prlimit --nofile=…`).
+    fn start_under(home: &Home, wrapper: &[&str], args: &[&str]) -> Self {
+        let ccc = assert_cmd::cargo::cargo_bin("ccc");
+        let mut command = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = StdCommand::new(first);
+                c.args(rest).arg(&ccc);
+                c
+            }
+            None => StdCommand::new(&ccc),
+        };
+        let mut child = command
             .arg("serve")
             .args(args)
             .env_clear()
@@ -305,4 +319,35 @@ fn each_profile_given_is_a_slot_with_a_token_of_its_own() {
     let e = home.ccc().args(["--profile", "served", "--profile", "again", "creds"]).assert().failure().code(1);
     let said = crate::support::stderr(&e);
     assert!(said.contains("--profile is given 2 times") && said.contains("ccc serve"), "{said}");
+}
+
+/// Out of file descriptors (a low limit, a flood of idle connections): the accept loop backs
+/// off instead of spinning (a handful of warnings, not millions), and once the flood is gone a
+/// client with the slot's token is served at once.
+#[test]
+fn out_of_file_descriptors_the_server_backs_off_and_recovers() {
+    let home = Home::new();
+    counting_profile(&home, 3600);
+    let server = Server::start_under(&home, &["prlimit", "--nofile=48:48"], &["--slot", "served"]);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.path().join(".ccc/serve.json")).unwrap()).unwrap();
+    let token = state["slots"]["served"].as_str().unwrap().to_owned();
+    ccc_tests::leak::secret(&token);
+    let addr = server.url.trim_start_matches("http://").split('/').next().unwrap().to_owned();
+    // idle connections past the limit: held, never a request
+    let flood: Vec<_> = (0..120).filter_map(|_| std::net::TcpStream::connect(&addr).ok()).collect();
+    std::thread::sleep(Duration::from_secs(3));
+    let spun = server.log.lock().unwrap().matches("accepting a connection failed").count();
+    assert!(spun > 0, "the limit was reached (else this test proves nothing)");
+    assert!(spun < 60, "{spun} accept warnings in 3 s: the loop spins");
+    drop(flood);
+    let served = std::time::Instant::now();
+    let code = StdCommand::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", &server.url, "-H"])
+        .arg(format!("Authorization: {token}"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&code.stdout), "200");
+    assert!(served.elapsed() < Duration::from_secs(3), "served {:?} after the flood", served.elapsed());
+    server.stop();
 }

@@ -103,5 +103,9 @@ fn team_settings_that_cannot_work_are_refused_with_what_to_do() {
     let t = std::time::Instant::now();
     let e = stderr(&down.ccc().args(["team", "status"]).assert().failure());
     assert!(t.elapsed() < std::time::Duration::from_secs(20), "bounded: {:?}", t.elapsed());
-    assert!(e.contains("cannot reach") && !e.contains("hunter2-team"), "{e}");
+    // refused at once, or (the driver retrying a refused connection) no answer within the bound
+    assert!(
+        (e.contains("cannot reach") || e.contains("no answer when connecting")) && !e.contains("hunter2-team"),
+        "{e}"
+    );
 }

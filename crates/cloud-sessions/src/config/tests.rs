@@ -5,8 +5,8 @@ fn a_typo_in_a_field_name_suggests_the_field() {
     let e = error_of("cloud_sessions:\n  - name: a\n    session_type: aws\n    regoin: us-east-1\n");
     assert!(e.contains("unknown field `regoin`, did you mean `region`?"), "{e}");
     assert_eq!(e.matches("cloud_sessions[0]").count(), 1, "the path once: {e}");
-    assert_eq!(edit_distance("regoin", "region"), 2);
-    assert_eq!(edit_distance("", "abc"), 3);
+    assert_eq!(core_types::edit_distance("regoin", "region"), 2);
+    assert_eq!(core_types::edit_distance("", "abc"), 3);
 }
 
 #[test]
