@@ -412,8 +412,12 @@ impl Ctx {
             // `ccc configure` (that is Cognito's)
             _ => {
                 let err = CliError::from_kinded(&e);
-                match err.kind {
-                    core_types::ErrorKind::NotConfigured => CliError { hint: None, ..err },
+                match (err.kind, &self.endpoint_url) {
+                    (core_types::ErrorKind::NotConfigured, _) => CliError { hint: None, ..err },
+                    // no answer: where it was asked, and that it is the network, not the profile
+                    (core_types::ErrorKind::Unavailable, Some(endpoint)) => {
+                        err.hint(format!("check that something answers at AWS_ENDPOINT_URL ({endpoint}), then retry"))
+                    }
                     _ => err,
                 }
             }

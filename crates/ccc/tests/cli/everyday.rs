@@ -347,3 +347,25 @@ fn every_command_ends_against_an_endpoint_that_never_answers() {
         assert!(err.contains("error"), "{args:?} ends with an error: {err}");
     }
 }
+
+/// A role profile whose STS does not answer: the error names the operation, the hint the
+/// endpoint asked (not the profile, which is fine), and no library log line is printed.
+#[test]
+fn a_role_profile_whose_sts_is_down_names_the_call_and_the_endpoint() {
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", refused.local_addr().unwrap());
+    drop(refused);
+    let home = Home::new();
+    write(&home, "credentials", "[base]\naws_access_key_id = AKIADOWN000000000001\naws_secret_access_key = s\n");
+    write(&home, "config", "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = base\n");
+    let out = home
+        .ccc()
+        .env("AWS_ENDPOINT_URL", &url)
+        .env_remove("RUST_LOG")
+        .args(["creds", "--profile", "r"])
+        .assert()
+        .code(4);
+    let err = stderr(&out);
+    assert!(err.contains("AssumeRole") && err.contains(&url), "{err}");
+    assert!(!err.contains("WARN") && !err.contains("[profile r]") && err.lines().count() <= 2, "{err}");
+}
