@@ -362,6 +362,17 @@ impl Ctx {
         }
     }
 
+    /// Whether a command without `--profile` uses the keys in the environment (as every SDK's
+    /// default chain does first).
+    pub fn uses_environment_keys(&self) -> bool {
+        self.profile_flag.is_none() && self.env_keys.is_some()
+    }
+
+    /// Whether the environment's keys are temporary (`AWS_SESSION_TOKEN` set).
+    pub fn environment_has_session_token(&self) -> bool {
+        self.env_keys.as_ref().is_some_and(|k| k.session_token().is_some())
+    }
+
     /// The variables that hold ccc's own secrets (the team store's URL, the team key, and
     /// the variable `CCC_TEAM_KEY=ENV/NAME` names): never handed to a command ccc runs.
     pub fn own_secret_vars(&self) -> Vec<String> {

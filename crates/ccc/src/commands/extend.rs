@@ -25,8 +25,18 @@ fn scalar(v: &str) -> String {
 /// profile (AssumeRole with the duration), or the profile itself (GetSessionToken with its
 /// keys; refused, with the reasons, when they are session credentials).
 fn declaration(ctx: &Ctx, profile: &str, region: &str, seconds: u64) -> CliResult<(String, &'static str)> {
-    let p = cred_store::AwsFiles::new(&ctx.paths).load_profile(profile)?;
     let head = format!("cloud_sessions:\n  - name: {SESSION}\n    session_type: aws\n    region: {}\n", scalar(region));
+    // keys in the environment (CI) come first, as for every other command without --profile
+    if ctx.uses_environment_keys() {
+        let mut yaml = format!(
+            "{head}    access_key_id: ENV/AWS_ACCESS_KEY_ID\n    secret_access_key: ENV/AWS_SECRET_ACCESS_KEY\n"
+        );
+        if ctx.environment_has_session_token() {
+            yaml.push_str("    session_token: ENV/AWS_SESSION_TOKEN\n");
+        }
+        return Ok((yaml, "GetSessionToken"));
+    }
+    let p = cred_store::AwsFiles::new(&ctx.paths).load_profile(profile)?;
     if let Some(p) = &p
         && let (Some(role), Some(source)) = (&p.role_arn, &p.source_profile)
     {

@@ -369,3 +369,19 @@ fn a_role_profile_whose_sts_is_down_names_the_call_and_the_endpoint() {
     assert!(err.contains("AssumeRole") && err.contains(&url), "{err}");
     assert!(!err.contains("WARN") && !err.contains("[profile r]") && err.lines().count() <= 2, "{err}");
 }
+
+/// `ccc session extend` in CI, with keys only in the environment: GetSessionToken is signed
+/// with them (the strict endpoint accepts it, and refuses it with a wrong secret).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_extend_uses_the_environments_keys() {
+    let ci = strict::user("extend").await;
+    let home = Home::new();
+    let env =
+        [("AWS_ACCESS_KEY_ID", ci.access_key_id.as_str()), ("AWS_SECRET_ACCESS_KEY", ci.secret_access_key.as_str())];
+    let out = ccc(&home, &["session", "extend", "--hours", "12", "--out", "-"], &env).success();
+    let text = stdout(&out);
+    assert!(text.contains("AWS_SESSION_TOKEN") && !text.contains(&ci.secret_access_key), "{text}");
+    let wrong = [env[0], ("AWS_SECRET_ACCESS_KEY", "not-the-secret")];
+    let refused = ccc(&home, &["session", "extend", "--hours", "12", "--out", "-"], &wrong).failure();
+    assert!(stderr(&refused).contains("SignatureDoesNotMatch"), "{}", stderr(&refused));
+}
