@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use core_types::{AwsCredentials, ExposeSecret};
 use cred_store::{Refreshing, to_sdk_credentials};
@@ -17,7 +16,7 @@ use crate::error::SessionError;
 use crate::error::not_in_this_build;
 #[cfg(feature = "key-vault")]
 use crate::keyvault::AzureKeyVaultStore;
-use crate::options::ManagerOptions;
+use crate::options::{ManagerOptions, base_config};
 use crate::plan::{AwsCredentialPlan, AwsSessionPlan, Plan, RoleSource, Step, StorePlan};
 #[cfg(feature = "azure")]
 use crate::plan::{AzureCredentialPlan, AzureSessionPlan};
@@ -35,28 +34,30 @@ pub(crate) struct Built {
     pub azure: BTreeMap<String, AzureSession>,
 }
 
-/// An SDK configuration for `region` with the manager's endpoint and attempt timeout.
-pub(crate) fn base_config(
-    region: &str,
-    options: &ManagerOptions,
-    provider: Option<SharedCredentialsProvider>,
-    retry: RetryConfig,
-) -> SdkConfig {
-    let mut b = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .retry_config(retry)
-        // a stalled endpoint costs one attempt, not the run: the attempt times out and the
-        // retry policy decides what next
-        .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(options.attempt_timeout)
-                .operation_attempt_timeout(options.attempt_timeout)
-                .build(),
-        );
-    b.set_endpoint_url(options.endpoint_url.clone());
-    b.set_credentials_provider(provider);
-    b.build()
+/// A profile's credentials from the credential engine. A profile that cannot be planned (not
+/// there yet, say) fails when its credentials are asked for, as the SDKs' profile provider
+/// does, not the whole manager's build: the other sessions stay usable.
+async fn profile_provider(profile: &str, options: &ManagerOptions) -> SharedCredentialsProvider {
+    // boxed: the engine's future inside the manager's build is deep enough to overflow layout queries
+    match Box::pin(crate::profile::profile_credentials(profile, options)).await {
+        Ok(built) => built.provider,
+        Err(e) => SharedCredentialsProvider::new(Unplanned(e.to_string())),
+    }
+}
+
+/// A profile the engine could not plan: its reason, on every ask.
+#[derive(Debug)]
+struct Unplanned(String);
+
+impl aws_credential_types::provider::ProvideCredentials for Unplanned {
+    fn provide_credentials<'a>(&'a self) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        aws_credential_types::provider::future::ProvideCredentials::ready(Err(
+            aws_credential_types::provider::error::CredentialsError::not_loaded(self.0.clone()),
+        ))
+    }
 }
 
 /// Builds every step of `plan` in order.
@@ -114,7 +115,7 @@ pub(crate) async fn build(plan: &Plan, options: &ManagerOptions) -> Result<Built
             Step::Store(StorePlan::SecretsManager { session, region, priority, .. }) => {
                 let s = &built.aws[session];
                 let sdk = match region {
-                    Some(r) => s.sdk.to_builder().region(Region::new(r.clone())).build(),
+                    Some(r) => s.sdk.to_builder().region(aws_config::Region::new(r.clone())).build(),
                     None => s.sdk.clone(),
                 };
                 resolver.add_store(*priority, Arc::new(AwsSecretStore::new(&sdk)));
@@ -210,9 +211,8 @@ async fn build_aws(
                     AwsCredentialPlan::AssumeRole { source, external_id, .. } => {
                         let source = match source {
                             RoleSource::Session(s) => built.get(s).map(|b| b.provider.clone()),
-                            RoleSource::Profile(p) => Some(SharedCredentialsProvider::new(
-                                aws_config::profile::ProfileFileCredentialsProvider::builder().profile_name(p).build(),
-                            )),
+                            // a profile's credentials from the one credential engine
+                            RoleSource::Profile(p) => Some(profile_provider(p, options).await),
                             RoleSource::DefaultChain => Some(default_chain().await),
                         };
                         (source, Assume::Role { external_id: external_id.clone() })
@@ -251,9 +251,8 @@ async fn build_aws(
                 renewer = Some(r);
                 provider
             }
-            AwsCredentialPlan::Profile(profile) => SharedCredentialsProvider::new(
-                aws_config::profile::ProfileFileCredentialsProvider::builder().profile_name(profile).build(),
-            ),
+            // the same plan and build as `ccc creds --profile` (cred-store plans, profile.rs builds)
+            AwsCredentialPlan::Profile(profile) => profile_provider(profile, options).await,
             AwsCredentialPlan::DefaultChain => default_chain().await,
         };
         let mut sdk = base_config(region, options, Some(provider.clone()), RetryConfig::standard());

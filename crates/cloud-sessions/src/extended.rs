@@ -14,9 +14,9 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use core_types::{AwsCredentials, Clock, CredentialSource};
 use cred_store::Refreshing;
 
-use crate::build::base_config;
 use crate::error::SessionError;
 use crate::manager::CloudSessionManager;
+use crate::options::base_config;
 use crate::sources::{AssumeRoleSource, aws_error};
 
 /// GetSessionToken's range for IAM user keys (the root user's ends at one hour).

@@ -4,6 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use core_types::{Clock, RefreshPolicy, RetryPolicy, SystemClock};
 use cred_store::TokenStore;
 
@@ -199,4 +202,28 @@ impl ManagerOptions {
     pub(crate) fn azure_transport(&self) -> Arc<dyn azure_core::http::HttpClient> {
         Arc::new(self.http.clone())
     }
+}
+
+/// An SDK configuration for `region` with the manager's endpoint and attempt timeout.
+pub(crate) fn base_config(
+    region: &str,
+    options: &ManagerOptions,
+    provider: Option<SharedCredentialsProvider>,
+    retry: RetryConfig,
+) -> SdkConfig {
+    let mut b = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .retry_config(retry)
+        // a stalled endpoint costs one attempt, not the run: the attempt times out and the
+        // retry policy decides what next
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(options.attempt_timeout)
+                .operation_attempt_timeout(options.attempt_timeout)
+                .build(),
+        );
+    b.set_endpoint_url(options.endpoint_url.clone());
+    b.set_credentials_provider(provider);
+    b.build()
 }

@@ -105,7 +105,7 @@ pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Resul
             fixed(keys)
         }
         Base::Sso { account_id: Some(_), role_name: Some(_), .. } => {
-            let sdk = crate::build::base_config(&region, options, None, RetryConfig::standard());
+            let sdk = crate::options::base_config(&region, options, None, RetryConfig::standard());
             let cache = sso_cache(&name, sso_profile(&plan), &sdk, options).await?;
             entry = cache.entry_file().map(|f| (f.to_owned(), cache.policy()));
             let fetch = fetch_from(&cache);
@@ -124,7 +124,7 @@ pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Resul
             (provider.clone(), fetch_provided(provider, &name, "its credential_process failed: "))
         }
         Base::WebIdentity { role_arn, token_file, role_session_name } => {
-            let sts = crate::build::base_config(&region, options, None, RetryConfig::standard());
+            let sts = crate::options::base_config(&region, options, None, RetryConfig::standard());
             let source = crate::sources::AssumeRoleSource {
                 session: name.clone(),
                 sts: aws_sdk_sts::Client::new(&sts),
@@ -151,7 +151,7 @@ pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Resul
         other => return Err(unsupported(format!("a credential base this build does not know: {other:?}"))),
     };
     for (i, hop) in plan.hops.iter().enumerate() {
-        let sts = crate::build::base_config(&region, options, Some(provider.clone()), RetryConfig::standard());
+        let sts = crate::options::base_config(&region, options, Some(provider.clone()), RetryConfig::standard());
         let source = RoleSource {
             name: format!("profile {} (role {})", hop.profile, hop.role_arn),
             sts: aws_sdk_sts::Client::new(&sts),
