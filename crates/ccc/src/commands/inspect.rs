@@ -60,7 +60,15 @@ pub async fn history(ctx: &Ctx, args: HistoryArgs) -> CliResult {
 /// the profile's credentials (`user/alice` → `alice`; an assumed role's session name).
 async fn caller_owner(sdk: &aws_config::SdkConfig, at: &str) -> CliResult<String> {
     let who = aws_sdk_sts::Client::new(sdk).get_caller_identity().send().await.map_err(|e| {
-        CliError::from_failure(aws_failure::call_failure("STS", "GetCallerIdentity", &e)).context(at.to_owned())
+        let e =
+            CliError::from_failure(aws_failure::call_failure("STS", "GetCallerIdentity", &e)).context(at.to_owned());
+        // a refusal is answered by naming the owner; an outage keeps its network hint
+        match e.kind {
+            core_types::ErrorKind::NotAuthorized | core_types::ErrorKind::AccessDenied => {
+                e.hint("STS would not name the caller: name the owner with --user NAME, or list everything with --all")
+            }
+            _ => e,
+        }
     })?;
     let arn = who.arn().unwrap_or_default();
     let name = super::creds::principal_name(arn).unwrap_or_default();

@@ -330,3 +330,54 @@ async fn every_failure_reads_in_two_lines_with_a_hint_that_exists() {
     let all: String = snaps.iter().map(|(name, s)| format!("== {name}\n{s}\n")).collect();
     insta::assert_snapshot!("every_failure", all);
 }
+
+/// Each hint names the command that fixes the failure the user met: an OAuth sign-in the
+/// provider revoked is renewed by `ccc oauth login NAME` (not the Cognito `ccc login`), and
+/// `ccc resources` on a keys profile whose caller STS will not name asks for `--user` or
+/// `--all` (not an internal parameter).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hint_names_the_command_that_fixes_it() {
+    let home = Home::new();
+    let issuer = peer("CCC_TEST_OIDC_ISSUER");
+    let path = home.path().display().to_string();
+    let mut snaps: Vec<(&str, String)> = Vec::new();
+
+    // an OAuth sign-in the provider revoked behind ccc's back
+    home.ccc().args(["oauth", "add", "corp", "--issuer", &issuer, "--client-id", "ccc-public"]).assert().success();
+    crate::oauth::oauth_login_with(&home, "hint-ulla", &["corp"]).await;
+    let store = cred_store::TokenStore::new(&cred_store::Paths::under_home(home.path()));
+    let stored = store.get(&cred_store::TokenKey::new("oauth", &issuer, "ccc-public")).unwrap().unwrap();
+    let refresh = stored.refresh_token.clone().expect("a refresh token");
+    ccc_tests::leak::secret(core_types::ExposeSecret::expose_secret(&refresh));
+    ccc_tests::oidc::public_client().await.revoke(&refresh, true).await.expect("the provider revokes");
+    crate::support::expire_stored_oauth_tokens(&home);
+    let r =
+        rendered(home.ccc().env_remove("RUST_LOG").args(["oauth", "token", "corp"]).assert(), &[(&issuer, "ISSUER")]);
+    let text = check(&r, 3, &[core_types::ExposeSecret::expose_secret(&refresh)]);
+    assert!(text.contains("`ccc oauth login corp`") && !text.contains("`ccc login"), "{text}");
+    snaps.push(("oauth token after the provider revoked the sign-in", text));
+
+    // a keys profile (only in ~/.aws/credentials) whose STS refuses to name the caller
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/credentials"),
+        "[work]\naws_access_key_id = AKIAEXAMPLEHINTS0001\naws_secret_access_key = hint-secret\n",
+    )
+    .unwrap();
+    let front = ccc_tests::front::Front::start().await;
+    front.inject("sts:GetCallerIdentity", None, 1, ccc_tests::front::Fault::Error(403, "AccessDenied"));
+    let r = rendered(
+        home.ccc()
+            .env_remove("RUST_LOG")
+            .env("AWS_ENDPOINT_URL", &front.url)
+            .args(["resources", "--profile", "work", "--regions", "us-east-1"])
+            .assert(),
+        &[(&front.url, "FRONT"), (&path, "HOME")],
+    );
+    let text = check(&r, 1, &["hint-secret"]);
+    assert!(text.contains("--user NAME") && text.contains("--all") && !text.contains("show_all"), "{text}");
+    snaps.push(("resources on a keys profile whose caller STS will not name", text));
+
+    let all: String = snaps.iter().map(|(name, s)| format!("== {name}\n{s}\n")).collect();
+    insta::assert_snapshot!("every_hint", all);
+}
