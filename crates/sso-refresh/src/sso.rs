@@ -95,15 +95,18 @@ impl AwsSsoBuilder {
             Target::Session(s) => SsoProfile::load_session(&files, s)?,
         };
         let journal = Journal::open(&self.config, &self.paths).await?;
-        let sdk = self
-            .sdk
-            .unwrap_or_else(|| SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build());
-        let region = aws_config::Region::new(profile.sso_region.clone());
         // every attempt has a deadline, so a stalled endpoint cannot hang a refresh
         let timeouts = aws_config::timeout::TimeoutConfig::builder()
             .connect_timeout(ATTEMPT_TIMEOUT)
             .operation_attempt_timeout(ATTEMPT_TIMEOUT)
             .build();
+        let sdk = self.sdk.unwrap_or_else(|| {
+            SdkConfig::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .timeout_config(timeouts.clone())
+                .build()
+        });
+        let region = aws_config::Region::new(profile.sso_region.clone());
         let sso = aws_sdk_sso::Client::from_conf(
             aws_sdk_sso::config::Builder::from(&sdk).region(region.clone()).timeout_config(timeouts.clone()).build(),
         );

@@ -392,14 +392,14 @@ fn every_client_has_a_deadline() {
     }
     for f in files {
         let src = non_test_source(&f);
-        let builds_aws = src.contains("SdkConfig::builder()") || src.contains("::Client::from_conf(");
-        if builds_aws {
-            assert!(
-                src.contains("timeout_config(") || src.contains("sdk_timeouts()"),
-                "{}: builds an AWS client or SdkConfig without a TimeoutConfig",
-                f.display()
-            );
-        }
+        // each construction its own deadline: as many TimeoutConfigs given as configs built
+        let builds = src.matches("SdkConfig::builder()").count() + src.matches("::Client::from_conf(").count();
+        let deadlines = src.matches(".timeout_config(").count();
+        assert!(
+            deadlines >= builds,
+            "{}: builds {builds} AWS clients or SdkConfigs and gives {deadlines} a TimeoutConfig",
+            f.display()
+        );
         for (i, line) in src.lines().enumerate() {
             assert!(
                 !line.contains("reqwest::Client::new()"),

@@ -338,12 +338,21 @@ fn every_command_ends_against_an_endpoint_that_never_answers() {
             (args, c.spawn().unwrap())
         })
         .collect();
-    for (args, child) in children {
+    let bound = std::time::Duration::from_secs(120);
+    for (args, mut child) in children {
+        // waited for within the bound: a command that hangs is killed and fails the test
+        while child.try_wait().unwrap().is_none() && started.elapsed() < bound {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            panic!("{args:?} was still waiting after {bound:?}");
+        }
         let out = child.wait_with_output().unwrap();
         let took = started.elapsed();
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(!out.status.success(), "{args:?} cannot succeed: {err}");
-        assert!(took < std::time::Duration::from_secs(120), "{args:?} ran {took:?}");
+        assert!(took < bound, "{args:?} ran {took:?}");
         assert!(err.contains("error"), "{args:?} ends with an error: {err}");
     }
 }
