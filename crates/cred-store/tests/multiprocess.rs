@@ -267,42 +267,54 @@ fn sigkill_mid_write_leaves_old_or_new_file() {
 #[test]
 #[ignore = "helper process of thirty_two_first_uses_of_the_ledger_all_succeed"]
 fn helper_first_ledger_use() {
-    let Some(path) = env("CCC_LEDGER_PATH") else { return };
+    let Some(dir) = env("CCC_LEDGER_DIR") else { return };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        // every process starts at once (a shared start time), so they race to create the file
+        // every process starts each round at once (a shared start time), so they race to
+        // create that round's file; one round loses the race only sometimes, ten rarely all win
         let start: u64 = env("CCC_START_AT_MS").unwrap().parse().unwrap();
-        #[allow(clippy::disallowed_methods)] // real time across processes
-        let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as u64;
-        tokio::time::sleep(Duration::from_millis(start.saturating_sub(now))).await;
-        let ledger = cred_store::Ledger::open_sqlite(Path::new(&path)).await.expect("first use opens the ledger");
-        #[allow(clippy::disallowed_methods)]
-        let at = SystemTime::now();
-        let outcome = cred_store::Outcome::Success { expires_at: None };
-        ledger.record_attempt("sso", &format!("p{}", std::process::id()), at, &outcome).await.expect("recorded");
+        for round in 0..LEDGER_ROUNDS {
+            #[allow(clippy::disallowed_methods)] // real time across processes
+            let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as u64;
+            let at = start + round * 150;
+            tokio::time::sleep(Duration::from_millis(at.saturating_sub(now))).await;
+            let path = Path::new(&dir).join(format!("round-{round}")).join("ledger.sqlite");
+            let ledger = cred_store::Ledger::open_sqlite(&path).await.expect("first use opens the ledger");
+            #[allow(clippy::disallowed_methods)]
+            let at = SystemTime::now();
+            let outcome = cred_store::Outcome::Success { expires_at: None };
+            ledger.record_attempt("sso", &format!("p{}", std::process::id()), at, &outcome).await.expect("recorded");
+        }
     });
 }
 
-/// 32 processes using a ledger that does not exist yet, at the same moment: each opens it
-/// and records its attempt (the file's creation race is no error), and all 32 are there.
+/// How many fresh ledgers the 32 processes race to create.
+const LEDGER_ROUNDS: u64 = 10;
+
+/// 32 processes using ledgers that do not exist yet, at the same moment, ten times over:
+/// each opens it and records its attempt (the file's creation race is no error), and all 32
+/// are there. (Reverting the fix, checking `exists()` before `create_new`, fails about one
+/// round in four: ten rounds make a miss unlikely.)
 #[test]
 fn thirty_two_first_uses_of_the_ledger_all_succeed() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ccc").join("ledger.sqlite");
     #[allow(clippy::disallowed_methods)]
     let start = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as u64 + 1500;
     let children: Vec<Child> = (0..32)
         .map(|_| {
             spawn_helper(
                 "helper_first_ledger_use",
-                &[("CCC_LEDGER_PATH", path.display().to_string()), ("CCC_START_AT_MS", start.to_string())],
+                &[("CCC_LEDGER_DIR", dir.path().display().to_string()), ("CCC_START_AT_MS", start.to_string())],
             )
         })
         .collect();
     wait_all(children);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let total =
-        rt.block_on(async { cred_store::Ledger::open_sqlite(&path).await.unwrap().attempt_total().await.unwrap() });
-    assert_eq!(total, 32);
-    assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    for round in 0..LEDGER_ROUNDS {
+        let path = dir.path().join(format!("round-{round}")).join("ledger.sqlite");
+        let total =
+            rt.block_on(async { cred_store::Ledger::open_sqlite(&path).await.unwrap().attempt_total().await.unwrap() });
+        assert_eq!(total, 32, "round {round}");
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
 }
