@@ -502,13 +502,13 @@ pub struct ProfileCredentials {
     pub credentials: aws_credential_types::Credentials,
     /// The refreshing cache's entry file that keeps them and its window, when one does: the
     /// credential_process warm path serves it from the next start (`cred_store::warm`).
-    pub entry: Option<(std::path::PathBuf, core_types::RefreshPolicy)>,
+    pub entry: Option<cred_store::warm::Entry>,
 }
 
-fn warm_entry<S>(cache: &Refreshing<S>) -> Option<(std::path::PathBuf, core_types::RefreshPolicy)>
+fn warm_entry<S>(cache: &Refreshing<S>) -> Option<cred_store::warm::Entry>
 where
     S: core_types::CredentialSource,
     S::Output: cred_store::CacheCodec,
 {
-    cache.entry_file().map(|f| (f.to_owned(), cache.policy()))
+    cache.entry_file().map(|f| cred_store::warm::Entry::new(f.to_owned(), cache.policy()))
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use aws_config::retry::RetryConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use core_types::{AwsCredentials, CredentialSource, ErrorKind, ExposeSecret, RefreshPolicy};
+use core_types::{AwsCredentials, CredentialSource, ErrorKind, ExposeSecret};
 use cred_store::{AwsFiles, Base, CredentialPlan, Refreshing, RoleHop};
 
 use crate::error::SessionError;
@@ -33,7 +33,7 @@ pub struct ProfileCredentials {
     pub plan: CredentialPlan,
     /// The refreshing cache's entry file that keeps the last step's credentials and its
     /// window, when one does (the `credential_process` warm path serves it).
-    pub entry: Option<(PathBuf, RefreshPolicy)>,
+    pub entry: Option<cred_store::warm::Entry>,
 }
 
 impl ProfileCredentials {
@@ -94,6 +94,7 @@ pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Resul
         |message: String| SessionError::Credentials { session: name.clone(), kind: ErrorKind::NotConfigured, message };
     let region = options.sts_region();
     let mut entry = None;
+    let mut sign_in = None;
     let (mut provider, mut fetch): (SharedCredentialsProvider, Fetch) = match &plan.base {
         Base::AccessKey { access_key_id, secret_access_key, session_token, .. } => {
             let keys = AwsCredentials::new(
@@ -106,8 +107,10 @@ pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Resul
         }
         Base::Sso { account_id: Some(_), role_name: Some(_), .. } => {
             let sdk = crate::options::base_config(&region, options, None, RetryConfig::standard());
-            let cache = sso_cache(&name, sso_profile(&plan), &sdk, options).await?;
-            entry = cache.entry_file().map(|f| (f.to_owned(), cache.policy()));
+            let (cache, token_file) = sso_cache(&name, sso_profile(&plan), &sdk, options).await?;
+            // what the sign-in gave is served only while that sign-in's token is there
+            sign_in = Some(token_file);
+            entry = cache.entry_file().map(|f| cred_store::warm::Entry::new(f.to_owned(), cache.policy()));
             let fetch = fetch_from(&cache);
             (SharedCredentialsProvider::new(cache), fetch)
         }
@@ -135,7 +138,7 @@ pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Resul
             };
             let file = entry_file(&paths, &plan, 0);
             let cache = cached(source, options, file.clone());
-            entry = Some((file, cache.policy()));
+            entry = Some(cred_store::warm::Entry::new(file, cache.policy()));
             let fetch = fetch_from(&cache);
             (SharedCredentialsProvider::new(cache), fetch)
         }
@@ -161,10 +164,14 @@ pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Resul
         };
         let file = entry_file(&paths, &plan, i + 1);
         let cache = cached(source, options, file.clone());
-        entry = Some((file, cache.policy()));
+        entry = Some(cred_store::warm::Entry::new(file, cache.policy()));
         fetch = fetch_from(&cache);
         provider = SharedCredentialsProvider::new(cache);
     }
+    let entry = match (entry, sign_in) {
+        (Some(e), Some(token)) => Some(e.depending_on(token)),
+        (e, _) => e,
+    };
     Ok(ProfileCredentials { provider, fetch, plan, entry })
 }
 
@@ -201,7 +208,7 @@ async fn sso_cache(
     profile: &str,
     sdk: &aws_config::SdkConfig,
     options: &ManagerOptions,
-) -> Result<Refreshing<sso_refresh::SsoSource>, SessionError> {
+) -> Result<(Refreshing<sso_refresh::SsoSource>, PathBuf), SessionError> {
     use crate::renew::IntoSessionError;
     let paths = options.resolved_paths()?;
     let env = options.env.clone();
@@ -213,7 +220,7 @@ async fn sso_cache(
         .build()
         .await
         .map_err(|e| e.into_session_error(name))?;
-    Ok(sso.credentials_provider())
+    Ok((sso.credentials_provider(), sso.token_file()))
 }
 
 #[cfg(not(feature = "sso"))]
@@ -222,7 +229,7 @@ async fn sso_cache(
     _profile: &str,
     _sdk: &aws_config::SdkConfig,
     _options: &ManagerOptions,
-) -> Result<Refreshing<RoleSource>, SessionError> {
+) -> Result<(Refreshing<RoleSource>, PathBuf), SessionError> {
     Err(SessionError::Unsupported {
         name: name.to_owned(),
         message: "IAM Identity Center profiles need cloud-sessions built with the `sso` feature".into(),

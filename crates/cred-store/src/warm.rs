@@ -33,23 +33,52 @@ fn inputs(paths: &Paths) -> [PathBuf; 3] {
     [paths.ccc_config_file(), paths.config_file.clone(), paths.credentials_file.clone()]
 }
 
-fn stamps(paths: &Paths) -> Value {
+/// What serves a profile on the warm path: a refreshing cache's entry file, the window it is
+/// kept under, and the sign-in files its value came from (an SSO token cache entry: when it
+/// is gone or replaced, a sign-out or another sign-in, the full program decides again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The refreshing cache's entry file.
+    pub file: PathBuf,
+    /// The window it is refreshed within.
+    pub policy: RefreshPolicy,
+    /// Files whose change or removal means the entry may no longer be the one to serve.
+    pub depends_on: Vec<PathBuf>,
+}
+
+impl Entry {
+    /// An entry that depends on the profile files alone.
+    pub fn new(file: PathBuf, policy: RefreshPolicy) -> Self {
+        Self { file, policy, depends_on: Vec::new() }
+    }
+
+    /// The same entry, also depending on `file`.
+    pub fn depending_on(mut self, file: PathBuf) -> Self {
+        self.depends_on.push(file);
+        self
+    }
+}
+
+fn stamps(paths: &Paths, also: &[PathBuf]) -> Value {
     let stamp = |p: &Path| match fsutil::stamp(p) {
         Some((mtime_ns, len, inode)) => json!([mtime_ns.to_string(), len, inode]),
         None => Value::Null,
     };
-    Value::Array(inputs(paths).iter().map(|p| json!({"path": p.display().to_string(), "stamp": stamp(p)})).collect())
+    Value::Array(
+        inputs(paths).iter().chain(also).map(|p| json!({"path": p.display().to_string(), "stamp": stamp(p)})).collect(),
+    )
 }
 
-/// Notes that `entry` (a refreshing cache's entry file, kept under `policy`) serves `profile`
-/// as things stand. Written only when it says something new.
-pub fn note(paths: &Paths, profile: &str, entry: &Path, policy: RefreshPolicy) -> Result<()> {
+/// Notes that `entry` serves `profile` as things stand. Written only when it says something
+/// new.
+pub fn note(paths: &Paths, profile: &str, entry: &Entry) -> Result<()> {
     let note = json!({
-        "version": 1,
+        "version": 2,
         "profile": profile,
-        "entry": entry.display().to_string(),
-        "window_secs": policy.window().as_secs(),
-        "files": stamps(paths),
+        "entry": entry.file.display().to_string(),
+        "window_secs": entry.policy.window().as_secs(),
+        "also": entry.depends_on.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "files": stamps(paths, &entry.depends_on),
     });
     let file = note_file(paths, profile);
     let text = note.to_string();
@@ -70,7 +99,12 @@ pub fn serve(paths: &Paths, profile: &str, now: SystemTime) -> Option<AwsCredent
     }
     let text = fsutil::read_optional(&note_path).ok()??;
     let note: Value = serde_json::from_str(&text).ok()?;
-    if note.get("version")? != 1 || note.get("profile")?.as_str()? != profile || note.get("files")? != &stamps(paths) {
+    let also: Vec<PathBuf> =
+        note.get("also")?.as_array()?.iter().map(|p| p.as_str().map(PathBuf::from)).collect::<Option<_>>()?;
+    if note.get("version")? != 2
+        || note.get("profile")?.as_str()? != profile
+        || note.get("files")? != &stamps(paths, &also)
+    {
         return None;
     }
     let entry = PathBuf::from(note.get("entry")?.as_str()?);
@@ -100,7 +134,7 @@ mod tests {
         let entry = paths.cache_entry("role", &["p"]);
         fsutil::ensure_dir(&paths.cache_dir()).unwrap();
         entry_at(&entry, &creds(now + Duration::from_secs(3600)), now);
-        note(&paths, "p", &entry, RefreshPolicy::new(Duration::from_secs(300))).unwrap();
+        note(&paths, "p", &Entry::new(entry, RefreshPolicy::new(Duration::from_secs(300)))).unwrap();
         assert!(serve(&paths, "p", now).is_some(), "the honest note serves");
         let note_path = note_file(&paths, "p");
         std::fs::set_permissions(&note_path, std::fs::Permissions::from_mode(0o622)).unwrap();
@@ -109,7 +143,7 @@ mod tests {
         // an entry elsewhere (a planted note pointing at another account's file)
         let elsewhere = tmp.path().join("planted.json");
         entry_at(&elsewhere, &creds(now + Duration::from_secs(3600)), now);
-        note(&paths, "p", &elsewhere, RefreshPolicy::new(Duration::from_secs(300))).unwrap();
+        note(&paths, "p", &Entry::new(elsewhere, RefreshPolicy::new(Duration::from_secs(300)))).unwrap();
         assert!(serve(&paths, "p", now).is_none(), "an entry outside the cache directory is not read");
     }
     use core_types::ExposeSecret as _;
@@ -134,9 +168,12 @@ mod tests {
         let entry = paths.cache_entry("role", &["p"]);
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let window = RefreshPolicy::new(Duration::from_secs(300));
+        let sign_in = tmp.path().join("sso-token.json");
+        std::fs::write(&sign_in, "{}").unwrap();
+        let warm = Entry::new(entry.clone(), window).depending_on(sign_in.clone());
         entry_at(&entry, &creds(now + Duration::from_secs(3600)), now);
         assert!(serve(&paths, "p", now).is_none(), "no note yet");
-        note(&paths, "p", &entry, window).unwrap();
+        note(&paths, "p", &warm).unwrap();
         let served = serve(&paths, "p", now).unwrap();
         assert_eq!(served.access_key_id().expose_secret(), "ASIAWARM");
         assert!(serve(&paths, "q", now).is_none(), "another profile");
@@ -151,7 +188,13 @@ mod tests {
         assert!(serve(&paths, "p", now).is_some());
         std::fs::write(&paths.config_file, "[profile p]\nregion = eu-west-1\n").unwrap();
         assert!(serve(&paths, "p", now).is_none(), "the config changed");
-        note(&paths, "p", &entry, window).unwrap();
+        note(&paths, "p", &warm).unwrap();
+        assert!(serve(&paths, "p", now).is_some());
+        // the sign-in it came from ended elsewhere (`aws sso logout` removed the token)
+        std::fs::remove_file(&sign_in).unwrap();
+        assert!(serve(&paths, "p", now).is_none(), "the sign-in it depends on is gone");
+        std::fs::write(&sign_in, "{}").unwrap();
+        note(&paths, "p", &warm).unwrap();
         assert!(serve(&paths, "p", now).is_some());
         // signed out: the entry is gone
         std::fs::remove_file(&entry).unwrap();

@@ -201,6 +201,12 @@ impl AwsSso {
         format!("sso:{}", self.inner.profile.cache_key())
     }
 
+    /// The SSO token cache file this profile's sign-in is kept in (what `aws sso logout`
+    /// removes): the role credentials come from it.
+    pub fn token_file(&self) -> PathBuf {
+        self.inner.cache.path_for(self.inner.profile.cache_key())
+    }
+
     /// The self-refreshing credentials, usable as an AWS SDK credentials provider.
     pub fn credentials_provider(&self) -> Refreshing<SsoSource> {
         self.credentials.clone()

@@ -25,8 +25,8 @@ pub async fn creds(ctx: &Ctx, args: CredsArgs) -> CliResult {
         match ctx.profile_credentials(&config, &profile, budget).await {
             Ok(served) => {
                 // the next start serves this entry without the rest of ccc while it is fresh
-                if let Some((entry, policy)) = &served.entry
-                    && let Err(e) = cred_store::warm::note(&ctx.paths, &profile, entry, *policy)
+                if let Some(entry) = &served.entry
+                    && let Err(e) = cred_store::warm::note(&ctx.paths, &profile, entry)
                 {
                     tracing::debug!(error = %e, "could not note the warm path");
                 }

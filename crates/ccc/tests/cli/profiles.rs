@@ -203,6 +203,15 @@ async fn sso_credentials_follow_the_profile_and_end_with_the_sign_out() {
     ccc(&["sso", "logout", "--profile", "p"]).assert().success();
     assert_eq!(stub.calls("Logout"), 2);
     ccc(&["creds", "--profile", "p"]).assert().code(3);
+    // and a sign-out ccc did not make (`aws sso logout` removes the token cache entry): the
+    // role credentials that sign-in gave are not served either
+    ccc(&["sso", "login", "--profile", "p", "--no-browser"]).assert().success();
+    assert_eq!(secret(&["creds", "--profile", "p"]), "stub-secret-Admin-222222222222");
+    for f in std::fs::read_dir(home.path().join(".aws/sso/cache")).unwrap() {
+        std::fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    let refused = ccc(&["creds", "--profile", "p"]).assert().code(3);
+    assert!(!stdout(&refused).contains("stub-secret"), "never the old credentials");
 }
 
 /// Signing in to an `[sso-session]` before any profile uses it (`ccc sso login --sso-session`,

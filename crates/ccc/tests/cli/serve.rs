@@ -261,12 +261,12 @@ fn a_unix_socket_is_private_and_serves_the_same_protocol() {
     // what is at --socket and is no socket is not ccc's to delete
     let precious = home.path().join("notes.txt");
     std::fs::write(&precious, "keep me").unwrap();
-    let refused =
-        home.ccc()
-            .args(["serve", "--slot", "served", "--socket", precious.to_str().unwrap()])
-            .timeout(std::time::Duration::from_secs(30))
-            .assert()
-            .code(1);
+    let refused = home
+        .ccc()
+        .args(["serve", "--slot", "served", "--socket", precious.to_str().unwrap()])
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(1);
     assert!(crate::support::stderr(&refused).contains("not a socket"), "{}", crate::support::stderr(&refused));
     assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
     let socket = home.path().join("creds.sock");
