@@ -132,6 +132,13 @@ impl Kinded for SessionError {
             SessionError::CircuitOpen { .. } => ErrorKind::Unavailable,
         }
     }
+
+    fn wrapped(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        match self {
+            SessionError::Store(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// A declaration this build of the crate cannot serve: which feature would.

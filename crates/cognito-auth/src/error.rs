@@ -87,6 +87,13 @@ impl Kinded for CognitoError {
             CognitoError::Call(e) => e.kind(),
         }
     }
+
+    fn wrapped(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        match self {
+            CognitoError::Store(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// Maps an AWS service error code (and message) to our error. The message comes from the

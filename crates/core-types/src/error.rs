@@ -66,6 +66,13 @@ impl fmt::Display for ErrorKind {
 pub trait Kinded: std::error::Error + Send + Sync + 'static {
     /// The category of this error.
     fn kind(&self) -> ErrorKind;
+
+    /// The error this one forwards whole (a `#[error(transparent)]` variant, whose message
+    /// and source are the inner error's): how a caller finds a typed error behind a wrapper
+    /// without reading its text. `None` for an error that says something of its own.
+    fn wrapped(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -117,6 +117,10 @@ pub enum Error {
         message: String,
         /// The category (ExpiredToken when the cached value is past its expiry).
         kind: ErrorKind,
+        /// The source's own error, typed (its words are in `message` too, for one-line
+        /// reports; a caller inspects this, never the text).
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     },
 }
 

@@ -558,7 +558,13 @@ where
     }
 
     fn error(&self, kind: ErrorKind, message: String) -> Error {
-        Error::Refresh { name: self.inner.source.name().into_owned(), message, kind }
+        Error::Refresh { name: self.inner.source.name().into_owned(), message, kind, source: None }
+    }
+
+    /// A failure of the source, said in this cache's words, the source's error kept as the
+    /// cause.
+    fn failed(&self, kind: ErrorKind, message: String, cause: S::Error) -> Error {
+        Error::Refresh { name: self.inner.source.name().into_owned(), message, kind, source: Some(Box::new(cause)) }
     }
 
     /// Calls upstream; on failure falls back to a still-valid stale value. Returns the value
@@ -575,32 +581,40 @@ where
                 }
                 // a cache of the same source inside this one (a sign-in's tokens under its AWS
                 // credentials) has said what failed and what to do: said once, not twice
-                _ if e.to_string().starts_with(&format!("{name}: ")) => {
-                    let text = e.to_string();
-                    Err(self.error(e.kind(), text[name.len() + 2..].to_owned()))
-                }
+                _ if let Some((message, kind)) = same_source_report(&e, &name) => Err(self.failed(kind, message, e)),
                 Some(v) => {
                     let at = core_types::Expiring::expiry(&v).map(format_rfc3339).unwrap_or_default();
                     // upstream unreachable is not a reason to sign in again: the kind says
-                    // which it is, so a caller can retry the one and prompt for the other
+                    // which it is (ExpiredToken: sign in again), so a caller can retry the one
+                    // and prompt for the other
                     if e.kind().is_retryable() {
-                        Err(self.error(
-                            e.kind(),
-                            format!("expired at {at} and could not be renewed: {e}; retry when the service answers"),
-                        ))
+                        let message =
+                            format!("expired at {at} and could not be renewed: {e}; retry when the service answers");
+                        Err(self.failed(e.kind(), message, e))
                     } else {
-                        // the source may have said it already (oauth's invalid_grant does)
-                        let refused = e.to_string();
-                        let advice = if refused.ends_with("sign in again") { "" } else { "; sign in again" };
-                        Err(self.error(
-                            ErrorKind::ExpiredToken,
-                            format!("expired at {at} and the renewal was refused: {refused}{advice}"),
-                        ))
+                        let message = format!("expired at {at} and the renewal was refused: {e}");
+                        Err(self.failed(ErrorKind::ExpiredToken, message, e))
                     }
                 }
-                None => Err(self.error(e.kind(), format!("could not obtain a credential: {e}"))),
+                None => {
+                    let message = format!("could not obtain a credential: {e}");
+                    Err(self.failed(e.kind(), message, e))
+                }
             },
         }
+    }
+}
+
+/// What a refreshing cache of the source `name` that `e` is, or forwards whole, said (found
+/// by type, never by its text).
+fn same_source_report(e: &dyn Kinded, name: &str) -> Option<(String, ErrorKind)> {
+    let inner: &(dyn std::error::Error + 'static) = match e.wrapped() {
+        Some(w) => w,
+        None => e,
+    };
+    match inner.downcast_ref::<Error>()? {
+        Error::Refresh { name: n, message, kind, .. } if n == name => Some((message.clone(), *kind)),
+        _ => None,
     }
 }
 

@@ -96,7 +96,12 @@ impl CredentialSource for SdkProviderSource {
             };
             // the provider's own words are in its innermost cause
             let why = core_types::innermost_cause(Some(&e)).unwrap_or_else(|| e.to_string());
-            Error::Refresh { name: self.name.clone(), message: core_types::one_line(&why), kind }
+            Error::Refresh {
+                name: self.name.clone(),
+                message: core_types::one_line(&why),
+                kind,
+                source: Some(Box::new(e)),
+            }
         })?;
         Ok(from_sdk_credentials(&c))
     }
@@ -175,7 +180,7 @@ mod tests {
 
     #[test]
     fn cache_failures_map_to_what_sdk_chains_expect() {
-        let refresh = |kind| Error::Refresh { name: "n".into(), message: "m".into(), kind };
+        let refresh = |kind| Error::Refresh { name: "n".into(), message: "m".into(), kind, source: None };
         assert!(matches!(
             to_credentials_error(refresh(ErrorKind::NotConfigured)),
             CredentialsError::CredentialsNotLoaded(_)

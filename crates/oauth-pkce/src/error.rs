@@ -130,6 +130,13 @@ impl Kinded for OAuthError {
             OAuthError::Store(e) => e.kind(),
         }
     }
+
+    fn wrapped(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        match self {
+            OAuthError::Store(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// Maps an OAuth error code and description.

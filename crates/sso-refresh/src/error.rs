@@ -61,4 +61,11 @@ impl Kinded for SsoError {
             SsoError::Call(e) => e.kind(),
         }
     }
+
+    fn wrapped(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        match self {
+            SsoError::Store(e) => Some(e),
+            _ => None,
+        }
+    }
 }

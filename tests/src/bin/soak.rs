@@ -745,6 +745,7 @@ impl core_types::CredentialSource for ShortLived {
             name: "sts:soak-role".into(),
             message,
             kind: core_types::ErrorKind::Unavailable,
+            source: None,
         };
         let out = self
             .sts

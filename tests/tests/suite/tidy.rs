@@ -410,3 +410,49 @@ fn every_client_has_a_deadline() {
         }
     }
 }
+
+/// Errors keep their cause typed: no code decides anything by reading an error's text (the
+/// refreshing cache keeps its source's error as `#[source]`, finds a nested cache's report by
+/// type, and says "sign in again" by kind). The only text read is a service's own message
+/// where no code tells two answers apart, each listed here with its reason.
+#[test]
+fn no_code_matches_on_error_text() {
+    let service_words = [
+        // Cognito answers NotAuthorizedException both for a wrong password and for an expired
+        // refresh token; only its message says which
+        ("cognito-auth/src/error.rs", "contains(\"expired\")"),
+        // a managed-identity endpoint answers 400 with no code when no identity is assigned
+        ("cloud-sessions/src/azure/chain.rs", "contains(\"not been assigned\")"),
+        // presentation, not a decision: a cause the message already says is not printed twice
+        ("ccc/src/error.rs", "!self.message.contains(c.as_str())"),
+        // the SDK's retry log events say they are one only in their message
+        ("ccc/src/retries.rs", "fields.message.ends_with(\"retrying\")"),
+    ];
+    let reading_text = [
+        ".to_string().starts_with(",
+        ".to_string().ends_with(",
+        ".to_string().contains(",
+        "message.contains(",
+        "message.starts_with(",
+        "message.ends_with(",
+        "msg.contains(",
+        "msg.to_ascii_lowercase().contains(",
+    ];
+    let mut files = Vec::new();
+    for krate in crates() {
+        rust_files(&workspace_root().join("crates").join(krate).join("src"), &mut files);
+    }
+    let mut found = Vec::new();
+    for f in files.into_iter().filter(|f| !f.ends_with("tests.rs")) {
+        let shown = f.display().to_string();
+        let src = non_test_source(&f);
+        for (i, line) in src.lines().enumerate() {
+            let reads = reading_text.iter().any(|p| line.contains(p));
+            let allowed = service_words.iter().any(|(file, words)| shown.ends_with(file) && line.contains(words));
+            if reads && !allowed && !line.trim_start().starts_with("//") {
+                found.push(format!("{shown}:{}: {}", i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "code that decides by an error's text:\n{}", found.join("\n"));
+}

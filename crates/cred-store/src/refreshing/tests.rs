@@ -34,6 +34,7 @@ impl CredentialSource for Counting {
                     name: "up".into(),
                     message: "upstream down".into(),
                     kind: ErrorKind::Unavailable,
+                    source: None,
                 });
             }
             REFUSING => {
@@ -41,6 +42,7 @@ impl CredentialSource for Counting {
                     name: "up".into(),
                     message: "refresh token revoked".into(),
                     kind: ErrorKind::NotAuthorized,
+                    source: None,
                 });
             }
             _ => {}
@@ -196,7 +198,10 @@ async fn upstream_down_inside_window_serves_cached_then_expired_errors() {
     fail.store(REFUSING, Ordering::SeqCst);
     let e = cache.get().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ExpiredToken);
-    assert!(e.to_string().contains("sign in again"), "{e}");
+    assert!(e.to_string().contains("the renewal was refused: up: refresh token revoked"), "{e}");
+    // the source's error is kept, typed, as the cause
+    let cause = std::error::Error::source(&e).and_then(|c| c.downcast_ref::<Error>());
+    assert!(matches!(cause, Some(Error::Refresh { name, .. }) if name == "up"), "{e:?}");
     assert_eq!(calls.load(Ordering::SeqCst), 4);
     fail.store(UP, Ordering::SeqCst);
     assert_eq!(cache.get().await.unwrap().access_key_id().expose_secret(), "ASIA5");
@@ -312,4 +317,40 @@ async fn plugs_into_the_aws_sdk_as_a_credentials_provider() {
     let creds = cache.provide_credentials().await.unwrap();
     assert_eq!(creds.access_key_id(), "ASIA1");
     assert_eq!(creds.session_token(), Some("t"));
+}
+
+/// A cache whose source is another cache of the same source (a sign-in's tokens under its
+/// AWS credentials).
+struct Nested {
+    inner: Refreshing<Counting>,
+}
+
+impl CredentialSource for Nested {
+    type Output = AwsCredentials;
+    type Error = Error;
+    fn name(&self) -> Cow<'_, str> {
+        "counting".into()
+    }
+    async fn fetch(&self) -> Result<AwsCredentials> {
+        self.inner.get().await
+    }
+}
+
+/// The inner cache's report is found by its type (not its text) and said once: the name is
+/// not repeated, the inner error is the typed cause, and the kind is the inner one.
+#[tokio::test]
+async fn a_nested_cache_of_the_same_source_is_reported_once_with_its_cause() {
+    let (inner, _calls, fail, clock) = setup();
+    fail.store(REFUSING, Ordering::SeqCst);
+    let outer = Refreshing::builder(Nested { inner })
+        .refresh_window(RefreshPolicy::new(Duration::from_secs(300)))
+        .clock(Arc::new(clock.clone()))
+        .build();
+    let e = outer.get().await.unwrap_err();
+    let text = e.to_string();
+    assert_eq!(text.matches("counting:").count(), 1, "{text}");
+    assert_eq!(text, "counting: could not obtain a credential: up: refresh token revoked");
+    assert_eq!(e.kind(), ErrorKind::NotAuthorized);
+    let cause = std::error::Error::source(&e).and_then(|c| c.downcast_ref::<Error>());
+    assert!(matches!(cause, Some(Error::Refresh { name, .. }) if name == "counting"), "{e:?}");
 }
