@@ -408,7 +408,7 @@ impl Ctx {
 
     /// An engine error for `profile`, with a hint that fits it: an unknown name lists the
     /// files searched, a refused or failed call is the service's answer (not a config hint).
-    fn profile_error(&self, profile: &str, e: cloud_sessions::SessionError) -> CliError {
+    pub fn profile_error(&self, profile: &str, e: cloud_sessions::SessionError) -> CliError {
         let searched =
             format!("searched {} and {}", self.paths.config_file.display(), self.paths.credentials_file.display());
         match &e {

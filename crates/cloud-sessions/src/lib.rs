@@ -86,7 +86,7 @@ pub use plan::{
     AwsCredentialPlan, AwsSessionPlan, AzureCredentialPlan, AzureSessionPlan, Plan, RolePlan, RoleSource, Step,
     StorePlan, plan, plan_for,
 };
-pub use profile::{ProfileCredentials, build_plan, profile_credentials};
+pub use profile::{ProfileCredentials, build_plan, extended_profile_credentials, profile_credentials};
 pub use refs::{BoxFuture, EnvLookup, LocalSecretStore, Resolver, SecretStore, ValueRef};
 pub use reports::{HealthReport, RotationReport};
 #[cfg(feature = "secrets-manager")]

@@ -74,15 +74,36 @@ impl std::fmt::Debug for ProfileCredentials {
 /// # Ok(()) }
 /// ```
 pub async fn profile_credentials(profile: &str, options: &ManagerOptions) -> Result<ProfileCredentials, SessionError> {
+    let (plan, options) = planned(profile, options)?;
+    build_plan(plan, &options).await
+}
+
+/// A role profile's credentials for a long run: its plan with the last role assumed for
+/// `duration` (a plan of its own, so a cache entry of its own), built as any other. `None`
+/// when the profile assumes no role (its keys are extended with GetSessionToken instead).
+pub async fn extended_profile_credentials(
+    profile: &str,
+    duration: std::time::Duration,
+    options: &ManagerOptions,
+) -> Result<Option<ProfileCredentials>, SessionError> {
+    let (mut plan, options) = planned(profile, options)?;
+    let Some(last) = plan.hops.last_mut() else { return Ok(None) };
+    last.duration_seconds = Some(u32::try_from(duration.as_secs()).unwrap_or(u32::MAX));
+    build_plan(plan, &options).await.map(Some)
+}
+
+/// The plan of `profile`, and the options to build it with: STS in the profile's region
+/// unless the caller chose one.
+fn planned(profile: &str, options: &ManagerOptions) -> Result<(CredentialPlan, ManagerOptions), SessionError> {
     let paths = options.resolved_paths()?;
     let set = AwsFiles::new(&paths).profile_set()?;
     let plan = cred_store::plan(&set, profile)?;
-    // STS in the profile's region unless the caller chose one
     let region = set.profile(profile).and_then(|p| p.get("region")).cloned();
-    match (&options.region, region) {
-        (None, Some(r)) => build_plan(plan, &options.clone().region(r)).await,
-        _ => build_plan(plan, options).await,
-    }
+    let options = match (&options.region, region) {
+        (None, Some(r)) => options.clone().region(r),
+        _ => options.clone(),
+    };
+    Ok((plan, options))
 }
 
 /// Builds a plan: the base's provider, then one refreshing cache per role hop, each kept in

@@ -21,10 +21,10 @@ fn scalar(v: &str) -> String {
     serde_json::Value::from(v).to_string()
 }
 
-/// The cloud-sessions declaration that extends `profile`: the role it assumes with its source
-/// profile (AssumeRole with the duration), or the profile itself (GetSessionToken with its
-/// keys; refused, with the reasons, when they are session credentials).
-fn declaration(ctx: &Ctx, profile: &str, region: &str, seconds: u64) -> CliResult<(String, &'static str)> {
+/// The cloud-sessions declaration that extends long-term keys with GetSessionToken: the
+/// environment's (CI), or the profile's (refused, with the reasons, when they are session
+/// credentials).
+fn declaration(ctx: &Ctx, profile: &str, region: &str) -> String {
     let head = format!("cloud_sessions:\n  - name: {SESSION}\n    session_type: aws\n    region: {}\n", scalar(region));
     // keys in the environment (CI) come first, as for every other command without --profile
     if ctx.uses_environment_keys() {
@@ -34,25 +34,9 @@ fn declaration(ctx: &Ctx, profile: &str, region: &str, seconds: u64) -> CliResul
         if ctx.environment_has_session_token() {
             yaml.push_str("    session_token: ENV/AWS_SESSION_TOKEN\n");
         }
-        return Ok((yaml, "GetSessionToken"));
+        return yaml;
     }
-    let p = cred_store::AwsFiles::new(&ctx.paths).load_profile(profile)?;
-    if let Some(p) = &p
-        && let (Some(role), Some(source)) = (&p.role_arn, &p.source_profile)
-    {
-        let session_name = p.other.get("role_session_name").map_or("ccc-extended", String::as_str);
-        let mut yaml = format!(
-            "{head}    role_arn: {}\n    source_profile: {}\n    session_name: {}\n    duration_seconds: {seconds}\n",
-            scalar(role),
-            scalar(source),
-            scalar(session_name)
-        );
-        if let Some(x) = p.other.get("external_id") {
-            yaml.push_str(&format!("    external_id: {}\n", scalar(x)));
-        }
-        return Ok((yaml, "AssumeRole"));
-    }
-    Ok((format!("{head}    profile: {}\n", scalar(profile)), "GetSessionToken"))
+    format!("{head}    profile: {}\n", scalar(profile))
 }
 
 /// Credentials for `profile` that live `hours`, and how they were obtained.
@@ -64,7 +48,19 @@ pub async fn extended_credentials(
 ) -> CliResult<(core_types::AwsCredentials, &'static str)> {
     let region = ctx.region(config, profile);
     let seconds = u64::from(hours) * 3600;
-    let (yaml, method) = declaration(ctx, profile, &region, seconds)?;
+    // a role profile (whatever its source: keys, SSO, the environment, another role) is its
+    // plan with the last role assumed for the duration, built by the one engine
+    if !ctx.uses_environment_keys() {
+        let options = ctx.engine_options(config, cred_store::DEFAULT_REFRESH_LOCK_WAIT)?;
+        let extended = cloud_sessions::extended_profile_credentials(profile, Duration::from_secs(seconds), &options)
+            .await
+            .map_err(|e| ctx.profile_error(profile, e))?;
+        if let Some(built) = extended {
+            let creds = built.credentials().await.map_err(|e| ctx.profile_error(profile, e))?;
+            return Ok((creds, "AssumeRole"));
+        }
+    }
+    let (yaml, method) = (declaration(ctx, profile, &region), "GetSessionToken");
     let options = super::sessions::options(ctx).paths(ctx.paths.clone()).clock(ctx.clock.clone());
     let at = |e: cloud_sessions::SessionError| super::sessions::session_error(e).context(format!("profile {profile}"));
     let manager = CloudSessionManager::from_yaml(&yaml, options).await.map_err(at)?;

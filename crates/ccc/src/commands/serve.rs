@@ -81,11 +81,15 @@ pub async fn serve(ctx: &Ctx, args: ServeArgs) -> CliResult {
         let creds = cred_store::from_sdk_credentials(&creds);
         // never hand out long-term keys
         if creds.session_token().is_none() {
-            return Err(CliError::new(format!(
-                "profile {name} has long-term keys: ccc serve hands out temporary credentials only"
-            ))
-            .kind(ErrorKind::InvalidInput)
-            .hint(format!("serve a profile with temporary credentials: a role with `source_profile = {name}`, or an SSO or Cognito profile")));
+            // the way that works: a role whose source is these keys, served by its own name
+            let (what, source) = if ctx.uses_environment_keys() {
+                ("the environment's keys are long-term".to_owned(), "credential_source = Environment".to_owned())
+            } else {
+                (format!("profile {name} has long-term keys"), format!("source_profile = {name}"))
+            };
+            return Err(CliError::new(format!("{what}: ccc serve hands out temporary credentials only"))
+                .kind(ErrorKind::InvalidInput)
+                .hint(format!("serve a profile with temporary credentials: a role profile with `role_arn` and `{source}` (`ccc serve --profile ROLE`), or an SSO or Cognito profile")));
         }
         cache.seed(creds).await?;
         slots.insert(name.clone(), Slot { token: new_token()?, cache });

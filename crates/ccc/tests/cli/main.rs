@@ -9,6 +9,7 @@ use core_types::SecretString;
 
 mod errors;
 mod everyday;
+mod matrix;
 mod oauth;
 mod profiles;
 mod prompts;
