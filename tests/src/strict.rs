@@ -82,6 +82,13 @@ pub async fn user_allowed(prefix: &str, allowed: bool) -> UserKey {
     }
 }
 
+/// A new CloudWatch Logs group (as a trail's would be): its name.
+pub async fn log_group(prefix: &str) -> String {
+    let name = unique(prefix);
+    aws_sdk_cloudwatchlogs::Client::new(&admin_config()).create_log_group().log_group_name(&name).send().await.unwrap();
+    name
+}
+
 /// A new role anyone may assume, itself allowed everything (so a chain may go on from it):
 /// its ARN.
 pub async fn role(prefix: &str) -> String {

@@ -77,7 +77,15 @@ impl CliError {
     /// From the facts of a failed call: its one line, and the hint its kind deserves (or,
     /// when the answer was not the service's, the endpoint hint given when rendering).
     pub fn from_failure(f: CallFailure) -> Self {
-        let hint = if f.code.is_some() { hint_for(f.kind) } else { None };
+        let hint = match f.code.as_deref() {
+            // the request was signed with credentials AWS does not take: a Cognito sign-in is
+            // not the only source of them, so the hint names what to check for any
+            Some(
+                "SignatureDoesNotMatch" | "InvalidClientTokenId" | "UnrecognizedClientException" | "InvalidAccessKeyId",
+            ) => Some(SIGNING_HINT.to_owned()),
+            Some(_) => hint_for(f.kind),
+            None => None,
+        };
         Self {
             message: f.to_string(),
             hint,
@@ -157,6 +165,9 @@ fn foreign_hint(f: &CallFailure, endpoint: Option<&str>) -> Option<String> {
         _ => None,
     }
 }
+
+/// What to check when AWS refuses the signing credentials themselves.
+const SIGNING_HINT: &str = "AWS does not accept these credentials: check the profile's aws_access_key_id and aws_secret_access_key (or the variables AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), or sign in again to what issued them";
 
 /// The hint a kind of failure deserves; each names a command that exists.
 fn hint_for(kind: ErrorKind) -> Option<String> {

@@ -1,8 +1,8 @@
 //! Everyday set-ups × every command that takes a profile, each cell judged by the strict moto
 //! (which refuses a key it never issued, a wrong secret, or a session token not the key's):
 //! boto3 calls STS with exactly what ccc printed, exported or served, and the commands that
-//! print no credentials (`whoami`, `resources`, `permissions`, `session extend`) must succeed
-//! there and name the caller STS named. A last set-up, keys with a wrong secret, shows that
+//! print no credentials (`whoami`, `resources`, `permissions`, `history`, `session extend`)
+//! must succeed there and name the caller STS named. A last set-up, keys with a wrong secret, shows that
 //! every cell can fail.
 
 use std::io::BufRead;
@@ -23,11 +23,21 @@ struct Setup {
     expected: Option<String>,
     /// Long-term keys: `serve` refuses them, with a hint that works.
     long_term: bool,
+    /// The trail's CloudWatch Logs group `history` reads.
+    log_group: String,
 }
 
 impl Setup {
     fn new(name: &'static str, expected: Option<String>) -> Self {
-        Self { name, home: Home::new(), envs: Vec::new(), profile: None, expected, long_term: true }
+        Self {
+            name,
+            home: Home::new(),
+            envs: Vec::new(),
+            profile: None,
+            expected,
+            long_term: true,
+            log_group: String::new(),
+        }
     }
 
     fn file(self, file: &str, text: &str) -> Self {
@@ -152,6 +162,11 @@ fn verdicts(s: &Setup) -> Vec<(&'static str, Result<String, String>)> {
             failed(&permissions)
         },
     ));
+    // history: CloudTrail's LookupEvents is moto's HTTP 500, so the trail's log group (made
+    // by the administrator) answers, for the caller STS named
+    let group = s.log_group.clone();
+    let history = s.run(&["history", "--log-group", &group]);
+    v.push(("history", if ok(&history) { Ok(expected.clone()) } else { failed(&history) }));
     // session extend: long-term keys get a GetSessionToken session (moto issues no key of its
     // own for those, so the strict endpoint judges the call that made them); a role, a longer
     // role session, judged as the others
@@ -242,6 +257,7 @@ fn serve_verdict(s: &Setup) -> Result<String, String> {
 
 /// The set-ups people have, each against the strict endpoint.
 async fn setups() -> Vec<Setup> {
+    let log_group = strict::log_group("matrix-trail").await;
     let u = |k: &UserKey| Some(k.arn());
     let (conf, only, dev, prod, ci, custom, process, base, bad) = (
         strict::user("m-configure").await,
@@ -303,7 +319,8 @@ async fn setups() -> Vec<Setup> {
         Setup::new("keys with a wrong secret (the judge refuses)", None).file(".aws/credentials", &keys("default", &wrong)),
     ]
     .into_iter()
-    .map(|s| {
+    .map(|mut s| {
+        s.log_group = log_group.clone();
         if s.name.starts_with("AWS_CONFIG_FILE") {
             let (c, k) = (s.home.path().join("elsewhere/conf"), s.home.path().join("elsewhere/keys"));
             s.env("AWS_CONFIG_FILE", &c.display().to_string()).env("AWS_SHARED_CREDENTIALS_FILE", &k.display().to_string())
@@ -318,8 +335,15 @@ async fn setups() -> Vec<Setup> {
 async fn every_setup_by_every_command_is_judged_by_the_strict_endpoint() {
     let setups = setups().await;
     let mut wrong = Vec::new();
-    for s in &setups {
-        for (command, verdict) in tokio::task::block_in_place(|| verdicts(s)) {
+    // each set-up in a thread of its own (most of a cell is a process starting)
+    let all = tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            let running: Vec<_> = setups.iter().map(|s| scope.spawn(move || (s, verdicts(s)))).collect();
+            running.into_iter().map(|t| t.join().unwrap()).collect::<Vec<_>>()
+        })
+    });
+    for (s, cells) in all {
+        for (command, verdict) in cells {
             let right = match (&s.expected, &verdict) {
                 (Some(arn), Ok(got)) => got == arn,
                 (None, Err(_)) => true,
@@ -333,4 +357,9 @@ async fn every_setup_by_every_command_is_judged_by_the_strict_endpoint() {
         }
     }
     assert!(wrong.is_empty(), "{} cell(s) wrong:\n{}", wrong.len(), wrong.join("\n"));
+    // the refusal of a wrong secret points at the keys, not at a Cognito sign-in
+    let tampered = setups.iter().find(|s| s.expected.is_none()).unwrap();
+    let refused = stderr(&tampered.run(&["whoami"]).code(3));
+    assert!(refused.contains("SignatureDoesNotMatch") && refused.contains("aws_secret_access_key"), "{refused}");
+    assert!(!refused.contains("ccc login"), "{refused}");
 }
