@@ -38,8 +38,11 @@ struct State {
     account_regions: Vec<(String, String)>,
     /// (identity pool, login provider, the token's `sub`) → the identity moto first gave.
     identities: HashMap<(String, String, String), Bytes>,
-    /// Added to the `Expiration` of STS answers: a test's manual clock runs ahead of moto's.
-    sts_clock_offset: Duration,
+    /// Added to the `Expiration` of STS answers: a test's manual clock runs ahead of moto's
+    /// (or, negative, credentials that live shorter than moto issues them).
+    sts_clock_offset: time::Duration,
+    /// Added to the `Expiration` of Cognito identity credentials.
+    cognito_clock_offset: time::Duration,
 }
 
 /// An account's regions as `ListRegions` reports them: those every account has, one opted
@@ -127,7 +130,18 @@ impl Front {
     /// that far ahead of the real one moto issues credentials by, so a credential lives its
     /// real length on the test's clock.
     pub fn set_sts_clock_offset(&self, offset: Duration) {
-        lock(&self.state).sts_clock_offset = offset;
+        lock(&self.state).sts_clock_offset = time::Duration::try_from(offset).unwrap_or(time::Duration::MAX);
+    }
+
+    /// Moves the `Expiration` of STS answers and of Cognito identity credentials `by` earlier:
+    /// credentials that live that much shorter than moto issues them (moto's shortest role
+    /// session is 900 s, its Cognito credentials 90 s), for tests of what happens near an
+    /// expiry in real time.
+    pub fn shorten_lifetimes_by(&self, by: Duration) {
+        let by = time::Duration::try_from(by).unwrap_or(time::Duration::MAX);
+        let mut state = lock(&self.state);
+        state.sts_clock_offset = -by;
+        state.cognito_clock_offset = -by;
     }
 
     /// The simulated decision for an action (default `implicitDeny`).
@@ -238,6 +252,10 @@ async fn handle(
         "iam:SimulatePrincipalPolicy" => simulate(&state, &body),
         "account:ListRegions" => list_regions(&state, &body),
         _ if op == "GetId" => get_id(&state, &http, parts, body).await,
+        _ if op == "GetCredentialsForIdentity" => {
+            let offset = lock(&state).cognito_clock_offset;
+            shift_json_expiration(forward(&state, &http, parts, body).await, offset).await
+        }
         _ if service == "sts" => {
             let offset = lock(&state).sts_clock_offset;
             shift_expiration(forward(&state, &http, parts, body).await, offset).await
@@ -498,8 +516,25 @@ pub fn cognito_identity_record(identity_id: &str, identity_pool_id: &str, event:
     })
 }
 
+/// A Cognito identity answer with its credentials' `Expiration` (epoch seconds) moved
+/// `offset` (unchanged when zero).
+async fn shift_json_expiration(answer: Response<Full<Bytes>>, offset: time::Duration) -> Response<Full<Bytes>> {
+    if offset.is_zero() {
+        return answer;
+    }
+    let (parts, body) = answer.into_parts();
+    let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let Ok(mut v) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, Full::new(bytes));
+    };
+    if let Some(at) = v.pointer("/Credentials/Expiration").and_then(Value::as_f64) {
+        v["Credentials"]["Expiration"] = serde_json::json!(at + offset.as_seconds_f64());
+    }
+    Response::from_parts(parts, Full::new(Bytes::from(v.to_string())))
+}
+
 /// An STS answer with every `<Expiration>` moved `offset` later (unchanged when zero).
-async fn shift_expiration(answer: Response<Full<Bytes>>, offset: Duration) -> Response<Full<Bytes>> {
+async fn shift_expiration(answer: Response<Full<Bytes>>, offset: time::Duration) -> Response<Full<Bytes>> {
     if offset.is_zero() {
         return answer;
     }

@@ -18,6 +18,7 @@ mod sessions;
 mod support;
 mod team;
 mod warm;
+mod window;
 
 use support::{Home, concurrently, expire_cognito_sign_in, stderr, stdout};
 

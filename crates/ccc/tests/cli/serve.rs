@@ -12,7 +12,7 @@ use crate::support::{Home, stdout};
 
 /// A credential_process that counts its runs and hands out credentials numbered by the count,
 /// valid for `life` seconds.
-fn counting_profile(home: &Home, life: u64) -> std::path::PathBuf {
+pub(crate) fn counting_profile(home: &Home, life: u64) -> std::path::PathBuf {
     let count = home.path().join("process-runs.log");
     let script = home.path().join("creds.py");
     std::fs::write(
@@ -51,14 +51,14 @@ fn runs(count: &Path) -> usize {
 
 /// `ccc serve ARGS` running in `home`; its slot's URL from the line it prints; its stderr
 /// drained into a string the test reads at the end.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Server {
-    fn start(home: &Home, args: &[&str]) -> Self {
+    pub(crate) fn start(home: &Home, args: &[&str]) -> Self {
         Self::start_under(home, &[], args)
     }
 
@@ -103,7 +103,7 @@ impl Server {
     }
 
     /// Stops it (SIGTERM) and returns its log (also handed to the leak scan).
-    fn stop(mut self) -> String {
+    pub(crate) fn stop(mut self) -> String {
         let _ = StdCommand::new("kill").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
         std::thread::sleep(Duration::from_millis(100));
@@ -130,7 +130,7 @@ fn sdk_client() -> std::path::PathBuf {
 }
 
 /// The two variables `ccc serve --print-env served` prints.
-fn client_env(home: &Home) -> Vec<(String, String)> {
+pub(crate) fn client_env(home: &Home) -> Vec<(String, String)> {
     let printed = stdout(&home.ccc().args(["serve", "--print-env", "served"]).assert().success());
     printed
         .lines()

@@ -178,9 +178,18 @@ pub fn spawn_reading(
 /// An SSO stub that approves a device sign-in after `pending` polls, and a home whose
 /// `~/.aws/config` is `config`.
 pub async fn sso_home(pending: usize, config: &str) -> (ccc_tests::sso_stub::SsoStub, Home) {
+    sso_home_lasting(pending, config, 3_600_000).await
+}
+
+/// Like [`sso_home`], the role credentials lasting `role_lifetime_ms` from now (real time).
+pub async fn sso_home_lasting(
+    pending: usize,
+    config: &str,
+    role_lifetime_ms: i64,
+) -> (ccc_tests::sso_stub::SsoStub, Home) {
     #[allow(clippy::disallowed_methods)]
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    let stub = ccc_tests::sso_stub::SsoStub::start(now_ms, 3_600_000).await;
+    let stub = ccc_tests::sso_stub::SsoStub::start(now_ms, role_lifetime_ms).await;
     stub.device_approval(pending, false, false);
     let home = Home::new();
     std::fs::create_dir_all(home.path().join(".aws")).unwrap();
