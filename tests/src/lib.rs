@@ -9,6 +9,7 @@ use std::path::PathBuf;
 pub mod azure_stub;
 pub mod cognito;
 pub mod front;
+pub mod judge;
 pub mod leak;
 pub mod oidc;
 pub mod pipe;

@@ -35,7 +35,8 @@ pub fn endpoint() -> String {
     peer("CCC_TEST_STRICT_AWS_ENDPOINT")
 }
 
-fn admin_config() -> SdkConfig {
+/// The strict endpoint's administrator (who sets up users, roles and log groups).
+pub fn admin_config() -> SdkConfig {
     let creds = aws_credential_types::Credentials::new(
         peer("CCC_TEST_STRICT_ADMIN_KEY_ID"),
         peer("CCC_TEST_STRICT_ADMIN_SECRET"),

@@ -11,6 +11,7 @@ mod cred_store_peers;
 mod faults;
 mod fleet;
 mod inspect;
+mod judge;
 mod negative;
 mod oauth;
 mod reliability;
