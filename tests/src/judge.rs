@@ -91,7 +91,11 @@ impl Judge {
 }
 
 fn random(n: usize, upper: bool) -> String {
-    let set: &[u8] = if upper { b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" } else { b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOP" };
+    let set: &[u8] = if upper {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    } else {
+        b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOP"
+    };
     (0..n).map(|_| set[fastrand::usize(..set.len())] as char).collect()
 }
 
@@ -107,7 +111,9 @@ fn xml(status: u16, body: String) -> Response<Full<Bytes>> {
 fn refusal(code: &str, message: &str) -> Response<Full<Bytes>> {
     xml(
         403,
-        format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>ccc-judge-0001</RequestId></ErrorResponse>"),
+        format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>ccc-judge-0001</RequestId></ErrorResponse>"
+        ),
     )
 }
 
@@ -199,7 +205,8 @@ async fn handle(
     let text = String::from_utf8_lossy(&body).into_owned();
 
     if let Some(s) = &signed {
-        let minted = lock(&state).minted.get(s.key).map(|m| (m.secret.clone(), m.token.clone(), m.expires, m.arn.clone()));
+        let minted =
+            lock(&state).minted.get(s.key).map(|m| (m.secret.clone(), m.token.clone(), m.expires, m.arn.clone()));
         if let Some((secret, token, expires, arn)) = minted {
             let given_token = parts.headers.get("x-amz-security-token").and_then(|v| v.to_str().ok());
             let at = amz_date(&parts);
@@ -210,7 +217,10 @@ async fn handle(
             } else if at.and_then(|at| signature_of(&parts, &body, s, s.key, &secret, Some(&token), at)).as_deref()
                 != Some(s.signature)
             {
-                Err(("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."))
+                Err((
+                    "SignatureDoesNotMatch",
+                    "The request signature we calculated does not match the signature you provided.",
+                ))
             } else {
                 Ok(())
             };
@@ -222,13 +232,17 @@ async fn handle(
             if s.service == "sts" && text.contains("Action=GetCallerIdentity") {
                 return Ok(xml(
                     200,
-                    format!("<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>{arn}</Arn><UserId>{}</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>ccc-judge-0001</RequestId></ResponseMetadata></GetCallerIdentityResponse>", s.key),
+                    format!(
+                        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>{arn}</Arn><UserId>{}</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>ccc-judge-0001</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
+                        s.key
+                    ),
                 ));
             }
             return Ok(as_admin(&http, &parts, body, s).await);
         }
     }
-    let cognito = target.starts_with("AWSCognitoIdentityService") || target.starts_with("AWSCognitoIdentityProviderService");
+    let cognito =
+        target.starts_with("AWSCognitoIdentityService") || target.starts_with("AWSCognitoIdentityProviderService");
     let upstream = if cognito { peer("CCC_TEST_AWS_ENDPOINT") } else { crate::strict::endpoint() };
     let (status, ct, bytes) = forward(&http, &upstream, &parts, body).await;
     if status == 200 && signed.as_ref().is_some_and(|s| s.service == "sts") && text.contains("Action=GetSessionToken") {
@@ -382,9 +396,9 @@ fn mint_identity(state: &Mutex<State>, answer: &[u8], request: &str) -> String {
         .ok()
         .and_then(|r| r["IdentityId"].as_str().map(str::to_owned))
         .unwrap_or_default();
-    let expires = v["Credentials"]["Expiration"].as_f64().map_or_else(SystemTime::now, |s| {
-        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs_f64(s.max(0.0))
-    });
+    let expires = v["Credentials"]["Expiration"]
+        .as_f64()
+        .map_or_else(SystemTime::now, |s| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs_f64(s.max(0.0)));
     let session = identity.rsplit(':').next().unwrap_or_default();
     let arn = format!("arn:aws:sts::123456789012:assumed-role/Cognito_Authenticated/{session}");
     let (key, secret, token) = mint_into(state, &arn, expires);

@@ -103,6 +103,16 @@ pub async fn role(prefix: &str) -> String {
 /// boto3's verdict on credentials in its environment (`envs`, on top of a clean one with
 /// `HOME` and the strict endpoint): the caller's ARN, or the error code STS answered.
 pub fn boto3_caller(home: &std::path::Path, envs: &[(&str, &str)], profile: Option<&str>) -> Result<String, String> {
+    boto3_caller_at(&endpoint(), home, envs, profile)
+}
+
+/// [`boto3_caller`] through `at` (the verifying front, [`crate::judge::Judge`]).
+pub fn boto3_caller_at(
+    at: &str,
+    home: &std::path::Path,
+    envs: &[(&str, &str)],
+    profile: Option<&str>,
+) -> Result<String, String> {
     let script = r#"
 import boto3, sys
 from botocore.exceptions import ClientError
@@ -117,7 +127,7 @@ except ClientError as e:
         .env_clear()
         .env("HOME", home)
         .env("PATH", "/usr/bin:/bin")
-        .env("AWS_ENDPOINT_URL", endpoint())
+        .env("AWS_ENDPOINT_URL", at)
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .envs(envs.iter().copied())
         .output()
@@ -133,10 +143,15 @@ except ClientError as e:
 /// boto3's verdict on exactly these credentials (as `ccc creds` printed them, or `ccc env`
 /// exported them).
 pub fn boto3_with_keys(id: &str, secret: &str, token: Option<&str>) -> Result<String, String> {
+    boto3_with_keys_at(&endpoint(), id, secret, token)
+}
+
+/// [`boto3_with_keys`] through `at` (the verifying front, [`crate::judge::Judge`]).
+pub fn boto3_with_keys_at(at: &str, id: &str, secret: &str, token: Option<&str>) -> Result<String, String> {
     let home = tempfile::tempdir().unwrap();
     let mut envs = vec![("AWS_ACCESS_KEY_ID", id), ("AWS_SECRET_ACCESS_KEY", secret)];
     if let Some(t) = token {
         envs.push(("AWS_SESSION_TOKEN", t));
     }
-    boto3_caller(home.path(), &envs, None)
+    boto3_caller_at(at, home.path(), &envs, None)
 }

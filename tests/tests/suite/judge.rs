@@ -53,10 +53,7 @@ async fn the_judge_refuses_session_credentials_as_aws_would() {
     let long_term = (user.access_key_id.as_str(), user.secret_access_key.as_str(), None);
     // long-term keys: moto judges them, through the judge
     assert_eq!(boto3(&judge.url, long_term, "whoami"), Ok(user.arn()));
-    assert_eq!(
-        boto3(&judge.url, (&user.access_key_id, "wrong", None), "whoami"),
-        Err("SignatureDoesNotMatch".into())
-    );
+    assert_eq!(boto3(&judge.url, (&user.access_key_id, "wrong", None), "whoami"), Err("SignatureDoesNotMatch".into()));
     // GetSessionToken: the judge mints them, and judges them
     let minted: Vec<String> = serde_json::from_str(&boto3(&judge.url, long_term, "session").unwrap()).unwrap();
     let (key, secret, token) = (minted[0].as_str(), minted[1].as_str(), minted[2].as_str());
@@ -71,7 +68,10 @@ async fn the_judge_refuses_session_credentials_as_aws_would() {
     let (old, old_secret, old_token) =
         judge.mint(&user.arn(), SystemTime::now().checked_sub(Duration::from_secs(1)).unwrap());
     assert_eq!(boto3(&judge.url, (&old, &old_secret, Some(&old_token)), "whoami"), Err("ExpiredToken".into()));
-    assert_eq!(judge.refused(), ["SignatureDoesNotMatch", "InvalidClientTokenId", "InvalidClientTokenId", "ExpiredToken"]);
+    assert_eq!(
+        judge.refused(),
+        ["SignatureDoesNotMatch", "InvalidClientTokenId", "InvalidClientTokenId", "ExpiredToken"]
+    );
 
     // the Rust SDK's signature (it signs more headers than botocore) verifies too
     let (k, s, t) = judge.mint(&user.arn(), SystemTime::now() + Duration::from_secs(600));

@@ -2,13 +2,15 @@
 //! (which refuses a key it never issued, a wrong secret, or a session token not the key's):
 //! boto3 calls STS with exactly what ccc printed, exported or served, and the commands that
 //! print no credentials (`whoami`, `resources`, `permissions`, `history`, `session extend`)
-//! must succeed there and name the caller STS named. A last set-up, keys with a wrong secret, shows that
+//! must succeed there and name the caller STS named. The endpoint is the verifying front
+//! (`ccc_tests::judge`) before the strict moto: it judges the GetSessionToken credentials of
+//! `session extend`, which moto cannot. A last set-up, keys with a wrong secret, shows that
 //! every cell can fail.
 
 use std::io::BufRead;
 use std::process::{Command as StdCommand, Stdio};
 
-use ccc_tests::strict::{self, UserKey, boto3_with_keys};
+use ccc_tests::strict::{self, UserKey, boto3_with_keys_at};
 
 use super::support::{Home, stderr, stdout};
 
@@ -25,6 +27,8 @@ struct Setup {
     long_term: bool,
     /// The trail's CloudWatch Logs group `history` reads.
     log_group: String,
+    /// The AWS endpoint: the verifying front before the strict moto.
+    endpoint: String,
 }
 
 impl Setup {
@@ -37,6 +41,7 @@ impl Setup {
             expected,
             long_term: true,
             log_group: String::new(),
+            endpoint: String::new(),
         }
     }
 
@@ -65,7 +70,7 @@ impl Setup {
     /// `ccc ARGS [--profile P]` in this set-up against the strict moto.
     fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
         let mut c = self.home.ccc();
-        c.env("AWS_ENDPOINT_URL", strict::endpoint()).envs(self.envs.iter().map(|(k, v)| (k, v)));
+        c.env("AWS_ENDPOINT_URL", &self.endpoint).envs(self.envs.iter().map(|(k, v)| (k, v)));
         // a global flag, before the command (whose trailing words may be a child's argv)
         if let Some(p) = &self.profile {
             c.args(["--profile", p]);
@@ -83,13 +88,13 @@ fn keys(name: &str, key: &UserKey) -> String {
     format!("[{name}]\naws_access_key_id = {}\naws_secret_access_key = {}\n", key.access_key_id, key.secret_access_key)
 }
 
-/// boto3's verdict on the variables a `sh` export list sets.
-fn judge_exports(out: &str) -> Result<String, String> {
+/// boto3's verdict (through `at`) on the variables a `sh` export list sets.
+fn judge_exports(at: &str, out: &str) -> Result<String, String> {
     let var = |name: &str| {
         out.lines().find_map(|l| l.strip_prefix(&format!("export {name}="))).map(|v| v.trim_matches('\'').to_owned())
     };
     match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
-        (Some(id), Some(secret)) => boto3_with_keys(&id, &secret, var("AWS_SESSION_TOKEN").as_deref()),
+        (Some(id), Some(secret)) => boto3_with_keys_at(at, &id, &secret, var("AWS_SESSION_TOKEN").as_deref()),
         _ => Err(format!("no keys exported: {out}")),
     }
 }
@@ -106,7 +111,8 @@ fn verdicts(s: &Setup) -> Vec<(&'static str, Result<String, String>)> {
         "creds",
         if ok(&creds) {
             let json: serde_json::Value = serde_json::from_str(&stdout(&creds)).unwrap();
-            boto3_with_keys(
+            boto3_with_keys_at(
+                &s.endpoint,
                 json["AccessKeyId"].as_str().unwrap(),
                 json["SecretAccessKey"].as_str().unwrap(),
                 json["SessionToken"].as_str(),
@@ -116,7 +122,7 @@ fn verdicts(s: &Setup) -> Vec<(&'static str, Result<String, String>)> {
         },
     ));
     let env = s.run(&["env"]);
-    v.push(("env", if ok(&env) { judge_exports(&stdout(&env)) } else { failed(&env) }));
+    v.push(("env", if ok(&env) { judge_exports(&s.endpoint, &stdout(&env)) } else { failed(&env) }));
     let py = ccc_tests::peer("CCC_TEST_PYTHON");
     let probe = "import boto3; print(boto3.client('sts', region_name='us-east-1').get_caller_identity()['Arn'])";
     let exec = s.run(&["exec", "--", &py, "-c", probe]);
@@ -167,20 +173,12 @@ fn verdicts(s: &Setup) -> Vec<(&'static str, Result<String, String>)> {
     let group = s.log_group.clone();
     let history = s.run(&["history", "--log-group", &group]);
     v.push(("history", if ok(&history) { Ok(expected.clone()) } else { failed(&history) }));
-    // session extend: long-term keys get a GetSessionToken session (moto issues no key of its
-    // own for those, so the strict endpoint judges the call that made them); a role, a longer
-    // role session, judged as the others
+    // session extend: long-term keys get a GetSessionToken session (whose credentials the
+    // verifying front minted and judges), a role a longer role session (moto judges)
     let extend = s.run(&["session", "extend", "--hours", "1", "--out", "-"]);
     v.push((
         "session extend",
-        if !ok(&extend) {
-            failed(&extend)
-        } else if s.long_term {
-            let out = stdout(&extend);
-            if out.contains("export AWS_SESSION_TOKEN=") { Ok(expected.clone()) } else { Err(out) }
-        } else {
-            judge_exports(&stdout(&extend))
-        },
+        if ok(&extend) { judge_exports(&s.endpoint, &stdout(&extend)) } else { failed(&extend) },
     ));
     v.push(("serve", serve_verdict(s)));
     v
@@ -214,7 +212,7 @@ fn serve_verdict(s: &Setup) -> Result<String, String> {
         .env_clear()
         .env("HOME", s.home.path())
         .env("PATH", "/usr/bin:/bin")
-        .env("AWS_ENDPOINT_URL", strict::endpoint())
+        .env("AWS_ENDPOINT_URL", &s.endpoint)
         .env("CCC_NO_PROMPT", "1")
         .envs(s.envs.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
@@ -245,7 +243,7 @@ fn serve_verdict(s: &Setup) -> Result<String, String> {
             .collect();
         let empty = tempfile::tempdir().unwrap();
         let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        strict::boto3_caller(empty.path(), &refs, None)
+        strict::boto3_caller_at(&s.endpoint, empty.path(), &refs, None)
     } else {
         Err(format!("ccc serve did not serve: {said}"))
     };
@@ -256,7 +254,7 @@ fn serve_verdict(s: &Setup) -> Result<String, String> {
 }
 
 /// The set-ups people have, each against the strict endpoint.
-async fn setups() -> Vec<Setup> {
+async fn setups(endpoint: &str) -> Vec<Setup> {
     let log_group = strict::log_group("matrix-trail").await;
     let u = |k: &UserKey| Some(k.arn());
     let (conf, only, dev, prod, ci, custom, process, base, bad) = (
@@ -321,6 +319,7 @@ async fn setups() -> Vec<Setup> {
     .into_iter()
     .map(|mut s| {
         s.log_group = log_group.clone();
+        s.endpoint = endpoint.to_owned();
         if s.name.starts_with("AWS_CONFIG_FILE") {
             let (c, k) = (s.home.path().join("elsewhere/conf"), s.home.path().join("elsewhere/keys"));
             s.env("AWS_CONFIG_FILE", &c.display().to_string()).env("AWS_SHARED_CREDENTIALS_FILE", &k.display().to_string())
@@ -333,7 +332,8 @@ async fn setups() -> Vec<Setup> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_setup_by_every_command_is_judged_by_the_strict_endpoint() {
-    let setups = setups().await;
+    let judge = ccc_tests::judge::Judge::start().await;
+    let setups = setups(&judge.url).await;
     let mut wrong = Vec::new();
     // each set-up in a thread of its own (most of a cell is a process starting)
     let all = tokio::task::block_in_place(|| {
