@@ -25,6 +25,10 @@ use hyper::{Request, Response};
 
 use crate::peer;
 
+/// The role Cognito identity-pool credentials are sessions of (AWS takes it from the pool's
+/// authenticated role; the strict moto has one of this name where a demo or test needs it).
+pub const COGNITO_ROLE: &str = "Cognito_Authenticated";
+
 /// Credentials the judge minted, and whose they are.
 struct Minted {
     secret: String,
@@ -250,7 +254,7 @@ async fn handle(
         return Ok(xml(200, mint_session_token(&state, &String::from_utf8_lossy(&bytes), &owner).await));
     }
     if status == 200 && target.ends_with(".GetCredentialsForIdentity") {
-        return Ok(json(mint_identity(&state, &bytes, &text)));
+        return Ok(json(mint_identity(&state, &bytes)));
     }
     Ok(Response::builder().status(status).header("content-type", ct).body(Full::new(bytes)).unwrap_or_default())
 }
@@ -390,17 +394,14 @@ async fn mint_session_token(state: &Mutex<State>, answer: &str, owner_key: &str)
 }
 
 /// GetCredentialsForIdentity's answer with credentials the judge minted for the identity.
-fn mint_identity(state: &Mutex<State>, answer: &[u8], request: &str) -> String {
+fn mint_identity(state: &Mutex<State>, answer: &[u8]) -> String {
     let mut v: serde_json::Value = serde_json::from_slice(answer).unwrap_or_default();
-    let identity = serde_json::from_str::<serde_json::Value>(request)
-        .ok()
-        .and_then(|r| r["IdentityId"].as_str().map(str::to_owned))
-        .unwrap_or_default();
     let expires = v["Credentials"]["Expiration"]
         .as_f64()
         .map_or_else(SystemTime::now, |s| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs_f64(s.max(0.0)));
-    let session = identity.rsplit(':').next().unwrap_or_default();
-    let arn = format!("arn:aws:sts::123456789012:assumed-role/Cognito_Authenticated/{session}");
+    // as AWS names an identity pool's authenticated role session (the demo and tests give
+    // the role this name on the strict moto)
+    let arn = format!("arn:aws:sts::123456789012:assumed-role/{COGNITO_ROLE}/CognitoIdentityCredentials");
     let (key, secret, token) = mint_into(state, &arn, expires);
     v["Credentials"]["AccessKeyId"] = key.into();
     v["Credentials"]["SecretKey"] = secret.into();

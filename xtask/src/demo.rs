@@ -118,18 +118,41 @@ fn sso_user(home: &Path, ccc: &str, python: &str) -> Result<(), String> {
 
 /// A run longer than one credential's life: `ccc session extend` for a profile with IAM-user
 /// keys, then the library's extended session across three lifetimes on a fast clock.
-fn long_run(home: &Path, endpoint: &str, ccc: &str) -> Result<(), String> {
+fn long_run(home: &Path, endpoint: &str, ccc: &str, key: (&str, &str)) -> Result<(), String> {
     step("10. A long run: credentials that outlive their lifetime");
-    let keys = "[demo-keys]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = demo-long-run-secret\n";
+    let keys = format!("[demo-keys]\naws_access_key_id = {}\naws_secret_access_key = {}\n", key.0, key.1);
     fs::write(home.join(".aws/credentials"), keys).map_err(|e| e.to_string())?;
     println!("   ~/.aws/credentials holds IAM-user keys for profile demo-keys");
     let file = home.join(".env.extended").display().to_string();
     show(home, endpoint, ccc, &["session", "extend", "--profile", "demo-keys", "--hours", "12", "--out", &file], None)?;
+    let exported = fs::read_to_string(&file).map_err(|e| e.to_string())?;
+    let var = |name: &str| {
+        exported
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("export {name}=")))
+            .map(|v| v.trim_matches('\'').to_owned())
+    };
+    let mut who = Command::new(cmd::root().join("target/peers/venv/bin/python"));
+    who.args(["-c", "import boto3; print('   the extended credentials are', boto3.client('sts', region_name='us-east-1').get_caller_identity()['Arn'])"])
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", var("AWS_ACCESS_KEY_ID").unwrap_or_default())
+        .env("AWS_SECRET_ACCESS_KEY", var("AWS_SECRET_ACCESS_KEY").unwrap_or_default())
+        .env("AWS_SESSION_TOKEN", var("AWS_SESSION_TOKEN").unwrap_or_default())
+        .env_remove("AWS_PROFILE");
+    let said = cmd::capture(who, "python", None)?;
+    print!("{}", String::from_utf8_lossy(&said.stdout));
+    if !said.status.success() {
+        return Err(format!("the extended credentials were refused: {}", String::from_utf8_lossy(&said.stderr)));
+    }
     println!("   (`source` that file and a six-hour test suite keeps working; in a program, the");
     println!("   extended session renews itself. Here on a fast clock, 15-minute credentials:)");
     cmd::build_everything()?;
+    // the long run's own front (which moves STS's expirations along its fast clock) forwards
+    // to the verifying front, which judges each call in real time
     let out = Command::new(cmd::root().join("target/debug/long-run"))
         .env("CCC_TEST_AWS_ENDPOINT", endpoint)
+        .env("DEMO_KEY_ID", key.0)
+        .env("DEMO_SECRET", key.1)
         .output()
         .map_err(|e| format!("cannot run the long run: {e}"))?;
     print!("{}", String::from_utf8_lossy(&out.stdout));
@@ -192,10 +215,55 @@ fn browser_sign_in(home: &Path, ccc: &str, envs: &[(&str, String)]) -> Result<()
     Ok(())
 }
 
+/// The role identity-pool credentials are sessions of (`ccc_tests::judge::COGNITO_ROLE`).
+const COGNITO_ROLE: &str = "Cognito_Authenticated";
+
+/// The verifying front as a process: its URL, and the process (stdin closed to stop it).
+fn start_judge(env: &[(String, String)]) -> Result<(String, std::process::Child), String> {
+    use std::io::BufRead;
+    let mut judge = Command::new(cmd::root().join("target/debug/judge"))
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start the verifying front: {e}"))?;
+    let mut first = String::new();
+    if let Some(out) = judge.stdout.take() {
+        let _ = std::io::BufReader::new(out).read_line(&mut first);
+    }
+    let url = first.trim().to_owned();
+    if !url.starts_with("http://") {
+        let _ = judge.kill();
+        return Err(format!("the verifying front did not start (it said {url:?})"));
+    }
+    Ok((url, judge))
+}
+
+/// Stops the judge and prints its count of verified and refused requests.
+fn stop_judge(mut judge: std::process::Child) -> Result<(), String> {
+    drop(judge.stdin.take());
+    let out = judge.wait_with_output().map_err(|e| e.to_string())?;
+    let said = String::from_utf8_lossy(&out.stderr);
+    for line in said.lines().filter(|l| l.starts_with("judge: ")) {
+        println!("   {line}");
+    }
+    Ok(())
+}
+
 pub fn run(env: &[(String, String)]) -> Result<(), String> {
-    let endpoint = get(env, "CCC_TEST_AWS_ENDPOINT")?.to_owned();
     let python = get(env, "CCC_TEST_PYTHON")?.to_owned();
     cmd::build_everything()?;
+    let (endpoint, judge) = start_judge(env)?;
+    let result = run_on(env, &endpoint, &python);
+    let stopped = stop_judge(judge);
+    result.and(stopped)
+}
+
+/// The demo's steps, every AWS call through the verifying front at `endpoint`.
+fn run_on(env: &[(String, String)], endpoint: &str, python: &str) -> Result<(), String> {
+    let endpoint = endpoint.to_owned();
+    let python = python.to_owned();
     let ccc = cmd::root().join("target/debug/ccc").display().to_string();
     let home = cmd::root().join("target/demo/home");
     let _ = fs::remove_dir_all(&home);
@@ -204,12 +272,15 @@ pub fn run(env: &[(String, String)]) -> Result<(), String> {
     step(
         "Seeding moto: a Cognito user pool, app client, identity pool and user; resources tagged Owner=alice in 3 regions",
     );
+    println!("   (every AWS call of the demo goes through a verifying front at {endpoint}: moto with");
+    println!("   authentication on behind it refuses keys it never issued, and the front verifies the");
+    println!("   signature, session token and expiry of the credentials moto cannot judge)");
     let seed = Command::new(&python)
         .arg(cmd::root().join("xtask/demo/seed.py"))
-        .args([USER, PASSWORD])
+        .args([USER, PASSWORD, COGNITO_ROLE])
         .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-        .env("AWS_SECRET_ACCESS_KEY", "demo")
+        .env("AWS_ACCESS_KEY_ID", get(env, "CCC_TEST_STRICT_ADMIN_KEY_ID")?)
+        .env("AWS_SECRET_ACCESS_KEY", get(env, "CCC_TEST_STRICT_ADMIN_SECRET")?)
         .output()
         .map_err(|e| format!("cannot run the seed script: {e}"))?;
     if !seed.status.success() {
@@ -220,7 +291,7 @@ pub fn run(env: &[(String, String)]) -> Result<(), String> {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    for (k, v) in &ids {
+    for (k, v) in ids.iter().filter(|(k, _)| !k.ends_with("SECRET")) {
         println!("   {k}={v}");
     }
     let pool = get(&ids, "USER_POOL_ID")?.to_owned();
@@ -279,7 +350,7 @@ pub fn run(env: &[(String, String)]) -> Result<(), String> {
 
     step("6. What may I do?");
     println!(
-        "   (moto answers GetCallerIdentity for identity-pool keys as its default user `moto`; the seed gave it policies)"
+        "   (identity-pool credentials are sessions of the pool's role {COGNITO_ROLE}; the seed gave it policies)"
     );
     show(&home, &endpoint, &ccc, &["permissions"], None)?;
 
@@ -289,10 +360,13 @@ pub fn run(env: &[(String, String)]) -> Result<(), String> {
     show(&home, &endpoint, &ccc, &["logout"], None)?;
 
     sso_user(&home, &ccc, &python)?;
-    long_run(&home, &endpoint, &ccc)?;
+    let key = (get(&ids, "LONG_RUN_KEY_ID")?, get(&ids, "LONG_RUN_SECRET")?);
+    long_run(&home, &endpoint, &ccc, key)?;
     oauth_user(&home, &endpoint, &ccc, &python, get(env, "CCC_TEST_OIDC_ISSUER")?)?;
     fleet(env, &ccc, &python)?;
-    println!("\ndemo: every step above ran for real against moto and oidc-provider on loopback.");
+    println!(
+        "\ndemo: every step above ran for real on loopback: moto with authentication on (behind the verifying\n      front, which judged every credential moto cannot), oidc-provider and PostgreSQL."
+    );
     Ok(())
 }
 

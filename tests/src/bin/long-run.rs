@@ -1,6 +1,8 @@
 //! A long run on a fast clock, for `cargo xtask demo`: an extended session (GetSessionToken,
-//! 15-minute credentials) serves an STS client across three credential lifetimes while a
-//! manual clock jumps ahead, and the moto front moves STS's expirations with it. Prints one
+//! 15-minute credentials, of the IAM user whose key is in DEMO_KEY_ID / DEMO_SECRET) serves an
+//! STS client across three credential lifetimes while a manual clock jumps ahead, and the
+//! moto front moves STS's expirations with it (the front forwards to CCC_TEST_AWS_ENDPOINT:
+//! the demo's verifying front, which judges every call in real time). Prints one
 //! line per call: the clock, the credentials' expiry, and STS calls so far.
 #![allow(clippy::print_stdout)] // the run is the output
 
@@ -10,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use cloud_sessions::{CloudSessionManager, ManagerOptions};
 use core_types::{Clock, ManualClock};
 
-const YAML: &str = "cloud_sessions:\n  - name: ci\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAIOSFODNN7EXAMPLE\n    secret_access_key: ENV/DEMO_SECRET\n";
+const YAML: &str = "cloud_sessions:\n  - name: ci\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/DEMO_KEY_ID\n    secret_access_key: ENV/DEMO_SECRET\n";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), String> {
@@ -20,7 +22,7 @@ async fn main() -> Result<(), String> {
     let clock = ManualClock::new(start);
     let options = ManagerOptions::default()
         .endpoint_url(front.url.clone())
-        .env(|k| (k == "DEMO_SECRET").then(|| "demo-long-run-secret".to_owned()))
+        .env(|k| matches!(k, "DEMO_KEY_ID" | "DEMO_SECRET").then(|| std::env::var(k).ok()).flatten())
         .clock(Arc::new(clock.clone()));
     let manager = CloudSessionManager::from_yaml(YAML, options).await.map_err(|e| e.to_string())?;
     let life = Duration::from_secs(900);
