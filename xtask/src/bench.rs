@@ -110,7 +110,8 @@ fn signed_in_home(env: &[(String, String)], ccc: &str) -> Result<PathBuf, String
     ];
     let seeded = run_capture(
         python,
-        &[&cmd::root().join("xtask/demo/seed.py").display().to_string(), USER, PASSWORD],
+        // the last argument: the identity pool's role (named as the verifying front names it)
+        &[&cmd::root().join("xtask/demo/seed.py").display().to_string(), USER, PASSWORD, "Cognito_Authenticated"],
         &seed_env,
         None,
     )?;

@@ -235,7 +235,12 @@ async fn set_up(ccc: &str, out: &Path) -> Res<Setup> {
     // `ccc configure` and `ccc login` straight to moto (the set-up is not under faults)
     let seeded = capture(
         &python,
-        &[&ccc_tests::workspace_root().join("xtask/demo/seed.py").display().to_string(), USER, PASSWORD],
+        &[
+            &ccc_tests::workspace_root().join("xtask/demo/seed.py").display().to_string(),
+            USER,
+            PASSWORD,
+            ccc_tests::judge::COGNITO_ROLE,
+        ],
         &[
             ("AWS_ENDPOINT_URL", moto_direct.as_str()),
             ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
