@@ -98,6 +98,15 @@ fn verdict(r: &Value, no_leaks: bool) -> Vec<(String, bool, String)> {
         list("violations") == 0,
         format!("{} violations", list("violations")),
     ));
+    let verified = r["judge"]["verified"].as_u64().unwrap_or(0);
+    let refused = r["judge"]["refused"].as_array().map_or(0, Vec::len);
+    out.push((
+        "every credential handed out is one AWS accepts (0 signed with an expired or unknown one)".into(),
+        refused == 0 && verified > 0,
+        format!(
+            "{verified} GetCallerIdentity calls signed with handed-out credentials verified by the front before moto with authentication on; {refused} refused"
+        ),
+    ));
     out.push((
         "0 corrupt files (botocore parses the AWS files, every cache entry parses)".into(),
         list("corrupt_files") == 0,

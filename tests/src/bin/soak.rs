@@ -93,6 +93,10 @@ struct Setup {
     home: PathBuf,
     ccc: String,
     out: PathBuf,
+    /// The verifying front before the strict moto: every AWS call goes through it.
+    judge: ccc_tests::judge::Judge,
+    /// The STS role's base user's key (on the strict moto).
+    base_key: (String, String),
     moto: FaultProxy,
     oidc: FaultProxy,
     oidc_direct: String,
@@ -192,11 +196,15 @@ async fn run(args: &[String]) -> Res<()> {
 
 /// The peers' sources, signed in, behind fault proxies.
 async fn set_up(ccc: &str, out: &Path) -> Res<Setup> {
-    let moto_direct = env("CCC_TEST_AWS_ENDPOINT")?;
+    // every AWS call goes to the verifying front before moto with authentication on: a
+    // credential handed out that AWS would refuse is refused there
+    let judge = ccc_tests::judge::Judge::start().await;
+    let moto_direct = judge.url.clone();
     let python = env("CCC_TEST_PYTHON")?;
     let peers = PathBuf::from(env("CCC_TEST_PEERS_DIR")?);
     let home = out.join("home");
     let moto = FaultProxy::start(&moto_direct).await;
+    let base_key = sts_base().await?;
 
     // an oidc-provider of our own: short-lived access tokens, its issuer the proxy's address
     let port = {
@@ -228,8 +236,17 @@ async fn set_up(ccc: &str, out: &Path) -> Res<Setup> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let mut setup =
-        Setup { home: home.clone(), ccc: ccc.to_owned(), out: out.to_owned(), moto, oidc, oidc_direct, oidc_child };
+    let mut setup = Setup {
+        home: home.clone(),
+        ccc: ccc.to_owned(),
+        out: out.to_owned(),
+        judge,
+        base_key,
+        moto,
+        oidc,
+        oidc_direct,
+        oidc_child,
+    };
 
     // Cognito: pool, app client, identity pool and user (the demo's seed script), then
     // `ccc configure` and `ccc login` straight to moto (the set-up is not under faults)
@@ -243,8 +260,8 @@ async fn set_up(ccc: &str, out: &Path) -> Res<Setup> {
         ],
         &[
             ("AWS_ENDPOINT_URL", moto_direct.as_str()),
-            ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
-            ("AWS_SECRET_ACCESS_KEY", "soak"),
+            ("AWS_ACCESS_KEY_ID", env("CCC_TEST_STRICT_ADMIN_KEY_ID")?.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", env("CCC_TEST_STRICT_ADMIN_SECRET")?.as_str()),
         ],
         None,
     )?;
@@ -309,6 +326,44 @@ async fn set_up(ccc: &str, out: &Path) -> Res<Setup> {
     Ok(setup)
 }
 
+/// The STS role's base: an IAM user allowed everything, with a key, and the role it assumes
+/// (anyone may), on the strict moto.
+async fn sts_base() -> Res<(String, String)> {
+    let iam = aws_sdk_iam::Client::new(&ccc_tests::strict::admin_config());
+    let all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    let anyone = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+    let role = ROLE_ARN.rsplit('/').next().unwrap_or("soak");
+    // (peers reused from an earlier soak already have the role)
+    if iam.get_role().role_name(role).send().await.is_err() {
+        iam.create_role()
+            .role_name(role)
+            .assume_role_policy_document(anyone)
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        iam.put_role_policy()
+            .role_name(role)
+            .policy_name("all")
+            .policy_document(all)
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+    }
+    let user = ccc_tests::strict::unique("soak-base");
+    iam.create_user().user_name(&user).send().await.map_err(|e| format!("{e:?}"))?;
+    iam.put_user_policy()
+        .user_name(&user)
+        .policy_name("all")
+        .policy_document(all)
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let key = iam.create_access_key().user_name(&user).send().await.map_err(|e| format!("{e:?}"))?;
+    let key = key.access_key().ok_or("no access key")?;
+    ccc_tests::leak::secret(key.secret_access_key());
+    Ok((key.access_key_id().to_owned(), key.secret_access_key().to_owned()))
+}
+
 fn oauth_key(issuer: &str) -> cred_store::TokenKey {
     // where `ccc oauth` keeps a provider's tokens
     cred_store::TokenKey::new("oauth", issuer.trim_end_matches('/'), "ccc-confidential")
@@ -358,11 +413,45 @@ fn spawn_worker(setup: &Setup, id: usize, seed: u64, until: u64, generation: u32
         .arg(setup.out.join("workers").join(format!("w{id}.jsonl")))
         .env("HOME", &setup.home)
         .env("AWS_ENDPOINT_URL", &setup.moto.url)
+        .env("SOAK_JUDGE_URL", &setup.judge.url)
+        .env("SOAK_BASE_KEY_ID", &setup.base_key.0)
+        .env("SOAK_BASE_SECRET", &setup.base_key.1)
         .env("CCC_LEAK_DIR", setup.out.join("leak"))
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .map_err(|e| format!("cannot start worker {id}: {e}"))
+}
+
+/// Whether AWS takes the credentials a worker was handed: GetCallerIdentity signed with them,
+/// straight to the verifying front (no chaos on the way), which refuses what AWS would.
+async fn accepted_by_aws(key: &str, secret: &str, token: Option<String>) -> Result<(), Failure> {
+    #[allow(clippy::disallowed_methods)] // the harness hands the judge's address over the environment
+    let judge = std::env::var("SOAK_JUDGE_URL").unwrap_or_default();
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::Config::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(judge)
+            .credentials_provider(aws_credential_types::Credentials::new(key, secret, token, None, "handed-out"))
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(Duration::from_secs(10))
+                    .build(),
+            )
+            .build(),
+    );
+    // the SDK's debug log shows the identity it signs with (the access key id, which the leak
+    // scan counts as a secret): this check's own client logs nothing
+    use tracing::instrument::WithSubscriber;
+    let answer = sts.get_caller_identity().send().with_subscriber(tracing::subscriber::NoSubscriber::default()).await;
+    match answer {
+        Ok(_) => Ok(()),
+        Err(e) => match aws_sdk_sts::error::ProvideErrorMetadata::code(&e) {
+            Some(code) => Err(Failure::Violation(format!("AWS refuses the credentials handed out: {code}"))),
+            None => Err(Failure::Error(format!("the verifying front did not answer: {e}"))),
+        },
+    }
 }
 
 /// One chaos event, drawn from the seed.
@@ -627,6 +716,10 @@ async fn judge(setup: &Setup, elapsed: Duration, seed: u64, minutes: f64, seen: 
         "crashed_workers": crashes,
         "slowest": slowest,
         "violations": violations,
+        // what the verifying front saw: requests signed with the credentials workers were
+        // handed (Cognito's, which moto cannot judge), and those it refused (expired, unknown,
+        // a wrong secret or session token): the goal is none
+        "judge": {"verified": setup.judge.accepted(), "refused": setup.judge.refused()},
         "mode_violations": modes,
         "corrupt_files": corrupt,
     });
@@ -912,6 +1005,8 @@ impl Worker {
         if expiry <= now() {
             return Err(Failure::Violation("expired when handed out".into()));
         }
+        let key = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+        accepted_by_aws(&key("AccessKeyId"), &key("SecretAccessKey"), Some(key("SessionToken"))).await?;
         self.last_expiry = Some(expiry);
         self.cognito.expiry(expiry).map_err(Failure::Violation)
     }
@@ -952,12 +1047,17 @@ impl Worker {
             #[allow(clippy::disallowed_methods)] // the worker's environment is the machine's
             let (endpoint, home) =
                 (std::env::var("AWS_ENDPOINT_URL").unwrap_or_default(), std::env::var("HOME").unwrap_or_default());
+            #[allow(clippy::disallowed_methods)] // the harness hands the base key over the environment
+            let (key, secret) = (
+                std::env::var("SOAK_BASE_KEY_ID").unwrap_or_default(),
+                std::env::var("SOAK_BASE_SECRET").unwrap_or_default(),
+            );
             let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .region(aws_config::Region::new("us-east-1"))
                 .endpoint_url(endpoint)
                 .credentials_provider(SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
-                    "AKIAIOSFODNN7EXAMPLE",
-                    "soak-base-secret-key",
+                    key,
+                    secret,
                     None,
                     None,
                     "soak-base",
@@ -992,6 +1092,9 @@ impl Worker {
         if expiry <= now() {
             return Err(Failure::Violation("expired when handed out".into()));
         }
+        let token = creds.session_token().map(|t| t.expose_secret().to_owned());
+        accepted_by_aws(creds.access_key_id().expose_secret(), creds.secret_access_key().expose_secret(), token)
+            .await?;
         self.sts.expiry(expiry).map_err(Failure::Violation)
     }
 
