@@ -456,3 +456,38 @@ fn no_code_matches_on_error_text() {
     }
     assert!(found.is_empty(), "code that decides by an error's text:\n{}", found.join("\n"));
 }
+
+/// The warm front (`ccc`, `crates/ccc/src/front.rs`) stays on cred-store alone: it reads the
+/// note the full program left (the plan's entry, `cred_store::warm`) and serves it; it plans,
+/// builds and calls nothing. Its speed is its reason to exist (no SDK client is linked in), and
+/// a second source of "which credential" would be a second engine.
+#[test]
+fn the_warm_front_uses_cred_store_alone() {
+    let src = std::fs::read_to_string(workspace_root().join("crates/ccc/src/front.rs")).unwrap();
+    let allowed = ["std", "cred_store", "core_types", "crate", "self", "super", "clippy"];
+    let mut found = Vec::new();
+    for (i, line) in src.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or_default();
+        assert!(!code.trim_start().starts_with("mod "), "front.rs:{}: the front has no modules of its own", i + 1);
+        // every path the front names starts with an allowed crate
+        for (at, _) in code.match_indices("::") {
+            let head: String = code[..at]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            let starts_path =
+                code[..at - head.len()].chars().last().is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == ':'));
+            let turbofish = code[at..].starts_with("::<");
+            let is_crate = !turbofish && head.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+            if starts_path && is_crate && !allowed.contains(&head.as_str()) {
+                found.push(format!("front.rs:{}: {head}::", i + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "the front names crates other than cred-store:\n{}", found.join("\n"));
+    assert!(src.contains("cred_store::warm::serve("), "the front serves the plan's entry through cred_store::warm");
+}
