@@ -94,6 +94,12 @@ impl Judge {
     }
 }
 
+/// AWS's clock: the judge checks expiry as AWS does, by the wall clock (moto issues by it too).
+#[allow(clippy::disallowed_methods)]
+fn wall_clock() -> SystemTime {
+    SystemTime::now()
+}
+
 fn random(n: usize, upper: bool) -> String {
     let set: &[u8] = if upper {
         b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -216,7 +222,7 @@ async fn handle(
             let at = amz_date(&parts);
             let verdict = if given_token != Some(token.as_str()) {
                 Err(("InvalidClientTokenId", "The security token included in the request is invalid."))
-            } else if SystemTime::now() >= expires {
+            } else if wall_clock() >= expires {
                 Err(("ExpiredToken", "The security token included in the request is expired"))
             } else if at.and_then(|at| signature_of(&parts, &body, s, s.key, &secret, Some(&token), at)).as_deref()
                 != Some(s.signature)
@@ -314,7 +320,7 @@ async fn as_admin(
         .identity(&identity)
         .region(signed.region)
         .name(signed.service)
-        .time(SystemTime::now())
+        .time(wall_clock())
         .settings(SigningSettings::default())
         .build()
     else {
@@ -370,7 +376,7 @@ fn between<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
 async fn mint_session_token(state: &Mutex<State>, answer: &str, owner_key: &str) -> String {
     let expires = between(answer, "Expiration")
         .and_then(|e| time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc3339).ok())
-        .map_or_else(SystemTime::now, |t| {
+        .map_or_else(wall_clock, |t| {
             SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(t.unix_timestamp()).unwrap_or(0))
         });
     let iam = aws_sdk_iam::Client::new(&crate::strict::admin_config());
@@ -398,7 +404,7 @@ fn mint_identity(state: &Mutex<State>, answer: &[u8]) -> String {
     let mut v: serde_json::Value = serde_json::from_slice(answer).unwrap_or_default();
     let expires = v["Credentials"]["Expiration"]
         .as_f64()
-        .map_or_else(SystemTime::now, |s| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs_f64(s.max(0.0)));
+        .map_or_else(wall_clock, |s| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs_f64(s.max(0.0)));
     // as AWS names an identity pool's authenticated role session (the demo and tests give
     // the role this name on the strict moto)
     let arn = format!("arn:aws:sts::123456789012:assumed-role/{COGNITO_ROLE}/CognitoIdentityCredentials");

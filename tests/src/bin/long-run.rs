@@ -14,6 +14,12 @@ use core_types::{Clock, ManualClock};
 
 const YAML: &str = "cloud_sessions:\n  - name: ci\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/DEMO_KEY_ID\n    secret_access_key: ENV/DEMO_SECRET\n";
 
+/// The IAM user's key the demo hands over.
+#[allow(clippy::disallowed_methods)] // the demo passes it in the environment
+fn demo_env(k: &str) -> Option<String> {
+    std::env::var(k).ok()
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), String> {
     let front = ccc_tests::front::Front::start().await;
@@ -22,7 +28,7 @@ async fn main() -> Result<(), String> {
     let clock = ManualClock::new(start);
     let options = ManagerOptions::default()
         .endpoint_url(front.url.clone())
-        .env(|k| matches!(k, "DEMO_KEY_ID" | "DEMO_SECRET").then(|| std::env::var(k).ok()).flatten())
+        .env(|k| matches!(k, "DEMO_KEY_ID" | "DEMO_SECRET").then(|| demo_env(k)).flatten())
         .clock(Arc::new(clock.clone()));
     let manager = CloudSessionManager::from_yaml(YAML, options).await.map_err(|e| e.to_string())?;
     let life = Duration::from_secs(900);

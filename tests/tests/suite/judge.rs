@@ -47,6 +47,7 @@ except ClientError as e:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::disallowed_methods)] // the judge's clock is the wall clock, as AWS's is
 async fn the_judge_refuses_session_credentials_as_aws_would() {
     let judge = Judge::start().await;
     let user = strict::user("judged").await;

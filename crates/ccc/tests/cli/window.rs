@@ -153,7 +153,7 @@ async fn cognito_credentials_follow_the_configured_window() {
     both(|seconds, renewed| async move {
         let front = short_front(true).await;
         let home = Home::new();
-        home.configure(&pool);
+        home.configure(pool);
         window(&home, seconds);
         home.ccc()
             .env("AWS_ENDPOINT_URL", &front.url)
