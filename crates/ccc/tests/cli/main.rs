@@ -26,7 +26,12 @@ use support::{Home, concurrently, expire_cognito_sign_in, stderr, stdout};
 async fn configure_login_creds_whoami_boto3_logout() {
     let pool = pool().await;
     pool.user("alice", true).await;
-    let home = Home::new();
+    // every AWS call through the verifying front: it judges the identity-pool credentials
+    // (which moto cannot) and answers GetCallerIdentity with their true principal
+    let judge = ccc_tests::judge::Judge::start().await;
+    let cognito_arn =
+        format!("arn:aws:sts::123456789012:assumed-role/{}/CognitoIdentityCredentials", ccc_tests::judge::COGNITO_ROLE);
+    let home = Home::new().with_env("AWS_ENDPOINT_URL", &judge.url);
     home.configure(&pool);
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(home.path().join(".ccc/config.json")).unwrap()).unwrap();
@@ -52,6 +57,15 @@ async fn configure_login_creds_whoami_boto3_logout() {
     let who: serde_json::Value = serde_json::from_str(&stdout(&who)).unwrap();
     assert_eq!(who["user"], "alice");
     assert_eq!(who["account"].as_str().unwrap().len(), 12);
+    assert_eq!(who["arn"], cognito_arn.as_str(), "the principal the front verified");
+    // the judge can refuse: the same key with another secret
+    let tampered = ccc_tests::strict::boto3_with_keys_at(
+        &judge.url,
+        json["AccessKeyId"].as_str().unwrap(),
+        "not-the-secret",
+        json["SessionToken"].as_str(),
+    );
+    assert_eq!(tampered, Err("SignatureDoesNotMatch".into()));
 
     // logging: quiet by default (stderr is the user's, and credential_process shares it);
     // RUST_LOG=info does not bring the SDK's debug lines; at trace the secret-bearing
@@ -79,9 +93,9 @@ async fn configure_login_creds_whoami_boto3_logout() {
     assert!(!std::fs::read_to_string(home.path().join(".aws/credentials")).unwrap().contains("[e2e]"));
     let boto3 = || {
         let py = StdCommand::new(peer("CCC_TEST_PYTHON"))
-            .args(["-c", "import boto3, json; c = boto3.Session(profile_name='e2e').get_credentials(); f = c.get_frozen_credentials(); print(json.dumps([c.method, f.access_key, f.secret_key]))"])
+            .args(["-c", "import boto3, json; s = boto3.Session(profile_name='e2e'); c = s.get_credentials(); f = c.get_frozen_credentials(); print(json.dumps([c.method, f.access_key, f.secret_key, s.client('sts', region_name='us-east-1').get_caller_identity()['Arn']]))"])
             .env("HOME", home.path())
-            .env("AWS_ENDPOINT_URL", peer("CCC_TEST_AWS_ENDPOINT"))
+            .env("AWS_ENDPOINT_URL", &judge.url)
             .env_remove("AWS_SHARED_CREDENTIALS_FILE")
             .env_remove("AWS_CONFIG_FILE")
             .env_remove("AWS_ACCESS_KEY_ID")
@@ -93,12 +107,12 @@ async fn configure_login_creds_whoami_boto3_logout() {
         serde_json::from_slice::<Vec<String>>(&py.stdout).unwrap()
     };
     let got = boto3();
-    assert_eq!(got, ["custom-process", json["AccessKeyId"].as_str().unwrap(), &secret]);
+    assert_eq!(got, ["custom-process", json["AccessKeyId"].as_str().unwrap(), &secret, &cognito_arn]);
     // an hour later: the cached credentials (and the sign-in's tokens) have expired; boto3
     // still gets working credentials through the process, which renewed them
     expire_cognito_sign_in(&home, "e2e");
     let got = boto3();
-    assert_eq!(got[0], "custom-process");
+    assert_eq!((got[0].as_str(), got[3].as_str()), ("custom-process", cognito_arn.as_str()), "renewed and accepted");
     let cache: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(support::cognito_cache(&home)).unwrap()).unwrap();
     let renewed_until = cache["value"]["expiration"].as_i64().unwrap();
