@@ -271,24 +271,9 @@ async fn forward(
     body: Bytes,
 ) -> Response<Full<Bytes>> {
     let moto = lock(state).moto.clone();
-    let url = format!("{moto}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
-    let mut req = http.request(parts.method.clone(), url).body(body);
-    // the Host the client signed goes along (a verifying endpoint behind checks it)
-    for (k, v) in &parts.headers {
-        if k != "content-length" {
-            req = req.header(k, v);
-        }
-    }
-    match req.send().await {
-        Ok(resp) => {
-            let status = resp.status().as_u16();
-            let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("text/xml").to_owned();
-            let bytes = resp.bytes().await.unwrap_or_default();
-            crate::leak::secrets_in_response(&String::from_utf8_lossy(&bytes));
-            respond(status, &ct, bytes)
-        }
-        Err(e) => respond(502, "text/plain", format!("front could not reach moto: {e}")),
-    }
+    let answer = crate::serve::forward(http, &moto, &parts, body, "the front").await;
+    crate::leak::secrets_in_response(&String::from_utf8_lossy(&answer.body));
+    respond(answer.status, &answer.content_type, answer.body)
 }
 
 /// The `Username` CloudTrail's event history gives a record (and matches a `Username`

@@ -157,19 +157,18 @@ fn parse_authorization(v: &str) -> Option<Signed<'_>> {
     Some(Signed { key, region: scope.next()?, service: scope.next()?, headers: headers?, signature: signature? })
 }
 
-/// The signature aws-sigv4 computes for this request with `secret`/`token`, from exactly the
-/// headers the client signed.
-fn signature_of(
-    parts: &hyper::http::request::Parts,
-    body: &[u8],
+/// aws-sigv4's signing of a request (`headers` exactly those to sign) as `identity`.
+fn sigv4<'a>(
+    method: &'a str,
+    uri: String,
+    headers: impl Iterator<Item = (&'a str, &'a str)>,
+    body: &'a [u8],
+    identity: aws_credential_types::Credentials,
     signed: &Signed<'_>,
-    key: &str,
-    secret: &str,
-    token: Option<&str>,
     at: SystemTime,
-) -> Option<String> {
+) -> Option<aws_sigv4::SigningOutput<aws_sigv4::http_request::SigningInstructions>> {
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-    let identity = aws_credential_types::Credentials::new(key, secret, token.map(str::to_owned), None, "judge").into();
+    let identity = identity.into();
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
         .region(signed.region)
@@ -179,20 +178,31 @@ fn signature_of(
         .build()
         .ok()?
         .into();
-    let headers: Vec<(&str, &str)> = parts
+    sign(SignableRequest::new(method, uri, headers, SignableBody::Bytes(body)).ok()?, &params).ok()
+}
+
+/// The signature aws-sigv4 computes for this request with `secret`/`token`, from exactly the
+/// headers the client signed.
+fn signature_of(
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+    signed: &Signed<'_>,
+    secret: &str,
+    token: &str,
+    at: SystemTime,
+) -> Option<String> {
+    let identity = aws_credential_types::Credentials::new(signed.key, secret, Some(token.to_owned()), None, "judge");
+    let headers = parts
         .headers
         .iter()
         .filter(|(k, _)| {
             let k = k.as_str();
             signed.headers.contains(&k) && k != "x-amz-date" && k != "x-amz-security-token" && k != "authorization"
         })
-        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
-        .collect();
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)));
     let host = parts.headers.get("host")?.to_str().ok()?;
     let uri = format!("http://{host}{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
-    let request =
-        SignableRequest::new(parts.method.as_str(), uri, headers.into_iter(), SignableBody::Bytes(body)).ok()?;
-    Some(sign(request, &params).ok()?.signature().to_owned())
+    Some(sigv4(parts.method.as_str(), uri, headers, body, identity, signed, at)?.signature().to_owned())
 }
 
 fn amz_date(parts: &hyper::http::request::Parts) -> Option<SystemTime> {
@@ -224,7 +234,7 @@ async fn handle(
                 Err(("InvalidClientTokenId", "The security token included in the request is invalid."))
             } else if wall_clock() >= expires {
                 Err(("ExpiredToken", "The security token included in the request is expired"))
-            } else if at.and_then(|at| signature_of(&parts, &body, s, s.key, &secret, Some(&token), at)).as_deref()
+            } else if at.and_then(|at| signature_of(&parts, &body, s, &secret, &token, at)).as_deref()
                 != Some(s.signature)
             {
                 Err((
@@ -254,15 +264,16 @@ async fn handle(
     let cognito =
         target.starts_with("AWSCognitoIdentityService") || target.starts_with("AWSCognitoIdentityProviderService");
     let upstream = if cognito { peer("CCC_TEST_AWS_ENDPOINT") } else { crate::strict::endpoint() };
-    let (status, ct, bytes) = forward(&http, &upstream, &parts, body).await;
+    let answer = crate::serve::forward(&http, &upstream, &parts, body, "the judge").await;
+    let (status, bytes) = (answer.status, &answer.body);
     if status == 200 && signed.as_ref().is_some_and(|s| s.service == "sts") && text.contains("Action=GetSessionToken") {
         let owner = signed.as_ref().map(|s| s.key.to_owned()).unwrap_or_default();
-        return Ok(xml(200, mint_session_token(&state, &String::from_utf8_lossy(&bytes), &owner).await));
+        return Ok(xml(200, mint_session_token(&state, &String::from_utf8_lossy(bytes), &owner).await));
     }
     if status == 200 && target.ends_with(".GetCredentialsForIdentity") {
-        return Ok(json(mint_identity(&state, &bytes)));
+        return Ok(json(mint_identity(&state, bytes)));
     }
-    Ok(Response::builder().status(status).header("content-type", ct).body(Full::new(bytes)).unwrap_or_default())
+    Ok(answer.into_response())
 }
 
 fn json(body: String) -> Response<Full<Bytes>> {
@@ -273,30 +284,6 @@ fn json(body: String) -> Response<Full<Bytes>> {
         .unwrap_or_default()
 }
 
-async fn forward(
-    http: &reqwest::Client,
-    upstream: &str,
-    parts: &hyper::http::request::Parts,
-    body: Bytes,
-) -> (u16, String, Bytes) {
-    let url = format!("{upstream}{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
-    let mut req = http.request(parts.method.clone(), url).body(body);
-    // the Host the client signed goes along: moto checks the signature over it
-    for (k, v) in &parts.headers {
-        if k != "content-length" {
-            req = req.header(k, v);
-        }
-    }
-    match req.send().await {
-        Ok(resp) => {
-            let status = resp.status().as_u16();
-            let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("text/xml").to_owned();
-            (status, ct, resp.bytes().await.unwrap_or_default())
-        }
-        Err(e) => (502, "text/plain".into(), Bytes::from(format!("judge could not reach moto: {e}"))),
-    }
-}
-
 /// A verified request, re-signed as the strict endpoint's administrator and sent to moto.
 async fn as_admin(
     http: &reqwest::Client,
@@ -304,29 +291,16 @@ async fn as_admin(
     body: Bytes,
     signed: &Signed<'_>,
 ) -> Response<Full<Bytes>> {
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
     let upstream = crate::strict::endpoint();
     let host = upstream.trim_start_matches("http://").to_owned();
     let uri = format!("{upstream}{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
-    let identity = aws_credential_types::Credentials::new(
+    let admin = aws_credential_types::Credentials::new(
         peer("CCC_TEST_STRICT_ADMIN_KEY_ID"),
         peer("CCC_TEST_STRICT_ADMIN_SECRET"),
         None,
         None,
         "judge-admin",
-    )
-    .into();
-    let Ok(params) = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region(signed.region)
-        .name(signed.service)
-        .time(wall_clock())
-        .settings(SigningSettings::default())
-        .build()
-    else {
-        return refusal("InternalFailure", "judge could not sign");
-    };
-    let params = params.into();
+    );
     let keep: Vec<(String, String)> = parts
         .headers
         .iter()
@@ -336,15 +310,10 @@ async fn as_admin(
         .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .chain([("host".to_owned(), host)])
         .collect();
-    let Ok(request) = SignableRequest::new(
-        parts.method.as_str(),
-        uri.clone(),
-        keep.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        SignableBody::Bytes(&body),
-    ) else {
+    let headers = keep.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let Some(out) = sigv4(parts.method.as_str(), uri.clone(), headers, &body, admin, signed, wall_clock()) else {
         return refusal("InternalFailure", "judge could not sign");
     };
-    let Ok(out) = sign(request, &params) else { return refusal("InternalFailure", "judge could not sign") };
     let (instructions, _) = out.into_parts();
     let mut req = http.request(parts.method.clone(), &uri).body(body.clone());
     for (k, v) in keep.iter().filter(|(k, _)| k != "host") {
@@ -353,15 +322,7 @@ async fn as_admin(
     for (k, v) in instructions.headers() {
         req = req.header(k, v);
     }
-    match req.send().await {
-        Ok(resp) => {
-            let status = resp.status().as_u16();
-            let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("text/xml").to_owned();
-            let bytes = resp.bytes().await.unwrap_or_default();
-            Response::builder().status(status).header("content-type", ct).body(Full::new(bytes)).unwrap_or_default()
-        }
-        Err(e) => xml(502, format!("judge could not reach moto: {e}")),
-    }
+    crate::serve::send(req, "the judge").await.into_response()
 }
 
 /// The text between `<tag>` and `</tag>`.

@@ -67,3 +67,67 @@ where
         .serve_connection(hyper_util::rt::TokioIo::new(stream), hyper::service::service_fn(handler))
         .await;
 }
+
+/// What an upstream answered a request a stub passed on.
+#[derive(Debug)]
+pub struct Forwarded {
+    /// The HTTP status (502 when the upstream could not be reached).
+    pub status: u16,
+    /// Its Content-Type (`text/xml` when it gave none).
+    pub content_type: String,
+    /// Its body.
+    pub body: Bytes,
+}
+
+/// Sends `req` and reads the answer; `who` names the stub in the 502 of an upstream that
+/// cannot be reached.
+pub async fn send(req: reqwest::RequestBuilder, who: &str) -> Forwarded {
+    match req.send().await {
+        Ok(resp) => Forwarded {
+            status: resp.status().as_u16(),
+            content_type: resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("text/xml")
+                .to_owned(),
+            body: resp.bytes().await.unwrap_or_default(),
+        },
+        Err(e) => Forwarded {
+            status: 502,
+            content_type: "text/plain".into(),
+            body: Bytes::from(format!("{who} could not reach its upstream: {e}")),
+        },
+    }
+}
+
+/// Passes a request (`parts`, `body`) on to `upstream` with its headers as they came, the
+/// Host the client signed included (an endpoint behind that verifies signatures sees what was
+/// signed), and returns the answer.
+pub async fn forward(
+    http: &reqwest::Client,
+    upstream: &str,
+    parts: &hyper::http::request::Parts,
+    body: Bytes,
+    who: &str,
+) -> Forwarded {
+    let url = format!("{upstream}{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
+    let mut req = http.request(parts.method.clone(), url).body(body);
+    for (k, v) in &parts.headers {
+        if k != "content-length" {
+            req = req.header(k, v);
+        }
+    }
+    send(req, who).await
+}
+
+impl Forwarded {
+    /// The answer as a response to the stub's own client.
+    pub fn into_response(self) -> Response<Full<Bytes>> {
+        Response::builder()
+            .status(self.status)
+            .header("content-type", self.content_type)
+            .body(Full::new(self.body))
+            .unwrap_or_default()
+    }
+}
