@@ -2,9 +2,9 @@
 //! refuses a key it never issued, a wrong secret or a session token not the key's) with
 //! exactly what ccc printed, exported or served.
 
-use ccc_tests::strict::{self, UserKey, boto3_caller, boto3_with_keys};
+use ccc_tests::strict::{self, boto3_caller, boto3_with_keys};
 
-use super::support::{Home, stderr, stdout};
+use super::support::{Home, keys_section, stderr, stdout};
 
 /// `ccc ARGS` in `home` against the strict moto, with `envs` on top.
 fn ccc(home: &Home, args: &[&str], envs: &[(&str, &str)]) -> assert_cmd::assert::Assert {
@@ -16,30 +16,14 @@ fn write(home: &Home, file: &str, text: &str) {
     std::fs::write(home.path().join(".aws").join(file), text).unwrap();
 }
 
-fn keys_section(name: &str, key: &UserKey) -> String {
-    format!("[{name}]\naws_access_key_id = {}\naws_secret_access_key = {}\n", key.access_key_id, key.secret_access_key)
-}
-
-/// What `ccc creds` printed, as boto3 judges it.
+/// What `ccc creds` printed, as boto3 judges it on the strict endpoint.
 fn judge_creds(out: &str) -> Result<String, String> {
-    let json: serde_json::Value = serde_json::from_str(out).unwrap();
-    boto3_with_keys(
-        json["AccessKeyId"].as_str().unwrap(),
-        json["SecretAccessKey"].as_str().unwrap(),
-        json["SessionToken"].as_str(),
-    )
+    super::support::judge_creds(&strict::endpoint(), out)
 }
 
-/// What `ccc env` exported (sh format), as boto3 judges it.
+/// What `ccc env` exported (sh format), as boto3 judges it on the strict endpoint.
 fn judge_env(out: &str) -> Result<String, String> {
-    let var = |name: &str| {
-        out.lines().find_map(|l| l.strip_prefix(&format!("export {name}="))).map(|v| v.trim_matches('\'').to_owned())
-    };
-    boto3_with_keys(
-        &var("AWS_ACCESS_KEY_ID").unwrap(),
-        &var("AWS_SECRET_ACCESS_KEY").unwrap(),
-        var("AWS_SESSION_TOKEN").as_deref(),
-    )
+    super::support::judge_exports(&strict::endpoint(), out)
 }
 
 /// The ARN boto3 in a `ccc exec` child sees.

@@ -10,9 +10,9 @@
 use std::io::BufRead;
 use std::process::{Command as StdCommand, Stdio};
 
-use ccc_tests::strict::{self, UserKey, boto3_with_keys_at};
+use ccc_tests::strict::{self, UserKey};
 
-use super::support::{Home, stderr, stdout};
+use super::support::{Home, judge_creds, judge_exports, keys_section, stderr, stdout};
 
 /// One everyday set-up: its files (written into the home), the environment its commands run
 /// with, the `--profile` they name (if any), and who STS should say the caller is.
@@ -84,21 +84,6 @@ impl Setup {
     }
 }
 
-fn keys(name: &str, key: &UserKey) -> String {
-    format!("[{name}]\naws_access_key_id = {}\naws_secret_access_key = {}\n", key.access_key_id, key.secret_access_key)
-}
-
-/// boto3's verdict (through `at`) on the variables a `sh` export list sets.
-fn judge_exports(at: &str, out: &str) -> Result<String, String> {
-    let var = |name: &str| {
-        out.lines().find_map(|l| l.strip_prefix(&format!("export {name}="))).map(|v| v.trim_matches('\'').to_owned())
-    };
-    match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
-        (Some(id), Some(secret)) => boto3_with_keys_at(at, &id, &secret, var("AWS_SESSION_TOKEN").as_deref()),
-        _ => Err(format!("no keys exported: {out}")),
-    }
-}
-
 /// Each command's verdict in `s`: the caller STS named (or, for a refused run, the error).
 fn verdicts(s: &Setup) -> Vec<(&'static str, Result<String, String>)> {
     let mut v = Vec::new();
@@ -107,20 +92,7 @@ fn verdicts(s: &Setup) -> Vec<(&'static str, Result<String, String>)> {
         |a: &assert_cmd::assert::Assert| Err(format!("exit {:?}: {}", a.get_output().status.code(), stderr(a)));
 
     let creds = s.run(&["creds"]);
-    v.push((
-        "creds",
-        if ok(&creds) {
-            let json: serde_json::Value = serde_json::from_str(&stdout(&creds)).unwrap();
-            boto3_with_keys_at(
-                &s.endpoint,
-                json["AccessKeyId"].as_str().unwrap(),
-                json["SecretAccessKey"].as_str().unwrap(),
-                json["SessionToken"].as_str(),
-            )
-        } else {
-            failed(&creds)
-        },
-    ));
+    v.push(("creds", if ok(&creds) { judge_creds(&s.endpoint, &stdout(&creds)) } else { failed(&creds) }));
     let env = s.run(&["env"]);
     v.push(("env", if ok(&env) { judge_exports(&s.endpoint, &stdout(&env)) } else { failed(&env) }));
     let py = ccc_tests::peer("CCC_TEST_PYTHON");
@@ -234,13 +206,7 @@ fn serve_verdict(s: &Setup) -> Result<String, String> {
     };
     std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
     let verdict = if served {
-        let printed = stdout(&s.home.ccc().args(["serve", "--print-env", &slot]).assert().success());
-        let vars: Vec<(String, String)> = printed
-            .lines()
-            .filter_map(|l| l.strip_prefix("export "))
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
-            .collect();
+        let vars = super::serve::client_env_of(&s.home, &slot);
         let empty = tempfile::tempdir().unwrap();
         let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         strict::boto3_caller_at(&s.endpoint, empty.path(), &refs, None)
@@ -285,18 +251,18 @@ async fn setups(endpoint: &str) -> Vec<Setup> {
     vec![
         Setup::new("aws configure keys", u(&conf))
             .file(".aws/config", "[default]\nregion = us-east-1\noutput = json\n")
-            .file(".aws/credentials", &keys("default", &conf)),
-        Setup::new("keys only in ~/.aws/credentials", u(&only)).file(".aws/credentials", &keys("default", &only)),
+            .file(".aws/credentials", &keys_section("default", &conf)),
+        Setup::new("keys only in ~/.aws/credentials", u(&only)).file(".aws/credentials", &keys_section("default", &only)),
         Setup::new("named dev/prod profiles", u(&prod))
             .file(".aws/config", "[profile dev]\nregion = eu-west-1\n\n[profile prod]\nregion = us-east-1\n")
-            .file(".aws/credentials", &format!("{}\n{}", keys("dev", &dev), keys("prod", &prod)))
+            .file(".aws/credentials", &format!("{}\n{}", keys_section("dev", &dev), keys_section("prod", &prod)))
             .profile("prod"),
         Setup::new("a role profile (session name, external id, duration)", Some(format!("arn:aws:sts::123456789012:assumed-role/{role_name}/matrix")))
             .file(
                 ".aws/config",
                 &format!("[profile deploy]\nrole_arn = {role}\nsource_profile = base\nrole_session_name = matrix\nexternal_id = x-7\nduration_seconds = 7200\n"),
             )
-            .file(".aws/credentials", &keys("base", &base))
+            .file(".aws/credentials", &keys_section("base", &base))
             .profile("deploy")
             .temporary(),
         Setup::new("keys only in the environment (CI)", u(&ci))
@@ -311,10 +277,10 @@ async fn setups(endpoint: &str) -> Vec<Setup> {
             .temporary(),
         Setup::new("AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE", u(&custom))
             .file("elsewhere/conf", "[profile x]\nregion = us-east-1\n")
-            .file("elsewhere/keys", &keys("x", &custom))
+            .file("elsewhere/keys", &keys_section("x", &custom))
             .profile("x"),
         process_home,
-        Setup::new("keys with a wrong secret (the judge refuses)", None).file(".aws/credentials", &keys("default", &wrong)),
+        Setup::new("keys with a wrong secret (the judge refuses)", None).file(".aws/credentials", &keys_section("default", &wrong)),
     ]
     .into_iter()
     .map(|mut s| {

@@ -131,13 +131,12 @@ fn sdk_client() -> std::path::PathBuf {
 
 /// The two variables `ccc serve --print-env served` prints.
 pub(crate) fn client_env(home: &Home) -> Vec<(String, String)> {
-    let printed = stdout(&home.ccc().args(["serve", "--print-env", "served"]).assert().success());
-    printed
-        .lines()
-        .filter_map(|l| l.strip_prefix("export "))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
-        .collect()
+    client_env_of(home, "served")
+}
+
+/// The two variables `ccc serve --print-env SLOT` prints.
+pub(crate) fn client_env_of(home: &Home, slot: &str) -> Vec<(String, String)> {
+    crate::support::exports(&stdout(&home.ccc().args(["serve", "--print-env", slot]).assert().success()))
 }
 
 #[test]

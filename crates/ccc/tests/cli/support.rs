@@ -204,3 +204,39 @@ pub fn sso_ccc(home: &Home, stub: &ccc_tests::sso_stub::SsoStub, args: &[&str]) 
     c.env("AWS_ENDPOINT_URL", &stub.url).args(args);
     c
 }
+
+/// A credentials-file section holding `key` as profile `name`.
+pub fn keys_section(name: &str, key: &ccc_tests::strict::UserKey) -> String {
+    format!("[{name}]\naws_access_key_id = {}\naws_secret_access_key = {}\n", key.access_key_id, key.secret_access_key)
+}
+
+/// The variables an `export NAME='value'` list sets (`ccc env`, `ccc session extend`,
+/// `ccc serve --print-env`).
+pub fn exports(out: &str) -> Vec<(String, String)> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
+        .collect()
+}
+
+/// boto3's verdict, through the endpoint `at`, on the keys an export list sets.
+pub fn judge_exports(at: &str, out: &str) -> Result<String, String> {
+    let vars = exports(out);
+    let var = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+        (Some(id), Some(secret)) => ccc_tests::strict::boto3_with_keys_at(at, id, secret, var("AWS_SESSION_TOKEN")),
+        _ => Err(format!("no keys exported: {out}")),
+    }
+}
+
+/// boto3's verdict, through the endpoint `at`, on what `ccc creds` printed.
+pub fn judge_creds(at: &str, out: &str) -> Result<String, String> {
+    let json: serde_json::Value = serde_json::from_str(out).map_err(|e| format!("not JSON ({e}): {out}"))?;
+    ccc_tests::strict::boto3_with_keys_at(
+        at,
+        json["AccessKeyId"].as_str().unwrap_or_default(),
+        json["SecretAccessKey"].as_str().unwrap_or_default(),
+        json["SessionToken"].as_str(),
+    )
+}
