@@ -77,7 +77,6 @@ pub fn note(paths: &Paths, profile: &str, entry: &Entry) -> Result<()> {
         "profile": profile,
         "entry": entry.file.display().to_string(),
         "window_secs": entry.policy.window().as_secs(),
-        "also": entry.depends_on.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "files": stamps(paths, &entry.depends_on),
     });
     let file = note_file(paths, profile);
@@ -99,12 +98,16 @@ pub fn serve(paths: &Paths, profile: &str, now: SystemTime) -> Option<AwsCredent
     }
     let text = fsutil::read_optional(&note_path).ok()??;
     let note: Value = serde_json::from_str(&text).ok()?;
-    let also: Vec<PathBuf> =
-        note.get("also")?.as_array()?.iter().map(|p| p.as_str().map(PathBuf::from)).collect::<Option<_>>()?;
-    if note.get("version")? != 2
-        || note.get("profile")?.as_str()? != profile
-        || note.get("files")? != &stamps(paths, &also)
-    {
+    // the files after the profile files are the entry's sign-in files (`Entry::depends_on`);
+    // all of them, paths and stamps, must be as they were noted
+    let files = note.get("files")?;
+    let also: Vec<PathBuf> = files
+        .as_array()?
+        .iter()
+        .skip(inputs(paths).len())
+        .map(|f| f.get("path")?.as_str().map(PathBuf::from))
+        .collect::<Option<_>>()?;
+    if note.get("version")? != 2 || note.get("profile")?.as_str()? != profile || files != &stamps(paths, &also) {
         return None;
     }
     let entry = PathBuf::from(note.get("entry")?.as_str()?);
