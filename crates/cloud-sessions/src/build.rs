@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aws_config::retry::RetryConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use core_types::{AwsCredentials, ExposeSecret};
-use cred_store::{Refreshing, to_sdk_credentials};
+use cred_store::{Base, CredentialPlan, RoleHop, plan::Secret};
 
 #[cfg(feature = "azure")]
 use crate::azure::{AzureEnv, AzureSession, AzureSpec, AzureWay, secret};
@@ -17,32 +17,19 @@ use crate::error::not_in_this_build;
 #[cfg(feature = "key-vault")]
 use crate::keyvault::AzureKeyVaultStore;
 use crate::options::{ManagerOptions, base_config};
-use crate::plan::{AwsCredentialPlan, AwsSessionPlan, Plan, RoleSource, Step, StorePlan};
+use crate::plan::{AwsCredentialPlan, AwsSessionPlan, Plan, RolePlan, RoleSource, Step, StorePlan};
 #[cfg(feature = "azure")]
 use crate::plan::{AzureCredentialPlan, AzureSessionPlan};
 use crate::refs::{LocalSecretStore, Resolver};
-use crate::renew::Renewer;
 #[cfg(feature = "secrets-manager")]
 use crate::secretsmanager::AwsSecretStore;
 use crate::session::AwsSession;
-use crate::sources::{Assume, AssumeRoleSource};
 
 /// The sessions a plan built.
 pub(crate) struct Built {
     pub aws: BTreeMap<String, AwsSession>,
     #[cfg(feature = "azure")]
     pub azure: BTreeMap<String, AzureSession>,
-}
-
-/// A profile's credentials from the credential engine. A profile that cannot be planned (not
-/// there yet, say) fails when its credentials are asked for, as the SDKs' profile provider
-/// does, not the whole manager's build: the other sessions stay usable.
-async fn profile_provider(profile: &str, options: &ManagerOptions) -> SharedCredentialsProvider {
-    // boxed: the engine's future inside the manager's build is deep enough to overflow layout queries
-    match Box::pin(crate::profile::profile_credentials(profile, options)).await {
-        Ok(built) => built.provider,
-        Err(e) => SharedCredentialsProvider::new(Unplanned(e.to_string())),
-    }
 }
 
 /// A profile the engine could not plan: its reason, on every ask.
@@ -170,6 +157,75 @@ fn own_store_note(e: SessionError, plan: &Plan, session: &str) -> SessionError {
     SessionError::Reference { reference, used_by, message }
 }
 
+/// A YAML session's credentials as the engine's plan: the same [`CredentialPlan`] a profile
+/// gets (declared keys are a keys base, `source_profile:` is that profile's plan with this
+/// role after it, `source:` another session's credentials as the base), with the options to
+/// build it (STS in the session's region, except for a profile of the files, whose own region
+/// decides as for `ccc creds`). `ENV/` and `SEC/` values are resolved here.
+async fn credential_plan(
+    plan: &AwsSessionPlan,
+    name: &str,
+    region: &str,
+    options: &ManagerOptions,
+    resolver: &Resolver,
+) -> Result<(CredentialPlan, ManagerOptions), SessionError> {
+    let at = |f: &str| format!("cloud_sessions[{}].{f}", plan.index);
+    let in_region = || options.clone().region(region);
+    let hop = |role: &RolePlan| {
+        let mut hop = RoleHop::new(name, &role.role_arn);
+        hop.role_session_name = Some(role.session_name.clone()).filter(|s| !s.is_empty());
+        hop.duration_seconds = role.duration_seconds;
+        hop
+    };
+    Ok(match &plan.credentials {
+        AwsCredentialPlan::StaticKeys { access_key_id, secret_access_key, session_token } => {
+            let id = resolver.resolve(access_key_id, &at("access_key_id")).await?;
+            let secret = resolver.resolve(secret_access_key, &at("secret_access_key")).await?;
+            let token = resolver.resolve_opt(session_token.as_deref(), &at("session_token")).await?;
+            let base = Base::AccessKey {
+                access_key_id: id.expose_secret().to_owned(),
+                secret_access_key: Secret(secret),
+                session_token: token.map(Secret),
+                account_id: None,
+            };
+            (CredentialPlan::new(name, base), in_region())
+        }
+        AwsCredentialPlan::WebIdentity { role, token_file } => {
+            let base = Base::WebIdentity {
+                role_arn: role.role_arn.clone(),
+                token_file: token_file.clone(),
+                role_session_name: Some(role.session_name.clone()).filter(|s| !s.is_empty()),
+                duration_seconds: role.duration_seconds,
+            };
+            (CredentialPlan::new(name, base), in_region())
+        }
+        AwsCredentialPlan::AssumeRole { role, source, external_id } => {
+            let mut hop = hop(role);
+            hop.external_id = external_id.clone();
+            let base = match source {
+                RoleSource::Session(s) => CredentialPlan::new(name, Base::Session(s.clone())),
+                RoleSource::Profile(p) => crate::profile::planned(p, options)?.0,
+                RoleSource::DefaultChain => CredentialPlan::new(name, Base::DefaultChain),
+            };
+            (base.then(hop), in_region())
+        }
+        AwsCredentialPlan::Profile(p) => crate::profile::planned(p, options)?,
+        // an `sso_profile:` must be there at load: the error names the session
+        AwsCredentialPlan::Sso(p) => crate::profile::planned(p, options).map_err(|e| SessionError::Credentials {
+            session: name.to_owned(),
+            kind: core_types::Kinded::kind(&e),
+            message: format!("sso_profile {p}: {e}"),
+        })?,
+        AwsCredentialPlan::Cognito { config, username } => {
+            let base = Base::Cognito { config: config.clone(), username: username.clone() };
+            (CredentialPlan::new(name, base), in_region())
+        }
+        AwsCredentialPlan::DefaultChain => (CredentialPlan::new(name, Base::DefaultChain), in_region()),
+    })
+}
+
+/// Builds a YAML AWS declaration's sessions (one per region): each planned into the engine's
+/// [`CredentialPlan`] and built by the same build as every profile (`profile::build_with`).
 async fn build_aws(
     plan: &AwsSessionPlan,
     options: &ManagerOptions,
@@ -177,83 +233,41 @@ async fn build_aws(
     built: &BTreeMap<String, AwsSession>,
     team: Option<&crate::team::Team>,
 ) -> Result<Vec<AwsSession>, SessionError> {
-    let at = |f: &str| format!("cloud_sessions[{}].{f}", plan.index);
     let mut out = Vec::new();
     for (name, region) in plan.session_names().into_iter().zip(&plan.regions) {
-        let mut static_keys = None;
-        let mut role = None;
-        let mut renewer = None;
-        let default_chain = async || {
-            SharedCredentialsProvider::new(
-                aws_config::default_provider::credentials::DefaultCredentialsChain::builder().build().await,
-            )
+        let of_files = matches!(
+            &plan.credentials,
+            AwsCredentialPlan::Profile(_) | AwsCredentialPlan::AssumeRole { source: RoleSource::Profile(_), .. }
+        );
+        let up = crate::profile::Upstream { sessions: Some(built), team, name: Some(name.clone()) };
+        let made = match credential_plan(plan, &name, region, options, resolver).await {
+            // boxed: the engine's future inside the manager's build is deep enough to overflow layout queries
+            Ok((cplan, o)) => Box::pin(crate::profile::build_with(cplan, &o, &up)).await,
+            Err(e) => Err(e),
         };
-        let provider: SharedCredentialsProvider = match &plan.credentials {
-            AwsCredentialPlan::StaticKeys { access_key_id, secret_access_key, session_token } => {
-                let id = resolver.resolve(access_key_id, &at("access_key_id")).await?;
-                let secret = resolver.resolve(secret_access_key, &at("secret_access_key")).await?;
-                let token = resolver.resolve_opt(session_token.as_deref(), &at("session_token")).await?;
-                let creds = AwsCredentials::new(
-                    id.expose_secret(),
-                    secret.expose_secret(),
-                    token.map(|t| t.expose_secret().to_owned()),
+        let (built, unplanned) = match made {
+            Ok(b) => (Some(b), None),
+            // a profile of the files that cannot be planned or built (not there yet, say)
+            // fails when its credentials are asked for, as the SDKs' profile provider does, not
+            // the whole manager's build: the other sessions stay usable
+            Err(e) if of_files => (None, Some(e.to_string())),
+            Err(e) => return Err(e),
+        };
+        let (provider, role, renewer) = match (&built, unplanned) {
+            (Some(b), _) => (b.provider.clone(), b.role.clone(), b.renewer.clone()),
+            (None, why) => (SharedCredentialsProvider::new(Unplanned(why.unwrap_or_default())), None, None),
+        };
+        let static_keys = match (&plan.credentials, &built) {
+            (AwsCredentialPlan::StaticKeys { .. }, Some(b)) => match &b.plan.base {
+                Base::AccessKey { access_key_id, secret_access_key, session_token, .. } => Some(AwsCredentials::new(
+                    access_key_id,
+                    secret_access_key.0.expose_secret(),
+                    session_token.as_ref().map(|t| t.0.expose_secret().to_owned()),
                     None,
-                );
-                let p = SharedCredentialsProvider::new(to_sdk_credentials(&creds));
-                static_keys = Some(creds);
-                p
-            }
-            AwsCredentialPlan::AssumeRole { role: r, .. } | AwsCredentialPlan::WebIdentity { role: r, .. } => {
-                let (sts_provider, how) = match &plan.credentials {
-                    AwsCredentialPlan::WebIdentity { token_file, .. } => {
-                        (None, Assume::WebIdentity { token_file: token_file.clone() })
-                    }
-                    AwsCredentialPlan::AssumeRole { source, external_id, .. } => {
-                        let source = match source {
-                            RoleSource::Session(s) => built.get(s).map(|b| b.provider.clone()),
-                            // a profile's credentials from the one credential engine
-                            RoleSource::Profile(p) => Some(profile_provider(p, options).await),
-                            RoleSource::DefaultChain => Some(default_chain().await),
-                        };
-                        (source, Assume::Role { external_id: external_id.clone() })
-                    }
-                    _ => unreachable!("matched above"),
-                };
-                let sts_config = base_config(region, options, sts_provider, RetryConfig::standard());
-                let source = AssumeRoleSource {
-                    session: name.clone(),
-                    sts: aws_sdk_sts::Client::new(&sts_config),
-                    role_arn: r.role_arn.clone(),
-                    session_name: r.session_name.clone(),
-                    duration_seconds: r.duration_seconds,
-                    how,
-                };
-                // the fleet's entry: every machine assuming this role under this session name
-                let key = format!("aws-role|{}|{}", r.role_arn, r.session_name);
-                let cache =
-                    Refreshing::builder(source).refresh_window(options.refresh_window).clock(options.clock.clone());
-                let cache = crate::team::role_fleet(cache, team, key).build();
-                role = Some(cache.clone());
-                renewer = Some(Renewer::new(&name, cache.clone()));
-                SharedCredentialsProvider::new(cache)
-            }
-            AwsCredentialPlan::Sso(profile) => {
-                let sdk = base_config(region, options, None, RetryConfig::standard());
-                let ctx = crate::renew::Ctx { name: &name, index: plan.index, sdk: &sdk, options };
-                let (provider, r) = crate::renew::sso(&ctx, profile).await?;
-                renewer = Some(r);
-                provider
-            }
-            AwsCredentialPlan::Cognito { config, username } => {
-                let sdk = base_config(region, options, None, RetryConfig::standard());
-                let ctx = crate::renew::Ctx { name: &name, index: plan.index, sdk: &sdk, options };
-                let (provider, r) = crate::renew::cognito(&ctx, config, username, team)?;
-                renewer = Some(r);
-                provider
-            }
-            // the same plan and build as `ccc creds --profile` (cred-store plans, profile.rs builds)
-            AwsCredentialPlan::Profile(profile) => profile_provider(profile, options).await,
-            AwsCredentialPlan::DefaultChain => default_chain().await,
+                )),
+                _ => None,
+            },
+            _ => None,
         };
         let mut sdk = base_config(region, options, Some(provider.clone()), RetryConfig::standard());
         if renewer.is_some() {

@@ -17,7 +17,8 @@ use cred_store::Refreshing;
 use crate::error::SessionError;
 use crate::manager::CloudSessionManager;
 use crate::options::base_config;
-use crate::sources::{AssumeRoleSource, aws_error};
+use crate::sources::RoleSource;
+use crate::sources::aws_error;
 
 /// GetSessionToken's range for IAM user keys (the root user's ends at one hour).
 const SESSION_TOKEN_SECONDS: std::ops::RangeInclusive<u64> = 900..=129_600;
@@ -35,7 +36,7 @@ enum Way {
     /// `GetSessionToken` with long-term keys (the STS client signs with them).
     SessionToken { sts: aws_sdk_sts::Client, seconds: i32 },
     /// `AssumeRole` with a duration.
-    Role(AssumeRoleSource),
+    Role(RoleSource),
 }
 
 /// The credential source of an [`ExtendedSession`]: `GetSessionToken` or `AssumeRole` with
@@ -50,7 +51,7 @@ impl fmt::Debug for ExtendedSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let way = match &self.way {
             Way::SessionToken { seconds, .. } => format!("GetSessionToken {seconds} s"),
-            Way::Role(r) => format!("AssumeRole {:?} s", r.duration_seconds),
+            Way::Role(r) => format!("AssumeRole {:?} s", r.hop.duration_seconds),
         };
         f.debug_struct("ExtendedSource").field("session", &self.session).field("way", &way).finish()
     }
@@ -140,7 +141,7 @@ impl CloudSessionManager {
         let secs = duration.as_secs();
         let way = if let Some(cache) = &session.role {
             let mut source = cache.source().clone();
-            source.duration_seconds = Some(u32::try_from(secs).unwrap_or(u32::MAX));
+            source.hop.duration_seconds = Some(u32::try_from(secs).unwrap_or(u32::MAX));
             Way::Role(source)
         } else {
             // keys declared, or whatever a profile / the default chain resolves to

@@ -92,4 +92,4 @@ pub use reports::{HealthReport, RotationReport};
 #[cfg(feature = "secrets-manager")]
 pub use secretsmanager::AwsSecretStore;
 pub use session::{AwsSession, Session};
-pub use sources::{AssumeRoleSource, from_sts};
+pub use sources::from_sts;

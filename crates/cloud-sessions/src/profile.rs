@@ -4,21 +4,21 @@
 //! lock wait, the MFA code a person gave). The CLI, YAML sessions naming `profile:` or
 //! `source_profile:`, and a Rust program all get a profile's credentials from here.
 
-use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use aws_config::retry::RetryConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use core_types::{AwsCredentials, CredentialSource, ErrorKind, ExposeSecret};
-use cred_store::{AwsFiles, Base, CredentialPlan, Refreshing, RoleHop};
+use cred_store::{AwsFiles, Base, CredentialPlan, Refreshing};
 
 use crate::error::SessionError;
 use crate::options::ManagerOptions;
-use crate::refs::BoxFuture;
-use crate::sources::{aws_error, from_sts};
-
-type Fetch = Arc<dyn Fn() -> BoxFuture<'static, Result<AwsCredentials, SessionError>> + Send + Sync>;
+use crate::renew::{Fetch, Renewer, Step, refreshing_step};
+use crate::session::AwsSession;
+use crate::sources::RoleSource;
+use crate::team::Team;
 
 /// A profile's credentials as the engine built them.
 #[derive(Clone)]
@@ -34,6 +34,10 @@ pub struct ProfileCredentials {
     /// The refreshing cache's entry file that keeps the last step's credentials and its
     /// window, when one does (the `credential_process` warm path serves it).
     pub entry: Option<cred_store::warm::Entry>,
+    /// How rotation renews the last step, when a refreshing cache keeps it.
+    pub(crate) renewer: Option<Renewer>,
+    /// The last role hop's cache (an extended session assumes that role for longer).
+    pub(crate) role: Option<Refreshing<RoleSource>>,
 }
 
 impl ProfileCredentials {
@@ -42,18 +46,6 @@ impl ProfileCredentials {
     pub async fn credentials(&self) -> Result<AwsCredentials, SessionError> {
         (self.fetch)().await
     }
-}
-
-/// A refreshing cache's credentials, its errors kept.
-fn fetch_from<S>(cache: &Refreshing<S>) -> Fetch
-where
-    S: CredentialSource<Output = AwsCredentials>,
-{
-    let cache = cache.clone();
-    Arc::new(move || {
-        let cache = cache.clone();
-        Box::pin(async move { cache.get().await.map_err(SessionError::from) })
-    })
 }
 
 impl std::fmt::Debug for ProfileCredentials {
@@ -94,7 +86,10 @@ pub async fn extended_profile_credentials(
 
 /// The plan of `profile`, and the options to build it with: STS in the profile's region
 /// unless the caller chose one.
-fn planned(profile: &str, options: &ManagerOptions) -> Result<(CredentialPlan, ManagerOptions), SessionError> {
+pub(crate) fn planned(
+    profile: &str,
+    options: &ManagerOptions,
+) -> Result<(CredentialPlan, ManagerOptions), SessionError> {
     let paths = options.resolved_paths()?;
     let set = AwsFiles::new(&paths).profile_set()?;
     let plan = cred_store::plan(&set, profile)?;
@@ -109,14 +104,40 @@ fn planned(profile: &str, options: &ManagerOptions) -> Result<(CredentialPlan, M
 /// Builds a plan: the base's provider, then one refreshing cache per role hop, each kept in
 /// an entry keyed by everything that decides its value (an edited profile is a new entry).
 pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Result<ProfileCredentials, SessionError> {
-    let paths = options.resolved_paths()?;
-    let name = format!("profile {}", plan.profile);
+    build_with(plan, options, &Upstream::default()).await
+}
+
+/// What a plan's build may need beyond the manager's options: for a YAML session, the
+/// sessions built before it (a `source_session` base), its team store, and its name.
+#[derive(Default)]
+pub(crate) struct Upstream<'a> {
+    /// The sessions a `Base::Session` may name.
+    pub sessions: Option<&'a BTreeMap<String, AwsSession>>,
+    /// The team store the last step's refreshes go through.
+    pub team: Option<&'a Team>,
+    /// The name errors and renewals are reported under (default `profile NAME`).
+    pub name: Option<String>,
+}
+
+/// Builds `plan` with what `up` gives (the one build of every AWS credential: profiles, YAML
+/// sessions, and what the CLI serves).
+pub(crate) async fn build_with(
+    plan: CredentialPlan,
+    options: &ManagerOptions,
+    up: &Upstream<'_>,
+) -> Result<ProfileCredentials, SessionError> {
+    // entries are kept on disk when the plan holds all that decides them and there is a
+    // home for them; otherwise in memory (another session's credentials, the default chain)
+    let paths = match plan.base.keyed_by_content() {
+        true => options.resolved_paths().ok(),
+        false => None,
+    };
+    let name = up.name.clone().unwrap_or_else(|| format!("profile {}", plan.profile));
     let unsupported =
         |message: String| SessionError::Credentials { session: name.clone(), kind: ErrorKind::NotConfigured, message };
     let region = options.sts_region();
-    let mut entry = None;
     let mut sign_in = None;
-    let (mut provider, mut fetch): (SharedCredentialsProvider, Fetch) = match &plan.base {
+    let mut step = match &plan.base {
         Base::AccessKey { access_key_id, secret_access_key, session_token, .. } => {
             let keys = AwsCredentials::new(
                 access_key_id,
@@ -128,12 +149,10 @@ pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Resul
         }
         Base::Sso { account_id: Some(_), role_name: Some(_), .. } => {
             let sdk = crate::options::base_config(&region, options, None, RetryConfig::standard());
-            let (cache, token_file) = sso_cache(&name, sso_profile(&plan), &sdk, options).await?;
+            let (step, token_file) = sso_step(&name, sso_profile(&plan), &sdk, options).await?;
             // what the sign-in gave is served only while that sign-in's token is there
             sign_in = Some(token_file);
-            entry = cache.entry_file().map(|f| cred_store::warm::Entry::new(f.to_owned(), cache.policy()));
-            let fetch = fetch_from(&cache);
-            (SharedCredentialsProvider::new(cache), fetch)
+            step
         }
         Base::Sso { .. } => {
             return Err(unsupported(format!(
@@ -145,27 +164,36 @@ pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Resul
             let provider = SharedCredentialsProvider::new(
                 aws_config::credential_process::CredentialProcessProvider::new(command.clone()),
             );
-            (provider.clone(), fetch_provided(provider, &name, "its credential_process failed: "))
+            provided(provider, &name, "its credential_process failed: ")
         }
-        Base::WebIdentity { role_arn, token_file, role_session_name } => {
+        Base::WebIdentity { role_arn, token_file, role_session_name, duration_seconds } => {
             let sts = crate::options::base_config(&region, options, None, RetryConfig::standard());
-            let source = crate::sources::AssumeRoleSource {
+            let source = crate::sources::WebIdentitySource {
                 session: name.clone(),
                 sts: aws_sdk_sts::Client::new(&sts),
                 role_arn: role_arn.clone(),
                 session_name: role_session_name.clone().unwrap_or_else(|| session_name(options)),
-                duration_seconds: None,
-                how: crate::sources::Assume::WebIdentity { token_file: token_file.clone() },
+                duration_seconds: *duration_seconds,
+                token_file: token_file.clone(),
             };
-            let file = entry_file(&paths, &plan, 0);
-            let cache = cached(source, options, file.clone());
-            entry = Some(cred_store::warm::Entry::new(file, cache.policy()));
-            let fetch = fetch_from(&cache);
-            (SharedCredentialsProvider::new(cache), fetch)
+            let file = paths.as_ref().map(|p| entry_file(p, &plan, 0));
+            let last = plan.hops.is_empty();
+            refreshing_step(&name, cached(source, options, file, up.team.filter(|_| last), role_arn, &name))
         }
-        Base::NamedSource(source) => {
-            let provider = named_source(source, options).map_err(unsupported)?;
-            (provider.clone(), fetch_provided(provider, &name, ""))
+        Base::NamedSource(source) => provided(named_source(source, options).map_err(unsupported)?, &name, ""),
+        Base::Cognito { config, username } => {
+            let sdk = crate::options::base_config(&region, options, None, RetryConfig::standard());
+            crate::renew::cognito(&name, &sdk, options, config, username, up.team)?
+        }
+        Base::Session(source) => {
+            let provider = up.sessions.and_then(|s| s.get(source)).map(|s| s.provider.clone()).ok_or_else(|| {
+                unsupported(format!("session {source} is not built before {name}: declare it earlier"))
+            })?;
+            provided(provider, &name, "")
+        }
+        Base::DefaultChain => {
+            let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder().build().await;
+            provided(SharedCredentialsProvider::new(chain), &name, "")
         }
         Base::LoginSession { .. } => {
             return Err(unsupported(
@@ -174,33 +202,37 @@ pub async fn build_plan(plan: CredentialPlan, options: &ManagerOptions) -> Resul
         }
         other => return Err(unsupported(format!("a credential base this build does not know: {other:?}"))),
     };
+    let mut role = None;
     for (i, hop) in plan.hops.iter().enumerate() {
-        let sts = crate::options::base_config(&region, options, Some(provider.clone()), RetryConfig::standard());
+        let sts = crate::options::base_config(&region, options, Some(step.provider.clone()), RetryConfig::standard());
+        let session = hop.role_session_name.clone().unwrap_or_else(|| session_name(options));
         let source = RoleSource {
             name: format!("profile {} (role {})", hop.profile, hop.role_arn),
             sts: aws_sdk_sts::Client::new(&sts),
             hop: hop.clone(),
-            session_name: hop.role_session_name.clone().unwrap_or_else(|| session_name(options)),
+            session_name: session.clone(),
             code: options.mfa_code.clone(),
         };
-        let file = entry_file(&paths, &plan, i + 1);
-        let cache = cached(source, options, file.clone());
-        entry = Some(cred_store::warm::Entry::new(file, cache.policy()));
-        fetch = fetch_from(&cache);
-        provider = SharedCredentialsProvider::new(cache);
+        let file = paths.as_ref().map(|p| entry_file(p, &plan, i + 1));
+        // the last hop's refreshes go through the team store, when the session shares them
+        let team = up.team.filter(|_| i + 1 == plan.hops.len());
+        let cache = cached(source, options, file, team, &hop.role_arn, &session);
+        role = Some(cache.clone());
+        step = refreshing_step(&name, cache);
     }
-    let entry = match (entry, sign_in) {
+    let entry = match (step.entry, sign_in) {
         (Some(e), Some(token)) => Some(e.depending_on(token)),
         (e, _) => e,
     };
-    Ok(ProfileCredentials { provider, fetch, plan, entry })
+    Ok(ProfileCredentials { provider: step.provider, fetch: step.fetch, plan, entry, renewer: step.renewer, role })
 }
 
 /// An SDK provider's credentials, its failure said in its own words after `what`.
-fn fetch_provided(provider: SharedCredentialsProvider, name: &str, what: &'static str) -> Fetch {
+fn provided(provider: SharedCredentialsProvider, name: &str, what: &'static str) -> Step {
     let name = name.to_owned();
-    Arc::new(move || {
-        let (p, name) = (provider.clone(), name.clone());
+    let p = provider.clone();
+    let fetch: Fetch = Arc::new(move || {
+        let (p, name) = (p.clone(), name.clone());
         Box::pin(async move {
             use aws_credential_types::provider::ProvideCredentials;
             p.provide_credentials().await.map(|c| cred_store::from_sdk_credentials(&c)).map_err(|e| {
@@ -212,24 +244,27 @@ fn fetch_provided(provider: SharedCredentialsProvider, name: &str, what: &'stati
                 }
             })
         })
-    })
+    });
+    Step { provider, fetch, renewer: None, entry: None }
 }
 
 /// Long-term keys: served as they are.
-fn fixed(keys: AwsCredentials) -> (SharedCredentialsProvider, Fetch) {
+fn fixed(keys: AwsCredentials) -> Step {
     let provider = SharedCredentialsProvider::new(cred_store::to_sdk_credentials(&keys));
-    (provider, Arc::new(move || Box::pin(std::future::ready(Ok(keys.clone())))))
+    let fetch: Fetch = Arc::new(move || Box::pin(std::future::ready(Ok(keys.clone()))));
+    Step { provider, fetch, renewer: None, entry: None }
 }
 
 /// IAM Identity Center role credentials: sso-refresh's refreshing cache, with the manager's
-/// window and clock.
+/// window and clock (settings such as retries from the environment lookup:
+/// `AWS_SSO_MAX_RETRIES`, ...), and the sign-in's token file they depend on.
 #[cfg(feature = "sso")]
-async fn sso_cache(
+async fn sso_step(
     name: &str,
     profile: &str,
     sdk: &aws_config::SdkConfig,
     options: &ManagerOptions,
-) -> Result<(Refreshing<sso_refresh::SsoSource>, PathBuf), SessionError> {
+) -> Result<(Step, PathBuf), SessionError> {
     use crate::renew::IntoSessionError;
     let paths = options.resolved_paths()?;
     let env = options.env.clone();
@@ -241,16 +276,16 @@ async fn sso_cache(
         .build()
         .await
         .map_err(|e| e.into_session_error(name))?;
-    Ok((sso.credentials_provider(), sso.token_file()))
+    Ok((refreshing_step(name, sso.credentials_provider()), sso.token_file()))
 }
 
 #[cfg(not(feature = "sso"))]
-async fn sso_cache(
+async fn sso_step(
     name: &str,
     _profile: &str,
     _sdk: &aws_config::SdkConfig,
     _options: &ManagerOptions,
-) -> Result<(Refreshing<RoleSource>, PathBuf), SessionError> {
+) -> Result<(Step, PathBuf), SessionError> {
     Err(SessionError::Unsupported {
         name: name.to_owned(),
         message: "IAM Identity Center profiles need cloud-sessions built with the `sso` feature".into(),
@@ -270,16 +305,29 @@ fn entry_file(paths: &cred_store::Paths, plan: &CredentialPlan, steps: usize) ->
     paths.cache_entry("role", &parts.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
-fn cached<S>(source: S, options: &ManagerOptions, file: PathBuf) -> Refreshing<S>
+/// A step's refreshing cache, with the manager's window, clock and lock wait: kept in `file`
+/// when there is one, or shared through the team store (the fleet's entry: every machine
+/// assuming this role under this session name) when the session declares one.
+fn cached<S>(
+    source: S,
+    options: &ManagerOptions,
+    file: Option<PathBuf>,
+    team: Option<&Team>,
+    role_arn: &str,
+    session_name: &str,
+) -> Refreshing<S>
 where
     S: CredentialSource<Output = AwsCredentials>,
 {
-    Refreshing::builder(source)
+    let cache = Refreshing::builder(source)
         .refresh_window(options.refresh_window)
         .clock(options.clock.clone())
-        .lock_wait(options.lock_wait)
-        .persist_to(file)
-        .build()
+        .lock_wait(options.lock_wait);
+    match (team, file) {
+        (Some(_), _) => crate::team::role_fleet(cache, team, format!("aws-role|{role_arn}|{session_name}")).build(),
+        (None, Some(file)) => cache.persist_to(file).build(),
+        (None, None) => cache.build(),
+    }
 }
 
 /// A role session's name when the profile gives none (as the AWS CLI names its own).
@@ -316,65 +364,5 @@ fn named_source(source: &str, options: &ManagerOptions) -> Result<SharedCredenti
         other => {
             Err(format!("credential_source = {other} is not one of Environment, Ec2InstanceMetadata, EcsContainer"))
         }
-    }
-}
-
-/// One role hop: AssumeRole with the credentials before it, with every setting the profile
-/// gives (external id, session name, duration, MFA device and the code a person gave).
-struct RoleSource {
-    name: String,
-    sts: aws_sdk_sts::Client,
-    hop: RoleHop,
-    session_name: String,
-    code: Option<core_types::SecretString>,
-}
-
-impl std::fmt::Debug for RoleSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RoleSource").field("hop", &self.hop).finish_non_exhaustive()
-    }
-}
-
-impl CredentialSource for RoleSource {
-    type Output = AwsCredentials;
-    type Error = SessionError;
-
-    fn name(&self) -> Cow<'_, str> {
-        Cow::Borrowed(&self.name)
-    }
-
-    async fn fetch(&self) -> Result<AwsCredentials, SessionError> {
-        let hop = &self.hop;
-        let code = match (&hop.mfa_serial, &self.code) {
-            (Some(serial), None) => {
-                return Err(SessionError::Credentials {
-                    session: self.name.clone(),
-                    kind: ErrorKind::NotAuthorized,
-                    message: format!("role {} needs a code from the MFA device {serial}", hop.role_arn),
-                });
-            }
-            (Some(_), Some(code)) => Some(code.expose_secret().to_owned()),
-            (None, _) => None,
-        };
-        let out = self
-            .sts
-            .assume_role()
-            .role_arn(&hop.role_arn)
-            .role_session_name(&self.session_name)
-            .set_external_id(hop.external_id.clone())
-            .set_duration_seconds(hop.duration_seconds.and_then(|d| i32::try_from(d).ok()))
-            .set_serial_number(hop.mfa_serial.clone())
-            .set_token_code(code)
-            .send()
-            .await
-            .map_err(|e| aws_error(&self.name, "sts:AssumeRole", e))?;
-        out.credentials().map(from_sts).ok_or_else(|| SessionError::Aws {
-            session: self.name.clone(),
-            operation: "sts:AssumeRole",
-            code: "InvalidResponse".into(),
-            message: "no credentials in the response".into(),
-            request_id: None,
-            cause: None,
-        })
     }
 }

@@ -12,7 +12,7 @@ use cred_store::Refreshing;
 use crate::azure::AzureSession;
 use crate::config::SessionType;
 use crate::renew::Renewer;
-use crate::sources::AssumeRoleSource;
+use crate::sources::RoleSource;
 
 /// An AWS session: an `SdkConfig` whose credentials keep themselves valid.
 #[derive(Clone)]
@@ -21,7 +21,7 @@ pub struct AwsSession {
     pub(crate) region: String,
     pub(crate) sdk: SdkConfig,
     pub(crate) provider: SharedCredentialsProvider,
-    pub(crate) role: Option<Refreshing<AssumeRoleSource>>,
+    pub(crate) role: Option<Refreshing<RoleSource>>,
     pub(crate) renewer: Option<Renewer>,
     pub(crate) static_keys: Option<AwsCredentials>,
     /// The AWS profile the credentials come from, for a `profile` session.

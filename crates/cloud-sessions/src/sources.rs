@@ -1,11 +1,13 @@
-//! STS-backed credential sources, wrapped in cred-store's refreshing cache by the manager.
+//! The reading of STS's answers (errors through aws-failure, credentials), and the web
+//! identity source; wrapped in cred-store's refreshing cache by the engine (`profile.rs`).
 
 use std::borrow::Cow;
 use std::fmt;
 use std::time::SystemTime;
 
 use aws_sdk_sts::error::ProvideErrorMetadata;
-use core_types::{AwsCredentials, CredentialSource, Kinded};
+use core_types::{AwsCredentials, CredentialSource, ErrorKind, ExposeSecret, Kinded};
+use cred_store::RoleHop;
 
 use crate::error::{SessionError, find_source};
 
@@ -63,36 +65,28 @@ pub fn from_sts(c: &aws_sdk_sts::types::Credentials) -> AwsCredentials {
     AwsCredentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_owned()), expiry)
 }
 
-/// How a role is assumed.
+/// Assumes a role with a web identity token (read from its file at each refresh): a plan's
+/// `Base::WebIdentity`. Role hops are `profile::RoleSource`, the one AssumeRole source.
 #[derive(Clone)]
-pub(crate) enum Assume {
-    /// `AssumeRole` with the source session's credentials.
-    Role { external_id: Option<String> },
-    /// `AssumeRoleWithWebIdentity` with a token read from a file at each refresh.
-    WebIdentity { token_file: String },
-}
-
-/// Assumes a role through STS.
-#[derive(Clone)]
-pub struct AssumeRoleSource {
+pub(crate) struct WebIdentitySource {
     pub(crate) session: String,
     pub(crate) sts: aws_sdk_sts::Client,
     pub(crate) role_arn: String,
     pub(crate) session_name: String,
     pub(crate) duration_seconds: Option<u32>,
-    pub(crate) how: Assume,
+    pub(crate) token_file: String,
 }
 
-impl fmt::Debug for AssumeRoleSource {
+impl fmt::Debug for WebIdentitySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AssumeRoleSource")
+        f.debug_struct("WebIdentitySource")
             .field("session", &self.session)
             .field("role_arn", &self.role_arn)
             .finish_non_exhaustive()
     }
 }
 
-impl CredentialSource for AssumeRoleSource {
+impl CredentialSource for WebIdentitySource {
     type Output = AwsCredentials;
     type Error = SessionError;
 
@@ -102,43 +96,86 @@ impl CredentialSource for AssumeRoleSource {
 
     async fn fetch(&self) -> Result<AwsCredentials, SessionError> {
         let duration = self.duration_seconds.map(|d| i32::try_from(d).unwrap_or(3600));
-        let creds = match &self.how {
-            Assume::Role { external_id } => {
-                let out = self
-                    .sts
-                    .assume_role()
-                    .role_arn(&self.role_arn)
-                    .role_session_name(&self.session_name)
-                    .set_duration_seconds(duration)
-                    .set_external_id(external_id.clone())
-                    .send()
-                    .await
-                    .map_err(|e| aws_error(&self.session, "sts:AssumeRole", e))?;
-                out.credentials().map(from_sts)
+        let token = cred_store::fsutil::read_text(std::path::Path::new(&self.token_file)).map_err(|e| {
+            SessionError::Reference {
+                reference: self.token_file.clone(),
+                used_by: format!("session {}", self.session),
+                message: format!("cannot read the web identity token file: {e}"),
             }
-            Assume::WebIdentity { token_file } => {
-                let token = cred_store::fsutil::read_text(std::path::Path::new(token_file)).map_err(|e| {
-                    SessionError::Reference {
-                        reference: token_file.clone(),
-                        used_by: format!("session {}", self.session),
-                        message: format!("cannot read the web identity token file: {e}"),
-                    }
-                })?;
-                let out = self
-                    .sts
-                    .assume_role_with_web_identity()
-                    .role_arn(&self.role_arn)
-                    .role_session_name(&self.session_name)
-                    .web_identity_token(token.trim())
-                    .set_duration_seconds(duration)
-                    .send()
-                    .await
-                    .map_err(|e| aws_error(&self.session, "sts:AssumeRoleWithWebIdentity", e))?;
-                out.credentials().map(from_sts)
-            }
-        };
-        creds.ok_or_else(|| SessionError::Aws {
+        })?;
+        let out = self
+            .sts
+            .assume_role_with_web_identity()
+            .role_arn(&self.role_arn)
+            .role_session_name(&self.session_name)
+            .web_identity_token(token.trim())
+            .set_duration_seconds(duration)
+            .send()
+            .await
+            .map_err(|e| aws_error(&self.session, "sts:AssumeRoleWithWebIdentity", e))?;
+        out.credentials().map(from_sts).ok_or_else(|| SessionError::Aws {
             session: self.session.clone(),
+            operation: "sts:AssumeRoleWithWebIdentity",
+            code: "InvalidResponse".into(),
+            message: "no credentials in the response".into(),
+            request_id: None,
+            cause: None,
+        })
+    }
+}
+
+/// One role hop: AssumeRole with the credentials before it, with every setting the profile
+/// gives (external id, session name, duration, MFA device and the code a person gave).
+#[derive(Clone)]
+pub(crate) struct RoleSource {
+    pub(crate) name: String,
+    pub(crate) sts: aws_sdk_sts::Client,
+    pub(crate) hop: RoleHop,
+    pub(crate) session_name: String,
+    pub(crate) code: Option<core_types::SecretString>,
+}
+
+impl std::fmt::Debug for RoleSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoleSource").field("hop", &self.hop).finish_non_exhaustive()
+    }
+}
+
+impl CredentialSource for RoleSource {
+    type Output = AwsCredentials;
+    type Error = SessionError;
+
+    fn name(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.name)
+    }
+
+    async fn fetch(&self) -> Result<AwsCredentials, SessionError> {
+        let hop = &self.hop;
+        let code = match (&hop.mfa_serial, &self.code) {
+            (Some(serial), None) => {
+                return Err(SessionError::Credentials {
+                    session: self.name.clone(),
+                    kind: ErrorKind::NotAuthorized,
+                    message: format!("role {} needs a code from the MFA device {serial}", hop.role_arn),
+                });
+            }
+            (Some(_), Some(code)) => Some(code.expose_secret().to_owned()),
+            (None, _) => None,
+        };
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&hop.role_arn)
+            .role_session_name(&self.session_name)
+            .set_external_id(hop.external_id.clone())
+            .set_duration_seconds(hop.duration_seconds.and_then(|d| i32::try_from(d).ok()))
+            .set_serial_number(hop.mfa_serial.clone())
+            .set_token_code(code)
+            .send()
+            .await
+            .map_err(|e| aws_error(&self.name, "sts:AssumeRole", e))?;
+        out.credentials().map(from_sts).ok_or_else(|| SessionError::Aws {
+            session: self.name.clone(),
             operation: "sts:AssumeRole",
             code: "InvalidResponse".into(),
             message: "no credentials in the response".into(),

@@ -34,6 +34,8 @@ pub enum Base {
         token_file: String,
         /// `role_session_name`.
         role_session_name: Option<String>,
+        /// How long the session lasts (a YAML session's `duration_seconds`; profiles give none).
+        duration_seconds: Option<u32>,
     },
     /// IAM Identity Center: role credentials when `account_id` and `role_name` are set (else
     /// a profile that only signs in).
@@ -61,6 +63,27 @@ pub enum Base {
         /// The signed-in principal's ARN.
         arn: String,
     },
+    /// A Cognito user signed in through a ccc configuration (identity-pool credentials).
+    Cognito {
+        /// The ccc configuration file (`default`: `~/.ccc/config.json`).
+        config: String,
+        /// The user.
+        username: String,
+    },
+    /// The credentials of another declared session, by its name (a YAML session's
+    /// `source_session`): given by the caller at build time.
+    Session(String),
+    /// The SDKs' default chain (environment, profile, container, instance metadata).
+    DefaultChain,
+}
+
+impl Base {
+    /// Whether what decides this base's credentials is all in the plan (so a cache entry keyed
+    /// by [`CredentialPlan::key_parts`] can be kept on disk): not for another session's
+    /// credentials or the default chain, which the plan only names.
+    pub fn keyed_by_content(&self) -> bool {
+        !matches!(self, Base::Session(_) | Base::DefaultChain)
+    }
 }
 
 /// A secret value from a file: compared by value (plans are compared in tests), never shown.
@@ -112,7 +135,37 @@ pub struct CredentialPlan {
     pub hops: Vec<RoleHop>,
 }
 
+impl RoleHop {
+    /// A hop to `role_arn`, named by `profile` (a profile's or a session's name), with no
+    /// other setting (set the public fields for those).
+    pub fn new(profile: impl Into<String>, role_arn: impl Into<String>) -> Self {
+        Self {
+            profile: profile.into(),
+            role_arn: role_arn.into(),
+            external_id: None,
+            role_session_name: None,
+            duration_seconds: None,
+            mfa_serial: None,
+        }
+    }
+}
+
 impl CredentialPlan {
+    /// The plan of `name` that starts at `base` and assumes no role yet (add hops with
+    /// [`CredentialPlan::then`]): how a declaration that is not a profile (a YAML session) is
+    /// planned into the same type.
+    pub fn new(name: impl Into<String>, base: Base) -> Self {
+        let profile = name.into();
+        Self { base_profile: profile.clone(), profile, base, hops: Vec::new() }
+    }
+
+    /// This plan, then `hop` assumed with its credentials.
+    #[must_use]
+    pub fn then(mut self, hop: RoleHop) -> Self {
+        self.hops.push(hop);
+        self
+    }
+
     /// What decides the credentials this plan gives, in a fixed order: the parts of a cache
     /// entry's key (`Paths::cache_entry`), so an edit to any setting is a new entry. Secrets
     /// are in it only as part of the hash's input.
@@ -128,14 +181,21 @@ impl CredentialPlan {
                 opt(account_id),
             ],
             Base::NamedSource(s) => vec!["source".into(), s.clone()],
-            Base::WebIdentity { role_arn, token_file, role_session_name } => {
-                vec!["web-identity".into(), role_arn.clone(), token_file.clone(), opt(role_session_name)]
-            }
+            Base::WebIdentity { role_arn, token_file, role_session_name, duration_seconds } => vec![
+                "web-identity".into(),
+                role_arn.clone(),
+                token_file.clone(),
+                opt(role_session_name),
+                duration_seconds.map_or_else(|| "\u{0}".into(), |d| d.to_string()),
+            ],
             Base::Sso { session, region, start_url, account_id, role_name } => {
                 vec!["sso".into(), opt(session), region.clone(), start_url.clone(), opt(account_id), opt(role_name)]
             }
             Base::Process { command, account_id } => vec!["process".into(), command.clone(), opt(account_id)],
             Base::LoginSession { arn } => vec!["login".into(), arn.clone()],
+            Base::Cognito { config, username } => vec!["cognito".into(), config.clone(), username.clone()],
+            Base::Session(name) => vec!["session".into(), name.clone()],
+            Base::DefaultChain => vec!["default-chain".into()],
         };
         for hop in &self.hops {
             parts.extend([
@@ -263,6 +323,7 @@ fn base(set: &ProfileSet, name: &str, profile: &Settings) -> Result<Base> {
                 role_arn: role_arn.clone(),
                 token_file: token_file.clone(),
                 role_session_name: profile.get(SESSION_NAME).cloned(),
+                duration_seconds: None,
             });
         }
         (None, Some(_)) => {

@@ -95,7 +95,7 @@ fn chain(plan: &cred_store::CredentialPlan) -> Value {
             }))})
         }
         Base::NamedSource(s) => json!({"NamedSource": s}),
-        Base::WebIdentity { role_arn, token_file, role_session_name } => json!({"WebIdentityToken": strip(json!({
+        Base::WebIdentity { role_arn, token_file, role_session_name, .. } => json!({"WebIdentityToken": strip(json!({
             "role_arn": role_arn, "web_identity_token_file": token_file, "role_session_name": role_session_name,
         }))}),
         Base::Sso { session, region, start_url, account_id, role_name } => json!({"Sso": strip(json!({

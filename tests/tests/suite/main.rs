@@ -8,6 +8,7 @@ mod cognito_moto;
 mod cognito_srp;
 mod conformance;
 mod cred_store_peers;
+mod engine;
 mod faults;
 mod fleet;
 mod inspect;

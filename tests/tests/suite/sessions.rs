@@ -333,7 +333,7 @@ async fn an_sso_session_gets_role_credentials_through_sso_refresh() {
         "cloud_sessions:\n  - name: sso\n    session_type: aws\n    region: eu-west-1\n    sso_profile: missing\n";
     let options = ManagerOptions::default().paths(paths);
     let e = CloudSessionManager::from_yaml(bad, options).await.unwrap_err();
-    assert!(e.to_string().contains("session \"sso\"") && e.to_string().contains("no such profile"), "{e}");
+    assert!(e.to_string().contains("session \"sso\"") && e.to_string().contains("no profile missing"), "{e}");
 }
 
 /// The circuit breaker through the fault-injecting front: after the threshold of transient
