@@ -43,6 +43,8 @@ struct State {
     sts_clock_offset: time::Duration,
     /// Added to the `Expiration` of Cognito identity credentials.
     cognito_clock_offset: time::Duration,
+    /// The `ExpiresIn` of user-pool sign-ins and token refreshes (moto's, 3600 s, when unset).
+    token_lifetime: Option<u64>,
 }
 
 /// An account's regions as `ListRegions` reports them: those every account has, one opted
@@ -142,6 +144,12 @@ impl Front {
         let mut state = lock(&self.state);
         state.sts_clock_offset = -by;
         state.cognito_clock_offset = -by;
+    }
+
+    /// User-pool tokens (sign-ins and refreshes) that live `lifetime` (their `ExpiresIn`),
+    /// for tests of when tokens are renewed.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        lock(&self.state).token_lifetime = Some(lifetime.as_secs());
     }
 
     /// The simulated decision for an action (default `implicitDeny`).
@@ -255,6 +263,10 @@ async fn handle(
         _ if op == "GetCredentialsForIdentity" => {
             let offset = lock(&state).cognito_clock_offset;
             shift_json_expiration(forward(&state, &http, parts, body).await, offset).await
+        }
+        _ if op == "InitiateAuth" || op == "RespondToAuthChallenge" => {
+            let lifetime = lock(&state).token_lifetime;
+            token_lifetime(forward(&state, &http, parts, body).await, lifetime).await
         }
         _ if service == "sts" => {
             let offset = lock(&state).sts_clock_offset;
@@ -515,6 +527,20 @@ async fn shift_json_expiration(answer: Response<Full<Bytes>>, offset: time::Dura
     };
     if let Some(at) = v.pointer("/Credentials/Expiration").and_then(Value::as_f64) {
         v["Credentials"]["Expiration"] = serde_json::json!(at + offset.as_seconds_f64());
+    }
+    Response::from_parts(parts, Full::new(Bytes::from(v.to_string())))
+}
+
+/// A user-pool answer whose tokens' `ExpiresIn` is `lifetime` (unchanged when `None`).
+async fn token_lifetime(answer: Response<Full<Bytes>>, lifetime: Option<u64>) -> Response<Full<Bytes>> {
+    let Some(lifetime) = lifetime else { return answer };
+    let (parts, body) = answer.into_parts();
+    let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let Ok(mut v) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, Full::new(bytes));
+    };
+    if let Some(result) = v.get_mut("AuthenticationResult").and_then(Value::as_object_mut) {
+        result.insert("ExpiresIn".into(), serde_json::json!(lifetime));
     }
     Response::from_parts(parts, Full::new(Bytes::from(v.to_string())))
 }

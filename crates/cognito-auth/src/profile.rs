@@ -321,7 +321,8 @@ impl CognitoProfile {
         // the authenticator (SDK clients, TLS trust store) is built only when a refresh is due
         let make = move || CognitoAuthenticator::new(config.clone(), &sdk).with_clock(clock.clone());
         let pool = &self.inner.config.user_pool_id;
-        CognitoSource::lazy_in(pool, make, &*self.inner.store, self.inner.fleet.as_deref(), username)
+        let timing = crate::source::TokenTiming { window: self.inner.refresh_window, clock: self.inner.clock.clone() };
+        CognitoSource::lazy_in(pool, make, &*self.inner.store, self.inner.fleet.as_deref(), username, timing)
     }
 
     fn cache(&self, username: &str) -> Refreshing<CognitoSource> {

@@ -220,25 +220,29 @@ impl CognitoSource {
         store: &(impl TokenEntries + ?Sized),
         username: &str,
     ) -> Self {
-        Self::lazy_in(user_pool_id, make_auth, store, None, username)
+        Self::lazy_in(user_pool_id, make_auth, store, None, username, TokenTiming::default())
     }
 
     /// [`CognitoSource::lazy`], the tokens' refreshes coordinated across machines through
-    /// `fleet` when given.
+    /// `fleet` when given, and renewed inside `timing`'s window on its clock (the profile's:
+    /// the same window and clock as the credentials over them).
     pub(crate) fn lazy_in(
         user_pool_id: &str,
         make_auth: impl Fn() -> CognitoAuthenticator + Send + Sync + 'static,
         store: &(impl TokenEntries + ?Sized),
         fleet: Option<&dyn FleetEntries>,
         username: &str,
+        timing: TokenTiming,
     ) -> Self {
         let auth = LazyAuth { cell: Arc::new(OnceLock::new()), make: Arc::new(make_auth) };
         let key = Self::token_key(user_pool_id, username);
         let name = format!("cognito:{user_pool_id}:{username}");
         // the same name as the credentials over them: a failure is reported once, by the tokens
         let tokens = CognitoTokens { auth: auth.clone(), user: username.to_owned(), name: name.clone() };
-        let mut tokens =
-            Refreshing::builder(tokens).refresh_window(RefreshPolicy::default()).shared(store.entry(key.clone()));
+        let mut tokens = Refreshing::builder(tokens)
+            .refresh_window(timing.window)
+            .clock(timing.clock)
+            .shared(store.entry(key.clone()));
         if let Some(fleet) = fleet {
             tokens = tokens.fleet(fleet.tokens(&key));
         }
@@ -268,5 +272,18 @@ impl CredentialSource for CognitoSource {
             .as_ref()
             .ok_or_else(|| CognitoError::Invalid("the stored sign-in has no ID token".into()))?;
         self.auth.get().get_aws_credentials(id_token).await
+    }
+}
+
+/// When a user's tokens are renewed: inside `window` of their expiry, on `clock`.
+#[derive(Clone)]
+pub(crate) struct TokenTiming {
+    pub(crate) window: RefreshPolicy,
+    pub(crate) clock: std::sync::Arc<dyn core_types::Clock>,
+}
+
+impl Default for TokenTiming {
+    fn default() -> Self {
+        Self { window: RefreshPolicy::default(), clock: std::sync::Arc::new(core_types::SystemClock) }
     }
 }

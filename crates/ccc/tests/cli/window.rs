@@ -171,3 +171,35 @@ async fn cognito_credentials_follow_the_configured_window() {
     })
     .await;
 }
+
+/// Cognito user-pool tokens: `ccc whoami` asks the tokens themselves (the identity-pool
+/// identity needs a valid ID token); tokens that live ten seconds are refreshed
+/// (InitiateAuth with the refresh token, counted at the front) only as the window says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cognito_tokens_follow_the_configured_window() {
+    let pool = ccc_tests::cognito::pool().await;
+    pool.user("tokens", true).await;
+    let pool = &pool;
+    both(|seconds, renewed| async move {
+        let front = ccc_tests::front::Front::start().await;
+        front.set_token_lifetime(Duration::from_secs(10));
+        let home = Home::new();
+        home.configure(pool);
+        window(&home, seconds);
+        home.ccc()
+            .env("AWS_ENDPOINT_URL", &front.url)
+            .args(["login", "--username", "tokens", "--password-stdin"])
+            .write_stdin(format!("{}\n", ccc_tests::cognito::PASSWORD))
+            .assert()
+            .success();
+        let run =
+            || home.ccc().env("AWS_ENDPOINT_URL", &front.url).args(["whoami", "--output", "json"]).assert().success();
+        run();
+        let before = front.calls_of("InitiateAuth");
+        tokio::time::sleep(LATER).await;
+        run();
+        let after = front.calls_of("InitiateAuth");
+        assert_eq!(after - before, usize::from(renewed), "window {seconds:?}");
+    })
+    .await;
+}
