@@ -469,7 +469,8 @@ impl Ctx {
         self.sso_for(profile, None).await
     }
 
-    /// An SSO handle for `profile`, or for an `[sso-session]` alone when `session` is given.
+    /// An SSO handle for `profile`, or for an `[sso-session]` alone when `session` is given,
+    /// with the configured refresh window and ccc's clock.
     pub async fn sso_for(&self, profile: &str, session: Option<&str>) -> CliResult<sso_refresh::AwsSso> {
         let mut config = sso_refresh::SsoConfig::from_env()?;
         if config.db_path.is_none() {
@@ -481,7 +482,10 @@ impl Ctx {
             Some(s) => sso_refresh::AwsSso::session_builder(config, &self.paths, s),
             None => sso_refresh::AwsSso::builder(config, &self.paths, profile),
         };
-        Ok(builder.sdk_config(&sdk.build()).clock(self.clock.clone()).build().await?)
+        // the configured window, as on every other path (the engine's SSO caches get it too);
+        // an SSO command does not need the ccc config, so a damaged one leaves the default
+        let window = self.config().ok().and_then(|c| refresh_window(&c).ok()).unwrap_or_default();
+        Ok(builder.sdk_config(&sdk.build()).clock(self.clock.clone()).refresh_window(window).build().await?)
     }
 
     pub async fn ledger(&self) -> CliResult<Ledger> {

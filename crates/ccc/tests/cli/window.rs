@@ -124,6 +124,22 @@ async fn sso_role_credentials_follow_the_configured_window() {
     .await;
 }
 
+/// `ccc sso ensure` (sso-refresh's own command, not the engine): the same window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sso_ensure_follows_the_configured_window() {
+    let config = "[profile p]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = Dev\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n";
+    both(|seconds, renewed| async move {
+        let (stub, home) = sso_home_lasting(0, config, 10_000).await;
+        window(&home, seconds);
+        sso_ccc(&home, &stub, &["sso", "login", "--profile", "p", "--no-browser"]).assert().success();
+        sso_ccc(&home, &stub, &["sso", "ensure", "--profile", "p"]).assert().success();
+        tokio::time::sleep(LATER).await;
+        sso_ccc(&home, &stub, &["sso", "ensure", "--profile", "p"]).assert().success();
+        assert_eq!(stub.calls("GetRoleCredentials"), 1 + usize::from(renewed), "window {seconds:?}");
+    })
+    .await;
+}
+
 /// `ccc serve`: a slot's credentials (a credential_process counting its runs) for the next
 /// client.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
