@@ -90,8 +90,14 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 impl Front {
     /// Starts a front for the moto peer on a free loopback port.
     pub async fn start() -> Self {
+        Self::start_at(&peer("CCC_TEST_AWS_ENDPOINT")).await
+    }
+
+    /// Starts a front for `upstream`: the verifying judge ([`crate::judge::Judge`]), so that
+    /// faults and call counts stand in front of an endpoint that refuses what AWS refuses.
+    pub async fn start_at(upstream: &str) -> Self {
         let state = Arc::new(Mutex::new(State {
-            moto: peer("CCC_TEST_AWS_ENDPOINT"),
+            moto: upstream.to_owned(),
             account_regions: ACCOUNT_REGIONS.iter().map(|(r, s)| ((*r).to_owned(), (*s).to_owned())).collect(),
             ..State::default()
         }));

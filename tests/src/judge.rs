@@ -2,8 +2,9 @@
 //!
 //! moto with authentication on refuses a key it never issued and a wrong signature for IAM
 //! users' keys and AssumeRole credentials, but the credentials of GetSessionToken (always
-//! `AKIAIOSFODNN7EXAMPLE`, which it then refuses) and of Cognito's GetCredentialsForIdentity
-//! (always `TESTACCESSKEY12345`, never checked) it does not. In front of it, this judge
+//! `AKIAIOSFODNN7EXAMPLE`, which it then refuses), of Cognito's GetCredentialsForIdentity
+//! (always `TESTACCESSKEY12345`, never checked) and of AssumeRoleWithWebIdentity (unsigned,
+//! which the strict moto cannot serve: the lenient one answers it) it does not. In front of it, this judge
 //! replaces those answers' credentials with ones it mints (a random key, secret and session
 //! token, moto's expiry) and remembers whose they are; a request signed with a minted key is
 //! verified here with an independent SigV4 signer (aws-sigv4, from the request's own signed
@@ -263,12 +264,18 @@ async fn handle(
     }
     let cognito =
         target.starts_with("AWSCognitoIdentityService") || target.starts_with("AWSCognitoIdentityProviderService");
-    let upstream = if cognito { peer("CCC_TEST_AWS_ENDPOINT") } else { crate::strict::endpoint() };
+    // AssumeRoleWithWebIdentity is unsigned (the token is the proof), which the strict moto
+    // cannot serve: the lenient one answers and the judge mints the credentials
+    let web_identity = signed.is_none() && text.contains("Action=AssumeRoleWithWebIdentity");
+    let upstream = if cognito || web_identity { peer("CCC_TEST_AWS_ENDPOINT") } else { crate::strict::endpoint() };
     let answer = crate::serve::forward(&http, &upstream, &parts, body, "the judge").await;
     let (status, bytes) = (answer.status, &answer.body);
     if status == 200 && signed.as_ref().is_some_and(|s| s.service == "sts") && text.contains("Action=GetSessionToken") {
         let owner = signed.as_ref().map(|s| s.key.to_owned()).unwrap_or_default();
         return Ok(xml(200, mint_session_token(&state, &String::from_utf8_lossy(bytes), &owner).await));
+    }
+    if status == 200 && web_identity {
+        return Ok(xml(200, mint_web_identity(&state, &String::from_utf8_lossy(bytes))));
     }
     if status == 200 && target.ends_with(".GetCredentialsForIdentity") {
         return Ok(json(mint_identity(&state, bytes)));
@@ -335,11 +342,7 @@ fn between<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
 /// GetSessionToken's answer with credentials the judge minted for the key that asked (its
 /// user, by the administrator's GetAccessKeyLastUsed).
 async fn mint_session_token(state: &Mutex<State>, answer: &str, owner_key: &str) -> String {
-    let expires = between(answer, "Expiration")
-        .and_then(|e| time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc3339).ok())
-        .map_or_else(wall_clock, |t| {
-            SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(t.unix_timestamp()).unwrap_or(0))
-        });
+    let expires = sts_expiry(answer);
     let iam = aws_sdk_iam::Client::new(&crate::strict::admin_config());
     let user = iam
         .get_access_key_last_used()
@@ -350,7 +353,21 @@ async fn mint_session_token(state: &Mutex<State>, answer: &str, owner_key: &str)
         .and_then(|r| r.user_name().map(str::to_owned))
         .unwrap_or_default();
     let arn = format!("arn:aws:iam::123456789012:user/{user}");
-    let (key, secret, token) = mint_into(state, &arn, expires);
+    with_minted(state, answer, &arn, expires)
+}
+
+/// The expiry an STS answer gives its credentials.
+fn sts_expiry(answer: &str) -> SystemTime {
+    between(answer, "Expiration")
+        .and_then(|e| time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc3339).ok())
+        .map_or_else(wall_clock, |t| {
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(t.unix_timestamp()).unwrap_or(0))
+        })
+}
+
+/// An STS answer with the credentials replaced by ones minted for `arn`.
+fn with_minted(state: &Mutex<State>, answer: &str, arn: &str, expires: SystemTime) -> String {
+    let (key, secret, token) = mint_into(state, arn, expires);
     let mut out = answer.to_owned();
     for (tag, value) in [("AccessKeyId", &key), ("SecretAccessKey", &secret), ("SessionToken", &token)] {
         if let Some(old) = between(&out, tag).map(str::to_owned) {
@@ -358,6 +375,13 @@ async fn mint_session_token(state: &Mutex<State>, answer: &str, owner_key: &str)
         }
     }
     out
+}
+
+/// AssumeRoleWithWebIdentity's answer with credentials minted for the role session it names
+/// (`AssumedRoleUser/Arn`).
+fn mint_web_identity(state: &Mutex<State>, answer: &str) -> String {
+    let arn = between(answer, "AssumedRoleUser").and_then(|u| between(u, "Arn")).unwrap_or_default().to_owned();
+    with_minted(state, answer, &arn, sts_expiry(answer))
 }
 
 /// GetCredentialsForIdentity's answer with credentials the judge minted for the identity.

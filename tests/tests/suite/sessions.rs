@@ -1,4 +1,5 @@
-//! cloud-sessions against moto (STS, Secrets Manager) through the fault-injecting front.
+//! cloud-sessions against the strict judge (the verifying front before moto with authentication
+//! on: STS, Secrets Manager), through the fault-injecting, call-counting front.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,16 +10,58 @@ use ccc_tests::front::{Fault, Front};
 use cloud_sessions::{CloudSessionManager, ManagerOptions, SessionError};
 use core_types::{Clock, ErrorKind, Kinded, ManualClock, RefreshPolicy, RetryPolicy, SecretString};
 
-fn options(front: &Front, env: &'static [(&'static str, &'static str)]) -> ManagerOptions {
-    for (name, value) in env {
-        if name.contains("SECRET") {
-            ccc_tests::leak::secret(value);
-        }
-    }
+/// The environment a test's YAML reads (`ENV/NAME`).
+type Env = Arc<Vec<(String, String)>>;
+
+fn options(front: &Front, env: &Env) -> ManagerOptions {
+    let env = env.clone();
     ManagerOptions::default()
         .endpoint_url(front.url.clone())
-        .env(move |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned()))
+        .env(move |k| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
         .retry(RetryPolicy::new(3, Duration::from_millis(10)))
+}
+
+/// The judge every "it works" here answers to: the verifying front before the strict moto
+/// (a key it never issued, a wrong secret or token, an expired credential are refused), and
+/// the fault-injecting, call-counting front before the judge.
+struct Strict {
+    front: Front,
+    _judge: ccc_tests::judge::Judge,
+}
+
+impl std::ops::Deref for Strict {
+    type Target = Front;
+    fn deref(&self) -> &Front {
+        &self.front
+    }
+}
+
+async fn strict_front() -> Strict {
+    let judge = ccc_tests::judge::Judge::start().await;
+    Strict { front: Front::start_at(&judge.url).await, _judge: judge }
+}
+
+/// A new IAM user's key on the strict endpoint as `TEST_KEY_ID` / `TEST_SECRET` (and an
+/// Azure tenant name).
+async fn strict_env() -> Env {
+    let user = ccc_tests::strict::user("sessions").await;
+    ccc_tests::leak::secret(&user.secret_access_key);
+    Arc::new(vec![
+        ("TEST_KEY_ID".into(), user.access_key_id),
+        ("TEST_SECRET".into(), user.secret_access_key),
+        ("TEST_TENANT".into(), "contoso".into()),
+    ])
+}
+
+/// The same, with a wrong secret: the judge must refuse it.
+fn wrong_secret(env: &Env) -> Env {
+    Arc::new(
+        env.iter()
+            .map(|(k, v)| {
+                (k.clone(), if k == "TEST_SECRET" { "wJalrXUtnFEMI/not/the/secret".into() } else { v.clone() })
+            })
+            .collect(),
+    )
 }
 
 const SESSIONS: &str = r#"
@@ -55,15 +98,10 @@ const KINDS: &str = concat!(
     "  - name: role\n    session_type: aws\n    region: us-east-1\n    role_arn: arn:aws:iam::123456789012:role/Deployer\n    session_name: ci-run\n    source: keys\n    duration_seconds: 900\n",
 );
 
-const ENV: &[(&str, &str)] = &[
-    ("TEST_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
-    ("TEST_SECRET", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
-    ("TEST_TENANT", "contoso"),
-];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_role_and_web_identity_sessions_answer_sts() {
-    let front = Front::start().await;
+    let front = strict_front().await;
+    let env = strict_env().await;
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("token");
     std::fs::write(&token, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2ln").unwrap();
@@ -71,7 +109,7 @@ async fn keys_role_and_web_identity_sessions_answer_sts() {
         "{SESSIONS}  - name: oidc\n    session_type: aws\n    region: us-east-1\n    role_arn: arn:aws:iam::123456789012:role/GitHub\n    session_name: gha\n    web_identity_token_file: {}\n{ROLES}",
         token.display()
     );
-    let m = CloudSessionManager::from_yaml(&yaml, options(&front, ENV)).await.unwrap();
+    let m = CloudSessionManager::from_yaml(&yaml, options(&front, &env)).await.unwrap();
     assert!(m.warnings().is_empty());
     for name in ["keys", "role", "oidc", "multi", "multi-eu-west-1"] {
         let h = m.check_health(name).await.unwrap();
@@ -94,13 +132,21 @@ async fn keys_role_and_web_identity_sessions_answer_sts() {
     assert!(wrong.to_string().contains("is an Azure session"), "{wrong}");
     assert!(m.get_authorized_session("ci", "role").unwrap().as_aws().is_some());
     assert!(matches!(m.get_session("nope").unwrap_err(), SessionError::UnknownSession(_)));
+    // the judge is strict: the same declarations with a wrong secret are unhealthy, refused
+    let wrong = CloudSessionManager::from_yaml(&yaml, options(&front, &wrong_secret(&env))).await.unwrap();
+    for name in ["keys", "role"] {
+        let h = wrong.check_health(name).await.unwrap();
+        assert!(!h.healthy, "{name} with a wrong secret: {h:?}");
+        assert_eq!(h.error_kind, Some(ErrorKind::NotAuthorized), "{name}: {h:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expiring_role_session_refreshes_once_for_an_sdk_client() {
-    let front = Front::start().await;
+    let front = strict_front().await;
+    let env = strict_env().await;
     let clock = ManualClock::new(core_types::SystemClock.now());
-    let mut opts = options(&front, ENV);
+    let mut opts = options(&front, &env);
     opts = opts.clock(Arc::new(clock.clone()));
     opts = opts.refresh_window(RefreshPolicy::new(Duration::from_secs(300)));
     let m = CloudSessionManager::from_yaml(KINDS, opts).await.unwrap();
@@ -116,8 +162,9 @@ async fn an_expiring_role_session_refreshes_once_for_an_sdk_client() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_retries_transient_faults_but_never_auth_failures() {
-    let front = Front::start().await;
-    let m = CloudSessionManager::from_yaml(KINDS, options(&front, ENV)).await.unwrap();
+    let front = strict_front().await;
+    let env = strict_env().await;
+    let m = CloudSessionManager::from_yaml(KINDS, options(&front, &env)).await.unwrap();
     front.inject("sts:GetCallerIdentity", None, 1, Fault::Error(500, "InternalFailure"));
     front.inject("sts:GetCallerIdentity", None, 1, Fault::Error(400, "Throttling"));
     let h = m.check_health("keys").await.unwrap();
@@ -131,8 +178,8 @@ async fn health_retries_transient_faults_but_never_auth_failures() {
     assert_eq!(h.error_kind, Some(ErrorKind::NotAuthorized));
     assert_eq!(front.calls("sts:GetCallerIdentity") - before, 1);
     // persistent 5xx: retried max times, then reported
-    let fresh = Front::start().await;
-    let m = CloudSessionManager::from_yaml(KINDS, options(&fresh, ENV)).await.unwrap();
+    let fresh = strict_front().await;
+    let m = CloudSessionManager::from_yaml(KINDS, options(&fresh, &env)).await.unwrap();
     fresh.inject("sts:GetCallerIdentity", None, 100, Fault::Error(503, "ServiceUnavailable"));
     let h = m.check_health("keys").await.unwrap();
     assert_eq!((h.healthy, h.attempts, h.error_kind), (false, 4, Some(ErrorKind::Unavailable)));
@@ -140,8 +187,9 @@ async fn health_retries_transient_faults_but_never_auth_failures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_renews_and_a_failed_rotation_keeps_the_old_credentials() {
-    let front = Front::start().await;
-    let m = CloudSessionManager::from_yaml(KINDS, options(&front, ENV)).await.unwrap();
+    let front = strict_front().await;
+    let env = strict_env().await;
+    let m = CloudSessionManager::from_yaml(KINDS, options(&front, &env)).await.unwrap();
     let sts = aws_sdk_sts::Client::new(m.aws_session("role").unwrap().sdk_config());
     sts.get_caller_identity().send().await.unwrap();
     m.schedule_rotation("role", Duration::from_millis(100)).unwrap();
@@ -157,8 +205,9 @@ async fn rotation_renews_and_a_failed_rotation_keeps_the_old_credentials() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn references_resolve_from_env_local_store_and_secrets_manager() {
-    let front = Front::start().await;
-    let sm = aws_sdk_secretsmanager::Client::new(&ccc_tests::moto_config().await);
+    let front = strict_front().await;
+    let env = strict_env().await;
+    let sm = aws_sdk_secretsmanager::Client::new(&ccc_tests::strict::admin_config());
     let name = ccc_tests::cognito::unique("app_secret");
     sm.create_secret().name(&name).secret_string("from-secrets-manager").send().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -169,7 +218,7 @@ async fn references_resolve_from_env_local_store_and_secrets_manager() {
     let yaml = format!(
         "cloud_sessions:\n  - name: vault\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/TEST_KEY_ID\n    secret_access_key: ENV/TEST_SECRET\n  - name: app\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAAPPEXAMPLE\n    secret_access_key: SEC/{name}\n  - name: local\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIALOCALEXAMPLE\n    secret_access_key: SEC/local_secret\nsecrets_manager:\n  cloud_stores:\n    aws:\n      store_type: aws\n      priority: 100\n      session_name: vault\n    mine:\n      store_type: local\n      priority: 10\n"
     );
-    let mut opts = options(&front, ENV);
+    let mut opts = options(&front, &env);
     opts = opts.token_store(store.clone());
     let m = CloudSessionManager::from_yaml(&yaml, opts).await.unwrap();
     let creds = aws_credential_types::provider::ProvideCredentials::provide_credentials(
@@ -187,12 +236,12 @@ async fn references_resolve_from_env_local_store_and_secrets_manager() {
     assert!(front.calls("secretsmanager:GetSecretValue") >= 2, "the higher-priority store was asked first");
 
     // missing references name themselves and where they are used
-    let e = CloudSessionManager::from_yaml(KINDS, options(&front, &[])).await.unwrap_err();
+    let e = CloudSessionManager::from_yaml(KINDS, options(&front, &Arc::new(Vec::new()))).await.unwrap_err();
     assert!(
         e.to_string().contains("ENV/TEST_KEY_ID") && e.to_string().contains("cloud_sessions[0].access_key_id"),
         "{e}"
     );
-    let mut opts = options(&front, ENV);
+    let mut opts = options(&front, &env);
     opts = opts.token_store(store);
     let e =
         CloudSessionManager::from_yaml(&yaml.replace("SEC/local_secret", "SEC/missing_one"), opts).await.unwrap_err();
@@ -210,10 +259,11 @@ async fn extended_sessions_renew_across_three_lifetimes() {
     let start = std::time::SystemTime::now();
     let life = Duration::from_secs(900);
     for (name, operation) in [("keys", "sts:GetSessionToken"), ("role", "sts:AssumeRole")] {
-        let front = Front::start().await;
+        let front = strict_front().await;
+        let env = strict_env().await;
         let clock = ManualClock::new(start);
         let m =
-            CloudSessionManager::from_yaml(KINDS, options(&front, ENV).clock(Arc::new(clock.clone()))).await.unwrap();
+            CloudSessionManager::from_yaml(KINDS, options(&front, &env).clock(Arc::new(clock.clone()))).await.unwrap();
         let ext = m.extended_session(name, life).await.unwrap();
         let sts = aws_sdk_sts::Client::new(ext.sdk_config());
         for lifetime in 0..3u32 {
@@ -238,9 +288,10 @@ async fn extended_sessions_renew_across_three_lifetimes() {
 /// route. A duration GetSessionToken refuses is refused before any call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extending_session_credentials_says_why_and_what_to_do() {
-    let front = Front::start().await;
+    let front = strict_front().await;
+    let env = strict_env().await;
     let yaml = "cloud_sessions:\n  - name: tmp\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/TEST_KEY_ID\n    secret_access_key: ENV/TEST_SECRET\n    session_token: ENV/TEST_SECRET\n";
-    let m = CloudSessionManager::from_yaml(yaml, options(&front, ENV)).await.unwrap();
+    let m = CloudSessionManager::from_yaml(yaml, options(&front, &env)).await.unwrap();
     let e = m.extended_session("tmp", Duration::from_secs(3600)).await.unwrap_err();
     let text = e.to_string();
     assert!(text.contains("cannot call GetSessionToken with session credentials"), "{text}");
@@ -249,7 +300,7 @@ async fn extending_session_credentials_says_why_and_what_to_do() {
     );
     assert!(text.contains("IAM Identity Center: the permission set's session duration"), "{text}");
     assert_eq!(e.kind(), ErrorKind::NotConfigured);
-    let m = CloudSessionManager::from_yaml(KINDS, options(&front, ENV)).await.unwrap();
+    let m = CloudSessionManager::from_yaml(KINDS, options(&front, &env)).await.unwrap();
     let e = m.extended_session("keys", Duration::from_secs(37 * 3600)).await.unwrap_err();
     assert!(e.to_string().contains("900 s to 36 h"), "{e}");
     assert_eq!(front.calls("sts:GetSessionToken"), 0);
@@ -344,8 +395,9 @@ async fn an_sso_session_gets_role_credentials_through_sso_refresh() {
 async fn a_failing_session_opens_its_circuit_and_a_trial_closes_it() {
     #[allow(clippy::disallowed_methods)]
     let clock = ManualClock::new(std::time::SystemTime::now());
-    let front = Front::start().await;
-    let opts = options(&front, ENV).clock(Arc::new(clock.clone())).circuit_breaker(3, Duration::from_secs(30));
+    let front = strict_front().await;
+    let env = strict_env().await;
+    let opts = options(&front, &env).clock(Arc::new(clock.clone())).circuit_breaker(3, Duration::from_secs(30));
     let m = CloudSessionManager::from_yaml(KINDS, opts).await.unwrap();
     front.inject("sts:GetCallerIdentity", None, 3, Fault::Error(503, "ServiceUnavailable"));
     // the retry policy allows four attempts; the third failure opens the circuit, so the
