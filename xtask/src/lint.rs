@@ -27,7 +27,8 @@ const MINIMAL_TESTED: &[&str] = &["sso-refresh", "cloud-sessions"];
 const CARGO_DENY_VERSION: &str = "0.20.2";
 
 /// The gates CI runs on every submission (fmt, clippy, unused dependencies, docs, cargo-deny,
-/// the Windows check, packaging), and with `matrix` the feature matrix too: every crate alone
+/// the crates that advertise a credentials provider each built alone, the Windows check,
+/// packaging), and with `matrix` the feature matrix instead of that one step: every crate alone
 /// with its default features and with none, every feature at once, and the unit tests of the
 /// crates whose minimal build behaves differently. The matrix resolves dependency features
 /// once per crate, which on a clean tree of this machine costs about ten minutes of check
@@ -40,6 +41,8 @@ pub fn run(matrix: bool) -> Result<(), String> {
     deny()?;
     if matrix {
         feature_matrix()?;
+    } else {
+        providers_alone()?;
     }
     windows()?;
     for krate in &published()? {
@@ -60,6 +63,18 @@ pub fn run(matrix: bool) -> Result<(), String> {
         &["package", "--workspace", "--allow-dirty", "--no-verify", "--exclude", "ccc-tests", "--exclude", "xtask"],
     )?;
     eprintln!("lint: all gates passed{}", if matrix { " (with the feature matrix)" } else { "" });
+    Ok(())
+}
+
+/// The crates whose READMEs advertise an AWS `ProvideCredentials`, each checked alone with
+/// its default features (what `cargo add` gives a user): the provider must build without the
+/// rest of the workspace turning a feature on for it. The whole matrix is `--matrix`'s.
+const PROVIDER_CRATES: &[&str] = &["sso-refresh", "cognito-auth", "cloud-sessions"];
+
+fn providers_alone() -> Result<(), String> {
+    for krate in PROVIDER_CRATES {
+        cmd::run("cargo", &["check", "--quiet", "-p", krate])?;
+    }
     Ok(())
 }
 
