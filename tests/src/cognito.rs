@@ -127,6 +127,13 @@ impl Pool {
         CognitoAuthenticator::new(self.config(flow, with_secret), &self.sdk)
     }
 
+    /// [`Pool::auth`] through `endpoint` (the verifying judge, which hands the pool's calls to
+    /// the Cognito peer and mints the identity credentials it then verifies).
+    pub fn auth_at(&self, flow: AuthFlow, with_secret: bool, endpoint: &str) -> CognitoAuthenticator {
+        let sdk = self.sdk.to_builder().endpoint_url(endpoint).build();
+        CognitoAuthenticator::new(self.config(flow, with_secret), &sdk)
+    }
+
     pub fn verifier(&self) -> JwtVerifier {
         JwtVerifier::new(&self.config(AuthFlow::Srp, false)).with_jwks_url(format!(
             "{}/{}/.well-known/jwks.json",

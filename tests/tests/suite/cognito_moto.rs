@@ -4,7 +4,6 @@
 use std::time::SystemTime;
 
 use aws_sdk_cognitoidentityprovider as idp;
-use ccc_tests::peer;
 use cognito_auth::{AuthFlow, AuthOutcome, ChallengeAnswer, ChallengeName, CognitoAuthenticator, CognitoSource};
 use core_types::{ErrorKind, ExposeSecret, Kinded, SecretString};
 
@@ -18,21 +17,28 @@ fn password() -> SecretString {
 async fn srp_and_password_sign_in_then_identity_credentials_call_sts() {
     let pool = pool().await;
     pool.user("alice", true).await;
+    // judged strictly: the verifying front mints the identity credentials and verifies each
+    // signature (moto hands every caller the same unchecked keys)
+    let judge = ccc_tests::judge::Judge::start().await;
     for flow in [AuthFlow::Srp, AuthFlow::Password] {
-        let auth = pool.auth(flow, false);
+        let auth = pool.auth_at(flow, false, &judge.url);
         let tokens = sign_in(&auth, "alice").await;
         assert!(tokens.access_token.is_some() && tokens.refresh_token.is_some(), "{flow:?}");
         let creds = auth.get_aws_credentials(tokens.id_token.as_ref().unwrap()).await.expect("identity credentials");
         assert!(creds.session_token().is_some() && creds.expiration().is_some());
-        // the credentials work for an AWS call
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(peer("CCC_TEST_AWS_ENDPOINT"))
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(cred_store::to_sdk_credentials(&creds))
-            .load()
-            .await;
-        let who = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.expect("STS with identity creds");
-        assert!(who.account().is_some());
+        // the credentials work for an AWS call, as the identity pool's role
+        let creds = cred_store::to_sdk_credentials(&creds);
+        let who = caller(&judge.url, creds.clone()).await.expect("STS with identity creds");
+        assert_eq!(who, cognito_arn(), "{flow:?}");
+        // and the same key with a wrong secret is refused
+        let wrong = aws_credential_types::Credentials::new(
+            creds.access_key_id(),
+            "not-the-secret",
+            creds.session_token().map(str::to_owned),
+            None,
+            "wrong",
+        );
+        assert_eq!(caller(&judge.url, wrong).await, Err("SignatureDoesNotMatch".to_owned()), "{flow:?}");
     }
 }
 
@@ -188,7 +194,8 @@ async fn totp_mfa_challenge_refuses_a_wrong_code_and_accepts_the_right_one() {
 async fn stored_refresh_token_keeps_a_user_signed_in_through_the_refreshing_cache() {
     let pool = pool().await;
     pool.user("ivan", true).await;
-    let auth = pool.auth(AuthFlow::Srp, false);
+    let judge = ccc_tests::judge::Judge::start().await;
+    let auth = pool.auth_at(AuthFlow::Srp, false, &judge.url);
     let tokens = sign_in(&auth, "ivan").await;
     let dir = tempfile::tempdir().unwrap();
     let store = cred_store::TokenStore::at(dir.path().join("tokens.json"));
@@ -199,13 +206,7 @@ async fn stored_refresh_token_keeps_a_user_signed_in_through_the_refreshing_cach
     let creds = cache.get().await.expect("credentials from the stored refresh token");
     assert!(creds.session_token().is_some());
     // as an aws-sdk credentials provider
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(peer("CCC_TEST_AWS_ENDPOINT"))
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(cache.clone())
-        .load()
-        .await;
-    aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.expect("STS through the cache");
+    assert_eq!(caller(&judge.url, cache.clone()).await, Ok(cognito_arn()), "STS through the cache");
     // no stored sign-in: a clear error
     let empty = cred_store::TokenStore::at(dir.path().join("none.json"));
     let e = cred_store::Refreshing::builder(CognitoSource::new(pool.auth(AuthFlow::Srp, false), &empty, "nobody"))
@@ -280,7 +281,8 @@ async fn ccc_credentials_behave_inside_aws_config_chains() {
     let tokens = sign_in(&pool.auth(AuthFlow::Srp, false), &user).await;
     let home = tempfile::tempdir().unwrap();
     let store = cred_store::TokenStore::new(&cred_store::Paths::under_home(home.path()));
-    let auth = pool.auth(AuthFlow::Srp, false);
+    let judge = ccc_tests::judge::Judge::start().await;
+    let auth = pool.auth_at(AuthFlow::Srp, false, &judge.url);
     let cache =
         |username: &str| cred_store::Refreshing::builder(CognitoSource::new(auth.clone(), &store, username)).build();
     let fallback = aws_credential_types::Credentials::new("AKIAFALLBACK0000001", "fallback-secret", None, None, "test");
@@ -303,13 +305,13 @@ async fn ccc_credentials_behave_inside_aws_config_chains() {
     // signed in: aws-config's own loader signs with them
     store.put(&key, &tokens).unwrap();
     let sdk = aws_config::from_env()
-        .endpoint_url(peer("CCC_TEST_AWS_ENDPOINT"))
+        .endpoint_url(&judge.url)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(cache(&user))
         .load()
         .await;
     let who = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.unwrap();
-    assert!(who.arn().is_some_and(|a| a.starts_with("arn:aws:")), "{who:?}");
+    assert_eq!(who.arn(), Some(cognito_arn().as_str()), "{who:?}");
 }
 
 /// Tokens kept where the caller says: a profile built with `token_entries` signs in, serves
@@ -387,4 +389,27 @@ async fn a_profile_keeps_its_tokens_in_the_callers_entries() {
 
     profile.sign_out().await.unwrap();
     assert!(memory.map.lock().unwrap().is_empty(), "signing out removes the caller's entry");
+}
+
+/// The ARN AWS gives identity-pool credentials: a session of the pool's authenticated role.
+fn cognito_arn() -> String {
+    format!("arn:aws:sts::123456789012:assumed-role/{}/CognitoIdentityCredentials", ccc_tests::judge::COGNITO_ROLE)
+}
+
+/// Who `provider`'s credentials are, by STS at `endpoint`: the ARN, or the error code.
+async fn caller(
+    endpoint: &str,
+    provider: impl aws_credential_types::provider::ProvideCredentials + 'static,
+) -> Result<String, String> {
+    use aws_sdk_sts::error::ProvideErrorMetadata;
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+        .build();
+    match aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await {
+        Ok(who) => Ok(who.arn().unwrap_or_default().to_owned()),
+        Err(e) => Err(e.code().unwrap_or("no code").to_owned()),
+    }
 }

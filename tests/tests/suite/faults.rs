@@ -1,7 +1,7 @@
 //! Peer faults below HTTP: a TCP proxy in front of moto and oidc-provider resets, stalls,
 //! answers 503 + Retry-After, or the address refuses connections. Every library retries per
 //! its RetryPolicy within a bounded time, then returns a typed error; auth failures are
-//! never retried. (HTTP-level AWS error codes — 500, throttling — are injected by the moto
+//! never retried. AWS calls go to the strict moto (a real IAM user's key, judged). (HTTP-level AWS error codes — 500, throttling — are injected by the moto
 //! front in tests/tests/suite/sessions.rs.)
 
 use std::time::{Duration, Instant};
@@ -21,24 +21,33 @@ fn policy() -> RetryPolicy {
     RetryPolicy::new(3, Duration::from_millis(20))
 }
 
+/// A keys session of a new IAM user of the strict endpoint (which refuses a key it never
+/// issued), reached through `endpoint`.
 async fn sessions(endpoint: &str) -> CloudSessionManager {
-    let yaml = "cloud_sessions:\n  - name: keys\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAIOSFODNN7EXAMPLE\n    secret_access_key: ENV/SECRET\n";
+    let user = ccc_tests::strict::user("faults").await;
+    ccc_tests::leak::secret(&user.secret_access_key);
+    let yaml = format!(
+        "cloud_sessions:\n  - name: keys\n    session_type: aws\n    region: us-east-1\n    access_key_id: {}\n    secret_access_key: ENV/SECRET\n",
+        user.access_key_id
+    );
+    let secret = user.secret_access_key;
     let options = ManagerOptions::default()
         .endpoint_url(endpoint.to_owned())
-        .env(|k| (k == "SECRET").then(|| "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_owned()))
+        .env(move |k| (k == "SECRET").then(|| secret.clone()))
         .retry(policy())
         .attempt_timeout(ATTEMPT);
-    CloudSessionManager::from_yaml(yaml, options).await.unwrap()
+    CloudSessionManager::from_yaml(&yaml, options).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_reset_stall_and_503_are_retried_within_a_bounded_time() {
-    let proxy = FaultProxy::start(&peer("CCC_TEST_AWS_ENDPOINT")).await;
+    let proxy = FaultProxy::start(&ccc_tests::strict::endpoint()).await;
     let m = sessions(&proxy.url).await;
     proxy.fail_next(&[TcpFault::Reset, STALL, TcpFault::Status(503)]);
     let start = Instant::now();
     let h = m.check_health("keys").await.unwrap();
     assert!(h.healthy, "{h:?}");
+    assert!(h.arn.as_deref().is_some_and(|a| a.contains(":user/faults-")), "the user's own ARN: {h:?}");
     assert_eq!(h.attempts, 4, "reset, stall, 503, then the answer");
     assert_eq!(proxy.requests(), 4);
     let bound = ATTEMPT * 4 + policy().max_total_delay() + Duration::from_secs(2);
@@ -47,7 +56,7 @@ async fn aws_reset_stall_and_503_are_retried_within_a_bounded_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_faults_past_the_policy_end_in_a_typed_error() {
-    let proxy = FaultProxy::start(&peer("CCC_TEST_AWS_ENDPOINT")).await;
+    let proxy = FaultProxy::start(&ccc_tests::strict::endpoint()).await;
     let m = sessions(&proxy.url).await;
     proxy.fail_next(&[TcpFault::Reset; 4]);
     let h = m.check_health("keys").await.unwrap();
