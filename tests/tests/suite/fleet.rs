@@ -393,14 +393,18 @@ async fn two_machines_declaring_team_store_in_yaml_share_one_role_refresh() {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database("yaml").await;
     let key = std::fs::read_to_string(key_file(dir.path())).unwrap().trim().to_owned();
-    let front = ccc_tests::front::Front::start().await;
+    // judged: the counting front before the verifying judge and the strict moto, a real key
+    let judge = ccc_tests::judge::Judge::start().await;
+    let front = ccc_tests::front::Front::start_at(&judge.url).await;
+    let user = ccc_tests::strict::user("fleet-yaml").await;
+    ccc_tests::leak::secret(&user.secret_access_key);
     let yaml = "team_store:\n  url: ENV/TEAM_DB\n  key: ENV/TEAM_KEY\ncloud_sessions:\n\
         \x20 - name: keys\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/TEST_KEY_ID\n    secret_access_key: ENV/TEST_SECRET\n\
         \x20 - name: deploy\n    session_type: aws\n    region: us-east-1\n    role_arn: arn:aws:iam::123456789012:role/Deployer\n    session_name: fleet\n    source: keys\n    team_store: true\n\
         \x20 - name: alone\n    session_type: aws\n    region: us-east-1\n    role_arn: arn:aws:iam::123456789012:role/Deployer\n    session_name: alone\n    source: keys\n";
     let env: Vec<(&str, String)> = vec![
-        ("TEST_KEY_ID", "AKIAIOSFODNN7EXAMPLE".into()),
-        ("TEST_SECRET", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
+        ("TEST_KEY_ID", user.access_key_id.clone()),
+        ("TEST_SECRET", user.secret_access_key.clone()),
         ("TEAM_DB", url.clone()),
         ("TEAM_KEY", key),
     ];
@@ -434,6 +438,12 @@ async fn two_machines_declaring_team_store_in_yaml_share_one_role_refresh() {
     assert_ne!(renewed.access_key_id(), first.access_key_id());
     assert_eq!(creds(&two, "deploy").await.access_key_id(), renewed.access_key_id());
     assert_eq!(front.calls("sts:AssumeRole"), 4, "one renewal for the two machines");
+    let judged = ccc_tests::strict::boto3_with_keys(
+        renewed.access_key_id(),
+        renewed.secret_access_key(),
+        renewed.session_token(),
+    );
+    assert_eq!(judged, Ok("arn:aws:sts::123456789012:assumed-role/Deployer/fleet".to_owned()));
     let store = TeamStore::new(&url, TeamKey::from_file(&dir.path().join("team.key")).unwrap()).unwrap();
     let status = store.status().await.unwrap();
     assert_eq!(status.len(), 1);
