@@ -8,14 +8,17 @@ use crate::support::{Home, sso_ccc, sso_home, stderr, stdout};
 
 /// An ordinary AWS profile (keys ccc did not write) works with every command that needs
 /// credentials; `--profile` and AWS_PROFILE mean the same; `ccc env` and `ccc exec` hand the
-/// profile's credentials and region to other tools, boto3 judging.
-#[test]
-fn any_profile_works_and_exec_env_hand_on_fresh_credentials() {
-    let home = Home::new();
+/// profile's credentials and region to other tools, boto3 judging, on the strict moto (a real
+/// IAM user's key; a key it never issued is refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_profile_works_and_exec_env_hand_on_fresh_credentials() {
+    let user = ccc_tests::strict::user("plain").await;
+    let (key_id, secret) = (user.access_key_id.as_str(), user.secret_access_key.as_str());
+    let home = Home::new().with_env("AWS_ENDPOINT_URL", &ccc_tests::strict::endpoint());
     std::fs::create_dir_all(home.path().join(".aws")).unwrap();
     std::fs::write(
         home.path().join(".aws/credentials"),
-        "[plain]\naws_access_key_id = AKIAPLAINEXAMPLE0001\naws_secret_access_key = plain-secret-value\n",
+        format!("[plain]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"),
     )
     .unwrap();
     std::fs::write(
@@ -23,12 +26,12 @@ fn any_profile_works_and_exec_env_hand_on_fresh_credentials() {
         "[profile plain]\nregion = eu-west-2\n\n[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/Deploy\nsource_profile = plain\nrole_session_name = ccc-test\n",
     )
     .unwrap();
-    ccc_tests::leak::secret("plain-secret-value");
+    ccc_tests::leak::secret(secret);
 
     // credential_process for any profile: keys as they are, a role assumed through moto's STS
     let creds: serde_json::Value =
         serde_json::from_str(&stdout(&home.ccc().args(["creds", "--profile", "plain"]).assert().success())).unwrap();
-    assert_eq!((creds["Version"].as_i64(), creds["AccessKeyId"].as_str()), (Some(1), Some("AKIAPLAINEXAMPLE0001")));
+    assert_eq!((creds["Version"].as_i64(), creds["AccessKeyId"].as_str()), (Some(1), Some(key_id)));
     let role: serde_json::Value =
         serde_json::from_str(&stdout(&home.ccc().args(["creds", "--profile", "deploy"]).assert().success())).unwrap();
     assert!(role["SessionToken"].is_string() && role["Expiration"].is_string(), "{role}");
@@ -56,7 +59,7 @@ fn any_profile_works_and_exec_env_hand_on_fresh_credentials() {
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
         .collect();
-    assert!(!cached.iter().any(|c| c.contains("plain-secret-value")), "static keys copied into the cache");
+    assert!(!cached.iter().any(|c| c.contains(secret)), "static keys copied into the cache");
     std::fs::write(
         home.path().join(".aws/config"),
         config.replace("role_session_name = ccc-test", "role_session_name = ccc-test-2"),
@@ -69,16 +72,15 @@ fn any_profile_works_and_exec_env_hand_on_fresh_credentials() {
     let json_of = |a: &assert_cmd::assert::Assert| -> serde_json::Value { serde_json::from_str(&stdout(a)).unwrap() };
     let who = json_of(&home.ccc().args(["whoami", "--profile", "plain", "-o", "json"]).assert().success());
     assert_eq!(who["profile"], "plain");
-    // no ccc sign-in on this profile: the user is the one the ARN names (moto's own, as moto
-    // without authentication answers for any key)
-    assert_eq!(who["user"].as_str(), who["arn"].as_str().and_then(|a| a.rsplit('/').next()), "{who}");
-    assert!(who["arn"].as_str().unwrap().starts_with("arn:aws:"), "{who}");
+    // no ccc sign-in on this profile: the user is the one the ARN names, the key's own
+    assert_eq!(who["arn"].as_str(), Some(user.arn().as_str()), "{who}");
+    assert_eq!(who["user"].as_str(), Some(user.user.as_str()), "{who}");
     let via_env = json_of(&home.ccc().env("AWS_PROFILE", "plain").args(["whoami", "-o", "json"]).assert().success());
     assert_eq!(via_env["arn"], who["arn"]);
 
     // the profile's region, unless --region or AWS_REGION says otherwise
     let vars = json_of(&home.ccc().args(["env", "--profile", "plain", "--format", "json"]).assert().success());
-    assert_eq!(vars["AWS_ACCESS_KEY_ID"], "AKIAPLAINEXAMPLE0001");
+    assert_eq!(vars["AWS_ACCESS_KEY_ID"], key_id);
     assert_eq!(vars["AWS_REGION"], "eu-west-2");
     assert_eq!(vars["CCC_PROFILE"], "plain");
     let vars = json_of(
@@ -99,15 +101,15 @@ fn any_profile_works_and_exec_env_hand_on_fresh_credentials() {
     );
     assert_eq!(vars["AWS_DEFAULT_REGION"], "sa-east-1");
     let sh = stdout(&home.ccc().args(["env", "--profile", "plain"]).assert().success());
-    assert!(sh.contains("export AWS_SECRET_ACCESS_KEY='plain-secret-value'"), "{sh}");
+    assert!(sh.contains(&format!("export AWS_SECRET_ACCESS_KEY='{secret}'")), "{sh}");
 
     // exec: boto3 in the child finds the credentials in its environment, in the region
     let py = peer("CCC_TEST_PYTHON");
-    let probe = "import boto3, json; s = boto3.Session(); c = s.get_credentials(); print(json.dumps([c.method, c.access_key, s.region_name, boto3.client('sts').get_caller_identity()['Account']]))";
+    let probe = "import boto3, json; s = boto3.Session(); c = s.get_credentials(); print(json.dumps([c.method, c.access_key, s.region_name, boto3.client('sts').get_caller_identity()['Arn']]))";
     let ran = home.ccc().args(["exec", "--profile", "plain", "--", &py, "-c", probe]).assert().success();
     let got: Vec<String> = serde_json::from_str(&stdout(&ran)).unwrap();
-    assert_eq!(got[..3], ["env", "AKIAPLAINEXAMPLE0001", "eu-west-2"]);
-    assert_eq!(got[3].len(), 12, "STS answered through those credentials: {got:?}");
+    assert_eq!(got[..3], ["env", key_id, "eu-west-2"]);
+    assert_eq!(got[3], user.arn(), "STS answered through those credentials: {got:?}");
     // the command's exit code is ccc's
     home.ccc().args(["exec", "--profile", "plain", "--", "sh", "-c", "exit 7"]).assert().code(7);
     // nesting is refused, not silent
