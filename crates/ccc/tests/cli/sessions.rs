@@ -196,14 +196,21 @@ fn creds_serve_a_declared_session() {
 /// (GetSessionToken for keys, AssumeRole with the duration for a role profile); boto3 run
 /// from a shell that sourced it uses them. Session credentials are refused with the reasons;
 /// `ccc exec --extended` runs a command under extended credentials.
-#[test]
-fn session_extend_writes_an_env_file_boto3_uses() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_extend_writes_an_env_file_boto3_uses() {
     use std::os::unix::fs::PermissionsExt;
-    let home = Home::new();
+    // judged: the verifying front mints GetSessionToken's credentials and checks every
+    // signature; the base keys are a real IAM user's of the strict moto
+    let judge = ccc_tests::judge::Judge::start().await;
+    let user = ccc_tests::strict::user("extend").await;
+    let home = Home::new().with_env("AWS_ENDPOINT_URL", &judge.url);
     std::fs::create_dir_all(home.path().join(".aws")).unwrap();
     std::fs::write(
         home.path().join(".aws/credentials"),
-        "[plain]\naws_access_key_id = AKIAPLAINEXAMPLE0002\naws_secret_access_key = plain-secret-value-2\n",
+        format!(
+            "[plain]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            user.access_key_id, user.secret_access_key
+        ),
     )
     .unwrap();
     let session_json = r#"{"Version": 1, "AccessKeyId": "ASIAPROCESSEXAMPLE01", "SecretAccessKey": "process-secret-1", "SessionToken": "process-token", "Expiration": "2099-01-01T00:00:00Z"}"#;
@@ -212,7 +219,7 @@ fn session_extend_writes_an_env_file_boto3_uses() {
         format!("[profile plain]\nregion = eu-west-2\n\n[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/Deploy\nsource_profile = plain\n\n[profile temp]\ncredential_process = echo '{session_json}'\n"),
     )
     .unwrap();
-    ccc_tests::leak::secret("plain-secret-value-2");
+    ccc_tests::leak::secret(&user.secret_access_key);
     let ccc = |args: &[&str]| {
         let mut c = home.ccc();
         c.current_dir(home.path()).args(args);
@@ -226,19 +233,20 @@ fn session_extend_writes_an_env_file_boto3_uses() {
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("export AWS_SESSION_TOKEN=") && text.contains("export AWS_REGION='eu-west-2'"), "{text}");
     // the consumer: a shell that sources the file, and boto3 in it
-    let probe = "import boto3, json; s = boto3.Session(); c = s.get_credentials(); print(json.dumps([c.method, c.access_key, c.token is not None, s.region_name]))";
+    let probe = "import boto3, json; s = boto3.Session(); c = s.get_credentials(); print(json.dumps([c.method, c.access_key, c.token is not None, s.region_name, s.client('sts').get_caller_identity()['Arn']]))";
     let py = ccc_tests::peer("CCC_TEST_PYTHON");
     let ran = std::process::Command::new("bash")
         .args(["-c", &format!(". {} && exec {py} -c \"{probe}\"", file.display())])
         .env_clear()
         .env("HOME", home.path())
-        .env("AWS_ENDPOINT_URL", ccc_tests::peer("CCC_TEST_AWS_ENDPOINT"))
+        .env("AWS_ENDPOINT_URL", &judge.url)
         .output()
         .unwrap();
     assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
     let got: serde_json::Value = serde_json::from_slice(&ran.stdout).unwrap();
     assert_eq!((&got[0], &got[2], &got[3]), (&"env".into(), &true.into(), &"eu-west-2".into()), "{got}");
     assert!(text.contains(got[1].as_str().unwrap()), "boto3 uses the file's key");
+    assert_eq!(got[4], user.arn().as_str(), "STS (the judge) takes them as the user's: {got}");
     // an expiry two hours out (GetSessionToken's DurationSeconds)
     let until = time::OffsetDateTime::parse(
         out["valid_until"].as_str().unwrap(),
@@ -276,6 +284,8 @@ fn session_extend_writes_an_env_file_boto3_uses() {
         ccc(&["exec", "--extended", "--hours", "1", "--profile", "plain", "--", &py, "-c", probe]).assert().success();
     let got: serde_json::Value = serde_json::from_str(&stdout(&ran)).unwrap();
     assert_eq!((&got[0], &got[2]), (&"env".into(), &true.into()), "{got}");
+    assert_eq!(got[4], user.arn().as_str(), "{got}");
+    assert!(judge.refused().is_empty(), "{:?}", judge.refused());
 }
 
 /// `store_type: local` works from the CLI (ccc's token store is passed; `ccc sessions
