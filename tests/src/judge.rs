@@ -69,6 +69,31 @@ fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The URL of this test process's own judge, started on first use on a thread of its own (so
+/// synchronous tests and any runtime can use it): the default AWS endpoint of every `ccc` a
+/// CLI test runs. It lives as long as the process.
+pub fn shared_url() -> String {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("the judge's runtime");
+            runtime.block_on(async move {
+                let judge = Judge::start().await;
+                let _ = tx.send(judge.url.clone());
+                // serve for the rest of the process
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().expect("the shared judge started")
+    })
+    .clone()
+}
+
 impl Judge {
     /// Starts a judge in front of the strict moto (and the Cognito peer).
     pub async fn start() -> Self {

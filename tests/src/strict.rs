@@ -66,6 +66,16 @@ pub async fn user(prefix: &str) -> UserKey {
     user_allowed(prefix, true).await
 }
 
+/// [`user`] from a synchronous test (on a runtime of its own).
+pub fn user_blocking(prefix: &str) -> UserKey {
+    let prefix = prefix.to_owned();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime").block_on(user(&prefix))
+    })
+    .join()
+    .expect("the strict user was made")
+}
+
 /// A new IAM user allowed everything (`allowed`) or nothing, and a key of it.
 pub async fn user_allowed(prefix: &str, allowed: bool) -> UserKey {
     let iam = aws_sdk_iam::Client::new(&admin_config());

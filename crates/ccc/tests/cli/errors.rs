@@ -70,8 +70,10 @@ fn check(r: &Rendered, code: i32, secrets: &[&str]) -> String {
 async fn every_failure_reads_in_two_lines_with_a_hint_that_exists() {
     let pool = pool().await;
     pool.user("renee", true).await;
+    // the lenient moto: its HTTP 500 pages and missing log groups are the failures rendered
+    // here (no claim that a credential works is made against it)
     let moto = peer("CCC_TEST_AWS_ENDPOINT");
-    let home = Home::new();
+    let home = Home::new().with_env("AWS_ENDPOINT_URL", &moto);
     let path = home.path().display().to_string();
     let refused = ccc_tests::proxy::refused_url().await;
     let ids: [(&str, &str); 5] =

@@ -4,6 +4,10 @@ use crate::support::{Home, concurrently, spawn_sign_in, stderr, stdout};
 
 #[test]
 fn sessions_list_and_check() {
+    // judged: real IAM users' keys, checked through the strict judge (Home's endpoint)
+    let (ci, file_user) = (ccc_tests::strict::user_blocking("ci"), ccc_tests::strict::user_blocking("from-file"));
+    ccc_tests::leak::secret(&ci.secret_access_key);
+    ccc_tests::leak::secret(&file_user.secret_access_key);
     let home = Home::new();
     let config = home.path().join("sessions.yaml");
     std::fs::write(
@@ -15,14 +19,15 @@ fn sessions_list_and_check() {
     std::fs::create_dir_all(home.path().join(".aws")).unwrap();
     std::fs::write(
         home.path().join(".aws/credentials"),
-        "[from-file]\naws_access_key_id = AKIAPROFILEEXAMPLE01\naws_secret_access_key = profile-secret-value\n",
+        format!(
+            "[from-file]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            file_user.access_key_id, file_user.secret_access_key
+        ),
     )
     .unwrap();
-    ccc_tests::leak::secret("ci-secret-value");
-    ccc_tests::leak::secret("profile-secret-value");
     let ccc = |args: &[&str]| {
         let mut c = home.ccc();
-        c.env("CI_KEY", "AKIAIOSFODNN7EXAMPLE").env("CI_SECRET", "ci-secret-value").args(args);
+        c.env("CI_KEY", &ci.access_key_id).env("CI_SECRET", &ci.secret_access_key).args(args);
         c
     };
     let list = ccc(&["sessions", "list", "--config", config.to_str().unwrap()]).assert().success();
@@ -31,7 +36,8 @@ fn sessions_list_and_check() {
     let out = stdout(&check);
     assert!(out.contains("ci ") && out.contains("deploy") && out.contains("assumed-role/Deploy/ccc"), "{out}");
     assert!(out.lines().any(|l| l.starts_with("local") && l.contains(" ok ")), "{out}");
-    assert!(!stderr(&check).contains("ci-secret-value") && !stderr(&check).contains("profile-secret-value"));
+    assert!(out.contains(&ci.arn()) && out.contains(&file_user.arn()), "each key is its own user: {out}");
+    assert!(!stderr(&check).contains(&ci.secret_access_key) && !stderr(&check).contains(&file_user.secret_access_key));
     std::fs::write(&config, "cloud_sessions:\n  - name: x\n    session_type: aws\n    regon: typo\n").unwrap();
     let bad = ccc(&["sessions", "list", "--config", config.to_str().unwrap()]).assert().code(1);
     assert!(stderr(&bad).contains("cloud_sessions[0]") && stderr(&bad).contains("regon"), "{}", stderr(&bad));
@@ -142,6 +148,8 @@ async fn azure_sessions_check_through_the_managed_identity_endpoint_and_the_chai
 /// gets those credentials.
 #[test]
 fn creds_serve_a_declared_session() {
+    let ci = ccc_tests::strict::user_blocking("ci-serve");
+    ccc_tests::leak::secret(&ci.secret_access_key);
     let home = Home::new();
     let config = home.path().join("sessions.yaml");
     std::fs::write(
@@ -149,16 +157,22 @@ fn creds_serve_a_declared_session() {
         "cloud_sessions:\n  - name: ci\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/CI_KEY\n    secret_access_key: ENV/CI_SECRET\n  - name: deploy\n    session_type: aws\n    region: us-east-1\n    role_arn: arn:aws:iam::123456789012:role/Deploy\n    session_name: ccc\n    source: ci\n  - name: other\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/NOT_SET_ANYWHERE\n    secret_access_key: ENV/NOT_SET_EITHER\n",
     )
     .unwrap();
-    ccc_tests::leak::secret("ci-secret-value");
     let file = config.to_str().unwrap();
     let ccc = |args: &[&str]| {
         let mut c = home.ccc();
-        c.env("CI_KEY", "AKIAIOSFODNN7EXAMPLE").env("CI_SECRET", "ci-secret-value").args(args);
+        c.env("CI_KEY", &ci.access_key_id).env("CI_SECRET", &ci.secret_access_key).args(args);
         c
     };
     let json = |a: &assert_cmd::assert::Assert| -> serde_json::Value { serde_json::from_str(&stdout(a)).unwrap() };
     let role = json(&ccc(&["creds", "--session", "deploy", "--sessions-config", file]).assert().success());
     assert_eq!(role["Version"], 1);
+    let judged = ccc_tests::strict::boto3_with_keys_at(
+        &ccc_tests::judge::shared_url(),
+        role["AccessKeyId"].as_str().unwrap(),
+        role["SecretAccessKey"].as_str().unwrap(),
+        role["SessionToken"].as_str(),
+    );
+    assert_eq!(judged, Ok("arn:aws:sts::123456789012:assumed-role/Deploy/ccc".to_owned()));
     assert!(role["AccessKeyId"].as_str().unwrap().starts_with("ASIA") && role["Expiration"].is_string(), "{role}");
     // kept across runs: moto would issue new keys for a second AssumeRole
     let again = json(&ccc(&["creds", "--session", "deploy", "--sessions-config", file]).assert().success());
@@ -168,7 +182,7 @@ fn creds_serve_a_declared_session() {
     assert_eq!(same["AccessKeyId"], role["AccessKeyId"]);
     // keys from the environment are served as they are
     let keys = json(&ccc(&["creds", "--session", "ci", "--sessions-config", file]).assert().success());
-    assert_eq!(keys["AccessKeyId"], "AKIAIOSFODNN7EXAMPLE");
+    assert_eq!(keys["AccessKeyId"], ci.access_key_id.as_str());
     // a name the file does not declare; --session without a file; --session with --profile
     let e = ccc(&["creds", "--session", "nope", "--sessions-config", file]).assert().failure();
     assert!(stderr(&e).contains("no cloud session named \"nope\""), "{}", stderr(&e));
@@ -292,14 +306,16 @@ async fn session_extend_writes_an_env_file_boto3_uses() {
 /// set-secret` fills it from stdin), and `check --watch` runs rounds with a summary line each.
 #[test]
 fn a_local_store_secret_and_watched_checks() {
+    // a real IAM user's key, its secret in the local store; checked by the strict judge
+    let app = ccc_tests::strict::user_blocking("local-store");
     let home = Home::new();
     let config = home.path().join("sessions.yaml");
     std::fs::write(
         &config,
-        "cloud_sessions:\n  - name: app\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAAPPEXAMPLE000001\n    secret_access_key: SEC/app_secret\nsecrets_manager:\n  cloud_stores:\n    mine:\n      store_type: local\n",
+        format!("cloud_sessions:\n  - name: app\n    session_type: aws\n    region: us-east-1\n    access_key_id: {}\n    secret_access_key: SEC/app_secret\nsecrets_manager:\n  cloud_stores:\n    mine:\n      store_type: local\n", app.access_key_id),
     )
     .unwrap();
-    let secret = "local-store-secret-value";
+    let secret = app.secret_access_key.as_str();
     ccc_tests::leak::secret(secret);
     let file = config.to_str().unwrap();
     let missing = home.ccc().args(["sessions", "creds", "--config", file, "--name", "app"]).assert().failure();

@@ -7,7 +7,6 @@ use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
 use ccc_tests::cognito::{PASSWORD, Pool};
-use ccc_tests::peer;
 
 pub struct Home {
     dir: tempfile::TempDir,
@@ -35,7 +34,9 @@ impl Home {
         c.env_clear()
             .env("HOME", self.path())
             .env("PATH", "/usr/bin:/bin")
-            .env("AWS_ENDPOINT_URL", peer("CCC_TEST_AWS_ENDPOINT"))
+            // the strict judge (the verifying front before the strict moto): a key it never
+            // issued, a wrong secret or token and an expired credential are refused
+            .env("AWS_ENDPOINT_URL", ccc_tests::judge::shared_url())
             .env("RUST_LOG", "trace")
             // a developer's terminal is never asked; the prompt tests give ccc one on purpose
             .env("CCC_NO_PROMPT", "1")
