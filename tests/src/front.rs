@@ -88,8 +88,16 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 }
 
 impl Front {
-    /// Starts a front for the moto peer on a free loopback port.
+    /// Starts a front on a free loopback port before this process's strict judge
+    /// ([`crate::judge::shared_url`]: the verifying front before the moto with authentication
+    /// on, and the Cognito peer for Cognito's own calls).
     pub async fn start() -> Self {
+        Self::start_at(&crate::judge::shared_url()).await
+    }
+
+    /// Starts a front before the lenient moto (authentication off): for tests of what a
+    /// service answers, never of whether a credential works.
+    pub async fn start_lenient() -> Self {
         Self::start_at(&peer("CCC_TEST_AWS_ENDPOINT")).await
     }
 

@@ -1,5 +1,8 @@
 //! aws-inspect against moto, with the front serving CloudTrail LookupEvents and IAM
-//! SimulatePrincipalPolicy (which moto lacks) and injecting faults.
+//! SimulatePrincipalPolicy (which moto lacks) and injecting faults. These judge what the
+//! inspection makes of the services' answers, not whether a credential works: the front
+//! stands before the lenient moto (`Front::start_lenient`), whose resources the tests create
+//! with any key.
 
 use std::process::Command;
 use std::time::{Duration, SystemTime};
@@ -109,7 +112,7 @@ async fn resources_owned_per_user_across_regions_with_a_failing_region_reported(
     let regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
     seed_resources(&a, &regions);
     seed_resources(&b, &regions);
-    let front = Front::start().await;
+    let front = Front::start_lenient().await;
     front.inject("tagging:GetResources", Some("eu-west-3"), 100, Fault::Error(500, "InternalServiceException"));
     let config = sdk(&front.url, None).await;
     let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -162,7 +165,7 @@ async fn history_pages_through_cloudtrail_honouring_days_and_limit() {
     let mut records: Vec<_> = (0..120).map(|i| record(&user, "GetObject", t - hour * (i + 1), None)).collect();
     records.push(record(&user, "DeleteBucket", t - hour * 24 * 40, Some("AccessDenied"))); // too old
     records.push(record("someone-else", "GetObject", t - hour, None));
-    let front = Front::start().await;
+    let front = Front::start_lenient().await;
     front.set_cloudtrail_events(records);
     let config = sdk(&front.url, None).await;
 
@@ -206,7 +209,7 @@ async fn history_falls_back_to_cloudwatch_logs_when_cloudtrail_is_denied() {
         .await
         .unwrap();
 
-    let front = Front::start().await;
+    let front = Front::start_lenient().await;
     front.inject("cloudtrail:LookupEvents", None, 100, Fault::Error(400, "AccessDeniedException"));
     let config = sdk(&front.url, None).await;
     let options = HistoryOptions::default().log_group(group.clone());
@@ -272,7 +275,7 @@ async fn permissions_list_every_policy_and_report_denied_parts() {
     let user = unique("erin");
     let admin = aws_sdk_iam::Client::new(&sdk(&peer("CCC_TEST_AWS_ENDPOINT"), None).await);
     let (id, secret) = iam_user_with_policies(&admin, &user).await;
-    let front = Front::start().await;
+    let front = Front::start_lenient().await;
     let config = sdk(&front.url, Some((&id, &secret))).await;
 
     let perms = get_user_permissions(&config).await.unwrap();
@@ -325,7 +328,7 @@ async fn permissions_list_every_policy_and_report_denied_parts() {
 /// SimulatePrincipalPolicy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_parses_the_fronts_cloudtrail_and_simulation_answers() {
-    let front = Front::start().await;
+    let front = Front::start_lenient().await;
     let t = now();
     front.set_cloudtrail_events(vec![
         record("alice", "ListBuckets", t - Duration::from_secs(300), None),
@@ -377,7 +380,7 @@ print(json.dumps([len(pages), sorted(names), typed, inner, modelled, decisions])
 async fn the_simulation_uses_the_roles_real_arn_with_its_path() {
     let (role, role_arn, c) = sso_like_role_session("/aws-reserved/sso.amazonaws.com/", "alice").await;
     assert!(role_arn.contains(":role/aws-reserved/sso.amazonaws.com/") && role_arn.ends_with(&role), "{role_arn}");
-    let front = Front::start().await;
+    let front = Front::start_lenient().await;
     let config = session_config(&front.url, &c).await;
     test_permissions(&config, &["s3:GetObject".to_owned()]).await.unwrap();
     let requests = front.simulate_requests();
@@ -429,7 +432,7 @@ fn role_record(role: &str, session: &str, name: &str, at: SystemTime) -> serde_j
 async fn a_role_sessions_history_is_looked_up_as_cloudtrail_records_it() {
     let session = "alice@example.com";
     let (role, _, c) = sso_like_role_session("/", session).await;
-    let front = Front::start().await;
+    let front = Front::start_lenient().await;
     let t = now();
     front.set_cloudtrail_events(vec![
         role_record(&role, session, "ListBuckets", t - Duration::from_secs(300)),
@@ -450,7 +453,7 @@ async fn a_role_sessions_history_is_looked_up_as_cloudtrail_records_it() {
 /// filtered by status, and a modelled error for a page size out of range.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_parses_the_fronts_list_regions_answers() {
-    let front = Front::start().await;
+    let front = Front::start_lenient().await;
     let script = r#"
 import boto3, json, os
 a = boto3.client('account', region_name='us-east-1', endpoint_url=os.environ['FRONT'],
@@ -482,7 +485,7 @@ print(json.dumps([len(pages), every, enabled, modelled]))
 async fn resources_scan_the_accounts_enabled_regions() {
     let me = unique("carol");
     seed_resources(&me, &["ap-east-1", "us-west-2"]);
-    let front = Front::start().await;
+    let front = Front::start_lenient().await;
     let config = sdk(&front.url, None).await;
     let found = list_user_resources(&config, &me, 1000, false, &ResourceOptions::default()).await.unwrap();
     let enabled: Vec<&str> =
@@ -526,7 +529,7 @@ async fn a_cognito_identitys_history_is_its_own() {
     let pool = "us-east-1:00000000-0000-0000-0000-0000000000aa";
     let (me, other) =
         ("us-east-1:11111111-aaaa-bbbb-cccc-000000000001", "us-east-1:22222222-aaaa-bbbb-cccc-000000000002");
-    let front = Front::start().await;
+    let front = Front::start_lenient().await;
     front.set_cloudtrail_events(vec![
         cognito_identity_record(me, pool, "GetObject", &at(30)),
         cognito_identity_record(other, pool, "DeleteObject", &at(20)),

@@ -16,6 +16,9 @@ async fn ended_sign_in(user: &str) -> (Home, ccc_tests::cognito::Pool) {
     pool.user(user, true).await;
     let home = Home::new();
     home.configure(&pool);
+    // moto's identity credentials live 90 s, always inside the default five-minute window:
+    // with it every process would renew them (AWS's last an hour)
+    home.ccc().args(["config", "set", "refresh_window_seconds", "30"]).assert().success();
     home.login(user).success();
     expire_cognito_sign_in(&home, "e2e");
     let file = home.path().join(".ccc/tokens.json");
@@ -140,7 +143,7 @@ fn on_a_terminal(home: &Home, env: &[(&str, &str)], profile: &str, steps: &[(&st
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let said = seen["said"].as_str().unwrap().to_owned();
-    let mut keys = std::collections::BTreeSet::new();
+    let mut keys = std::collections::BTreeMap::new();
     for i in 1..=32 {
         let text = std::fs::read_to_string(home.path().join(format!("out.{i}"))).unwrap();
         let err = std::fs::read_to_string(home.path().join(format!("err.{i}"))).unwrap();
@@ -148,10 +151,16 @@ fn on_a_terminal(home: &Home, env: &[(&str, &str)], profile: &str, steps: &[(&st
         let json: serde_json::Value = serde_json::from_str(&text)
             .unwrap_or_else(|_| panic!("process {i} printed no credentials: {err}\nterminal: {said}"));
         ccc_tests::leak::secret(json["SecretAccessKey"].as_str().unwrap());
-        keys.insert(json["AccessKeyId"].as_str().unwrap().to_owned());
-        // through the strict judge, AWS takes what was printed
-        let judge = ccc_tests::judge::shared_url();
-        if i == 1 && env.iter().any(|(k, v)| *k == "AWS_ENDPOINT_URL" && *v == judge) {
+        keys.insert(json["AccessKeyId"].as_str().unwrap().to_owned(), json);
+    }
+    let judge = ccc_tests::judge::shared_url();
+    if env.iter().any(|(k, v)| *k == "AWS_ENDPOINT_URL" && *v == judge) {
+        // the judge mints every identity credential anew, so it shows what moto's fixed keys
+        // hid: a process whose ordinary renewal ran between the sign-in storing its tokens and
+        // storing its credentials got credentials of its own from those tokens (one more
+        // GetCredentialsForIdentity, the same sign-in). Each is judged: AWS takes them all.
+        assert!(keys.len() <= 2, "one sign-in, at most one racing renewal: {:?}", keys.keys());
+        for json in keys.values() {
             let who = ccc_tests::strict::boto3_with_keys_at(
                 &judge,
                 json["AccessKeyId"].as_str().unwrap(),
@@ -160,9 +169,10 @@ fn on_a_terminal(home: &Home, env: &[(&str, &str)], profile: &str, steps: &[(&st
             );
             assert!(who.is_ok(), "the printed credentials were refused: {who:?}");
         }
+    } else {
+        assert_eq!(keys.len(), 1, "every process used the one sign-in");
     }
-    assert_eq!(keys.len(), 1, "every process used the one sign-in");
-    (seen["prompts"].as_u64().unwrap(), said, keys.into_iter().next().unwrap())
+    (seen["prompts"].as_u64().unwrap(), said, keys.into_keys().next().unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

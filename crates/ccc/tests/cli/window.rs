@@ -46,13 +46,19 @@ async fn short_front(cognito: bool) -> ccc_tests::front::Front {
     front
 }
 
-/// A role profile (`duration_seconds = 900`, moto's shortest) over keys.
-fn role_home() -> Home {
+/// A role profile (`duration_seconds = 900`, moto's shortest) over a new IAM user's keys of
+/// the strict moto (the front stands before the judge).
+async fn role_home() -> Home {
+    let user = ccc_tests::strict::user("window").await;
+    ccc_tests::leak::secret(&user.secret_access_key);
     let home = Home::new();
     std::fs::create_dir_all(home.path().join(".aws")).unwrap();
     std::fs::write(
         home.path().join(".aws/credentials"),
-        "[base]\naws_access_key_id = AKIAWINDOWBASE000001\naws_secret_access_key = window-base-secret\n",
+        format!(
+            "[base]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            user.access_key_id, user.secret_access_key
+        ),
     )
     .unwrap();
     std::fs::write(
@@ -68,7 +74,7 @@ fn role_home() -> Home {
 async fn a_role_session_follows_the_configured_window() {
     both(|seconds, renewed| async move {
         let front = short_front(false).await;
-        let home = role_home();
+        let home = role_home().await;
         window(&home, seconds);
         let run = || home.ccc().env("AWS_ENDPOINT_URL", &front.url).args(["creds", "--profile", "r"]).assert();
         let first = key_of(&run().success());
@@ -85,7 +91,7 @@ async fn a_role_session_follows_the_configured_window() {
 async fn a_yaml_session_follows_the_configured_window() {
     both(|seconds, renewed| async move {
         let front = short_front(false).await;
-        let home = role_home();
+        let home = role_home().await;
         window(&home, seconds);
         let yaml = home.path().join("sessions.yaml");
         std::fs::write(
