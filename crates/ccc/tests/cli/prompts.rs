@@ -242,14 +242,19 @@ async fn on_a_terminal_thirty_two_sso_processes_open_one_browser_window() {
 const MFA_SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
 
 /// A role profile `admin` whose trust policy asks for MFA (`mfa_serial`), assumed with the keys
-/// of profile `base`; profile `via-ccc` is boto3's way to it, through `ccc creds`.
-fn mfa_home() -> Home {
+/// of profile `base` (a new IAM user's of the strict moto, which judges the role's
+/// credentials); profile `via-ccc` is boto3's way to it, through `ccc creds`.
+async fn mfa_home() -> Home {
+    let user = ccc_tests::strict::user("mfa-base").await;
     let home = Home::new();
     std::fs::create_dir_all(home.path().join(".aws")).unwrap();
-    ccc_tests::leak::secret("mfa-base-secret-abcdef");
+    ccc_tests::leak::secret(&user.secret_access_key);
     std::fs::write(
         home.path().join(".aws/credentials"),
-        "[base]\naws_access_key_id = AKIAMFABASE000000001\naws_secret_access_key = mfa-base-secret-abcdef\n",
+        format!(
+            "[base]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            user.access_key_id, user.secret_access_key
+        ),
     )
     .unwrap();
     std::fs::write(
@@ -269,8 +274,8 @@ fn mfa_home() -> Home {
 /// policy, which moto does not check).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_terminal_an_mfa_role_names_ccc_login() {
-    let home = mfa_home();
-    let sts = ccc_tests::proxy::FaultProxy::start(&peer("CCC_TEST_AWS_ENDPOINT")).await;
+    let home = mfa_home().await;
+    let sts = ccc_tests::proxy::FaultProxy::start(&ccc_tests::strict::endpoint()).await;
     let (line, elapsed) = without_a_terminal(&home, &sts.url, "admin");
     assert!(line.contains(&format!("needs a code from the MFA device {MFA_SERIAL}")), "{line}");
     assert!(line.contains("run `ccc login --profile admin`"), "{line}");
@@ -283,8 +288,8 @@ async fn without_a_terminal_an_mfa_role_names_ccc_login() {
 /// profile's credential_process, then calls STS as the role without anyone asked again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_terminal_thirty_two_processes_ask_one_mfa_code_and_boto3_uses_the_role() {
-    let home = mfa_home();
-    let sts = ccc_tests::proxy::FaultProxy::start(&peer("CCC_TEST_AWS_ENDPOINT")).await;
+    let home = mfa_home().await;
+    let sts = ccc_tests::proxy::FaultProxy::start(&ccc_tests::strict::endpoint()).await;
     let code = "908172";
     let (prompts, said, key) = on_a_terminal(
         &home,
@@ -326,8 +331,8 @@ async fn on_a_terminal_thirty_two_processes_ask_one_mfa_code_and_boto3_uses_the_
 /// login finds it still valid and asks nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ccc_login_assumes_an_mfa_role_once() {
-    let home = mfa_home();
-    let sts = ccc_tests::proxy::FaultProxy::start(&peer("CCC_TEST_AWS_ENDPOINT")).await;
+    let home = mfa_home().await;
+    let sts = ccc_tests::proxy::FaultProxy::start(&ccc_tests::strict::endpoint()).await;
     let login = |code: &str| {
         home.ccc()
             .env("AWS_ENDPOINT_URL", &sts.url)
