@@ -13,6 +13,27 @@ fn cases() -> ProptestConfig {
     ProptestConfig { cases: 10_000, failure_persistence: None, ..ProptestConfig::default() }
 }
 
+/// A runtime, a verifier that has fetched the Cognito peer's JWKS once (so the cases judge
+/// tokens, not the network), and a JWT header naming that JWKS's key.
+fn jwt_verifier() -> &'static (tokio::runtime::Runtime, cognito_auth::JwtVerifier, String) {
+    use base64::Engine;
+    static VERIFIER: std::sync::OnceLock<(tokio::runtime::Runtime, cognito_auth::JwtVerifier, String)> =
+        std::sync::OnceLock::new();
+    VERIFIER.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let url = format!("{}/us-east-1_proptest/.well-known/jwks.json", ccc_tests::peer("CCC_TEST_AWS_ENDPOINT"));
+        let jwks: serde_json::Value = runtime.block_on(async { reqwest::get(&url).await?.json().await }).unwrap();
+        let kid = jwks["keys"][0]["kid"].as_str().unwrap().to_owned();
+        let config = cognito_auth::CognitoConfig::new("us-east-1_proptest", "client", "us-east-1");
+        let verifier = cognito_auth::JwtVerifier::new(&config).with_jwks_url(url);
+        // the keys are fetched by the first verification, then kept
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(serde_json::json!({"alg": "RS256", "kid": kid, "typ": "JWT"}).to_string());
+        let _ = runtime.block_on(verifier.verify_id_token(&SecretString::from(format!("{header}.e30.c2ln"))));
+        (runtime, verifier, header)
+    })
+}
+
 /// Text that looks a little like each format, so the parsers get past their first byte.
 fn near(format: &'static [&'static str]) -> impl Strategy<Value = String> {
     (proptest::sample::select(format), "\\PC{0,80}", proptest::sample::select(format))
@@ -35,9 +56,18 @@ proptest! {
         let _ = cred_store::from_credential_process_json(&text);
     }
 
+    /// Through our reading of the file, and what is read from it: the Cognito settings and the
+    /// refresh window (a damaged value is an error, never a panic).
     #[test]
-    fn ccc_config_json_never_panics(text in near(&["{", "\"region\":", "\"user_pool_id\":\"us-east-1_x\"", "}", "[1,2]", "\"app_client_secret\":null,", "\"extra\":{}"])) {
-        let _ = serde_json::from_str::<cred_store::CccConfig>(&text);
+    fn ccc_config_json_never_panics(text in near(&["{", "\"region\":", "\"user_pool_id\":\"us-east-1_x\"", "}", "[1,2]", "\"app_client_secret\":null,", "\"extra\":{}", "\"refresh_window_seconds\":", "\"profiles\":{\"p\":"])) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.json");
+        std::fs::write(&file, &text).unwrap();
+        if let Ok(config) = cred_store::load_config_from(&file) {
+            let _ = config.refresh_window();
+            let _ = cognito_auth::CognitoConfig::from_ccc_config(&config);
+            let _ = cognito_auth::signed_in_user(&config, "p");
+        }
     }
 
     #[test]
@@ -45,9 +75,18 @@ proptest! {
         let _ = cloud_sessions::parse_config(&text);
     }
 
+    /// Our verifier on made-up tokens: as they come, and with a well-formed header naming the
+    /// pool's key (so the payload and signature are what gets parsed). Never a panic, never
+    /// accepted.
     #[test]
-    fn jwt_headers_never_panic(text in near(&["eyJhbGciOiJSUzI1NiJ9", ".", "eyJzdWIiOiJ4In0", "==", "eyJhbGciOiJub25lIn0"])) {
-        let _ = jsonwebtoken::decode_header(&text);
+    fn jwt_verification_never_panics(text in near(&["eyJhbGciOiJSUzI1NiJ9", ".", "eyJzdWIiOiJ4In0", "==", "eyJhbGciOiJub25lIn0"])) {
+        let (runtime, verifier, header) = jwt_verifier();
+        for token in [text.clone(), format!("{header}.{text}")] {
+            let token = SecretString::from(token);
+            let id = runtime.block_on(verifier.verify_id_token(&token));
+            let access = runtime.block_on(verifier.verify_access_token(&token));
+            prop_assert!(id.is_err() && access.is_err(), "a made-up token was accepted");
+        }
     }
 
     #[test]
