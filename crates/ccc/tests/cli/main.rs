@@ -315,6 +315,13 @@ async fn history_resources_and_permissions_of_the_signed_in_user() {
     let p = ccc(&home).args(["permissions", "--test", "s3:ListAllMyBuckets", "iam:CreateUser"]).assert().success();
     let out = stdout(&p);
     assert!(out.contains("s3:ListAllMyBuckets  allowed") && out.contains("iam:CreateUser       denied"), "{out}");
+    // what the stub did not decide: the principal ccc asked about (the identity pool's role, as
+    // IAM names it, from the signed-in user's own credentials) and the actions given
+    let asked = front.simulate_requests();
+    let (principal, actions) = asked.last().expect("a SimulatePrincipalPolicy call");
+    let role = format!("arn:aws:iam::123456789012:role/{}", ccc_tests::judge::COGNITO_ROLE);
+    assert_eq!(principal, &role, "{asked:?}");
+    assert_eq!(actions, &["s3:ListAllMyBuckets", "iam:CreateUser"], "{asked:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
