@@ -238,6 +238,18 @@ async fn mfa_setup_adds_an_authenticator_app_during_the_first_sign_in() {
         .unwrap()
         .sdk_config(&pool.sdk)
         .build();
+    // a wrong first code from the app: the set-up is refused, nothing is signed in
+    let refused = profile
+        .sign_in("iris", &password(), |c| {
+            assert_eq!(c.name, ChallengeName::MfaSetup);
+            let setup = c.totp_setup().expect("the secret reaches the prompt");
+            #[allow(clippy::disallowed_methods)]
+            let right = totp(setup.secret.expose_secret(), SystemTime::now());
+            Ok(ChallengeAnswer::MfaCode(if right == "000000" { "111111".into() } else { "000000".into() }))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::NotAuthorized, "{refused}");
     let secret = std::sync::Mutex::new(String::new());
     let signed = profile
         .sign_in("iris", &password(), |c| {
@@ -257,12 +269,21 @@ async fn mfa_setup_adds_an_authenticator_app_during_the_first_sign_in() {
     assert!(signed.credentials.session_token().is_some());
     // set up now: the next sign-in asks for the app's code, and a wrong one is refused
     let auth = pool.auth(AuthFlow::Srp, false);
-    match auth.authenticate("iris", &password()).await.unwrap() {
-        AuthOutcome::Challenge(c) => assert_eq!(c.name, ChallengeName::SoftwareTokenMfa),
-        other => panic!("expected SOFTWARE_TOKEN_MFA, got {other:?}"),
-    }
+    let challenge = || async {
+        match auth.authenticate("iris", &password()).await.unwrap() {
+            AuthOutcome::Challenge(c) if c.name == ChallengeName::SoftwareTokenMfa => c,
+            other => panic!("expected SOFTWARE_TOKEN_MFA, got {other:?}"),
+        }
+    };
     let secret = secret.lock().unwrap().clone();
-    assert!(!secret.is_empty());
+    #[allow(clippy::disallowed_methods)]
+    let right = totp(&secret, SystemTime::now());
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let e = auth.respond_to_challenge(challenge().await, ChallengeAnswer::MfaCode(wrong.into())).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotAuthorized, "{e}");
+    // the app set up during the first sign-in is the one whose codes now sign in
+    let answered = auth.respond_to_challenge(challenge().await, ChallengeAnswer::MfaCode(right)).await.unwrap();
+    assert!(answered.into_tokens().unwrap().id_token.is_some());
 }
 
 /// ccc's refreshing credentials are good citizens of aws-config: inside a
