@@ -14,6 +14,7 @@ pub mod leak;
 pub mod oidc;
 pub mod pipe;
 pub mod proxy;
+pub mod seeds;
 pub mod serve;
 pub mod sso_stub;
 pub mod strict;

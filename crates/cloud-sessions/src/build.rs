@@ -338,10 +338,28 @@ async fn build_azure(
         AzureCredentialPlan::InteractiveBrowser => AzureWay::InteractiveBrowser,
         AzureCredentialPlan::Chain => AzureWay::Chain,
     };
+    // tenant and client: declared, else the environment's (as azure_identity's environment
+    // credential reads them); a service principal or workload needs both
+    let from_env = |name: &str| (options.env)(name).filter(|v| !v.is_empty());
+    let mut tenant_id = plain(&plan.tenant_id, "tenant_id").await?.or_else(|| from_env("AZURE_TENANT_ID"));
+    let mut client_id = plain(&plan.client_id, "client_id").await?.or_else(|| from_env("AZURE_CLIENT_ID"));
+    if let AzureWay::ClientSecret(_) | AzureWay::Workload(_) = &way {
+        let way_name = if matches!(way, AzureWay::ClientSecret(_)) { "client_secret" } else { "federated_token_file" };
+        for (key, variable, value) in
+            [("tenant_id", "AZURE_TENANT_ID", &mut tenant_id), ("client_id", "AZURE_CLIENT_ID", &mut client_id)]
+        {
+            if value.is_none() {
+                return Err(SessionError::Config {
+                    path: at(key),
+                    message: format!("missing: {way_name} needs {key}; declare it or set {variable}"),
+                });
+            }
+        }
+    }
     let spec = AzureSpec {
-        tenant_id: plain(&plan.tenant_id, "tenant_id").await?,
+        tenant_id,
         subscription_id: plain(&plan.subscription_id, "subscription_id").await?,
-        client_id: plain(&plan.client_id, "client_id").await?,
+        client_id,
         authority_host: plan.authority_host.clone(),
         way,
     };
@@ -362,6 +380,31 @@ async fn build_azure(
 #[cfg(test)]
 mod tests {
     use crate::{CloudSessionManager, ManagerOptions};
+
+    /// A service principal's tenant and client may come from AZURE_TENANT_ID and
+    /// AZURE_CLIENT_ID (as the design's own examples expect); when neither the YAML nor the
+    /// environment gives one, the error names the key and the variable.
+    #[cfg(feature = "azure")]
+    #[tokio::test]
+    async fn a_service_principals_tenant_and_client_come_from_the_environment() {
+        let yaml = "cloud_sessions:\n  - name: sp\n    session_type: azure\n    client_secret: ENV/S\n";
+        let with = |vars: &'static [(&'static str, &'static str)]| {
+            ManagerOptions::default().env(move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned()))
+        };
+        let none = CloudSessionManager::from_yaml(yaml, with(&[("S", "s")])).await.unwrap_err().to_string();
+        assert!(
+            none.starts_with(
+                "cloud_sessions[0].tenant_id: missing: client_secret needs tenant_id; declare it or set AZURE_TENANT_ID"
+            ),
+            "{none}"
+        );
+        let tenant_only = with(&[("S", "s"), ("AZURE_TENANT_ID", "t")]);
+        let e = CloudSessionManager::from_yaml(yaml, tenant_only).await.unwrap_err().to_string();
+        assert!(e.starts_with("cloud_sessions[0].client_id:") && e.contains("AZURE_CLIENT_ID"), "{e}");
+        let both = with(&[("S", "s"), ("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c")]);
+        let m = CloudSessionManager::from_yaml(yaml, both).await.unwrap();
+        assert_eq!(m.azure_session("sp").unwrap().tenant_id(), Some("t"));
+    }
 
     /// A declaration whose kind this build left out fails at its entry, naming the feature
     /// that would serve it; with every feature, the same declarations build.

@@ -446,16 +446,9 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
                     ),
                 ));
             }
-            for way in ["client_secret", "federated_token_file"] {
-                if chosen.first() == Some(&way) {
-                    if s.tenant_id.is_none() {
-                        return Err(err(at("tenant_id"), format!("missing: {way} needs tenant_id")));
-                    }
-                    if s.client_id.is_none() {
-                        return Err(err(at("client_id"), format!("missing: {way} needs client_id")));
-                    }
-                }
-            }
+            // a service principal's or workload's tenant_id and client_id may come from
+            // AZURE_TENANT_ID / AZURE_CLIENT_ID at build, as azure_identity's environment
+            // credential takes them (the design's own examples leave them out)
             if chosen.first() == Some(&"use_interactive_browser") && s.client_id.is_none() {
                 return Err(err(
                     at("client_id"),

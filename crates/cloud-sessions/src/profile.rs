@@ -191,10 +191,7 @@ pub(crate) async fn build_with(
             })?;
             provided(provider, &name, "")
         }
-        Base::DefaultChain => {
-            let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder().build().await;
-            provided(SharedCredentialsProvider::new(chain), &name, "")
-        }
+        Base::DefaultChain => Box::pin(default_chain(&name, options)).await?,
         Base::LoginSession { .. } => {
             return Err(unsupported(
                 "login_session (AWS CLI `aws login`) sessions are not served by this build: sign in with the AWS CLI and use it, or give the profile another source".into(),
@@ -225,6 +222,42 @@ pub(crate) async fn build_with(
         (e, _) => e,
     };
     Ok(ProfileCredentials { provider: step.provider, fetch: step.fetch, plan, entry, renewer: step.renewer, role })
+}
+
+/// The SDKs' default chain, in their order, over the manager's environment lookup and paths
+/// (not the process's, so a caller's `ManagerOptions` decides it): the environment's keys;
+/// else the profile `AWS_PROFILE` names (or `default`) when either AWS file has it, planned
+/// and built by this engine; else a web identity from `AWS_ROLE_ARN` and
+/// `AWS_WEB_IDENTITY_TOKEN_FILE`; else aws-config's container and instance-metadata providers.
+async fn default_chain(name: &str, options: &ManagerOptions) -> Result<Step, SessionError> {
+    let get = |k: &str| (options.env)(k).filter(|v| !v.is_empty());
+    if get("AWS_ACCESS_KEY_ID").is_some() && get("AWS_SECRET_ACCESS_KEY").is_some() {
+        let provider = named_source("Environment", options).map_err(|message| SessionError::Credentials {
+            session: name.to_owned(),
+            kind: ErrorKind::NotConfigured,
+            message,
+        })?;
+        return Ok(provided(provider, name, ""));
+    }
+    let profile = get("AWS_PROFILE").unwrap_or_else(|| "default".to_owned());
+    let set = options.resolved_paths().ok().and_then(|p| AwsFiles::new(&p).profile_set().ok());
+    if set.as_ref().is_some_and(|s| s.profile(&profile).is_some()) {
+        let (plan, o) = planned(&profile, options)?;
+        let built = build_with(plan, &o, &Upstream::default()).await?;
+        return Ok(Step { provider: built.provider, fetch: built.fetch, renewer: built.renewer, entry: built.entry });
+    }
+    if let (Some(role_arn), Some(token_file)) = (get("AWS_ROLE_ARN"), get("AWS_WEB_IDENTITY_TOKEN_FILE")) {
+        let base = Base::WebIdentity {
+            role_arn,
+            token_file,
+            role_session_name: get("AWS_ROLE_SESSION_NAME"),
+            duration_seconds: None,
+        };
+        let built = build_with(CredentialPlan::new(name, base), options, &Upstream::default()).await?;
+        return Ok(Step { provider: built.provider, fetch: built.fetch, renewer: built.renewer, entry: built.entry });
+    }
+    let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder().build().await;
+    Ok(provided(SharedCredentialsProvider::new(chain), name, ""))
 }
 
 /// An SDK provider's credentials, its failure said in its own words after `what`.

@@ -16,6 +16,7 @@ mod judge;
 mod negative;
 mod oauth;
 mod reliability;
+mod seeds;
 mod sessions;
 mod smoke;
 mod sso;

@@ -445,3 +445,50 @@ async fn an_azure_cli_token_is_kept_between_processes() {
     assert_ne!(renewed, first);
     assert_eq!(az.calls().len(), 4, "one renewal for eight processes: {:?}", az.calls());
 }
+
+/// Seed 004's Azure example, as the design document writes it: its managed-identity session
+/// (whose endpoint azure_identity reads from the process environment) checked by `ccc`
+/// against the managed-identity stub; the rest of the example is checked in-process by
+/// `suite seeds`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_design_documents_azure_example_checks_with_ccc() {
+    use ccc_tests::azure_stub::ManagedIdentity;
+    let example = &ccc_tests::seeds::yaml_examples(ccc_tests::seeds::SEED_004)[1];
+    let home = Home::new();
+    let mi = ManagedIdentity::start(3600).await;
+    let config = home.path().join("azure.yaml");
+    std::fs::write(&config, example).unwrap();
+    let secret = "seed-004-client-secret-value";
+    ccc_tests::leak::secret(secret);
+    home.ccc()
+        .args(["sessions", "set-secret", "azure_client_secret"])
+        .write_stdin(format!("{secret}\n"))
+        .assert()
+        .success();
+    let check = home
+        .ccc()
+        .env("IDENTITY_ENDPOINT", &mi.endpoint)
+        .env("IDENTITY_HEADER", &mi.header)
+        .env("AZURE_SUBSCRIPTION_ID", "sub-seed-004")
+        .env("AZURE_TENANT_ID", "87654321-4321-4321-4321-210987654321")
+        .env("AZURE_CLIENT_ID", "22222222-3333-4444-5555-666666666666")
+        .args([
+            "sessions",
+            "check",
+            "-o",
+            "json",
+            "--config",
+            config.to_str().unwrap(),
+            "--name",
+            "azure_managed_identity",
+        ])
+        .assert()
+        .success();
+    let reports: serde_json::Value = serde_json::from_str(&stdout(&check)).unwrap();
+    let report = &reports[0];
+    assert_eq!(report["name"], "azure_managed_identity", "{reports}");
+    assert_eq!(report["healthy"], true, "{report}");
+    assert_eq!(report["credential"], "managed identity", "{report}");
+    assert_eq!(report["account"], "sub-seed-004", "{report}");
+    assert_eq!(mi.calls(), 1);
+}

@@ -43,19 +43,6 @@ const TWO: &str =
     "cloud_sessions:\n  - name: a\n    session_type: aws\n    region: r\n  - name: z\n    session_type: azure\n";
 
 #[test]
-fn the_design_documents_store_example_parses() {
-    // ../shared/seeds/004: Secrets Manager and Key Vault stores, each through a session
-    let c = parse_config(
-        "cloud_sessions:\n  - name: \"aws_primary\"\n    session_type: \"aws\"\n    region: \"us-east-1\"\n    profile: \"default\"\n  - name: \"azure_keyvault\"\n    session_type: \"azure\"\n    subscription_id: \"ENV/AZURE_SUBSCRIPTION_ID\"\n    tenant_id: \"ENV/AZURE_TENANT_ID\"\n    client_id: \"ENV/AZURE_CLIENT_ID\"\n    client_secret: \"SEC/azure_client_secret\"\nsecrets_manager:\n  cloud_stores:\n    aws_secrets:\n      store_type: \"aws\"\n      priority: 100\n      region: \"us-east-1\"\n      session_name: \"aws_primary\"\n    azure_keyvault:\n      store_type: \"azure\"\n      priority: 200\n      vault_url: \"https://myvault.vault.azure.net/\"\n      session_name: \"azure_keyvault\"\n",
-    )
-    .unwrap();
-    let stores = &c.file.secrets_manager.cloud_stores;
-    assert_eq!(stores["aws_secrets"].store_type, StoreType::Aws);
-    assert_eq!(stores["azure_keyvault"].store_type, StoreType::Azure);
-    assert_eq!(stores["azure_keyvault"].vault_url.as_deref(), Some("https://myvault.vault.azure.net/"));
-}
-
-#[test]
 fn store_errors_name_the_yaml_path() {
     let cases = [
         ("      store_type: gcp\n", "secrets_manager.cloud_stores.s.store_type", "gcp"),
@@ -148,11 +135,6 @@ fn errors_name_the_yaml_path() {
             "unknown session",
         ),
         ("cloud_sessions: [\n", "cloud_sessions", "unclosed bracket '[' (line 1, column 17)"),
-        (
-            "cloud_sessions:\n  - name: a\n    session_type: azure\n    client_secret: ENV/S\n    client_id: c\n",
-            "cloud_sessions[0].tenant_id",
-            "needs tenant_id",
-        ),
         (
             "cloud_sessions:\n  - name: a\n    session_type: azure\n    use_managed_identity: true\n    use_azure_cli: true\n",
             "cloud_sessions[0].use_azure_cli",
