@@ -71,6 +71,9 @@ pub struct Ctx {
     team_key: Option<TeamKeyRef>,
     /// The code a person gave for a role profile's `mfa_serial` (spent by the next refresh).
     pub mfa_code: std::sync::OnceLock<core_types::SecretString>,
+    /// `CCC_ROLE`: the role whose `allowed_sessions` the `ccc sessions` commands honour (else
+    /// the sessions file's `user.role`).
+    pub role: Option<String>,
 }
 
 /// The ccc config's key naming the team store (`postgres://…`).
@@ -112,7 +115,7 @@ impl TeamKeyRef {
 
 impl Ctx {
     /// Reads the environment once: paths, `AWS_ENDPOINT_URL`, `AWS_CREDENTIALS_DB_PATH`,
-    /// `AWS_PROFILE`, `AWS_REGION` / `AWS_DEFAULT_REGION`.
+    /// `AWS_PROFILE`, `AWS_REGION` / `AWS_DEFAULT_REGION`, `CCC_ROLE`.
     #[allow(clippy::disallowed_methods)] // the one place the CLI reads its environment
     pub fn from_env(
         output: Output,
@@ -145,6 +148,7 @@ impl Ctx {
             team_store: var("CCC_TEAM_STORE"),
             team_key: var("CCC_TEAM_KEY").map(|k| TeamKeyRef::parse(&k, var)),
             mfa_code: std::sync::OnceLock::new(),
+            role: var("CCC_ROLE"),
             exported: var(CCC_PROFILE_VAR).map(|p| format!("`ccc exec` for profile {p}")),
             env_keys: match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
                 (Some(id), Some(secret)) => {

@@ -381,6 +381,20 @@ async fn build_azure(
 mod tests {
     use crate::{CloudSessionManager, ManagerOptions};
 
+    /// The manager honours the user's role: the file's `user.role`, or the options' over it.
+    #[tokio::test]
+    async fn the_manager_serves_the_users_sessions_only() {
+        let yaml = "cloud_sessions:\n  - name: keys\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAEXAMPLE\n    secret_access_key: ENV/K\n  - name: other\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAEXAMPLE\n    secret_access_key: ENV/K\nroles:\n  ci:\n    allowed_sessions: [keys]\n  admin:\n    allowed_sessions: [\"*\"]\nuser:\n  role: ci\n";
+        let options = || ManagerOptions::default().env(|_| Some("k".into()));
+        let m = CloudSessionManager::from_yaml(yaml, options()).await.unwrap();
+        assert_eq!(m.user_role(), Some("ci"));
+        assert!(m.get_user_session("keys").is_ok());
+        let e = m.get_user_session("other").unwrap_err();
+        assert!(e.to_string().contains("role \"ci\" may not use session \"other\""), "{e}");
+        let m = CloudSessionManager::from_yaml(yaml, options().user_role("admin")).await.unwrap();
+        assert!(m.get_user_session("other").is_ok(), "`*` is every session");
+    }
+
     /// A service principal's tenant and client may come from AZURE_TENANT_ID and
     /// AZURE_CLIENT_ID (as the design's own examples expect); when neither the YAML nor the
     /// environment gives one, the error names the key and the variable.

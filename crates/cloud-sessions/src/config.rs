@@ -165,6 +165,15 @@ pub struct RoleSpec {
     pub allowed_sessions: Vec<String>,
 }
 
+/// The user of the sessions (the design's `settings.get('user.role')`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct UserSpec {
+    /// The role whose `allowed_sessions` this user may use.
+    pub role: Option<String>,
+}
+
 /// Where a secret store keeps its secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -231,6 +240,8 @@ pub struct SessionsFile {
     /// Access control.
     #[serde(default)]
     pub roles: BTreeMap<String, RoleSpec>,
+    /// Who uses the sessions (`user.role`: the role whose `allowed_sessions` apply).
+    pub user: Option<UserSpec>,
     /// The team store sessions with `team_store: true` share refreshes through.
     pub team_store: Option<TeamStoreSpec>,
 }
@@ -512,6 +523,11 @@ pub fn parse_config(yaml: &str) -> Result<LoadedConfig, SessionError> {
                 Some(_) => {}
             }
         }
+    }
+    if let Some(role) = file.user.as_ref().and_then(|u| u.role.as_ref())
+        && !file.roles.contains_key(role)
+    {
+        return Err(err("user.role".to_owned(), format!("unknown role {role:?}: declare it under roles")));
     }
     for (role, spec) in &file.roles {
         for s in &spec.allowed_sessions {

@@ -19,6 +19,8 @@ use crate::session::{AwsSession, Session};
 
 pub(crate) struct Inner {
     pub(crate) roles: BTreeMap<String, RoleSpec>,
+    /// The user's role: the options', else the file's `user.role`.
+    pub(crate) user_role: Option<String>,
     pub(crate) warnings: Vec<String>,
     pub(crate) options: ManagerOptions,
     pub(crate) aws: BTreeMap<String, AwsSession>,
@@ -64,6 +66,7 @@ impl CloudSessionManager {
         let built = crate::build::build(&plan, &options).await?;
         Ok(Self {
             inner: Arc::new(Inner {
+                user_role: options.user_role.clone().or(plan.user_role),
                 roles: plan.roles,
                 warnings: plan.warnings,
                 options,
@@ -186,6 +189,21 @@ impl CloudSessionManager {
         match self.get_session(name)? {
             Session::Azure(s) => Ok(s),
             Session::Aws(_) => Err(wrong_kind(name, "an AWS", "Azure")),
+        }
+    }
+
+    /// The user's role (`ManagerOptions::user_role`, else the file's `user.role`), if any.
+    pub fn user_role(&self) -> Option<&str> {
+        self.inner.user_role.as_deref()
+    }
+
+    /// A session, if the user may use it: with a user role (the options' or the file's
+    /// `user.role`), only a session its `allowed_sessions` names (`*`: every one), else a
+    /// `PermissionDenied` naming the role and the session; with none, any session.
+    pub fn get_user_session(&self, name: &str) -> Result<Session, SessionError> {
+        match self.user_role() {
+            Some(role) => self.get_authorized_session(role, name),
+            None => self.get_session(name),
         }
     }
 

@@ -36,6 +36,8 @@ pub struct ManagerOptions {
     pub(crate) lock_wait: Duration,
     /// The code a person gave for a role's MFA device (spent by the next AssumeRole).
     pub(crate) mfa_code: Option<core_types::SecretString>,
+    /// The user's role for access control (over the file's `user.role`).
+    pub(crate) user_role: Option<String>,
 }
 
 impl fmt::Debug for ManagerOptions {
@@ -70,6 +72,7 @@ impl Default for ManagerOptions {
             region: None,
             lock_wait: cred_store::DEFAULT_REFRESH_LOCK_WAIT,
             mfa_code: None,
+            user_role: None,
         }
     }
 }
@@ -183,6 +186,14 @@ impl ManagerOptions {
     #[must_use]
     pub fn mfa_code(mut self, code: core_types::SecretString) -> Self {
         self.mfa_code = Some(code);
+        self
+    }
+
+    /// The user's role for access control (`roles.ROLE.allowed_sessions`), over the file's
+    /// `user.role`: [`crate::CloudSessionManager::get_user_session`] honours it.
+    #[must_use]
+    pub fn user_role(mut self, role: impl Into<String>) -> Self {
+        self.user_role = Some(role.into());
         self
     }
 

@@ -198,9 +198,27 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// The team store sessions with `team_store: true` share refreshes through.
     pub team_store: Option<crate::config::TeamStoreSpec>,
+    /// The user's role (`user.role`), whose `allowed_sessions` apply.
+    pub user_role: Option<String>,
 }
 
 impl Plan {
+    /// Whether `role` may use `session` (`roles.ROLE.allowed_sessions`, `*` for every one).
+    pub fn may_use(&self, role: &str, session: &str) -> bool {
+        self.roles.get(role).is_some_and(|r| r.allowed_sessions.iter().any(|s| s == "*" || s == session))
+    }
+
+    /// Whether the user may use `session`: as `role` when given (the caller's setting, e.g.
+    /// `CCC_ROLE`), else as the file's `user.role`; with neither, no access control applies.
+    /// A denial names the role and the session.
+    pub fn authorize(&self, role: Option<&str>, session: &str) -> Result<(), SessionError> {
+        match role.or(self.user_role.as_deref()) {
+            None => Ok(()),
+            Some(role) if self.may_use(role, session) => Ok(()),
+            Some(role) => Err(SessionError::PermissionDenied { role: role.to_owned(), session: session.to_owned() }),
+        }
+    }
+
     /// Every session name the plan builds (regional ones included), in build order.
     pub fn session_names(&self) -> Vec<String> {
         self.steps
@@ -479,12 +497,42 @@ pub(crate) fn plan_config(config: LoadedConfig, only: Option<&str>) -> Result<Pl
             }
         });
     }
-    Ok(Plan { steps, roles: config.file.roles, warnings: config.warnings, team_store: config.file.team_store })
+    let user_role = config.file.user.and_then(|u| u.role);
+    Ok(Plan {
+        steps,
+        roles: config.file.roles,
+        warnings: config.warnings,
+        team_store: config.file.team_store,
+        user_role,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ACCESS: &str = "cloud_sessions:\n  - name: keys\n    session_type: aws\n    region: us-east-1\n  - name: other\n    session_type: aws\n    region: us-east-1\nroles:\n  ci:\n    allowed_sessions: [keys]\n  admin:\n    allowed_sessions: [\"*\"]\n";
+
+    /// The design's access control: the role comes from settings (`user.role` here, or the
+    /// caller's), `*` allows every session, a denial names the role and the session.
+    #[test]
+    fn the_users_role_decides_which_sessions_it_may_use() {
+        let open = plan(ACCESS).unwrap();
+        assert!(open.authorize(None, "other").is_ok(), "no role: no access control");
+        let as_ci = plan(&format!("{ACCESS}user:\n  role: ci\n")).unwrap();
+        assert_eq!(as_ci.user_role.as_deref(), Some("ci"));
+        assert!(as_ci.authorize(None, "keys").is_ok());
+        let denied = as_ci.authorize(None, "other").unwrap_err();
+        assert_eq!(denied.to_string(), "permission denied: role \"ci\" may not use session \"other\"");
+        assert_eq!(core_types::Kinded::kind(&denied), core_types::ErrorKind::AccessDenied);
+        // the caller's role wins over the file's, and `*` is every session
+        assert!(as_ci.authorize(Some("admin"), "other").is_ok());
+        let unknown = as_ci.authorize(Some("intern"), "keys").unwrap_err();
+        assert!(unknown.to_string().contains("role \"intern\" may not use session \"keys\""), "{unknown}");
+        // a user.role that no roles entry declares is a configuration error at its path
+        let e = plan(&format!("{ACCESS}user:\n  role: nobody\n")).unwrap_err().to_string();
+        assert!(e.starts_with("user.role: unknown role \"nobody\""), "{e}");
+    }
 
     fn names(p: &Plan) -> Vec<String> {
         p.steps

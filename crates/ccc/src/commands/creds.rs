@@ -240,6 +240,8 @@ async fn session_credentials(
     use cloud_sessions::{AwsCredentialPlan, Step};
     let text = cred_store::fsutil::read_text(file)?;
     let plan = cloud_sessions::plan_for(&text, name).map_err(session_error)?;
+    // a session the user's role may not use is refused before anything is served or built
+    super::sessions::authorize(ctx, &plan, name)?;
     let expiring = plan.steps.iter().any(|s| {
         matches!(s, Step::Aws(a) if a.session_names().iter().any(|n| n == name)
             && matches!(a.credentials, AwsCredentialPlan::AssumeRole { .. } | AwsCredentialPlan::WebIdentity { .. }))

@@ -39,7 +39,21 @@ fn plan_file(path: &std::path::Path) -> CliResult<cloud_sessions::Plan> {
 /// A manager of the one session `name` of the file (and what it needs), nothing else built.
 async fn one_session(ctx: &Ctx, file: &std::path::Path, name: &str) -> CliResult<CloudSessionManager> {
     let plan = cloud_sessions::plan_for(&cred_store::fsutil::read_text(file)?, name).map_err(session_error)?;
+    authorize(ctx, &plan, name)?;
     CloudSessionManager::from_plan(plan, options(ctx)).await.map_err(session_error)
+}
+
+/// Whether the user may use session `name`: as `CCC_ROLE`, else as the file's `user.role`
+/// (`roles.ROLE.allowed_sessions`); with neither, every session. Checked before anything is
+/// built or served.
+pub fn authorize(ctx: &Ctx, plan: &cloud_sessions::Plan, name: &str) -> CliResult {
+    plan.authorize(ctx.role.as_deref(), name).map_err(|e| {
+        let hint = match ctx.role {
+            Some(_) => "CCC_ROLE names the role; its roles.ROLE.allowed_sessions in the file name what it may use",
+            None => "user.role in the file names the role; its roles.ROLE.allowed_sessions name what it may use",
+        };
+        session_error(e).hint(hint)
+    })
 }
 
 /// One line a session: name, health, latency, then who it is or what failed.
@@ -82,16 +96,36 @@ pub async fn sessions(ctx: &Ctx, cmd: SessionsCommand) -> CliResult {
             for w in &plan.warnings {
                 eprintln!("warning: {w}");
             }
+            // with a role, only the sessions it may use (a named one it may not is refused)
+            let names: Vec<String> = match &name {
+                Some(n) => {
+                    authorize(ctx, &plan, n)?;
+                    vec![n.clone()]
+                }
+                None => {
+                    let all = plan.session_names();
+                    let allowed: Vec<String> =
+                        all.iter().filter(|n| plan.authorize(ctx.role.as_deref(), n).is_ok()).cloned().collect();
+                    if allowed.len() < all.len() {
+                        eprintln!(
+                            "note: {} of {} session(s) are not the role's to use and were not checked",
+                            all.len() - allowed.len(),
+                            all.len()
+                        );
+                    }
+                    allowed
+                }
+            };
             let manager = CloudSessionManager::from_plan(plan, options(ctx)).await.map_err(session_error)?;
             let Some(every) = watch else {
-                return check_round(ctx, &manager, name.as_deref()).await;
+                return check_round(ctx, &manager, &names).await;
             };
             // the manager lives across rounds: what it cached and renewed is what a
             // long-running program would see
             let mut round = 0u64;
             loop {
                 round += 1;
-                let outcome = check_round(ctx, &manager, name.as_deref()).await;
+                let outcome = check_round(ctx, &manager, &names).await;
                 let summary = match &outcome {
                     Ok(()) => "all healthy".to_owned(),
                     Err(e) => e.to_string(),
@@ -169,11 +203,11 @@ pub async fn sessions(ctx: &Ctx, cmd: SessionsCommand) -> CliResult {
 
 /// One round of health checks: the table (or JSON), then the exit-code contract (an
 /// unhealthy session is a failure naming it).
-async fn check_round(ctx: &Ctx, manager: &CloudSessionManager, name: Option<&str>) -> CliResult {
-    let reports = match name {
-        Some(n) => vec![manager.check_health(n).await.map_err(session_error)?],
-        None => manager.check_all().await,
-    };
+async fn check_round(ctx: &Ctx, manager: &CloudSessionManager, names: &[String]) -> CliResult {
+    let mut reports = Vec::with_capacity(names.len());
+    for n in names {
+        reports.push(manager.check_health(n).await.map_err(session_error)?);
+    }
     match ctx.output {
         Output::Json => print_json(&serde_json::to_value(&reports).unwrap_or_default()),
         Output::Table => print_health(&reports),
