@@ -19,8 +19,10 @@ pub struct SsoConfig {
     pub cli_fallback: bool,
     /// The ledger (a SQLite path or `postgres://` URL); `None` uses the default file.
     pub db_path: Option<String>,
-    /// Sign in again when the last good sign-in is older than this
-    /// (`AWS_SSO_REFRESH_WINDOW`, in hours).
+    /// Refresh the sign-in when the last good one is older than this (`AWS_SSO_REFRESH_WINDOW`,
+    /// in hours: the design's "hours between credential refreshes"). It counts from the last
+    /// sign-in or token refresh, never from a role-credential fetch, so a busy process reaches
+    /// it too.
     pub max_sign_in_age: Duration,
     /// Retries of a failing `aws sso login`.
     pub max_retries: u32,

@@ -67,8 +67,17 @@ impl Inner {
         format!("sso:{}", self.profile.cache_key())
     }
 
+    /// Records an outcome of the sign-in itself (a device sign-in, `aws sso login`, a silent
+    /// token refresh): what `AWS_SSO_REFRESH_WINDOW` counts from.
     pub(crate) async fn record(&self, outcome: Outcome) {
         self.journal.record(&self.source(), &self.profile.name(), self.clock.now(), &outcome).await;
+    }
+
+    /// Records an outcome of GetRoleCredentials, apart from the sign-in's: a busy process
+    /// fetches role credentials every hour, and that must not restart the window.
+    async fn record_role(&self, outcome: Outcome) {
+        let source = format!("{}/role", self.source());
+        self.journal.record(&source, &self.profile.name(), self.clock.now(), &outcome).await;
     }
 
     /// A valid SSO access token: the cached one (unless `force`), else refreshed through
@@ -158,6 +167,7 @@ impl Inner {
                     fresh.refresh_token = Some(SecretString::from(rt.to_owned()));
                 }
                 tracing::info!(profile = %self.profile.name(), "SSO token refreshed silently");
+                self.record(Outcome::Success { expires_at: Some(fresh.expires_at) }).await;
                 match self.cache.save(self.profile.cache_key(), &fresh) {
                     // the file may hold a newer token still (`aws sso login` meanwhile)
                     Ok(kept) => Ok(Some(kept)),
@@ -240,8 +250,12 @@ impl Inner {
             Ok(o) => o,
             Err(e) => {
                 let code = e.code().unwrap_or("no response").to_owned();
-                let kind = if is_auth_failure(Some(&code)) { ErrorKind::AccessDenied } else { ErrorKind::Unavailable };
-                self.record(Outcome::Failure { kind, message: format!("GetRoleCredentials: {code}") }).await;
+                // refused: the token is not accepted, or the role was taken away in the portal
+                // (`ForbiddenException: No access`) or is gone; anything else is an outage
+                let refused = is_auth_failure(Some(&code))
+                    || matches!(code.as_str(), "ForbiddenException" | "ResourceNotFoundException");
+                let kind = if refused { ErrorKind::AccessDenied } else { ErrorKind::Unavailable };
+                self.record_role(Outcome::Failure { kind, message: format!("GetRoleCredentials: {code}") }).await;
                 return Err(if kind == ErrorKind::Unavailable {
                     call_error("IAM Identity Center", "GetRoleCredentials", e, kind)
                 } else {
@@ -263,7 +277,7 @@ impl Inner {
         if let Some(p) = &self.write_profile {
             self.files.save_credentials(p, &creds)?;
         }
-        self.record(Outcome::Success { expires_at: Some(expiry) }).await;
+        self.record_role(Outcome::Success { expires_at: Some(expiry) }).await;
         Ok(creds)
     }
 }

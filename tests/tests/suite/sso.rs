@@ -192,6 +192,62 @@ async fn two_keepers_refresh_the_sso_token_once() {
     assert_eq!(w.token().refresh_token.unwrap().expose_secret(), "stub-refresh-1");
 }
 
+/// `AWS_SSO_REFRESH_WINDOW` (hours between refreshes, seed 000; 50 minutes here) counts from the last sign-in
+/// or token refresh: role credentials fetched every hour meanwhile do not restart it, so a
+/// busy process refreshes when the window has passed (one CreateToken), and the window then
+/// starts again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refresh_window_counts_from_the_sign_in_not_from_each_role_fetch() {
+    let w = World::new(Duration::from_secs(8 * 3600), true, false).await;
+    let config = SsoConfig::builder()
+        .aws_exec_file_path(w.wrapper())
+        .db_path(w.db.clone())
+        .max_sign_in_age(Duration::from_secs(50 * 60))
+        .build();
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&w.stub.url)
+        .build();
+    let sso = AwsSso::builder(config, &w.paths, &w.profile)
+        .sdk_config(&sdk)
+        .clock(Arc::new(w.clock.clone()))
+        .build()
+        .await
+        .unwrap();
+    sso.ensure_valid_credentials().await.unwrap();
+    assert_eq!(w.stub.calls("CreateToken"), 1, "the first refresh of the sign-in");
+    // role credentials fetched again and again inside the window (each a ledger success;
+    // the stub's role credentials last an hour)
+    let provider = sso.credentials_provider();
+    for _ in 0..3 {
+        w.clock.advance(Duration::from_secs(15 * 60));
+        provider.invalidate().await.unwrap();
+        provider.get().await.unwrap();
+    }
+    assert_eq!(w.stub.calls("GetRoleCredentials"), 4);
+    assert!(!sso.should_refresh_credentials().await.unwrap(), "45 min into a 50 min window");
+    w.clock.advance(Duration::from_secs(7 * 60));
+    assert!(sso.should_refresh_credentials().await.unwrap(), "52 min since the sign-in's refresh");
+    sso.ensure_valid_credentials().await.unwrap();
+    assert_eq!(w.stub.calls("CreateToken"), 2, "one refresh when the window passed");
+    assert!(!sso.should_refresh_credentials().await.unwrap(), "the window starts again");
+}
+
+/// GetRoleCredentials refused (the role taken away in the portal): a typed credential error
+/// naming the role and account, recorded in the ledger, not retried as an outage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_get_role_credentials_is_a_credential_error() {
+    let w = World::new(Duration::from_secs(8 * 3600), true, false).await;
+    let sso = w.sso().await;
+    w.stub.inject("GetRoleCredentials", 403, "ForbiddenException", 1);
+    let e = sso.refresh_credentials().await.unwrap_err();
+    assert!(matches!(e, sso_refresh::SsoError::Credential(_)), "{e:?}");
+    assert!(e.to_string().contains("GetRoleCredentials refused (ForbiddenException)"), "{e}");
+    assert!(e.to_string().contains("Developer") && e.to_string().contains("111122223333"), "{e}");
+    assert_eq!(e.kind(), ErrorKind::AccessDenied);
+    assert_eq!(w.stub.calls("GetRoleCredentials"), 1, "a refusal is not retried");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fresh_credentials_cause_no_refresh_and_no_upstream_call() {
     let w = World::new(Duration::from_secs(8 * 3600), true, false).await;
@@ -225,11 +281,16 @@ async fn silent_refresh_inside_the_margin(postgres: bool) {
     let token = w.token();
     assert_eq!(token.access_token.expose_secret(), "stub-access-1");
     assert_eq!(token.refresh_token.unwrap().expose_secret(), "stub-refresh-1", "rotated refresh token stored");
+    // the ledger: the sign-in's refresh (what the window counts from) with the token's
+    // expiry, and apart from it the role credentials with theirs
     let ledger = Ledger::open(&w.db).await.unwrap();
+    let secs = |t: Option<SystemTime>| t.map(|t| t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs());
     let status = ledger.status(ledger_source(), &w.profile).await.unwrap().unwrap();
     assert_eq!(status.last_outcome.as_deref(), Some("success"));
-    let secs = |t: Option<SystemTime>| t.map(|t| t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs());
-    assert_eq!(secs(status.expires_at), secs(creds.expiration()));
+    assert_eq!(secs(status.expires_at), secs(Some(w.token().expires_at)));
+    let role = ledger.status(&format!("{}/role", ledger_source()), &w.profile).await.unwrap().unwrap();
+    assert_eq!(role.last_outcome.as_deref(), Some("success"));
+    assert_eq!(secs(role.expires_at), secs(creds.expiration()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -257,7 +318,10 @@ async fn rejected_refresh_token_falls_back_to_the_cli(postgres: bool) {
     let ledger = Ledger::open(&w.db).await.unwrap();
     let attempts = ledger.attempts(ledger_source(), &w.profile, 10).await.unwrap();
     let outcomes: Vec<&str> = attempts.iter().rev().map(|a| a.outcome.as_str()).collect();
-    assert_eq!(outcomes, ["failure", "success", "success"], "CreateToken refused, CLI ok, role credentials ok");
+    assert_eq!(outcomes, ["failure", "success"], "the sign-in: CreateToken refused, then the CLI ok");
+    let role = ledger.attempts(&format!("{}/role", ledger_source()), &w.profile, 10).await.unwrap();
+    let outcomes: Vec<&str> = role.iter().map(|a| a.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["success"], "apart: the role credentials ok");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
