@@ -1,7 +1,7 @@
 //! The command line, as clap sees it.
 
 /// The exit codes, shown under `--help` (see `error::exit`).
-const EXIT_CODES: &str = "Exit codes: 0 ok, 1 failure, 2 usage error, 3 a person must sign in or configure first, 4 an upstream service is unavailable or throttling (retry later).";
+const EXIT_CODES: &str = "Exit codes: 0 ok, 1 failure, 2 usage error, 3 a person must sign in or configure first, 4 an upstream service is unavailable or throttling (retry later); `ccc exec` exits with its command's code, or 126 / 127 when the command cannot be executed / is not found.";
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 

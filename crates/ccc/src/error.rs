@@ -20,6 +20,10 @@ pub mod exit {
     pub const NEEDS_SIGN_IN: u8 = 3;
     /// An upstream service did not answer, or asked us to slow down: retrying later may work.
     pub const UNAVAILABLE: u8 = 4;
+    /// `ccc exec`: the command was found but could not be run (as shells exit).
+    pub const CANNOT_EXECUTE: u8 = 126;
+    /// `ccc exec`: the command was not found (as shells exit).
+    pub const NOT_FOUND: u8 = 127;
 }
 
 /// A failure of a command: what failed, a hint on what to do next, and for `-v` what lies
@@ -35,6 +39,8 @@ pub struct CliError {
     pub causes: Vec<String>,
     /// Where, in the user's terms (`profile e2e, us-east-1`).
     pub context: Option<String>,
+    /// An exit code the failure's kind does not decide (`ccc exec`'s 126 and 127, as shells).
+    pub exit: Option<u8>,
 }
 
 impl std::fmt::Display for CliError {
@@ -55,6 +61,7 @@ impl CliError {
             failure: None,
             causes: Vec::new(),
             context: None,
+            exit: None,
         }
     }
 
@@ -93,6 +100,7 @@ impl CliError {
             failure: Some(Box::new(f)),
             causes: Vec::new(),
             context: None,
+            exit: None,
         }
     }
 
@@ -104,11 +112,28 @@ impl CliError {
             causes.push(one_line(&c.to_string()));
             cur = c.source();
         }
-        Self { message: e.to_string(), hint: hint_for(e.kind()), kind: e.kind(), failure: None, causes, context: None }
+        Self {
+            message: e.to_string(),
+            hint: hint_for(e.kind()),
+            kind: e.kind(),
+            failure: None,
+            causes,
+            context: None,
+            exit: None,
+        }
+    }
+
+    /// Exits with `code` whatever the kind (as a shell would for what failed).
+    pub fn exit_with(mut self, code: u8) -> Self {
+        self.exit = Some(code);
+        self
     }
 
     /// The exit code of this failure.
     pub fn exit_code(&self) -> u8 {
+        if let Some(code) = self.exit {
+            return code;
+        }
         match self.kind {
             ErrorKind::NotAuthorized
             | ErrorKind::ExpiredToken

@@ -136,8 +136,14 @@ pub async fn exec(ctx: &Ctx, args: ExecArgs) -> CliResult<ExitCode> {
         cmd.env_remove(k);
     }
     cmd.envs(vars.iter().map(|(k, v)| (*k, v.as_str())));
-    let status = cmd.status().await.map_err(|e| {
-        CliError::new(format!("cannot run {program}: {e}")).hint("check the command name and that it is on PATH")
+    // as a shell: 127 for a command not found, 126 for one that cannot be executed
+    let status = cmd.status().await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => CliError::new(format!("{program}: command not found"))
+            .hint("check the command name and that it is on PATH")
+            .exit_with(crate::error::exit::NOT_FOUND),
+        _ => CliError::new(format!("cannot run {program}: {e}"))
+            .hint("check that the file is an executable program and that you may run it")
+            .exit_with(crate::error::exit::CANNOT_EXECUTE),
     })?;
     tracing::debug!(profile = %profile, ?status, "command finished");
     Ok(exit_code(status))

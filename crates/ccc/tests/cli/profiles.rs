@@ -112,6 +112,14 @@ async fn any_profile_works_and_exec_env_hand_on_fresh_credentials() {
     assert_eq!(got[3], user.arn(), "STS answered through those credentials: {got:?}");
     // the command's exit code is ccc's
     home.ccc().args(["exec", "--profile", "plain", "--", "sh", "-c", "exit 7"]).assert().code(7);
+    // as a shell: 127 for a command not found, 126 for a file that cannot be executed
+    let missing = home.ccc().args(["exec", "--profile", "plain", "--", "no-such-command-ccc"]).assert().code(127);
+    assert!(stderr(&missing).contains("no-such-command-ccc: command not found"), "{}", stderr(&missing));
+    let not_executable = home.path().join("notes.txt");
+    std::fs::write(&not_executable, "not a program\n").unwrap();
+    let refused =
+        home.ccc().args(["exec", "--profile", "plain", "--", not_executable.to_str().unwrap()]).assert().code(126);
+    assert!(stderr(&refused).contains("cannot run"), "{}", stderr(&refused));
     // nesting is refused, not silent
     let ccc_path = assert_cmd::cargo::cargo_bin("ccc");
     let nested = home
