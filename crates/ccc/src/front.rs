@@ -6,7 +6,7 @@
 //! The warm path reads the note the full program left after it served the profile
 //! (`cred_store::warm`), and serves exactly what the refreshing cache would serve without
 //! refreshing; whatever it cannot decide alone (no note, a changed file, a value that is due,
-//! any other command or flag) goes to `ccc-full`.
+//! any other command or flag) goes to `ccc-full`, found beside this program or else on `PATH`.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -30,12 +30,50 @@ fn main() -> ExitCode {
             Err(_) => ExitCode::FAILURE,
         };
     }
-    let full = match std::env::current_exe() {
-        Ok(me) => me.with_file_name(FULL),
-        Err(e) => return cannot_start(FULL, &e),
+    // the version is this program's own (the two are installed together)
+    if let [only] = rest.as_slice()
+        && (only == "--version" || only == "-V")
+    {
+        return match writeln!(std::io::stdout().lock(), "ccc {}", env!("CARGO_PKG_VERSION")) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::FAILURE,
+        };
+    }
+    let me = std::env::current_exe().ok();
+    let Some(full) = partner(me.as_deref(), path_var()) else {
+        return nowhere(me.as_deref());
     };
     let e = std::process::Command::new(&full).arg0(&arg0).args(&rest).exec();
     cannot_start(&full.display().to_string(), &e)
+}
+
+/// `PATH`, read once here (this program's only other input).
+#[allow(clippy::disallowed_methods)] // the front reads its environment in main's helpers only
+fn path_var() -> Option<OsString> {
+    std::env::var_os("PATH")
+}
+
+/// The full program: beside this one (how `cargo install` and the release archive lay them
+/// out), else the first on `PATH`.
+fn partner(me: Option<&std::path::Path>, path: Option<OsString>) -> Option<std::path::PathBuf> {
+    let beside = me.map(|m| m.with_file_name(FULL)).filter(|f| is_executable(f));
+    beside.or_else(|| std::env::split_paths(&path?).map(|d| d.join(FULL)).find(|f| is_executable(f)))
+}
+
+fn is_executable(file: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(file).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// No full program anywhere: one line, what to install.
+#[allow(clippy::print_stderr)] // the only words this program ever says
+fn nowhere(me: Option<&std::path::Path>) -> ExitCode {
+    let beside =
+        me.and_then(std::path::Path::parent).map_or_else(String::new, |d| format!("beside {} nor ", d.display()));
+    eprintln!(
+        "error: {FULL} (the rest of ccc) is not {beside}on PATH; install both with `cargo install --locked ccc-cli`, or unpack the release archive and keep its two programs together"
+    );
+    ExitCode::FAILURE
 }
 
 #[allow(clippy::disallowed_methods)] // the warm path's one clock reading

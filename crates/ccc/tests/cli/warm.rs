@@ -55,7 +55,23 @@ async fn a_warm_credential_process_call_needs_only_ccc() {
     let other = run(&["whoami"]);
     assert_eq!(other.status.code(), Some(1));
     let said = String::from_utf8_lossy(&other.stderr);
-    assert!(said.contains("cannot start") && said.contains("ccc-full"), "{said}");
+    assert_eq!(said.trim_end().lines().count(), 1, "one line: {said}");
+    assert!(said.contains("ccc-full") && said.contains("cargo install --locked ccc-cli"), "{said}");
+    // its version needs nobody
+    let version = run(&["--version"]);
+    assert!(version.status.success());
+    assert_eq!(String::from_utf8_lossy(&version.stdout), format!("ccc {}\n", env!("CARGO_PKG_VERSION")));
+    // with ccc-full on PATH (not beside it), everything else is handed to it
+    let full_dir = assert_cmd::cargo::cargo_bin("ccc-full").parent().unwrap().to_owned();
+    let handed = StdCommand::new(&alone)
+        .args(["config", "get", "region"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", format!("{}:/usr/bin:/bin", full_dir.display()))
+        .output()
+        .unwrap();
+    assert!(handed.status.success(), "{}", String::from_utf8_lossy(&handed.stderr));
+    assert_eq!(String::from_utf8_lossy(&handed.stdout).trim(), "us-east-1");
     // a value the cache would refresh is never served by the warm path
     expire_cognito_sign_in(&home, "e2e");
     let due = run(&["creds", "--profile", "e2e"]);
