@@ -2,6 +2,13 @@
 
 use crate::support::{Home, concurrently, spawn_sign_in, stderr, stdout};
 
+/// `sessions.yaml` in `home`, holding `yaml`.
+fn sessions_file(home: &Home, yaml: impl AsRef<[u8]>) -> std::path::PathBuf {
+    let config = home.path().join("sessions.yaml");
+    std::fs::write(&config, yaml).unwrap();
+    config
+}
+
 #[test]
 fn sessions_list_and_check() {
     // judged: real IAM users' keys, checked through the strict judge (Home's endpoint)
@@ -9,12 +16,10 @@ fn sessions_list_and_check() {
     ccc_tests::leak::secret(&ci.secret_access_key);
     ccc_tests::leak::secret(&file_user.secret_access_key);
     let home = Home::new();
-    let config = home.path().join("sessions.yaml");
-    std::fs::write(
-        &config,
+    let config = sessions_file(
+        &home,
         "cloud_sessions:\n  - name: ci\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/CI_KEY\n    secret_access_key: ENV/CI_SECRET\n  - name: deploy\n    session_type: aws\n    region: eu-west-1\n    role_arn: arn:aws:iam::123456789012:role/Deploy\n    session_name: ccc\n    source: ci\n  - name: local\n    session_type: aws\n    region: us-east-1\n    profile: from-file\n",
-    )
-    .unwrap();
+    );
     // the profile session reads ~/.aws/credentials like every AWS tool
     std::fs::create_dir_all(home.path().join(".aws")).unwrap();
     std::fs::write(
@@ -151,12 +156,10 @@ fn creds_serve_a_declared_session() {
     let ci = ccc_tests::strict::user_blocking("ci-serve");
     ccc_tests::leak::secret(&ci.secret_access_key);
     let home = Home::new();
-    let config = home.path().join("sessions.yaml");
-    std::fs::write(
-        &config,
+    let config = sessions_file(
+        &home,
         "cloud_sessions:\n  - name: ci\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/CI_KEY\n    secret_access_key: ENV/CI_SECRET\n  - name: deploy\n    session_type: aws\n    region: us-east-1\n    role_arn: arn:aws:iam::123456789012:role/Deploy\n    session_name: ccc\n    source: ci\n  - name: other\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/NOT_SET_ANYWHERE\n    secret_access_key: ENV/NOT_SET_EITHER\n",
-    )
-    .unwrap();
+    );
     let file = config.to_str().unwrap();
     let ccc = |args: &[&str]| {
         let mut c = home.ccc();
@@ -309,12 +312,13 @@ fn a_local_store_secret_and_watched_checks() {
     // a real IAM user's key, its secret in the local store; checked by the strict judge
     let app = ccc_tests::strict::user_blocking("local-store");
     let home = Home::new();
-    let config = home.path().join("sessions.yaml");
-    std::fs::write(
-        &config,
-        format!("cloud_sessions:\n  - name: app\n    session_type: aws\n    region: us-east-1\n    access_key_id: {}\n    secret_access_key: SEC/app_secret\nsecrets_manager:\n  cloud_stores:\n    mine:\n      store_type: local\n", app.access_key_id),
-    )
-    .unwrap();
+    let config = sessions_file(
+        &home,
+        format!(
+            "cloud_sessions:\n  - name: app\n    session_type: aws\n    region: us-east-1\n    access_key_id: {}\n    secret_access_key: SEC/app_secret\nsecrets_manager:\n  cloud_stores:\n    mine:\n      store_type: local\n",
+            app.access_key_id
+        ),
+    );
     let secret = app.secret_access_key.as_str();
     ccc_tests::leak::secret(secret);
     let file = config.to_str().unwrap();
@@ -500,12 +504,10 @@ async fn the_design_documents_azure_example_checks_with_ccc() {
 #[test]
 fn the_users_role_decides_which_sessions_ccc_serves() {
     let home = Home::new();
-    let config = home.path().join("sessions.yaml");
-    std::fs::write(
-        &config,
+    let config = sessions_file(
+        &home,
         "cloud_sessions:\n  - name: ci\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAROLEEXAMPLE00001\n    secret_access_key: ENV/CI_SECRET\n  - name: prod\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIAROLEEXAMPLE00002\n    secret_access_key: ENV/CI_SECRET\nroles:\n  builder:\n    allowed_sessions: [ci]\n  admin:\n    allowed_sessions: [\"*\"]\nuser:\n  role: builder\n",
-    )
-    .unwrap();
+    );
     let file = config.to_str().unwrap();
     let ccc = |role: Option<&str>, args: &[&str]| {
         let mut c = home.ccc();
