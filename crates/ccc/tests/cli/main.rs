@@ -7,6 +7,7 @@ use ccc_tests::peer;
 use cognito_auth::AuthFlow;
 use core_types::SecretString;
 
+mod design;
 mod errors;
 mod everyday;
 mod matrix;
