@@ -24,7 +24,9 @@ commands:
   demo                   the end-to-end story against the peers
   bench [--quick]        performance ratios -> target/bench/report.md + report.json
   bench --build          a clean build and a fresh clone's demo, timed -> target/bench/build.md
-  dist                   the binary users install -> target/dist/ccc (+ man page ccc.1)
+  dist [--check]         the binaries users install -> target/dist/ (+ ccc.1, the release archive
+                         ccc-VERSION-TRIPLE.tar.gz and SHA256SUMS); --check packs the debug
+                         build twice, compares, and runs it unpacked
   soak [--minutes N] [--seed S]
                          16 processes of credential traffic under seeded faults and kills
                          -> target/soak/report.md + report.json";
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Some("lint") => lint::run(args.iter().any(|a| a == "--matrix")),
         Some("ci") => lint::run(false).and_then(|()| test(&[])),
         Some("demo") => demo(),
+        Some("dist") if args.iter().any(|a| a == "--check") => dist::check(),
         Some("dist") => dist::build().map(|_| ()),
         Some("soak") => soak::run(&args[1..]),
         Some("bench") if args.iter().any(|a| a == "--build") => buildtime::run(),
