@@ -56,13 +56,9 @@ fn path_var() -> Option<OsString> {
 /// The full program: beside this one (how `cargo install` and the release archive lay them
 /// out), else the first on `PATH`.
 fn partner(me: Option<&std::path::Path>, path: Option<OsString>) -> Option<std::path::PathBuf> {
-    let beside = me.map(|m| m.with_file_name(FULL)).filter(|f| is_executable(f));
-    beside.or_else(|| std::env::split_paths(&path?).map(|d| d.join(FULL)).find(|f| is_executable(f)))
-}
-
-fn is_executable(file: &std::path::Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(file).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    let beside = me.map(|m| m.with_file_name(FULL)).filter(|f| cred_store::fsutil::is_executable(f));
+    beside
+        .or_else(|| std::env::split_paths(&path?).map(|d| d.join(FULL)).find(|f| cred_store::fsutil::is_executable(f)))
 }
 
 /// No full program anywhere: one line, what to install.

@@ -114,6 +114,12 @@ pub fn is_socket(path: &Path) -> Result<Option<bool>> {
     }
 }
 
+/// Whether `path` is a regular file someone may execute (a program to run).
+pub fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
 /// Removes a file; one already gone is fine. Whether it was there.
 pub fn remove_optional(path: &Path) -> Result<bool> {
     match std::fs::remove_file(path) {
