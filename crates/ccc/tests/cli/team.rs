@@ -103,9 +103,11 @@ fn team_settings_that_cannot_work_are_refused_with_what_to_do() {
     let t = std::time::Instant::now();
     let e = stderr(&down.ccc().args(["team", "status"]).assert().failure());
     assert!(t.elapsed() < std::time::Duration::from_secs(20), "bounded: {:?}", t.elapsed());
-    // refused at once, or (the driver retrying a refused connection) no answer within the bound
+    // refused at once, or (the driver retrying a refused connection; under load the whole
+    // listing's deadline may pass first) no answer within the bound
     assert!(
-        (e.contains("cannot reach") || e.contains("no answer when connecting")) && !e.contains("hunter2-team"),
+        (e.contains("cannot reach") || e.contains("no answer when connecting") || e.contains("no answer listing"))
+            && !e.contains("hunter2-team"),
         "{e}"
     );
 }
