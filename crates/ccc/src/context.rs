@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use cognito_auth::{CognitoConfig, CognitoProfile, CognitoProfileBuilder, CognitoSource};
+use cognito_auth::{CognitoConfig, CognitoProfile, CognitoProfileBuilder};
 use core_types::{Clock, SystemClock};
-use cred_store::{CccConfig, Ledger, Paths, Refreshing, TokenStore, load_config};
+use cred_store::{CccConfig, Ledger, Paths, TokenStore, load_config};
 
 use crate::cli::Output;
 use crate::error::{CliError, CliResult};
@@ -58,9 +58,10 @@ pub struct Ctx {
     aws_region: Option<String>,
     /// Set inside `ccc exec`: the profile whose credentials it exported (nesting is refused).
     pub exported: Option<String>,
-    /// `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` (+ `AWS_SESSION_TOKEN`): the first source
-    /// of every SDK's default chain, used when no `--profile` is given.
-    env_keys: Option<core_types::AwsCredentials>,
+    /// Whether `AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY` are set (the first source of every
+    /// SDK's default chain, which the engine uses when no `--profile` is given), and whether
+    /// `AWS_SESSION_TOKEN` is too.
+    env_keys: Option<bool>,
     /// `CCC_TOKEN_STORE=keyring`: tokens sealed with a key in the platform keyring.
     sealed_tokens: bool,
     /// `CCC_NO_PROMPT` set: never ask on the terminal (scripts, tests), as `GIT_TERMINAL_PROMPT=0`.
@@ -74,6 +75,8 @@ pub struct Ctx {
     /// `CCC_ROLE`: the role whose `allowed_sessions` the `ccc sessions` commands honour (else
     /// the sessions file's `user.role`).
     pub role: Option<String>,
+    /// The credential engine's environment, made once per run (`Ctx::engine_options`).
+    engine: std::sync::OnceLock<cloud_sessions::ManagerOptions>,
 }
 
 /// The ccc config's key naming the team store (`postgres://…`).
@@ -149,13 +152,10 @@ impl Ctx {
             team_key: var("CCC_TEAM_KEY").map(|k| TeamKeyRef::parse(&k, var)),
             mfa_code: std::sync::OnceLock::new(),
             role: var("CCC_ROLE"),
+            engine: std::sync::OnceLock::new(),
             exported: var(CCC_PROFILE_VAR).map(|p| format!("`ccc exec` for profile {p}")),
-            env_keys: match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
-                (Some(id), Some(secret)) => {
-                    Some(core_types::AwsCredentials::new(id, secret, var("AWS_SESSION_TOKEN"), None))
-                }
-                _ => None,
-            },
+            env_keys: (var("AWS_ACCESS_KEY_ID").is_some() && var("AWS_SECRET_ACCESS_KEY").is_some())
+                .then(|| var("AWS_SESSION_TOKEN").is_some()),
         })
     }
 
@@ -255,22 +255,6 @@ impl Ctx {
         Ok(self.cognito_profile(config, profile)?.build().identity_id().await?)
     }
 
-    /// The Cognito sign-in of `profile` as self-refreshing credentials, waiting at most
-    /// `lock_wait` for another process's refresh.
-    pub fn refreshing_within(
-        &self,
-        config: &CccConfig,
-        profile: &str,
-        lock_wait: std::time::Duration,
-    ) -> CliResult<Refreshing<CognitoSource>> {
-        self.cognito_profile(config, profile)?.lock_wait(lock_wait).build().credentials().map_err(|e| match e {
-            cognito_auth::CognitoError::NotSignedIn(_) => {
-                CliError::from(e).hint(format!("run `ccc login --profile {profile}`"))
-            }
-            e => e.into(),
-        })
-    }
-
     /// An SDK configuration whose credentials are `profile`'s: ccc's own Cognito sign-in on
     /// it when there is one; otherwise, for a profile of the AWS config files that ccc does
     /// not serve, the AWS SDK's provider for that profile (keys, roles, SSO, processes).
@@ -292,78 +276,42 @@ impl Ctx {
         Ok((b.build(), user, creds))
     }
 
-    /// `profile`'s credentials and their provider, as every AWS SDK would choose them:
-    /// ccc's Cognito sign-in on it; else, unless `--profile` named one, the environment's keys
-    /// (the first source of the SDKs' default chain); else the profile of the AWS files
-    /// (either file, merged), planned and built by the credential engine
-    /// (`cloud_sessions::profile_credentials`: keys, IAM Identity Center, processes, web
-    /// identity, role chains with every setting). A name no file has is an error naming the
-    /// closest ones. Waits at most `lock_wait` for another process's refresh.
+    /// `profile`'s credentials and their provider, as the credential engine decides them
+    /// (`cloud_sessions::credentials_for`: ccc's Cognito sign-in on it; else, unless
+    /// `--profile` named one, the environment's keys; else the profile of the AWS files, both
+    /// merged, with every setting). A name no file has is an error naming the closest ones.
+    /// Waits at most `lock_wait` for another process's refresh.
     pub async fn profile_credentials(
         &self,
         config: &CccConfig,
         profile: &str,
         lock_wait: std::time::Duration,
     ) -> CliResult<ProfileCredentials> {
-        use aws_credential_types::provider::SharedCredentialsProvider;
-        let user = cognito_auth::signed_in_user(config, profile);
-        if user.is_some() {
-            // a Cognito sign-in needs no AWS file read (the credential_process warm path)
-            return self.cognito_credentials(config, profile, lock_wait, user).await;
-        }
-        if self.profile_flag.is_none()
-            && let Some(keys) = &self.env_keys
-        {
-            let credentials = cred_store::to_sdk_credentials(keys);
-            return Ok(ProfileCredentials {
-                provider: SharedCredentialsProvider::new(credentials.clone()),
-                user: None,
-                credentials,
-                entry: None,
-            });
-        }
-        let set = cred_store::AwsFiles::new(&self.paths).profile_set()?;
-        let served_by_ccc = |s: &cred_store::Settings| {
-            s.get("credential_process").is_some_and(|c| c.split_whitespace().any(|w| w == "creds") && c.contains("ccc"))
+        let named = match self.profile_flag {
+            Some(_) => cloud_sessions::Named::Explicitly,
+            None => cloud_sessions::Named::ByDefault,
         };
-        match set.profile(profile) {
-            Some(s) if !served_by_ccc(s) => {
-                let options = self.engine_options(config, lock_wait)?;
-                let built = cloud_sessions::profile_credentials(profile, &options)
-                    .await
-                    .map_err(|e| self.profile_error(profile, e))?;
-                let creds = built.credentials().await.map_err(|e| {
-                    let err = self.profile_error(profile, e);
-                    // an IAM Identity Center sign-in that ended is renewed by its own command
-                    let sso = matches!(built.plan.base, cred_store::Base::Sso { .. });
-                    match err.kind {
-                        core_types::ErrorKind::NotAuthorized | core_types::ErrorKind::ExpiredToken if sso => {
-                            err.hint(format!("run `ccc sso login --profile {}`", built.plan.base_profile))
-                        }
-                        _ => err,
-                    }
-                })?;
-                Ok(ProfileCredentials {
-                    provider: built.provider,
-                    user: None,
-                    credentials: cred_store::to_sdk_credentials(&creds),
-                    entry: built.entry,
-                })
-            }
-            Some(_) => self.cognito_credentials(config, profile, lock_wait, None).await,
-            // not in the AWS files: a Cognito configuration of ccc's may still serve it; else
-            // the engine names the profile it cannot find, with the closest ones
-            None => match self.cognito_config(config, profile) {
-                Ok(_) => self.cognito_credentials(config, profile, lock_wait, None).await,
-                Err(_) => {
-                    let options = self.engine_options(config, lock_wait)?;
-                    match cloud_sessions::profile_credentials(profile, &options).await {
-                        Err(e) => Err(self.profile_error(profile, e)),
-                        Ok(_) => Err(CliError::new(format!("profile {profile} appeared while it was read; run again"))),
-                    }
+        let options = self.engine_options(config, lock_wait)?;
+        let built =
+            cloud_sessions::credentials_for(profile, named, &options).await.map_err(|e| self.profile_error(profile, e))?;
+        let creds = built.credentials().await.map_err(|e| {
+            let err = self.profile_error(profile, e);
+            // an IAM Identity Center sign-in that ended is renewed by its own command
+            let sso = matches!(built.plan.base, cred_store::Base::Sso { .. });
+            match err.kind {
+                core_types::ErrorKind::NotAuthorized | core_types::ErrorKind::ExpiredToken if sso => {
+                    err.hint(format!("run `ccc sso login --profile {}`", built.plan.base_profile))
                 }
-            },
-        }
+                _ => err,
+            }
+        })?;
+        Ok(ProfileCredentials {
+            user: built.cognito_user().map(str::to_owned),
+            provider: built.provider.clone(),
+            credentials: cred_store::to_sdk_credentials(&creds),
+            entry: built.entry.clone(),
+            built,
+        })
     }
 
     /// Whether a command without `--profile` uses the keys in the environment (as every SDK's
@@ -374,7 +322,7 @@ impl Ctx {
 
     /// Whether the environment's keys are temporary (`AWS_SESSION_TOKEN` set).
     pub fn environment_has_session_token(&self) -> bool {
-        self.env_keys.as_ref().is_some_and(|k| k.session_token().is_some())
+        self.env_keys == Some(true)
     }
 
     /// The variables that hold ccc's own secrets (the team store's URL, the team key, and
@@ -387,26 +335,45 @@ impl Ctx {
         vars
     }
 
-    /// The engine's environment, from ccc's: paths, clock, the configured refresh window,
-    /// endpoint, region, lock wait, attempt deadline, and the MFA code a person gave.
+    /// The engine's environment, read once per run from ccc's: paths, clock, the configured
+    /// refresh window, token store, team store (the fleet level), endpoint, region, attempt
+    /// deadline and the SDK configuration its clients start from. Each call sets the lock wait
+    /// and the MFA code a person gave.
     pub fn engine_options(
         &self,
         config: &CccConfig,
         lock_wait: std::time::Duration,
     ) -> CliResult<cloud_sessions::ManagerOptions> {
+        let engine = match self.engine.get() {
+            Some(e) => e,
+            None => {
+                let built = self.engine_from(config)?;
+                self.engine.get_or_init(|| built)
+            }
+        };
+        let mut options = engine.clone().lock_wait(lock_wait);
+        if let Some(code) = self.mfa_code.get() {
+            options = options.mfa_code(code.clone());
+        }
+        Ok(options)
+    }
+
+    fn engine_from(&self, config: &CccConfig) -> CliResult<cloud_sessions::ManagerOptions> {
+        let region = self.region_flag.clone().or_else(|| self.aws_region.clone());
         let mut options = cloud_sessions::ManagerOptions::default()
             .paths(self.paths.clone())
             .clock(self.clock.clone())
             .refresh_window(refresh_window(config)?)
-            .lock_wait(lock_wait)
-            .attempt_timeout(ATTEMPT_TIMEOUT);
+            .attempt_timeout(cognito_auth::attempt_timeout(config)?.unwrap_or(ATTEMPT_TIMEOUT))
+            .token_store(self.token_store())
+            .sdk_config(self.sdk_config(region.as_deref().unwrap_or("us-east-1")));
         if let Some(e) = &self.endpoint_url {
             options = options.endpoint_url(e.clone());
         }
-        options.set_region(self.region_flag.clone().or_else(|| self.aws_region.clone()));
-        if let Some(code) = self.mfa_code.get() {
-            options = options.mfa_code(code.clone());
+        if let Some(team) = self.team_store(config)? {
+            options = options.team_store(team);
         }
+        options.set_region(region);
         Ok(options)
     }
 
@@ -418,6 +385,10 @@ impl Ctx {
         match &e {
             cloud_sessions::SessionError::Store(cred_store::Error::NoSuchProfile { .. }) => CliError::from_kinded(&e)
                 .hint(format!("{searched}; `aws configure --profile {profile}` or `ccc configure` makes one")),
+            cloud_sessions::SessionError::NotSignedIn { profile: p } => {
+                let p = p.clone();
+                CliError::from_kinded(&e).hint(format!("run `ccc login --profile {p}`"))
+            }
             cloud_sessions::SessionError::Store(cred_store::Error::Profile { profile: p, .. }) => {
                 let p = p.clone();
                 CliError::from_kinded(&e).hint(format!("fix [profile {p}] in {}", self.paths.config_file.display()))
@@ -437,21 +408,6 @@ impl Ctx {
                 }
             }
         }
-    }
-
-    /// The Cognito sign-in on `profile` (signed in as `user`, if known) as credentials.
-    async fn cognito_credentials(
-        &self,
-        config: &CccConfig,
-        profile: &str,
-        lock_wait: std::time::Duration,
-        user: Option<String>,
-    ) -> CliResult<ProfileCredentials> {
-        use aws_credential_types::provider::SharedCredentialsProvider;
-        let cache = self.refreshing_within(config, profile, lock_wait)?;
-        let credentials = cred_store::to_sdk_credentials(&cache.get().await?);
-        let entry = warm_entry(&cache);
-        Ok(ProfileCredentials { provider: SharedCredentialsProvider::new(cache), user, credentials, entry })
     }
 
     /// The role of an MFA role profile assumed with `code` (a person's) and kept for every
@@ -474,22 +430,16 @@ impl Ctx {
     }
 
     /// An SSO handle for `profile`, or for an `[sso-session]` alone when `session` is given,
-    /// with the configured refresh window and ccc's clock.
+    /// made by the engine (`cloud_sessions::sso_handle`) with the configured refresh window
+    /// and ccc's clock, as every IAM Identity Center credential is.
     pub async fn sso_for(&self, profile: &str, session: Option<&str>) -> CliResult<sso_refresh::AwsSso> {
-        let mut config = sso_refresh::SsoConfig::from_env()?;
-        if config.db_path.is_none() {
-            config.db_path = self.ledger_location.clone();
-        }
-        let mut sdk = SdkConfig::builder().behavior_version(BehaviorVersion::latest()).timeout_config(sdk_timeouts());
-        sdk.set_endpoint_url(self.endpoint_url.clone());
-        let builder = match session {
-            Some(s) => sso_refresh::AwsSso::session_builder(config, &self.paths, s),
-            None => sso_refresh::AwsSso::builder(config, &self.paths, profile),
+        // an SSO command does not need the ccc config, so a damaged one leaves the defaults
+        let config = self.config().unwrap_or_default();
+        let options = match self.engine_options(&config, cred_store::DEFAULT_REFRESH_LOCK_WAIT) {
+            Ok(o) => o,
+            Err(_) => self.engine_from(&CccConfig::default())?,
         };
-        // the configured window, as on every other path (the engine's SSO caches get it too);
-        // an SSO command does not need the ccc config, so a damaged one leaves the default
-        let window = self.config().ok().and_then(|c| refresh_window(&c).ok()).unwrap_or_default();
-        Ok(builder.sdk_config(&sdk.build()).clock(self.clock.clone()).refresh_window(window).build().await?)
+        Ok(cloud_sessions::sso_handle(profile, session, &options).await?)
     }
 
     pub async fn ledger(&self) -> CliResult<Ledger> {
@@ -511,12 +461,7 @@ pub struct ProfileCredentials {
     /// The refreshing cache's entry file that keeps them and its window, when one does: the
     /// credential_process warm path serves it from the next start (`cred_store::warm`).
     pub entry: Option<cred_store::warm::Entry>,
-}
-
-fn warm_entry<S>(cache: &Refreshing<S>) -> Option<cred_store::warm::Entry>
-where
-    S: core_types::CredentialSource,
-    S::Output: cred_store::CacheCodec,
-{
-    cache.entry_file().map(|f| cred_store::warm::Entry::new(f.to_owned(), cache.policy()))
+    /// What the engine built (its typed `credentials()` serves them from its cache while they
+    /// are fresh).
+    pub built: cloud_sessions::ProfileCredentials,
 }

@@ -217,7 +217,7 @@ async fn credential_plan(
             message: format!("sso_profile {p}: {e}"),
         })?,
         AwsCredentialPlan::Cognito { config, username } => {
-            let base = Base::Cognito { config: config.clone(), username: username.clone() };
+            let base = Base::Cognito { config: config.clone(), profile: None, username: username.clone() };
             (CredentialPlan::new(name, base), in_region())
         }
         AwsCredentialPlan::DefaultChain => (CredentialPlan::new(name, Base::DefaultChain), in_region()),

@@ -79,6 +79,12 @@ pub enum SessionError {
         /// What happened.
         message: String,
     },
+    /// A profile ccc's Cognito configuration serves, on which no one is signed in.
+    #[error("no one is signed in on profile {profile}")]
+    NotSignedIn {
+        /// The profile.
+        profile: String,
+    },
     /// The refreshing cache or store failed.
     #[error(transparent)]
     Store(#[from] cred_store::Error),
@@ -122,9 +128,10 @@ impl Kinded for SessionError {
     fn kind(&self) -> ErrorKind {
         match self {
             SessionError::Config { .. } => ErrorKind::InvalidInput,
-            SessionError::Reference { .. } | SessionError::UnknownSession(_) | SessionError::Unsupported { .. } => {
-                ErrorKind::NotConfigured
-            }
+            SessionError::Reference { .. }
+            | SessionError::UnknownSession(_)
+            | SessionError::Unsupported { .. }
+            | SessionError::NotSignedIn { .. } => ErrorKind::NotConfigured,
             SessionError::PermissionDenied { .. } => ErrorKind::AccessDenied,
             SessionError::Aws { code, .. } => kind_of_code(code),
             SessionError::Azure { kind, .. } | SessionError::Credentials { kind, .. } => *kind,

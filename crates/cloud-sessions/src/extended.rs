@@ -36,7 +36,7 @@ enum Way {
     /// `GetSessionToken` with long-term keys (the STS client signs with them).
     SessionToken { sts: aws_sdk_sts::Client, seconds: i32 },
     /// `AssumeRole` with a duration.
-    Role(RoleSource),
+    Role(Box<RoleSource>),
 }
 
 /// The credential source of an [`ExtendedSession`]: `GetSessionToken` or `AssumeRole` with
@@ -142,7 +142,7 @@ impl CloudSessionManager {
         let way = if let Some(cache) = &session.role {
             let mut source = cache.source().clone();
             source.hop.duration_seconds = Some(u32::try_from(secs).unwrap_or(u32::MAX));
-            Way::Role(source)
+            Way::Role(Box::new(source))
         } else {
             // keys declared, or whatever a profile / the default chain resolves to
             let keys = match &session.static_keys {

@@ -61,6 +61,7 @@ mod reports;
 mod rotation;
 #[cfg(feature = "secrets-manager")]
 mod secretsmanager;
+mod served;
 mod session;
 mod sources;
 mod team;
@@ -81,15 +82,21 @@ pub use manager::CloudSessionManager;
 /// The device code an [`AzureSession::device_sign_in`] shows.
 #[cfg(feature = "azure-browser")]
 pub use oauth_pkce::DeviceAuthorization;
-pub use options::ManagerOptions;
+pub use options::{ManagerOptions, MfaPrompt};
 pub use plan::{
     AwsCredentialPlan, AwsSessionPlan, AzureCredentialPlan, AzureSessionPlan, Plan, RolePlan, RoleSource, Step,
     StorePlan, plan, plan_for,
 };
-pub use profile::{ProfileCredentials, build_plan, extended_profile_credentials, profile_credentials};
+#[cfg(feature = "sso")]
+pub use profile::sso_handle;
+pub use profile::{
+    Named, ProfileCredentials, build_plan, credentials_for, extended_profile_credentials, plan_profile,
+    profile_credentials,
+};
 pub use refs::{BoxFuture, EnvLookup, LocalSecretStore, Resolver, SecretStore, ValueRef};
 pub use reports::{HealthReport, RotationReport};
 #[cfg(feature = "secrets-manager")]
 pub use secretsmanager::AwsSecretStore;
+pub use served::session_credentials;
 pub use session::{AwsSession, Session};
 pub use sources::from_sts;

@@ -38,7 +38,18 @@ pub struct ManagerOptions {
     pub(crate) mfa_code: Option<core_types::SecretString>,
     /// The user's role for access control (over the file's `user.role`).
     pub(crate) user_role: Option<String>,
+    /// Asks a person for an MFA device's code when a role needs one and none was given.
+    pub(crate) mfa_prompt: Option<MfaPrompt>,
+    /// The SDK configuration every AWS client starts from (HTTP client, sleep, ...).
+    pub(crate) sdk_config: Option<SdkConfig>,
+    /// The fleet level: every last step's refreshes go through this team store.
+    pub(crate) team: Option<crate::team::Team>,
 }
+
+/// Asks a person for the code of the MFA device `serial` (`None`: no one to ask). Called only
+/// by the process that refreshes, under the entry's lock: once per role session, however many
+/// processes need it.
+pub type MfaPrompt = Arc<dyn Fn(&str) -> Option<core_types::SecretString> + Send + Sync>;
 
 impl fmt::Debug for ManagerOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -73,6 +84,9 @@ impl Default for ManagerOptions {
             lock_wait: cred_store::DEFAULT_REFRESH_LOCK_WAIT,
             mfa_code: None,
             user_role: None,
+            mfa_prompt: None,
+            sdk_config: None,
+            team: None,
         }
     }
 }
@@ -197,6 +211,33 @@ impl ManagerOptions {
         self
     }
 
+    /// Who is asked for an MFA code when a role needs one and [`ManagerOptions::mfa_code`]
+    /// gave none (default: no one; the refresh fails as needing a person). Only the process
+    /// that refreshes asks, under the entry's lock.
+    #[must_use]
+    pub fn mfa_prompt(mut self, prompt: impl Fn(&str) -> Option<core_types::SecretString> + Send + Sync + 'static) -> Self {
+        self.mfa_prompt = Some(Arc::new(prompt));
+        self
+    }
+
+    /// The SDK configuration every AWS client the engine builds starts from: its HTTP client,
+    /// sleep and identity cache stay; region, retries, deadlines, endpoint and credentials
+    /// are the engine's.
+    #[must_use]
+    pub fn sdk_config(mut self, sdk: SdkConfig) -> Self {
+        self.sdk_config = Some(sdk);
+        self
+    }
+
+    /// Shares every built chain's last refresh with a fleet through `store` (one machine
+    /// renews, the others read its value), keyed by the chain's content.
+    #[cfg(feature = "team-store")]
+    #[must_use]
+    pub fn team_store(mut self, store: cred_store::TeamStore) -> Self {
+        self.team = Some(store);
+        self
+    }
+
     /// The paths given, else those of the environment lookup.
     pub(crate) fn resolved_paths(&self) -> Result<cred_store::Paths, cred_store::Error> {
         match &self.paths {
@@ -222,7 +263,8 @@ pub(crate) fn base_config(
     provider: Option<SharedCredentialsProvider>,
     retry: RetryConfig,
 ) -> SdkConfig {
-    let mut b = SdkConfig::builder()
+    let start = options.sdk_config.as_ref().map_or_else(SdkConfig::builder, SdkConfig::to_builder);
+    let mut b = start
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .retry_config(retry)

@@ -48,6 +48,22 @@ impl ProfileCredentials {
     }
 }
 
+impl From<ProfileCredentials> for Step {
+    fn from(built: ProfileCredentials) -> Self {
+        Step { provider: built.provider, fetch: built.fetch, renewer: built.renewer, entry: built.entry }
+    }
+}
+
+impl ProfileCredentials {
+    /// The Cognito user whose sign-in serves them, when a ccc Cognito sign-in does.
+    pub fn cognito_user(&self) -> Option<&str> {
+        match &self.plan.base {
+            Base::Cognito { username, .. } => Some(username),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Debug for ProfileCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProfileCredentials").field("plan", &self.plan).field("entry", &self.entry).finish()
@@ -84,6 +100,73 @@ pub async fn extended_profile_credentials(
     build_plan(plan, &options).await.map(Some)
 }
 
+/// How the name a caller asks for was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Named {
+    /// Named on purpose (`--profile`): that profile, whatever the environment holds.
+    Explicitly,
+    /// The default (`AWS_PROFILE`, a configured default, `default`): the environment's keys
+    /// come first, as in every SDK's default chain.
+    ByDefault,
+}
+
+/// Which credentials `profile` gets, decided once for every caller (the CLI's commands, the
+/// warm front's entry, a Rust program): a ccc Cognito sign-in on it; else, for a default
+/// name, the environment's keys; else the profile of the AWS files (both merged, as the
+/// SDKs merge them) planned by `cred_store::plan`. A profile only ccc's Cognito
+/// configuration serves, with no one signed in, is [`SessionError::NotSignedIn`]; a name no
+/// file has is `cred_store::Error::NoSuchProfile` with the closest names. Returns the plan and
+/// the options to build it with.
+pub fn plan_profile(
+    profile: &str,
+    named: Named,
+    options: &ManagerOptions,
+) -> Result<(CredentialPlan, ManagerOptions), SessionError> {
+    let paths = options.resolved_paths()?;
+    #[cfg(feature = "cognito")]
+    let ccc = cred_store::load_config(&paths)?;
+    #[cfg(feature = "cognito")]
+    if let Some(username) = cognito_auth::signed_in_user(&ccc, profile) {
+        let config = paths.ccc_config_file().display().to_string();
+        let base = Base::Cognito { config, profile: Some(profile.to_owned()), username };
+        return Ok((CredentialPlan::new(profile, base), options.clone()));
+    }
+    let get = |k: &str| (options.env)(k).filter(|v| !v.is_empty());
+    if named == Named::ByDefault && get("AWS_ACCESS_KEY_ID").is_some() && get("AWS_SECRET_ACCESS_KEY").is_some() {
+        return Ok((CredentialPlan::new("environment", Base::NamedSource("Environment".into())), options.clone()));
+    }
+    let set = AwsFiles::new(&paths).profile_set()?;
+    let only_ccc = match set.profile(profile) {
+        // a profile whose credential_process is ccc itself is ccc's Cognito sign-in
+        Some(s) => s.get("credential_process").is_some_and(|c| is_ccc_creds(c)),
+        #[cfg(feature = "cognito")]
+        None => cognito_auth::CognitoConfig::for_profile(&ccc, profile).is_ok(),
+        #[cfg(not(feature = "cognito"))]
+        None => false,
+    };
+    if only_ccc {
+        return Err(SessionError::NotSignedIn { profile: profile.to_owned() });
+    }
+    planned_in(&set, profile, options)
+}
+
+/// [`plan_profile`], built: the one answer to "which credential does this name get".
+pub async fn credentials_for(
+    profile: &str,
+    named: Named,
+    options: &ManagerOptions,
+) -> Result<ProfileCredentials, SessionError> {
+    let (plan, options) = plan_profile(profile, named, options)?;
+    build_plan(plan, &options).await
+}
+
+/// Whether a `credential_process` command line runs `ccc creds` (served by ccc's own sign-in;
+/// building it would run ccc from ccc).
+fn is_ccc_creds(command: &str) -> bool {
+    command.contains("ccc") && command.split_whitespace().any(|w| w == "creds")
+}
+
 /// The plan of `profile`, and the options to build it with: STS in the profile's region
 /// unless the caller chose one.
 pub(crate) fn planned(
@@ -91,8 +174,16 @@ pub(crate) fn planned(
     options: &ManagerOptions,
 ) -> Result<(CredentialPlan, ManagerOptions), SessionError> {
     let paths = options.resolved_paths()?;
-    let set = AwsFiles::new(&paths).profile_set()?;
-    let plan = cred_store::plan(&set, profile)?;
+    planned_in(&AwsFiles::new(&paths).profile_set()?, profile, options)
+}
+
+/// [`planned`] from profiles already read.
+fn planned_in(
+    set: &cred_store::ProfileSet,
+    profile: &str,
+    options: &ManagerOptions,
+) -> Result<(CredentialPlan, ManagerOptions), SessionError> {
+    let plan = cred_store::plan(set, profile)?;
     let region = set.profile(profile).and_then(|p| p.get("region")).cloned();
     let options = match (&options.region, region) {
         (None, Some(r)) => options.clone().region(r),
@@ -136,6 +227,8 @@ pub(crate) async fn build_with(
     let unsupported =
         |message: String| SessionError::Credentials { session: name.clone(), kind: ErrorKind::NotConfigured, message };
     let region = options.sts_region();
+    // the fleet level: the session's team store, else the one the options give
+    let team = up.team.or(options.team.as_ref());
     let mut sign_in = None;
     let mut step = match &plan.base {
         Base::AccessKey { access_key_id, secret_access_key, session_token, .. } => {
@@ -164,7 +257,7 @@ pub(crate) async fn build_with(
             let provider = SharedCredentialsProvider::new(
                 aws_config::credential_process::CredentialProcessProvider::new(command.clone()),
             );
-            provided(provider, &name, "its credential_process failed: ")
+            provided(provider, &name, "its credential_process failed: ", options)
         }
         Base::WebIdentity { role_arn, token_file, role_session_name, duration_seconds } => {
             let sts = crate::options::base_config(&region, options, None, RetryConfig::standard());
@@ -178,18 +271,20 @@ pub(crate) async fn build_with(
             };
             let file = paths.as_ref().map(|p| entry_file(p, &plan, 0));
             let last = plan.hops.is_empty();
-            refreshing_step(&name, cached(source, options, file, up.team.filter(|_| last), role_arn, &name))
+            let fleet = team.filter(|_| last).map(|t| (t, fleet_key(&plan, role_arn, &name)));
+            refreshing_step(&name, cached(source, options, file, fleet))
         }
-        Base::NamedSource(source) => provided(named_source(source, options).map_err(unsupported)?, &name, ""),
-        Base::Cognito { config, username } => {
+        Base::NamedSource(source) => provided(named_source(source, options).map_err(unsupported)?, &name, "", options),
+        Base::Cognito { config, profile, username } => {
             let sdk = crate::options::base_config(&region, options, None, RetryConfig::standard());
-            crate::renew::cognito(&name, &sdk, options, config, username, up.team)?
+            let team = team.filter(|_| plan.hops.is_empty());
+            crate::renew::cognito(&name, &sdk, options, config, profile.as_deref(), username, team)?
         }
         Base::Session(source) => {
             let provider = up.sessions.and_then(|s| s.get(source)).map(|s| s.provider.clone()).ok_or_else(|| {
                 unsupported(format!("session {source} is not built before {name}: declare it earlier"))
             })?;
-            provided(provider, &name, "")
+            provided(provider, &name, "", options)
         }
         Base::DefaultChain => Box::pin(default_chain(&name, options)).await?,
         Base::LoginSession { .. } => {
@@ -209,11 +304,12 @@ pub(crate) async fn build_with(
             hop: hop.clone(),
             session_name: session.clone(),
             code: options.mfa_code.clone(),
+            prompt: options.mfa_prompt.clone(),
         };
         let file = paths.as_ref().map(|p| entry_file(p, &plan, i + 1));
         // the last hop's refreshes go through the team store, when the session shares them
-        let team = up.team.filter(|_| i + 1 == plan.hops.len());
-        let cache = cached(source, options, file, team, &hop.role_arn, &session);
+        let fleet = team.filter(|_| i + 1 == plan.hops.len()).map(|t| (t, fleet_key(&plan, &hop.role_arn, &session)));
+        let cache = cached(source, options, file, fleet);
         role = Some(cache.clone());
         step = refreshing_step(&name, cache);
     }
@@ -237,14 +333,13 @@ async fn default_chain(name: &str, options: &ManagerOptions) -> Result<Step, Ses
             kind: ErrorKind::NotConfigured,
             message,
         })?;
-        return Ok(provided(provider, name, ""));
+        return Ok(provided(provider, name, "", options));
     }
     let profile = get("AWS_PROFILE").unwrap_or_else(|| "default".to_owned());
     let set = options.resolved_paths().ok().and_then(|p| AwsFiles::new(&p).profile_set().ok());
-    if set.as_ref().is_some_and(|s| s.profile(&profile).is_some()) {
-        let (plan, o) = planned(&profile, options)?;
-        let built = build_with(plan, &o, &Upstream::default()).await?;
-        return Ok(Step { provider: built.provider, fetch: built.fetch, renewer: built.renewer, entry: built.entry });
+    if let Some(set) = set.filter(|s| s.profile(&profile).is_some()) {
+        let (plan, o) = planned_in(&set, &profile, options)?;
+        return Ok(build_with(plan, &o, &Upstream::default()).await?.into());
     }
     if let (Some(role_arn), Some(token_file)) = (get("AWS_ROLE_ARN"), get("AWS_WEB_IDENTITY_TOKEN_FILE")) {
         let base = Base::WebIdentity {
@@ -253,32 +348,60 @@ async fn default_chain(name: &str, options: &ManagerOptions) -> Result<Step, Ses
             role_session_name: get("AWS_ROLE_SESSION_NAME"),
             duration_seconds: None,
         };
-        let built = build_with(CredentialPlan::new(name, base), options, &Upstream::default()).await?;
-        return Ok(Step { provider: built.provider, fetch: built.fetch, renewer: built.renewer, entry: built.entry });
+        return Ok(build_with(CredentialPlan::new(name, base), options, &Upstream::default()).await?.into());
     }
     let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder().build().await;
-    Ok(provided(SharedCredentialsProvider::new(chain), name, ""))
+    Ok(provided(SharedCredentialsProvider::new(chain), name, "", options))
 }
 
-/// An SDK provider's credentials, its failure said in its own words after `what`.
-fn provided(provider: SharedCredentialsProvider, name: &str, what: &'static str) -> Step {
-    let name = name.to_owned();
-    let p = provider.clone();
-    let fetch: Fetch = Arc::new(move || {
-        let (p, name) = (p.clone(), name.clone());
-        Box::pin(async move {
-            use aws_credential_types::provider::ProvideCredentials;
-            p.provide_credentials().await.map(|c| cred_store::from_sdk_credentials(&c)).map_err(|e| {
-                let why = core_types::one_line(&core_types::innermost_cause(Some(&e)).unwrap_or_default());
-                SessionError::Credentials {
-                    session: name,
-                    kind: ErrorKind::NotConfigured,
-                    message: format!("{what}{why}"),
-                }
-            })
+/// An SDK provider's credentials (a `credential_process`, a named source, another
+/// session's, the default chain) kept in an in-memory refreshing cache with the manager's
+/// window and clock: a process runs once per lifetime, not once per call; its failure said
+/// in its own words after `what`.
+fn provided(provider: SharedCredentialsProvider, name: &str, what: &'static str, options: &ManagerOptions) -> Step {
+    let source = ProvidedSource { provider, name: name.to_owned(), what };
+    let cache = Refreshing::builder(source)
+        .refresh_window(options.refresh_window)
+        .clock(options.clock.clone())
+        .lock_wait(options.lock_wait)
+        .build();
+    // what another tool or source gives is not renewed by rotation (it has no renewal of ours)
+    Step { renewer: None, ..refreshing_step(name, cache) }
+}
+
+/// What [`provided`] caches.
+#[derive(Clone)]
+struct ProvidedSource {
+    provider: SharedCredentialsProvider,
+    name: String,
+    what: &'static str,
+}
+
+impl std::fmt::Debug for ProvidedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProvidedSource").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl CredentialSource for ProvidedSource {
+    type Output = AwsCredentials;
+    type Error = SessionError;
+
+    fn name(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(&self.name)
+    }
+
+    async fn fetch(&self) -> Result<AwsCredentials, SessionError> {
+        use aws_credential_types::provider::ProvideCredentials;
+        self.provider.provide_credentials().await.map(|c| cred_store::from_sdk_credentials(&c)).map_err(|e| {
+            let why = core_types::one_line(&core_types::innermost_cause(Some(&e)).unwrap_or_default());
+            SessionError::Credentials {
+                session: self.name.clone(),
+                kind: ErrorKind::NotConfigured,
+                message: format!("{}{why}", self.what),
+            }
         })
-    });
-    Step { provider, fetch, renewer: None, entry: None }
+    }
 }
 
 /// Long-term keys: served as they are.
@@ -288,9 +411,8 @@ fn fixed(keys: AwsCredentials) -> Step {
     Step { provider, fetch, renewer: None, entry: None }
 }
 
-/// IAM Identity Center role credentials: sso-refresh's refreshing cache, with the manager's
-/// window and clock (settings such as retries from the environment lookup:
-/// `AWS_SSO_MAX_RETRIES`, ...), and the sign-in's token file they depend on.
+/// IAM Identity Center role credentials: sso-refresh's refreshing cache made by
+/// [`sso_handle`], and the sign-in's token file they depend on.
 #[cfg(feature = "sso")]
 async fn sso_step(
     name: &str,
@@ -299,17 +421,45 @@ async fn sso_step(
     options: &ManagerOptions,
 ) -> Result<(Step, PathBuf), SessionError> {
     use crate::renew::IntoSessionError;
+    let sso = sso_with(profile, None, sdk, options).await.map_err(|e| e.into_session_error(name))?;
+    Ok((refreshing_step(name, sso.credentials_provider()), sso.token_file()))
+}
+
+/// The IAM Identity Center handle of `profile` (or of the `[sso-session]` named `session`
+/// alone), made as the engine makes every SSO credential: the manager's paths, window and
+/// clock, settings such as retries and the ledger from the environment lookup
+/// (`AWS_SSO_MAX_RETRIES`, `AWS_CREDENTIALS_DB_PATH`, ...). What `ccc sso` commands and
+/// the profiles' SSO bases share.
+#[cfg(feature = "sso")]
+pub async fn sso_handle(
+    profile: &str,
+    session: Option<&str>,
+    options: &ManagerOptions,
+) -> Result<sso_refresh::AwsSso, sso_refresh::SsoError> {
+    let sdk = crate::options::base_config(&options.sts_region(), options, None, RetryConfig::standard());
+    sso_with(profile, session, &sdk, options).await
+}
+
+#[cfg(feature = "sso")]
+async fn sso_with(
+    profile: &str,
+    session: Option<&str>,
+    sdk: &aws_config::SdkConfig,
+    options: &ManagerOptions,
+) -> Result<sso_refresh::AwsSso, sso_refresh::SsoError> {
     let paths = options.resolved_paths()?;
     let env = options.env.clone();
-    let config = sso_refresh::SsoConfig::from_lookup(move |k| env(k)).map_err(|e| e.into_session_error(name))?;
-    let sso = sso_refresh::AwsSso::builder(config, &paths, profile)
+    let config = sso_refresh::SsoConfig::from_lookup(move |k| env(k))?;
+    let builder = match session {
+        Some(s) => sso_refresh::AwsSso::session_builder(config, &paths, s),
+        None => sso_refresh::AwsSso::builder(config, &paths, profile),
+    };
+    builder
         .sdk_config(sdk)
         .clock(options.clock.clone())
         .refresh_window(options.refresh_window)
         .build()
         .await
-        .map_err(|e| e.into_session_error(name))?;
-    Ok((refreshing_step(name, sso.credentials_provider()), sso.token_file()))
 }
 
 #[cfg(not(feature = "sso"))]
@@ -338,17 +488,16 @@ fn entry_file(paths: &cred_store::Paths, plan: &CredentialPlan, steps: usize) ->
     paths.cache_entry("role", &parts.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
+/// The fleet's row for the whole chain: readable (role and session name) and keyed by the
+/// plan's content, so machines share a value only when everything that decides it is equal,
+/// and an edited chain is a new row.
+fn fleet_key(plan: &CredentialPlan, role_arn: &str, session_name: &str) -> String {
+    format!("aws-role|{role_arn}|{session_name}|{}", plan.content_key())
+}
+
 /// A step's refreshing cache, with the manager's window, clock and lock wait: kept in `file`
-/// when there is one, or shared through the team store (the fleet's entry: every machine
-/// assuming this role under this session name) when the session declares one.
-fn cached<S>(
-    source: S,
-    options: &ManagerOptions,
-    file: Option<PathBuf>,
-    team: Option<&Team>,
-    role_arn: &str,
-    session_name: &str,
-) -> Refreshing<S>
+/// when there is one, or shared through the team store under the row `fleet` names.
+fn cached<S>(source: S, options: &ManagerOptions, file: Option<PathBuf>, fleet: Option<(&Team, String)>) -> Refreshing<S>
 where
     S: CredentialSource<Output = AwsCredentials>,
 {
@@ -356,8 +505,8 @@ where
         .refresh_window(options.refresh_window)
         .clock(options.clock.clone())
         .lock_wait(options.lock_wait);
-    match (team, file) {
-        (Some(_), _) => crate::team::role_fleet(cache, team, format!("aws-role|{role_arn}|{session_name}")).build(),
+    match (fleet, file) {
+        (Some((team, key)), _) => crate::team::role_fleet(cache, Some(team), key).build(),
         (None, Some(file)) => cache.persist_to(file).build(),
         (None, None) => cache.build(),
     }

@@ -116,6 +116,7 @@ pub(crate) fn cognito(
     sdk: &aws_config::SdkConfig,
     options: &crate::options::ManagerOptions,
     config_file: &str,
+    profile: Option<&str>,
     username: &str,
     team: Option<&crate::team::Team>,
 ) -> Result<Step, SessionError> {
@@ -128,17 +129,24 @@ pub(crate) fn cognito(
         path: config_file.display().to_string(),
         message: format!("cannot read the ccc configuration: {e}"),
     })?;
-    let config = cognito_auth::CognitoConfig::from_ccc_config(&ccc).map_err(|e| e.into_session_error(name))?;
+    let config = match profile {
+        Some(p) => cognito_auth::CognitoConfig::for_profile(&ccc, p),
+        None => cognito_auth::CognitoConfig::from_ccc_config(&ccc),
+    }
+    .map_err(|e| e.into_session_error(name))?;
     if config.identity_pool_id.is_none() {
         return Err(SessionError::Config {
             path: config_file.display().to_string(),
             message: "a cognito session needs identity_pool_id in the ccc configuration".into(),
         });
     }
+    // the user pool's region, whatever region the other calls go to
+    let sdk = sdk.to_builder().region(aws_config::Region::new(config.region.clone())).build();
     let mut profile = cognito_auth::CognitoProfile::for_user(config, &paths, username)
-        .sdk_config(sdk)
+        .sdk_config(&sdk)
         .clock(options.clock.clone())
-        .refresh_window(options.refresh_window);
+        .refresh_window(options.refresh_window)
+        .lock_wait(options.lock_wait);
     if let Some(store) = &options.token_store {
         profile = profile.token_store(store.clone());
     }
@@ -153,6 +161,7 @@ pub(crate) fn cognito(
     _sdk: &aws_config::SdkConfig,
     _options: &crate::options::ManagerOptions,
     _config_file: &str,
+    _profile: Option<&str>,
     _username: &str,
     _team: Option<&crate::team::Team>,
 ) -> Result<Step, SessionError> {

@@ -133,6 +133,8 @@ pub(crate) struct RoleSource {
     pub(crate) hop: RoleHop,
     pub(crate) session_name: String,
     pub(crate) code: Option<core_types::SecretString>,
+    /// Who is asked when the hop needs a code and none was given.
+    pub(crate) prompt: Option<crate::options::MfaPrompt>,
 }
 
 impl std::fmt::Debug for RoleSource {
@@ -153,11 +155,22 @@ impl CredentialSource for RoleSource {
         let hop = &self.hop;
         let code = match (&hop.mfa_serial, &self.code) {
             (Some(serial), None) => {
-                return Err(SessionError::Credentials {
-                    session: self.name.clone(),
-                    kind: ErrorKind::NotAuthorized,
-                    message: format!("role {} needs a code from the MFA device {serial}", hop.role_arn),
-                });
+                let asked = match self.prompt.clone() {
+                    // a person types: off the async threads, under the entry's lock
+                    Some(prompt) => {
+                        let serial = serial.clone();
+                        tokio::task::spawn_blocking(move || prompt(&serial)).await.ok().flatten()
+                    }
+                    None => None,
+                };
+                let Some(code) = asked else {
+                    return Err(SessionError::Credentials {
+                        session: self.name.clone(),
+                        kind: ErrorKind::NotAuthorized,
+                        message: format!("role {} needs a code from the MFA device {serial}", hop.role_arn),
+                    });
+                };
+                Some(code.expose_secret().to_owned())
             }
             (Some(_), Some(code)) => Some(code.expose_secret().to_owned()),
             (None, _) => None,

@@ -169,17 +169,8 @@ impl CognitoConfig {
                 )));
             }
         };
-        if let Some(v) = config.get(keys::ATTEMPT_TIMEOUT) {
-            let secs = v
-                .as_f64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                .filter(|s| s.is_finite() && *s > 0.0 && *s <= 600.0)
-                .ok_or_else(|| {
-                    CognitoError::Invalid(format!(
-                        "{ATTEMPT_TIMEOUT_KEY} must be a number of seconds between 0 and 600"
-                    ))
-                })?;
-            c.attempt_timeout = std::time::Duration::from_secs_f64(secs);
+        if let Some(t) = attempt_timeout(config)? {
+            c.attempt_timeout = t;
         }
         c.validate()?;
         Ok(c)
@@ -252,6 +243,20 @@ impl CognitoConfig {
     pub fn issuer(&self) -> String {
         format!("https://cognito-idp.{}.amazonaws.com/{}", self.region, self.user_pool_id)
     }
+}
+
+/// `attempt_timeout_seconds` in the ccc config, when set: how long one attempt of a call may
+/// take (every AWS call of ccc's, not only Cognito's).
+pub fn attempt_timeout(config: &CccConfig) -> Result<Option<std::time::Duration>, CognitoError> {
+    let Some(v) = config.get(keys::ATTEMPT_TIMEOUT) else { return Ok(None) };
+    let secs = v
+        .as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 600.0)
+        .ok_or_else(|| {
+            CognitoError::Invalid(format!("{ATTEMPT_TIMEOUT_KEY} must be a number of seconds between 0 and 600"))
+        })?;
+    Ok(Some(std::time::Duration::from_secs_f64(secs)))
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ pub mod srp;
 pub use account::SignUp;
 pub use auth::{AuthOutcome, Challenge, ChallengeAnswer, ChallengeName, CognitoAuthenticator, TotpSetup};
 pub use config::{
-    ATTEMPT_TIMEOUT_KEY, AuthFlow, CognitoConfig, DEFAULT_ATTEMPT_TIMEOUT, keys, validate_identity_pool_id,
+    ATTEMPT_TIMEOUT_KEY, AuthFlow, CognitoConfig, attempt_timeout, DEFAULT_ATTEMPT_TIMEOUT, keys, validate_identity_pool_id,
     validate_region, validate_user_pool_id,
 };
 pub use error::CognitoError;

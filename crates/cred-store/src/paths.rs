@@ -89,20 +89,25 @@ impl Paths {
     /// settings, a sessions file's text and a session name): `cache/KIND-SHA1.json`, so a
     /// change to any part is a new entry and a stale one is never served for it.
     pub fn cache_entry(&self, kind: &str, parts: &[&str]) -> PathBuf {
-        use sha1::{Digest, Sha1};
-        let mut h = Sha1::new();
-        for p in parts {
-            h.update(p.len().to_le_bytes());
-            h.update(p.as_bytes());
-        }
-        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        self.cache_dir().join(format!("{kind}-{hex}.json"))
+        self.cache_dir().join(format!("{kind}-{}.json", content_hash(parts)))
     }
 
     /// Whether `p` is inside the home directory (for messages).
     pub fn is_under_home(&self, p: &Path) -> bool {
         p.starts_with(&self.home)
     }
+}
+
+/// The hex SHA-1 of `parts` (each length-prefixed, so no two lists hash alike by
+/// concatenation): the name of what they decide, never a name someone chose.
+pub(crate) fn content_hash(parts: &[&str]) -> String {
+    use sha1::{Digest, Sha1};
+    let mut h = Sha1::new();
+    for p in parts {
+        h.update(p.len().to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

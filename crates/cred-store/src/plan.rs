@@ -67,6 +67,9 @@ pub enum Base {
     Cognito {
         /// The ccc configuration file (`default`: `~/.ccc/config.json`).
         config: String,
+        /// The AWS profile whose settings in that file apply (its own user pool, region, ...),
+        /// or none for the file's top-level ones.
+        profile: Option<String>,
         /// The user.
         username: String,
     },
@@ -159,6 +162,14 @@ impl CredentialPlan {
         Self { base_profile: profile.clone(), profile, base, hops: Vec::new() }
     }
 
+    /// A short name for everything that decides this plan's credentials (the hash of
+    /// [`CredentialPlan::key_parts`]): a fleet's shared row is keyed by it, so machines share
+    /// a value only when their plans are equal, and an edit is a new row.
+    pub fn content_key(&self) -> String {
+        let parts = self.key_parts();
+        crate::paths::content_hash(&parts.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
     /// This plan, then `hop` assumed with its credentials.
     #[must_use]
     pub fn then(mut self, hop: RoleHop) -> Self {
@@ -193,7 +204,9 @@ impl CredentialPlan {
             }
             Base::Process { command, account_id } => vec!["process".into(), command.clone(), opt(account_id)],
             Base::LoginSession { arn } => vec!["login".into(), arn.clone()],
-            Base::Cognito { config, username } => vec!["cognito".into(), config.clone(), username.clone()],
+            Base::Cognito { config, profile, username } => {
+                vec!["cognito".into(), config.clone(), opt(profile), username.clone()]
+            }
             Base::Session(name) => vec!["session".into(), name.clone()],
             Base::DefaultChain => vec!["default-chain".into()],
         };

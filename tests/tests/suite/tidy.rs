@@ -370,6 +370,12 @@ fn the_cli_builds_no_credential_provider() {
         ".get_role_credentials()",
         ".get_credentials_for_identity()",
         "cred_store::plan(",
+        "Refreshing::builder",
+        "SdkProviderSource",
+        "SharedCredentialsProvider::new",
+        "AwsSso::builder",
+        "AwsSso::session_builder",
+        "CognitoProfile::for_user",
     ];
     for f in files {
         let src = non_test_source(&f);

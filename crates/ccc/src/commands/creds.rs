@@ -228,56 +228,22 @@ pub async fn serve_session(ctx: &Ctx, file: &std::path::Path, name: &str) -> Cli
     Ok(())
 }
 
-/// A cloud session builds, on a cache miss, only what it needs; an assumed role is kept in
-/// the refreshing cache across runs (keyed by the file's text and the session's name, so an
-/// edited file is a new entry), other credentials are served as the session gives them.
+/// One session of a cloud-sessions file, served by the engine
+/// (`cloud_sessions::session_credentials`: built on a cache miss only as far as it needs,
+/// an assumed role kept across runs in an entry keyed by the file's text and the name),
+/// after the user's role is checked against the file's access control.
 async fn session_credentials(
     ctx: &Ctx,
     file: &std::path::Path,
     name: &str,
     lock_wait: std::time::Duration,
 ) -> CliResult<core_types::AwsCredentials> {
-    use cloud_sessions::{AwsCredentialPlan, Step};
     let text = cred_store::fsutil::read_text(file)?;
     let plan = cloud_sessions::plan_for(&text, name).map_err(session_error)?;
     // a session the user's role may not use is refused before anything is served or built
     super::sessions::authorize(ctx, &plan, name)?;
-    let expiring = plan.steps.iter().any(|s| {
-        matches!(s, Step::Aws(a) if a.session_names().iter().any(|n| n == name)
-            && matches!(a.credentials, AwsCredentialPlan::AssumeRole { .. } | AwsCredentialPlan::WebIdentity { .. }))
-    });
-    let source = SessionSource { plan, name: name.to_owned(), options: super::sessions::options(ctx) };
-    let mut cache = cred_store::Refreshing::builder(source)
-        .refresh_window(crate::context::refresh_window(&ctx.config().unwrap_or_default())?)
-        .clock(ctx.clock.clone())
-        .lock_wait(lock_wait);
-    if expiring {
-        cache = cache.persist_to(ctx.paths.cache_entry("session", &[&text, name]));
-    }
-    cache.build().get().await.map_err(CliError::from)
-}
-
-/// A session of a cloud-sessions file, built when the cache needs fresh credentials.
-struct SessionSource {
-    plan: cloud_sessions::Plan,
-    name: String,
-    options: cloud_sessions::ManagerOptions,
-}
-
-impl core_types::CredentialSource for SessionSource {
-    type Output = core_types::AwsCredentials;
-    type Error = cloud_sessions::SessionError;
-
-    fn name(&self) -> std::borrow::Cow<'_, str> {
-        std::borrow::Cow::Owned(format!("session {}", self.name))
-    }
-
-    async fn fetch(&self) -> Result<core_types::AwsCredentials, cloud_sessions::SessionError> {
-        let manager = cloud_sessions::CloudSessionManager::from_plan(self.plan.clone(), self.options.clone()).await?;
-        let provider = manager.aws_session(&self.name)?.credentials_provider();
-        Ok(core_types::CredentialSource::fetch(&cred_store::SdkProviderSource::new(self.name.clone(), provider))
-            .await?)
-    }
+    let options = ctx.engine_options(&ctx.config().unwrap_or_default(), lock_wait)?;
+    cloud_sessions::session_credentials(&text, plan, name, &options).await.map_err(session_error)
 }
 
 fn shell_quote(s: &str) -> String {

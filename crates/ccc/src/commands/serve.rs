@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use core_types::{ErrorKind, ExposeSecret, Kinded, SecretString};
-use cred_store::{Refreshing, SdkProviderSource};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::cli::ServeArgs;
@@ -36,7 +35,7 @@ fn slot_path(slot: &str) -> String {
 
 struct Slot {
     token: SecretString,
-    cache: Refreshing<SdkProviderSource>,
+    served: cloud_sessions::ProfileCredentials,
 }
 
 type Slots = Arc<BTreeMap<String, Slot>>;
@@ -68,16 +67,11 @@ pub async fn serve(ctx: &Ctx, args: ServeArgs) -> CliResult {
     }
     let mut seen = std::collections::BTreeSet::new();
     names.retain(|n| seen.insert(n.clone()));
-    let window = crate::context::refresh_window(&config)?;
     let mut slots = BTreeMap::new();
     for name in &names {
         // resolved now: a profile that cannot give credentials fails here, not at a client
-        let crate::context::ProfileCredentials { provider, credentials: creds, .. } =
+        let crate::context::ProfileCredentials { built, credentials: creds, .. } =
             ctx.profile_credentials(&config, name, cred_store::DEFAULT_REFRESH_LOCK_WAIT).await?;
-        let cache = Refreshing::builder(SdkProviderSource::new(format!("profile {name}"), provider))
-            .refresh_window(window)
-            .clock(ctx.clock.clone())
-            .build();
         let creds = cred_store::from_sdk_credentials(&creds);
         // never hand out long-term keys
         if creds.session_token().is_none() {
@@ -91,8 +85,7 @@ pub async fn serve(ctx: &Ctx, args: ServeArgs) -> CliResult {
                 .kind(ErrorKind::InvalidInput)
                 .hint(format!("serve a profile with temporary credentials: a role profile with `role_arn` and `{source}` (`ccc serve --profile ROLE`), or an SSO or Cognito profile")));
         }
-        cache.seed(creds).await?;
-        slots.insert(name.clone(), Slot { token: new_token()?, cache });
+        slots.insert(name.clone(), Slot { token: new_token()?, served: built });
     }
     let slots: Slots = Arc::new(slots);
     let (address, listener) = match (&args.socket, &args.listen) {
@@ -274,7 +267,7 @@ async fn handle(mut stream: impl AsyncRead + AsyncWrite + Unpin, slots: Slots) {
         refuse(&mut stream).await;
         return;
     }
-    match tokio::time::timeout(ANSWER_TIMEOUT, slot.cache.get()).await {
+    match tokio::time::timeout(ANSWER_TIMEOUT, slot.served.credentials()).await {
         Ok(Ok(c)) => {
             let body = serde_json::json!({
                 "AccessKeyId": c.access_key_id().expose_secret(),

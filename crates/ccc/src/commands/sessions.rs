@@ -14,20 +14,16 @@ pub fn session_error(e: cloud_sessions::SessionError) -> CliError {
 /// The manager's options from the environment: the endpoint override, ccc's token store (the
 /// `store_type: local` secrets, and Azure sessions' tokens between runs), its files and clock.
 pub fn options(ctx: &Ctx) -> ManagerOptions {
-    let store = ctx.token_store();
-    let mut options = ManagerOptions::default()
-        .token_store(store.clone())
-        .azure_token_cache(store)
-        .paths(ctx.paths.clone())
-        .clock(ctx.clock.clone());
-    // the configured window, as every other cache of ccc's has it
-    if let Ok(window) = ctx.config().and_then(|c| crate::context::refresh_window(&c)) {
-        options = options.refresh_window(window);
+    // the engine's environment (a damaged ccc config leaves its defaults), with Azure tokens
+    // kept in the token store too
+    let config = ctx.config().unwrap_or_default();
+    let options = ctx.engine_options(&config, cred_store::DEFAULT_REFRESH_LOCK_WAIT).or_else(|_| {
+        ctx.engine_options(&cred_store::CccConfig::default(), cred_store::DEFAULT_REFRESH_LOCK_WAIT)
+    });
+    match options {
+        Ok(o) => o.azure_token_cache(ctx.token_store()),
+        Err(_) => ManagerOptions::default().paths(ctx.paths.clone()).clock(ctx.clock.clone()),
     }
-    if let Some(e) = &ctx.endpoint_url {
-        options = options.endpoint_url(e.clone());
-    }
-    options
 }
 
 /// The file's text, planned: validated and ordered, nothing built.
