@@ -103,3 +103,98 @@ async fn a_yaml_session_and_the_profile_it_equals_share_one_plan_and_one_entry()
     let wrong = strict::boto3_with_keys(chained.access_key_id(), "not-the-secret", chained.session_token());
     assert!(wrong.is_err(), "{wrong:?}");
 }
+
+/// The one answer to "which credential does this name get" (`cloud_sessions::plan_profile`,
+/// what every `ccc` command asks): a ccc Cognito sign-in on the name; for a default name the
+/// environment's keys first, as every SDK's default chain; a named profile from the merged
+/// files whatever the environment holds; a profile only ccc serves with no one signed in; an
+/// unknown name with the closest ones. Built credentials are judged by the strict endpoint,
+/// and a role's MFA code is asked once per role session through the options' prompt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_decides_which_credential_a_name_gets() {
+    use cloud_sessions::{Named, SessionError};
+    use cred_store::Base;
+    let user = strict::user("decides").await;
+    let role = strict::role("decides-role").await;
+    ccc_tests::leak::secret(&user.secret_access_key);
+    let home = tempfile::tempdir().unwrap();
+    let aws = home.path().join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    std::fs::write(
+        aws.join("credentials"),
+        format!(
+            "[base]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            user.access_key_id, user.secret_access_key
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        aws.join("config"),
+        format!(
+            "[profile mfa]\nsource_profile = base\nrole_arn = {role}\nmfa_serial = arn:aws:iam::123456789012:mfa/decides\nrole_session_name = asked-once\n\n[profile served]\ncredential_process = ccc creds --profile served\n"
+        ),
+    )
+    .unwrap();
+    let paths = cred_store::Paths::under_home(home.path());
+    cred_store::set_profile_setting(&paths, "cog", "username", Some("renee")).unwrap();
+    let with_env = |keys: bool| {
+        ManagerOptions::default().endpoint_url(strict::endpoint()).paths(paths.clone()).env(move |k| match k {
+            "AWS_ACCESS_KEY_ID" if keys => Some("AKIAFROMTHEENVIRONMENT".into()),
+            "AWS_SECRET_ACCESS_KEY" if keys => Some("from-the-environment".into()),
+            _ => None,
+        })
+    };
+
+    // a default name: the environment's keys come first; named on purpose: the profile
+    let (plan, _) = cloud_sessions::plan_profile("base", Named::ByDefault, &with_env(true)).unwrap();
+    assert_eq!(plan.base, Base::NamedSource("Environment".into()));
+    let (plan, _) = cloud_sessions::plan_profile("base", Named::Explicitly, &with_env(true)).unwrap();
+    assert!(matches!(plan.base, Base::AccessKey { ref access_key_id, .. } if *access_key_id == user.access_key_id));
+    let built = cloud_sessions::credentials_for("base", Named::Explicitly, &with_env(true)).await.unwrap();
+    let keys = built.provider.provide_credentials().await.unwrap();
+    assert_eq!(judged(&keys), Ok(user.arn()));
+
+    // a ccc Cognito sign-in on the name is its base, with that profile's settings
+    let (plan, _) = cloud_sessions::plan_profile("cog", Named::ByDefault, &with_env(true)).unwrap();
+    assert!(
+        matches!(&plan.base, Base::Cognito { profile: Some(p), username, .. } if p == "cog" && username == "renee"),
+        "{plan:?}"
+    );
+    // a profile only ccc serves, no one signed in: said as that, not as another source
+    let e = cloud_sessions::plan_profile("served", Named::Explicitly, &with_env(false)).unwrap_err();
+    assert!(matches!(&e, SessionError::NotSignedIn { profile } if profile == "served"), "{e}");
+    // an unknown name: the closest ones
+    let e = cloud_sessions::plan_profile("bsae", Named::Explicitly, &with_env(false)).unwrap_err();
+    match e {
+        SessionError::Store(cred_store::Error::NoSuchProfile { closest, .. }) => assert!(closest.contains(&"base".into())),
+        other => panic!("{other}"),
+    }
+
+    // an MFA role: the prompt is asked by the refresh, once per role session
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = asked.clone();
+    let prompting = with_env(false).mfa_prompt(move |serial| {
+        assert_eq!(serial, "arn:aws:iam::123456789012:mfa/decides");
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Some(core_types::SecretString::from("123456".to_owned()))
+    });
+    let first = cloud_sessions::credentials_for("mfa", Named::Explicitly, &prompting).await.unwrap();
+    let role_keys = first.provider.provide_credentials().await.unwrap();
+    assert!(judged(&role_keys).unwrap().ends_with("/asked-once"), "a role session of the MFA role");
+    let again = cloud_sessions::credentials_for("mfa", Named::Explicitly, &prompting).await.unwrap();
+    let same = again.provider.provide_credentials().await.unwrap();
+    assert_eq!(same.access_key_id(), role_keys.access_key_id(), "served from the role's entry");
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1, "one code for one role session");
+    // no prompt, no code: the refresh needs a person, said as that
+    let fresh = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(fresh.path().join(".aws")).unwrap();
+    for f in ["config", "credentials"] {
+        std::fs::copy(aws.join(f), fresh.path().join(".aws").join(f)).unwrap();
+    }
+    let no_one = ManagerOptions::default()
+        .endpoint_url(strict::endpoint())
+        .paths(cred_store::Paths::under_home(fresh.path()))
+        .env(|_| None);
+    let e = cloud_sessions::credentials_for("mfa", Named::Explicitly, &no_one).await.unwrap().credentials().await;
+    assert_eq!(e.map_err(|e| core_types::Kinded::kind(&e)).err(), Some(core_types::ErrorKind::NotAuthorized));
+}
