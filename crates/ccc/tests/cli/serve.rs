@@ -1,5 +1,6 @@
 //! `ccc serve`: the container credentials protocol, judged by boto3's `ContainerProvider` and
-//! aws-config's ECS provider, each then calling STS on moto.
+//! aws-config's ECS provider, each then calling STS through the strict judge (a key it never
+//! issued, a wrong secret or token is refused).
 
 use std::io::BufRead;
 use std::path::Path;
@@ -79,6 +80,8 @@ impl Server {
             .env_clear()
             .env("HOME", home.path())
             .env("PATH", "/usr/bin:/bin")
+            // as every ccc a test runs: the strict judge is its AWS
+            .env("AWS_ENDPOINT_URL", ccc_tests::judge::shared_url())
             .env("RUST_LOG", "trace")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -139,8 +142,65 @@ pub(crate) fn client_env_of(home: &Home, slot: &str) -> Vec<(String, String)> {
     crate::support::exports(&stdout(&home.ccc().args(["serve", "--print-env", slot]).assert().success()))
 }
 
+/// A client with nothing but `env` (no profile, no keys) and the strict judge as its AWS:
+/// `program ARGS`'s stdout.
+fn client(program: &Path, args: &[&str], env: &[(String, String)]) -> String {
+    let empty = tempfile::tempdir().unwrap();
+    let out = StdCommand::new(program)
+        .args(args)
+        .env_clear()
+        .env("HOME", empty.path())
+        .env("AWS_ENDPOINT_URL", ccc_tests::judge::shared_url())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}: {}", program.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A role profile's credentials served to boto3 and to the Rust SDK, each calling STS through
+/// the strict judge: both are the role session (the key, secret and token moto issued), and
+/// the same key with a wrong secret is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_and_the_rust_sdk_call_aws_with_what_ccc_serve_serves() {
+    let user = ccc_tests::strict::user("served").await;
+    let role = ccc_tests::strict::role("served-role").await;
+    ccc_tests::leak::secret(&user.secret_access_key);
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/credentials"),
+        format!("[base]\naws_access_key_id = {}\naws_secret_access_key = {}\n", user.access_key_id, user.secret_access_key),
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        format!("[profile served]\nregion = us-east-1\nsource_profile = base\nrole_arn = {role}\nrole_session_name = served\n"),
+    )
+    .unwrap();
+    let server = Server::start(&home, &["--slot", "served"]);
+    let env = client_env(&home);
+    ccc_tests::leak::secret(&env[1].1);
+    let session = format!("arn:aws:sts::123456789012:assumed-role/{}/served", role.rsplit('/').next().unwrap());
+    // boto3's container provider, then STS
+    let probe = "import boto3; s = boto3.Session(); c = s.get_credentials().get_frozen_credentials(); \
+                 print(c.access_key, c.secret_key, c.token, s.client('sts', region_name='us-east-1').get_caller_identity()['Arn'])";
+    let said = client(Path::new(&peer("CCC_TEST_PYTHON")), &["-c", probe], &env);
+    let words: Vec<&str> = said.split_whitespace().collect();
+    assert_eq!(words.len(), 4, "{said}");
+    ccc_tests::leak::secret(words[1]);
+    assert_eq!(words[3], session, "boto3 called AWS as the role session");
+    // the Rust SDK: aws-config's ECS provider, then STS
+    let said = client(&sdk_client(), &[], &env);
+    assert_eq!(said.split_whitespace().collect::<Vec<_>>(), [words[0], session.as_str()], "{said}");
+    // the judge is strict: the served key with a wrong secret is refused
+    let wrong = ccc_tests::strict::boto3_with_keys_at(&ccc_tests::judge::shared_url(), words[0], "wrong-secret", Some(words[2]));
+    assert!(wrong.is_err(), "{wrong:?}");
+    server.stop();
+}
+
 #[test]
-fn boto3_and_the_rust_sdk_take_credentials_from_ccc_serve_and_a_wrong_token_is_refused() {
+fn ccc_serve_serves_from_its_cache_and_refuses_a_wrong_token() {
     let home = Home::new();
     let count = counting_profile(&home, 3600);
     let server = Server::start(&home, &["--slot", "served"]);
@@ -149,30 +209,13 @@ fn boto3_and_the_rust_sdk_take_credentials_from_ccc_serve_and_a_wrong_token_is_r
     assert_eq!(env[0], ("AWS_CONTAINER_CREDENTIALS_FULL_URI".to_owned(), server.url.clone()));
     let token = env[1].1.clone();
     ccc_tests::leak::secret(&token);
-    let endpoint = peer("CCC_TEST_AWS_ENDPOINT");
-    let empty = tempfile::tempdir().unwrap();
 
-    // a client with nothing but the two variables (no profile, no keys) and moto's address
-    let client = |program: &Path, args: &[&str]| {
-        let out = StdCommand::new(program)
-            .args(args)
-            .env_clear()
-            .env("HOME", empty.path())
-            .env("AWS_ENDPOINT_URL", &endpoint)
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}: {}", program.display(), String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    // boto3
-    let probe = "import boto3; s = boto3.Session(); c = s.get_credentials(); \
-                 print(c.method, c.get_frozen_credentials().access_key, s.client('sts', region_name='us-east-1').get_caller_identity()['Arn'])";
-    let said = client(Path::new(&peer("CCC_TEST_PYTHON")), &["-c", probe]);
-    assert!(said.starts_with("container-role ASIASERVED0001 arn:aws:"), "{said}");
-    // the Rust SDK: aws-config's ECS provider, then STS
-    let said = client(&sdk_client(), &[]);
-    assert!(said.starts_with("ASIASERVED0001 arn:aws:"), "{said}");
+    // boto3's container provider, twice (made-up credentials: no AWS call)
+    let probe = "import boto3; c = boto3.Session().get_credentials(); print(c.method, c.get_frozen_credentials().access_key)";
+    for _ in 0..2 {
+        let said = client(Path::new(&peer("CCC_TEST_PYTHON")), &["-c", probe], &env);
+        assert_eq!(said.trim(), "container-role ASIASERVED0001");
+    }
     assert_eq!(runs(&count), 1, "both clients were served from the cache");
 
     // without the slot's token: refused, and the refusal is logged without the token sent
