@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use aws_config::retry::RetryConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use core_types::{AwsCredentials, ExposeSecret};
+use core_types::ExposeSecret;
 use cred_store::{Base, CredentialPlan, RoleHop, plan::Secret};
 
 #[cfg(feature = "azure")]
@@ -258,15 +258,7 @@ async fn build_aws(
             (None, why) => (SharedCredentialsProvider::new(Unplanned(why.unwrap_or_default())), None, None),
         };
         let static_keys = match (&plan.credentials, &built) {
-            (AwsCredentialPlan::StaticKeys { .. }, Some(b)) => match &b.plan.base {
-                Base::AccessKey { access_key_id, secret_access_key, session_token, .. } => Some(AwsCredentials::new(
-                    access_key_id,
-                    secret_access_key.0.expose_secret(),
-                    session_token.as_ref().map(|t| t.0.expose_secret().to_owned()),
-                    None,
-                )),
-                _ => None,
-            },
+            (AwsCredentialPlan::StaticKeys { .. }, Some(b)) => b.plan.base.access_keys(),
             _ => None,
         };
         let mut sdk = base_config(region, options, Some(provider.clone()), RetryConfig::standard());

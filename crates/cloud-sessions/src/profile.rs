@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use aws_config::retry::RetryConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use core_types::{AwsCredentials, CredentialSource, ErrorKind, ExposeSecret};
+use core_types::{AwsCredentials, CredentialSource, ErrorKind};
 use cred_store::{AwsFiles, Base, CredentialPlan, Refreshing};
 
 use crate::error::SessionError;
@@ -231,15 +231,7 @@ pub(crate) async fn build_with(
     let team = up.team.or(options.team.as_ref());
     let mut sign_in = None;
     let mut step = match &plan.base {
-        Base::AccessKey { access_key_id, secret_access_key, session_token, .. } => {
-            let keys = AwsCredentials::new(
-                access_key_id,
-                secret_access_key.0.expose_secret(),
-                session_token.as_ref().map(|t| t.0.expose_secret().to_owned()),
-                None,
-            );
-            fixed(keys)
-        }
+        Base::AccessKey { .. } => fixed(plan.base.access_keys().ok_or_else(|| unsupported("no keys".into()))?),
         Base::Sso { account_id: Some(_), role_name: Some(_), .. } => {
             let sdk = crate::options::base_config(&region, options, None, RetryConfig::standard());
             let (step, token_file) = sso_step(&name, sso_profile(&plan), &sdk, options).await?;

@@ -81,6 +81,22 @@ pub enum Base {
 }
 
 impl Base {
+    /// The keys themselves, for a keys base (long-term or, with a session token, temporary).
+    pub fn access_keys(&self) -> Option<core_types::AwsCredentials> {
+        use core_types::ExposeSecret;
+        match self {
+            Base::AccessKey { access_key_id, secret_access_key, session_token, .. } => {
+                Some(core_types::AwsCredentials::new(
+                    access_key_id,
+                    secret_access_key.0.expose_secret(),
+                    session_token.as_ref().map(|t| t.0.expose_secret().to_owned()),
+                    None,
+                ))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether what decides this base's credentials is all in the plan (so a cache entry keyed
     /// by [`CredentialPlan::key_parts`] can be kept on disk): not for another session's
     /// credentials or the default chain, which the plan only names.

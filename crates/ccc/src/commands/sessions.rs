@@ -200,10 +200,7 @@ pub async fn sessions(ctx: &Ctx, cmd: SessionsCommand) -> CliResult {
 /// One round of health checks: the table (or JSON), then the exit-code contract (an
 /// unhealthy session is a failure naming it).
 async fn check_round(ctx: &Ctx, manager: &CloudSessionManager, names: &[String]) -> CliResult {
-    let mut reports = Vec::with_capacity(names.len());
-    for n in names {
-        reports.push(manager.check_health(n).await.map_err(session_error)?);
-    }
+    let reports = manager.check_names(names).await.map_err(session_error)?;
     match ctx.output {
         Output::Json => print_json(&serde_json::to_value(&reports).unwrap_or_default()),
         Output::Table => print_health(&reports),
