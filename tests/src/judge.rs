@@ -41,6 +41,8 @@ struct Minted {
 #[derive(Default)]
 struct State {
     minted: HashMap<String, Minted>,
+    /// Keys whose sessions were revoked ("revoke active sessions"): refused as expired.
+    revoked: std::collections::HashSet<String>,
     accepted: usize,
     refused: Vec<String>,
 }
@@ -112,6 +114,12 @@ impl Judge {
     /// Why each refused request signed with a minted key was refused (`ExpiredToken`, ...).
     pub fn refused(&self) -> Vec<String> {
         lock(&self.state).refused.clone()
+    }
+
+    /// Revokes the session of `key` (as IAM's "revoke active sessions" does): every request
+    /// signed with it is refused from now on, as an expired token is, whoever issued it.
+    pub fn revoke(&self, key: &str) {
+        lock(&self.state).revoked.insert(key.to_owned());
     }
 
     /// Mints credentials for `arn` lasting until `expires` (for tests of the judge itself).
@@ -250,6 +258,12 @@ async fn handle(
     let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let text = String::from_utf8_lossy(&body).into_owned();
 
+    if let Some(s) = &signed
+        && lock(&state).revoked.contains(s.key)
+    {
+        lock(&state).refused.push("ExpiredToken".to_owned());
+        return Ok(refusal("ExpiredToken", "The security token included in the request is expired"));
+    }
     if let Some(s) = &signed {
         let minted =
             lock(&state).minted.get(s.key).map(|m| (m.secret.clone(), m.token.clone(), m.expires, m.arn.clone()));

@@ -292,8 +292,9 @@ impl Ctx {
             None => cloud_sessions::Named::ByDefault,
         };
         let options = self.engine_options(config, lock_wait)?;
-        let built =
-            cloud_sessions::credentials_for(profile, named, &options).await.map_err(|e| self.profile_error(profile, e))?;
+        let built = cloud_sessions::credentials_for(profile, named, &options)
+            .await
+            .map_err(|e| self.profile_error(profile, e))?;
         let creds = built.credentials().await.map_err(|e| {
             let err = self.profile_error(profile, e);
             // an IAM Identity Center sign-in that ended is renewed by its own command

@@ -261,6 +261,9 @@ async fn build_aws(
             (AwsCredentialPlan::StaticKeys { .. }, Some(b)) => b.plan.base.access_keys(),
             _ => None,
         };
+        // a credential AWS refuses while the cache holds it valid is renewed once on the call
+        // that saw it (with the session's `reactive_refresh()` classifier on the client)
+        let (provider, reactive) = crate::reactive::wrap(provider, renewer.clone());
         let mut sdk = base_config(region, options, Some(provider.clone()), RetryConfig::standard());
         if renewer.is_some() {
             // the refreshing cache decides when to renew (on the manager's clock); the SDK's
@@ -271,7 +274,17 @@ async fn build_aws(
             AwsCredentialPlan::Profile(p) => Some(p.clone()),
             _ => None,
         };
-        out.push(AwsSession { name, region: region.clone(), sdk, provider, role, renewer, static_keys, profile });
+        out.push(AwsSession {
+            name,
+            region: region.clone(),
+            sdk,
+            provider,
+            role,
+            renewer,
+            static_keys,
+            profile,
+            reactive,
+        });
     }
     Ok(out)
 }

@@ -239,6 +239,11 @@ mod tests {
             renewer: None,
             static_keys: None,
             profile: profile.map(str::to_owned),
+            reactive: crate::reactive::wrap(
+                SharedCredentialsProvider::new(aws_credential_types::Credentials::for_tests()),
+                None,
+            )
+            .1,
         };
         let text = session_credentials_help(&session(Some("long")), Some(paths.clone()));
         assert!(text.contains("profile long assumes arn:aws:iam::123456789012:role/Long"), "{text}");

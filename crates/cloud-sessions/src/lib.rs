@@ -55,6 +55,7 @@ mod manager;
 mod options;
 mod plan;
 mod profile;
+mod reactive;
 mod refs;
 mod renew;
 mod reports;
@@ -93,6 +94,7 @@ pub use profile::{
     Named, ProfileCredentials, build_plan, credentials_for, extended_profile_credentials, plan_profile,
     profile_credentials,
 };
+pub use reactive::ReactiveRefresh;
 pub use refs::{BoxFuture, EnvLookup, LocalSecretStore, Resolver, SecretStore, ValueRef};
 pub use reports::{HealthReport, RotationReport};
 #[cfg(feature = "secrets-manager")]

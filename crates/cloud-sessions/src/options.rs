@@ -215,7 +215,10 @@ impl ManagerOptions {
     /// gave none (default: no one; the refresh fails as needing a person). Only the process
     /// that refreshes asks, under the entry's lock.
     #[must_use]
-    pub fn mfa_prompt(mut self, prompt: impl Fn(&str) -> Option<core_types::SecretString> + Send + Sync + 'static) -> Self {
+    pub fn mfa_prompt(
+        mut self,
+        prompt: impl Fn(&str) -> Option<core_types::SecretString> + Send + Sync + 'static,
+    ) -> Self {
         self.mfa_prompt = Some(Arc::new(prompt));
         self
     }

@@ -446,12 +446,7 @@ async fn sso_with(
         Some(s) => sso_refresh::AwsSso::session_builder(config, &paths, s),
         None => sso_refresh::AwsSso::builder(config, &paths, profile),
     };
-    builder
-        .sdk_config(sdk)
-        .clock(options.clock.clone())
-        .refresh_window(options.refresh_window)
-        .build()
-        .await
+    builder.sdk_config(sdk).clock(options.clock.clone()).refresh_window(options.refresh_window).build().await
 }
 
 #[cfg(not(feature = "sso"))]
@@ -489,7 +484,12 @@ fn fleet_key(plan: &CredentialPlan, role_arn: &str, session_name: &str) -> Strin
 
 /// A step's refreshing cache, with the manager's window, clock and lock wait: kept in `file`
 /// when there is one, or shared through the team store under the row `fleet` names.
-fn cached<S>(source: S, options: &ManagerOptions, file: Option<PathBuf>, fleet: Option<(&Team, String)>) -> Refreshing<S>
+fn cached<S>(
+    source: S,
+    options: &ManagerOptions,
+    file: Option<PathBuf>,
+    fleet: Option<(&Team, String)>,
+) -> Refreshing<S>
 where
     S: CredentialSource<Output = AwsCredentials>,
 {

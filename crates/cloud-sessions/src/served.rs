@@ -58,6 +58,7 @@ impl core_types::CredentialSource for SessionSource {
     async fn fetch(&self) -> Result<AwsCredentials, SessionError> {
         let manager = CloudSessionManager::from_plan(self.plan.clone(), self.options.clone()).await?;
         let provider = manager.aws_session(&self.name)?.credentials_provider();
-        Ok(core_types::CredentialSource::fetch(&cred_store::SdkProviderSource::new(self.name.clone(), provider)).await?)
+        Ok(core_types::CredentialSource::fetch(&cred_store::SdkProviderSource::new(self.name.clone(), provider))
+            .await?)
     }
 }

@@ -26,6 +26,8 @@ pub struct AwsSession {
     pub(crate) static_keys: Option<AwsCredentials>,
     /// The AWS profile the credentials come from, for a `profile` session.
     pub(crate) profile: Option<String>,
+    /// The retry classifier of its reactive refresh.
+    pub(crate) reactive: crate::reactive::ReactiveRefresh,
 }
 
 impl fmt::Debug for AwsSession {
@@ -50,6 +52,21 @@ impl AwsSession {
     /// Its credentials provider.
     pub fn credentials_provider(&self) -> SharedCredentialsProvider {
         self.provider.clone()
+    }
+    /// The retry classifier that renews a credential AWS refuses while the cache holds it
+    /// valid (a revoked session, a skewed clock), once, and retries the call once: add it to
+    /// any client built from [`AwsSession::sdk_config`]:
+    ///
+    /// ```no_run
+    /// # fn f(session: &cloud_sessions::AwsSession) {
+    /// let config = aws_sdk_sts::config::Builder::from(session.sdk_config())
+    ///     .retry_classifier(session.reactive_refresh())
+    ///     .build();
+    /// let sts = aws_sdk_sts::Client::from_conf(config);
+    /// # let _ = sts; }
+    /// ```
+    pub fn reactive_refresh(&self) -> crate::reactive::ReactiveRefresh {
+        self.reactive.clone()
     }
 }
 

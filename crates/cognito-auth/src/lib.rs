@@ -37,8 +37,8 @@ pub mod srp;
 pub use account::SignUp;
 pub use auth::{AuthOutcome, Challenge, ChallengeAnswer, ChallengeName, CognitoAuthenticator, TotpSetup};
 pub use config::{
-    ATTEMPT_TIMEOUT_KEY, AuthFlow, CognitoConfig, attempt_timeout, DEFAULT_ATTEMPT_TIMEOUT, keys, validate_identity_pool_id,
-    validate_region, validate_user_pool_id,
+    ATTEMPT_TIMEOUT_KEY, AuthFlow, CognitoConfig, DEFAULT_ATTEMPT_TIMEOUT, attempt_timeout, keys,
+    validate_identity_pool_id, validate_region, validate_user_pool_id,
 };
 pub use error::CognitoError;
 pub use jwt::{JWKS_REFETCH_INTERVAL, JwtVerifier, VerifiedToken};

@@ -166,7 +166,9 @@ async fn the_engine_decides_which_credential_a_name_gets() {
     // an unknown name: the closest ones
     let e = cloud_sessions::plan_profile("bsae", Named::Explicitly, &with_env(false)).unwrap_err();
     match e {
-        SessionError::Store(cred_store::Error::NoSuchProfile { closest, .. }) => assert!(closest.contains(&"base".into())),
+        SessionError::Store(cred_store::Error::NoSuchProfile { closest, .. }) => {
+            assert!(closest.contains(&"base".into()))
+        }
         other => panic!("{other}"),
     }
 
@@ -197,4 +199,59 @@ async fn the_engine_decides_which_credential_a_name_gets() {
         .env(|_| None);
     let e = cloud_sessions::credentials_for("mfa", Named::Explicitly, &no_one).await.unwrap().credentials().await;
     assert_eq!(e.map_err(|e| core_types::Kinded::kind(&e)).err(), Some(core_types::ErrorKind::NotAuthorized));
+}
+
+/// Reactive refresh (seed 001's AutoRefreshSession): the judge revokes a role session the
+/// cache still holds valid; the call that sees `ExpiredToken` renews it once and is retried
+/// once, as the new role session. A renewed key refused again is returned, never renewed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_session_is_renewed_once_and_the_call_retried_once() {
+    let judge = ccc_tests::judge::Judge::start().await;
+    let user = strict::user("reactive").await;
+    let role = strict::role("reactive-role").await;
+    ccc_tests::leak::secret(&user.secret_access_key);
+    let home = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "cloud_sessions:\n  - name: keys\n    session_type: aws\n    region: us-east-1\n    access_key_id: ENV/REACTIVE_KEY_ID\n    secret_access_key: ENV/REACTIVE_SECRET\n  - name: deploy\n    session_type: aws\n    region: us-east-1\n    source: keys\n    role_arn: {role}\n    session_name: reactive\n"
+    );
+    let (id, secret) = (user.access_key_id.clone(), user.secret_access_key.clone());
+    let options = ManagerOptions::default()
+        .endpoint_url(judge.url.clone())
+        .paths(cred_store::Paths::under_home(home.path()))
+        .env(move |k| match k {
+            "REACTIVE_KEY_ID" => Some(id.clone()),
+            "REACTIVE_SECRET" => Some(secret.clone()),
+            _ => None,
+        });
+    let m = CloudSessionManager::from_yaml(&yaml, options).await.unwrap();
+    let session = m.aws_session("deploy").unwrap();
+    let reactive = session.reactive_refresh();
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(session.sdk_config()).retry_classifier(reactive.clone()).build(),
+    );
+    let who = || async { sts.get_caller_identity().send().await.map(|o| o.arn().unwrap_or_default().to_owned()) };
+    let role_session = format!("arn:aws:sts::123456789012:assumed-role/{}/reactive", role.rsplit('/').next().unwrap());
+    assert_eq!(who().await.unwrap(), role_session);
+    let first = keys_of(&m, "deploy").await;
+
+    // "revoke active sessions": the cache still holds the credentials valid for an hour
+    judge.revoke(first.access_key_id());
+    assert_eq!(who().await.unwrap(), role_session, "renewed and retried");
+    assert_eq!(reactive.renewals(), 1, "one renewal");
+    assert_eq!(judge.refused(), ["ExpiredToken"], "one refused attempt, then one retry");
+    let second = keys_of(&m, "deploy").await;
+    assert_ne!(second.access_key_id(), first.access_key_id(), "a new role session");
+    assert_eq!(judged_at(&judge.url, &second), Ok(role_session.clone()));
+
+    // the renewed key revoked too: that refusal is the answer (no loop, no second renewal)
+    judge.revoke(second.access_key_id());
+    let e = who().await.unwrap_err();
+    let code = aws_sdk_sts::error::ProvideErrorMetadata::code(&e).map(str::to_owned);
+    assert_eq!(code.as_deref(), Some("ExpiredToken"), "{e:?}");
+    assert_eq!(reactive.renewals(), 1);
+    assert_eq!(judge.refused(), ["ExpiredToken", "ExpiredToken"]);
+}
+
+fn judged_at(at: &str, c: &aws_credential_types::Credentials) -> Result<String, String> {
+    strict::boto3_with_keys_at(at, c.access_key_id(), c.secret_access_key(), c.session_token())
 }

@@ -17,9 +17,9 @@ pub fn options(ctx: &Ctx) -> ManagerOptions {
     // the engine's environment (a damaged ccc config leaves its defaults), with Azure tokens
     // kept in the token store too
     let config = ctx.config().unwrap_or_default();
-    let options = ctx.engine_options(&config, cred_store::DEFAULT_REFRESH_LOCK_WAIT).or_else(|_| {
-        ctx.engine_options(&cred_store::CccConfig::default(), cred_store::DEFAULT_REFRESH_LOCK_WAIT)
-    });
+    let options = ctx
+        .engine_options(&config, cred_store::DEFAULT_REFRESH_LOCK_WAIT)
+        .or_else(|_| ctx.engine_options(&cred_store::CccConfig::default(), cred_store::DEFAULT_REFRESH_LOCK_WAIT));
     match options {
         Ok(o) => o.azure_token_cache(ctx.token_store()),
         Err(_) => ManagerOptions::default().paths(ctx.paths.clone()).clock(ctx.clock.clone()),

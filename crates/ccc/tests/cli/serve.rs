@@ -170,7 +170,10 @@ async fn boto3_and_the_rust_sdk_call_aws_with_what_ccc_serve_serves() {
     std::fs::create_dir_all(home.path().join(".aws")).unwrap();
     std::fs::write(
         home.path().join(".aws/credentials"),
-        format!("[base]\naws_access_key_id = {}\naws_secret_access_key = {}\n", user.access_key_id, user.secret_access_key),
+        format!(
+            "[base]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            user.access_key_id, user.secret_access_key
+        ),
     )
     .unwrap();
     std::fs::write(
@@ -194,7 +197,12 @@ async fn boto3_and_the_rust_sdk_call_aws_with_what_ccc_serve_serves() {
     let said = client(&sdk_client(), &[], &env);
     assert_eq!(said.split_whitespace().collect::<Vec<_>>(), [words[0], session.as_str()], "{said}");
     // the judge is strict: the served key with a wrong secret is refused
-    let wrong = ccc_tests::strict::boto3_with_keys_at(&ccc_tests::judge::shared_url(), words[0], "wrong-secret", Some(words[2]));
+    let wrong = ccc_tests::strict::boto3_with_keys_at(
+        &ccc_tests::judge::shared_url(),
+        words[0],
+        "wrong-secret",
+        Some(words[2]),
+    );
     assert!(wrong.is_err(), "{wrong:?}");
     server.stop();
 }
@@ -211,7 +219,8 @@ fn ccc_serve_serves_from_its_cache_and_refuses_a_wrong_token() {
     ccc_tests::leak::secret(&token);
 
     // boto3's container provider, twice (made-up credentials: no AWS call)
-    let probe = "import boto3; c = boto3.Session().get_credentials(); print(c.method, c.get_frozen_credentials().access_key)";
+    let probe =
+        "import boto3; c = boto3.Session().get_credentials(); print(c.method, c.get_frozen_credentials().access_key)";
     for _ in 0..2 {
         let said = client(Path::new(&peer("CCC_TEST_PYTHON")), &["-c", probe], &env);
         assert_eq!(said.trim(), "container-role ASIASERVED0001");
