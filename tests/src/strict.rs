@@ -93,6 +93,13 @@ pub async fn user_allowed(prefix: &str, allowed: bool) -> UserKey {
     }
 }
 
+/// The access keys IAM holds for `user` (ids).
+pub async fn access_keys(user: &str) -> Vec<String> {
+    let iam = aws_sdk_iam::Client::new(&admin_config());
+    let listed = iam.list_access_keys().user_name(user).send().await.unwrap();
+    listed.access_key_metadata().iter().filter_map(|m| m.access_key_id().map(str::to_owned)).collect()
+}
+
 /// A new CloudWatch Logs group (as a trail's would be): its name.
 pub async fn log_group(prefix: &str) -> String {
     let name = unique(prefix);

@@ -93,6 +93,10 @@ pub enum Command {
     /// The team store machines share refreshes through (CCC_TEAM_STORE, PostgreSQL).
     #[command(subcommand)]
     Team(TeamCommand),
+    /// IAM users' long-term keys kept sealed in ccc's token store, not in ~/.aws/credentials;
+    /// the profile is served GetSessionToken sessions of them.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Serve profiles' fresh credentials to containers and SDKs (the container credentials
     /// protocol) on loopback or a unix socket.
     Serve(ServeArgs),
@@ -369,6 +373,37 @@ pub struct SsoRolesArgs {
     /// Only this account.
     #[arg(long)]
     pub account: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Keep an access key for PROFILE (its id and secret from standard input, one per line,
+    /// or asked on the terminal; never on the command line), and point the profile at it.
+    Add {
+        /// The AWS profile.
+        profile: String,
+        /// Read the key id and secret from standard input (two lines) instead of asking.
+        #[arg(long)]
+        stdin: bool,
+    },
+    /// Move PROFILE's plaintext keys out of ~/.aws/credentials into the store (one lossless
+    /// edit of each file).
+    Import {
+        /// The AWS profile.
+        profile: String,
+    },
+    /// The kept keys: profile, key id, age and last rotation (never a secret).
+    List,
+    /// Forget the key kept for PROFILE (IAM still has it: delete it there too if it is done).
+    Remove {
+        /// The AWS profile.
+        profile: String,
+    },
+    /// Replace PROFILE's key with a new one and delete the old one in IAM.
+    Rotate {
+        /// The AWS profile.
+        profile: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -98,6 +98,7 @@ async fn run(cli: Cli) -> CliResult<Option<ExitCode>> {
         Command::Sessions(c) => commands::sessions::sessions(&ctx, c).await,
         Command::Oauth(c) => commands::oauth::oauth(&ctx, c).await,
         Command::Team(c) => commands::team::team(&ctx, c).await,
+        Command::Keys(c) => commands::keys::keys(&ctx, c).await,
         Command::Serve(a) => commands::serve::serve(&ctx, a).await,
         Command::Env(a) => commands::exec::env(&ctx, a).await,
         Command::Doctor => commands::doctor::doctor(&ctx),

@@ -49,6 +49,7 @@ mod config;
 mod error;
 mod extended;
 mod health;
+mod keys;
 #[cfg(feature = "key-vault")]
 mod keyvault;
 mod manager;
@@ -77,6 +78,7 @@ pub use config::{
 };
 pub use error::SessionError;
 pub use extended::{DURATION_LIMITS, ExtendedSession, ExtendedSource};
+pub use keys::{ACCEPT_WAIT, DEFAULT_SESSION_SECONDS, KeyRotated, rotate_access_key};
 #[cfg(feature = "key-vault")]
 pub use keyvault::{AzureKeyVaultStore, KEY_VAULT_API_VERSION};
 pub use manager::CloudSessionManager;

@@ -137,6 +137,19 @@ pub fn plan_profile(
         return Ok((CredentialPlan::new("environment", Base::NamedSource("Environment".into())), options.clone()));
     }
     let set = AwsFiles::new(&paths).profile_set()?;
+    // a long-term key kept in the token store for this profile (`ccc keys`): its sessions
+    if let Some(store) = &options.token_store
+        && let Some(key) = store.access_key(profile)?
+    {
+        let setting = |k: &str| set.profile(profile).and_then(|s| s.get(k)).cloned();
+        let base = Base::StoredKey {
+            profile: profile.to_owned(),
+            access_key_id: key.access_key_id,
+            mfa_serial: setting("mfa_serial"),
+            duration_seconds: setting("duration_seconds").and_then(|d| d.parse().ok()),
+        };
+        return Ok((CredentialPlan::new(profile, base), options.clone()));
+    }
     let only_ccc = match set.profile(profile) {
         // a profile whose credential_process is ccc itself is ccc's Cognito sign-in
         Some(s) => s.get("credential_process").is_some_and(|c| is_ccc_creds(c)),
@@ -271,6 +284,22 @@ pub(crate) async fn build_with(
             let sdk = crate::options::base_config(&region, options, None, RetryConfig::standard());
             let team = team.filter(|_| plan.hops.is_empty());
             crate::renew::cognito(&name, &sdk, options, config, profile.as_deref(), username, team)?
+        }
+        Base::StoredKey { profile, mfa_serial, duration_seconds, .. } => {
+            let source = crate::keys::SessionTokenSource {
+                name: name.clone(),
+                profile: profile.clone(),
+                options: options.clone(),
+                mfa_serial: mfa_serial.clone(),
+                duration_seconds: *duration_seconds,
+                code: options.mfa_code.clone(),
+                prompt: options.mfa_prompt.clone(),
+            };
+            let file = paths.as_ref().map(|p| entry_file(p, &plan, 0));
+            let fleet = team.filter(|_| plan.hops.is_empty()).map(|t| (t, fleet_key(&plan, "session-token", profile)));
+            // served from the next start only while the store (the kept key) is unchanged
+            sign_in = options.token_store.as_ref().map(|s| s.path().to_owned());
+            refreshing_step(&name, cached(source, options, file, fleet))
         }
         Base::Session(source) => {
             let provider = up.sessions.and_then(|s| s.get(source)).map(|s| s.provider.clone()).ok_or_else(|| {

@@ -30,6 +30,7 @@ compile_error!(
 );
 
 #[cfg(any(feature = "keyring", feature = "team-store"))]
+mod access_key;
 mod aead;
 mod aws_files;
 mod codec;
@@ -62,6 +63,7 @@ mod token_key;
 mod token_store;
 pub mod warm;
 
+pub use access_key::{KeyRotation, StoredKey};
 pub use aws_files::{AwsFiles, EXPIRATION_KEY, Profile, SyncReport, config_section, validate_profile_name};
 pub use config::{
     CccConfig, PROFILES_KEY, REFRESH_WINDOW_KEY, get_config_value, load_config, load_config_from, save_config,

@@ -73,6 +73,18 @@ pub enum Base {
         /// The user.
         username: String,
     },
+    /// An IAM user's long-term key kept in ccc's token store for `profile` (`ccc keys`),
+    /// served as GetSessionToken sessions of it.
+    StoredKey {
+        /// The profile the key is kept for.
+        profile: String,
+        /// The key's id (its secret is read from the store at each renewal).
+        access_key_id: String,
+        /// The profile's `mfa_serial`: each session needs a code from that device.
+        mfa_serial: Option<String>,
+        /// The profile's `duration_seconds` (default one hour).
+        duration_seconds: Option<u32>,
+    },
     /// The credentials of another declared session, by its name (a YAML session's
     /// `source_session`): given by the caller at build time.
     Session(String),
@@ -223,6 +235,13 @@ impl CredentialPlan {
             Base::Cognito { config, profile, username } => {
                 vec!["cognito".into(), config.clone(), opt(profile), username.clone()]
             }
+            Base::StoredKey { profile, access_key_id, mfa_serial, duration_seconds } => vec![
+                "stored-key".into(),
+                profile.clone(),
+                access_key_id.clone(),
+                opt(mfa_serial),
+                duration_seconds.map_or_else(|| "\u{0}".into(), |d| d.to_string()),
+            ],
             Base::Session(name) => vec!["session".into(), name.clone()],
             Base::DefaultChain => vec!["default-chain".into()],
         };

@@ -32,6 +32,28 @@ struct Entry {
     /// When the tokens were obtained (the refreshing cache's half-life rule needs it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     obtained_at: Option<i64>,
+    /// An IAM user's long-term key (`ccc keys`), its rotation journal beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access_key: Option<KeyEntry>,
+}
+
+/// A stored long-term key and its rotation journal, as kept in the file (secrets sealed when
+/// the store seals).
+#[derive(Serialize, Deserialize, Default)]
+struct KeyEntry {
+    access_key_id: String,
+    secret_access_key: String,
+    added_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rotated_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rotation_started_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next_access_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next_secret_access_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retired_access_key_id: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -54,6 +76,7 @@ impl From<&TokenSet> for Entry {
             scopes: t.scopes.clone(),
             expires_at: t.expires_at.map(unix_seconds),
             obtained_at: None,
+            access_key: None,
         }
     }
 }
@@ -145,6 +168,11 @@ impl TokenStore {
     #[cfg(feature = "keyring")]
     pub fn sealed_with_key(self, key: [u8; 32]) -> Self {
         Self { sealing: Sealing { sealer: Some(std::sync::Arc::new(crate::sealing::Sealer::fixed(key))) }, ..self }
+    }
+
+    /// The store's file (a change to it may change what a profile served from it gets).
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
     }
 
     /// How the tokens are kept (for `doctor`-style reports): `plain JSON, mode 0600` or how
@@ -248,11 +276,83 @@ impl TokenStore {
         TokenEntry { store: self.clone(), key }
     }
 
+    /// Stores (replaces) the long-term key kept for AWS profile `profile`, with its rotation
+    /// journal, in one atomic write: the secrets sealed when the store seals.
+    pub fn put_access_key(&self, profile: &str, key: &crate::StoredKey) -> Result<()> {
+        let id = access_key_token(profile);
+        let slot = |f: &str| id.slot(f);
+        let journal = key.rotation.as_ref();
+        let next = journal.and_then(|j| j.next.as_ref());
+        let entry = KeyEntry {
+            access_key_id: key.access_key_id.clone(),
+            secret_access_key: self
+                .sealing
+                .seal(Some(key.secret_access_key.expose_secret().to_owned()), &slot("secret_access_key"))?
+                .unwrap_or_default(),
+            added_at: unix_seconds(key.added_at),
+            rotated_at: key.rotated_at.map(unix_seconds),
+            rotation_started_at: journal.map(|j| unix_seconds(j.started_at)),
+            next_access_key_id: next.map(|(i, _)| i.clone()),
+            next_secret_access_key: match next {
+                Some((_, s)) => {
+                    self.sealing.seal(Some(s.expose_secret().to_owned()), &slot("next_secret_access_key"))?
+                }
+                None => None,
+            },
+            retired_access_key_id: journal.and_then(|j| j.retired.clone()),
+        };
+        self.edit(|s| {
+            s.entries.insert(id.encode(), Entry { access_key: Some(entry), ..Entry::default() });
+        })
+    }
+
+    /// The long-term key kept for `profile`, if any.
+    pub fn access_key(&self, profile: &str) -> Result<Option<crate::StoredKey>> {
+        let id = access_key_token(profile);
+        let mut store = self.parse(fsutil::read_optional(&self.path)?)?;
+        let Some(e) = store.entries.remove(&id.encode()).and_then(|e| e.access_key) else { return Ok(None) };
+        let slot = |f: &str| id.slot(f);
+        let secret = self.sealing.open(Some(e.secret_access_key), &slot("secret_access_key"))?.unwrap_or_default();
+        let next = match (e.next_access_key_id, e.next_secret_access_key) {
+            (Some(i), Some(s)) => self.sealing.open(Some(s), &slot("next_secret_access_key"))?.map(|s| (i, s)),
+            _ => None,
+        };
+        let rotation = e.rotation_started_at.map(|at| crate::KeyRotation {
+            started_at: from_unix_seconds(at),
+            next,
+            retired: e.retired_access_key_id,
+        });
+        Ok(Some(crate::StoredKey {
+            access_key_id: e.access_key_id,
+            secret_access_key: secret,
+            added_at: from_unix_seconds(e.added_at),
+            rotated_at: e.rotated_at.map(from_unix_seconds),
+            rotation,
+        }))
+    }
+
+    /// Removes the long-term key kept for `profile`. Returns whether it was there.
+    pub fn remove_access_key(&self, profile: &str) -> Result<bool> {
+        self.remove(&access_key_token(profile))
+    }
+
+    /// The profiles a long-term key is kept for.
+    pub fn access_key_profiles(&self) -> Result<Vec<String>> {
+        Ok(self.keys()?.into_iter().filter(|k| k.provider == ACCESS_KEY_PROVIDER).map(|k| k.account).collect())
+    }
+
     /// Every key in the store.
     pub fn keys(&self) -> Result<Vec<TokenKey>> {
         let store = self.parse(fsutil::read_optional(&self.path)?)?;
         Ok(store.entries.keys().filter_map(|k| TokenKey::decode(k)).collect())
     }
+}
+
+/// The token key a profile's long-term key is kept under.
+const ACCESS_KEY_PROVIDER: &str = "aws-access-key";
+
+fn access_key_token(profile: &str) -> TokenKey {
+    TokenKey::new(ACCESS_KEY_PROVIDER, profile, "")
 }
 
 /// One key of a [`TokenStore`], as a [`crate::SharedEntry`] of a refreshing cache.

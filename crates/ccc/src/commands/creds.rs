@@ -246,6 +246,15 @@ async fn session_credentials(
     cloud_sessions::session_credentials(&text, plan, name, &options).await.map_err(session_error)
 }
 
+/// The `credential_process` line that runs `ccc creds --profile PROFILE`: the `ccc` beside
+/// this program (it serves the warm path alone: that is the one AWS tools run).
+pub fn process_line(profile: &str) -> CliResult<String> {
+    let exe = std::env::current_exe().map_err(|e| CliError::new(format!("cannot find the ccc executable: {e}")))?;
+    let front = exe.with_file_name("ccc");
+    let exe = if front.is_file() { front } else { exe };
+    Ok(format!("{} creds --profile {}", shell_quote(&exe.display().to_string()), shell_quote(profile)))
+}
+
 fn shell_quote(s: &str) -> String {
     if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:@".contains(c)) {
         s.to_owned()
@@ -310,11 +319,7 @@ pub fn setup_profile(ctx: &Ctx, args: &crate::cli::SetupProfileArgs) -> CliResul
     let config = ctx.config()?;
     let profile = ctx.profile(&config);
     let replaced = setup_refusal(ctx, &config, &profile, args.force)?;
-    let exe = std::env::current_exe().map_err(|e| CliError::new(format!("cannot find the ccc executable: {e}")))?;
-    // `ccc` beside this program serves the warm path alone: that is the one AWS tools run
-    let front = exe.with_file_name("ccc");
-    let exe = if front.is_file() { front } else { exe };
-    let command = format!("{} creds --profile {}", shell_quote(&exe.display().to_string()), shell_quote(&profile));
+    let command = process_line(&profile)?;
     let mut values = vec![("credential_process", command.as_str())];
     if let Some(r) = config.get_str(cognito_auth::keys::REGION) {
         values.push(("region", r));

@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod exec;
 pub mod extend;
 pub mod inspect;
+pub mod keys;
 pub mod login;
 pub mod oauth;
 pub mod serve;

@@ -10,6 +10,7 @@ use core_types::SecretString;
 mod design;
 mod errors;
 mod everyday;
+mod keys;
 mod matrix;
 mod oauth;
 mod profiles;
