@@ -93,7 +93,7 @@ impl SignIn {
                 "profile {profile}: the IAM Identity Center sign-in has ended (or never happened) and there is no terminal to ask on; run `ccc sso login --profile {profile}`"
             ),
             Self::Mfa { role, serial } => format!(
-                "profile {profile}: role {role} needs a code from the MFA device {serial} and there is no terminal to ask on; run `ccc login --profile {profile}`"
+                "profile {profile}: {role} needs a code from the MFA device {serial} and there is no terminal to ask on; run `ccc login --profile {profile}`"
             ),
         };
         CliError::new(message).kind(core_types::ErrorKind::NotAuthorized)
@@ -148,7 +148,7 @@ async fn sign_in_on_terminal(
         }
         SignIn::Mfa { role, serial } => {
             crate::prompt::tell_terminal(&format!(
-                "ccc: profile {profile} assumes {role} with MFA and its credentials have ended."
+                "ccc: profile {profile} uses {role} with MFA and its credentials have ended."
             ))?;
             let code = crate::prompt::Asking::Terminal.secret(&format!("MFA code for {serial}"))?;
             ctx.assume_with_mfa_code(config, profile, code, budget).await

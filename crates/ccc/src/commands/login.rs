@@ -145,17 +145,17 @@ async fn mfa_login(
     };
     match ctx.output {
         Output::Json => print_json(&serde_json::json!({
-            "profile": profile, "role_arn": role, "mfa_serial": serial,
+            "profile": profile, "role_arn": role.strip_prefix("role "), "mfa_serial": serial,
             "expires_at": expiry(creds.expiration()), "already_valid": already,
         })),
         Output::Table => {
             println!(
                 "{}",
-                if already { "The role's credentials are still valid." } else { "Assumed the role with MFA." }
+                if already { "The credentials are still valid." } else { "Signed in with MFA." }
             );
             print_rows(&[
                 ("profile", profile.to_owned()),
-                ("role", role.to_owned()),
+                ("with", role.to_owned()),
                 ("valid until", expiry(creds.expiration())),
             ]);
         }

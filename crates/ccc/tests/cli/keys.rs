@@ -64,6 +64,11 @@ async fn an_imported_key_serves_sessions_rotates_and_leaves_no_secret_in_the_fil
     let served: serde_json::Value = serde_json::from_str(&served).unwrap();
     assert!(served["SessionToken"].as_str().is_some_and(|t| !t.is_empty()), "a session, not the key: {served}");
     assert_ne!(served["AccessKeyId"], user.access_key_id.as_str());
+    // `ccc exec` (the aws-vault user's `aws-vault exec`): the command gets the session
+    let probe = "import boto3; print(boto3.client('sts', region_name='us-east-1').get_caller_identity()['Arn'])";
+    let python = ccc_tests::peer("CCC_TEST_PYTHON");
+    let ran = stdout(&home.ccc().args(["exec", "--", python.as_str(), "-c", probe]).assert().success());
+    assert_eq!(ran.trim(), user.arn());
 
     // list: ids, ages, rotations; never a secret
     let table = stdout(&home.ccc().args(["keys", "list"]).assert().success());
@@ -75,7 +80,7 @@ async fn an_imported_key_serves_sessions_rotates_and_leaves_no_secret_in_the_fil
     let said = stderr(&home.ccc().args(["keys", "rotate", "default"]).assert().success());
     let new_id = kept_id(&home);
     assert_ne!(new_id, user.access_key_id, "{said}");
-    assert_eq!(iam_keys(&user.user).await, [new_id.clone()], "exactly the kept key in IAM");
+    assert_eq!(iam_keys(&user.user).await, [new_id], "exactly the kept key in IAM");
     let old = strict::boto3_with_keys(&user.access_key_id, &user.secret_access_key, None);
     assert!(old.as_ref().is_err_and(|e| e.contains("InvalidClientTokenId")), "{old:?}");
     assert_eq!(boto3_default(&home), Ok(user.arn()), "the profile works with the new key");
@@ -121,5 +126,32 @@ async fn a_rotation_cut_at_any_step_leaves_a_working_key_and_no_orphan() {
     ta.join().unwrap();
     tb.join().unwrap();
     assert_eq!(iam_keys(&user.user).await, [kept_id(&home)]);
+    assert_eq!(boto3_default(&home), Ok(user.arn()));
+}
+
+/// A kept key whose profile names `mfa_serial`: each session needs a code, asked once (here by
+/// `ccc login`, as on the terminal), then every process is served that session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_key_with_mfa_asks_once_per_session() {
+    let user = strict::user("keys-mfa").await;
+    ccc_tests::leak::secret(&user.secret_access_key);
+    let home = Home::new();
+    home.ccc()
+        .args(["keys", "add", "default", "--stdin"])
+        .write_stdin(format!("{}\n{}\n", user.access_key_id, user.secret_access_key))
+        .assert()
+        .success();
+    let config = home.path().join(".aws/config");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}mfa_serial = arn:aws:iam::123456789012:mfa/{}\n", user.user)).unwrap();
+    assert!(!std::fs::read_to_string(home.path().join(".aws/config")).unwrap().contains(&user.secret_access_key));
+
+    // no code, no terminal: one line naming what to run
+    let e = home.ccc().args(["creds", "--profile", "default"]).assert().failure();
+    let said = stderr(&e);
+    assert!(said.contains("the kept key's session needs a code") && said.contains("ccc login --profile default"), "{said}");
+    // the code given once; then every process is served the session without asking
+    home.ccc().args(["login", "--profile", "default", "--password-stdin"]).write_stdin("123456\n").assert().success();
+    home.ccc().args(["creds", "--profile", "default"]).assert().success();
     assert_eq!(boto3_default(&home), Ok(user.arn()));
 }

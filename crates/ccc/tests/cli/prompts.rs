@@ -298,7 +298,7 @@ async fn on_a_terminal_thirty_two_processes_ask_one_mfa_code_and_boto3_uses_the_
         &[(&format!("MFA code for {MFA_SERIAL}"), code)],
     );
     assert_eq!(prompts, 1, "one prompt for 32 processes: {said}");
-    assert!(said.contains("profile admin assumes arn:aws:iam::123456789012:role/admin with MFA"), "{said}");
+    assert!(said.contains("profile admin uses role arn:aws:iam::123456789012:role/admin with MFA"), "{said}");
     assert!(!said.contains(code), "the code is not echoed: {said}");
     assert!(key.starts_with("ASIA"), "temporary credentials: {key}");
     let asked = sts.forms("AssumeRole");
