@@ -93,8 +93,9 @@ pub enum Command {
     /// The team store machines share refreshes through (CCC_TEAM_STORE, PostgreSQL).
     #[command(subcommand)]
     Team(TeamCommand),
-    /// IAM users' long-term keys kept sealed in ccc's token store, not in ~/.aws/credentials;
-    /// the profile is served GetSessionToken sessions of them.
+    /// Long-term IAM keys kept sealed in the token store, served as sessions.
+    ///
+    /// Not in ~/.aws/credentials: the profile is served GetSessionToken sessions of its key.
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Serve profiles' fresh credentials to containers and SDKs (the container credentials

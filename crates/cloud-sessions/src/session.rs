@@ -55,16 +55,7 @@ impl AwsSession {
     }
     /// The retry classifier that renews a credential AWS refuses while the cache holds it
     /// valid (a revoked session, a skewed clock), once, and retries the call once: add it to
-    /// any client built from [`AwsSession::sdk_config`]:
-    ///
-    /// ```no_run
-    /// # fn f(session: &cloud_sessions::AwsSession) {
-    /// let config = aws_sdk_sts::config::Builder::from(session.sdk_config())
-    ///     .retry_classifier(session.reactive_refresh())
-    ///     .build();
-    /// let sts = aws_sdk_sts::Client::from_conf(config);
-    /// # let _ = sts; }
-    /// ```
+    /// any client built from [`AwsSession::sdk_config`] (the crate README shows how).
     pub fn reactive_refresh(&self) -> crate::reactive::ReactiveRefresh {
         self.reactive.clone()
     }
