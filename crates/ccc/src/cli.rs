@@ -416,9 +416,10 @@ pub enum SessionCommand {
 
 #[derive(Debug, Args)]
 pub struct ExtendArgs {
-    /// How long they live, in hours (GetSessionToken allows 36, a role its MaxSessionDuration).
-    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=36))]
-    pub hours: u32,
+    /// How long they live, in hours (GetSessionToken allows 36, a role its MaxSessionDuration;
+    /// default: a role profile's `duration_seconds`, else 12).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36))]
+    pub hours: Option<u32>,
     /// How to write them (`env`: `export` lines to `source`).
     #[arg(long, value_enum, default_value_t = EnvFormat::Sh)]
     pub format: EnvFormat,

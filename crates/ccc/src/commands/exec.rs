@@ -64,9 +64,9 @@ async fn fresh(ctx: &Ctx, extended: Option<u32>) -> CliResult<(Vec<(&'static str
     let profile = ctx.profile(&config);
     let region = ctx.region(&config, &profile);
     let creds = match extended {
-        Some(hours) => {
-            cred_store::to_sdk_credentials(&super::extend::extended_credentials(ctx, &config, &profile, hours).await?.0)
-        }
+        Some(hours) => cred_store::to_sdk_credentials(
+            &super::extend::extended_credentials(ctx, &config, &profile, Some(hours)).await?.0,
+        ),
         None => ctx.profile_sdk(&config, &profile).await?.2,
     };
     if creds.expiry().is_some_and(|e| e <= ctx.clock.now()) {

@@ -39,19 +39,30 @@ fn declaration(ctx: &Ctx, profile: &str, region: &str) -> String {
     format!("{head}    profile: {}\n", scalar(profile))
 }
 
-/// Credentials for `profile` that live `hours`, and how they were obtained.
+/// How long extended credentials live when no `--hours` is given.
+const DEFAULT_HOURS: u32 = 12;
+
+/// Credentials for `profile` that live `hours` (default: a role profile's own
+/// `duration_seconds`, as seed 002's solution sets it, else [`DEFAULT_HOURS`]), and how they
+/// were obtained.
 pub async fn extended_credentials(
     ctx: &Ctx,
     config: &CccConfig,
     profile: &str,
-    hours: u32,
+    hours: Option<u32>,
 ) -> CliResult<(core_types::AwsCredentials, &'static str)> {
     let region = ctx.region(config, profile);
-    let seconds = u64::from(hours) * 3600;
+    let mut seconds = u64::from(hours.unwrap_or(DEFAULT_HOURS)) * 3600;
     // a role profile (whatever its source: keys, SSO, the environment, another role) is its
     // plan with the last role assumed for the duration, built by the one engine
     if !ctx.uses_environment_keys() {
         let options = ctx.engine_options(config, cred_store::DEFAULT_REFRESH_LOCK_WAIT)?;
+        if hours.is_none()
+            && let Ok((plan, _)) = cloud_sessions::plan_profile(profile, cloud_sessions::Named::Explicitly, &options)
+            && let Some(d) = plan.hops.last().and_then(|h| h.duration_seconds)
+        {
+            seconds = u64::from(d);
+        }
         let extended = cloud_sessions::extended_profile_credentials(profile, Duration::from_secs(seconds), &options)
             .await
             .map_err(|e| ctx.profile_error(profile, e))?;

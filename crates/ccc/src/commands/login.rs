@@ -149,10 +149,7 @@ async fn mfa_login(
             "expires_at": expiry(creds.expiration()), "already_valid": already,
         })),
         Output::Table => {
-            println!(
-                "{}",
-                if already { "The credentials are still valid." } else { "Signed in with MFA." }
-            );
+            println!("{}", if already { "The credentials are still valid." } else { "Signed in with MFA." });
             print_rows(&[
                 ("profile", profile.to_owned()),
                 ("with", role.to_owned()),

@@ -137,6 +137,26 @@ async fn a_role_profile_honours_duration_and_session_name() {
     let who: serde_json::Value = serde_json::from_str(&stdout(&who)).unwrap();
     assert_eq!(who["user"], format!("{role_name}/everyday"));
     assert_eq!(exec_caller(&home, &["--profile", "deploy"], &[]), who["arn"].as_str().unwrap());
+
+    // seed 002's solution 2: `ccc session extend` on such a profile, no --hours, gives the
+    // profile's own four hours, judged as the role
+    let out =
+        ccc(&home, &["session", "extend", "--profile", "deploy", "--out", "-", "--format", "json"], &[]).success();
+    let extended: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let id = extended["AWS_ACCESS_KEY_ID"].as_str().unwrap();
+    // the same duration is the same plan: the profile's own entry serves it (keyed by content)
+    assert_eq!(id, json["AccessKeyId"].as_str().unwrap(), "one plan, one entry");
+    let judged = boto3_with_keys(
+        id,
+        extended["AWS_SECRET_ACCESS_KEY"].as_str().unwrap(),
+        extended["AWS_SESSION_TOKEN"].as_str(),
+    );
+    assert_eq!(judged, Ok(format!("arn:aws:sts::123456789012:assumed-role/{role_name}/everyday")));
+    let until = extended["AWS_CREDENTIAL_EXPIRATION"].as_str().expect("the expiry is written");
+    #[allow(clippy::disallowed_methods)] // the judge's clock is the real one
+    let left =
+        cred_store::parse_rfc3339(until).unwrap().duration_since(std::time::SystemTime::now()).unwrap().as_secs();
+    assert!((14_000..=14_400).contains(&left), "the profile's 4 hours: {left} s left");
 }
 
 /// A profile no file has is named, with the files searched and the closest names; exit 3.

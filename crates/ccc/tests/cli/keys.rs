@@ -149,7 +149,10 @@ async fn a_kept_key_with_mfa_asks_once_per_session() {
     // no code, no terminal: one line naming what to run
     let e = home.ccc().args(["creds", "--profile", "default"]).assert().failure();
     let said = stderr(&e);
-    assert!(said.contains("the kept key's session needs a code") && said.contains("ccc login --profile default"), "{said}");
+    assert!(
+        said.contains("the kept key's session needs a code") && said.contains("ccc login --profile default"),
+        "{said}"
+    );
     // the code given once; then every process is served the session without asking
     home.ccc().args(["login", "--profile", "default", "--password-stdin"]).write_stdin("123456\n").assert().success();
     home.ccc().args(["creds", "--profile", "default"]).assert().success();
