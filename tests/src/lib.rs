@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 pub mod azure_stub;
+pub mod challenge_front;
 pub mod cognito;
 pub mod front;
 pub mod judge;

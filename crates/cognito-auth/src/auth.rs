@@ -29,6 +29,9 @@ pub enum ChallengeName {
     SelectMfaType,
     /// MFA must be set up first.
     MfaSetup,
+    /// A pool's own challenge (its Lambda triggers ask it; the parameters say what): answered
+    /// by the caller's callback with [`ChallengeAnswer::Custom`].
+    CustomChallenge,
     /// Anything else, by name.
     Other(String),
 }
@@ -41,6 +44,7 @@ impl ChallengeName {
             "SOFTWARE_TOKEN_MFA" => Self::SoftwareTokenMfa,
             "SELECT_MFA_TYPE" => Self::SelectMfaType,
             "MFA_SETUP" => Self::MfaSetup,
+            "CUSTOM_CHALLENGE" => Self::CustomChallenge,
             other => Self::Other(other.to_owned()),
         }
     }
@@ -52,6 +56,7 @@ impl ChallengeName {
             Self::SoftwareTokenMfa => "SOFTWARE_TOKEN_MFA",
             Self::SelectMfaType => "SELECT_MFA_TYPE",
             Self::MfaSetup => "MFA_SETUP",
+            Self::CustomChallenge => "CUSTOM_CHALLENGE",
             Self::Other(s) => s,
         }
     }
@@ -137,6 +142,8 @@ pub enum ChallengeAnswer {
     MfaCode(String),
     /// `SMS_MFA` or `SOFTWARE_TOKEN_MFA`.
     SelectMfaType(String),
+    /// The answer to a `CUSTOM_CHALLENGE` (sent as `ANSWER`).
+    Custom(SecretString),
 }
 
 impl fmt::Debug for ChallengeAnswer {
@@ -147,6 +154,7 @@ impl fmt::Debug for ChallengeAnswer {
             }
             Self::MfaCode(_) => f.write_str("MfaCode([REDACTED])"),
             Self::SelectMfaType(t) => f.debug_tuple("SelectMfaType").field(t).finish(),
+            Self::Custom(_) => f.write_str("Custom([REDACTED])"),
         }
     }
 }
@@ -370,6 +378,9 @@ impl CognitoAuthenticator {
             }
             (ChallengeName::SelectMfaType, ChallengeAnswer::SelectMfaType(kind)) => {
                 req = req.challenge_responses("ANSWER", kind);
+            }
+            (ChallengeName::CustomChallenge, ChallengeAnswer::Custom(answer)) => {
+                req = req.challenge_responses("ANSWER", answer.expose_secret());
             }
             (ChallengeName::MfaSetup, ChallengeAnswer::MfaCode(_)) => {}
             (name, answer) => {

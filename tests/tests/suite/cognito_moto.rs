@@ -434,3 +434,155 @@ async fn caller(
         Err(e) => Err(e.code().unwrap_or("no code").to_owned()),
     }
 }
+
+/// A user whose SMS MFA is on and preferred (moto then asks `SMS_MFA` after the password).
+async fn sms_user(pool: &ccc_tests::cognito::Pool, name: &str) {
+    pool.user(name, true).await;
+    pool.admin
+        .admin_update_user_attributes()
+        .user_pool_id(&pool.pool_id)
+        .username(name)
+        .user_attributes(
+            idp::types::AttributeType::builder().name("phone_number").value("+15555550100").build().unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    pool.admin
+        .admin_set_user_mfa_preference()
+        .user_pool_id(&pool.pool_id)
+        .username(name)
+        .sms_mfa_settings(idp::types::SmsMfaSettingsType::builder().enabled(true).preferred_mfa(true).build())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// `SELECT_MFA_TYPE` then `SMS_MFA` (seed 001's challenges): the front asks the choice in
+/// Cognito's wire format before moto's SMS challenge; the client sends `ANSWER=SMS_MFA`, then
+/// `SMS_MFA_CODE`, and gets moto's tokens (their signature checked against the pool's keys).
+/// A choice the pool does not offer is refused.
+#[tokio::test]
+async fn select_mfa_type_then_sms_mfa_signs_in() {
+    use ccc_tests::challenge_front::{Ask, ChallengeFront};
+    let pool = pool().await;
+    sms_user(&pool, "sally").await;
+    let front = ChallengeFront::start(Ask::SelectMfaType).await;
+    let auth = pool.auth_at(AuthFlow::Srp, false, &front.url);
+    let select = |o: AuthOutcome| match o {
+        AuthOutcome::Challenge(c) if c.name == ChallengeName::SelectMfaType => c,
+        other => panic!("expected SELECT_MFA_TYPE, got {other:?}"),
+    };
+    let c = select(auth.authenticate("sally", &password()).await.unwrap());
+    assert!(c.parameters.get("MFAS_CAN_CHOOSE").is_some_and(|v| v.contains("SMS_MFA")), "{c:?}");
+    let e =
+        auth.respond_to_challenge(c, ChallengeAnswer::SelectMfaType("SOFTWARE_TOKEN_MFA".into())).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+
+    let c = select(auth.authenticate("sally", &password()).await.unwrap());
+    let sms = match auth.respond_to_challenge(c, ChallengeAnswer::SelectMfaType("SMS_MFA".into())).await.unwrap() {
+        AuthOutcome::Challenge(c) if c.name == ChallengeName::SmsMfa => c,
+        other => panic!("expected SMS_MFA, got {other:?}"),
+    };
+    let tokens =
+        auth.respond_to_challenge(sms, ChallengeAnswer::MfaCode("246810".into())).await.unwrap().into_tokens().unwrap();
+    ccc_tests::leak::tokens(&tokens);
+    pool.verifier().verify_id_token(tokens.id_token.as_ref().unwrap()).await.unwrap();
+    let seen = front.seen();
+    let answered: Vec<_> = seen
+        .iter()
+        .filter(|s| s.operation == "RespondToAuthChallenge")
+        .map(|s| s.challenge.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(answered, ["PASSWORD_VERIFIER", "SELECT_MFA_TYPE", "PASSWORD_VERIFIER", "SELECT_MFA_TYPE", "SMS_MFA"]);
+    let last = seen.last().unwrap();
+    assert_eq!(last.responses.get("SMS_MFA_CODE").map(String::as_str), Some("246810"));
+    assert_eq!(last.responses.get("USERNAME").map(String::as_str), Some("sally"));
+}
+
+/// `CUSTOM_CHALLENGE` (a pool's own question, asked by its Lambda triggers after the
+/// password) is answered by the caller's callback: a wrong answer is refused, the right one
+/// signs in, and the sign-in's identity-pool credentials follow.
+#[tokio::test]
+async fn a_custom_challenge_is_answered_by_the_callers_callback() {
+    use ccc_tests::challenge_front::{Ask, ChallengeFront};
+    let pool = pool().await;
+    pool.user("carl", true).await;
+    let front =
+        ChallengeFront::start(Ask::Custom { question: "the pool's colour?".into(), answer: "teal".into() }).await;
+    let auth = pool.auth_at(AuthFlow::Password, false, &front.url);
+    let c = match auth.authenticate("carl", &password()).await.unwrap() {
+        AuthOutcome::Challenge(c) if c.name == ChallengeName::CustomChallenge => c,
+        other => panic!("expected CUSTOM_CHALLENGE, got {other:?}"),
+    };
+    assert_eq!(c.parameters.get("question").map(String::as_str), Some("the pool's colour?"));
+    let e =
+        auth.respond_to_challenge(c, ChallengeAnswer::Custom(SecretString::from("red".to_owned()))).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotAuthorized, "{e}");
+
+    // the library's sign-in, with the caller's callback answering
+    let home = tempfile::tempdir().unwrap();
+    let sdk = pool.sdk.to_builder().endpoint_url(&front.url).build();
+    let profile = cognito_auth::CognitoProfile::for_user(
+        pool.config(AuthFlow::Password, false),
+        &cred_store::Paths::under_home(home.path()),
+        "carl",
+    )
+    .sdk_config(&sdk)
+    .build();
+    let mut asked = Vec::new();
+    let signed = profile
+        .sign_in("carl", &password(), |c| {
+            asked.push(c.name.clone());
+            match &c.name {
+                ChallengeName::CustomChallenge if c.parameters.get("question").is_some() => {
+                    Ok(ChallengeAnswer::Custom(SecretString::from("teal".to_owned())))
+                }
+                other => Err(format!("unexpected {other:?}").into()),
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(asked, [ChallengeName::CustomChallenge]);
+    assert!(signed.credentials.session_token().is_some(), "identity-pool credentials after the challenge");
+    let last = front.seen().into_iter().rfind(|s| s.operation == "RespondToAuthChallenge").unwrap();
+    assert_eq!(last.challenge.as_deref(), Some("CUSTOM_CHALLENGE"));
+}
+
+/// The front speaks what the SDKs speak: boto3's cognito-idp client goes through
+/// `SELECT_MFA_TYPE` and `SMS_MFA` on it and gets tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_answers_the_fronts_challenges() {
+    use ccc_tests::challenge_front::{Ask, ChallengeFront};
+    let pool = pool().await;
+    sms_user(&pool, "bo").await;
+    let front = ChallengeFront::start(Ask::SelectMfaType).await;
+    let script = format!(
+        r#"
+import boto3, json
+c = boto3.client('cognito-idp', region_name='us-east-1', endpoint_url='{url}',
+                 aws_access_key_id='x', aws_secret_access_key='x')
+r = c.initiate_auth(ClientId='{client}', AuthFlow='USER_PASSWORD_AUTH', AuthParameters={{'USERNAME': 'bo', 'PASSWORD': '{password}'}})
+names = [r['ChallengeName']]
+r = c.respond_to_auth_challenge(ClientId='{client}', ChallengeName='SELECT_MFA_TYPE', Session=r['Session'],
+                                ChallengeResponses={{'USERNAME': 'bo', 'ANSWER': 'SMS_MFA'}})
+names.append(r['ChallengeName'])
+r = c.respond_to_auth_challenge(ClientId='{client}', ChallengeName='SMS_MFA', Session=r['Session'],
+                                ChallengeResponses={{'USERNAME': 'bo', 'SMS_MFA_CODE': '135790'}})
+names.append('tokens' if r['AuthenticationResult']['IdToken'] else 'none')
+print(json.dumps(names))
+"#,
+        url = front.url,
+        client = pool.client_id,
+        password = PASSWORD,
+    );
+    // the front runs on this runtime: boto3 waits off it
+    let python = ccc_tests::peer("CCC_TEST_PYTHON");
+    let out = tokio::task::spawn_blocking(move || std::process::Command::new(python).args(["-c", &script]).output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let names: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(names, ["SELECT_MFA_TYPE", "SMS_MFA", "tokens"]);
+}

@@ -58,6 +58,15 @@ pub(crate) fn answer(challenge: &Challenge, asking: Asking) -> CliResult<Challen
         ChallengeName::SelectMfaType => ChallengeAnswer::SelectMfaType(
             asking.ask("MFA type (SMS_MFA or SOFTWARE_TOKEN_MFA)", Some("SOFTWARE_TOKEN_MFA"))?,
         ),
+        ChallengeName::CustomChallenge => {
+            // the pool's own question: its parameters, as the pool sent them (made safe to print)
+            let mut asked: Vec<_> = challenge.parameters.iter().filter(|(k, _)| k.as_str() != "USERNAME").collect();
+            asked.sort();
+            for (k, v) in asked {
+                asking.say(&format!("{}: {}", crate::prompt::terminal_safe(k), crate::prompt::terminal_safe(v)))?;
+            }
+            ChallengeAnswer::Custom(asking.secret("Answer")?)
+        }
         other => return Err(CliError::new(format!("the {other:?} challenge is not supported by ccc yet"))),
     })
 }
