@@ -99,6 +99,7 @@ pub use profile::{
 pub use reactive::ReactiveRefresh;
 pub use refs::{BoxFuture, EnvLookup, LocalSecretStore, Resolver, SecretStore, ValueRef};
 pub use reports::{HealthReport, RotationReport};
+pub use rotation::{REVOKE_POLICY_NAME, RotateNow, revoke_older_sessions_policy};
 #[cfg(feature = "secrets-manager")]
 pub use secretsmanager::AwsSecretStore;
 pub use served::session_credentials;

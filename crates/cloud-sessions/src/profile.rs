@@ -137,18 +137,8 @@ pub fn plan_profile(
         return Ok((CredentialPlan::new("environment", Base::NamedSource("Environment".into())), options.clone()));
     }
     let set = AwsFiles::new(&paths).profile_set()?;
-    // a long-term key kept in the token store for this profile (`ccc keys`): its sessions
-    if let Some(store) = &options.token_store
-        && let Some(key) = store.access_key(profile)?
-    {
-        let setting = |k: &str| set.profile(profile).and_then(|s| s.get(k)).cloned();
-        let base = Base::StoredKey {
-            profile: profile.to_owned(),
-            access_key_id: key.access_key_id,
-            mfa_serial: setting("mfa_serial"),
-            duration_seconds: setting("duration_seconds").and_then(|d| d.parse().ok()),
-        };
-        return Ok((CredentialPlan::new(profile, base), options.clone()));
+    if kept_key_plan(&set, profile, options)?.is_some() {
+        return planned_in(&set, profile, options);
     }
     let only_ccc = match set.profile(profile) {
         // a profile whose credential_process is ccc itself is ccc's Cognito sign-in
@@ -190,13 +180,36 @@ pub(crate) fn planned(
     planned_in(&AwsFiles::new(&paths).profile_set()?, profile, options)
 }
 
-/// [`planned`] from profiles already read.
+/// A long-term key kept in the token store for `profile` (`ccc keys`): the plan of its
+/// sessions, with the profile's `mfa_serial` and `duration_seconds`.
+fn kept_key_plan(
+    set: &cred_store::ProfileSet,
+    profile: &str,
+    options: &ManagerOptions,
+) -> Result<Option<CredentialPlan>, SessionError> {
+    let Some(store) = &options.token_store else { return Ok(None) };
+    let Some(key) = store.access_key(profile)? else { return Ok(None) };
+    let setting = |k: &str| set.profile(profile).and_then(|s| s.get(k)).cloned();
+    let base = Base::StoredKey {
+        profile: profile.to_owned(),
+        access_key_id: key.access_key_id,
+        mfa_serial: setting("mfa_serial"),
+        duration_seconds: setting("duration_seconds").and_then(|d| d.parse().ok()),
+    };
+    Ok(Some(CredentialPlan::new(profile, base)))
+}
+
+/// [`planned`] from profiles already read: a key kept for the profile first, else the files'
+/// chain.
 fn planned_in(
     set: &cred_store::ProfileSet,
     profile: &str,
     options: &ManagerOptions,
 ) -> Result<(CredentialPlan, ManagerOptions), SessionError> {
-    let plan = cred_store::plan(set, profile)?;
+    let plan = match kept_key_plan(set, profile, options)? {
+        Some(plan) => plan,
+        None => cred_store::plan(set, profile)?,
+    };
     let region = set.profile(profile).and_then(|p| p.get("region")).cloned();
     let options = match (&options.region, region) {
         (None, Some(r)) => options.clone().region(r),

@@ -255,3 +255,83 @@ async fn a_revoked_session_is_renewed_once_and_the_call_retried_once() {
 fn judged_at(at: &str, c: &aws_credential_types::Credentials) -> Result<String, String> {
     strict::boto3_with_keys_at(at, c.access_key_id(), c.secret_access_key(), c.session_token())
 }
+
+/// Seed 004's rotation, all three steps: new credentials, the session updated, the old ones
+/// invalidated. A session over a key `ccc keys` keeps gets a new IAM key (the old one refused
+/// by moto with authentication on); a role session, asked to, revokes the role's older
+/// sessions with the console's policy; declared keys are refused (they are the caller's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_now_invalidates_what_it_replaces() {
+    use cloud_sessions::RotateNow;
+    let judge = ccc_tests::judge::Judge::start().await;
+    let user = strict::user("rotate-now").await;
+    let role = strict::role("rotate-now-role").await;
+    ccc_tests::leak::secret(&user.secret_access_key);
+    let home = tempfile::tempdir().unwrap();
+    let paths = cred_store::Paths::under_home(home.path());
+    let store = cred_store::TokenStore::new(&paths);
+    #[allow(clippy::disallowed_methods)] // when the key was added: any time will do
+    let now = std::time::SystemTime::now();
+    let kept = cred_store::StoredKey::new(&user.access_key_id, user.secret_access_key.clone().into(), now);
+    store.put_access_key("kept", &kept).unwrap();
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(home.path().join(".aws/config"), "[profile kept]\nregion = us-east-1\n").unwrap();
+    let yaml = format!(
+        "cloud_sessions:\n  - name: app\n    session_type: aws\n    region: us-east-1\n    profile: kept\n  - name: deploy\n    session_type: aws\n    region: us-east-1\n    source: app\n    role_arn: {role}\n    session_name: rotating\n  - name: declared\n    session_type: aws\n    region: us-east-1\n    access_key_id: AKIADECLAREDDECLARED\n    secret_access_key: not-rotated-here\n"
+    );
+    let options = ManagerOptions::default()
+        .endpoint_url(judge.url.clone())
+        .paths(paths.clone())
+        .token_store(store.clone())
+        .env(|_| None);
+    let m = CloudSessionManager::from_yaml(&yaml, options).await.unwrap();
+
+    // a kept key: a new IAM key, the old one refused, the session answering with the new
+    let before = keys_of(&m, "app").await;
+    assert_eq!(judged_at(&judge.url, &before), Ok(user.arn()));
+    m.rotate_now("app", RotateNow::default()).await.unwrap();
+    let new_id = store.access_key("kept").unwrap().unwrap().access_key_id;
+    assert_ne!(new_id, user.access_key_id);
+    assert_eq!(strict::access_keys(&user.user).await, [new_id]);
+    let old = strict::boto3_with_keys(&user.access_key_id, &user.secret_access_key, None);
+    assert!(old.as_ref().is_err_and(|e| e.contains("InvalidClientTokenId")), "{old:?}");
+    let after = keys_of(&m, "app").await;
+    assert_ne!(after.access_key_id(), before.access_key_id(), "the session was renewed");
+    assert_eq!(judged_at(&judge.url, &after), Ok(user.arn()));
+
+    // a role: the console's revocation written on the role, then a new session
+    let first = keys_of(&m, "deploy").await;
+    m.rotate_now("deploy", RotateNow::default().revoking_older_role_sessions()).await.unwrap();
+    let iam = aws_sdk_iam::Client::new(&strict::admin_config());
+    let role_name = role.rsplit('/').next().unwrap();
+    let written = iam
+        .get_role_policy()
+        .role_name(role_name)
+        .policy_name(cloud_sessions::REVOKE_POLICY_NAME)
+        .send()
+        .await
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&urlencoding_decode(written.policy_document())).unwrap();
+    let statement = &doc["Statement"][0];
+    assert_eq!(statement["Effect"], "Deny");
+    let issued_before = statement["Condition"]["DateLessThan"]["aws:TokenIssueTime"].as_str().unwrap();
+    assert!(cred_store::parse_rfc3339(issued_before).is_some(), "{doc}");
+    let second = keys_of(&m, "deploy").await;
+    assert_ne!(second.access_key_id(), first.access_key_id());
+    assert!(judged_at(&judge.url, &second).unwrap().ends_with("/rotating"));
+
+    // declared keys: the caller's to rotate
+    let e = m.rotate_now("declared", RotateNow::default()).await.unwrap_err();
+    assert!(e.to_string().contains("declared keys are yours to rotate"), "{e}");
+}
+
+/// IAM returns policy documents URL-encoded (moto as AWS does); a plain one is taken as is.
+fn urlencoding_decode(s: &str) -> String {
+    if s.trim_start().starts_with('{') {
+        return s.to_owned();
+    }
+    url::form_urlencoded::parse(format!("d={s}").as_bytes())
+        .find(|(k, _)| k == "d")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
