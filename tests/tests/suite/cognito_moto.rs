@@ -535,7 +535,7 @@ async fn a_custom_challenge_is_answered_by_the_callers_callback() {
         .sign_in("carl", &password(), |c| {
             asked.push(c.name.clone());
             match &c.name {
-                ChallengeName::CustomChallenge if c.parameters.get("question").is_some() => {
+                ChallengeName::CustomChallenge if c.parameters.contains_key("question") => {
                     Ok(ChallengeAnswer::Custom(SecretString::from("teal".to_owned())))
                 }
                 other => Err(format!("unexpected {other:?}").into()),
