@@ -5,7 +5,7 @@
 //! `AKIAIOSFODNN7EXAMPLE`, which it then refuses), of Cognito's GetCredentialsForIdentity
 //! (always `TESTACCESSKEY12345`, never checked) and of AssumeRoleWithWebIdentity (unsigned,
 //! which the strict moto cannot serve: the lenient one answers it) it does not. In front of it, this judge
-//! replaces those answers' credentials with ones it mints (a random key, secret and session
+//! replaces those answers' credentials (and GetFederationToken's) with ones it mints (a random key, secret and session
 //! token, moto's expiry) and remembers whose they are; a request signed with a minted key is
 //! verified here with an independent SigV4 signer (aws-sigv4, from the request's own signed
 //! headers and body), its session token and expiry checked, and refused as AWS refuses
@@ -313,6 +313,12 @@ async fn handle(
         let owner = signed.as_ref().map(|s| s.key.to_owned()).unwrap_or_default();
         return Ok(xml(200, mint_session_token(&state, &String::from_utf8_lossy(bytes), &owner).await));
     }
+    if status == 200
+        && signed.as_ref().is_some_and(|s| s.service == "sts")
+        && text.contains("Action=GetFederationToken")
+    {
+        return Ok(xml(200, mint_federated(&state, &String::from_utf8_lossy(bytes))));
+    }
     if status == 200 && web_identity {
         return Ok(xml(200, mint_web_identity(&state, &String::from_utf8_lossy(bytes))));
     }
@@ -420,6 +426,13 @@ fn with_minted(state: &Mutex<State>, answer: &str, arn: &str, expires: SystemTim
 /// (`AssumedRoleUser/Arn`).
 fn mint_web_identity(state: &Mutex<State>, answer: &str) -> String {
     let arn = between(answer, "AssumedRoleUser").and_then(|u| between(u, "Arn")).unwrap_or_default().to_owned();
+    with_minted(state, answer, &arn, sts_expiry(answer))
+}
+
+/// GetFederationToken's answer with credentials minted for the federated user it names
+/// (`FederatedUser/Arn`).
+fn mint_federated(state: &Mutex<State>, answer: &str) -> String {
+    let arn = between(answer, "FederatedUser").and_then(|u| between(u, "Arn")).unwrap_or_default().to_owned();
     with_minted(state, answer, &arn, sts_expiry(answer))
 }
 

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 pub mod azure_stub;
 pub mod challenge_front;
 pub mod cognito;
+pub mod federation_stub;
 pub mod front;
 pub mod judge;
 pub mod leak;

@@ -93,6 +93,8 @@ pub enum Command {
     /// The team store machines share refreshes through (CCC_TEAM_STORE, PostgreSQL).
     #[command(subcommand)]
     Team(TeamCommand),
+    /// Open the AWS console as the profile (a federation sign-in URL).
+    Console(ConsoleArgs),
     /// Long-term IAM keys kept sealed in the token store, served as sessions.
     ///
     /// Not in ~/.aws/credentials: the profile is served GetSessionToken sessions of its key.
@@ -374,6 +376,16 @@ pub struct SsoRolesArgs {
     /// Only this account.
     #[arg(long)]
     pub account: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// The console page to open (default: the console home, in --region when given).
+    #[arg(long)]
+    pub destination: Option<String>,
+    /// Print the sign-in URL instead of opening it (it signs in whoever has it: keep it private).
+    #[arg(long)]
+    pub print: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -75,6 +75,8 @@ pub struct Ctx {
     /// `CCC_ROLE`: the role whose `allowed_sessions` the `ccc sessions` commands honour (else
     /// the sessions file's `user.role`).
     pub role: Option<String>,
+    /// `CCC_FEDERATION_ENDPOINT`: the console federation endpoint (default AWS's).
+    pub federation_endpoint: Option<String>,
     /// The credential engine's environment, made once per run (`Ctx::engine_options`).
     engine: std::sync::OnceLock<cloud_sessions::ManagerOptions>,
 }
@@ -153,6 +155,7 @@ impl Ctx {
             mfa_code: std::sync::OnceLock::new(),
             role: var("CCC_ROLE"),
             engine: std::sync::OnceLock::new(),
+            federation_endpoint: var("CCC_FEDERATION_ENDPOINT"),
             exported: var(CCC_PROFILE_VAR).map(|p| format!("`ccc exec` for profile {p}")),
             env_keys: (var("AWS_ACCESS_KEY_ID").is_some() && var("AWS_SECRET_ACCESS_KEY").is_some())
                 .then(|| var("AWS_SESSION_TOKEN").is_some()),

@@ -99,6 +99,7 @@ async fn run(cli: Cli) -> CliResult<Option<ExitCode>> {
         Command::Oauth(c) => commands::oauth::oauth(&ctx, c).await,
         Command::Team(c) => commands::team::team(&ctx, c).await,
         Command::Keys(c) => commands::keys::keys(&ctx, c).await,
+        Command::Console(a) => commands::keys::console(&ctx, a).await,
         Command::Serve(a) => commands::serve::serve(&ctx, a).await,
         Command::Env(a) => commands::exec::env(&ctx, a).await,
         Command::Doctor => commands::doctor::doctor(&ctx),

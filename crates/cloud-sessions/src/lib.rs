@@ -46,6 +46,8 @@ mod azure;
 mod azure_builder;
 mod build;
 mod config;
+#[cfg(feature = "console")]
+pub mod console;
 mod error;
 mod extended;
 mod health;

@@ -128,6 +128,35 @@ pub async fn keys(ctx: &Ctx, cmd: KeysCommand) -> CliResult {
     }
 }
 
+/// `ccc console`: a federation sign-in URL for the profile, opened in the browser or printed.
+pub async fn console(ctx: &Ctx, args: crate::cli::ConsoleArgs) -> CliResult {
+    let config = ctx.config()?;
+    let profile = ctx.profile(&config);
+    let options = ctx.engine_options(&config, cred_store::DEFAULT_REFRESH_LOCK_WAIT)?;
+    let mut request = cloud_sessions::console::ConsoleRequest::default();
+    request.destination = args.destination.clone();
+    request.region = ctx.region_flag.clone();
+    if let Some(endpoint) = &ctx.federation_endpoint {
+        request.federation_endpoint = endpoint.clone();
+    }
+    let named = match ctx.profile_flag {
+        Some(_) => cloud_sessions::Named::Explicitly,
+        None => cloud_sessions::Named::ByDefault,
+    };
+    let (url, federated) = cloud_sessions::console::console_url(&profile, named, &request, &options)
+        .await
+        .map_err(|e| ctx.profile_error(&profile, e))?;
+    let how = if federated { " (a federated user's session: GetFederationToken with the profile's keys)" } else { "" };
+    if args.print || !crate::prompt::open_browser(&url) {
+        // the URL signs in whoever has it: on stdout only, never in a log
+        println!("{url}");
+        eprintln!("the sign-in URL for profile {profile}{how} works once, for 15 minutes");
+    } else {
+        eprintln!("opened the console for profile {profile}{how} in the browser");
+    }
+    Ok(())
+}
+
 /// Keeps `key` for `profile` and points the profile at `ccc creds` (whose engine serves
 /// sessions of it), leaving the profile's other settings as they are.
 fn keep(ctx: &Ctx, store: &cred_store::TokenStore, profile: &str, key: StoredKey) -> CliResult {

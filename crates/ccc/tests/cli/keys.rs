@@ -158,3 +158,77 @@ async fn a_kept_key_with_mfa_asks_once_per_session() {
     home.ccc().args(["creds", "--profile", "default"]).assert().success();
     assert_eq!(boto3_default(&home), Ok(user.arn()));
 }
+
+/// `ccc console`: a role profile's session goes to the federation endpoint with a chosen
+/// duration; long-term keys (plaintext or kept) become a federated user's session first
+/// (GetFederationToken), without one. Judged by a federation endpoint written from AWS's
+/// protocol that checks each session against STS through the judge; a session with a wrong
+/// secret is refused by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_opens_as_any_profile() {
+    use ccc_tests::federation_stub::FederationStub;
+    let user = strict::user("console").await;
+    let role = strict::role("console-role").await;
+    ccc_tests::leak::secret(&user.secret_access_key);
+    let stub = FederationStub::start(&ccc_tests::judge::shared_url()).await;
+    let home = Home::new().with_env("CCC_FEDERATION_ENDPOINT", &stub.url);
+    std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/credentials"),
+        format!(
+            "[plain]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            user.access_key_id, user.secret_access_key
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        format!("[profile deploy]\nsource_profile = plain\nrole_arn = {role}\nrole_session_name = console\n"),
+    )
+    .unwrap();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let open = |args: &[&str]| {
+        let run = home.ccc().args(["console", "--print"]).args(args).assert().success();
+        // the trace log (RUST_LOG=trace) holds neither the session sent nor the sign-in token
+        let log = stderr(&run);
+        assert!(!log.contains("sessionKey") && !log.contains("SigninToken"), "{log}");
+        stdout(&run).trim().to_owned()
+    };
+
+    // a role session: SessionDuration chosen, the role's true ARN, the page asked
+    let url = open(&["--profile", "deploy", "--region", "eu-west-1"]);
+    ccc_tests::leak::secret(url.rsplit("SigninToken=").next().unwrap());
+    let went = http.get(&url).send().await.unwrap();
+    assert_eq!(went.status(), 302);
+    assert_eq!(went.headers()["location"], "https://eu-west-1.console.aws.amazon.com/console/home?region=eu-west-1");
+    let login = stub.logins().pop().unwrap();
+    let role_name = role.rsplit('/').next().unwrap();
+    assert_eq!(login.arn, format!("arn:aws:sts::123456789012:assumed-role/{role_name}/console"));
+    assert_eq!((login.duration, login.issuer.as_str()), (Some(43_200), "ccc"));
+    // a sign-in token works once
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 400);
+
+    // long-term keys: a federated user's session, no SessionDuration (AWS refuses one)
+    let url = open(&["--profile", "plain", "--destination", "https://console.aws.amazon.com/s3/home"]);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 302);
+    let login = stub.logins().pop().unwrap();
+    assert_eq!(login.arn, "arn:aws:sts::123456789012:federated-user/ccc-plain");
+    assert_eq!((login.duration, login.destination.as_str()), (None, "https://console.aws.amazon.com/s3/home"));
+
+    // a kept key: the same, from the store
+    home.ccc().args(["keys", "import", "plain"]).assert().success();
+    let url = open(&["--profile", "plain"]);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 302);
+    assert!(stub.logins().pop().unwrap().arn.ends_with(":federated-user/ccc-plain"));
+
+    // the endpoint's judgement can fail: a role session with a wrong secret is refused
+    let served = stdout(&home.ccc().args(["creds", "--profile", "deploy"]).assert().success());
+    let served: serde_json::Value = serde_json::from_str(&served).unwrap();
+    let session = serde_json::json!({
+        "sessionId": served["AccessKeyId"], "sessionKey": "not-the-secret", "sessionToken": served["SessionToken"],
+    });
+    let mut ask = reqwest::Url::parse(&stub.url).unwrap();
+    ask.query_pairs_mut().append_pair("Action", "getSigninToken").append_pair("Session", &session.to_string());
+    assert_eq!(http.get(ask).send().await.unwrap().status(), 400);
+    assert!(stub.refused().iter().any(|r| r.starts_with("STS refused the session")), "{:?}", stub.refused());
+}
