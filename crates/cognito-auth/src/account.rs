@@ -16,16 +16,13 @@ pub struct SignUp {
     pub code_sent_to: Option<String>,
 }
 
+/// RFC 3986's unreserved characters stay; everything else is percent-encoded (an otpauth URI's
+/// label and issuer).
+const COMPONENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(s, COMPONENT).to_string()
 }
 
 impl CognitoAuthenticator {
