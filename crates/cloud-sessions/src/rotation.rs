@@ -152,7 +152,7 @@ impl CloudSessionManager {
         } else if session.static_keys.is_some() {
             return Err(SessionError::Unsupported {
                 name: name.to_owned(),
-                message: "declared keys are yours to rotate (where ENV/ or SEC/ finds them); keep the key with `ccc keys` and declare `profile:` to have it rotated here".into(),
+                message: "declared keys are yours to rotate (where ENV/ or SEC/ finds them); keep the key in the token store for a profile and declare `profile:` to have it rotated here".into(),
             });
         }
         if how.revoke_older_role_sessions {
