@@ -29,8 +29,8 @@ compile_error!(
      file modes, owner checks and advisory locks"
 );
 
-#[cfg(any(feature = "keyring", feature = "team-store"))]
 mod access_key;
+#[cfg(any(feature = "keyring", feature = "team-store"))]
 mod aead;
 mod aws_files;
 mod codec;
