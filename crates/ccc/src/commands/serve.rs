@@ -15,13 +15,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use core_types::{ErrorKind, ExposeSecret, Kinded, SecretString};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use std::convert::Infallible;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::cli::ServeArgs;
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 
-/// How long one connection may take to send its request (an idle one must not hold a task).
+/// How long one connection may take to send its request head (an idle one must not hold a task).
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest request head accepted.
 const MAX_HEAD: usize = 16 * 1024;
@@ -205,67 +210,51 @@ async fn accept(listener: &Listener) -> std::io::Result<Conn> {
     }
 }
 
-/// The request head (up to the blank line), within the read timeout and size bound.
-async fn read_head(stream: &mut (impl AsyncRead + Unpin)) -> Option<String> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 2048];
-    let read = async {
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = stream.read(&mut buf).await.ok()?;
-            if n == 0 || head.len() + n > MAX_HEAD {
-                return None;
-            }
-            head.extend_from_slice(&buf[..n]);
-        }
-        Some(())
-    };
-    tokio::time::timeout(READ_TIMEOUT, read).await.ok()??;
-    Some(String::from_utf8_lossy(&head).into_owned())
-}
-
-async fn reply(stream: &mut (impl AsyncWrite + Unpin), status: &str, body: &str) {
-    let resp = format!(
-        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(resp.as_bytes()).await;
-    let _ = stream.shutdown().await;
-}
-
 fn error_body(code: &str, message: &str) -> String {
     serde_json::json!({ "code": code, "message": message }).to_string()
 }
 
-async fn handle(mut stream: impl AsyncRead + AsyncWrite + Unpin, slots: Slots) {
-    let Some(head) = read_head(&mut stream).await else { return };
-    let mut lines = head.split("\r\n");
-    let request = lines.next().unwrap_or_default();
-    let mut parts = request.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
-    let authorization = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("authorization"))
-        .map(|(_, v)| v.trim().to_owned());
-    let path = target.split('?').next().unwrap_or_default();
-    // an unknown slot is refused as a wrong token is: which slots exist is not told
-    let refuse = async |stream: &mut _| {
-        reply(stream, "401 Unauthorized", &error_body("AccessDenied", "missing or wrong authorization token")).await;
-    };
-    let Some((name, slot)) = slots.iter().find(|(name, _)| slot_path(name) == path) else {
+/// Serves one connection with hyper: each request's head within [`READ_TIMEOUT`] and
+/// [`MAX_HEAD`] (431 past it), one request per connection.
+async fn handle(stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static, slots: Slots) {
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let slots = slots.clone();
+        async move { Ok::<_, Infallible>(answer(&slots, &req).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(READ_TIMEOUT)
+        .max_buf_size(MAX_HEAD)
+        .keep_alive(false)
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .await;
+}
+
+fn reply(status: u16, body: String) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
+}
+
+/// The answer to one request: a slot's credentials for its token, else a refusal that tells
+/// nothing about which slots exist.
+async fn answer(slots: &Slots, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    let refuse = || reply(401, error_body("AccessDenied", "missing or wrong authorization token"));
+    let Some((name, slot)) = slots.iter().find(|(name, _)| slot_path(name) == req.uri().path()) else {
         tracing::warn!("refused a request for a path that is no slot");
-        refuse(&mut stream).await;
-        return;
+        return refuse();
     };
-    if method != "GET" {
-        reply(&mut stream, "405 Method Not Allowed", &error_body("MethodNotAllowed", "GET only")).await;
-        return;
+    if req.method() != hyper::Method::GET {
+        return reply(405, error_body("MethodNotAllowed", "GET only"));
     }
-    if !authorization.is_some_and(|a| core_types::constant_time_eq(a.as_bytes(), slot.token.expose_secret().as_bytes()))
-    {
+    let authorization = req.headers().get("authorization").map(|v| v.as_bytes());
+    if !authorization.is_some_and(|a| core_types::constant_time_eq(a, slot.token.expose_secret().as_bytes())) {
         // said without the token the client sent (it may be a real one for another slot)
         tracing::warn!(slot = %name, "refused a request without the slot's token");
-        refuse(&mut stream).await;
-        return;
+        return refuse();
     }
     match tokio::time::timeout(ANSWER_TIMEOUT, slot.served.credentials()).await {
         Ok(Ok(c)) => {
@@ -276,21 +265,14 @@ async fn handle(mut stream: impl AsyncRead + AsyncWrite + Unpin, slots: Slots) {
                 "Expiration": c.expiration().map(cred_store::format_rfc3339),
                 "AccountId": c.account_id(),
             });
-            reply(&mut stream, "200 OK", &body.to_string()).await;
+            reply(200, body.to_string())
         }
         Ok(Err(e)) => {
             tracing::warn!(slot = %name, error = %e, "could not serve credentials");
-            let status = if e.kind().is_retryable() { "503 Service Unavailable" } else { "500 Internal Server Error" };
-            reply(&mut stream, status, &error_body(e.kind().as_str(), &e.to_string())).await;
+            let status = if e.kind().is_retryable() { 503 } else { 500 };
+            reply(status, error_body(e.kind().as_str(), &e.to_string()))
         }
-        Err(_) => {
-            reply(
-                &mut stream,
-                "503 Service Unavailable",
-                &error_body("Unavailable", "the refresh is taking too long; retry"),
-            )
-            .await;
-        }
+        Err(_) => reply(503, error_body("Unavailable", "the refresh is taking too long; retry")),
     }
 }
 

@@ -406,3 +406,36 @@ fn out_of_file_descriptors_the_server_backs_off_and_recovers() {
     assert!(served.elapsed() < Duration::from_secs(3), "served {:?} after the flood", served.elapsed());
     server.stop();
 }
+
+/// Each connection has a read deadline and a size limit (hyper's server): a client that sends
+/// half a request and waits blocks no one, and a 1 MiB header is refused (431), not read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_blocks_no_one_and_a_huge_header_is_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let home = Home::new();
+    counting_profile(&home, 3600);
+    let server = Server::start(&home, &["--slot", "served"]);
+    let env = client_env(&home);
+    let token = env[1].1.clone();
+    let addr = server.url.trim_start_matches("http://").split('/').next().unwrap().to_owned();
+    // half a request, then nothing
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /creds/served HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+    let started = std::time::Instant::now();
+    let ok = reqwest::Client::new().get(&server.url).header("authorization", &token).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(3), "served while the slow client waits: {:?}", started.elapsed());
+    // the slow one is cut at the read deadline
+    let mut rest = Vec::new();
+    let cut = tokio::time::timeout(Duration::from_secs(15), slow.read_to_end(&mut rest)).await;
+    assert!(cut.is_ok(), "the half request was ended by the server's read deadline");
+    // a 1 MiB header
+    let mut huge = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!("GET /creds/served HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n", "a".repeat(1 << 20));
+    let _ = huge.write_all(head.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), huge.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{}", &answer[..answer.len().min(120)]);
+    server.stop();
+}
