@@ -149,6 +149,14 @@ impl OAuthClient {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| OAuthError::Config(format!("HTTP client: {e}")))?;
+        Self::discover_with(config, http).await
+    }
+
+    /// [`OAuthClient::discover`] sending through the caller's `http` client (its proxies,
+    /// custom root certificates, ...). Build it with `redirect(reqwest::redirect::Policy::none())`,
+    /// as the `oauth2` crate asks (a token request must not follow a redirect); each attempt
+    /// still has the config's `attempt_timeout`.
+    pub async fn discover_with(config: OAuthConfig, http: reqwest::Client) -> Result<Self, OAuthError> {
         let mut endpoints = Endpoints::default();
         if let Some(issuer) = &config.issuer {
             require_https("issuer", issuer)?;
@@ -251,19 +259,12 @@ impl OAuthClient {
     }
 
     pub(crate) fn tokens(&self, r: &OidcTokenResponse, keep_refresh: Option<&SecretString>) -> TokenSet {
-        let now = self.clock.now();
-        TokenSet {
-            access_token: Some(SecretString::from(r.access_token().secret().clone())),
-            id_token: r.extra_fields().id_token.clone().map(SecretString::from),
-            refresh_token: r
-                .refresh_token()
-                .map(|t| SecretString::from(t.secret().clone()))
-                .or_else(|| keep_refresh.map(|k| SecretString::from(k.expose_secret().to_owned()))),
-            token_type: Some("Bearer".into()),
-            scopes: r.scopes().map(|s| s.iter().map(|x| x.to_string()).collect()).unwrap_or_default(),
-            // a provider's `expires_in` is believed up to a year: a huge one must not overflow
-            expires_at: r.expires_in().and_then(|d| now.checked_add(d.min(MAX_TOKEN_LIFETIME))),
+        let mut tokens = token_set_from(r, self.clock.now());
+        tokens.id_token = r.extra_fields().id_token.clone().map(SecretString::from);
+        if tokens.refresh_token.is_none() {
+            tokens.refresh_token = keep_refresh.map(|k| SecretString::from(k.expose_secret().to_owned()));
         }
+        tokens
     }
 
     /// The token set of a response, its ID token (if any) validated first: signature
@@ -289,6 +290,22 @@ impl OAuthClient {
 
     pub(crate) fn scopes(&self) -> Vec<Scope> {
         self.config.scopes.iter().map(|s| Scope::new(s.clone())).collect()
+    }
+}
+
+/// The token set of any `oauth2` token response obtained at `now` (for callers who ran a grant
+/// with the `oauth2` crate themselves): access and refresh tokens, scopes, and the expiry from
+/// `expires_in`, believed up to a year. An ID token is an extra field `oauth2` does not know:
+/// set it from the response's own type.
+pub fn token_set_from<R: TokenResponse>(r: &R, now: std::time::SystemTime) -> TokenSet {
+    TokenSet {
+        access_token: Some(SecretString::from(r.access_token().secret().clone())),
+        id_token: None,
+        refresh_token: r.refresh_token().map(|t| SecretString::from(t.secret().clone())),
+        token_type: Some("Bearer".into()),
+        scopes: r.scopes().map(|s| s.iter().map(|x| x.to_string()).collect()).unwrap_or_default(),
+        // a provider's `expires_in` is believed up to a year: a huge one must not overflow
+        expires_at: r.expires_in().and_then(|d| now.checked_add(d.min(MAX_TOKEN_LIFETIME))),
     }
 }
 
@@ -321,4 +338,30 @@ pub(crate) fn require_https(what: &str, url: &str) -> Result<Url, OAuthError> {
 /// RFC 6749 §2.3.1: client credentials in HTTP Basic are form-urlencoded first.
 pub(crate) fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core_types::ExposeSecret;
+
+    /// An `oauth2` crate response (here its basic one, parsed from a provider's JSON) becomes
+    /// a token set: tokens, scopes, and an expiry from `expires_in` (a huge one capped).
+    #[test]
+    fn an_oauth2_token_response_converts() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let r: oauth2::basic::BasicTokenResponse = serde_json::from_str(
+            r#"{"access_token":"at-1","token_type":"bearer","expires_in":3600,"refresh_token":"rt-1","scope":"openid offline_access"}"#,
+        )
+        .unwrap();
+        let t = token_set_from(&r, now);
+        assert_eq!(t.access_token.as_ref().map(|s| s.expose_secret().to_owned()).as_deref(), Some("at-1"));
+        assert_eq!(t.refresh_token.as_ref().map(|s| s.expose_secret().to_owned()).as_deref(), Some("rt-1"));
+        assert_eq!(t.scopes, ["openid", "offline_access"]);
+        assert_eq!(t.expires_at, Some(now + Duration::from_secs(3600)));
+        let huge: oauth2::basic::BasicTokenResponse =
+            serde_json::from_str(r#"{"access_token":"a","token_type":"bearer","expires_in":18446744073709551615}"#)
+                .unwrap();
+        assert_eq!(token_set_from(&huge, now).expires_at, Some(now + MAX_TOKEN_LIFETIME));
+    }
 }

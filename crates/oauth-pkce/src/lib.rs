@@ -29,7 +29,7 @@ mod loopback;
 mod revocation;
 mod session;
 
-pub use client::{IdTokenField, OAuthClient};
+pub use client::{IdTokenField, OAuthClient, token_set_from};
 pub use code::{CsrfState, PkceVerifier};
 pub use config::{Endpoints, OAuthConfig};
 pub use cred_store::{FleetEntry, SharedEntry, TokenKey};

@@ -150,3 +150,27 @@ async fn a_rotated_refresh_token_survives_a_jwks_outage() {
     let third = discovered.refresh(&second).await.expect("the family is intact");
     assert!(third.id_token.is_some() && third.access_token.is_some());
 }
+
+/// oauth-pkce sends through the caller's `reqwest::Client` (its proxies, custom roots): with a
+/// proxy where nothing listens, discovery cannot reach the provider; with a plain client of
+/// the caller's, the client-credentials grant works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_callers_http_client_is_the_one_used() {
+    let config = || {
+        OAuthConfig::new(issuer(), "ccc-confidential")
+            .with_secret(SecretString::from("ccc-confidential-secret".to_owned()))
+            .with_scopes(&["api"])
+    };
+    let proxied = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .proxy(reqwest::Proxy::all("http://127.0.0.1:9").unwrap())
+        .build()
+        .unwrap();
+    let e = OAuthClient::discover_with(config(), proxied).await.unwrap_err();
+    assert_eq!(core_types::Kinded::kind(&e), core_types::ErrorKind::Unavailable, "the proxy is not there: {e:?}");
+    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = OAuthClient::discover_with(config(), plain).await.unwrap();
+    let tokens = client.sign_in_with_client().await.unwrap();
+    ccc_tests::leak::tokens(&tokens);
+    assert!(tokens.access_token.is_some());
+}
