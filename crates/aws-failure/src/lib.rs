@@ -1,7 +1,5 @@
-//! AWS SDK for Rust errors as plain facts: [`call_failure`] turns an `SdkError` of any AWS
-//! SDK client into a [`CallFailure`] (service, operation, the service's code and message,
-//! request id, HTTP status), and [`AwsCallError`] carries those facts with the SDK's error as
-//! its source. Never the SDK's `Debug` output, which can hold request details.
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 use core_types::{CallFailure, ErrorKind, Kinded, describe_foreign_body, innermost_cause};

@@ -1,12 +1,5 @@
-//! Three questions about a signed-in AWS user, each a library call that takes an
-//! `aws_config::SdkConfig` (this crate never holds credentials):
-//!
-//! - what did they do: [`get_user_history`] (CloudTrail, CloudWatch Logs fallback);
-//! - what do they own: [`list_user_resources`] (tagging API, every region at once);
-//! - what may they do: [`get_user_permissions`] and [`test_permissions`] (IAM + simulation).
-//!
-//! [`format_events`], [`format_resources`] and [`format_permissions`] render tables; every
-//! result is `Serialize` for JSON.
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod error;

@@ -1,44 +1,7 @@
-//! AWS and Azure sessions declared in YAML, for long integration runs.
-//!
-//! ```yaml
-//! cloud_sessions:
-//!   - name: prod
-//!     session_type: aws
-//!     region: us-east-1
-//!     profile: production
-//!   - name: deploy
-//!     session_type: aws
-//!     region: eu-west-1
-//!     role_arn: arn:aws:iam::123456789012:role/Deploy
-//!     session_name: ci
-//!     source: prod
-//!     duration_seconds: 3600
-//!   - name: azure-ci
-//!     session_type: azure
-//!     tenant_id: ENV/AZURE_TENANT_ID
-//!     client_id: ENV/AZURE_CLIENT_ID
-//!     client_secret: SEC/azure_ci_secret
-//!   - name: azure-anywhere      # no kind: environment → workload → managed identity → az
-//!     session_type: azure
-//! roles:
-//!   ci:
-//!     allowed_sessions: [deploy]
-//! ```
-//!
-//! [`plan`] validates the file (errors carry the YAML path) and orders what it declares
-//! (sources before the roles they assume, a secret store right after the session that reads
-//! it, sessions with `SEC/` values after the stores); [`CloudSessionManager::from_yaml`] plans,
-//! then builds in that order: it resolves `ENV/NAME` and `SEC/name` references, and builds AWS sessions whose credentials
-//! refresh themselves through cred-store's refreshing cache, and Azure sessions whose
-//! credential chain caches tokens and reports which credential answered. Health checks, retry (transient
-//! errors only), scheduled rotation, role-based access and extended sessions are methods of
-//! the manager, a cheap-to-clone handle.
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
-// the README's examples compile (and run, where they need no network) as doctests
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;
 
 #[cfg(feature = "azure")]
 mod azure;

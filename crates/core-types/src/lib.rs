@@ -1,20 +1,5 @@
-//! Shared types of the ccc credential toolkit.
-//!
-//! This crate does no I/O: time comes from a [`Clock`] the caller passes in, randomness for
-//! jitter from a seeded generator, and nothing here touches files, the network or the
-//! environment. Every secret is a [`secrecy::SecretString`], so `Debug` output is redacted.
-//!
-//! ```
-//! use std::time::{Duration, SystemTime};
-//! use core_types::{AwsCredentials, Freshness, RefreshPolicy};
-//!
-//! let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-//! let creds = AwsCredentials::new("ASIAEXAMPLE", "wJalrXUtnFEMI", Some("FwoGZXIvYXdz".into()), Some(now + Duration::from_secs(120)));
-//! // two minutes left, five-minute window: time to refresh, still usable meanwhile
-//! let policy = RefreshPolicy::new(Duration::from_secs(300));
-//! assert_eq!(policy.freshness_at(creds.expiration(), now), Freshness::RefreshDue);
-//! assert!(!format!("{creds:?}").contains("wJalrXUtnFEMI"));
-//! ```
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod breaker;

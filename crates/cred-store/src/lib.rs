@@ -1,24 +1,5 @@
-//! Credential storage for the ccc toolkit: the only crate that touches files or databases.
-//!
-//! - [`Paths`]: every location, resolved once;
-//! - [`AwsFiles`]: `~/.aws/credentials` and `~/.aws/config`, edited losslessly ([`IniDocument`]);
-//! - [`to_credential_process_json`]: the `credential_process` output;
-//! - [`load_config`] and friends: `~/.ccc/config.json`;
-//! - [`SsoCache`]: the awscli SSO token cache; [`TokenStore`]: refresh tokens;
-//! - `Ledger` (feature `ledger`, on by default): the validity ledger (SQLite or PostgreSQL);
-//! - [`Refreshing`]: the refreshing cache (process, machine and, with `TeamStore` (feature
-//!   `team-store`), fleet levels);
-//! - [`fsutil`]: atomic, locked writes (0600 files, 0700 directories).
-//!
-//! ```no_run
-//! use cred_store::{AwsFiles, Paths};
-//! use core_types::AwsCredentials;
-//!
-//! let paths = Paths::from_env()?;
-//! let files = AwsFiles::new(&paths);
-//! files.save_credentials("work", &AwsCredentials::new("AKIA…", "secret", None, None))?;
-//! # Ok::<(), cred_store::Error>(())
-//! ```
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 // Credentials stay private through POSIX file modes (0600/0700), owner checks on every path
