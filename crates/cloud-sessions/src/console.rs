@@ -101,42 +101,22 @@ pub async fn console_url(
 ) -> Result<(String, bool), SessionError> {
     let (plan, options) = crate::profile::plan_profile(profile, named, options)?;
     let long_term = match (&plan.base, plan.hops.is_empty()) {
-        (Base::StoredKey { profile, .. }, true) => {
-            let (_, key) = crate::keys::kept(&options, profile)?;
-            Some(AwsCredentials::new(&key.access_key_id, key.secret_access_key.expose_secret(), None, None))
-        }
+        (Base::StoredKey { profile, .. }, true) => Some(crate::keys::keys_of(&crate::keys::kept(&options, profile)?.1)),
         (base, true) => base.access_keys().filter(|k| k.session_token().is_none()),
         _ => None,
     };
-    let (creds, federated) = match long_term {
-        Some(keys) => {
-            let fed = federation_token(
-                &keys,
-                &format!("ccc-{profile}"),
-                FEDERATED_POLICY,
-                Duration::from_secs(u64::from(CONSOLE_SECONDS)),
-                &options,
-            )
-            .await?;
-            (fed, true)
+    let creds = match long_term {
+        Some(keys) => keys,
+        None => crate::profile::build_plan(plan, &options).await?.credentials().await?,
+    };
+    // long-term keys (the profile's, or what its provider gives) go through GetFederationToken
+    let federated = creds.session_token().is_none();
+    let creds = match federated {
+        true => {
+            let lifetime = Duration::from_secs(u64::from(CONSOLE_SECONDS));
+            federation_token(&creds, &format!("ccc-{profile}"), FEDERATED_POLICY, lifetime, &options).await?
         }
-        None => {
-            let built = crate::profile::build_plan(plan, &options).await?;
-            let creds = built.credentials().await?;
-            if creds.session_token().is_none() {
-                let fed = federation_token(
-                    &creds,
-                    &format!("ccc-{profile}"),
-                    FEDERATED_POLICY,
-                    Duration::from_secs(u64::from(CONSOLE_SECONDS)),
-                    &options,
-                )
-                .await?;
-                (fed, true)
-            } else {
-                (creds, false)
-            }
-        }
+        false => creds,
     };
     Ok((sign_in_url(&creds, request, !federated, &options).await?, federated))
 }

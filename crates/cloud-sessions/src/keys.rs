@@ -39,7 +39,7 @@ pub(crate) fn kept(options: &ManagerOptions, profile: &str) -> Result<(TokenStor
     Ok((store, key))
 }
 
-fn keys_of(key: &StoredKey) -> AwsCredentials {
+pub(crate) fn keys_of(key: &StoredKey) -> AwsCredentials {
     AwsCredentials::new(&key.access_key_id, key.secret_access_key.expose_secret(), None, None)
 }
 
@@ -77,32 +77,15 @@ impl CredentialSource for SessionTokenSource {
 
     async fn fetch(&self) -> Result<AwsCredentials, SessionError> {
         let (_, key) = kept(&self.options, &self.profile)?;
-        let code = match (&self.mfa_serial, &self.code) {
-            (None, _) => None,
-            (Some(_), Some(code)) => Some(code.expose_secret().to_owned()),
-            (Some(serial), None) => {
-                let asked = match self.prompt.clone() {
-                    Some(prompt) => {
-                        let serial = serial.clone();
-                        tokio::task::spawn_blocking(move || prompt(&serial)).await.ok().flatten()
-                    }
-                    None => None,
-                };
-                Some(
-                    asked
-                        .ok_or_else(|| SessionError::Credentials {
-                            session: self.name.clone(),
-                            kind: ErrorKind::NotAuthorized,
-                            message: format!(
-                                "a session of profile {} needs a code from the MFA device {serial}",
-                                self.profile
-                            ),
-                        })?
-                        .expose_secret()
-                        .to_owned(),
-                )
-            }
-        };
+        let what = format!("a session of profile {}", self.profile);
+        let code = crate::sources::mfa_code(
+            self.mfa_serial.as_deref(),
+            self.code.as_ref(),
+            self.prompt.as_ref(),
+            &self.name,
+            &what,
+        )
+        .await?;
         let seconds = self.duration_seconds.unwrap_or(DEFAULT_SESSION_SECONDS);
         let out = sts_with(&self.options, &keys_of(&key))
             .get_session_token()

@@ -2,7 +2,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
-
 #[cfg(feature = "azure")]
 mod azure;
 #[cfg(feature = "azure")]

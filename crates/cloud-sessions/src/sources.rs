@@ -124,6 +124,34 @@ impl CredentialSource for WebIdentitySource {
     }
 }
 
+/// The code for the MFA device `serial` names (none when it names none): the one a person
+/// gave, else what the prompt asks (off the async threads, under the entry's lock: once per
+/// session), else an error saying that `what` needs a person.
+pub(crate) async fn mfa_code(
+    serial: Option<&str>,
+    given: Option<&core_types::SecretString>,
+    prompt: Option<&crate::options::MfaPrompt>,
+    session: &str,
+    what: &str,
+) -> Result<Option<String>, SessionError> {
+    let Some(serial) = serial else { return Ok(None) };
+    if let Some(code) = given {
+        return Ok(Some(code.expose_secret().to_owned()));
+    }
+    let asked = match prompt.cloned() {
+        Some(prompt) => {
+            let serial = serial.to_owned();
+            tokio::task::spawn_blocking(move || prompt(&serial)).await.ok().flatten()
+        }
+        None => None,
+    };
+    asked.map(|c| Some(c.expose_secret().to_owned())).ok_or_else(|| SessionError::Credentials {
+        session: session.to_owned(),
+        kind: ErrorKind::NotAuthorized,
+        message: format!("{what} needs a code from the MFA device {serial}"),
+    })
+}
+
 /// One role hop: AssumeRole with the credentials before it, with every setting the profile
 /// gives (external id, session name, duration, MFA device and the code a person gave).
 #[derive(Clone)]
@@ -153,28 +181,9 @@ impl CredentialSource for RoleSource {
 
     async fn fetch(&self) -> Result<AwsCredentials, SessionError> {
         let hop = &self.hop;
-        let code = match (&hop.mfa_serial, &self.code) {
-            (Some(serial), None) => {
-                let asked = match self.prompt.clone() {
-                    // a person types: off the async threads, under the entry's lock
-                    Some(prompt) => {
-                        let serial = serial.clone();
-                        tokio::task::spawn_blocking(move || prompt(&serial)).await.ok().flatten()
-                    }
-                    None => None,
-                };
-                let Some(code) = asked else {
-                    return Err(SessionError::Credentials {
-                        session: self.name.clone(),
-                        kind: ErrorKind::NotAuthorized,
-                        message: format!("role {} needs a code from the MFA device {serial}", hop.role_arn),
-                    });
-                };
-                Some(code.expose_secret().to_owned())
-            }
-            (Some(_), Some(code)) => Some(code.expose_secret().to_owned()),
-            (None, _) => None,
-        };
+        let what = format!("role {}", hop.role_arn);
+        let code =
+            mfa_code(hop.mfa_serial.as_deref(), self.code.as_ref(), self.prompt.as_ref(), &self.name, &what).await?;
         let out = self
             .sts
             .assume_role()
