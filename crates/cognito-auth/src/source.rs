@@ -158,6 +158,11 @@ impl CredentialSource for CognitoTokens {
         self.refresh(None).await
     }
 
+    /// A refresh spends the refresh token when the pool rotates them.
+    fn spends_rotating_token(&self) -> bool {
+        true
+    }
+
     async fn refresh(&self, previous: Option<&TokenSet>) -> Result<TokenSet, CognitoError> {
         // nobody signed in here: "not loaded" to an SDK provider chain, which moves on
         let stored = previous

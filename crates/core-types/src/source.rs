@@ -36,4 +36,12 @@ pub trait CredentialSource: Send + Sync + 'static {
         let _ = previous;
         self.fetch()
     }
+
+    /// Whether a refresh spends something machines share (a rotating refresh token, whose
+    /// second spend makes the provider revoke the whole family). A cache with a fleet level
+    /// then never refreshes such a source on one machine alone while the fleet cannot be
+    /// reached, unless told it may. Default: no (STS roles, client credentials).
+    fn spends_rotating_token(&self) -> bool {
+        false
+    }
 }

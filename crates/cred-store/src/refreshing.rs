@@ -62,7 +62,7 @@ pub struct RefreshingBuilder<S: CredentialSource> {
     file: Option<PathBuf>,
     shared: Option<Shared<S::Output>>,
     fleet: Option<Fleet<S::Output>>,
-    alone_when_fleet_down: bool,
+    alone_when_fleet_down: Option<bool>,
     lock_wait: std::time::Duration,
 }
 
@@ -93,12 +93,13 @@ impl<S: CredentialSource> RefreshingBuilder<S> {
     }
 
     /// Whether an expired value is refreshed on this machine alone while the fleet level
-    /// cannot be reached (default yes). No: the call fails (`Unavailable`) until the fleet
-    /// answers, so a rotating refresh token is never spent outside the fleet's lock — at the
-    /// price of every machine stopping for as long as the fleet is down.
+    /// cannot be reached. Default: yes, unless the source spends a rotating token
+    /// (`CredentialSource::spends_rotating_token`): then the call fails (`Unavailable`, naming
+    /// the store and this setting) until the fleet answers, so the token is never spent twice
+    /// — at the price of every machine stopping once its value expires while the fleet is down.
     #[must_use]
     pub fn refresh_alone_when_fleet_down(mut self, alone: bool) -> Self {
-        self.alone_when_fleet_down = alone;
+        self.alone_when_fleet_down = Some(alone);
         self
     }
 
@@ -152,6 +153,7 @@ where
         let name = self.source.name().into_owned();
         // an entry of its own is used only where no shared entry was given
         let file = if self.shared.is_none() { self.file } else { None };
+        let alone = self.alone_when_fleet_down.unwrap_or(!self.source.spends_rotating_token());
         let shared =
             self.shared.or_else(|| file.clone().map(|path| Arc::new(EntryFile { path, name }) as Shared<S::Output>));
         Refreshing {
@@ -162,7 +164,7 @@ where
                 clock: self.clock,
                 shared,
                 fleet: self.fleet,
-                alone_when_fleet_down: self.alone_when_fleet_down,
+                alone_when_fleet_down: alone,
                 lock_wait: self.lock_wait,
                 state: tokio::sync::Mutex::new(None),
                 fleet_down_until: std::sync::Mutex::new(None),
@@ -226,7 +228,7 @@ where
             file: None,
             shared: None,
             fleet: None,
-            alone_when_fleet_down: true,
+            alone_when_fleet_down: None,
             lock_wait: DEFAULT_REFRESH_LOCK_WAIT,
         }
     }
@@ -509,9 +511,15 @@ where
                     return Ok((v, None));
                 }
                 if !self.inner.alone_when_fleet_down {
+                    let why = match self.inner.source.spends_rotating_token() {
+                        true => "its refresh spends a rotating token, which a second machine would spend again",
+                        false => "it is set to refresh only there",
+                    };
                     return Err(self.error(
                         ErrorKind::Unavailable,
-                        format!("{e}; this credential is refreshed only through the team store: retry when it answers"),
+                        format!(
+                            "{e}; this credential is refreshed only through the team store ({why}): retry when it answers, or allow per-machine refreshes (refresh_alone_when_fleet_down)"
+                        ),
                     ));
                 }
                 tracing::warn!(entry = %fleet.location(), error = %e, "team store unreachable; refreshing on this machine alone");

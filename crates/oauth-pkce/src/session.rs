@@ -46,6 +46,11 @@ impl CredentialSource for OAuthSource {
         self.refresh(None).await
     }
 
+    /// A refresh grant spends the refresh token when the provider rotates them.
+    fn spends_rotating_token(&self) -> bool {
+        true
+    }
+
     async fn refresh(&self, previous: Option<&TokenSet>) -> Result<TokenSet, OAuthError> {
         // `previous` is what the shared entry holds now: another process may have rotated
         // the refresh token since this one started

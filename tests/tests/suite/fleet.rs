@@ -512,3 +512,77 @@ async fn a_store_without_tls_is_refused_under_verified_tls() {
     let store = TeamStore::new(&weaker, TeamKey::generate().unwrap()).unwrap().connect_timeout(Duration::from_secs(5));
     store.connect().await.expect("sslmode written in the URL is honoured");
 }
+
+/// A source whose refresh spends a rotating token (an OAuth or Cognito refresh grant).
+struct Rotating(Upstream);
+
+impl CredentialSource for Rotating {
+    type Output = AwsCredentials;
+    type Error = cred_store::Error;
+
+    fn name(&self) -> std::borrow::Cow<'_, str> {
+        "rotating".into()
+    }
+
+    async fn fetch(&self) -> Result<AwsCredentials, cred_store::Error> {
+        self.0.fetch().await
+    }
+
+    fn spends_rotating_token(&self) -> bool {
+        true
+    }
+}
+
+/// While PostgreSQL is cut, a source that spends a rotating token is never refreshed per
+/// machine: the still-valid value is served, then each call fails with one line naming the
+/// store and the setting that allows the per-machine fallback; nothing is spent. Allowed
+/// explicitly, each machine refreshes once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotating_token_is_never_spent_per_machine_while_the_fleet_is_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database("rotating").await;
+    let upstream = url.split_once('@').unwrap().1.split_once('/').unwrap().0.to_owned();
+    let pipe = TcpPipe::start(upstream.clone()).await;
+    let store = TeamStore::new(&url.replace(&upstream, &pipe.addr.to_string()), TeamKey::generate().unwrap())
+        .unwrap()
+        .connect_timeout(Duration::from_secs(1));
+    let clock = ManualClock::new(now());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let rotating = |home: &Path, alone: Option<bool>| {
+        let b = Refreshing::builder(Rotating(Upstream { calls: calls.clone(), clock: clock.clone() }))
+            .refresh_window(RefreshPolicy::new(Duration::from_secs(300)))
+            .clock(Arc::new(clock.clone()))
+            .lock_wait(Duration::from_secs(3))
+            .persist_to(home.join("entry.json"))
+            .fleet(store.entry("rotating"));
+        match alone {
+            Some(a) => b.refresh_alone_when_fleet_down(a).build(),
+            None => b.build(),
+        }
+    };
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let first = rotating(&a, None).get().await.unwrap();
+    assert_eq!(rotating(&b, None).get().await.unwrap(), first);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    pipe.cut();
+    // due but valid: served
+    clock.advance(Duration::from_secs(11 * 60));
+    assert_eq!(rotating(&a, None).get().await.unwrap(), first);
+    // expired: one line naming the store and the setting; nothing spent
+    clock.advance(Duration::from_secs(5 * 60));
+    for home in [&a, &b] {
+        let e = rotating(home, None).get().await.unwrap_err();
+        assert_eq!(core_types::Kinded::kind(&e), core_types::ErrorKind::Unavailable);
+        let said = e.to_string();
+        assert_eq!(said.lines().count(), 1, "{said}");
+        assert!(said.contains("rotating token") && said.contains("refresh_alone_when_fleet_down"), "{said}");
+        assert!(said.contains(&pipe.addr.to_string()), "names the store: {said}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "no refresh while the fleet is cut");
+    // allowed on purpose: once per machine
+    for home in [&a, &b] {
+        assert_ne!(rotating(home, Some(true)).get().await.unwrap(), first);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
