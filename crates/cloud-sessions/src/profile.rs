@@ -137,21 +137,24 @@ pub fn plan_profile(
         return Ok((CredentialPlan::new("environment", Base::NamedSource("Environment".into())), options.clone()));
     }
     let set = AwsFiles::new(&paths).profile_set()?;
-    if kept_key_plan(&set, profile, options)?.is_some() {
-        return planned_in(&set, profile, options);
-    }
-    let only_ccc = match set.profile(profile) {
-        // a profile whose credential_process is ccc itself is ccc's Cognito sign-in
-        Some(s) => s.get("credential_process").is_some_and(|c| is_ccc_creds(c)),
-        #[cfg(feature = "cognito")]
-        None => cognito_auth::CognitoConfig::for_profile(&ccc, profile).is_ok(),
-        #[cfg(not(feature = "cognito"))]
-        None => false,
+    let plan = match kept_key_plan(&set, profile, options)? {
+        Some(plan) => plan,
+        None => {
+            let only_ccc = match set.profile(profile) {
+                // a profile whose credential_process is ccc itself is ccc's Cognito sign-in
+                Some(s) => s.get("credential_process").is_some_and(|c| is_ccc_creds(c)),
+                #[cfg(feature = "cognito")]
+                None => cognito_auth::CognitoConfig::for_profile(&ccc, profile).is_ok(),
+                #[cfg(not(feature = "cognito"))]
+                None => false,
+            };
+            if only_ccc {
+                return Err(SessionError::NotSignedIn { profile: profile.to_owned() });
+            }
+            cred_store::plan(&set, profile)?
+        }
     };
-    if only_ccc {
-        return Err(SessionError::NotSignedIn { profile: profile.to_owned() });
-    }
-    planned_in(&set, profile, options)
+    Ok(in_profile_region(&set, profile, plan, options))
 }
 
 /// [`plan_profile`], built: the one answer to "which credential does this name get".
@@ -210,12 +213,23 @@ fn planned_in(
         Some(plan) => plan,
         None => cred_store::plan(set, profile)?,
     };
+    Ok(in_profile_region(set, profile, plan, options))
+}
+
+/// `plan` with the options to build it with: STS in the profile's region unless the caller
+/// chose one.
+fn in_profile_region(
+    set: &cred_store::ProfileSet,
+    profile: &str,
+    plan: CredentialPlan,
+    options: &ManagerOptions,
+) -> (CredentialPlan, ManagerOptions) {
     let region = set.profile(profile).and_then(|p| p.get("region")).cloned();
     let options = match (&options.region, region) {
         (None, Some(r)) => options.clone().region(r),
         _ => options.clone(),
     };
-    Ok((plan, options))
+    (plan, options)
 }
 
 /// Builds a plan: the base's provider, then one refreshing cache per role hop, each kept in
